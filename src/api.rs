@@ -1,0 +1,333 @@
+//! The codec's Lua functions: argument checks, then a call into `msgpack`, `json` or
+//! `protocol`, then the results pushed. Each function here is registered by `lib.rs`.
+
+use std::ffi::c_int;
+
+use crate::error::{bad_argument, Error, Result};
+use crate::lua::{Kind, Number, Returns, Stack};
+use crate::msgpack::{self, unpack::Unpacker};
+use crate::protocol::{self, Protocol};
+use crate::state::{marker_upvalue, Mark, Module, MAX_MAX_DEPTH};
+
+crate::lua_functions! {
+    pack => pack_impl;
+    unpack => unpack_impl;
+    unpack_one => unpack_one_impl;
+    packsize => packsize_impl;
+    encode => encode_impl;
+    decode => decode_impl;
+    protocol => protocol_impl;
+    register_protocol => register_protocol_impl;
+    config => config_impl;
+    map => map_impl;
+    array => array_impl;
+    bin => bin_impl;
+    ext => ext_impl;
+}
+
+/// `nml.pack(...) -> string`: every argument, one object after the other.
+fn pack_impl(s: &Stack) -> Returns {
+    let n = s.top();
+    if n == 0 {
+        return Err(bad_argument("pack", 1, "value expected"));
+    }
+    let module = Module::of(s);
+    module.with_scratch(|buf| {
+        msgpack::pack_values(s, module, 1, n, buf).map_err(|e| e.context("nml.pack: "))?;
+        s.push_bytes(buf);
+        Ok(1)
+    })
+}
+
+/// `nml.packsize(...) -> bytes`: the exact size `nml.pack` would produce.
+fn packsize_impl(s: &Stack) -> Returns {
+    let n = s.top();
+    if n == 0 {
+        return Err(bad_argument("packsize", 1, "value expected"));
+    }
+    let size =
+        msgpack::packed_size(s, Module::of(s), 1, n).map_err(|e| e.context("nml.packsize: "))?;
+    s.push_int(size as i64);
+    Ok(1)
+}
+
+/// `nml.unpack(data [, offset]) -> ...`: every object from `offset` (0-based) on.
+fn unpack_impl(s: &Stack) -> Returns {
+    let data = check_bytes(s, 1, "unpack")?;
+    let offset = opt_offset(s, 2, data.len(), "unpack")?;
+    if offset == data.len() {
+        return Err(Error::malformed(format!(
+            "malformed MessagePack at byte {offset}: no data"
+        )));
+    }
+    let mut u = Unpacker::new(s, Module::of(s), data, offset);
+    let mut count = 0;
+    while !u.at_end() {
+        u.value()?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// `nml.unpack_one(data [, offset]) -> value, next_offset`.
+fn unpack_one_impl(s: &Stack) -> Returns {
+    let data = check_bytes(s, 1, "unpack_one")?;
+    let offset = opt_offset(s, 2, data.len(), "unpack_one")?;
+    if offset == data.len() {
+        return Err(Error::malformed(format!(
+            "malformed MessagePack at byte {offset}: no data"
+        )));
+    }
+    let mut u = Unpacker::new(s, Module::of(s), data, offset);
+    u.value()?;
+    s.push_int(u.pos() as i64);
+    Ok(2)
+}
+
+/// `nml.encode(value [, protocol]) -> string`.
+fn encode_impl(s: &Stack) -> Returns {
+    let module = Module::of(s);
+    let protocol = opt_protocol(s, module, 2, "encode")?;
+    module.with_scratch(|buf| {
+        protocol
+            .encode(s, module, 1, buf)
+            .map_err(|e| e.context("nml.encode: "))?;
+        s.push_bytes(buf);
+        Ok(1)
+    })
+}
+
+/// `nml.decode(data [, protocol]) -> value | nil, err, code`.
+fn decode_impl(s: &Stack) -> Returns {
+    let data = check_bytes(s, 1, "decode")?;
+    let module = Module::of(s);
+    let protocol = opt_protocol(s, module, 2, "decode")?;
+    protocol.decode(s, module, data)?;
+    Ok(1)
+}
+
+/// `nml.protocol(name) -> canonical | nil, err, "unknown_protocol"`.
+fn protocol_impl(s: &Stack) -> Returns {
+    let name = check_bytes(s, 1, "protocol")?;
+    let module = Module::of(s);
+    let resolved = module.protocols.borrow().resolve(name);
+    match resolved {
+        Some(p) => {
+            s.push_str(p.name());
+            Ok(1)
+        }
+        None => Err(protocol::unknown(name)),
+    }
+}
+
+/// `nml.register_protocol(name, {encode = fn, decode = fn, aliases = {...}}) -> name`.
+fn register_protocol_impl(s: &Stack) -> Returns {
+    const F: &str = "register_protocol";
+    let name = String::from_utf8_lossy(check_bytes(s, 1, F)?).into_owned();
+    if s.kind(2) != Kind::Table {
+        return Err(bad_argument(
+            F,
+            2,
+            "table with encode and decode functions expected",
+        ));
+    }
+    let mut aliases = Vec::new();
+    match s.raw_get_field(2, "aliases") {
+        Kind::Nil => {}
+        Kind::Table => {
+            for i in 1..=s.raw_len(-1) {
+                match s.raw_get_index(-1, i as i64) {
+                    Kind::String => {
+                        aliases.push(String::from_utf8_lossy(s.to_bytes(-1)).into_owned())
+                    }
+                    _ => return Err(bad_argument(F, 2, "aliases must be a list of strings")),
+                }
+                s.pop(1);
+            }
+        }
+        _ => return Err(bad_argument(F, 2, "aliases must be a list of strings")),
+    }
+    s.pop(1);
+    for field in ["encode", "decode"] {
+        if s.raw_get_field(2, field) != Kind::Function {
+            return Err(bad_argument(
+                F,
+                2,
+                format!("field '{field}' must be a function"),
+            ));
+        }
+    }
+    // Stack: ..., encode, decode. Refs pop from the top.
+    let decode = s.make_ref();
+    let encode = s.make_ref();
+    let module = Module::of(s);
+    let registered = module
+        .protocols
+        .borrow_mut()
+        .register(s, &name, &aliases, encode, decode);
+    if let Err(e) = registered {
+        s.drop_ref(encode);
+        s.drop_ref(decode);
+        return Err(e.context("nml.register_protocol: "));
+    }
+    s.push_str(&name);
+    Ok(1)
+}
+
+/// `nml.config([settings]) -> settings`: `max_depth` (nesting limit for every codec) and
+/// `float32` (pack non-integral numbers as float 32). Returns the settings now in force.
+fn config_impl(s: &Stack) -> Returns {
+    const F: &str = "config";
+    let module = Module::of(s);
+    match s.kind(1) {
+        Kind::None | Kind::Nil => {}
+        Kind::Table => {
+            match s.raw_get_field(1, "max_depth") {
+                Kind::Nil => {}
+                Kind::Number => match s.to_number(-1) {
+                    Number::Int(d) if (1..=MAX_MAX_DEPTH as i64).contains(&d) => {
+                        module.max_depth.set(d as usize)
+                    }
+                    _ => {
+                        return Err(bad_argument(
+                            F,
+                            1,
+                            format!("max_depth must be an integer from 1 to {MAX_MAX_DEPTH}"),
+                        ))
+                    }
+                },
+                _ => return Err(bad_argument(F, 1, "max_depth must be a number")),
+            }
+            match s.raw_get_field(1, "float32") {
+                Kind::Nil => {}
+                Kind::Boolean => module.float32.set(s.to_bool(-1)),
+                _ => return Err(bad_argument(F, 1, "float32 must be a boolean")),
+            }
+            s.pop(2);
+        }
+        k => {
+            return Err(bad_argument(
+                F,
+                1,
+                format!("table expected, got {}", k.name()),
+            ))
+        }
+    }
+    s.new_table(0, 2);
+    s.push_int(module.max_depth.get() as i64);
+    s.raw_set_field(-2, "max_depth");
+    s.push_bool(module.float32.get());
+    s.raw_set_field(-2, "float32");
+    Ok(1)
+}
+
+/// `nml.map([t]) -> t`: marks `t` (or a new table) to pack as a map, even when empty.
+fn map_impl(s: &Stack) -> Returns {
+    mark_table(s, Mark::Map, "map")
+}
+
+/// `nml.array([t]) -> t`: marks `t` (or a new table) to pack as an array of `#t` elements.
+fn array_impl(s: &Stack) -> Returns {
+    mark_table(s, Mark::Array, "array")
+}
+
+fn mark_table(s: &Stack, mark: Mark, func: &str) -> Returns {
+    match s.kind(1) {
+        Kind::None | Kind::Nil => {
+            s.set_top(0);
+            s.new_table(0, 0);
+        }
+        Kind::Table => {
+            s.set_top(1);
+            if s.get_metatable(1) {
+                let ours = Module::of(s).marks.of(s.to_pointer(-1));
+                if matches!(ours, Mark::None | Mark::Bin | Mark::Ext) {
+                    return Err(bad_argument(func, 1, "table already has a metatable"));
+                }
+                s.pop(1);
+            }
+        }
+        k => {
+            return Err(bad_argument(
+                func,
+                1,
+                format!("table expected, got {}", k.name()),
+            ))
+        }
+    }
+    s.push_value(marker_upvalue(mark));
+    s.set_metatable(1);
+    Ok(1)
+}
+
+/// `nml.bin(s)`: a string that packs as MessagePack bin.
+fn bin_impl(s: &Stack) -> Returns {
+    check_bytes(s, 1, "bin")?;
+    s.new_table(1, 0);
+    s.push_value(1);
+    s.raw_set_index(-2, 1);
+    s.push_value(marker_upvalue(Mark::Bin));
+    s.set_metatable(-2);
+    Ok(1)
+}
+
+/// `nml.ext(type, data)`: a MessagePack extension value, `{type = t, data = s}`.
+fn ext_impl(s: &Stack) -> Returns {
+    let ty = match (s.kind(1), s.to_f64(1)) {
+        (Kind::Number, Some(t)) if t.fract() == 0.0 && (-128.0..=127.0).contains(&t) => t as i64,
+        _ => return Err(bad_argument("ext", 1, "integer from -128 to 127 expected")),
+    };
+    check_bytes(s, 2, "ext")?;
+    s.new_table(0, 2);
+    s.push_int(ty);
+    s.raw_set_field(-2, "type");
+    s.push_value(2);
+    s.raw_set_field(-2, "data");
+    s.push_value(marker_upvalue(Mark::Ext));
+    s.set_metatable(-2);
+    Ok(1)
+}
+
+// --- argument helpers ----------------------------------------------------------------------
+
+fn check_bytes<'a>(s: &'a Stack, idx: c_int, func: &str) -> Result<&'a [u8]> {
+    s.opt_bytes(idx).ok_or_else(|| {
+        bad_argument(
+            func,
+            idx as usize,
+            format!("string expected, got {}", s.kind(idx).name()),
+        )
+    })
+}
+
+/// An optional 0-based byte offset into data of `len` bytes.
+fn opt_offset(s: &Stack, idx: c_int, len: usize, func: &str) -> Result<usize> {
+    if s.is_none_or_nil(idx) {
+        return Ok(0);
+    }
+    match s.to_f64(idx) {
+        Some(o) if o.fract() == 0.0 && o >= 0.0 && o <= len as f64 => Ok(o as usize),
+        _ => Err(bad_argument(
+            func,
+            idx as usize,
+            format!("offset must be an integer from 0 to {len}"),
+        )),
+    }
+}
+
+/// The protocol named by argument `idx`; MessagePack when absent.
+fn opt_protocol(s: &Stack, module: &Module, idx: c_int, func: &str) -> Result<Protocol> {
+    match s.kind(idx) {
+        Kind::None | Kind::Nil => Ok(Protocol::MessagePack),
+        Kind::String => {
+            let name = s.to_bytes(idx);
+            let resolved = module.protocols.borrow().resolve(name);
+            resolved.ok_or_else(|| protocol::unknown(name))
+        }
+        k => Err(bad_argument(
+            func,
+            idx as usize,
+            format!("protocol name expected, got {}", k.name()),
+        )),
+    }
+}

@@ -1,0 +1,76 @@
+//! Errors as the API contract splits them (API.md section 2).
+//!
+//! - A run-time failure (bad bytes, sizes, unknown protocol, network) is returned to Lua as
+//!   `nil, message, code`, `code` being a stable string.
+//! - A programming mistake (wrong argument type, a value that cannot be encoded) is raised as a
+//!   Lua error naming the function.
+
+use std::fmt;
+
+#[derive(Debug)]
+pub struct Error {
+    message: String,
+    code: Option<&'static str>,
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Stable codes returned as the third value.
+pub mod code {
+    pub const MALFORMED: &str = "malformed";
+    pub const UNKNOWN_PROTOCOL: &str = "unknown_protocol";
+    pub const TOO_LARGE: &str = "too_large";
+    pub const RANGE: &str = "range";
+}
+
+impl Error {
+    /// A failure the caller handles at run time: returned as `nil, message, code`.
+    pub fn returned(code: &'static str, message: impl Into<String>) -> Error {
+        Error {
+            message: message.into(),
+            code: Some(code),
+        }
+    }
+
+    /// A programming mistake: raised as a Lua error.
+    pub fn raise(message: impl Into<String>) -> Error {
+        Error {
+            message: message.into(),
+            code: None,
+        }
+    }
+
+    pub fn malformed(message: impl Into<String>) -> Error {
+        Error::returned(code::MALFORMED, message)
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub fn code(&self) -> Option<&'static str> {
+        self.code
+    }
+
+    /// The same error with `prefix` in front of its message (a function name, a place).
+    pub fn context(mut self, prefix: &str) -> Error {
+        self.message = format!("{prefix}{}", self.message);
+        self
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.code {
+            Some(code) => write!(f, "{} ({code})", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Raises a "bad argument" error in luaL_argerror's words.
+pub fn bad_argument(func: &str, arg: usize, what: impl fmt::Display) -> Error {
+    Error::raise(format!("bad argument #{arg} to '{func}' ({what})"))
+}

@@ -1,0 +1,342 @@
+//! JSON through serde_json, read from and written to the Lua stack directly.
+//!
+//! serde_json does the text (escapes, exact number formatting and parsing, UTF-8 checks); this
+//! file only walks Lua values for it (`Serialize`) and builds Lua values from its events
+//! (`DeserializeSeed`), so no tree of `serde_json::Value` is built in between.
+//!
+//! Mapping: tables as for MessagePack (1..n keys give an array, `nml.map`/`nml.array` marks
+//! are honoured), `nml.null` is `null`, map keys must be strings or numbers (numbers become
+//! their decimal text, as lua-cjson does). NaN and infinities, invalid UTF-8, userdata and
+//! functions are errors, never silently `null`.
+
+use std::cell::RefCell;
+use std::ffi::c_int;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{self, Serialize, SerializeMap, SerializeSeq, Serializer};
+
+use crate::error::{Error, Result};
+use crate::lua::{Kind, Number, Stack};
+use crate::state::{marker_upvalue, Mark, Marks, Module};
+
+/// Appends the JSON text of the value at `idx` to `out`.
+pub fn encode(stack: &Stack, module: &Module, idx: c_int, out: &mut Vec<u8>) -> Result<()> {
+    let ctx = Ctx {
+        stack,
+        marks: module.marks,
+        max_depth: module.max_depth.get(),
+        path: RefCell::new(Vec::new()),
+    };
+    let value = LuaValue {
+        ctx: &ctx,
+        idx: stack.abs(idx),
+    };
+    serde_json::to_writer(out, &value).map_err(|e| Error::raise(format!("cannot encode JSON: {e}")))
+}
+
+/// Pushes the value the JSON text `data` holds (one value, surrounding white space allowed).
+pub fn decode(stack: &Stack, module: &Module, data: &[u8]) -> Result<()> {
+    let mut de = serde_json::Deserializer::from_slice(data);
+    // nml bounds nesting itself (max_depth), so serde_json's fixed limit of 128 is lifted.
+    de.disable_recursion_limit();
+    let seed = Seed {
+        stack,
+        depth: 0,
+        max_depth: module.max_depth.get(),
+        top: true,
+    };
+    seed.deserialize(&mut de)
+        .and_then(|()| de.end())
+        .map_err(|e| Error::malformed(format!("malformed JSON: {e}")))
+}
+
+// --- encoding ------------------------------------------------------------------------------
+
+struct Ctx<'a> {
+    stack: &'a Stack,
+    marks: Marks,
+    max_depth: usize,
+    /// Tables being written, for cycle checks.
+    path: RefCell<Vec<*const std::ffi::c_void>>,
+}
+
+struct LuaValue<'a> {
+    ctx: &'a Ctx<'a>,
+    idx: c_int,
+}
+
+impl Serialize for LuaValue<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> std::result::Result<S::Ok, S::Error> {
+        let s = self.ctx.stack;
+        match s.kind(self.idx) {
+            Kind::Nil => ser.serialize_unit(),
+            Kind::LightUserdata if s.to_userdata(self.idx).is_null() => ser.serialize_unit(),
+            Kind::Boolean => ser.serialize_bool(s.to_bool(self.idx)),
+            Kind::Number => match s.to_number(self.idx) {
+                Number::Int(i) => ser.serialize_i64(i),
+                Number::Float(f) if f.is_finite() => ser.serialize_f64(f),
+                Number::Float(f) => Err(ser::Error::custom(format!("{f} has no JSON form"))),
+            },
+            Kind::String => ser.serialize_str(utf8(s.to_bytes(self.idx))?),
+            Kind::Table => self.table(ser),
+            k => Err(ser::Error::custom(format!(
+                "a {} value has no JSON form",
+                k.name()
+            ))),
+        }
+    }
+}
+
+impl LuaValue<'_> {
+    fn table<S: Serializer>(&self, ser: S) -> std::result::Result<S::Ok, S::Error> {
+        let ctx = self.ctx;
+        let s = ctx.stack;
+        let id = s.to_pointer(self.idx);
+        if ctx.path.borrow().contains(&id) {
+            return Err(ser::Error::custom("a table contains itself (cycle)"));
+        }
+        if ctx.path.borrow().len() >= ctx.max_depth {
+            return Err(ser::Error::custom(format!(
+                "nested deeper than {} levels",
+                ctx.max_depth
+            )));
+        }
+        if !s.check_stack(4) {
+            return Err(ser::Error::custom("Lua stack exhausted"));
+        }
+        let mark = match s.get_metatable(self.idx) {
+            true => {
+                let m = ctx.marks.of(s.to_pointer(-1));
+                s.pop(1);
+                m
+            }
+            false => Mark::None,
+        };
+        ctx.path.borrow_mut().push(id);
+        let result = match mark {
+            Mark::Map => self.map(ser),
+            Mark::Array => self.array(ser, s.raw_len(self.idx)),
+            Mark::Bin => match s.raw_get_index(self.idx, 1) {
+                Kind::String => {
+                    let r = utf8(s.to_bytes(-1)).and_then(|t| ser.serialize_str(t));
+                    s.pop(1);
+                    r
+                }
+                _ => Err(ser::Error::custom("nml.bin value holds no string")),
+            },
+            Mark::Ext => Err(ser::Error::custom("an nml.ext value has no JSON form")),
+            Mark::None => match sequence_length(s, self.idx) {
+                Some(n) => self.array(ser, n),
+                None => self.map(ser),
+            },
+        };
+        ctx.path.borrow_mut().pop();
+        result
+    }
+
+    fn array<S: Serializer>(&self, ser: S, n: usize) -> std::result::Result<S::Ok, S::Error> {
+        let s = self.ctx.stack;
+        let mut seq = ser.serialize_seq(Some(n))?;
+        for i in 1..=n {
+            s.raw_get_index(self.idx, i as i64);
+            let r = seq.serialize_element(&LuaValue {
+                ctx: self.ctx,
+                idx: s.top(),
+            });
+            s.pop(1);
+            r?;
+        }
+        seq.end()
+    }
+
+    fn map<S: Serializer>(&self, ser: S) -> std::result::Result<S::Ok, S::Error> {
+        let s = self.ctx.stack;
+        let mut map = ser.serialize_map(None)?;
+        s.push_nil();
+        while s.next(self.idx) {
+            let key = s.abs(-2);
+            let r = map.serialize_entry(
+                &Key { stack: s, idx: key },
+                &LuaValue {
+                    ctx: self.ctx,
+                    idx: key + 1,
+                },
+            );
+            s.pop(1);
+            if let Err(e) = r {
+                s.pop(1);
+                return Err(e);
+            }
+        }
+        map.end()
+    }
+}
+
+/// A map key: JSON keys are strings, so numbers are written as their decimal text.
+struct Key<'a> {
+    stack: &'a Stack,
+    idx: c_int,
+}
+
+impl Serialize for Key<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> std::result::Result<S::Ok, S::Error> {
+        let s = self.stack;
+        match s.kind(self.idx) {
+            Kind::String => ser.serialize_str(utf8(s.to_bytes(self.idx))?),
+            Kind::Number => match s.to_number(self.idx) {
+                Number::Int(i) => ser.serialize_str(&i.to_string()),
+                Number::Float(f) => ser.serialize_str(&f.to_string()),
+            },
+            k => Err(ser::Error::custom(format!(
+                "a {} key has no JSON form",
+                k.name()
+            ))),
+        }
+    }
+}
+
+fn utf8<E: ser::Error>(bytes: &[u8]) -> std::result::Result<&str, E> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        E::custom(format!(
+            "string is not valid UTF-8 (invalid byte at offset {})",
+            e.valid_up_to()
+        ))
+    })
+}
+
+/// `Some(n)` when the table's keys are exactly 1..n (an empty table is an empty array).
+fn sequence_length(s: &Stack, idx: c_int) -> Option<usize> {
+    let (mut count, mut max) = (0usize, 0i64);
+    let mut sequence = true;
+    s.push_nil();
+    while s.next(idx) {
+        count += 1;
+        if sequence {
+            sequence =
+                s.kind(-2) == Kind::Number && matches!(s.to_number(-2), Number::Int(k) if k >= 1);
+            if let (true, Number::Int(k)) = (sequence, s.to_number(-2)) {
+                max = max.max(k);
+            }
+        }
+        s.pop(1);
+    }
+    (sequence && max as usize == count).then_some(count)
+}
+
+// --- decoding ------------------------------------------------------------------------------
+
+/// Pushes one JSON value. `top` is false inside arrays and objects, where `null` becomes
+/// `nml.null` so that arrays keep their length.
+struct Seed<'a> {
+    stack: &'a Stack,
+    depth: usize,
+    max_depth: usize,
+    top: bool,
+}
+
+impl<'a> Seed<'a> {
+    fn inner(&self) -> Seed<'a> {
+        Seed {
+            stack: self.stack,
+            depth: self.depth + 1,
+            max_depth: self.max_depth,
+            top: false,
+        }
+    }
+
+    fn enter<E: de::Error>(&self) -> std::result::Result<(), E> {
+        if self.depth >= self.max_depth {
+            return Err(E::custom(format!(
+                "nesting deeper than {} levels",
+                self.max_depth
+            )));
+        }
+        if !self.stack.check_stack(4) {
+            return Err(E::custom("nesting too deep for the Lua stack"));
+        }
+        Ok(())
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Seed<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> std::result::Result<(), D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Seed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> std::result::Result<(), E> {
+        match self.top {
+            true => self.stack.push_nil(),
+            false => self.stack.push_light(std::ptr::null_mut()),
+        }
+        Ok(())
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> std::result::Result<(), E> {
+        self.stack.push_bool(v);
+        Ok(())
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<(), E> {
+        self.stack.push_int(v);
+        Ok(())
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<(), E> {
+        match i64::try_from(v) {
+            Ok(i) => self.stack.push_int(i),
+            Err(_) => self.stack.push_float(v as f64),
+        }
+        Ok(())
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<(), E> {
+        self.stack.push_float(v);
+        Ok(())
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<(), E> {
+        self.stack.push_str(v);
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
+        self.enter()?;
+        let s = self.stack;
+        s.new_table(seq.size_hint().unwrap_or(0), 0);
+        let mut i = 0;
+        while let Some(()) = seq.next_element_seed(self.inner())? {
+            i += 1;
+            s.raw_set_index(-2, i);
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
+        self.enter()?;
+        let s = self.stack;
+        s.new_table(0, 0);
+        let mut empty = true;
+        while let Some(()) = map.next_key_seed(self.inner())? {
+            map.next_value_seed(self.inner())?;
+            s.raw_set(-3);
+            empty = false;
+        }
+        if empty {
+            // An empty object comes back marked, so that it encodes as {} again.
+            s.push_value(marker_upvalue(Mark::Map));
+            s.set_metatable(-2);
+        }
+        Ok(())
+    }
+}

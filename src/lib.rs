@@ -1,0 +1,94 @@
+//! nml: MessagePack-aware messaging over NNG for Lua.
+//!
+//! `require "nml"` calls [`luaopen_nml`], which builds the module table. The contract is
+//! `shared/design/API.md`; the README says what was decided where it is silent.
+
+pub mod api;
+pub mod error;
+pub mod json;
+pub mod lua;
+pub mod msgpack;
+pub mod protocol;
+pub mod state;
+
+use std::ffi::c_int;
+
+use lua::{lua_State, Stack};
+use state::{upvalue, Marks, Module};
+
+const MODULE_METATABLE: &std::ffi::CStr = c"nml.module";
+
+/// The Lua functions of the module, by name.
+const FUNCTIONS: &[(&str, unsafe extern "C-unwind" fn(*mut lua_State) -> c_int)] = &[
+    ("pack", api::pack),
+    ("unpack", api::unpack),
+    ("unpack_one", api::unpack_one),
+    ("packsize", api::packsize),
+    ("encode", api::encode),
+    ("decode", api::decode),
+    ("protocol", api::protocol),
+    ("register_protocol", api::register_protocol),
+    ("config", api::config),
+    ("map", api::map),
+    ("array", api::array),
+    ("bin", api::bin),
+    ("ext", api::ext),
+];
+
+/// The entry point Lua's `require "nml"` looks for.
+///
+/// # Safety
+/// Called by Lua with a live state.
+#[no_mangle]
+pub unsafe extern "C-unwind" fn luaopen_nml(l: *mut lua_State) -> c_int {
+    // SAFETY: Lua passes a live state.
+    unsafe { lua::entry(l, open) }
+}
+
+fn open(s: &Stack) -> lua::Returns {
+    // Marker metatables: a table with one of these packs as that kind.
+    let base = s.top();
+    for kind in ["map", "array", "bin", "ext"] {
+        s.new_table(0, 2);
+        s.push_str(kind);
+        s.raw_set_field(-2, "__nml");
+        s.push_str(&format!("nml.{kind}"));
+        s.raw_set_field(-2, "__name");
+    }
+    let marks = Marks {
+        map: s.to_pointer(base + 1),
+        array: s.to_pointer(base + 2),
+        bin: s.to_pointer(base + 3),
+        ext: s.to_pointer(base + 4),
+    };
+    s.new_udata_metatable::<Module>(MODULE_METATABLE);
+    s.pop(1);
+    s.push_udata(Module::new(marks), MODULE_METATABLE);
+    let module_at = s.top();
+
+    s.new_table(0, FUNCTIONS.len() + 8);
+    let table = s.top();
+    for (name, f) in FUNCTIONS {
+        push_nml_function(s, module_at, base, *f);
+        s.raw_set_field(table, name);
+    }
+    s.push_light(std::ptr::null_mut());
+    s.raw_set_field(table, "null");
+    s.push_str(concat!("nml ", env!("CARGO_PKG_VERSION")));
+    s.raw_set_field(table, "_VERSION");
+    Ok(1)
+}
+
+/// Pushes `f` as a closure over the upvalues every nml function has (see `state::upvalue`).
+fn push_nml_function(
+    s: &Stack,
+    module_at: c_int,
+    marks_base: c_int,
+    f: unsafe extern "C-unwind" fn(*mut lua_State) -> c_int,
+) {
+    s.push_value(module_at);
+    for i in 1..=4 {
+        s.push_value(marks_base + i);
+    }
+    s.push_closure(f, upvalue::COUNT);
+}

@@ -1,0 +1,526 @@
+//! The Lua C API, wrapped once.
+//!
+//! Every call into the Lua C API that nml makes goes through this file. The codec needs the raw
+//! stack (mlua's safe values cost a registry reference per table and per string, which is more
+//! than a whole small message takes to pack), so this file gives the rest of the crate a small
+//! safe surface over it: [`Stack`] for one C function call, [`entry`] to run a Rust function as a
+//! Lua C function, and typed userdata helpers.
+//!
+//! The rules that make the safe surface sound:
+//! - A [`Stack`] exists only inside a C function that Lua called (built by [`entry`]), so its
+//!   `lua_State` is valid for the whole call.
+//! - Nothing in this file calls a Lua function that can raise an error other than a memory
+//!   error: no metamethods (`raw*` access only), no `lua_call`, no `lua_next` with a key that is
+//!   not in the table. Errors are carried as Rust values and raised by [`entry`] after every Rust
+//!   frame with a destructor has returned, so `longjmp` (and LuaJIT's unwinder) never skip a
+//!   destructor.
+//! - Panics are caught in [`entry`] and turned into Lua errors; none crosses into C.
+
+use std::ffi::{c_int, c_void, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use mlua::ffi;
+pub use mlua::ffi::lua_State;
+
+use crate::error::{Error, Result};
+
+/// Lua's value types, as `lua_type` reports them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    None,
+    Nil,
+    Boolean,
+    LightUserdata,
+    Number,
+    String,
+    Table,
+    Function,
+    Userdata,
+    Thread,
+    /// LuaJIT's cdata and anything a future Lua adds.
+    Other,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::None => "no value",
+            Kind::Nil => "nil",
+            Kind::Boolean => "boolean",
+            Kind::LightUserdata => "lightuserdata",
+            Kind::Number => "number",
+            Kind::String => "string",
+            Kind::Table => "table",
+            Kind::Function => "function",
+            Kind::Userdata => "userdata",
+            Kind::Thread => "thread",
+            Kind::Other => "cdata",
+        }
+    }
+}
+
+/// A Lua number, split the way MessagePack splits it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Number {
+    Int(i64),
+    Float(f64),
+}
+
+/// Largest integer a double holds exactly: integral floats within it pack as integers on
+/// interpreters that have no integer subtype (5.1, 5.2, LuaJIT).
+#[cfg(not(any(feature = "lua53", feature = "lua54")))]
+const EXACT_INT_LIMIT: f64 = 9_007_199_254_740_992.0; // 2^53
+
+/// The stack of one C function call.
+pub struct Stack {
+    l: *mut lua_State,
+}
+
+impl Stack {
+    /// # Safety
+    /// `l` must be the state of a C function call that is running now.
+    unsafe fn new(l: *mut lua_State) -> Stack {
+        Stack { l }
+    }
+
+    /// The raw state, for the few modules (NNG pointers, callbacks) that need to hand it on.
+    pub fn state(&self) -> *mut lua_State {
+        self.l
+    }
+
+    // --- stack shape -------------------------------------------------------------------------
+
+    pub fn top(&self) -> c_int {
+        // SAFETY: valid state (type invariant).
+        unsafe { ffi::lua_gettop(self.l) }
+    }
+
+    pub fn set_top(&self, idx: c_int) {
+        // SAFETY: shrinking or growing within checked space; callers only shrink or pad a few
+        // slots after `check_stack`.
+        unsafe { ffi::lua_settop(self.l, idx) }
+    }
+
+    pub fn pop(&self, n: c_int) {
+        self.set_top(-n - 1)
+    }
+
+    pub fn abs(&self, idx: c_int) -> c_int {
+        if idx < 0 && idx > ffi::LUA_REGISTRYINDEX {
+            self.top() + idx + 1
+        } else {
+            idx
+        }
+    }
+
+    /// Room for `n` more values; false when Lua cannot grow the stack (too deep).
+    pub fn check_stack(&self, n: c_int) -> bool {
+        // SAFETY: lua_checkstack never raises; it reports failure.
+        unsafe { ffi::lua_checkstack(self.l, n) != 0 }
+    }
+
+    pub fn upvalue(n: c_int) -> c_int {
+        ffi::lua_upvalueindex(n)
+    }
+
+    pub fn registry() -> c_int {
+        ffi::LUA_REGISTRYINDEX
+    }
+
+    pub fn push_value(&self, idx: c_int) {
+        // SAFETY: copies an existing slot; callers reserve space with check_stack.
+        unsafe { ffi::lua_pushvalue(self.l, idx) }
+    }
+
+    pub fn insert(&self, idx: c_int) {
+        // SAFETY: moves the top value into a valid slot.
+        unsafe { ffi::lua_insert(self.l, idx) }
+    }
+
+    pub fn replace(&self, idx: c_int) {
+        // SAFETY: pops the top value into a valid slot.
+        unsafe { ffi::lua_replace(self.l, idx) }
+    }
+
+    // --- reading values ----------------------------------------------------------------------
+
+    pub fn kind(&self, idx: c_int) -> Kind {
+        // SAFETY: lua_type accepts any acceptable index.
+        match unsafe { ffi::lua_type(self.l, idx) } {
+            ffi::LUA_TNONE => Kind::None,
+            ffi::LUA_TNIL => Kind::Nil,
+            ffi::LUA_TBOOLEAN => Kind::Boolean,
+            ffi::LUA_TLIGHTUSERDATA => Kind::LightUserdata,
+            ffi::LUA_TNUMBER => Kind::Number,
+            ffi::LUA_TSTRING => Kind::String,
+            ffi::LUA_TTABLE => Kind::Table,
+            ffi::LUA_TFUNCTION => Kind::Function,
+            ffi::LUA_TUSERDATA => Kind::Userdata,
+            ffi::LUA_TTHREAD => Kind::Thread,
+            _ => Kind::Other,
+        }
+    }
+
+    pub fn is_none_or_nil(&self, idx: c_int) -> bool {
+        matches!(self.kind(idx), Kind::None | Kind::Nil)
+    }
+
+    pub fn to_bool(&self, idx: c_int) -> bool {
+        // SAFETY: any index.
+        unsafe { ffi::lua_toboolean(self.l, idx) != 0 }
+    }
+
+    /// The number at `idx` (which must be a number), as MessagePack would write it.
+    #[cfg(any(feature = "lua53", feature = "lua54"))]
+    pub fn to_number(&self, idx: c_int) -> Number {
+        // SAFETY: plain reads of a number slot; no conversion of strings happens because the
+        // caller checked the type.
+        unsafe {
+            if ffi::lua_isinteger(self.l, idx) != 0 {
+                Number::Int(ffi::lua_tointegerx(self.l, idx, std::ptr::null_mut()))
+            } else {
+                Number::Float(ffi::lua_tonumberx(self.l, idx, std::ptr::null_mut()))
+            }
+        }
+    }
+
+    /// The number at `idx` (which must be a number), as MessagePack would write it: an integral
+    /// double within 2^53 is an integer, as the API contract says for interpreters without an
+    /// integer subtype.
+    #[cfg(not(any(feature = "lua53", feature = "lua54")))]
+    pub fn to_number(&self, idx: c_int) -> Number {
+        // SAFETY: plain read of a number slot.
+        let n = unsafe { ffi::lua_tonumber(self.l, idx) };
+        if n.fract() == 0.0 && n.abs() <= EXACT_INT_LIMIT && !(n == 0.0 && n.is_sign_negative()) {
+            Number::Int(n as i64)
+        } else {
+            Number::Float(n)
+        }
+    }
+
+    /// Any number at `idx` as a float (for sizes and options).
+    pub fn to_f64(&self, idx: c_int) -> Option<f64> {
+        let mut ok = 0;
+        // SAFETY: lua_tonumberx reports failure through `ok`; we only call it on numbers so no
+        // string is converted in place.
+        if self.kind(idx) != Kind::Number {
+            return None;
+        }
+        let n = unsafe { ffi::lua_tonumberx(self.l, idx, &mut ok) };
+        (ok != 0).then_some(n)
+    }
+
+    /// The bytes of the string at `idx`, which must be a string (never a number: converting a
+    /// number in place would corrupt a `lua_next` traversal). The slice stays valid while the
+    /// string stays on the stack, which every caller guarantees by reading it before popping.
+    pub fn to_bytes(&self, idx: c_int) -> &[u8] {
+        debug_assert_eq!(self.kind(idx), Kind::String);
+        let mut len = 0usize;
+        // SAFETY: the value is a string, so lua_tolstring returns its interned bytes, which the
+        // Lua GC keeps alive as long as the slot holds it.
+        unsafe {
+            let p = ffi::lua_tolstring(self.l, idx, &mut len);
+            if p.is_null() {
+                return &[];
+            }
+            std::slice::from_raw_parts(p as *const u8, len)
+        }
+    }
+
+    /// The string at `idx` if it is one.
+    pub fn opt_bytes(&self, idx: c_int) -> Option<&[u8]> {
+        (self.kind(idx) == Kind::String).then(|| self.to_bytes(idx))
+    }
+
+    /// The identity of a table, userdata or function at `idx`, for cycle checks and
+    /// metatable comparisons.
+    pub fn to_pointer(&self, idx: c_int) -> *const c_void {
+        // SAFETY: any index.
+        unsafe { ffi::lua_topointer(self.l, idx) }
+    }
+
+    /// The block of a full userdata or the address of a lightuserdata.
+    pub fn to_userdata(&self, idx: c_int) -> *mut c_void {
+        // SAFETY: any index; null for other types.
+        unsafe { ffi::lua_touserdata(self.l, idx) }
+    }
+
+    /// `#t` without metamethods, or the block size of a full userdata.
+    pub fn raw_len(&self, idx: c_int) -> usize {
+        // SAFETY: any index.
+        unsafe { ffi::lua_rawlen(self.l, idx) }
+    }
+
+    // --- tables ------------------------------------------------------------------------------
+
+    /// `lua_next` over the table at `idx`. The key on the top must be in the table (or nil):
+    /// every caller either starts with nil or passes the key the previous call left.
+    pub fn next(&self, idx: c_int) -> bool {
+        // SAFETY: keys come from the previous traversal step, so lua_next cannot raise
+        // "invalid key to 'next'".
+        unsafe { ffi::lua_next(self.l, idx) != 0 }
+    }
+
+    /// Pushes `t[n]` without metamethods and returns its kind.
+    pub fn raw_get_index(&self, idx: c_int, n: i64) -> Kind {
+        // SAFETY: raw access never raises. Indexes stay far below the 5.1 limit of c_int
+        // because they count elements of a table that exists.
+        unsafe { ffi::lua_rawgeti(self.l, idx, n as ffi::lua_Integer) };
+        self.kind(-1)
+    }
+
+    /// Pushes `t[key]` (key a string) without metamethods and returns its kind.
+    pub fn raw_get_field(&self, idx: c_int, key: &str) -> Kind {
+        let idx = self.abs(idx);
+        self.push_bytes(key.as_bytes());
+        // SAFETY: raw access never raises.
+        unsafe { ffi::lua_rawget(self.l, idx) };
+        self.kind(-1)
+    }
+
+    /// Pops a value and stores it as `t[n]` without metamethods.
+    pub fn raw_set_index(&self, idx: c_int, n: i64) {
+        // SAFETY: integer keys are never nil or NaN, so raw set cannot raise.
+        unsafe { ffi::lua_rawseti(self.l, idx, n as ffi::lua_Integer) }
+    }
+
+    /// Pops a key and a value and stores them without metamethods. The caller has checked that
+    /// the key is neither nil nor NaN (the two keys that make `lua_rawset` raise).
+    pub fn raw_set(&self, idx: c_int) {
+        // SAFETY: see above.
+        unsafe { ffi::lua_rawset(self.l, idx) }
+    }
+
+    /// `t[key] = value at top` for a string key, popping the value.
+    pub fn raw_set_field(&self, idx: c_int, key: &str) {
+        let idx = self.abs(idx);
+        self.push_bytes(key.as_bytes());
+        self.insert(-2);
+        self.raw_set(idx);
+    }
+
+    pub fn new_table(&self, narr: usize, nrec: usize) {
+        let clamp = |n: usize| n.min(c_int::MAX as usize) as c_int;
+        // SAFETY: sizes are hints; callers bound them by the input length before calling.
+        unsafe { ffi::lua_createtable(self.l, clamp(narr), clamp(nrec)) }
+    }
+
+    /// Pushes the metatable of the value at `idx`; false (and nothing pushed) if it has none.
+    pub fn get_metatable(&self, idx: c_int) -> bool {
+        // SAFETY: any index.
+        unsafe { ffi::lua_getmetatable(self.l, idx) != 0 }
+    }
+
+    /// Pops a table and makes it the metatable of the value at `idx`.
+    pub fn set_metatable(&self, idx: c_int) {
+        // SAFETY: the top is a table (callers push one).
+        unsafe { ffi::lua_setmetatable(self.l, idx) };
+    }
+
+    // --- pushing values ----------------------------------------------------------------------
+
+    pub fn push_nil(&self) {
+        // SAFETY: callers reserve stack space (entry reserves LUA_MINSTACK).
+        unsafe { ffi::lua_pushnil(self.l) }
+    }
+
+    pub fn push_bool(&self, b: bool) {
+        // SAFETY: as push_nil.
+        unsafe { ffi::lua_pushboolean(self.l, b as c_int) }
+    }
+
+    /// An integer: the integer subtype where the interpreter has one, else the nearest double.
+    pub fn push_int(&self, i: i64) {
+        // SAFETY: as push_nil.
+        #[cfg(any(feature = "lua53", feature = "lua54"))]
+        unsafe {
+            ffi::lua_pushinteger(self.l, i)
+        }
+        #[cfg(not(any(feature = "lua53", feature = "lua54")))]
+        unsafe {
+            ffi::lua_pushnumber(self.l, i as f64)
+        }
+    }
+
+    pub fn push_float(&self, f: f64) {
+        // SAFETY: as push_nil.
+        unsafe { ffi::lua_pushnumber(self.l, f) }
+    }
+
+    pub fn push_bytes(&self, b: &[u8]) {
+        // SAFETY: Lua copies `b` into a new string; a memory error is the only way it raises.
+        unsafe {
+            ffi::lua_pushlstring(self.l, b.as_ptr() as *const _, b.len());
+        }
+    }
+
+    pub fn push_str(&self, s: &str) {
+        self.push_bytes(s.as_bytes())
+    }
+
+    // Pushing a pointer as a value never dereferences it.
+    #[allow(clippy::not_unsafe_ptr_arg_deref)]
+    pub fn push_light(&self, p: *mut c_void) {
+        // SAFETY: a lightuserdata is just a pointer value.
+        unsafe { ffi::lua_pushlightuserdata(self.l, p) }
+    }
+
+    /// Pushes a C closure over the `nup` values on the top of the stack.
+    pub fn push_closure(&self, f: ffi::lua_CFunction, nup: c_int) {
+        // SAFETY: the upvalues are on the stack (callers push them first).
+        unsafe { ffi::lua_pushcclosure(self.l, f, nup) }
+    }
+
+    // --- calling Lua -------------------------------------------------------------------------
+
+    /// Calls the function below its `nargs` arguments in protected mode, leaving `nres` results.
+    /// A Lua error becomes `Err` with its message, so it never unwinds through Rust frames.
+    pub fn pcall(&self, nargs: c_int, nres: c_int) -> std::result::Result<(), String> {
+        // SAFETY: lua_pcall catches every error raised by the callee.
+        let status = unsafe { ffi::lua_pcall(self.l, nargs, nres, 0) };
+        if status == 0 {
+            return Ok(());
+        }
+        let msg = match self.kind(-1) {
+            Kind::String => String::from_utf8_lossy(self.to_bytes(-1)).into_owned(),
+            k => format!("(error object is a {} value)", k.name()),
+        };
+        self.pop(1);
+        Err(msg)
+    }
+
+    // --- registry references -----------------------------------------------------------------
+
+    /// Pops the top value into the registry and returns a reference to it.
+    pub fn make_ref(&self) -> c_int {
+        // SAFETY: luaL_ref on the registry only raises on memory errors.
+        unsafe { ffi::luaL_ref(self.l, ffi::LUA_REGISTRYINDEX) }
+    }
+
+    pub fn push_ref(&self, r: c_int) {
+        // SAFETY: raw read of the registry.
+        unsafe { ffi::lua_rawgeti(self.l, ffi::LUA_REGISTRYINDEX, r as ffi::lua_Integer) };
+    }
+
+    pub fn drop_ref(&self, r: c_int) {
+        // SAFETY: r came from make_ref on this state.
+        unsafe { ffi::luaL_unref(self.l, ffi::LUA_REGISTRYINDEX, r) }
+    }
+
+    // --- typed userdata ----------------------------------------------------------------------
+
+    /// Pushes a full userdata holding `value`, with the metatable registered under `mt_name`.
+    /// The metatable's `__gc` (see [`gc_udata`]) drops the value.
+    pub fn push_udata<T: 'static>(&self, value: T, mt_name: &CStr) -> *mut T {
+        // Lua aligns userdata blocks for any C type, which covers every T nml stores.
+        assert!(std::mem::align_of::<T>() <= 8);
+        // SAFETY: a fresh block of the right size; written once before anyone can see it.
+        unsafe {
+            let p = ffi::lua_newuserdata(self.l, std::mem::size_of::<T>()) as *mut T;
+            std::ptr::write(p, value);
+            ffi::lua_getfield(self.l, ffi::LUA_REGISTRYINDEX, mt_name.as_ptr());
+            ffi::lua_setmetatable(self.l, -2);
+            p
+        }
+    }
+
+    /// The `T` in the userdata at `idx` if its metatable is the one registered as `mt_name`.
+    /// The value is shared: types stored this way mutate through cells.
+    pub fn test_udata<T: 'static>(&self, idx: c_int, mt_name: &CStr) -> Option<&T> {
+        if self.kind(idx) != Kind::Userdata || !self.get_metatable(idx) {
+            return None;
+        }
+        // SAFETY: raw registry read; compare the two metatables by identity.
+        let same = unsafe {
+            ffi::lua_getfield(self.l, ffi::LUA_REGISTRYINDEX, mt_name.as_ptr());
+            let same = ffi::lua_rawequal(self.l, -1, -2) != 0;
+            ffi::lua_settop(self.l, -3);
+            same
+        };
+        if !same {
+            return None;
+        }
+        // SAFETY: the metatable proves the block was made by push_udata::<T> with this name
+        // (each name is used for one T only), and Lua keeps it alive while it is on the stack.
+        unsafe { (ffi::lua_touserdata(self.l, idx) as *const T).as_ref() }
+    }
+
+    /// Creates (or fetches) the registry metatable `mt_name` with a `__gc` that drops `T`, and
+    /// leaves it on the stack.
+    pub fn new_udata_metatable<T: 'static>(&self, mt_name: &CStr) {
+        // SAFETY: luaL_newmetatable creates or returns the named registry table.
+        unsafe {
+            if ffi::luaL_newmetatable(self.l, mt_name.as_ptr()) != 0 {
+                ffi::lua_pushcfunction(self.l, gc_udata::<T>);
+                ffi::lua_setfield(self.l, -2, c"__gc".as_ptr());
+            }
+        }
+    }
+}
+
+/// `__gc` for userdata made by [`Stack::push_udata`]: drops the Rust value once.
+unsafe extern "C-unwind" fn gc_udata<T: 'static>(l: *mut lua_State) -> c_int {
+    // SAFETY: Lua calls __gc once per block, with the block as argument 1; the metatable that
+    // holds this function is only given to blocks made by push_udata::<T>.
+    let p = ffi::lua_touserdata(l, 1) as *mut T;
+    if !p.is_null() {
+        let _ = catch_unwind(AssertUnwindSafe(|| std::ptr::drop_in_place(p)));
+    }
+    0
+}
+
+/// What a Rust implementation of a Lua function returns: how many results it pushed.
+pub type Returns = Result<c_int>;
+
+/// Runs `f` as the body of a Lua C function: catches panics, and delivers errors as Lua
+/// expects them (see [`crate::error`]): a raised error after all Rust frames are gone, or
+/// `nil, message, code` as return values.
+///
+/// # Safety
+/// `l` must be the state Lua passed to the C function that calls this.
+pub unsafe fn entry(l: *mut lua_State, f: fn(&Stack) -> Returns) -> c_int {
+    let stack = Stack::new(l);
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        if !stack.check_stack(ffi::LUA_MINSTACK) {
+            return Err(Error::raise("stack overflow"));
+        }
+        f(&stack)
+    }));
+    let error = match outcome {
+        Ok(Ok(n)) => return n,
+        Ok(Err(e)) => e,
+        Err(_) => Error::raise("internal error (a Rust panic was caught; please report it)"),
+    };
+    match error.code() {
+        Some(code) => {
+            stack.push_nil();
+            stack.push_str(error.message());
+            stack.push_str(code);
+            3
+        }
+        None => {
+            stack.push_str(error.message());
+            drop(error);
+            // SAFETY: every Rust value of this call has been dropped; lua_error unwinds only
+            // this frame, which owns nothing.
+            ffi::lua_error(l)
+        }
+    }
+}
+
+/// Declares `extern "C-unwind"` Lua C functions that run Rust bodies through [`entry`].
+#[macro_export]
+macro_rules! lua_functions {
+    ($($name:ident => $body:path;)*) => {
+        $(
+            /// A Lua C function.
+            ///
+            /// # Safety
+            /// Only Lua calls it, with a live state and the upvalues `lib.rs` gives it.
+            pub unsafe extern "C-unwind" fn $name(l: *mut $crate::lua::lua_State) -> std::ffi::c_int {
+                // SAFETY: Lua calls this with a live state.
+                unsafe { $crate::lua::entry(l, $body) }
+            }
+        )*
+    };
+}

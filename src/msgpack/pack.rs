@@ -1,0 +1,279 @@
+//! Lua values to MessagePack, straight from the Lua stack.
+//!
+//! One pass, no intermediate tree. A table is packed as an array when its keys are exactly
+//! 1..n, else as a map. The common array (a sequence in Lua's array part) is checked while it is
+//! written: its header is written for `#t` elements and the traversal must then meet the keys
+//! 1..n in order; on any surprise what was written is undone and the table is classified by a
+//! full scan. A map's header is a one-byte placeholder that grows once the entries are counted.
+
+use std::ffi::{c_int, c_void};
+
+use super::format::{self, TooLong};
+use super::sink::Sink;
+use crate::error::{Error, Result};
+use crate::lua::{Kind, Number, Stack};
+use crate::state::{Mark, Marks, Module};
+
+pub struct Packer<'a, S: Sink> {
+    stack: &'a Stack,
+    pub out: S,
+    marks: Marks,
+    max_depth: usize,
+    float32: bool,
+    /// The tables being packed, outermost first: their number is the depth, and a table met
+    /// again while it is on this path is a cycle.
+    path: Vec<*const c_void>,
+    /// Where an error happened, innermost key first, filled while the error travels out.
+    error_path: Vec<String>,
+}
+
+impl<'a, S: Sink> Packer<'a, S> {
+    pub fn new(stack: &'a Stack, module: &Module, out: S) -> Self {
+        Packer {
+            stack,
+            out,
+            marks: module.marks,
+            max_depth: module.max_depth.get(),
+            float32: module.float32.get(),
+            path: Vec::new(),
+            error_path: Vec::new(),
+        }
+    }
+
+    /// Packs the value at `idx`. The error names where in the value it happened.
+    pub fn pack(&mut self, idx: c_int) -> Result<()> {
+        let idx = self.stack.abs(idx);
+        self.value(idx)
+            .map_err(|e| match self.error_path.is_empty() {
+                true => e,
+                false => {
+                    let place: String = self.error_path.drain(..).rev().collect();
+                    Error::raise(format!("{} (at value{place})", e.message()))
+                }
+            })
+    }
+
+    fn value(&mut self, idx: c_int) -> Result<()> {
+        let s = self.stack;
+        match s.kind(idx) {
+            Kind::Nil => format::nil(&mut self.out),
+            Kind::Boolean => format::bool(&mut self.out, s.to_bool(idx)),
+            Kind::Number => match s.to_number(idx) {
+                Number::Int(i) => format::int(&mut self.out, i),
+                Number::Float(f) => format::float(&mut self.out, f, self.float32),
+            },
+            Kind::String => format::str(&mut self.out, s.to_bytes(idx)).map_err(too_long)?,
+            Kind::Table => self.table(idx)?,
+            // nml.null (and cjson.null, which is the same NULL lightuserdata)
+            Kind::LightUserdata if s.to_userdata(idx).is_null() => format::nil(&mut self.out),
+            Kind::LightUserdata | Kind::Userdata => {
+                return Err(Error::raise(format!(
+                    "cannot pack a {} outside a buffer descriptor",
+                    s.kind(idx).name()
+                )))
+            }
+            k => return Err(Error::raise(format!("cannot pack a {} value", k.name()))),
+        }
+        Ok(())
+    }
+
+    fn table(&mut self, idx: c_int) -> Result<()> {
+        let s = self.stack;
+        let id = s.to_pointer(idx);
+        if self.path.contains(&id) {
+            return Err(Error::raise(
+                "cannot pack a table that contains itself (cycle)",
+            ));
+        }
+        if self.path.len() >= self.max_depth {
+            return Err(Error::raise(format!(
+                "cannot pack a value nested deeper than {} levels (nml.config max_depth)",
+                self.max_depth
+            )));
+        }
+        if !s.check_stack(4) {
+            return Err(Error::raise("cannot pack: Lua stack exhausted"));
+        }
+        self.path.push(id);
+        let result = match self.mark(idx) {
+            Mark::None => self.plain_table(idx),
+            Mark::Map => self.map(idx),
+            Mark::Array => self.array_by_index(idx, s.raw_len(idx)),
+            Mark::Bin => self.bin(idx),
+            Mark::Ext => self.ext(idx),
+        };
+        self.path.pop();
+        result
+    }
+
+    fn mark(&self, idx: c_int) -> Mark {
+        let s = self.stack;
+        if !s.get_metatable(idx) {
+            return Mark::None;
+        }
+        let mark = self.marks.of(s.to_pointer(-1));
+        s.pop(1);
+        mark
+    }
+
+    /// A table with no marker: an array if its keys are exactly 1..n, else a map.
+    fn plain_table(&mut self, idx: c_int) -> Result<()> {
+        let s = self.stack;
+        let n = s.raw_len(idx);
+        if n == 0 {
+            s.push_nil();
+            if !s.next(idx) {
+                // Empty: an array, as every Lua MessagePack library does.
+                return format::array_header(&mut self.out, 0).map_err(too_long);
+            }
+            s.pop(2);
+            return self.map(idx);
+        }
+        let start = self.out.pos();
+        format::array_header(&mut self.out, n).map_err(too_long)?;
+        s.push_nil();
+        let mut expected = 1;
+        while s.next(idx) {
+            if expected > n
+                || s.kind(-2) != Kind::Number
+                || s.to_number(-2) != Number::Int(expected as i64)
+            {
+                s.pop(2);
+                self.out.truncate(start);
+                return self.unordered_table(idx);
+            }
+            self.entry_value(expected, -1)?;
+            s.pop(1);
+            expected += 1;
+        }
+        Ok(())
+    }
+
+    /// The slow path: a table whose traversal did not meet 1..n in order. Scan it all.
+    fn unordered_table(&mut self, idx: c_int) -> Result<()> {
+        let s = self.stack;
+        let (mut count, mut max) = (0usize, 0i64);
+        let mut sequence = true;
+        s.push_nil();
+        while s.next(idx) {
+            count += 1;
+            match s.kind(-2) == Kind::Number {
+                true => match s.to_number(-2) {
+                    Number::Int(k) if k >= 1 => max = max.max(k),
+                    _ => sequence = false,
+                },
+                false => sequence = false,
+            }
+            s.pop(1);
+        }
+        if sequence && max as usize == count {
+            self.array_by_index(idx, count)
+        } else {
+            self.map(idx)
+        }
+    }
+
+    /// `t[1] .. t[n]` as an array; nil holes pack as nil (for `nml.array` tables).
+    fn array_by_index(&mut self, idx: c_int, n: usize) -> Result<()> {
+        let s = self.stack;
+        format::array_header(&mut self.out, n).map_err(too_long)?;
+        for i in 1..=n {
+            s.raw_get_index(idx, i as i64);
+            self.entry_value(i, -1)?;
+            s.pop(1);
+        }
+        Ok(())
+    }
+
+    fn map(&mut self, idx: c_int) -> Result<()> {
+        let s = self.stack;
+        let header = self.out.pos();
+        self.out.put_u8(0); // placeholder, see format::patch_map_header
+        let mut count = 0;
+        s.push_nil();
+        while s.next(idx) {
+            let key = s.abs(-2);
+            self.value(key).map_err(|e| self.at_key_of(key, e))?;
+            self.value(key + 1).map_err(|e| self.at_key_of(key, e))?;
+            s.pop(1);
+            count += 1;
+        }
+        format::patch_map_header(&mut self.out, header, count).map_err(too_long)
+    }
+
+    /// `nml.bin(s)`: `{s}` with the bin metatable.
+    fn bin(&mut self, idx: c_int) -> Result<()> {
+        let s = self.stack;
+        if s.raw_get_index(idx, 1) != Kind::String {
+            return Err(Error::raise("nml.bin value holds no string"));
+        }
+        let bytes = s.to_bytes(-1);
+        format::bin_header(&mut self.out, bytes.len()).map_err(too_long)?;
+        self.out.put(bytes);
+        s.pop(1);
+        Ok(())
+    }
+
+    /// `nml.ext(type, data)`: `{type = t, data = s}` with the ext metatable.
+    fn ext(&mut self, idx: c_int) -> Result<()> {
+        let s = self.stack;
+        let ty = match (s.raw_get_field(idx, "type"), s.to_number(-1)) {
+            (Kind::Number, Number::Int(t)) if (-128..=127).contains(&t) => t as i8,
+            _ => {
+                return Err(Error::raise(
+                    "nml.ext value's type must be an integer from -128 to 127",
+                ))
+            }
+        };
+        if s.raw_get_field(idx, "data") != Kind::String {
+            return Err(Error::raise("nml.ext value's data must be a string"));
+        }
+        format::ext(&mut self.out, ty, s.to_bytes(-1)).map_err(too_long)?;
+        s.pop(2);
+        Ok(())
+    }
+
+    /// Packs an array element, naming its index if it fails.
+    fn entry_value(&mut self, i: usize, idx: c_int) -> Result<()> {
+        let idx = self.stack.abs(idx);
+        self.value(idx)
+            .inspect_err(|_| self.error_path.push(format!("[{i}]")))
+    }
+
+    fn at_key_of(&mut self, key: c_int, e: Error) -> Error {
+        let s = self.stack;
+        let segment = match s.kind(key) {
+            Kind::String => {
+                let k = String::from_utf8_lossy(s.to_bytes(key));
+                if is_identifier(&k) {
+                    format!(".{k}")
+                } else {
+                    format!("[{k:?}]")
+                }
+            }
+            Kind::Number => match s.to_number(key) {
+                Number::Int(i) => format!("[{i}]"),
+                Number::Float(f) => format!("[{f}]"),
+            },
+            k => format!("[{}]", k.name()),
+        };
+        self.error_path.push(segment);
+        e
+    }
+}
+
+fn is_identifier(k: &str) -> bool {
+    let mut chars = k.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn too_long(e: TooLong) -> Error {
+    Error::returned(
+        crate::error::code::TOO_LARGE,
+        format!(
+            "{} bytes or elements do not fit in MessagePack (at most 2^32 - 1)",
+            e.0
+        ),
+    )
+}

@@ -1,0 +1,244 @@
+//! MessagePack to Lua values, pushed straight onto the Lua stack.
+//!
+//! Strict: every length is checked against the bytes that are left before anything is
+//! allocated for it (an array of n elements needs at least n bytes, a map 2n), the reserved byte
+//! 0xC1 is rejected, and nesting is bounded. Errors say what and at which byte offset.
+
+use rmp::Marker;
+
+use crate::error::{Error, Result};
+use crate::lua::{Kind, Stack};
+use crate::state::{marker_upvalue, Mark, Module};
+
+pub struct Unpacker<'a> {
+    stack: &'a Stack,
+    data: &'a [u8],
+    pos: usize,
+    max_depth: usize,
+}
+
+/// Where a value sits: a nil at the top level is Lua's nil; inside a table it is `nml.null`, so
+/// that arrays keep their length and maps their keys.
+#[derive(Clone, Copy, PartialEq)]
+enum Place {
+    Top,
+    Inside,
+}
+
+impl<'a> Unpacker<'a> {
+    pub fn new(stack: &'a Stack, module: &Module, data: &'a [u8], pos: usize) -> Self {
+        Unpacker {
+            stack,
+            data,
+            pos,
+            max_depth: module.max_depth.get(),
+        }
+    }
+
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+
+    pub fn at_end(&self) -> bool {
+        self.pos >= self.data.len()
+    }
+
+    /// Pushes the next value.
+    pub fn value(&mut self) -> Result<()> {
+        if !self.stack.check_stack(2) {
+            return Err(self.malformed("too many values for the Lua stack"));
+        }
+        self.item(0, Place::Top)
+    }
+
+    fn item(&mut self, depth: usize, place: Place) -> Result<()> {
+        let s = self.stack;
+        let at = self.pos;
+        let marker = Marker::from_u8(self.byte()?);
+        match marker {
+            Marker::FixPos(n) => s.push_int(n as i64),
+            Marker::FixNeg(n) => s.push_int(n as i64),
+            Marker::Null if place == Place::Top => s.push_nil(),
+            Marker::Null => s.push_light(std::ptr::null_mut()),
+            Marker::False => s.push_bool(false),
+            Marker::True => s.push_bool(true),
+            Marker::U8 => s.push_int(self.be::<1>()?[0] as i64),
+            Marker::U16 => s.push_int(u16::from_be_bytes(self.be()?) as i64),
+            Marker::U32 => s.push_int(u32::from_be_bytes(self.be()?) as i64),
+            Marker::U64 => match u64::from_be_bytes(self.be()?) {
+                u if u <= i64::MAX as u64 => s.push_int(u as i64),
+                u => s.push_float(u as f64),
+            },
+            Marker::I8 => s.push_int(self.be::<1>()?[0] as i8 as i64),
+            Marker::I16 => s.push_int(i16::from_be_bytes(self.be()?) as i64),
+            Marker::I32 => s.push_int(i32::from_be_bytes(self.be()?) as i64),
+            Marker::I64 => s.push_int(i64::from_be_bytes(self.be()?)),
+            Marker::F32 => s.push_float(f32::from_be_bytes(self.be()?) as f64),
+            Marker::F64 => s.push_float(f64::from_be_bytes(self.be()?)),
+            Marker::FixStr(n) => self.string(n as usize)?,
+            Marker::Str8 | Marker::Bin8 => {
+                let n = self.be::<1>()?[0] as usize;
+                self.string(n)?
+            }
+            Marker::Str16 | Marker::Bin16 => {
+                let n = u16::from_be_bytes(self.be()?) as usize;
+                self.string(n)?
+            }
+            Marker::Str32 | Marker::Bin32 => {
+                let n = u32::from_be_bytes(self.be()?) as usize;
+                self.string(n)?
+            }
+            Marker::FixArray(n) => self.array(n as usize, depth)?,
+            Marker::Array16 => {
+                let n = u16::from_be_bytes(self.be()?) as usize;
+                self.array(n, depth)?
+            }
+            Marker::Array32 => {
+                let n = u32::from_be_bytes(self.be()?) as usize;
+                self.array(n, depth)?
+            }
+            Marker::FixMap(n) => self.map(n as usize, depth)?,
+            Marker::Map16 => {
+                let n = u16::from_be_bytes(self.be()?) as usize;
+                self.map(n, depth)?
+            }
+            Marker::Map32 => {
+                let n = u32::from_be_bytes(self.be()?) as usize;
+                self.map(n, depth)?
+            }
+            Marker::FixExt1 => self.ext(1)?,
+            Marker::FixExt2 => self.ext(2)?,
+            Marker::FixExt4 => self.ext(4)?,
+            Marker::FixExt8 => self.ext(8)?,
+            Marker::FixExt16 => self.ext(16)?,
+            Marker::Ext8 => {
+                let n = self.be::<1>()?[0] as usize;
+                self.ext(n)?
+            }
+            Marker::Ext16 => {
+                let n = u16::from_be_bytes(self.be()?) as usize;
+                self.ext(n)?
+            }
+            Marker::Ext32 => {
+                let n = u32::from_be_bytes(self.be()?) as usize;
+                self.ext(n)?
+            }
+            Marker::Reserved => {
+                self.pos = at;
+                return Err(self.malformed("invalid byte 0xc1 (never used by MessagePack)"));
+            }
+        }
+        Ok(())
+    }
+
+    fn string(&mut self, n: usize) -> Result<()> {
+        let bytes = self.take(n)?;
+        self.stack.push_bytes(bytes);
+        Ok(())
+    }
+
+    fn array(&mut self, n: usize, depth: usize) -> Result<()> {
+        self.enter(n, 1, depth)?;
+        let s = self.stack;
+        s.new_table(n, 0);
+        for i in 1..=n {
+            self.item(depth + 1, Place::Inside)?;
+            s.raw_set_index(-2, i as i64);
+        }
+        Ok(())
+    }
+
+    fn map(&mut self, n: usize, depth: usize) -> Result<()> {
+        self.enter(n, 2, depth)?;
+        let s = self.stack;
+        s.new_table(0, n);
+        if n == 0 {
+            // An empty map comes back marked, so that it packs as a map again.
+            s.push_value(marker_upvalue(Mark::Map));
+            s.set_metatable(-2);
+        }
+        for _ in 0..n {
+            let key_at = self.pos;
+            self.item(depth + 1, Place::Inside)?;
+            if s.kind(-1) == Kind::Number && s.to_f64(-1).is_some_and(f64::is_nan) {
+                self.pos = key_at;
+                return Err(self.malformed("a map key is NaN, which Lua tables cannot hold"));
+            }
+            self.item(depth + 1, Place::Inside)?;
+            s.raw_set(-3);
+        }
+        Ok(())
+    }
+
+    /// `nml.ext(type, data)`: `{type = t, data = s}` with the ext metatable.
+    fn ext(&mut self, n: usize) -> Result<()> {
+        let ty = self.be::<1>()?[0] as i8;
+        let data = self.take(n)?;
+        let s = self.stack;
+        s.new_table(0, 2);
+        s.push_int(ty as i64);
+        s.raw_set_field(-2, "type");
+        s.push_bytes(data);
+        s.raw_set_field(-2, "data");
+        s.push_value(marker_upvalue(Mark::Ext));
+        s.set_metatable(-2);
+        Ok(())
+    }
+
+    /// Checks a container of `n` entries, each at least `min_bytes` long, before its table is
+    /// made: the data must hold that much, and the nesting and the Lua stack must allow it.
+    fn enter(&mut self, n: usize, min_bytes: usize, depth: usize) -> Result<()> {
+        if depth >= self.max_depth {
+            return Err(self.malformed(&format!("nesting deeper than {} levels", self.max_depth)));
+        }
+        let left = self.data.len() - self.pos;
+        if n.saturating_mul(min_bytes) > left {
+            return Err(self.malformed(&format!(
+                "claims {n} entries but only {left} bytes are left"
+            )));
+        }
+        if !self.stack.check_stack(4) {
+            return Err(self.malformed("nesting too deep for the Lua stack"));
+        }
+        Ok(())
+    }
+
+    fn byte(&mut self) -> Result<u8> {
+        Ok(self.be::<1>()?[0])
+    }
+
+    fn be<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let bytes = self.take(N)?;
+        Ok(bytes.try_into().expect("take returns N bytes"))
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let left = self.data.len() - self.pos;
+        if n > left {
+            return Err(self.malformed(&format!("truncated: needs {n} bytes, only {left} left")));
+        }
+        let bytes = &self.data[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(bytes)
+    }
+
+    fn malformed(&self, what: &str) -> Error {
+        Error::malformed(format!(
+            "malformed MessagePack at byte {}: {what}",
+            self.pos
+        ))
+    }
+}
+
+/// Makes the decoded value at the top of the stack the only object of `data`.
+pub fn expect_end(u: &Unpacker) -> Result<()> {
+    if u.at_end() {
+        Ok(())
+    } else {
+        Err(Error::malformed(format!(
+            "malformed MessagePack at byte {}: {} trailing bytes after the value",
+            u.pos(),
+            u.data.len() - u.pos()
+        )))
+    }
+}

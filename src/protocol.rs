@@ -1,0 +1,278 @@
+//! Protocols: the encodings a message can carry, found by loose names (API.md section 8).
+//!
+//! Three are built in, each with a one-byte wire id; more can be registered from Lua with an
+//! encode and a decode function. Names are matched loosely: case and punctuation do not count,
+//! nor a leading "lua", nor the "c" of C bindings ("lua-cjson" is "json").
+
+use std::collections::HashMap;
+use std::ffi::c_int;
+use std::rc::Rc;
+
+use crate::error::{code, Error, Result};
+use crate::lua::{Kind, Stack};
+use crate::state::Module;
+use crate::{json, msgpack};
+
+#[derive(Clone, Debug)]
+pub enum Protocol {
+    MessagePack,
+    Json,
+    String,
+    Custom(Rc<Custom>),
+}
+
+/// A protocol registered from Lua: its functions live in the Lua registry.
+#[derive(Debug)]
+pub struct Custom {
+    pub name: String,
+    encode: c_int,
+    decode: c_int,
+}
+
+impl Protocol {
+    pub fn name(&self) -> &str {
+        match self {
+            Protocol::MessagePack => "MessagePack",
+            Protocol::Json => "JSON",
+            Protocol::String => "string",
+            Protocol::Custom(c) => &c.name,
+        }
+    }
+
+    /// The byte that names a built-in protocol on the wire; 0 means "a name follows".
+    pub fn wire_id(&self) -> u8 {
+        match self {
+            Protocol::MessagePack => 1,
+            Protocol::Json => 2,
+            Protocol::String => 3,
+            Protocol::Custom(_) => 0,
+        }
+    }
+
+    pub fn from_wire_id(id: u8) -> Option<Protocol> {
+        match id {
+            1 => Some(Protocol::MessagePack),
+            2 => Some(Protocol::Json),
+            3 => Some(Protocol::String),
+            _ => None,
+        }
+    }
+
+    /// Appends the encoding of the value at `idx` to `out`.
+    pub fn encode(
+        &self,
+        stack: &Stack,
+        module: &Module,
+        idx: c_int,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        match self {
+            Protocol::MessagePack => msgpack::pack_values(stack, module, idx, idx, out),
+            Protocol::Json => json::encode(stack, module, idx, out),
+            Protocol::String => match stack.kind(idx) {
+                Kind::String => {
+                    out.extend_from_slice(stack.to_bytes(idx));
+                    Ok(())
+                }
+                k => Err(Error::raise(format!(
+                    "the string protocol carries strings, not a {} value",
+                    k.name()
+                ))),
+            },
+            Protocol::Custom(c) => c.encode(stack, idx, out),
+        }
+    }
+
+    /// Pushes the value `data` holds.
+    pub fn decode(&self, stack: &Stack, module: &Module, data: &[u8]) -> Result<()> {
+        match self {
+            Protocol::MessagePack => msgpack::decode_one(stack, module, data),
+            Protocol::Json => json::decode(stack, module, data),
+            Protocol::String => {
+                stack.push_bytes(data);
+                Ok(())
+            }
+            Protocol::Custom(c) => c.decode(stack, data),
+        }
+    }
+}
+
+impl Custom {
+    fn encode(&self, stack: &Stack, idx: c_int, out: &mut Vec<u8>) -> Result<()> {
+        let idx = stack.abs(idx);
+        stack.push_ref(self.encode);
+        stack.push_value(idx);
+        stack
+            .pcall(1, 1)
+            .map_err(|e| Error::raise(format!("protocol {}: encode failed: {e}", self.name)))?;
+        let result = match stack.kind(-1) {
+            Kind::String => {
+                out.extend_from_slice(stack.to_bytes(-1));
+                Ok(())
+            }
+            k => Err(Error::raise(format!(
+                "protocol {}: encode returned a {} value, not a string",
+                self.name,
+                k.name()
+            ))),
+        };
+        stack.pop(1);
+        result
+    }
+
+    fn decode(&self, stack: &Stack, data: &[u8]) -> Result<()> {
+        stack.push_ref(self.decode);
+        stack.push_bytes(data);
+        stack
+            .pcall(1, 1)
+            .map_err(|e| Error::malformed(format!("protocol {}: decode failed: {e}", self.name)))
+    }
+}
+
+/// The protocols registered from Lua, by normalized name and alias.
+#[derive(Default)]
+pub struct Registry {
+    by_name: HashMap<String, Rc<Custom>>,
+}
+
+impl Registry {
+    pub fn resolve(&self, name: &[u8]) -> Option<Protocol> {
+        let key = normalize(name);
+        let lookup = |k: &str| {
+            builtin(k).or_else(|| self.by_name.get(k).map(|c| Protocol::Custom(c.clone())))
+        };
+        lookup(&key).or_else(|| key.strip_prefix('c').and_then(lookup))
+    }
+
+    /// Registers a protocol whose encode and decode functions are registry references.
+    /// Names that already mean a built-in protocol are refused; a custom one is replaced.
+    pub fn register(
+        &mut self,
+        stack: &Stack,
+        name: &str,
+        aliases: &[String],
+        encode: c_int,
+        decode: c_int,
+    ) -> Result<()> {
+        for n in std::iter::once(name).chain(aliases.iter().map(String::as_str)) {
+            let key = normalize(n.as_bytes());
+            if key.is_empty() {
+                return Err(Error::raise(format!(
+                    "protocol name {n:?} has no letters or digits"
+                )));
+            }
+            if let Some(p) = builtin(&key).or_else(|| key.strip_prefix('c').and_then(builtin)) {
+                return Err(Error::raise(format!(
+                    "protocol name {n:?} already means {}",
+                    p.name()
+                )));
+            }
+        }
+        // Forget the functions of any protocol this one replaces under the same name.
+        if let Some(old) = self.by_name.get(&normalize(name.as_bytes())).cloned() {
+            self.by_name.retain(|_, c| !Rc::ptr_eq(c, &old));
+            if Rc::strong_count(&old) == 1 {
+                stack.drop_ref(old.encode);
+                stack.drop_ref(old.decode);
+            }
+        }
+        let custom = Rc::new(Custom {
+            name: name.to_string(),
+            encode,
+            decode,
+        });
+        for n in std::iter::once(name).chain(aliases.iter().map(String::as_str)) {
+            self.by_name.insert(normalize(n.as_bytes()), custom.clone());
+        }
+        Ok(())
+    }
+}
+
+/// Lower case, letters and digits only, without a leading "lua".
+pub fn normalize(name: &[u8]) -> String {
+    let folded: String = name
+        .iter()
+        .filter(|b| b.is_ascii_alphanumeric())
+        .map(|b| b.to_ascii_lowercase() as char)
+        .collect();
+    match folded.strip_prefix("lua") {
+        Some(rest) if !rest.is_empty() => rest.to_string(),
+        _ => folded,
+    }
+}
+
+fn builtin(key: &str) -> Option<Protocol> {
+    match key {
+        "messagepack" | "msgpack" | "mpack" => Some(Protocol::MessagePack),
+        "json" | "dkjson" => Some(Protocol::Json),
+        "string" | "raw" | "bytes" | "binary" | "text" => Some(Protocol::String),
+        _ => None,
+    }
+}
+
+/// The error for a name that resolves to nothing.
+pub fn unknown(name: &[u8]) -> Error {
+    Error::returned(
+        code::UNKNOWN_PROTOCOL,
+        format!(
+            "unknown protocol {:?} (built in: MessagePack, JSON, string; or nml.register_protocol)",
+            String::from_utf8_lossy(name)
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canonical(name: &str) -> Option<&'static str> {
+        let r = Registry::default();
+        r.resolve(name.as_bytes()).map(|p| match p {
+            Protocol::MessagePack => "MessagePack",
+            Protocol::Json => "JSON",
+            Protocol::String => "string",
+            Protocol::Custom(_) => "custom",
+        })
+    }
+
+    #[test]
+    fn every_alias_of_the_contract_resolves() {
+        for n in [
+            "MessagePack",
+            "messagepack",
+            "msgpack",
+            "MSGPACK",
+            "lua-messagepack",
+            "lua-cmessagepack",
+            "cmsgpack",
+            "lua-cmsgpack",
+            "mpack",
+        ] {
+            assert_eq!(canonical(n), Some("MessagePack"), "{n}");
+        }
+        for n in ["json", "JSON", "cjson", "lua-cjson", "dkjson"] {
+            assert_eq!(canonical(n), Some("JSON"), "{n}");
+        }
+        for n in ["string", "raw", "bytes", "binary", "text"] {
+            assert_eq!(canonical(n), Some("string"), "{n}");
+        }
+    }
+
+    #[test]
+    fn unknown_names_do_not_resolve() {
+        for n in ["", "lua", "cbor", "jsonx", "c"] {
+            assert_eq!(canonical(n), None, "{n}");
+        }
+    }
+
+    #[test]
+    fn wire_ids_round_trip() {
+        for p in [Protocol::MessagePack, Protocol::Json, Protocol::String] {
+            assert_eq!(
+                Protocol::from_wire_id(p.wire_id()).unwrap().name(),
+                p.name()
+            );
+        }
+        assert!(Protocol::from_wire_id(0).is_none());
+    }
+}

@@ -1,0 +1,115 @@
+//! What one Lua state's copy of nml remembers between calls.
+//!
+//! Every C function nml registers carries the same upvalues (set up in `lib.rs`):
+//! 1. this [`Module`] as a full userdata,
+//! 2. to 5. the marker metatables of `nml.map`, `nml.array`, `nml.bin` and `nml.ext`.
+//!
+//! Fields are cells because nml functions can re-enter one another (a registered protocol's
+//! encoder may call `nml.pack`), so nothing here is ever borrowed across a call into Lua.
+
+use std::cell::{Cell, RefCell};
+use std::ffi::{c_int, c_void};
+
+use crate::lua::Stack;
+use crate::protocol::Registry;
+
+pub const DEFAULT_MAX_DEPTH: usize = 512;
+/// The ceiling for `max_depth`: nesting is followed by recursion on the C stack, which must not
+/// overflow whatever a script sets.
+pub const MAX_MAX_DEPTH: usize = 10_000;
+
+/// Upvalue slots of every nml C function.
+pub mod upvalue {
+    pub const MODULE: i32 = 1;
+    pub const MAP_MT: i32 = 2;
+    pub const ARRAY_MT: i32 = 3;
+    pub const BIN_MT: i32 = 4;
+    pub const EXT_MT: i32 = 5;
+    pub const COUNT: i32 = 5;
+}
+
+/// Identities of the marker metatables, compared by pointer on the hot path.
+#[derive(Clone, Copy)]
+pub struct Marks {
+    pub map: *const c_void,
+    pub array: *const c_void,
+    pub bin: *const c_void,
+    pub ext: *const c_void,
+}
+
+/// The kind a metatable gives a table.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mark {
+    None,
+    Map,
+    Array,
+    Bin,
+    Ext,
+}
+
+impl Marks {
+    pub fn of(&self, metatable: *const c_void) -> Mark {
+        if metatable == self.map {
+            Mark::Map
+        } else if metatable == self.array {
+            Mark::Array
+        } else if metatable == self.bin {
+            Mark::Bin
+        } else if metatable == self.ext {
+            Mark::Ext
+        } else {
+            Mark::None
+        }
+    }
+}
+
+pub struct Module {
+    pub marks: Marks,
+    pub max_depth: Cell<usize>,
+    pub float32: Cell<bool>,
+    /// Output buffer reused by `pack`, taken out while in use.
+    scratch: Cell<Vec<u8>>,
+    pub protocols: RefCell<Registry>,
+}
+
+impl Module {
+    pub fn new(marks: Marks) -> Module {
+        Module {
+            marks,
+            max_depth: Cell::new(DEFAULT_MAX_DEPTH),
+            float32: Cell::new(false),
+            scratch: Cell::new(Vec::new()),
+            protocols: RefCell::new(Registry::default()),
+        }
+    }
+
+    /// The module of the running nml function.
+    pub fn of(stack: &Stack) -> &Module {
+        // SAFETY: upvalue 1 of every function nml registers is the Module userdata (lib.rs sets
+        // them all up through one function), and the closure keeps it alive during the call.
+        // Only shared references are handed out; mutation goes through cells.
+        unsafe { &*(stack.to_userdata(Stack::upvalue(upvalue::MODULE)) as *const Module) }
+    }
+
+    /// Runs `f` with the scratch buffer, emptied; a nested call gets a fresh one.
+    pub fn with_scratch<R>(&self, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+        let mut buf = self.scratch.take();
+        buf.clear();
+        let r = f(&mut buf);
+        // Keep a reasonable buffer for next time, not a one-off giant one.
+        if buf.capacity() <= 1 << 20 {
+            self.scratch.set(buf);
+        }
+        r
+    }
+}
+
+/// Index of a marker metatable upvalue.
+pub fn marker_upvalue(mark: Mark) -> c_int {
+    Stack::upvalue(match mark {
+        Mark::Map => upvalue::MAP_MT,
+        Mark::Array => upvalue::ARRAY_MT,
+        Mark::Bin => upvalue::BIN_MT,
+        Mark::Ext | Mark::None => upvalue::EXT_MT,
+    })
+}
