@@ -1,0 +1,76 @@
+# nml: build, test, demo and bench. `make test` and `make demo` install what they need.
+#
+#   make test                 cargo tests, then specs and examples on Lua 5.4, 5.1 and LuaJIT
+#   make test LUA=5.3         the same for one interpreter (5.1 5.2 5.3 5.4 luajit)
+#   make demo                 the main example
+#   make bench                benchmarks, side by side
+#   make build LUA=5.1        build/5.1/nml.so
+
+LUA ?=
+DEFAULT_LUAS := 5.4 5.1 luajit
+LUAS := $(if $(LUA),$(LUA),$(DEFAULT_LUAS))
+DEMO_LUA := $(if $(LUA),$(LUA),5.4)
+
+CARGO ?= cargo
+export CARGO_TERM_QUIET := true
+
+# $(call feature,5.1) -> lua51 ; $(call interp,5.1) -> lua5.1
+feature = $(if $(filter luajit,$(1)),luajit,lua$(subst .,,$(1)))
+interp = $(if $(filter luajit,$(1)),luajit,lua$(1))
+
+.PHONY: all build test demo bench deps cargo-test specs rockspec-test clean $(addprefix build-,5.1 5.2 5.3 5.4 luajit)
+
+all: build
+
+deps:
+	@tools/deps.sh $(LUAS) +python +luarocks
+
+build: $(addprefix build-,$(LUAS))
+
+$(addprefix build-,5.1 5.2 5.3 5.4 luajit): build-%:
+	$(CARGO) build --release --no-default-features --features $(call feature,$*)
+	@mkdir -p build/$*
+	@cp target/release/libnml.so build/$*/nml.so
+
+cargo-test:
+	$(CARGO) test --release 2>&1 | tee build/cargo-test.log
+
+test: deps
+	@mkdir -p build && rm -f build/counts
+	@$(MAKE) --no-print-directory cargo-test
+	@for v in $(LUAS); do $(MAKE) --no-print-directory specs LUA=$$v || exit 1; done
+	@$(MAKE) --no-print-directory rockspec-test LUA=$(firstword $(LUAS))
+	@tools/summary build/counts build/cargo-test.log
+
+# Specs (and, through spec/examples_spec.lua, the examples) for one interpreter.
+specs: build-$(LUA)
+	@echo "== specs on $(call interp,$(LUA))"
+	@NML_LUA=$(call interp,$(LUA)) NML_CPATH="$(CURDIR)/build/$(LUA)/?.so" \
+	  busted --lua=$(call interp,$(LUA)) --cpath="$(CURDIR)/build/$(LUA)/?.so" \
+	    --lpath="$(CURDIR)/spec/?.lua" spec 2>&1 | tee build/busted-$(LUA).log; \
+	  tools/count-busted build/busted-$(LUA).log >> build/counts
+
+# `luarocks make` on the rockspec, into a private tree, then require it from there.
+rockspec-test: deps
+	@echo "== luarocks make on $(call interp,$(LUA))"
+	@rm -rf build/rocks
+	@luarocks --lua-version=$(subst luajit,5.1,$(LUA)) --tree=build/rocks make --deps-mode=none \
+	  rockspec/nml-scm-1.rockspec NML_CARGO_FEATURE=$(call feature,$(LUA)) >build/rocks.log 2>&1 \
+	  || { cat build/rocks.log; exit 1; }
+	@$(call interp,$(LUA)) -e 'package.cpath = "build/rocks/lib/lua/$(subst luajit,5.1,$(LUA))/?.so;" .. package.cpath; \
+	  local nml = require "nml"; assert(nml.unpack(nml.pack({1, "two"}))[2] == "two"); \
+	  print("luarocks-installed " .. nml._VERSION .. " loads and round-trips")'
+	@echo "rockspec 1 1 0" >> build/counts
+
+demo:
+	@tools/deps.sh $(DEMO_LUA)
+	@$(MAKE) --no-print-directory build-$(DEMO_LUA)
+	@cd examples && LUA_CPATH="$(CURDIR)/build/$(DEMO_LUA)/?.so;;" $(call interp,$(DEMO_LUA)) demo.lua
+
+bench:
+	@tools/deps.sh 5.4 5.1 luajit +bench
+	@for v in 5.4 5.1 luajit; do $(MAKE) --no-print-directory build-$$v || exit 1; done
+	@benches/run
+
+clean:
+	rm -rf build target

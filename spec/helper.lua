@@ -1,0 +1,75 @@
+-- Shared by the specs: loads nml for the interpreter busted runs under, and compares values
+-- the way the type mapping promises (integer and float subtypes kept where Lua has them).
+local nml = require "nml"
+
+local helper = { nml = nml }
+
+-- Lua 5.3+ has 64-bit integers; 5.1, 5.2 and LuaJIT have doubles only.
+helper.has_int64 = math.type ~= nil
+helper.lua = os.getenv("NML_LUA") or "lua"
+helper.cpath = os.getenv("NML_CPATH") or package.cpath
+
+function helper.hex(s)
+  return (s:gsub(".", function(c) return string.format("%02x", c:byte()) end))
+end
+
+function helper.unhex(h)
+  return (h:gsub("%s+", ""):gsub("..", function(b) return string.char(tonumber(b, 16)) end))
+end
+
+-- Deep equality that also compares number subtypes and the marker metatables of nml.
+local function same(a, b, path)
+  if type(a) ~= type(b) then
+    return false, string.format("%s: %s vs %s", path, type(a), type(b))
+  end
+  if type(a) == "number" then
+    if math.type and math.type(a) ~= math.type(b) then
+      return false, string.format("%s: %s %s vs %s %s", path, math.type(a), a, math.type(b), b)
+    end
+    if a ~= b and not (a ~= a and b ~= b) then
+      return false, string.format("%s: %.17g vs %.17g", path, a, b)
+    end
+    return true
+  end
+  if type(a) ~= "table" then
+    if a ~= b then return false, string.format("%s: %s vs %s", path, tostring(a), tostring(b)) end
+    return true
+  end
+  if getmetatable(a) ~= getmetatable(b) then
+    return false, path .. ": different metatables"
+  end
+  for k, v in pairs(a) do
+    local ok, why = same(v, b[k], path .. "[" .. tostring(k) .. "]")
+    if not ok then return false, why end
+  end
+  for k in pairs(b) do
+    if a[k] == nil then return false, path .. "[" .. tostring(k) .. "]: missing on the left" end
+  end
+  return true
+end
+
+function helper.assert_same(expected, actual)
+  local ok, why = same(expected, actual, "value")
+  assert(ok, why)
+end
+
+function helper.roundtrip(v)
+  return nml.unpack(nml.pack(v))
+end
+
+-- Runs a shell command; returns its output and whether it exited 0. (The status is echoed
+-- because Lua 5.1 and LuaJIT do not return it from close.)
+function helper.run(cmd)
+  local f = assert(io.popen("(" .. cmd .. ") 2>&1; echo \"exit status $?\""))
+  local out = f:read("*a")
+  f:close()
+  local body, status = out:match("^(.*)exit status (%d+)\n?$")
+  return body, tonumber(status) == 0
+end
+
+function helper.tmpname()
+  local name = os.tmpname()
+  return name
+end
+
+return helper

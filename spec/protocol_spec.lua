@@ -1,0 +1,153 @@
+local helper = require "helper"
+local nml = helper.nml
+
+describe("nml.protocol: loose names", function()
+  it("resolves every alias of the contract to its canonical name", function()
+    local aliases = {
+      MessagePack = { "MessagePack", "messagepack", "msgpack", "MSGPACK", "lua-messagepack",
+        "lua-cmessagepack", "cmsgpack", "lua-cmsgpack", "mpack", "Msg_Pack" },
+      JSON = { "json", "JSON", "cjson", "lua-cjson", "dkjson", "lua_cjson" },
+      string = { "string", "raw", "bytes", "binary", "text", "RAW" },
+    }
+    for canonical, names in pairs(aliases) do
+      for _, name in ipairs(names) do
+        assert.are.equal(canonical, nml.protocol(name), name)
+      end
+    end
+  end)
+
+  it("returns nil, message, 'unknown_protocol' for an unknown name", function()
+    local v, err, code = nml.protocol("cbor")
+    assert.is_nil(v)
+    assert.matches('unknown protocol "cbor"', err)
+    assert.are.equal("unknown_protocol", code)
+    v, err, code = nml.encode({}, "nope")
+    assert.is_nil(v)
+    assert.are.equal("unknown_protocol", code)
+    v, err, code = nml.decode("x", "nope")
+    assert.is_nil(v)
+    assert.are.equal("unknown_protocol", code)
+  end)
+
+  it("raises when the name is not a string", function()
+    assert.has_error(function() nml.protocol(1) end)
+    assert.has_error(function() nml.encode({}, {}) end)
+  end)
+end)
+
+describe("nml.encode / nml.decode", function()
+  it("uses MessagePack when no protocol is given", function()
+    assert.are.equal(nml.pack({ 1, 2 }), nml.encode({ 1, 2 }))
+    helper.assert_same({ 1, 2 }, nml.decode(nml.pack({ 1, 2 })))
+  end)
+
+  it("carries strings as they are with the string protocol", function()
+    assert.are.equal("\0\255abc", nml.encode("\0\255abc", "raw"))
+    assert.are.equal("\0\255abc", nml.decode("\0\255abc", "bytes"))
+    assert.has_error(function() nml.encode({}, "string") end)
+  end)
+
+  it("round-trips JSON values with exact numbers and strings", function()
+    local v = {
+      int = 9007199254740993, neg = -42, float = 0.1, tiny = 5e-324, big = 1.7976931348623157e308,
+      str = "héllo \"quoted\" \\ \n\t\1 日本語 🎉", list = { 1, "two", true, false, nml.null },
+      nested = { a = { b = { c = {} } } }, empty_map = nml.map {},
+    }
+    if not helper.has_int64 then v.int = 9007199254740992 end
+    local text = nml.encode(v, "json")
+    local back = nml.decode(text, "json")
+    helper.assert_same(v, back)
+    assert.are.equal("[]", nml.encode({}, "json"))
+    assert.are.equal("{}", nml.encode(nml.map {}, "json"))
+    assert.are.equal("null", nml.encode(nml.null, "json"))
+    assert.is_nil(nml.decode("null", "json"))
+    assert.are.equal('{"10":1}', nml.encode({ [10] = 1 }, "json"))
+    if helper.has_int64 then
+      assert.are.equal("9223372036854775807", nml.encode(math.maxinteger, "json"))
+      assert.are.equal(math.mininteger, nml.decode("-9223372036854775808", "json"))
+      assert.are.equal("1.0", nml.encode(1.0, "json"))
+      assert.are.equal("float", math.type(nml.decode("1.0", "json")))
+    end
+  end)
+
+  it("reports invalid UTF-8 and values JSON cannot hold", function()
+    local ok, err = pcall(nml.encode, { s = "\255" }, "json")
+    assert.is_false(ok)
+    assert.matches("not valid UTF%-8", err)
+    ok, err = pcall(nml.encode, { 0 / 0 }, "json")
+    assert.is_false(ok)
+    assert.matches("no JSON form", err)
+    ok, err = pcall(nml.encode, { f = print }, "json")
+    assert.matches("function value has no JSON form", err)
+    local t = {}
+    t[1] = t
+    ok, err = pcall(nml.encode, t, "json")
+    assert.matches("cycle", err)
+    local v, msg, code = nml.decode('"\255"', "json")
+    assert.is_nil(v)
+    assert.are.equal("malformed", code)
+    assert.matches("malformed JSON", msg)
+  end)
+
+  it("returns 'malformed' for bad JSON, trailing garbage and deep nesting", function()
+    for _, text in ipairs { "", "[1,", "{\"a\"}", "[1] x", "nul", string.rep("[", 600) .. string.rep("]", 600) } do
+      local v, msg, code = nml.decode(text, "json")
+      assert.is_nil(v)
+      assert.are.equal("malformed", code, text)
+      assert.is_string(msg)
+    end
+  end)
+end)
+
+describe("nml.register_protocol", function()
+  local function register_upper()
+    return nml.register_protocol("upper", {
+      encode = function(v) return string.upper(v) end,
+      decode = function(s) return string.lower(s) end,
+      aliases = { "shout", "lua-loud" },
+    })
+  end
+
+  it("registers a protocol usable by name and alias", function()
+    assert.are.equal("upper", register_upper())
+    assert.are.equal("upper", nml.protocol("UPPER"))
+    assert.are.equal("upper", nml.protocol("shout"))
+    assert.are.equal("upper", nml.protocol("loud"))
+    assert.are.equal("ABC", nml.encode("abc", "shout"))
+    assert.are.equal("abc", nml.decode("ABC", "upper"))
+  end)
+
+  it("propagates errors of its functions", function()
+    nml.register_protocol("fragile", {
+      encode = function() error("cannot encode this") end,
+      decode = function() error("cannot decode this") end,
+    })
+    local ok, err = pcall(nml.encode, 1, "fragile")
+    assert.is_false(ok)
+    assert.matches("cannot encode this", err)
+    local v, msg, code = nml.decode("x", "fragile")
+    assert.is_nil(v)
+    assert.matches("cannot decode this", msg)
+    assert.are.equal("malformed", code)
+    nml.register_protocol("badtype", { encode = function() return {} end, decode = tostring })
+    ok, err = pcall(nml.encode, 1, "badtype")
+    assert.matches("returned a table value, not a string", err)
+  end)
+
+  it("refuses to redefine a built-in name and checks its arguments", function()
+    assert.has_error(function()
+      nml.register_protocol("cjson", { encode = tostring, decode = tostring })
+    end)
+    assert.has_error(function() nml.register_protocol("x", { encode = tostring }) end)
+    assert.has_error(function() nml.register_protocol("x", "nope") end)
+    assert.has_error(function()
+      nml.register_protocol("x", { encode = tostring, decode = tostring, aliases = { 1 } })
+    end)
+  end)
+
+  it("replaces a protocol registered again under its name", function()
+    register_upper()
+    nml.register_protocol("upper", { encode = function(v) return v .. "!" end, decode = tostring })
+    assert.are.equal("a!", nml.encode("a", "upper"))
+  end)
+end)

@@ -1,0 +1,43 @@
+#!/bin/sh
+# Installs what nml's make targets need and this machine lacks; does nothing when all is there.
+#   tools/deps.sh [5.1 5.2 5.3 5.4 luajit ...] [+bench] [+python] [+luarocks]
+# Debian packages come from apt-get, Python packages from pip.
+set -eu
+
+apt_wanted=""
+pip_wanted=""
+want_apt() { apt_wanted="$apt_wanted $*"; }
+
+for arg in "$@"; do
+  case "$arg" in
+    luajit) want_apt luajit libluajit-5.1-dev lua-busted ;;
+    5.[1-4]) want_apt "lua$arg" "liblua$arg-dev" lua-busted ;;
+    +bench) want_apt lua-cjson lua-mpack lua-messagepack ;;
+    +python) pip_wanted="$pip_wanted msgpack" ;;
+    +luarocks) want_apt luarocks ;;
+    +cmake) want_apt cmake ;;
+    *) echo "deps.sh: unknown argument $arg" >&2; exit 2 ;;
+  esac
+done
+
+missing=""
+for pkg in $apt_wanted; do
+  case " $missing " in *" $pkg "*) continue ;; esac
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing="$missing $pkg"
+  fi
+done
+if [ -n "$missing" ]; then
+  echo "deps: installing Debian packages:$missing"
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+for mod in $pip_wanted; do
+  if ! python3 -c "import $mod" 2>/dev/null; then
+    echo "deps: installing Python package $mod"
+    python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "$mod"
+  fi
+done
