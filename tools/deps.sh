@@ -11,7 +11,8 @@ want_apt() { apt_wanted="$apt_wanted $*"; }
 for arg in "$@"; do
   case "$arg" in
     luajit) want_apt luajit libluajit-5.1-dev lua-busted ;;
-    5.[1-4]) want_apt "lua$arg" "liblua$arg-dev" lua-busted ;;
+    5.1) want_apt lua5.1 liblua5.1-0-dev lua-busted ;; # liblua5.1-dev is a virtual package
+    5.[2-4]) want_apt "lua$arg" "liblua$arg-dev" lua-busted ;;
     +bench) want_apt lua-cjson lua-mpack lua-messagepack ;;
     +python) pip_wanted="$pip_wanted msgpack" ;;
     +luarocks) want_apt luarocks ;;

@@ -1,0 +1,26 @@
+-- luarocks make rockspec/nml-scm-1.rockspec      (from the repository root; needs cargo)
+-- Builds the Rust crate for the Lua that luarocks targets (--lua-version) and installs nml.so.
+package = "nml"
+version = "scm-1"
+source = {
+  url = "git+https://invalid.example/nml.git", -- `luarocks make` builds the checkout it runs in
+}
+description = {
+  summary = "MessagePack-aware messaging over NNG for Lua",
+  detailed = [[
+    nml packs Lua tables (and the C buffers they point to) straight into NNG messages, tags
+    every message with its encoding (MessagePack, JSON, string or one you register), and frames
+    MessagePack over plain byte streams. Written in Rust.
+  ]],
+  license = "MIT",
+}
+dependencies = {
+  "lua >= 5.1, < 5.5",
+}
+build = {
+  type = "command",
+  build_command = [[sh tools/rock-build "$(LUA)"]],
+  install = {
+    lib = { nml = "build/rock/nml.so" },
+  },
+}

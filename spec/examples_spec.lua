@@ -1,0 +1,39 @@
+-- Every program in examples/ runs, under the interpreter these specs run on, and prints what
+-- it is expected to print.
+local helper = require "helper"
+
+local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
+local examples = here .. "/../examples"
+
+local expected = {
+  ["demo.lua"] = { "packed a table of every kind into %d+ bytes %(packsize said %d+%)", "round trip ok" },
+  ["protocols.lua"] = { "lua%-cjson%s+%-> JSON", "kv%s+%-> kv", "bad JSON  %-> nil, malformed" },
+}
+
+local function run_example(name)
+  local cmd = string.format("cd %s && LUA_CPATH='%s;;' %s %s", examples, helper.cpath, helper.lua, name)
+  return helper.run(cmd)
+end
+
+describe("examples", function()
+  local listing = io.popen("ls " .. examples .. "/*.lua")
+  local found = {}
+  for path in listing:lines() do found[#found + 1] = path:match("[^/]+$") end
+  listing:close()
+
+  it("has an expectation for every example", function()
+    for _, name in ipairs(found) do
+      assert.is_not_nil(expected[name], name .. " has no expected output in examples_spec.lua")
+    end
+  end)
+
+  for _, name in ipairs(found) do
+    it(name .. " runs and prints what it should", function()
+      local out, ok = run_example(name)
+      assert(ok, name .. " failed:\n" .. out)
+      for _, pattern in ipairs(expected[name] or {}) do
+        assert(out:find(pattern), name .. " did not print " .. pattern .. ":\n" .. out)
+      end
+    end)
+  end
+end)
