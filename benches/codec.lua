@@ -1,0 +1,122 @@
+-- Codec throughput, side by side in one process: nml against the MessagePack and JSON codecs
+-- Debian ships for this interpreter. Prints one row per payload and direction.
+--   lua codec.lua [seconds-per-sample] [samples]
+-- Each figure is the median of `samples` timed runs (CPU time, os.clock), each long enough to
+-- fill `seconds-per-sample`. Large payloads get fresh input strings for every run.
+local nml = require "nml"
+
+local sample_seconds = tonumber(arg[1]) or 0.1
+local samples = tonumber(arg[2]) or 5
+
+package.path = package.path .. ";/usr/share/lua/5.3/?.lua" -- the pure-Lua MessagePack, on 5.4
+local function optional(name)
+  local ok, mod = pcall(require, name)
+  return ok and mod or nil
+end
+-- lua-cmsgpack is not packaged by Debian; it is measured when installed (luarocks install lua-cmsgpack).
+local cmsgpack = optional "cmsgpack"
+local cjson, mpack, purelua = optional "cjson", optional "mpack", optional "MessagePack"
+
+-- name -> { pack = fn(value) -> string, unpack = fn(string) -> value, bin = fn(string) -> value }
+local codecs = {
+  { name = "nml", pack = nml.pack, unpack = nml.unpack, bin = nml.bin },
+}
+if cmsgpack then
+  codecs[#codecs + 1] = { name = "lua-cmsgpack", pack = cmsgpack.pack, unpack = cmsgpack.unpack }
+end
+if mpack then
+  codecs[#codecs + 1] = { name = "lua-mpack", pack = mpack.encode or mpack.pack, unpack = mpack.decode or mpack.unpack }
+end
+if purelua then
+  codecs[#codecs + 1] = { name = "MessagePack.lua", pack = purelua.pack, unpack = purelua.unpack }
+end
+if cjson then
+  local c = cjson.new()
+  c.encode_max_depth(1000)
+  codecs[#codecs + 1] = { name = "lua-cjson", pack = c.encode, unpack = c.decode }
+end
+
+local function payloads()
+  local ints, doubles, records, strings = {}, {}, {}, {}
+  for i = 1, 1000 do
+    ints[i] = i % 100
+    doubles[i] = i * 1.1 + 0.123456789
+    records[i] = { id = i, name = "user" .. i, score = i * 1.5, tags = { "a", "b" }, active = (i % 2 == 0) }
+  end
+  for i = 1, 100 do strings[i] = string.rep(string.char(97 + i % 26), 1024) end
+  local function blob(n)
+    return function(run)
+      -- fresh bytes for each run: a different prefix makes a different string object
+      local head = string.format("%08d", run)
+      return head .. string.rep("\7", n - #head)
+    end
+  end
+  return {
+    { name = "small request map", value = {
+      id = 12345, command = "predict",
+      args = { signature = "question -> answer", inputs = { question = "What is DSPy?" } },
+      timestamp = "2024-01-15T10:30:00Z" } },
+    { name = "1000 small ints", value = ints },
+    { name = "1000 doubles", value = doubles },
+    { name = "1000 records", value = records },
+    { name = "100 x 1 KiB strings", value = strings },
+    { name = "1 MiB binary", fresh = blob(1024 * 1024), binary = true },
+    { name = "16 MiB binary", fresh = blob(16 * 1024 * 1024), binary = true },
+  }
+end
+
+local function median(t)
+  table.sort(t)
+  return t[math.ceil(#t / 2)]
+end
+
+local function batch(f, input, n)
+  local start = os.clock()
+  for _ = 1, n do f(input) end
+  return os.clock() - start
+end
+
+-- Median seconds per operation of f(input), with input made fresh per sample by make(). The
+-- batch size is calibrated once so that the clock is read twice per batch, not per call.
+local function time_per_op(make, f)
+  local n, elapsed = 1, 0
+  local probe = make(1)
+  while true do
+    elapsed = batch(f, probe, n)
+    if elapsed >= sample_seconds / 8 then break end
+    n = n * 2
+  end
+  n = math.max(1, math.ceil(n * sample_seconds / elapsed))
+  local results = {}
+  for run = 1, samples do
+    results[run] = batch(f, make(run), n) / n
+  end
+  return median(results)
+end
+
+local rows = {}
+local function row(payload, direction, codec, per_op, bytes)
+  rows[#rows + 1] = { payload, direction, codec, per_op, bytes }
+  io.write(string.format("  %-20s %-7s %-16s %12.0f ops/s %9.1f MB/s\n",
+    payload, direction, codec, 1 / per_op, bytes / per_op / 1e6))
+  io.flush()
+end
+
+io.write(string.format("codec throughput on %s (median of %d x %.2fs, MB/s of MessagePack bytes)\n",
+  jit and jit.version or _VERSION, samples, sample_seconds))
+for _, p in ipairs(payloads()) do
+  local make = p.fresh or function() return p.value end
+  local msgpack_bytes = #nml.pack(p.binary and nml.bin(make(1)) or make(1))
+  for _, c in ipairs(codecs) do
+    local wrap = (p.binary and c.bin) or function(v) return v end
+    local ok, encoded = pcall(c.pack, wrap(make(1)))
+    if ok then
+      row(p.name, "pack", c.name, time_per_op(function(run) return wrap(make(run)) end, c.pack), msgpack_bytes)
+      row(p.name, "unpack", c.name, time_per_op(function(run)
+        return run == 1 and encoded or c.pack(wrap(make(run)))
+      end, c.unpack), msgpack_bytes)
+    else
+      io.write(string.format("  %-20s %-7s %-16s cannot: %s\n", p.name, "pack", c.name, tostring(encoded):sub(1, 60)))
+    end
+  end
+end
