@@ -69,6 +69,10 @@ pub struct Module {
     pub float32: Cell<bool>,
     /// Output buffer reused by `pack`, taken out while in use.
     scratch: Cell<Vec<u8>>,
+    /// How many calls in a row used little of a large scratch buffer (see `with_scratch`).
+    scratch_idle: Cell<u32>,
+    /// The packer's stack of open tables, kept between calls for its capacity.
+    path: Cell<Vec<*const c_void>>,
     pub protocols: RefCell<Registry>,
 }
 
@@ -79,6 +83,8 @@ impl Module {
             max_depth: Cell::new(DEFAULT_MAX_DEPTH),
             float32: Cell::new(false),
             scratch: Cell::new(Vec::new()),
+            scratch_idle: Cell::new(0),
+            path: Cell::new(Vec::new()),
             protocols: RefCell::new(Registry::default()),
         }
     }
@@ -92,15 +98,40 @@ impl Module {
     }
 
     /// Runs `f` with the scratch buffer, emptied; a nested call gets a fresh one.
+    ///
+    /// The buffer keeps its capacity between calls, so packing large values again and again
+    /// writes into warm memory instead of faulting in fresh pages every time. A large buffer
+    /// that the last 16 calls used less than an eighth of is given back.
     pub fn with_scratch<R>(&self, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+        const KEEP: usize = 1 << 20;
+        const MAX_KEPT: usize = 256 << 20;
         let mut buf = self.scratch.take();
         buf.clear();
         let r = f(&mut buf);
-        // Keep a reasonable buffer for next time, not a one-off giant one.
-        if buf.capacity() <= 1 << 20 {
-            self.scratch.set(buf);
+        let (used, capacity) = (buf.len(), buf.capacity());
+        if capacity > KEEP && used < capacity / 8 {
+            self.scratch_idle.set(self.scratch_idle.get() + 1);
+        } else {
+            self.scratch_idle.set(0);
         }
+        if capacity > MAX_KEPT || self.scratch_idle.get() > 16 {
+            buf.clear();
+            buf.shrink_to(KEEP);
+            self.scratch_idle.set(0);
+        }
+        self.scratch.set(buf);
         r
+    }
+}
+
+impl Module {
+    pub fn take_path(&self) -> Vec<*const c_void> {
+        self.path.take()
+    }
+
+    pub fn return_path(&self, mut path: Vec<*const c_void>) {
+        path.clear();
+        self.path.set(path);
     }
 }
 

@@ -1,17 +1,50 @@
 //! MessagePack's formats, written in their smallest form.
 
-use rmp::Marker;
-
 use super::sink::Sink;
+
+/// Format bytes, named as in the MessagePack spec. (rmp's `Marker` names them too, but its
+/// `to_u8` is a function call per byte on this hot path; these are constants.)
+mod m {
+    pub const NIL: u8 = 0xc0;
+    pub const FALSE: u8 = 0xc2;
+    pub const TRUE: u8 = 0xc3;
+    pub const BIN8: u8 = 0xc4;
+    pub const BIN16: u8 = 0xc5;
+    pub const BIN32: u8 = 0xc6;
+    pub const EXT8: u8 = 0xc7;
+    pub const EXT16: u8 = 0xc8;
+    pub const EXT32: u8 = 0xc9;
+    pub const F32: u8 = 0xca;
+    pub const F64: u8 = 0xcb;
+    pub const U8: u8 = 0xcc;
+    pub const U16: u8 = 0xcd;
+    pub const U32: u8 = 0xce;
+    pub const U64: u8 = 0xcf;
+    pub const I8: u8 = 0xd0;
+    pub const I16: u8 = 0xd1;
+    pub const I32: u8 = 0xd2;
+    pub const I64: u8 = 0xd3;
+    pub const FIXEXT1: u8 = 0xd4;
+    pub const STR8: u8 = 0xd9;
+    pub const STR16: u8 = 0xda;
+    pub const STR32: u8 = 0xdb;
+    pub const ARRAY16: u8 = 0xdc;
+    pub const ARRAY32: u8 = 0xdd;
+    pub const MAP16: u8 = 0xde;
+    pub const MAP32: u8 = 0xdf;
+    pub const FIXMAP: u8 = 0x80;
+    pub const FIXARRAY: u8 = 0x90;
+    pub const FIXSTR: u8 = 0xa0;
+}
 
 #[inline]
 pub fn nil(out: &mut impl Sink) {
-    out.put_u8(Marker::Null.to_u8());
+    out.put_u8(m::NIL);
 }
 
 #[inline]
 pub fn bool(out: &mut impl Sink, b: bool) {
-    out.put_u8(if b { Marker::True } else { Marker::False }.to_u8());
+    out.put_u8(if b { m::TRUE } else { m::FALSE });
 }
 
 #[inline]
@@ -19,13 +52,13 @@ pub fn uint(out: &mut impl Sink, u: u64) {
     if u < 128 {
         out.put_u8(u as u8);
     } else if u <= u8::MAX as u64 {
-        out.put(&[Marker::U8.to_u8(), u as u8]);
+        out.put(&[m::U8, u as u8]);
     } else if u <= u16::MAX as u64 {
-        tagged(out, Marker::U16, &(u as u16).to_be_bytes());
+        tagged(out, m::U16, (u as u16).to_be_bytes());
     } else if u <= u32::MAX as u64 {
-        tagged(out, Marker::U32, &(u as u32).to_be_bytes());
+        tagged(out, m::U32, (u as u32).to_be_bytes());
     } else {
-        tagged(out, Marker::U64, &u.to_be_bytes());
+        tagged(out, m::U64, u.to_be_bytes());
     }
 }
 
@@ -36,22 +69,22 @@ pub fn int(out: &mut impl Sink, i: i64) {
     } else if i >= -32 {
         out.put_u8(i as u8);
     } else if i >= i8::MIN as i64 {
-        out.put(&[Marker::I8.to_u8(), i as u8]);
+        out.put(&[m::I8, i as u8]);
     } else if i >= i16::MIN as i64 {
-        tagged(out, Marker::I16, &(i as i16).to_be_bytes());
+        tagged(out, m::I16, (i as i16).to_be_bytes());
     } else if i >= i32::MIN as i64 {
-        tagged(out, Marker::I32, &(i as i32).to_be_bytes());
+        tagged(out, m::I32, (i as i32).to_be_bytes());
     } else {
-        tagged(out, Marker::I64, &i.to_be_bytes());
+        tagged(out, m::I64, i.to_be_bytes());
     }
 }
 
 #[inline]
 pub fn float(out: &mut impl Sink, f: f64, as_f32: bool) {
     if as_f32 {
-        tagged(out, Marker::F32, &(f as f32).to_be_bytes());
+        tagged(out, m::F32, (f as f32).to_be_bytes());
     } else {
-        tagged(out, Marker::F64, &f.to_be_bytes());
+        tagged(out, m::F64, f.to_be_bytes());
     }
 }
 
@@ -60,18 +93,9 @@ pub fn float(out: &mut impl Sink, f: f64, as_f32: bool) {
 pub fn str(out: &mut impl Sink, s: &[u8]) -> Result<(), TooLong> {
     let n = s.len();
     if n < 32 {
-        out.put_u8(Marker::FixStr(n as u8).to_u8());
+        out.put_u8(m::FIXSTR | n as u8);
     } else {
-        length(
-            out,
-            n,
-            [
-                None,
-                Some(Marker::Str8),
-                Some(Marker::Str16),
-                Some(Marker::Str32),
-            ],
-        )?;
+        length(out, n, [m::STR8, m::STR16, m::STR32])?;
     }
     out.put(s);
     Ok(())
@@ -80,39 +104,14 @@ pub fn str(out: &mut impl Sink, s: &[u8]) -> Result<(), TooLong> {
 /// The header of a bin of `n` bytes; the caller writes the bytes.
 #[inline]
 pub fn bin_header(out: &mut impl Sink, n: usize) -> Result<(), TooLong> {
-    length(
-        out,
-        n,
-        [
-            None,
-            Some(Marker::Bin8),
-            Some(Marker::Bin16),
-            Some(Marker::Bin32),
-        ],
-    )
+    length(out, n, [m::BIN8, m::BIN16, m::BIN32])
 }
 
 pub fn ext(out: &mut impl Sink, ty: i8, data: &[u8]) -> Result<(), TooLong> {
-    let fixed = match data.len() {
-        1 => Some(Marker::FixExt1),
-        2 => Some(Marker::FixExt2),
-        4 => Some(Marker::FixExt4),
-        8 => Some(Marker::FixExt8),
-        16 => Some(Marker::FixExt16),
-        _ => None,
-    };
-    match fixed {
-        Some(m) => out.put_u8(m.to_u8()),
-        None => length(
-            out,
-            data.len(),
-            [
-                None,
-                Some(Marker::Ext8),
-                Some(Marker::Ext16),
-                Some(Marker::Ext32),
-            ],
-        )?,
+    match data.len() {
+        // fixext 1, 2, 4, 8, 16 are 0xd4 to 0xd8
+        n @ (1 | 2 | 4 | 8 | 16) => out.put_u8(m::FIXEXT1 + n.trailing_zeros() as u8),
+        n => length(out, n, [m::EXT8, m::EXT16, m::EXT32])?,
     }
     out.put_u8(ty as u8);
     out.put(data);
@@ -122,30 +121,33 @@ pub fn ext(out: &mut impl Sink, ty: i8, data: &[u8]) -> Result<(), TooLong> {
 #[inline]
 pub fn array_header(out: &mut impl Sink, n: usize) -> Result<(), TooLong> {
     if n < 16 {
-        out.put_u8(Marker::FixArray(n as u8).to_u8());
+        out.put_u8(m::FIXARRAY | n as u8);
+        Ok(())
+    } else if n <= u16::MAX as usize {
+        tagged(out, m::ARRAY16, (n as u16).to_be_bytes());
+        Ok(())
+    } else if n <= u32::MAX as usize {
+        tagged(out, m::ARRAY32, (n as u32).to_be_bytes());
         Ok(())
     } else {
-        length(
-            out,
-            n,
-            [None, None, Some(Marker::Array16), Some(Marker::Array32)],
-        )
+        Err(TooLong(n))
     }
 }
 
 /// A map's header, written once its entries are: `at` is where a one-byte placeholder was
 /// left, which grows into a map16 or map32 header when there are 16 entries or more.
+#[inline]
 pub fn patch_map_header(out: &mut impl Sink, at: usize, n: usize) -> Result<(), TooLong> {
     if n < 16 {
-        out.patch(at, &[Marker::FixMap(n as u8).to_u8()]);
+        out.patch(at, &[m::FIXMAP | n as u8]);
     } else if n <= u16::MAX as usize {
         out.open_gap(at + 1, 2);
         let [a, b] = (n as u16).to_be_bytes();
-        out.patch(at, &[Marker::Map16.to_u8(), a, b]);
+        out.patch(at, &[m::MAP16, a, b]);
     } else if n <= u32::MAX as usize {
         out.open_gap(at + 1, 4);
         let [a, b, c, d] = (n as u32).to_be_bytes();
-        out.patch(at, &[Marker::Map32.to_u8(), a, b, c, d]);
+        out.patch(at, &[m::MAP32, a, b, c, d]);
     } else {
         return Err(TooLong(n));
     }
@@ -156,23 +158,28 @@ pub fn patch_map_header(out: &mut impl Sink, at: usize, n: usize) -> Result<(), 
 #[derive(Debug)]
 pub struct TooLong(pub usize);
 
-/// Writes `n` with the first marker of `markers` (for 8, 16, 32-bit lengths) that holds it.
+/// Writes `n` after the marker for 8, 16 or 32-bit lengths that holds it.
 #[inline]
-fn length(out: &mut impl Sink, n: usize, markers: [Option<Marker>; 4]) -> Result<(), TooLong> {
-    let [_, m8, m16, m32] = markers;
-    match (m8, m16, m32) {
-        (Some(m), _, _) if n <= u8::MAX as usize => out.put(&[m.to_u8(), n as u8]),
-        (_, Some(m), _) if n <= u16::MAX as usize => tagged(out, m, &(n as u16).to_be_bytes()),
-        (_, _, Some(m)) if n <= u32::MAX as usize => tagged(out, m, &(n as u32).to_be_bytes()),
-        _ => return Err(TooLong(n)),
+fn length(out: &mut impl Sink, n: usize, [m8, m16, m32]: [u8; 3]) -> Result<(), TooLong> {
+    if n <= u8::MAX as usize {
+        out.put(&[m8, n as u8]);
+    } else if n <= u16::MAX as usize {
+        tagged(out, m16, (n as u16).to_be_bytes());
+    } else if n <= u32::MAX as usize {
+        tagged(out, m32, (n as u32).to_be_bytes());
+    } else {
+        return Err(TooLong(n));
     }
     Ok(())
 }
 
+/// A marker and its big-endian payload, written at once.
 #[inline]
-fn tagged<const N: usize>(out: &mut impl Sink, m: Marker, bytes: &[u8; N]) {
-    out.put_u8(m.to_u8());
-    out.put(bytes);
+fn tagged<const N: usize>(out: &mut impl Sink, marker: u8, bytes: [u8; N]) {
+    let mut buf = [0u8; 9];
+    buf[0] = marker;
+    buf[1..=N].copy_from_slice(&bytes);
+    out.put(&buf[..=N]);
 }
 
 #[cfg(test)]

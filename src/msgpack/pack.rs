@@ -16,6 +16,7 @@ use crate::state::{Mark, Marks, Module};
 
 pub struct Packer<'a, S: Sink> {
     stack: &'a Stack,
+    module: &'a Module,
     pub out: S,
     marks: Marks,
     max_depth: usize,
@@ -28,14 +29,15 @@ pub struct Packer<'a, S: Sink> {
 }
 
 impl<'a, S: Sink> Packer<'a, S> {
-    pub fn new(stack: &'a Stack, module: &Module, out: S) -> Self {
+    pub fn new(stack: &'a Stack, module: &'a Module, out: S) -> Self {
         Packer {
             stack,
+            module,
             out,
             marks: module.marks,
             max_depth: module.max_depth.get(),
             float32: module.float32.get(),
-            path: Vec::new(),
+            path: module.take_path(),
             error_path: Vec::new(),
         }
     }
@@ -120,29 +122,28 @@ impl<'a, S: Sink> Packer<'a, S> {
     fn plain_table(&mut self, idx: c_int) -> Result<()> {
         let s = self.stack;
         let n = s.raw_len(idx);
+        s.push_nil();
+        let key = s.top();
         if n == 0 {
-            s.push_nil();
             if !s.next(idx) {
-                // Empty: an array, as every Lua MessagePack library does.
+                // Empty (lua_next popped the key): an array, as every Lua MessagePack library does.
                 return format::array_header(&mut self.out, 0).map_err(too_long);
             }
-            s.pop(2);
-            return self.map(idx);
+            return self.map_entries(idx, key, true);
         }
         let start = self.out.pos();
         format::array_header(&mut self.out, n).map_err(too_long)?;
-        s.push_nil();
         let mut expected = 1;
         while s.next(idx) {
             if expected > n
-                || s.kind(-2) != Kind::Number
-                || s.to_number(-2) != Number::Int(expected as i64)
+                || s.kind(key) != Kind::Number
+                || s.to_number(key) != Number::Int(expected as i64)
             {
                 s.pop(2);
                 self.out.truncate(start);
                 return self.unordered_table(idx);
             }
-            self.entry_value(expected, -1)?;
+            self.entry_value(expected, key + 1)?;
             s.pop(1);
             expected += 1;
         }
@@ -179,24 +180,35 @@ impl<'a, S: Sink> Packer<'a, S> {
         format::array_header(&mut self.out, n).map_err(too_long)?;
         for i in 1..=n {
             s.raw_get_index(idx, i as i64);
-            self.entry_value(i, -1)?;
+            self.entry_value(i, s.top())?;
             s.pop(1);
         }
         Ok(())
     }
 
     fn map(&mut self, idx: c_int) -> Result<()> {
+        self.stack.push_nil();
+        let key = self.stack.top();
+        self.map_entries(idx, key, false)
+    }
+
+    /// Packs the entries of the table at `idx` as a map. The traversal key sits at `key`;
+    /// `started` says the first entry is already pushed (its value at `key + 1`).
+    fn map_entries(&mut self, idx: c_int, key: c_int, started: bool) -> Result<()> {
         let s = self.stack;
         let header = self.out.pos();
         self.out.put_u8(0); // placeholder, see format::patch_map_header
         let mut count = 0;
-        s.push_nil();
-        while s.next(idx) {
-            let key = s.abs(-2);
-            self.value(key).map_err(|e| self.at_key_of(key, e))?;
-            self.value(key + 1).map_err(|e| self.at_key_of(key, e))?;
-            s.pop(1);
-            count += 1;
+        if started || s.next(idx) {
+            loop {
+                self.value(key).map_err(|e| self.at_key_of(key, e))?;
+                self.value(key + 1).map_err(|e| self.at_key_of(key, e))?;
+                s.pop(1);
+                count += 1;
+                if !s.next(idx) {
+                    break;
+                }
+            }
         }
         format::patch_map_header(&mut self.out, header, count).map_err(too_long)
     }
@@ -233,9 +245,8 @@ impl<'a, S: Sink> Packer<'a, S> {
         Ok(())
     }
 
-    /// Packs an array element, naming its index if it fails.
+    /// Packs an array element (at absolute index `idx`), naming its index if it fails.
     fn entry_value(&mut self, i: usize, idx: c_int) -> Result<()> {
-        let idx = self.stack.abs(idx);
         self.value(idx)
             .inspect_err(|_| self.error_path.push(format!("[{i}]")))
     }
@@ -259,6 +270,12 @@ impl<'a, S: Sink> Packer<'a, S> {
         };
         self.error_path.push(segment);
         e
+    }
+}
+
+impl<S: Sink> Drop for Packer<'_, S> {
+    fn drop(&mut self) {
+        self.module.return_path(std::mem::take(&mut self.path));
     }
 }
 
