@@ -35,6 +35,10 @@ const FUNCTIONS: &[(&str, unsafe extern "C-unwind" fn(*mut lua_State) -> c_int)]
     ("ext", api::ext),
 ];
 
+/// The pure-Lua part of the module (`lua/nml/`), compiled in: each chunk is called with the
+/// module table and adds its functions to it.
+const LUA_PARTS: &[(&std::ffi::CStr, &str)] = &[(c"@lua/nml/framer.lua", include_str!("../lua/nml/framer.lua"))];
+
 /// The entry point Lua's `require "nml"` looks for.
 ///
 /// # Safety
@@ -76,6 +80,11 @@ fn open(s: &Stack) -> lua::Returns {
     s.raw_set_field(table, "null");
     s.push_str(concat!("nml ", env!("CARGO_PKG_VERSION")));
     s.raw_set_field(table, "_VERSION");
+    for (name, source) in LUA_PARTS {
+        s.load(source.as_bytes(), name).map_err(error::Error::raise)?;
+        s.push_value(table);
+        s.pcall(1, 0).map_err(error::Error::raise)?;
+    }
     Ok(1)
 }
 

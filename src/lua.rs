@@ -389,6 +389,20 @@ impl Stack {
         Err(msg)
     }
 
+    /// Compiles a chunk of Lua source and pushes it as a function; a syntax error is `Err`.
+    pub fn load(&self, source: &[u8], chunk_name: &CStr) -> std::result::Result<(), String> {
+        // SAFETY: luaL_loadbuffer reports errors through its status; it never raises.
+        let status = unsafe {
+            ffi::luaL_loadbuffer(self.l, source.as_ptr() as *const _, source.len(), chunk_name.as_ptr())
+        };
+        if status == 0 {
+            return Ok(());
+        }
+        let msg = String::from_utf8_lossy(self.opt_bytes(-1).unwrap_or(b"?")).into_owned();
+        self.pop(1);
+        Err(msg)
+    }
+
     // --- registry references -----------------------------------------------------------------
 
     /// Pops the top value into the registry and returns a reference to it.

@@ -1,0 +1,39 @@
+"""Turns the output of benches/codec.lua into the README's tables: ops/s per codec, and
+nml's ratio to lua-cjson and to the fastest other MessagePack codec measured."""
+import re
+import sys
+
+ROW = re.compile(r"^  (.{20}) (pack|unpack)\s+(\S+)\s+(\d+) ops/s\s+([\d.]+) MB/s")
+
+
+def table(path):
+    title, rows, codecs = None, {}, []
+    for line in open(path):
+        if line.startswith("codec throughput on"):
+            title = line.strip()
+        m = ROW.match(line)
+        if m:
+            payload, direction, codec, ops, mbs = m.groups()
+            key = (payload.strip(), direction)
+            rows.setdefault(key, {})[codec] = (int(ops), float(mbs))
+            if codec not in codecs:
+                codecs.append(codec)
+    out = [f"*{title}*", ""]
+    out.append("| payload | | " + " | ".join(codecs) + " | nml / cjson | nml / best other msgpack |")
+    out.append("|---|---|" + "---:|" * len(codecs) + "---:|---:|")
+    for (payload, direction), by_codec in rows.items():
+        cells = []
+        for c in codecs:
+            ops = by_codec.get(c)
+            cells.append(f"{ops[0]:,}" if ops else "-")
+        nml = by_codec["nml"][0]
+        cjson = by_codec.get("lua-cjson", (0,))[0]
+        others = [v[0] for c, v in by_codec.items() if c not in ("nml", "lua-cjson")]
+        ratio_cjson = f"{nml / cjson:.1f}x" if cjson else "-"
+        ratio_best = f"{nml / max(others):.1f}x" if others else "-"
+        out.append(f"| {payload} | {direction} | " + " | ".join(cells) + f" | {ratio_cjson} | {ratio_best} |")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print("\n\n".join(table(p) for p in sys.argv[1:]))
