@@ -23,7 +23,7 @@ interp = $(if $(filter luajit,$(1)),luajit,lua$(1))
 all: build
 
 deps:
-	@tools/deps.sh $(LUAS) +python +luarocks
+	@tools/deps.sh $(LUAS) +python +luarocks +cmake
 
 build: $(addprefix build-,$(LUAS))
 

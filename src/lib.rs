@@ -8,6 +8,7 @@ pub mod error;
 pub mod json;
 pub mod lua;
 pub mod msgpack;
+pub mod nng;
 pub mod protocol;
 pub mod state;
 
@@ -37,7 +38,10 @@ const FUNCTIONS: &[(&str, unsafe extern "C-unwind" fn(*mut lua_State) -> c_int)]
 
 /// The pure-Lua part of the module (`lua/nml/`), compiled in: each chunk is called with the
 /// module table and adds its functions to it.
-const LUA_PARTS: &[(&std::ffi::CStr, &str)] = &[(c"@lua/nml/framer.lua", include_str!("../lua/nml/framer.lua"))];
+const LUA_PARTS: &[(&std::ffi::CStr, &str)] = &[(
+    c"@lua/nml/framer.lua",
+    include_str!("../lua/nml/framer.lua"),
+)];
 
 /// The entry point Lua's `require "nml"` looks for.
 ///
@@ -81,7 +85,8 @@ fn open(s: &Stack) -> lua::Returns {
     s.push_str(concat!("nml ", env!("CARGO_PKG_VERSION")));
     s.raw_set_field(table, "_VERSION");
     for (name, source) in LUA_PARTS {
-        s.load(source.as_bytes(), name).map_err(error::Error::raise)?;
+        s.load(source.as_bytes(), name)
+            .map_err(error::Error::raise)?;
         s.push_value(table);
         s.pcall(1, 0).map_err(error::Error::raise)?;
     }

@@ -393,7 +393,12 @@ impl Stack {
     pub fn load(&self, source: &[u8], chunk_name: &CStr) -> std::result::Result<(), String> {
         // SAFETY: luaL_loadbuffer reports errors through its status; it never raises.
         let status = unsafe {
-            ffi::luaL_loadbuffer(self.l, source.as_ptr() as *const _, source.len(), chunk_name.as_ptr())
+            ffi::luaL_loadbuffer(
+                self.l,
+                source.as_ptr() as *const _,
+                source.len(),
+                chunk_name.as_ptr(),
+            )
         };
         if status == 0 {
             return Ok(());

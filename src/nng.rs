@@ -1,0 +1,423 @@
+//! NNG, wrapped once.
+//!
+//! The only file besides `lua.rs` with unsafe code: a thin safe layer over nng-sys (NNG 1.11,
+//! built from source by the crate) with exactly what nml uses: sockets of each pattern, dialers
+//! and listeners, options, and `nng_msg` buffers that are owned by exactly one Rust value at a
+//! time (freed on drop, or handed to NNG by `send`).
+
+use std::ffi::{c_int, c_void, CStr};
+use std::ptr::NonNull;
+
+use nng_sys as sys;
+
+/// An NNG error number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NngError(pub c_int);
+
+impl NngError {
+    /// nml's stable code for it (API.md section 2).
+    pub fn code(self) -> &'static str {
+        match self.0 as u32 {
+            sys::NNG_ETIMEDOUT => "timeout",
+            sys::NNG_EAGAIN => "again",
+            sys::NNG_ECLOSED => "closed",
+            sys::NNG_ECONNREFUSED => "refused",
+            sys::NNG_EMSGSIZE => "too_large",
+            sys::NNG_ENOMEM => "nomem",
+            sys::NNG_EADDRINUSE => "address_in_use",
+            sys::NNG_EADDRINVAL => "bad_address",
+            sys::NNG_ESTATE => "state",
+            sys::NNG_ENOTSUP => "not_supported",
+            sys::NNG_ENOENT => "not_found",
+            sys::NNG_EUNREACHABLE => "unreachable",
+            sys::NNG_ECONNRESET | sys::NNG_ECONNSHUT => "reset",
+            sys::NNG_EPROTO => "protocol",
+            sys::NNG_EINVAL => "invalid",
+            _ => "error",
+        }
+    }
+
+    /// NNG's own words for it.
+    pub fn describe(self) -> String {
+        // SAFETY: nng_strerror returns a pointer to a static, NUL-terminated string.
+        unsafe { CStr::from_ptr(sys::nng_strerror(self.0)) }
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+fn check(rv: c_int) -> Result<(), NngError> {
+    match rv {
+        0 => Ok(()),
+        e => Err(NngError(e)),
+    }
+}
+
+/// The scalability protocols nml opens sockets for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pattern {
+    Pair0,
+    Pair1,
+    Req,
+    Rep,
+    Pub,
+    Sub,
+    Push,
+    Pull,
+    Bus,
+    Surveyor,
+    Respondent,
+}
+
+impl Pattern {
+    pub fn from_name(name: &[u8]) -> Option<Pattern> {
+        Some(match name {
+            b"pair" | b"pair0" => Pattern::Pair0,
+            b"pair1" => Pattern::Pair1,
+            b"req" => Pattern::Req,
+            b"rep" => Pattern::Rep,
+            b"pub" => Pattern::Pub,
+            b"sub" => Pattern::Sub,
+            b"push" => Pattern::Push,
+            b"pull" => Pattern::Pull,
+            b"bus" => Pattern::Bus,
+            b"surveyor" => Pattern::Surveyor,
+            b"respondent" => Pattern::Respondent,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Pattern::Pair0 => "pair",
+            Pattern::Pair1 => "pair1",
+            Pattern::Req => "req",
+            Pattern::Rep => "rep",
+            Pattern::Pub => "pub",
+            Pattern::Sub => "sub",
+            Pattern::Push => "push",
+            Pattern::Pull => "pull",
+            Pattern::Bus => "bus",
+            Pattern::Surveyor => "surveyor",
+            Pattern::Respondent => "respondent",
+        }
+    }
+
+    fn opener(self) -> unsafe extern "C" fn(*mut sys::nng_socket) -> c_int {
+        match self {
+            Pattern::Pair0 => sys::nng_pair0_open,
+            Pattern::Pair1 => sys::nng_pair1_open,
+            Pattern::Req => sys::nng_req0_open,
+            Pattern::Rep => sys::nng_rep0_open,
+            Pattern::Pub => sys::nng_pub0_open,
+            Pattern::Sub => sys::nng_sub0_open,
+            Pattern::Push => sys::nng_push0_open,
+            Pattern::Pull => sys::nng_pull0_open,
+            Pattern::Bus => sys::nng_bus0_open,
+            Pattern::Surveyor => sys::nng_surveyor0_open,
+            Pattern::Respondent => sys::nng_respondent0_open,
+        }
+    }
+}
+
+/// An open NNG socket. Closing is explicit (`close`) or on drop; NNG ids are never reused
+/// within a process, so a closed id only ever yields `NNG_ECLOSED`.
+pub struct Socket {
+    id: sys::nng_socket,
+    open: bool,
+}
+
+impl Socket {
+    pub fn open(pattern: Pattern) -> Result<Socket, NngError> {
+        let mut id = sys::nng_socket::default();
+        // SAFETY: the opener writes the new socket's id into `id`.
+        check(unsafe { pattern.opener()(&mut id) })?;
+        Ok(Socket { id, open: true })
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
+    pub fn close(&mut self) {
+        if std::mem::replace(&mut self.open, false) {
+            // SAFETY: closing a socket id we opened; NNG tolerates ids already closed.
+            unsafe { sys::nng_close(self.id) };
+        }
+    }
+
+    pub fn listen(&self, url: &CStr) -> Result<(), NngError> {
+        // SAFETY: url is NUL-terminated; no listener handle is requested.
+        check(unsafe { sys::nng_listen(self.id, url.as_ptr(), std::ptr::null_mut(), 0) })
+    }
+
+    /// Dials `url`. Blocking: the first connection attempt must succeed (a refused dial is an
+    /// error). Non-blocking: NNG keeps trying in the background.
+    pub fn dial(&self, url: &CStr, blocking: bool) -> Result<(), NngError> {
+        let flags = if blocking {
+            0
+        } else {
+            sys::NNG_FLAG_NONBLOCK as c_int
+        };
+        // SAFETY: url is NUL-terminated; no dialer handle is requested.
+        check(unsafe { sys::nng_dial(self.id, url.as_ptr(), std::ptr::null_mut(), flags) })
+    }
+
+    pub fn set_ms(&self, name: &CStr, ms: i32) -> Result<(), NngError> {
+        // SAFETY: name is NUL-terminated.
+        check(unsafe { sys::nng_socket_set_ms(self.id, name.as_ptr(), ms) })
+    }
+
+    pub fn get_ms(&self, name: &CStr) -> Result<i32, NngError> {
+        let mut v = 0;
+        // SAFETY: NNG writes one nng_duration.
+        check(unsafe { sys::nng_socket_get_ms(self.id, name.as_ptr(), &mut v) })?;
+        Ok(v)
+    }
+
+    pub fn set_size(&self, name: &CStr, size: usize) -> Result<(), NngError> {
+        // SAFETY: name is NUL-terminated.
+        check(unsafe { sys::nng_socket_set_size(self.id, name.as_ptr(), size) })
+    }
+
+    pub fn get_size(&self, name: &CStr) -> Result<usize, NngError> {
+        let mut v = 0;
+        // SAFETY: NNG writes one size_t.
+        check(unsafe { sys::nng_socket_get_size(self.id, name.as_ptr(), &mut v) })?;
+        Ok(v)
+    }
+
+    pub fn set_int(&self, name: &CStr, value: c_int) -> Result<(), NngError> {
+        // SAFETY: name is NUL-terminated.
+        check(unsafe { sys::nng_socket_set_int(self.id, name.as_ptr(), value) })
+    }
+
+    pub fn get_int(&self, name: &CStr) -> Result<c_int, NngError> {
+        let mut v = 0;
+        // SAFETY: NNG writes one int.
+        check(unsafe { sys::nng_socket_get_int(self.id, name.as_ptr(), &mut v) })?;
+        Ok(v)
+    }
+
+    pub fn set_bytes(&self, name: &CStr, value: &[u8]) -> Result<(), NngError> {
+        // SAFETY: NNG copies `value.len()` bytes from `value`.
+        check(unsafe {
+            sys::nng_socket_set(
+                self.id,
+                name.as_ptr(),
+                value.as_ptr() as *const c_void,
+                value.len(),
+            )
+        })
+    }
+
+    /// Sends `msg`. On success NNG owns it; on failure it comes back with the error.
+    pub fn send(&self, msg: Message, nonblocking: bool) -> Result<(), (NngError, Message)> {
+        let flags = if nonblocking {
+            sys::NNG_FLAG_NONBLOCK as c_int
+        } else {
+            0
+        };
+        let raw = msg.into_raw();
+        // SAFETY: raw is a live message we own; on success NNG takes it, on failure it stays ours.
+        match unsafe { sys::nng_sendmsg(self.id, raw, flags) } {
+            0 => Ok(()),
+            // SAFETY: on failure the message is still ours, so we take it back.
+            e => Err((NngError(e), unsafe { Message::from_raw(raw) })),
+        }
+    }
+
+    pub fn recv(&self, nonblocking: bool) -> Result<Message, NngError> {
+        let flags = if nonblocking {
+            sys::NNG_FLAG_NONBLOCK as c_int
+        } else {
+            0
+        };
+        let mut raw = std::ptr::null_mut();
+        // SAFETY: on success NNG hands us a message we now own.
+        check(unsafe { sys::nng_recvmsg(self.id, &mut raw, flags) })?;
+        // SAFETY: a successful recvmsg returns a live message.
+        Ok(unsafe { Message::from_raw(raw) })
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// An `nng_msg` owned by this value: freed on drop unless handed to NNG by `Socket::send`.
+pub struct Message(NonNull<sys::nng_msg>);
+
+impl Message {
+    pub fn alloc(size: usize) -> Result<Message, NngError> {
+        let mut raw = std::ptr::null_mut();
+        // SAFETY: nng_msg_alloc writes a new message (body of `size` bytes) into raw.
+        check(unsafe { sys::nng_msg_alloc(&mut raw, size) })?;
+        // SAFETY: success means raw is live.
+        Ok(unsafe { Message::from_raw(raw) })
+    }
+
+    /// # Safety
+    /// `raw` must be a live message that nobody else owns.
+    unsafe fn from_raw(raw: *mut sys::nng_msg) -> Message {
+        Message(NonNull::new(raw).expect("NNG returned a null message"))
+    }
+
+    fn into_raw(self) -> *mut sys::nng_msg {
+        let raw = self.0.as_ptr();
+        std::mem::forget(self);
+        raw
+    }
+
+    /// Grows or shrinks the body, keeping its bytes; new bytes are zero.
+    pub fn resize(&mut self, size: usize) -> Result<(), NngError> {
+        let old = self.len();
+        // SAFETY: we own the message; realloc keeps the first min(old, size) bytes.
+        check(unsafe { sys::nng_msg_realloc(self.0.as_ptr(), size) })?;
+        if size > old {
+            self.body_mut()[old..].fill(0);
+        }
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        // SAFETY: we own a live message.
+        unsafe { sys::nng_msg_len(self.0.as_ptr()) }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn body(&self) -> &[u8] {
+        let len = self.len();
+        if len == 0 {
+            return &[];
+        }
+        // SAFETY: the body holds len bytes, alive as long as the message, which &self borrows.
+        unsafe { std::slice::from_raw_parts(sys::nng_msg_body(self.0.as_ptr()) as *const u8, len) }
+    }
+
+    pub fn body_mut(&mut self) -> &mut [u8] {
+        let len = self.len();
+        if len == 0 {
+            return &mut [];
+        }
+        // SAFETY: as body, and &mut self makes the borrow unique.
+        unsafe {
+            std::slice::from_raw_parts_mut(sys::nng_msg_body(self.0.as_ptr()) as *mut u8, len)
+        }
+    }
+
+    /// Address of the first body byte, for C modules (`msg:ptr()`).
+    pub fn body_ptr(&self) -> *mut c_void {
+        // SAFETY: a live message always has a body pointer.
+        unsafe { sys::nng_msg_body(self.0.as_ptr()) }
+    }
+
+    /// Drops the first `n` bytes of the body (`n` at most `len`).
+    pub fn trim_front(&mut self, n: usize) {
+        assert!(n <= self.len());
+        // SAFETY: n is within the body.
+        unsafe { sys::nng_msg_trim(self.0.as_ptr(), n) };
+    }
+}
+
+impl Drop for Message {
+    fn drop(&mut self) {
+        // SAFETY: we own the message and nobody uses it after this.
+        unsafe { sys::nng_msg_free(self.0.as_ptr()) }
+    }
+}
+
+/// Option names, as NNG spells them.
+pub mod opt {
+    use std::ffi::CStr;
+
+    fn name(bytes: &'static [u8]) -> &'static CStr {
+        CStr::from_bytes_with_nul(bytes).expect("NNG option names are NUL-terminated")
+    }
+
+    pub fn recv_timeout() -> &'static CStr {
+        name(nng_sys::NNG_OPT_RECVTIMEO)
+    }
+    pub fn send_timeout() -> &'static CStr {
+        name(nng_sys::NNG_OPT_SENDTIMEO)
+    }
+    pub fn recv_max_size() -> &'static CStr {
+        name(nng_sys::NNG_OPT_RECVMAXSZ)
+    }
+    pub fn recv_buffer() -> &'static CStr {
+        name(nng_sys::NNG_OPT_RECVBUF)
+    }
+    pub fn send_buffer() -> &'static CStr {
+        name(nng_sys::NNG_OPT_SENDBUF)
+    }
+    pub fn reconnect_min() -> &'static CStr {
+        name(nng_sys::NNG_OPT_RECONNMINT)
+    }
+    pub fn reconnect_max() -> &'static CStr {
+        name(nng_sys::NNG_OPT_RECONNMAXT)
+    }
+    pub fn survey_time() -> &'static CStr {
+        name(nng_sys::NNG_OPT_SURVEYOR_SURVEYTIME)
+    }
+    pub fn resend_time() -> &'static CStr {
+        name(nng_sys::NNG_OPT_REQ_RESENDTIME)
+    }
+    pub fn recv_fd() -> &'static CStr {
+        name(nng_sys::NNG_OPT_RECVFD)
+    }
+    pub fn subscribe() -> &'static CStr {
+        name(nng_sys::NNG_OPT_SUB_SUBSCRIBE)
+    }
+    pub fn unsubscribe() -> &'static CStr {
+        name(nng_sys::NNG_OPT_SUB_UNSUBSCRIBE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_travels_over_inproc() {
+        let url = c"inproc://nml-unit-test";
+        let rep = Socket::open(Pattern::Pair0).unwrap();
+        rep.listen(url).unwrap();
+        let req = Socket::open(Pattern::Pair0).unwrap();
+        req.dial(url, true).unwrap();
+        let mut msg = Message::alloc(3).unwrap();
+        msg.body_mut().copy_from_slice(b"abc");
+        req.send(msg, false).map_err(|(e, _)| e).unwrap();
+        rep.set_ms(opt::recv_timeout(), 1000).unwrap();
+        let got = rep.recv(false).unwrap();
+        assert_eq!(got.body(), b"abc");
+    }
+
+    #[test]
+    fn errors_have_stable_codes() {
+        let s = Socket::open(Pattern::Pull).unwrap();
+        s.set_ms(opt::recv_timeout(), 10).unwrap();
+        assert_eq!(s.recv(false).err().unwrap().code(), "timeout");
+        assert_eq!(s.recv(true).err().unwrap().code(), "again");
+        let refused = Socket::open(Pattern::Push).unwrap();
+        assert_eq!(
+            refused.dial(c"tcp://127.0.0.1:1", true).unwrap_err().code(),
+            "refused"
+        );
+    }
+
+    #[test]
+    fn messages_resize_and_trim() {
+        let mut m = Message::alloc(2).unwrap();
+        m.body_mut().copy_from_slice(b"hi");
+        m.resize(4).unwrap();
+        assert_eq!(m.body(), b"hi\0\0");
+        m.trim_front(1);
+        assert_eq!(m.body(), b"i\0\0");
+        assert!(!m.is_empty());
+    }
+}
