@@ -11,6 +11,8 @@ use std::fmt;
 pub struct Error {
     message: String,
     code: Option<&'static str>,
+    /// Bytes that could not be decoded, returned as a fourth value so nothing received is lost.
+    raw: Option<Vec<u8>>,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -29,6 +31,7 @@ impl Error {
         Error {
             message: message.into(),
             code: Some(code),
+            raw: None,
         }
     }
 
@@ -37,11 +40,22 @@ impl Error {
         Error {
             message: message.into(),
             code: None,
+            raw: None,
         }
     }
 
     pub fn malformed(message: impl Into<String>) -> Error {
         Error::returned(code::MALFORMED, message)
+    }
+
+    /// The same error carrying the bytes it is about.
+    pub fn with_raw(mut self, raw: Vec<u8>) -> Error {
+        self.raw = Some(raw);
+        self
+    }
+
+    pub fn raw(&self) -> Option<&[u8]> {
+        self.raw.as_deref()
     }
 
     pub fn message(&self) -> &str {

@@ -4,13 +4,17 @@
 //! `shared/design/API.md`; the README says what was decided where it is silent.
 
 pub mod api;
+pub mod envelope;
 pub mod error;
 pub mod json;
 pub mod lua;
+pub mod message;
 pub mod msgpack;
 pub mod nng;
 pub mod protocol;
+pub mod socket;
 pub mod state;
+pub mod transfer;
 
 use std::ffi::c_int;
 
@@ -19,8 +23,18 @@ use state::{upvalue, Marks, Module};
 
 const MODULE_METATABLE: &std::ffi::CStr = c"nml.module";
 
+/// A Lua C function as nml registers it.
+pub type LuaFn = unsafe extern "C-unwind" fn(*mut lua_State) -> c_int;
+
 /// The Lua functions of the module, by name.
-const FUNCTIONS: &[(&str, unsafe extern "C-unwind" fn(*mut lua_State) -> c_int)] = &[
+const FUNCTIONS: &[(&str, LuaFn)] = &[
+    ("socket", socket::socket),
+    ("poll", transfer::poll),
+    ("send", transfer::send),
+    ("recv", transfer::recv),
+    ("allocmsg", message::allocmsg),
+    ("reallocmsg", message::reallocmsg),
+    ("freemsg", message::freemsg),
     ("pack", api::pack),
     ("unpack", api::unpack),
     ("unpack_one", api::unpack_one),
@@ -82,6 +96,38 @@ fn open(s: &Stack) -> lua::Returns {
     }
     s.push_light(std::ptr::null_mut());
     s.raw_set_field(table, "null");
+    for (name, value) in [
+        ("NN_MSG", transfer::NN_MSG),
+        ("NN_DONTWAIT", transfer::NN_DONTWAIT),
+        ("DONTWAIT", transfer::NN_DONTWAIT),
+    ] {
+        s.push_int(value);
+        s.raw_set_field(table, name);
+    }
+    // Socket methods are also module functions (nml.listen(sock, url)), except send and
+    // recv, whose module forms are the seed functions of API.md section 4.
+    for (name, f) in socket::METHODS {
+        if !matches!(*name, "send" | "recv") {
+            push_nml_function(s, module_at, base, *f);
+            s.raw_set_field(table, name);
+        }
+    }
+    register_class::<message::MsgBox>(
+        s,
+        module_at,
+        base,
+        message::METATABLE,
+        message::METHODS,
+        message::METAMETHODS,
+    );
+    register_class::<socket::SocketBox>(
+        s,
+        module_at,
+        base,
+        socket::METATABLE,
+        socket::METHODS,
+        socket::METAMETHODS,
+    );
     s.push_str(concat!("nml ", env!("CARGO_PKG_VERSION")));
     s.raw_set_field(table, "_VERSION");
     for (name, source) in LUA_PARTS {
@@ -91,6 +137,33 @@ fn open(s: &Stack) -> lua::Returns {
         s.pcall(1, 0).map_err(error::Error::raise)?;
     }
     Ok(1)
+}
+
+/// Sets up the registry metatable of a userdata class: `__gc` drops the Rust value, `__index`
+/// holds the methods, and the metamethods are set.
+fn register_class<T: 'static>(
+    s: &Stack,
+    module_at: c_int,
+    marks_base: c_int,
+    name: &std::ffi::CStr,
+    methods: &[(&str, LuaFn)],
+    metamethods: &[(&str, LuaFn)],
+) {
+    s.new_udata_metatable::<T>(name);
+    let mt = s.top();
+    s.new_table(0, methods.len());
+    for (method, f) in methods {
+        push_nml_function(s, module_at, marks_base, *f);
+        s.raw_set_field(-2, method);
+    }
+    s.raw_set_field(mt, "__index");
+    for (method, f) in metamethods {
+        push_nml_function(s, module_at, marks_base, *f);
+        s.raw_set_field(mt, method);
+    }
+    s.push_str(&name.to_string_lossy());
+    s.raw_set_field(mt, "__name");
+    s.pop(1);
 }
 
 /// Pushes `f` as a closure over the upvalues every nml function has (see `state::upvalue`).

@@ -251,6 +251,39 @@ impl Stack {
         unsafe { ffi::lua_rawlen(self.l, idx) }
     }
 
+    /// `size` bytes of a buffer a script hands over: the block of a full userdata (the size is
+    /// checked against it) or the memory a lightuserdata points to (the size is trusted: the
+    /// caller vouches for it, the one unverifiable case of the contract). None when the size
+    /// exceeds the block or the pointer is null.
+    pub fn userdata_bytes(&self, idx: c_int, size: usize) -> Option<&[u8]> {
+        let p = self.userdata_span(idx, size)?;
+        // SAFETY: checked against the block for full userdata; vouched for by the caller for
+        // lightuserdata. Valid while the value is on the stack.
+        Some(unsafe { std::slice::from_raw_parts(p as *const u8, size) })
+    }
+
+    /// As [`Stack::userdata_bytes`], for writing into the buffer.
+    #[allow(clippy::mut_from_ref)]
+    pub fn userdata_bytes_mut(&self, idx: c_int, size: usize) -> Option<&mut [u8]> {
+        let p = self.userdata_span(idx, size)?;
+        // SAFETY: as userdata_bytes; the Lua value owns the memory, no Rust reference aliases it.
+        Some(unsafe { std::slice::from_raw_parts_mut(p as *mut u8, size) })
+    }
+
+    fn userdata_span(&self, idx: c_int, size: usize) -> Option<*mut c_void> {
+        let p = self.to_userdata(idx);
+        let fits = match self.kind(idx) {
+            Kind::Userdata => size <= self.raw_len(idx),
+            Kind::LightUserdata => true,
+            _ => false,
+        };
+        (fits && (!p.is_null() || size == 0)).then_some(if p.is_null() {
+            std::ptr::NonNull::dangling().as_ptr()
+        } else {
+            p
+        })
+    }
+
     // --- tables ------------------------------------------------------------------------------
 
     /// `lua_next` over the table at `idx`. The key on the top must be in the table (or nil):
@@ -515,7 +548,13 @@ pub unsafe fn entry(l: *mut lua_State, f: fn(&Stack) -> Returns) -> c_int {
             stack.push_nil();
             stack.push_str(error.message());
             stack.push_str(code);
-            3
+            match error.raw() {
+                Some(raw) => {
+                    stack.push_bytes(raw);
+                    4
+                }
+                None => 3,
+            }
         }
         None => {
             stack.push_str(error.message());

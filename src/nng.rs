@@ -213,6 +213,9 @@ impl Socket {
 
     /// Sends `msg`. On success NNG owns it; on failure it comes back with the error.
     pub fn send(&self, msg: Message, nonblocking: bool) -> Result<(), (NngError, Message)> {
+        if !self.open {
+            return Err((NngError(sys::NNG_ECLOSED as c_int), msg));
+        }
         let flags = if nonblocking {
             sys::NNG_FLAG_NONBLOCK as c_int
         } else {
@@ -228,6 +231,9 @@ impl Socket {
     }
 
     pub fn recv(&self, nonblocking: bool) -> Result<Message, NngError> {
+        if !self.open {
+            return Err(NngError(sys::NNG_ECLOSED as c_int));
+        }
         let flags = if nonblocking {
             sys::NNG_FLAG_NONBLOCK as c_int
         } else {
@@ -238,6 +244,42 @@ impl Socket {
         check(unsafe { sys::nng_recvmsg(self.id, &mut raw, flags) })?;
         // SAFETY: a successful recvmsg returns a live message.
         Ok(unsafe { Message::from_raw(raw) })
+    }
+
+    pub fn recv_fd(&self) -> Result<c_int, NngError> {
+        self.get_int(opt::recv_fd())
+    }
+}
+
+/// Waits until one of `fds` is readable or `timeout_ms` passes (-1: forever); returns which are.
+pub fn poll_readable(fds: &[c_int], timeout_ms: c_int) -> std::io::Result<Vec<bool>> {
+    let mut polled: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    loop {
+        // SAFETY: polled is a valid array of pollfd of the length given.
+        let n = unsafe {
+            libc::poll(
+                polled.as_mut_ptr(),
+                polled.len() as libc::nfds_t,
+                timeout_ms,
+            )
+        };
+        if n >= 0 {
+            return Ok(polled
+                .iter()
+                .map(|p| p.revents & libc::POLLIN != 0)
+                .collect());
+        }
+        let err = std::io::Error::last_os_error();
+        if err.kind() != std::io::ErrorKind::Interrupted {
+            return Err(err);
+        }
     }
 }
 
@@ -315,6 +357,19 @@ impl Message {
     pub fn body_ptr(&self) -> *mut c_void {
         // SAFETY: a live message always has a body pointer.
         unsafe { sys::nng_msg_body(self.0.as_ptr()) }
+    }
+
+    /// Puts `bytes` in front of the body. NNG keeps room ahead of every body, so a short
+    /// envelope goes in without moving the payload.
+    pub fn prepend(&mut self, bytes: &[u8]) -> Result<(), NngError> {
+        // SAFETY: NNG copies bytes.len() bytes from bytes.
+        check(unsafe {
+            sys::nng_msg_insert(
+                self.0.as_ptr(),
+                bytes.as_ptr() as *const c_void,
+                bytes.len(),
+            )
+        })
     }
 
     /// Drops the first `n` bytes of the body (`n` at most `len`).

@@ -154,6 +154,11 @@ impl Registry {
         encode: c_int,
         decode: c_int,
     ) -> Result<()> {
+        if name.len() > 255 {
+            return Err(Error::raise(
+                "a protocol name travels in one length byte: 255 bytes at most",
+            ));
+        }
         for n in std::iter::once(name).chain(aliases.iter().map(String::as_str)) {
             let key = normalize(n.as_bytes());
             if key.is_empty() {

@@ -75,6 +75,66 @@ impl Sink for Growable<'_> {
     }
 }
 
+/// Writes into a slice that a counting pass sized. Should the two passes disagree (the value
+/// changed in between), writes past the end are dropped and `overflowed` says so; nothing
+/// panics and nothing outside the slice is touched.
+pub struct Fixed<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
+    pub overflowed: bool,
+}
+
+impl<'a> Fixed<'a> {
+    pub fn new(buf: &'a mut [u8]) -> Self {
+        Fixed {
+            buf,
+            pos: 0,
+            overflowed: false,
+        }
+    }
+
+    /// True when exactly the whole slice was written.
+    pub fn is_exact(&self) -> bool {
+        !self.overflowed && self.pos == self.buf.len()
+    }
+}
+
+impl Sink for Fixed<'_> {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        match self.buf.get_mut(self.pos..self.pos + bytes.len()) {
+            Some(dst) => dst.copy_from_slice(bytes),
+            None => self.overflowed = true,
+        }
+        self.pos += bytes.len();
+    }
+    #[inline]
+    fn put_u8(&mut self, byte: u8) {
+        self.put(&[byte]);
+    }
+    #[inline]
+    fn pos(&self) -> usize {
+        self.pos
+    }
+    fn truncate(&mut self, pos: usize) {
+        self.pos = pos.min(self.pos);
+    }
+    fn open_gap(&mut self, at: usize, n: usize) {
+        if self.pos + n > self.buf.len() || at > self.pos {
+            self.overflowed = true;
+        } else {
+            self.buf.copy_within(at..self.pos, at + n);
+        }
+        self.pos += n;
+    }
+    fn patch(&mut self, at: usize, bytes: &[u8]) {
+        match self.buf.get_mut(at..at + bytes.len()) {
+            Some(dst) => dst.copy_from_slice(bytes),
+            None => self.overflowed = true,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +146,18 @@ mod tests {
         s.open_gap(1, 2);
         s.patch(1, &[8, 9]);
         assert_eq!(v, [1, 8, 9, 2, 3]);
+    }
+
+    #[test]
+    fn fixed_refuses_to_write_past_its_end() {
+        let mut buf = [0u8; 4];
+        let mut f = Fixed::new(&mut buf);
+        f.put(&[1, 2, 3]);
+        f.open_gap(1, 1);
+        assert!(f.is_exact());
+        f.put(&[9]);
+        assert!(f.overflowed);
+        assert_eq!(buf, [1, 2, 2, 3]);
     }
 
     #[test]

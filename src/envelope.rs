@@ -1,0 +1,150 @@
+//! The envelope every tagged message carries ahead of its payload (API.md section 8):
+//!
+//! ```text
+//! built-in:  [topic] 0xC1 <id> <payload>                 id 1 MessagePack, 2 JSON, 3 string
+//! custom:    [topic] 0xC1 0x00 <n> <n bytes of name> <payload>
+//! ```
+//!
+//! 0xC1 never starts MessagePack and never occurs in UTF-8, so the first 0xC1 ends the topic and
+//! a tagged message cannot be mistaken for a bare one.
+
+use crate::protocol::Protocol;
+
+pub const TAG: u8 = 0xC1;
+
+/// The bytes that go before the payload.
+pub fn header(topic: &[u8], protocol: &Protocol) -> Vec<u8> {
+    let mut h = Vec::with_capacity(header_len(topic, protocol));
+    h.extend_from_slice(topic);
+    h.push(TAG);
+    h.push(protocol.wire_id());
+    if let Protocol::Custom(c) = protocol {
+        h.push(c.name.len() as u8);
+        h.extend_from_slice(c.name.as_bytes());
+    }
+    h
+}
+
+pub fn header_len(topic: &[u8], protocol: &Protocol) -> usize {
+    topic.len()
+        + 2
+        + match protocol {
+            Protocol::Custom(c) => 1 + c.name.len(),
+            _ => 0,
+        }
+}
+
+/// The protocol a message says it carries.
+#[derive(Debug, PartialEq)]
+pub enum Tag<'a> {
+    /// Not tagged: the whole body is the payload.
+    None,
+    /// A built-in protocol's id.
+    Builtin(u8),
+    /// A protocol named on the wire.
+    Named(&'a [u8]),
+}
+
+#[derive(Debug, PartialEq)]
+pub struct Parsed<'a> {
+    pub topic: &'a [u8],
+    pub tag: Tag<'a>,
+    /// Where the payload starts in the body.
+    pub payload_at: usize,
+}
+
+/// Reads the envelope of `body`. `topics` is true on sockets where a topic may come first
+/// (sub); elsewhere a message that does not start with 0xC1 is untagged.
+pub fn parse(body: &[u8], topics: bool) -> Result<Parsed<'_>, String> {
+    let tag_at = if topics {
+        match body.iter().position(|&b| b == TAG) {
+            Some(at) if std::str::from_utf8(&body[..at]).is_ok() => at,
+            _ => return Ok(untagged()),
+        }
+    } else if body.first() == Some(&TAG) {
+        0
+    } else {
+        return Ok(untagged());
+    };
+    let topic = &body[..tag_at];
+    let id = *body
+        .get(tag_at + 1)
+        .ok_or_else(|| format!("the envelope ends after its 0xC1 tag byte (byte {tag_at})"))?;
+    if id != 0 {
+        return Ok(Parsed {
+            topic,
+            tag: Tag::Builtin(id),
+            payload_at: tag_at + 2,
+        });
+    }
+    let n = *body
+        .get(tag_at + 2)
+        .ok_or_else(|| "the envelope names a protocol but has no name length".to_string())?
+        as usize;
+    let name_at = tag_at + 3;
+    let name = body.get(name_at..name_at + n).ok_or_else(|| {
+        format!(
+            "the envelope's protocol name claims {n} bytes but only {} are left",
+            body.len() - name_at
+        )
+    })?;
+    Ok(Parsed {
+        topic,
+        tag: Tag::Named(name),
+        payload_at: name_at + n,
+    })
+}
+
+fn untagged<'a>() -> Parsed<'a> {
+    Parsed {
+        topic: &[],
+        tag: Tag::None,
+        payload_at: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_tags_with_and_without_topic() {
+        let p = parse(b"\xc1\x01\x93\x01\x02\x03", false).unwrap();
+        assert_eq!(
+            (p.topic, p.tag, p.payload_at),
+            (&b""[..], Tag::Builtin(1), 2)
+        );
+        let p = parse(b"weather\xc1\x02{}", true).unwrap();
+        assert_eq!(
+            (p.topic, p.tag, p.payload_at),
+            (&b"weather"[..], Tag::Builtin(2), 9)
+        );
+    }
+
+    #[test]
+    fn named_tags() {
+        let p = parse(b"\xc1\x00\x03cbor\xa0", false).unwrap();
+        assert_eq!(p.tag, Tag::Named(b"cbo"));
+        assert_eq!(p.payload_at, 6);
+    }
+
+    #[test]
+    fn untagged_and_hostile_bodies() {
+        assert_eq!(parse(b"\x93\x01", false).unwrap().tag, Tag::None);
+        assert_eq!(parse(b"", false).unwrap().tag, Tag::None);
+        assert_eq!(parse(b"no tag here", true).unwrap().tag, Tag::None);
+        // bytes before the tag that are not UTF-8 are no topic: untagged
+        assert_eq!(parse(b"\xff\xc1\x01", true).unwrap().tag, Tag::None);
+        assert!(parse(b"\xc1", false).is_err());
+        assert!(parse(b"\xc1\x00", false).is_err());
+        assert!(parse(b"\xc1\x00\xff", false).is_err());
+        assert!(parse(b"\xc1\x00\x05abc", false).is_err());
+    }
+
+    #[test]
+    fn header_matches_parse() {
+        let h = header(b"t", &Protocol::Json);
+        assert_eq!(h, b"t\xc1\x02");
+        assert_eq!(h.len(), header_len(b"t", &Protocol::Json));
+    }
+}

@@ -1,0 +1,409 @@
+//! nml sockets: the Lua userdata over an NNG socket, its options and endpoints (API.md
+//! section 3). Sending and receiving are in `transfer.rs`.
+
+use std::cell::{Cell, RefCell};
+use std::ffi::{c_int, CStr, CString};
+
+use crate::error::{bad_argument, Error, Result};
+use crate::lua::{Kind, Number, Returns, Stack};
+use crate::nng::{opt, Pattern, Socket};
+use crate::protocol::Protocol;
+use crate::state::Module;
+use crate::transfer::nng_error;
+
+pub const METATABLE: &CStr = c"nml.socket";
+
+/// NNG's default receive limit is 1 MiB; nml's is 64 MiB (API.md section 3).
+pub const DEFAULT_RECV_MAX_SIZE: usize = 64 << 20;
+
+pub struct SocketBox {
+    pub socket: RefCell<Socket>,
+    pub pattern: Pattern,
+    /// The protocol `send` encodes with when none is given.
+    pub protocol: RefCell<Protocol>,
+    /// Whether messages carry the envelope (false: bare payloads, for peers that know no nml).
+    pub tagged: Cell<bool>,
+}
+
+impl SocketBox {
+    /// The open socket, or `nil, msg, "closed"`.
+    pub fn open(&self) -> Result<std::cell::Ref<'_, Socket>> {
+        let socket = self.socket.borrow();
+        if socket.is_open() {
+            Ok(socket)
+        } else {
+            Err(Error::returned("closed", "the socket is closed"))
+        }
+    }
+}
+
+pub fn check<'a>(s: &'a Stack, idx: c_int, func: &str) -> Result<&'a SocketBox> {
+    s.test_udata::<SocketBox>(idx, METATABLE).ok_or_else(|| {
+        bad_argument(
+            func,
+            idx as usize,
+            format!("nml socket expected, got {}", s.kind(idx).name()),
+        )
+    })
+}
+
+crate::lua_functions! {
+    socket => socket_impl;
+    listen => listen_impl;
+    dial => dial_impl;
+    setopt => setopt_impl;
+    getopt => getopt_impl;
+    subscribe => subscribe_impl;
+    unsubscribe => unsubscribe_impl;
+    recv_fd => recv_fd_impl;
+    close => close_impl;
+    describe => describe_impl;
+}
+
+/// `nml.socket(kind [, options]) -> socket | nil, err, code`.
+fn socket_impl(s: &Stack) -> Returns {
+    let name = s
+        .opt_bytes(1)
+        .ok_or_else(|| bad_argument("socket", 1, "socket kind expected"))?;
+    let pattern = Pattern::from_name(name).ok_or_else(|| {
+        bad_argument(
+            "socket",
+            1,
+            format!(
+                "unknown socket kind {:?} (pair, pair1, req, rep, pub, sub, push, pull, bus, surveyor, respondent)",
+                String::from_utf8_lossy(name)
+            ),
+        )
+    })?;
+    let has_options = match s.kind(2) {
+        Kind::None | Kind::Nil => false,
+        Kind::Table => true,
+        k => {
+            return Err(bad_argument(
+                "socket",
+                2,
+                format!("options table expected, got {}", k.name()),
+            ))
+        }
+    };
+    let socket = Socket::open(pattern).map_err(nng_error)?;
+    socket
+        .set_size(opt::recv_max_size(), DEFAULT_RECV_MAX_SIZE)
+        .map_err(nng_error)?;
+    s.push_udata(
+        SocketBox {
+            socket: RefCell::new(socket),
+            pattern,
+            protocol: RefCell::new(Protocol::MessagePack),
+            tagged: Cell::new(true),
+        },
+        METATABLE,
+    );
+    let at = s.top();
+    if has_options {
+        let b = check(s, at, "socket")?;
+        s.push_nil();
+        while s.next(2) {
+            let key = s.top() - 1;
+            let name = match s.opt_bytes(key) {
+                Some(n) => String::from_utf8_lossy(n).into_owned(),
+                None => return Err(bad_argument("socket", 2, "option names must be strings")),
+            };
+            set_option(s, b, &name, key + 1, "socket")?;
+            s.pop(1);
+        }
+    }
+    s.set_top(at);
+    Ok(1)
+}
+
+/// `sock:listen(url)` (also `bind`) -> true | nil, err, code.
+fn listen_impl(s: &Stack) -> Returns {
+    let b = check(s, 1, "listen")?;
+    let url = check_url(s, 2, "listen")?;
+    b.open()?
+        .listen(&url)
+        .map_err(|e| endpoint_error(e, "listen on", &url))?;
+    s.push_bool(true);
+    Ok(1)
+}
+
+/// `sock:dial(url [, {block = false}])` (also `connect`) -> true | nil, err, code.
+/// By default the first connection must succeed (a refused dial is an error); with
+/// `block = false` NNG keeps trying in the background.
+fn dial_impl(s: &Stack) -> Returns {
+    let b = check(s, 1, "dial")?;
+    let url = check_url(s, 2, "dial")?;
+    let blocking = match s.kind(3) {
+        Kind::None | Kind::Nil => true,
+        Kind::Table => !matches!(s.raw_get_field(3, "block"), Kind::Boolean) || s.to_bool(-1),
+        k => {
+            return Err(bad_argument(
+                "dial",
+                3,
+                format!("options table expected, got {}", k.name()),
+            ))
+        }
+    };
+    b.open()?
+        .dial(&url, blocking)
+        .map_err(|e| endpoint_error(e, "dial", &url))?;
+    s.push_bool(true);
+    Ok(1)
+}
+
+fn endpoint_error(e: crate::nng::NngError, what: &str, url: &CStr) -> Error {
+    Error::returned(
+        e.code(),
+        format!("cannot {what} {}: {}", url.to_string_lossy(), e.describe()),
+    )
+}
+
+fn check_url(s: &Stack, idx: c_int, func: &str) -> Result<CString> {
+    let url = s
+        .opt_bytes(idx)
+        .ok_or_else(|| bad_argument(func, idx as usize, "url string expected"))?;
+    CString::new(url).map_err(|_| bad_argument(func, idx as usize, "url contains a NUL byte"))
+}
+
+/// `sock:setopt(name, value) -> true | nil, err, code`.
+fn setopt_impl(s: &Stack) -> Returns {
+    let b = check(s, 1, "setopt")?;
+    let name = String::from_utf8_lossy(
+        s.opt_bytes(2)
+            .ok_or_else(|| bad_argument("setopt", 2, "option name expected"))?,
+    )
+    .into_owned();
+    set_option(s, b, &name, 3, "setopt")?;
+    s.push_bool(true);
+    Ok(1)
+}
+
+/// The options of section 3: NNG's, in nml's names and units, and nml's own two.
+#[derive(Clone, Copy)]
+enum Opt {
+    Ms(fn() -> &'static CStr),
+    Size(fn() -> &'static CStr),
+    Int(fn() -> &'static CStr),
+    Protocol,
+    Tagged,
+}
+
+fn option(name: &str, func: &str) -> Result<Opt> {
+    Ok(match name {
+        "recv_timeout" => Opt::Ms(opt::recv_timeout),
+        "send_timeout" => Opt::Ms(opt::send_timeout),
+        "reconnect_min" => Opt::Ms(opt::reconnect_min),
+        "reconnect_max" => Opt::Ms(opt::reconnect_max),
+        "survey_time" => Opt::Ms(opt::survey_time),
+        "resend_time" => Opt::Ms(opt::resend_time),
+        "recv_max_size" => Opt::Size(opt::recv_max_size),
+        "recv_buffer" => Opt::Int(opt::recv_buffer),
+        "send_buffer" => Opt::Int(opt::send_buffer),
+        "protocol" => Opt::Protocol,
+        "tagged" => Opt::Tagged,
+        _ => {
+            return Err(bad_argument(
+                func,
+                2,
+                format!(
+                    "unknown option {name:?} (recv_timeout, send_timeout, recv_max_size, recv_buffer, send_buffer, \
+                     reconnect_min, reconnect_max, survey_time, resend_time, protocol, tagged)"
+                ),
+            ))
+        }
+    })
+}
+
+fn set_option(s: &Stack, b: &SocketBox, name: &str, value: c_int, func: &str) -> Result<()> {
+    let integer = |what: &str| -> Result<i64> {
+        match (s.kind(value), s.kind(value) == Kind::Number) {
+            (_, true) => match s.to_number(value) {
+                Number::Int(i) => Ok(i),
+                Number::Float(f) if f.fract() == 0.0 => Ok(f as i64),
+                _ => Err(bad_argument(
+                    func,
+                    3,
+                    format!("{name} must be an integer ({what})"),
+                )),
+            },
+            (k, false) => Err(bad_argument(
+                func,
+                3,
+                format!("{name} must be a number ({what}), got {}", k.name()),
+            )),
+        }
+    };
+    let socket = b.open()?;
+    let set = match option(name, func)? {
+        Opt::Ms(o) => {
+            let ms = integer("milliseconds, -1 for forever")?;
+            if ms < -1 || ms > i32::MAX as i64 {
+                return Err(bad_argument(
+                    func,
+                    3,
+                    format!("{name} must be -1 or from 0 to 2^31 - 1 ms"),
+                ));
+            }
+            socket.set_ms(o(), ms as i32)
+        }
+        Opt::Size(o) => {
+            let n = integer("bytes, 0 for no limit")?;
+            if n < 0 {
+                return Err(bad_argument(
+                    func,
+                    3,
+                    format!("{name} must not be negative"),
+                ));
+            }
+            socket.set_size(o(), n as usize)
+        }
+        Opt::Int(o) => {
+            let n = integer("messages")?;
+            if !(0..=8192).contains(&n) {
+                return Err(bad_argument(
+                    func,
+                    3,
+                    format!("{name} must be from 0 to 8192 messages"),
+                ));
+            }
+            socket.set_int(o(), n as c_int)
+        }
+        Opt::Protocol => {
+            let pname = s
+                .opt_bytes(value)
+                .ok_or_else(|| bad_argument(func, 3, "protocol name expected"))?;
+            let resolved = Module::of(s).protocols.borrow().resolve(pname);
+            *b.protocol.borrow_mut() = resolved.ok_or_else(|| crate::protocol::unknown(pname))?;
+            Ok(())
+        }
+        Opt::Tagged => {
+            if s.kind(value) != Kind::Boolean {
+                return Err(bad_argument(func, 3, "tagged must be a boolean"));
+            }
+            b.tagged.set(s.to_bool(value));
+            Ok(())
+        }
+    };
+    set.map_err(|e| {
+        Error::returned(
+            e.code(),
+            format!(
+                "cannot set {name} on a {} socket: {}",
+                b.pattern.name(),
+                e.describe()
+            ),
+        )
+    })
+}
+
+/// `sock:getopt(name) -> value | nil, err, code`.
+fn getopt_impl(s: &Stack) -> Returns {
+    let b = check(s, 1, "getopt")?;
+    let name = String::from_utf8_lossy(
+        s.opt_bytes(2)
+            .ok_or_else(|| bad_argument("getopt", 2, "option name expected"))?,
+    )
+    .into_owned();
+    let socket = b.open()?;
+    let got = match option(&name, "getopt")? {
+        Opt::Ms(o) => socket.get_ms(o()).map(|v| s.push_int(v as i64)),
+        Opt::Size(o) => socket.get_size(o()).map(|v| s.push_int(v as i64)),
+        Opt::Int(o) => socket.get_int(o()).map(|v| s.push_int(v as i64)),
+        Opt::Protocol => {
+            s.push_str(b.protocol.borrow().name());
+            Ok(())
+        }
+        Opt::Tagged => {
+            s.push_bool(b.tagged.get());
+            Ok(())
+        }
+    };
+    got.map_err(|e| {
+        Error::returned(
+            e.code(),
+            format!(
+                "cannot get {name} of a {} socket: {}",
+                b.pattern.name(),
+                e.describe()
+            ),
+        )
+    })?;
+    Ok(1)
+}
+
+fn subscription(s: &Stack, func: &str, subscribe: bool) -> Returns {
+    let b = check(s, 1, func)?;
+    if b.pattern != Pattern::Sub {
+        return Err(Error::raise(format!(
+            "{func} is for sub sockets, not {}",
+            b.pattern.name()
+        )));
+    }
+    let prefix = s
+        .opt_bytes(2)
+        .ok_or_else(|| bad_argument(func, 2, "topic prefix string expected"))?;
+    let o = if subscribe {
+        opt::subscribe()
+    } else {
+        opt::unsubscribe()
+    };
+    b.open()?.set_bytes(o, prefix).map_err(nng_error)?;
+    s.push_bool(true);
+    Ok(1)
+}
+
+/// `sub:subscribe(prefix) -> true | nil, err, code`; "" receives everything.
+fn subscribe_impl(s: &Stack) -> Returns {
+    subscription(s, "subscribe", true)
+}
+
+/// `sub:unsubscribe(prefix) -> true | nil, err, code`.
+fn unsubscribe_impl(s: &Stack) -> Returns {
+    subscription(s, "unsubscribe", false)
+}
+
+/// `sock:recv_fd() -> fd | nil, err, code`: readable when a message can be received.
+fn recv_fd_impl(s: &Stack) -> Returns {
+    let fd = check(s, 1, "recv_fd")?
+        .open()?
+        .recv_fd()
+        .map_err(nng_error)?;
+    s.push_int(fd as i64);
+    Ok(1)
+}
+
+/// `sock:close() -> true`; closing again does nothing.
+fn close_impl(s: &Stack) -> Returns {
+    check(s, 1, "close")?.socket.borrow_mut().close();
+    s.push_bool(true);
+    Ok(1)
+}
+
+fn describe_impl(s: &Stack) -> Returns {
+    let b = check(s, 1, "__tostring")?;
+    let state = if b.socket.borrow().is_open() {
+        ""
+    } else {
+        ", closed"
+    };
+    s.push_str(&format!("nml.socket ({}{state})", b.pattern.name()));
+    Ok(1)
+}
+
+/// Methods of sockets (each also `nml.name(sock, ...)`), and their metamethods.
+pub const METHODS: &[(&str, crate::LuaFn)] = &[
+    ("listen", listen),
+    ("bind", listen),
+    ("dial", dial),
+    ("connect", dial),
+    ("setopt", setopt),
+    ("getopt", getopt),
+    ("subscribe", subscribe),
+    ("unsubscribe", unsubscribe),
+    ("recv_fd", recv_fd),
+    ("close", close),
+    ("send", crate::transfer::sock_send),
+    ("recv", crate::transfer::sock_recv),
+];
+pub const METAMETHODS: &[(&str, crate::LuaFn)] = &[("__tostring", describe), ("__close", close)];

@@ -1,0 +1,523 @@
+//! Sending and receiving: the idiomatic pair `sock:send(value, protocol, options)` /
+//! `sock:recv(options)` (API.md section 5), the seed functions `nml.send` / `nml.recv` with
+//! their buffer cases (section 4), and `nml.poll`.
+//!
+//! Every message is built once at its final size: the envelope, then the payload written in
+//! place (MessagePack is sized by a counting pass and packed straight into the message body).
+//! Received payloads are decoded from the message body, without a Lua string in between.
+
+use std::ffi::c_int;
+
+use crate::envelope::{self, Tag};
+use crate::error::{bad_argument, Error, Result};
+use crate::lua::{Kind, Returns, Stack};
+use crate::message::{self, MsgBox};
+use crate::msgpack::{pack::Packer, sink::Fixed};
+use crate::nng::{Message, NngError, Pattern};
+use crate::protocol::Protocol;
+use crate::socket::{self, SocketBox};
+use crate::state::Module;
+
+/// `nml.NN_MSG`: "the buffer is an nml message; hand it over without copying".
+pub const NN_MSG: i64 = -1;
+/// `nml.NN_DONTWAIT`: do not block.
+pub const NN_DONTWAIT: i64 = 1;
+
+pub fn nng_error(e: NngError) -> Error {
+    Error::returned(e.code(), e.describe())
+}
+
+crate::lua_functions! {
+    sock_send => sock_send_impl;
+    sock_recv => sock_recv_impl;
+    send => send_impl;
+    recv => recv_impl;
+    poll => poll_impl;
+}
+
+// --- sending -------------------------------------------------------------------------------
+
+/// A message holding `header` then the encoding of the value at `idx`.
+fn encode_message(
+    s: &Stack,
+    module: &Module,
+    header: &[u8],
+    protocol: &Protocol,
+    idx: c_int,
+) -> Result<Message> {
+    if let Protocol::MessagePack = protocol {
+        let size = crate::msgpack::packed_size(s, module, idx, idx)?;
+        let mut msg = Message::alloc(header.len() + size).map_err(nng_error)?;
+        let body = msg.body_mut();
+        body[..header.len()].copy_from_slice(header);
+        let mut packer = Packer::new(s, module, Fixed::new(&mut body[header.len()..]));
+        packer.pack(idx)?;
+        if !packer.out.is_exact() {
+            return Err(Error::raise("the value changed while it was being packed"));
+        }
+        drop(packer);
+        return Ok(msg);
+    }
+    module.with_scratch(|buf| {
+        protocol.encode(s, module, idx, buf)?;
+        bytes_message(header, buf)
+    })
+}
+
+fn bytes_message(header: &[u8], payload: &[u8]) -> Result<Message> {
+    let mut msg = Message::alloc(header.len() + payload.len()).map_err(nng_error)?;
+    let body = msg.body_mut();
+    body[..header.len()].copy_from_slice(header);
+    body[header.len()..].copy_from_slice(payload);
+    Ok(msg)
+}
+
+fn send_message(b: &SocketBox, msg: Message, dontwait: bool) -> Result<()> {
+    b.open()?
+        .send(msg, dontwait)
+        .map_err(|(e, _msg)| nng_error(e))
+}
+
+fn envelope(b: &SocketBox, topic: &[u8], protocol: &Protocol) -> Vec<u8> {
+    if b.tagged.get() {
+        envelope::header(topic, protocol)
+    } else {
+        topic.to_vec()
+    }
+}
+
+/// `sock:send(value [, protocol [, {dontwait = bool, topic = string}]]) -> true | nil, err, code`.
+fn sock_send_impl(s: &Stack) -> Returns {
+    const F: &str = "send";
+    let b = socket::check(s, 1, F)?;
+    let module = Module::of(s);
+    let protocol = match s.kind(3) {
+        Kind::None | Kind::Nil => b.protocol.borrow().clone(),
+        Kind::String => resolve(module, s.to_bytes(3))?,
+        k => {
+            return Err(bad_argument(
+                F,
+                3,
+                format!("protocol name expected, got {}", k.name()),
+            ))
+        }
+    };
+    let (dontwait, topic) = send_options(s, b, 4, F)?;
+    let header = envelope(b, topic.unwrap_or(b""), &protocol);
+    let msg = encode_message(s, module, &header, &protocol, 2).map_err(|e| e.context("send: "))?;
+    send_message(b, msg, dontwait)?;
+    s.push_bool(true);
+    Ok(1)
+}
+
+fn send_options<'a>(
+    s: &'a Stack,
+    b: &SocketBox,
+    idx: c_int,
+    func: &str,
+) -> Result<(bool, Option<&'a [u8]>)> {
+    match s.kind(idx) {
+        Kind::None | Kind::Nil => Ok((false, None)),
+        Kind::Table => {
+            let dontwait = s.raw_get_field(idx, "dontwait") != Kind::Nil && s.to_bool(-1);
+            let topic = match s.raw_get_field(idx, "topic") {
+                Kind::Nil => None,
+                Kind::String if b.pattern == Pattern::Pub => {
+                    let t = s.to_bytes(-1);
+                    if t.contains(&envelope::TAG) || std::str::from_utf8(t).is_err() {
+                        return Err(bad_argument(func, idx as usize, "topic must be UTF-8 text"));
+                    }
+                    Some(t)
+                }
+                Kind::String => {
+                    return Err(Error::raise(format!(
+                        "{func}: topics are for pub sockets, not {}",
+                        b.pattern.name()
+                    )))
+                }
+                _ => return Err(bad_argument(func, idx as usize, "topic must be a string")),
+            };
+            // The two values stay referenced from the options table, so `topic` stays valid.
+            Ok((dontwait, topic))
+        }
+        k => Err(bad_argument(
+            func,
+            idx as usize,
+            format!("options table expected, got {}", k.name()),
+        )),
+    }
+}
+
+fn resolve(module: &Module, name: &[u8]) -> Result<Protocol> {
+    let resolved = module.protocols.borrow().resolve(name);
+    resolved.ok_or_else(|| crate::protocol::unknown(name))
+}
+
+fn flags_dontwait(s: &Stack, idx: c_int, func: &str) -> Result<bool> {
+    match s.kind(idx) {
+        Kind::None | Kind::Nil => Ok(false),
+        Kind::Number => match s.to_f64(idx) {
+            Some(0.0) => Ok(false),
+            Some(f) if f == NN_DONTWAIT as f64 => Ok(true),
+            _ => Err(bad_argument(
+                func,
+                idx as usize,
+                "flags must be 0 or nml.NN_DONTWAIT",
+            )),
+        },
+        k => Err(bad_argument(
+            func,
+            idx as usize,
+            format!("flags must be a number, got {}", k.name()),
+        )),
+    }
+}
+
+/// `nml.send(sock, buffer, flags, size, protocol) -> 0 | nil, err, code`.
+fn send_impl(s: &Stack) -> Returns {
+    const F: &str = "send";
+    let b = socket::check(s, 1, F)?;
+    let module = Module::of(s);
+    let dontwait = flags_dontwait(s, 3, F)?;
+    let size = match s.kind(4) {
+        Kind::None | Kind::Nil => None,
+        Kind::Number => Some(s.to_f64(4).unwrap_or(0.0)),
+        k => {
+            return Err(bad_argument(
+                F,
+                4,
+                format!("size must be a number, got {}", k.name()),
+            ))
+        }
+    };
+    let protocol_arg = match s.kind(5) {
+        Kind::None | Kind::Nil => None,
+        Kind::String => Some(resolve(module, s.to_bytes(5))?),
+        k => {
+            return Err(bad_argument(
+                F,
+                5,
+                format!("protocol name expected, got {}", k.name()),
+            ))
+        }
+    };
+    // Bytes handed over are taken as already encoded; they are "string" unless said otherwise.
+    let bytes_protocol = || protocol_arg.clone().unwrap_or(Protocol::String);
+    let msg = match s.kind(2) {
+        Kind::String => bytes_message(&envelope(b, b"", &bytes_protocol()), s.to_bytes(2))?,
+        Kind::Userdata if message::is_message(s, 2) => {
+            let mb = message::check(s, 2, F)?;
+            if size == Some(NN_MSG as f64) {
+                return send_whole_message(
+                    s,
+                    b,
+                    mb,
+                    &envelope(b, b"", &bytes_protocol()),
+                    dontwait,
+                );
+            }
+            let n = byte_count(size, F)?;
+            let header = envelope(b, b"", &bytes_protocol());
+            mb.with(|m| {
+                let body = m.body();
+                let part = body.get(..n).ok_or_else(|| {
+                    Error::returned(
+                        "range",
+                        format!("size {n} is larger than the message ({} bytes)", body.len()),
+                    )
+                })?;
+                bytes_message(&header, part)
+            })?
+        }
+        Kind::Userdata | Kind::LightUserdata => {
+            let n = byte_count(size, F)?;
+            if n == 0 {
+                return Err(bad_argument(
+                    F,
+                    4,
+                    "a userdata buffer needs a size greater than 0",
+                ));
+            }
+            let bytes = s.userdata_bytes(2, n).ok_or_else(|| {
+                bad_argument(
+                    F,
+                    4,
+                    format!(
+                        "size {n} is larger than the userdata ({} bytes)",
+                        s.raw_len(2)
+                    ),
+                )
+            })?;
+            bytes_message(&envelope(b, b"", &bytes_protocol()), bytes)?
+        }
+        Kind::Table | Kind::Number | Kind::Boolean | Kind::Nil | Kind::None => {
+            if s.kind(2) == Kind::None {
+                s.set_top(2); // a missing value is nil
+            }
+            let protocol = protocol_arg.unwrap_or_else(|| b.protocol.borrow().clone());
+            let header = envelope(b, b"", &protocol);
+            encode_message(s, module, &header, &protocol, 2).map_err(|e| e.context("nml.send: "))?
+        }
+        k => {
+            return Err(bad_argument(
+                F,
+                2,
+                format!("cannot send a {} value", k.name()),
+            ))
+        }
+    };
+    send_message(b, msg, dontwait)?;
+    s.push_int(0);
+    Ok(1)
+}
+
+fn byte_count(size: Option<f64>, func: &str) -> Result<usize> {
+    match size {
+        Some(n) if n >= 0.0 && n.fract() == 0.0 => Ok(n as usize),
+        _ => Err(bad_argument(
+            func,
+            4,
+            "size must be a byte count or nml.NN_MSG",
+        )),
+    }
+}
+
+/// The NN_MSG case: the message itself goes to NNG, envelope put in front in its headroom.
+fn send_whole_message(
+    s: &Stack,
+    b: &SocketBox,
+    mb: &MsgBox,
+    header: &[u8],
+    dontwait: bool,
+) -> Returns {
+    let socket = b.open()?;
+    let mut msg = mb.take_for_send()?;
+    if let Err(e) = msg.prepend(header) {
+        mb.restore(msg);
+        return Err(nng_error(e));
+    }
+    if let Err((e, mut back)) = socket.send(msg, dontwait) {
+        back.trim_front(header.len());
+        mb.restore(back);
+        return Err(nng_error(e));
+    }
+    s.push_int(0);
+    Ok(1)
+}
+
+// --- receiving -----------------------------------------------------------------------------
+
+/// What a received message says it carries.
+enum Carried {
+    Known(Protocol),
+    /// A tag naming no protocol known here: the payload comes back as bytes, with this name.
+    Unknown(String),
+    /// No envelope.
+    Bare,
+}
+
+struct Received {
+    msg: Message,
+    payload_at: usize,
+    topic_len: usize,
+    carried: Carried,
+}
+
+fn receive(s: &Stack, b: &SocketBox, dontwait: bool) -> Result<Received> {
+    let msg = b.open()?.recv(dontwait).map_err(nng_error)?;
+    if !b.tagged.get() {
+        return Ok(Received {
+            msg,
+            payload_at: 0,
+            topic_len: 0,
+            carried: Carried::Known(b.protocol.borrow().clone()),
+        });
+    }
+    let parsed = match envelope::parse(msg.body(), b.pattern == Pattern::Sub) {
+        Ok(p) => (p.payload_at, p.topic.len(), carried(s, &p.tag)),
+        Err(why) => {
+            // Nothing is dropped: the raw body comes back as the fourth value.
+            let raw = msg.body().to_vec();
+            return Err(Error::malformed(format!("malformed envelope: {why}")).with_raw(raw));
+        }
+    };
+    Ok(Received {
+        msg,
+        payload_at: parsed.0,
+        topic_len: parsed.1,
+        carried: parsed.2,
+    })
+}
+
+fn carried(s: &Stack, tag: &Tag) -> Carried {
+    match tag {
+        Tag::None => Carried::Bare,
+        Tag::Builtin(id) => match Protocol::from_wire_id(*id) {
+            Some(p) => Carried::Known(p),
+            None => Carried::Unknown(format!("#{id}")),
+        },
+        Tag::Named(name) => match Module::of(s).protocols.borrow().resolve(name) {
+            Some(p) => Carried::Known(p),
+            None => Carried::Unknown(String::from_utf8_lossy(name).into_owned()),
+        },
+    }
+}
+
+fn recv_options(s: &Stack, idx: c_int, func: &str) -> Result<bool> {
+    match s.kind(idx) {
+        Kind::None | Kind::Nil => Ok(false),
+        Kind::Table => Ok(s.raw_get_field(idx, "dontwait") != Kind::Nil && s.to_bool(-1)),
+        k => Err(bad_argument(
+            func,
+            idx as usize,
+            format!("options table expected, got {}", k.name()),
+        )),
+    }
+}
+
+/// `sock:recv([{dontwait = bool}]) -> value, protocol, topic | nil, err, code [, raw]`.
+fn sock_recv_impl(s: &Stack) -> Returns {
+    let b = socket::check(s, 1, "recv")?;
+    let dontwait = recv_options(s, 2, "recv")?;
+    let r = receive(s, b, dontwait)?;
+    let body = r.msg.body();
+    let payload = &body[r.payload_at..];
+    let topic = &body[..r.topic_len];
+    match &r.carried {
+        Carried::Known(p) => {
+            if let Err(e) = p.decode(s, Module::of(s), payload) {
+                return Err(e.with_raw(payload.to_vec()));
+            }
+            s.push_str(p.name());
+        }
+        Carried::Unknown(name) => {
+            s.push_bytes(payload);
+            s.push_str(name);
+        }
+        Carried::Bare => {
+            s.push_bytes(payload);
+            s.push_nil();
+        }
+    }
+    if topic.is_empty() {
+        s.push_nil();
+    } else {
+        s.push_bytes(topic);
+    }
+    Ok(3)
+}
+
+/// `nml.recv(sock, flags [, ud, size]) -> buffer, bytes, protocol | nil, err, code`.
+fn recv_impl(s: &Stack) -> Returns {
+    const F: &str = "recv";
+    let b = socket::check(s, 1, F)?;
+    let dontwait = flags_dontwait(s, 2, F)?;
+    let size = match s.kind(4) {
+        Kind::None | Kind::Nil => None,
+        Kind::Number => Some(s.to_f64(4).unwrap_or(0.0)),
+        k => {
+            return Err(bad_argument(
+                F,
+                4,
+                format!("size must be a number, got {}", k.name()),
+            ))
+        }
+    };
+    let into_ud = !s.is_none_or_nil(3);
+    if into_ud && size.is_none() {
+        return Err(bad_argument(F, 4, "size expected with a buffer"));
+    }
+    let r = receive(s, b, dontwait)?;
+    let payload_len = r.msg.len() - r.payload_at;
+    let protocol_name = match &r.carried {
+        Carried::Known(p) => Some(p.name().to_string()),
+        Carried::Unknown(name) => Some(name.clone()),
+        Carried::Bare => None,
+    };
+    if size == Some(NN_MSG as f64) && !into_ud {
+        let mut msg = r.msg;
+        msg.trim_front(r.payload_at);
+        MsgBox::push(s, msg);
+    } else if into_ud {
+        let n = byte_count(size, F)?;
+        let payload = &r.msg.body()[r.payload_at..];
+        let copy = n.min(payload.len());
+        if message::is_message(s, 3) {
+            message::check(s, 3, F)?.with(|m| {
+                let room = m.len();
+                let copy = copy.min(room);
+                m.body_mut()[..copy].copy_from_slice(&payload[..copy]);
+                Ok(())
+            })?;
+        } else {
+            let dst = s.userdata_bytes_mut(3, copy).ok_or_else(|| {
+                bad_argument(
+                    F,
+                    3,
+                    format!("buffer of {} bytes cannot hold {copy}", s.raw_len(3)),
+                )
+            })?;
+            dst.copy_from_slice(&payload[..copy]);
+        }
+        s.push_value(3);
+    } else {
+        s.push_bytes(&r.msg.body()[r.payload_at..]);
+    }
+    s.push_int(payload_len as i64);
+    match protocol_name {
+        Some(p) => s.push_str(&p),
+        None => s.push_nil(),
+    }
+    Ok(3)
+}
+
+// --- polling -------------------------------------------------------------------------------
+
+/// `nml.poll({sock, ...}, timeout_ms) -> {ready sockets} | nil, err, code`.
+fn poll_impl(s: &Stack) -> Returns {
+    const F: &str = "poll";
+    if s.kind(1) != Kind::Table {
+        return Err(bad_argument(F, 1, "table of sockets expected"));
+    }
+    let timeout = match s.kind(2) {
+        Kind::None | Kind::Nil => -1,
+        Kind::Number => match s.to_f64(2) {
+            Some(t) if t.fract() == 0.0 && (-1.0..=i32::MAX as f64).contains(&t) => t as c_int,
+            _ => {
+                return Err(bad_argument(
+                    F,
+                    2,
+                    "timeout must be -1 or a number of milliseconds",
+                ))
+            }
+        },
+        k => {
+            return Err(bad_argument(
+                F,
+                2,
+                format!("timeout expected, got {}", k.name()),
+            ))
+        }
+    };
+    let n = s.raw_len(1);
+    let mut fds = Vec::with_capacity(n);
+    for i in 1..=n {
+        s.raw_get_index(1, i as i64);
+        let b = socket::check(s, s.top(), F)
+            .map_err(|_| bad_argument(F, 1, format!("element {i} is not an nml socket")))?;
+        fds.push(b.open()?.recv_fd().map_err(nng_error)?);
+        s.pop(1);
+    }
+    let ready = crate::nng::poll_readable(&fds, timeout)
+        .map_err(|e| Error::returned("error", format!("poll failed: {e}")))?;
+    s.new_table(n, 0);
+    let mut k = 0;
+    for (i, r) in ready.iter().enumerate() {
+        if *r {
+            k += 1;
+            s.raw_get_index(1, i as i64 + 1);
+            s.raw_set_index(-2, k);
+        }
+    }
+    Ok(1)
+}
