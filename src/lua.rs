@@ -441,6 +441,19 @@ impl Stack {
         Err(msg)
     }
 
+    /// Tells the collector that `bytes` held outside its heap (an NNG message) now hang on a Lua
+    /// value, so that it collects as often as if Lua had allocated them. The step runs in
+    /// protected mode: a finalizer that raises cannot unwind through Rust.
+    pub fn gc_hint(&self, bytes: usize) {
+        let kb = (bytes / 1024).min(c_int::MAX as usize) as c_int;
+        if kb < 64 || !self.check_stack(2) {
+            return;
+        }
+        self.push_closure(gc_step, 0);
+        self.push_int(kb as i64);
+        let _ = self.pcall(1, 0);
+    }
+
     // --- registry references -----------------------------------------------------------------
 
     /// Pops the top value into the registry and returns a reference to it.
@@ -518,6 +531,15 @@ unsafe extern "C-unwind" fn gc_udata<T: 'static>(l: *mut lua_State) -> c_int {
     if !p.is_null() {
         let _ = catch_unwind(AssertUnwindSafe(|| std::ptr::drop_in_place(p)));
     }
+    0
+}
+
+/// `lua_gc(L, LUA_GCSTEP, kb)` as a C function, so that `gc_hint` can call it protected.
+unsafe extern "C-unwind" fn gc_step(l: *mut lua_State) -> c_int {
+    // SAFETY: called through lua_pcall with one integer argument; owns no Rust values, so an
+    // error raised by a finalizer may unwind it.
+    let kb = ffi::lua_tointegerx(l, 1, std::ptr::null_mut()) as c_int;
+    ffi::lua_gc(l, ffi::LUA_GCSTEP, kb);
     0
 }
 

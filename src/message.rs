@@ -27,12 +27,14 @@ pub struct MsgBox {
 
 impl MsgBox {
     pub fn push(s: &Stack, msg: Message) {
+        let len = msg.len();
         s.push_udata(
             MsgBox {
                 state: RefCell::new(State::Live(msg)),
             },
             METATABLE,
         );
+        s.gc_hint(len);
     }
 
     /// Runs `f` on the live message, or says why there is none.

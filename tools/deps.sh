@@ -14,7 +14,7 @@ for arg in "$@"; do
     5.1) want_apt lua5.1 liblua5.1-0-dev lua-busted ;; # liblua5.1-dev is a virtual package
     5.[2-4]) want_apt "lua$arg" "liblua$arg-dev" lua-busted ;;
     +bench) want_apt lua-cjson lua-mpack lua-messagepack ;;
-    +python) pip_wanted="$pip_wanted msgpack" ;;
+    +python) pip_wanted="$pip_wanted msgpack pynng" ;;
     +luarocks) want_apt luarocks ;;
     +cmake) want_apt cmake ;;
     *) echo "deps.sh: unknown argument $arg" >&2; exit 2 ;;

@@ -1,0 +1,527 @@
+-- Sockets, every pattern over every transport, the seed functions' buffer cases, messages,
+-- error codes, garbage collection and polling. Every receive has a timeout; every loop is
+-- bounded.
+local helper = require "helper"
+local nml = helper.nml
+
+local TIMEOUT = 2000
+
+local counter = 0
+local function next_id()
+  counter = counter + 1
+  return counter
+end
+
+-- Listens on a fresh address of `transport`; returns the URL.
+local function listen_fresh(sock, transport)
+  if transport == "inproc" then
+    local url = "inproc://nml-spec-" .. next_id()
+    assert(sock:listen(url))
+    return url
+  elseif transport == "ipc" then
+    local path = os.tmpname()
+    os.remove(path)
+    local url = "ipc://" .. path .. ".ipc"
+    assert(sock:listen(url))
+    return url
+  end
+  for _ = 1, 50 do -- tcp: a random high port, tried again if taken
+    local url = "tcp://127.0.0.1:" .. math.random(20000, 60000)
+    local ok, err, code = sock:listen(url)
+    if ok then return url end
+    assert(code == "address_in_use", err)
+  end
+  error("no free tcp port found")
+end
+
+local function socket(kind, options)
+  options = options or {}
+  options.recv_timeout = options.recv_timeout or TIMEOUT
+  options.send_timeout = options.send_timeout or TIMEOUT
+  return assert(nml.socket(kind, options))
+end
+
+local function pair_of(kind_a, kind_b, transport, options)
+  local a, b = socket(kind_a, options), socket(kind_b, options)
+  local url = listen_fresh(a, transport)
+  assert(b:dial(url))
+  return a, b, url
+end
+
+-- Sends from `sender` until `receiver` gets something (for patterns that drop messages while
+-- the connection is being set up: pub/sub, surveyor). Bounded.
+local function send_until_received(sender, receiver, value, protocol, options)
+  receiver:setopt("recv_timeout", 50)
+  for _ = 1, 100 do
+    assert(sender:send(value, protocol, options))
+    local got, p, topic = receiver:recv()
+    if got ~= nil then
+      receiver:setopt("recv_timeout", TIMEOUT)
+      return got, p, topic
+    end
+  end
+  error("nothing received after 100 tries")
+end
+
+local value = { id = 7, name = "frame", data = { 1, 2.5, "three", nml.null }, nested = { ok = true } }
+
+local function drain(sock)
+  sock:setopt("recv_timeout", 10)
+  while sock:recv() ~= nil do end
+  sock:setopt("recv_timeout", TIMEOUT)
+end
+
+for _, transport in ipairs { "inproc", "ipc", "tcp" } do
+  describe("patterns over " .. transport, function()
+    it("pair and pair1 talk both ways", function()
+      for _, kind in ipairs { "pair", "pair1" } do
+        local a, b = pair_of(kind, kind, transport)
+        assert.is_true(a:send(value))
+        local got, protocol, topic = b:recv()
+        helper.assert_same(value, got)
+        assert.are.equal("MessagePack", protocol)
+        assert.is_nil(topic)
+        assert.is_true(b:send("back", "string"))
+        assert.are.equal("back", (a:recv()))
+        a:close()
+        b:close()
+      end
+    end)
+
+    it("req/rep makes a round trip", function()
+      local rep, req = pair_of("rep", "req", transport)
+      assert(req:send({ op = "add", args = { 2, 3 } }))
+      local request = assert(rep:recv())
+      assert(rep:send({ result = request.args[1] + request.args[2] }, "json"))
+      local reply, protocol = req:recv()
+      assert.are.equal(5, reply.result)
+      assert.are.equal("JSON", protocol)
+      rep:close()
+      req:close()
+    end)
+
+    it("push/pull delivers in order", function()
+      local pull, push = pair_of("pull", "push", transport, { send_buffer = 32, recv_buffer = 32 })
+      for i = 1, 20 do assert(push:send({ seq = i })) end
+      for i = 1, 20 do assert.are.equal(i, pull:recv().seq) end
+      pull:close()
+      push:close()
+    end)
+
+    it("pub/sub filters by topic with NNG's own prefix matching", function()
+      local pub, sub = pair_of("pub", "sub", transport)
+      assert(sub:subscribe("weather"))
+      local got, protocol, topic = send_until_received(pub, sub, { temp = 21.5 }, nil, { topic = "weather" })
+      assert.are.equal(21.5, got.temp)
+      assert.are.equal("MessagePack", protocol)
+      assert.are.equal("weather", topic)
+      assert(pub:send({ headline = "x" }, nil, { topic = "news" }))
+      assert(pub:send({ temp = 19 }, "json", { topic = "weather.paris" }))
+      got, protocol, topic = sub:recv()
+      assert.are.equal(19, got.temp)
+      assert.are.equal("JSON", protocol)
+      assert.are.equal("weather.paris", topic)
+      assert(sub:unsubscribe("weather"))
+      assert(pub:send({ temp = 1 }, nil, { topic = "weather" }))
+      sub:setopt("recv_timeout", 100)
+      local none, _, code = sub:recv()
+      assert.is_nil(none)
+      assert.are.equal("timeout", code)
+      pub:close()
+      sub:close()
+    end)
+
+    it("bus reaches the other node", function()
+      local a, b = pair_of("bus", "bus", transport)
+      local got = send_until_received(a, b, { from = "a" })
+      assert.are.equal("a", got.from)
+      a:close()
+      b:close()
+    end)
+
+    it("surveyor/respondent answers a survey", function()
+      local surveyor, respondent = pair_of("surveyor", "respondent", transport)
+      assert(surveyor:setopt("survey_time", 500))
+      local question
+      respondent:setopt("recv_timeout", 50)
+      for _ = 1, 100 do
+        assert(surveyor:send({ q = "status?" }))
+        question = respondent:recv()
+        if question then break end
+      end
+      assert.are.equal("status?", question.q)
+      assert(respondent:send({ a = "ok" }))
+      assert.are.equal("ok", surveyor:recv().a)
+      surveyor:close()
+      respondent:close()
+    end)
+  end)
+end
+
+describe("sockets", function()
+  it("raises on an unknown kind or option, and checks argument types", function()
+    assert.has_error(function() nml.socket("nope") end)
+    assert.has_error(function() nml.socket("pair", { colour = "red" }) end)
+    local s = socket("pair")
+    assert.has_error(function() s:setopt("nope", 1) end)
+    assert.has_error(function() s:setopt("recv_timeout", "soon") end)
+    assert.has_error(function() s:listen(42) end)
+    assert.has_error(function() s:subscribe("x") end) -- not a sub socket
+    assert.has_error(function() nml.send("not a socket", "x") end)
+    s:close()
+  end)
+
+  it("has every option of the contract, with nml's 64 MiB receive limit", function()
+    local s = socket("req")
+    assert.are.equal(64 * 1024 * 1024, s:getopt("recv_max_size"))
+    assert.are.equal("MessagePack", s:getopt("protocol"))
+    assert.is_true(s:getopt("tagged"))
+    for name, v in pairs { recv_timeout = 250, send_timeout = -1, recv_max_size = 1024, recv_buffer = 8,
+      send_buffer = 4, reconnect_min = 10, reconnect_max = 1000, resend_time = 5000 } do
+      assert.is_true(s:setopt(name, v), name)
+      assert.are.equal(v, s:getopt(name), name)
+    end
+    assert(s:setopt("protocol", "lua-cjson"))
+    assert.are.equal("JSON", s:getopt("protocol"))
+    local none, _, code = s:setopt("protocol", "nope")
+    assert.is_nil(none)
+    assert.are.equal("unknown_protocol", code)
+    local sv = socket("surveyor")
+    assert(sv:setopt("survey_time", 300))
+    assert.are.equal(300, sv:getopt("survey_time"))
+    s:close()
+    sv:close()
+  end)
+
+  it("answers bind/connect and nml.listen/nml.dial as the same calls", function()
+    local a, b = socket("pair"), socket("pair")
+    local url = "inproc://nml-spec-alias-" .. next_id()
+    assert.is_true(a:bind(url))
+    assert.is_true(nml.connect(b, url))
+    assert(nml.setopt(a, "recv_timeout", 500))
+    assert(b:send(1))
+    assert.are.equal(1, a:recv())
+    a:close()
+    b:close()
+  end)
+
+  it("sends with the socket's default protocol", function()
+    local a, b = pair_of("pair", "pair", "inproc", { protocol = "json" })
+    assert(a:send({ x = 1 }))
+    local got, protocol = b:recv()
+    assert.are.equal(1, got.x)
+    assert.are.equal("JSON", protocol)
+    a:close()
+    b:close()
+  end)
+
+  it("carries a registered protocol by name", function()
+    nml.register_protocol("reverse", {
+      encode = function(v) return tostring(v):reverse() end,
+      decode = function(s) return s:reverse() end,
+    })
+    local a, b = pair_of("pair", "pair", "inproc")
+    assert(a:send("hello", "reverse"))
+    local got, protocol = b:recv()
+    assert.are.equal("hello", got)
+    assert.are.equal("reverse", protocol)
+    a:close()
+    b:close()
+  end)
+
+  it("sends and receives bare payloads with tagged = false", function()
+    local a, b = pair_of("pair", "pair", "inproc", { tagged = false })
+    assert(a:send({ 1, 2 }))
+    local got, protocol = b:recv()
+    helper.assert_same({ 1, 2 }, got)
+    assert.are.equal("MessagePack", protocol)
+    assert(nml.send(a, "bare", 0))
+    local raw, n, p = nml.recv(b, 0)
+    assert.are.equal("bare", raw)
+    assert.are.equal(4, n)
+    assert.are.equal("MessagePack", p)
+    a:close()
+    b:close()
+  end)
+
+  it("returns an untagged message's bytes with protocol nil", function()
+    local bare, tagged = pair_of("pair", "pair", "inproc")
+    bare:setopt("tagged", false)
+    assert(bare:send("plain", "string"))
+    local got, protocol = tagged:recv()
+    assert.are.equal("plain", got)
+    assert.is_nil(protocol)
+    bare:close()
+    tagged:close()
+  end)
+
+  it("gives back the bytes and the name of a protocol unknown here", function()
+    local bare, tagged = pair_of("pair", "pair", "inproc")
+    bare:setopt("tagged", false)
+    assert(bare:send("\193\0\4cbor\161a", "string"))
+    local got, protocol = tagged:recv()
+    assert.are.equal("\161a", got)
+    assert.are.equal("cbor", protocol)
+    assert(bare:send("\193\7xyz", "string"))
+    got, protocol = tagged:recv()
+    assert.are.equal("xyz", got)
+    assert.are.equal("#7", protocol)
+    bare:close()
+    tagged:close()
+  end)
+
+  it("survives a hostile peer and serves the next good message", function()
+    local bare, tagged = pair_of("pair", "pair", "ipc")
+    bare:setopt("tagged", false)
+    local hostile = { "\193", "\193\0", "\193\0\255abc", "\193\1\193", "\193\1\220\255\255", "\193\2{bad json" }
+    for _, bytes in ipairs(hostile) do
+      assert(bare:send(bytes, "string"))
+      local v, err, code, raw = tagged:recv()
+      assert.is_nil(v)
+      assert.are.equal("malformed", code, helper.hex(bytes))
+      assert.is_string(err)
+      assert.is_string(raw) -- nothing is dropped
+    end
+    assert(bare:send("\193\1" .. nml.pack({ good = true }), "string"))
+    assert.is_true(tagged:recv().good)
+    bare:close()
+    tagged:close()
+  end)
+
+  it("drops a message over recv_max_size at the receiver and goes on", function()
+    local pull, push = pair_of("pull", "push", "ipc", { recv_max_size = 1000 })
+    assert(push:send(string.rep("x", 5000), "string"))
+    pull:setopt("recv_timeout", 300)
+    local none, _, code = pull:recv()
+    assert.is_nil(none)
+    assert.are.equal("timeout", code)
+    pull:setopt("recv_timeout", TIMEOUT)
+    -- NNG closes the connection that carried it; the dialer reconnects and the next one arrives
+    local got
+    for _ = 1, 50 do
+      push:send("small", "string")
+      got = pull:recv()
+      if got then break end
+    end
+    assert.are.equal("small", got)
+    pull:close()
+    push:close()
+  end)
+
+  it("returns nil, message, code for timeouts, would-block, closed sockets and refused dials", function()
+    local s = socket("pull", { recv_timeout = 20 })
+    local v, err, code = s:recv()
+    assert.is_nil(v)
+    assert.are.equal("timeout", code)
+    assert.is_string(err)
+    v, err, code = s:recv({ dontwait = true })
+    assert.are.equal("again", code)
+    v, err, code = nml.recv(s, nml.NN_DONTWAIT)
+    assert.are.equal("again", code)
+    s:close()
+    v, err, code = s:recv()
+    assert.are.equal("closed", code)
+    v, err, code = s:send(1)
+    assert.are.equal("closed", code)
+    v, err, code = s:listen("inproc://closed")
+    assert.are.equal("closed", code)
+    assert.is_true(s:close()) -- closing again is fine
+    local d = socket("push")
+    v, err, code = d:dial("tcp://127.0.0.1:1")
+    assert.is_nil(v)
+    assert.are.equal("refused", code)
+    assert.matches("tcp://127.0.0.1:1", err)
+    assert.is_true(d:dial("tcp://127.0.0.1:1", { block = false })) -- keeps trying in the background
+    v, err, code = d:send(1, "nope")
+    assert.are.equal("unknown_protocol", code)
+    local full = socket("push", { send_timeout = 20, send_buffer = 1 })
+    local sent, last_code = 0, nil
+    for _ = 1, 10 do
+      local ok, _, c = full:send(1)
+      if ok then sent = sent + 1 else last_code = c break end
+    end
+    assert.are.equal("timeout", last_code)
+    d:close()
+    full:close()
+  end)
+
+  it("closes sockets the script forgot when they are collected", function()
+    local path = os.tmpname()
+    os.remove(path)
+    local url = "ipc://" .. path .. ".gc"
+    for _ = 1, 3 do
+      local s = nml.socket("pull")
+      assert(s:listen(url)) -- fails with address_in_use unless the last one was closed
+      s = nil
+      collectgarbage()
+      collectgarbage()
+    end
+    for _ = 1, 200 do nml.socket("pair") end
+    collectgarbage()
+  end)
+
+  it("tells which sockets are ready with nml.poll and recv_fd", function()
+    local a, b = pair_of("pair", "pair", "inproc")
+    local c, d = pair_of("pair", "pair", "inproc")
+    assert.is_true(b:recv_fd() > 2)
+    assert.are.same({}, nml.poll({ b, d }, 20))
+    assert(c:send("to d"))
+    local ready = nml.poll({ b, d }, 1000)
+    assert.are.equal(1, #ready)
+    assert.are.equal(d, ready[1])
+    assert.are.equal("to d", d:recv())
+    assert.has_error(function() nml.poll({ "x" }, 0) end)
+    for _, s in ipairs { a, b, c, d } do s:close() end
+  end)
+end)
+
+describe("nml.send and nml.recv (the seed functions)", function()
+  local a, b
+  before_each(function() a, b = pair_of("pair", "pair", "inproc") end)
+  after_each(function()
+    a:close()
+    b:close()
+  end)
+
+  it("sends a Lua string as already encoded, tagged string by default", function()
+    assert.are.equal(0, nml.send(a, "abc", 0))
+    local buf, n, protocol = nml.recv(b, 0)
+    assert.are.equal("abc", buf)
+    assert.are.equal(3, n)
+    assert.are.equal("string", protocol)
+    assert.are.equal(0, nml.send(a, nml.pack({ 1 }), 0, nil, "msgpack"))
+    local v, p = b:recv()
+    helper.assert_same({ 1 }, v)
+    assert.are.equal("MessagePack", p)
+  end)
+
+  it("hands an nml message to NNG without a copy with NN_MSG, and consumes it", function()
+    local m = nml.allocmsg(4)
+    m:write(0, "wxyz")
+    assert.are.equal(0, nml.send(a, m, 0, nml.NN_MSG))
+    local v, err, code = m:size()
+    assert.is_nil(v)
+    assert.are.equal("freed", code)
+    v, err, code = nml.send(a, m, 0, nml.NN_MSG)
+    assert.are.equal("freed", code)
+    local got, n, protocol = nml.recv(b, 0, nil, nml.NN_MSG)
+    assert.are.equal("wxyz", got:tostring())
+    assert.are.equal(4, n)
+    assert.are.equal("string", protocol)
+    assert.are.equal(4, #got)
+    assert.are.equal(0, nml.freemsg(got))
+  end)
+
+  it("copies `size` bytes of a message, a full userdata or a lightuserdata", function()
+    local m = nml.allocmsg(6)
+    m:write(0, "abcdef")
+    assert.are.equal(0, nml.send(a, m, 0, 3))
+    assert.are.equal("abc", (nml.recv(b, 0)))
+    assert.are.equal(6, #m) -- still ours
+    assert.are.equal(0, nml.send(a, m:ptr(), 0, 6))
+    assert.are.equal("abcdef", (nml.recv(b, 0)))
+    local v, _, code = nml.send(a, m, 0, 7)
+    assert.are.equal("range", code)
+    assert.has_error(function() nml.send(a, io.stdout, 0, 1e6) end) -- larger than the block
+    assert.has_error(function() nml.send(a, m:ptr(), 0) end) -- a pointer needs a size
+    nml.freemsg(m)
+  end)
+
+  it("encodes tables, numbers, booleans and nil with the protocol", function()
+    for _, v in ipairs { { k = "v" }, 42, 1.5, true, false } do
+      assert.are.equal(0, nml.send(a, v, 0, nil, "json"))
+      local got, p = b:recv()
+      helper.assert_same(v, got)
+      assert.are.equal("JSON", p)
+    end
+    assert.are.equal(0, nml.send(a, nil, 0))
+    local got, p = b:recv()
+    assert.is_nil(got)
+    assert.are.equal("MessagePack", p)
+  end)
+
+  it("copies into a caller's buffer and shows truncation", function()
+    assert(a:send("0123456789", "string"))
+    local m = nml.allocmsg(4)
+    local buf, n, p = nml.recv(b, 0, m, 4)
+    assert.are.equal(m, buf)
+    assert.are.equal(10, n) -- the whole payload's length: the caller sees it was cut
+    assert.are.equal("0123", m:tostring())
+    assert.are.equal("string", p)
+  end)
+
+  it("raises on bad flags and sizes", function()
+    assert.has_error(function() nml.send(a, "x", 7) end)
+    assert.has_error(function() nml.recv(b, 0, nml.allocmsg(1)) end)
+    assert.has_error(function() nml.send(a, print) end)
+  end)
+end)
+
+describe("messages", function()
+  it("are full userdata with size, ptr, tostring, read and write", function()
+    local m = assert(nml.allocmsg(8))
+    assert.are.equal("userdata", type(m))
+    assert.are.equal(8, #m)
+    assert.are.equal(8, m:size())
+    assert.are.equal("userdata", type(m:ptr()))
+    assert.are.equal(m, m:write(2, "hey"))
+    assert.are.equal("hey", m:read(2, 3))
+    assert.are.equal("\0\0hey\0\0\0", m:tostring())
+    assert.are.equal("hey", m:tostring(3, 5))
+    assert.are.equal("y\0", m:tostring(-4, -3))
+    local v, err, code = m:read(6, 3)
+    assert.is_nil(v)
+    assert.are.equal("range", code)
+    v, err, code = m:write(7, "ab")
+    assert.are.equal("range", code)
+    assert.matches("nml.msg %(8 bytes%)", tostring(m))
+  end)
+
+  it("grow and shrink with reallocmsg, keeping their bytes", function()
+    local m = nml.allocmsg(3)
+    m:write(0, "abc")
+    assert.are.equal(m, nml.reallocmsg(m, 6))
+    assert.are.equal("abc\0\0\0", m:tostring())
+    nml.reallocmsg(m, 2)
+    assert.are.equal("ab", m:tostring())
+  end)
+
+  it("report 'freed' after a free, never crash", function()
+    local m = nml.allocmsg(1)
+    assert.are.equal(0, nml.freemsg(m))
+    for _, call in ipairs {
+      function() return nml.freemsg(m) end, function() return m:size() end,
+      function() return m:read(0, 1) end, function() return m:write(0, "x") end,
+      function() return nml.reallocmsg(m, 4) end, function() return m:ptr() end,
+    } do
+      local v, err, code = call()
+      assert.is_nil(v)
+      assert.are.equal("freed", code)
+    end
+    assert.matches("freed", tostring(m))
+  end)
+
+  it("are freed by the GC, which counts their size", function()
+    local function rss_kb()
+      local f = io.open("/proc/self/status")
+      if not f then return 0 end
+      local kb = f:read("*a"):match("VmRSS:%s*(%d+)")
+      f:close()
+      return tonumber(kb)
+    end
+    local before = rss_kb()
+    for _ = 1, 2000 do
+      local m = nml.allocmsg(1024 * 1024)
+      m:write(0, "touch")
+    end
+    collectgarbage()
+    -- 2000 MiB were allocated and dropped; without the GC counting them RSS would hold most
+    assert.is_true(rss_kb() - before < 512 * 1024, "RSS grew by " .. (rss_kb() - before) .. " KiB")
+  end)
+
+  it("raise on bad arguments", function()
+    assert.has_error(function() nml.allocmsg(-1) end)
+    assert.has_error(function() nml.allocmsg("x") end)
+    assert.has_error(function() nml.freemsg({}) end)
+  end)
+end)
