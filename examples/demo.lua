@@ -1,53 +1,59 @@
--- make demo: a table holding every kind of value, packed to MessagePack, its bytes shown, and
--- unpacked again. (Run from examples/ with nml.so on package.cpath.)
+-- make demo: two processes exchange tables over NNG. This one is the client (req); it starts
+-- examples/workers/demo_worker.lua as the worker (rep) and talks to it over ipc: a job holding
+-- strings, numbers, nested tables and a 1 MiB buffer descriptor, then a plain string.
 local nml = require "nml"
 
-local function hex(s, limit)
-  local shown = s:sub(1, limit or #s):gsub(".", function(c) return string.format("%02x ", c:byte()) end)
-  return shown .. (#s > (limit or #s) and string.format("... (%d bytes)", #s) or "")
-end
+local lua = arg and arg[-1] or "lua"
+local here = (arg and arg[0] or ""):match("^(.*)/") or "."
+local url = "ipc://" .. os.tmpname() .. ".ipc"
 
-local function show(v, indent)
-  indent = indent or ""
-  if type(v) ~= "table" or getmetatable(v) then
-    if v == nml.null then return "nml.null" end
-    if type(v) == "string" then return string.format("%q", #v > 40 and v:sub(1, 40) .. "..." or v) end
-    if type(v) == "table" and v.type then return string.format("nml.ext(%d, %q)", v.type, v.data) end
-    if type(v) == "table" and next(v) == nil then return "nml.map{}" end
-    return (math.type and math.type(v) or type(v)) .. " " .. tostring(v)
+local function show(v)
+  if type(v) == "string" then return string.format("%q", v) end
+  if type(v) ~= "table" then return tostring(v) end
+  if v.buffer then
+    return string.format("<%s: %d bytes>", tostring(v.buffer_ud_type), v.buffer_ud_size or #v.buffer)
   end
-  if next(v) == nil then return "{}" end
   local keys = {}
   for k in pairs(v) do keys[#keys + 1] = k end
   table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-  local lines = {}
+  local parts = {}
   for _, k in ipairs(keys) do
-    lines[#lines + 1] = string.format("%s  [%s] = %s", indent, tostring(k), show(v[k], indent .. "  "))
+    parts[#parts + 1] = (type(k) == "number" and "" or k .. "=") .. show(v[k])
   end
-  return "{\n" .. table.concat(lines, "\n") .. "\n" .. indent .. "}"
+  return "{" .. table.concat(parts, ", ") .. "}"
 end
 
-local value = {
-  id = 12345,
-  command = "predict",
-  args = { signature = "question -> answer", inputs = { question = "What is DSPy?" } },
-  ratio = 0.75,
-  big = 2 ^ 40,
-  negative = -129,
-  flags = { true, false, nml.null },
-  empty_list = {},
-  empty_map = nml.map {},
-  raw = nml.bin "\0\1\2\255",
-  stamp = nml.ext(7, "v1"),
-  unicode = "héllo 日本語",
-}
+local client = assert(nml.socket("req", { recv_timeout = 10000, send_timeout = 10000 }))
+assert(client:listen(url))
+local worker = assert(io.popen(string.format("%s %s/workers/demo_worker.lua %s", lua, here, url), "r"))
 
-local packed = nml.pack(value)
-print(string.format("%s: packed a table of every kind into %d bytes (packsize said %d)",
-  nml._VERSION, #packed, nml.packsize(value)))
-print("bytes: " .. hex(packed, 48))
-local back = nml.unpack(packed)
-print("unpacked: " .. show(back))
-print("as JSON: " .. nml.encode({ id = back.id, flags = back.flags, empty_map = back.empty_map }, "json"))
-assert(back.args.inputs.question == "What is DSPy?" and back.raw == "\0\1\2\255")
-print("round trip ok")
+-- A 1 MiB frame in an NNG-owned buffer, filled like an image row by row.
+local size = 1024 * 1024
+local frame = nml.allocmsg(size)
+local row = {}
+for i = 1, 1024 do row[i] = string.char(i % 251) end
+row = table.concat(row)
+for offset = 0, size - 1, 1024 do frame:write(offset, row) end
+
+local job = {
+  job = "thumbnail", id = 1,
+  params = { width = 640, height = 480, quality = 0.85 },
+  tags = { "thumb", "jpeg" },
+  frame = { buffer = frame, buffer_ud_type = "rgb_frame", buffer_ud_size = size },
+}
+assert(client:send(job))
+print(string.format("client -> worker  %-11s %9d bytes  %s", "MessagePack", nml.packsize(job) + 2, show(job)))
+
+local reply, protocol = assert(client:recv())
+print(worker:read("*l")) -- what the worker says it got, written before it replied
+print(string.format("worker -> client  %-11s %9d bytes  %s", protocol, #nml.encode(reply, "json") + 2, show(reply)))
+
+assert(client:send("shutdown", "string"))
+print(string.format("client -> worker  %-11s %9d bytes  %s", "string", #"shutdown" + 2, show("shutdown")))
+local bye, p = assert(client:recv())
+print(string.format("worker -> client  %-11s %9d bytes  %s", p, #bye + 2, show(bye)))
+
+worker:close()
+client:close()
+os.remove(url:sub(7))
+print("demo ok: 4 messages crossed between two processes")

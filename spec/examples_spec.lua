@@ -6,7 +6,12 @@ local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
 local examples = here .. "/../examples"
 
 local expected = {
-  ["demo.lua"] = { "packed a table of every kind into %d+ bytes %(packsize said %d+%)", "round trip ok" },
+  ["codec_tour.lua"] = { "packed a table of every kind into %d+ bytes %(packsize said %d+%)", "round trip ok" },
+  ["demo.lua"] = { "client %-> worker  MessagePack%s+10487%d%d bytes", "<rgb_frame: 1048576 bytes>",
+    "worker got job 1 %(MessagePack%): rgb_frame frame of 1048576 bytes", "worker %-> client  JSON",
+    "checksum=%d+", "demo ok: 4 messages crossed" },
+  ["python_peer.lua"] = { "sum of 3 numbers = 6 %(reply in MessagePack from python%)",
+    "sum of 2 numbers = 8.5", "sum of 0 numbers = 0", "python worker: done" },
   ["protocols.lua"] = { "lua%-cjson%s+%-> JSON", "kv%s+%-> kv", "bad JSON  %-> nil, malformed" },
 }
 

@@ -98,6 +98,7 @@ impl<'a, S: Sink> Packer<'a, S> {
         }
         self.path.push(id);
         let result = match self.mark(idx) {
+            Mark::None if self.is_descriptor(idx) => self.descriptor(idx),
             Mark::None => self.plain_table(idx),
             Mark::Map => self.map(idx),
             Mark::Array => self.array_by_index(idx, s.raw_len(idx)),
@@ -213,6 +214,52 @@ impl<'a, S: Sink> Packer<'a, S> {
         format::patch_map_header(&mut self.out, header, count).map_err(too_long)
     }
 
+    /// A buffer descriptor (API.md section 6) is a table whose `buffer` field holds a userdata,
+    /// a lightuserdata or an nml message.
+    fn is_descriptor(&self, idx: c_int) -> bool {
+        let s = self.stack;
+        let kind = s.raw_get_field(idx, "buffer");
+        s.pop(1);
+        matches!(kind, Kind::Userdata | Kind::LightUserdata)
+    }
+
+    /// Packs a descriptor as a map: `buffer` as a bin of `buffer_ud_size` bytes, written byte for
+    /// byte from the buffer, and the other fields as usual.
+    fn descriptor(&mut self, idx: c_int) -> Result<()> {
+        let s = self.stack;
+        s.raw_get_field(idx, "buffer");
+        let buffer = s.top();
+        let size = descriptor_size(s, idx, buffer)?;
+        let header = self.out.pos();
+        self.out.put_u8(0); // placeholder, see format::patch_map_header
+        let mut count = 0;
+        s.push_nil();
+        let key = s.top();
+        while s.next(idx) {
+            self.value(key).map_err(|e| self.at_key_of(key, e))?;
+            if s.opt_bytes(key) == Some(b"buffer") {
+                format::bin_header(&mut self.out, size).map_err(too_long)?;
+                let out = &mut self.out;
+                match crate::message::check(s, buffer, "pack") {
+                    Ok(m) => m.with(|m| {
+                        out.put(&m.body()[..size]);
+                        Ok(())
+                    })?,
+                    Err(_) => out.put(
+                        s.userdata_bytes(buffer, size)
+                            .expect("size checked by descriptor_size"),
+                    ),
+                }
+            } else {
+                self.value(key + 1).map_err(|e| self.at_key_of(key, e))?;
+            }
+            s.pop(1);
+            count += 1;
+        }
+        s.pop(1); // the buffer
+        format::patch_map_header(&mut self.out, header, count).map_err(too_long)
+    }
+
     /// `nml.bin(s)`: `{s}` with the bin metatable.
     fn bin(&mut self, idx: c_int) -> Result<()> {
         let s = self.stack;
@@ -277,6 +324,44 @@ impl<S: Sink> Drop for Packer<'_, S> {
     fn drop(&mut self) {
         self.module.return_path(std::mem::take(&mut self.path));
     }
+}
+
+/// The number of bytes a descriptor's buffer contributes: `buffer_ud_size`, checked against
+/// the block for messages and full userdata; the whole block when absent. A lightuserdata
+/// needs the size, which the caller vouches for.
+fn descriptor_size(s: &Stack, idx: c_int, buffer: c_int) -> Result<usize> {
+    let block = match crate::message::check(s, buffer, "pack") {
+        Ok(m) => Some(
+            m.with(|m| Ok(m.len()))
+                .map_err(|e| Error::raise(format!("buffer descriptor: {}", e.message())))?,
+        ),
+        Err(_) if s.kind(buffer) == Kind::Userdata => Some(s.raw_len(buffer)),
+        Err(_) => None,
+    };
+    let size = match s.raw_get_field(idx, "buffer_ud_size") {
+        Kind::Nil => match block {
+            Some(n) => n,
+            None => return Err(Error::raise("buffer descriptor: a lightuserdata buffer needs buffer_ud_size")),
+        },
+        Kind::Number => match s.to_f64(-1) {
+            Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= u32::MAX as f64 => n as usize,
+            _ => return Err(Error::raise("buffer descriptor: buffer_ud_size must be a whole number of bytes, from 0 to 2^32 - 1")),
+        },
+        k => return Err(Error::raise(format!("buffer descriptor: buffer_ud_size must be a number, not a {}", k.name()))),
+    };
+    s.pop(1);
+    if let Some(block) = block {
+        if size > block {
+            return Err(Error::raise(format!(
+                "buffer descriptor: buffer_ud_size {size} is larger than the buffer ({block} bytes)"
+            )));
+        }
+    } else if s.to_userdata(buffer).is_null() && size > 0 {
+        return Err(Error::raise(
+            "buffer descriptor: the lightuserdata is a NULL pointer",
+        ));
+    }
+    Ok(size)
 }
 
 fn is_identifier(k: &str) -> bool {

@@ -1,0 +1,17 @@
+"""The Python side of examples/python_peer.lua: a rep worker that sums numbers."""
+import sys
+
+import msgpack
+import pynng
+
+with pynng.Rep0(dial=sys.argv[1], recv_timeout=10000) as sock:
+    while True:
+        body = sock.recv()
+        assert body[:2] == b"\xc1\x01", "expected a MessagePack-tagged message"
+        request = msgpack.unpackb(body[2:])
+        if request["op"] == "stop":
+            sock.send(b"\xc1\x01" + msgpack.packb("bye"))
+            break
+        total = sum(request["numbers"])
+        sock.send(b"\xc1\x01" + msgpack.packb({"result": total, "worker": "python"}))
+print("python worker: done")
