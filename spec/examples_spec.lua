@@ -12,6 +12,10 @@ local expected = {
     "checksum=%d+", "demo ok: 4 messages crossed" },
   ["python_peer.lua"] = { "sum of 3 numbers = 6 %(reply in MessagePack from python%)",
     "sum of 2 numbers = 8.5", "sum of 0 numbers = 0", "python worker: done" },
+  ["reqrep.lua"] = { "2 %+ 3 = 5 %(reply as JSON%)", "40 %+ 2 = 42" },
+  ["pubsub.lua"] = { "weather.lyon: Lyon 21.5 %(as MessagePack%)", "news filtered out: true" },
+  ["pipeline.lua"] = { "frame 1: 4096 bytes %(string%), no copy", "frame 3: 4096 bytes" },
+  ["survey.lua"] = { "3 answers: node 1: 0.25, node 2: 0.50, node 3: 0.75" },
   ["protocols.lua"] = { "lua%-cjson%s+%-> JSON", "kv%s+%-> kv", "bad JSON  %-> nil, malformed" },
 }
 
