@@ -35,5 +35,31 @@ def table(path):
     return "\n".join(out)
 
 
+def messaging(path):
+    """Rows 'nml|raw <transport> <test> <value> <unit>' into one table with nml/raw."""
+    figures, order = {}, []
+    for line in open(path):
+        parts = line.split()
+        if len(parts) == 5 and parts[0] in ("nml", "raw"):
+            who, transport, test, value, unit = parts
+            key = (transport, test, unit)
+            if key not in figures:
+                figures[key] = {}
+                order.append(key)
+            figures[key][who] = float(value)
+    out = ["| transport | test | nml | raw NNG | nml / raw |", "|---|---|---:|---:|---:|"]
+    for key in order:
+        transport, test, unit = key
+        f = figures[key]
+        nml, raw = f.get("nml"), f.get("raw")
+        ratio = f"{nml / raw:.0%}" if nml and raw else "-"
+        fmt = (lambda v: f"{v:,.0f} {unit}") if unit == "msg/s" else (lambda v: f"{v:.2f} {unit}" if unit == "GB/s" else f"{v:.1f} {unit}")
+        out.append(f"| {transport} | {test} | {fmt(nml) if nml else '-'} | {fmt(raw) if raw else '-'} | {ratio} |")
+    return "\n".join(out)
+
+
 if __name__ == "__main__":
-    print("\n\n".join(table(p) for p in sys.argv[1:]))
+    if sys.argv[1] == "--messaging":
+        print(messaging(sys.argv[2]))
+    else:
+        print("\n\n".join(table(p) for p in sys.argv[1:]))

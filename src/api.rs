@@ -23,6 +23,16 @@ crate::lua_functions! {
     array => array_impl;
     bin => bin_impl;
     ext => ext_impl;
+    clock => clock_impl;
+}
+
+/// `nml.clock() -> seconds`: a monotonic clock with sub-microsecond resolution (Lua has only
+/// CPU time and whole seconds), for timeouts in poll loops and for measuring.
+fn clock_impl(s: &Stack) -> Returns {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let start = START.get_or_init(std::time::Instant::now);
+    s.push_float(start.elapsed().as_secs_f64());
+    Ok(1)
 }
 
 /// `nml.pack(...) -> string`: every argument, one object after the other.

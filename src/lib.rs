@@ -48,6 +48,7 @@ const FUNCTIONS: &[(&str, LuaFn)] = &[
     ("array", api::array),
     ("bin", api::bin),
     ("ext", api::ext),
+    ("clock", api::clock),
 ];
 
 /// The pure-Lua part of the module (`lua/nml/`), compiled in: each chunk is called with the

@@ -441,17 +441,14 @@ impl Stack {
         Err(msg)
     }
 
-    /// Tells the collector that `bytes` held outside its heap (an NNG message) now hang on a Lua
-    /// value, so that it collects as often as if Lua had allocated them. The step runs in
-    /// protected mode: a finalizer that raises cannot unwind through Rust.
-    pub fn gc_hint(&self, bytes: usize) {
-        let kb = (bytes / 1024).min(c_int::MAX as usize) as c_int;
-        if kb < 64 || !self.check_stack(2) {
+    /// Runs a full garbage collection, in protected mode: a finalizer that raises cannot
+    /// unwind through Rust.
+    pub fn collect_garbage(&self) {
+        if !self.check_stack(1) {
             return;
         }
-        self.push_closure(gc_step, 0);
-        self.push_int(kb as i64);
-        let _ = self.pcall(1, 0);
+        self.push_closure(gc_collect, 0);
+        let _ = self.pcall(0, 0);
     }
 
     // --- registry references -----------------------------------------------------------------
@@ -534,12 +531,12 @@ unsafe extern "C-unwind" fn gc_udata<T: 'static>(l: *mut lua_State) -> c_int {
     0
 }
 
-/// `lua_gc(L, LUA_GCSTEP, kb)` as a C function, so that `gc_hint` can call it protected.
-unsafe extern "C-unwind" fn gc_step(l: *mut lua_State) -> c_int {
-    // SAFETY: called through lua_pcall with one integer argument; owns no Rust values, so an
-    // error raised by a finalizer may unwind it.
-    let kb = ffi::lua_tointegerx(l, 1, std::ptr::null_mut()) as c_int;
-    ffi::lua_gc(l, ffi::LUA_GCSTEP, kb);
+/// `lua_gc(L, LUA_GCCOLLECT, 0)` as a C function, so that `collect_garbage` can call it
+/// protected.
+unsafe extern "C-unwind" fn gc_collect(l: *mut lua_State) -> c_int {
+    // SAFETY: called through lua_pcall; owns no Rust values, so an error raised by a finalizer
+    // may unwind it.
+    ffi::lua_gc(l, ffi::LUA_GCCOLLECT, 0);
     0
 }
 

@@ -5,8 +5,9 @@
 //! `nml.NN_MSG`, which gives the `nng_msg` to NNG without a copy. Once freed or sent, every use
 //! returns `nil, message, "freed"`; the GC frees what a script forgets.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ffi::{c_int, CStr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{bad_argument, Error, Result};
 use crate::lua::{Kind, Returns, Stack};
@@ -14,27 +15,56 @@ use crate::nng::Message;
 
 pub const METATABLE: &CStr = c"nml.msg";
 
+/// Bytes kept free before the body of a message from `nml.allocmsg`: the envelope of a
+/// built-in protocol is 2 bytes, of a named one 3 plus the name.
+const HEADROOM: usize = 32;
+
 pub enum State {
     Live(Message),
     Freed,
     Sent,
 }
 
+/// Bytes of NNG messages held by Lua values in this process, and the level at which the next
+/// full collection runs. Lua's collector does not see memory NNG allocates, so a script that
+/// drops large messages without freeing them would otherwise grow without bound; a collection
+/// when the held bytes double (as Lua's own pause does) bounds that without costing anything to
+/// scripts that free or send what they allocate.
+static HELD: AtomicUsize = AtomicUsize::new(0);
+static NEXT_COLLECTION: AtomicUsize = AtomicUsize::new(MIN_COLLECTION);
+const MIN_COLLECTION: usize = 64 << 20;
+
 /// The Lua userdata of a message.
 pub struct MsgBox {
     pub state: RefCell<State>,
+    /// What this box adds to HELD.
+    held: Cell<usize>,
 }
 
 impl MsgBox {
     pub fn push(s: &Stack, msg: Message) {
         let len = msg.len();
-        s.push_udata(
-            MsgBox {
-                state: RefCell::new(State::Live(msg)),
-            },
-            METATABLE,
-        );
-        s.gc_hint(len);
+        let b = MsgBox {
+            state: RefCell::new(State::Live(msg)),
+            held: Cell::new(0),
+        };
+        b.hold(len);
+        s.push_udata(b, METATABLE);
+        if HELD.load(Ordering::Relaxed) > NEXT_COLLECTION.load(Ordering::Relaxed) {
+            s.collect_garbage();
+            let next = (2 * HELD.load(Ordering::Relaxed)).max(MIN_COLLECTION);
+            NEXT_COLLECTION.store(next, Ordering::Relaxed);
+        }
+    }
+
+    /// Records that this box now holds `len` bytes of NNG memory.
+    fn hold(&self, len: usize) {
+        let old = self.held.replace(len);
+        if len >= old {
+            HELD.fetch_add(len - old, Ordering::Relaxed);
+        } else {
+            HELD.fetch_sub(old - len, Ordering::Relaxed);
+        }
     }
 
     /// Runs `f` on the live message, or says why there is none.
@@ -50,7 +80,10 @@ impl MsgBox {
     pub fn take_for_send(&self) -> Result<Message> {
         let state = std::mem::replace(&mut *self.state.borrow_mut(), State::Sent);
         match state {
-            State::Live(m) => Ok(m),
+            State::Live(m) => {
+                self.hold(0);
+                Ok(m)
+            }
             other => {
                 let what = matches!(other, State::Freed);
                 *self.state.borrow_mut() = other;
@@ -65,7 +98,14 @@ impl MsgBox {
 
     /// Puts back a message that NNG refused to send.
     pub fn restore(&self, msg: Message) {
+        self.hold(msg.len());
         *self.state.borrow_mut() = State::Live(msg);
+    }
+}
+
+impl Drop for MsgBox {
+    fn drop(&mut self) {
+        self.hold(0);
     }
 }
 
@@ -114,7 +154,8 @@ crate::lua_functions! {
 /// `nml.allocmsg(size) -> msg | nil, err, code`.
 fn allocmsg_impl(s: &Stack) -> Returns {
     let size = check_size(s, 1, "allocmsg")?;
-    let msg = Message::alloc(size).map_err(crate::transfer::nng_error)?;
+    // Room in front for the envelope `nml.send(..., nml.NN_MSG)` puts there.
+    let msg = Message::alloc_with_headroom(size, HEADROOM).map_err(crate::transfer::nng_error)?;
     MsgBox::push(s, msg);
     Ok(1)
 }
@@ -124,6 +165,7 @@ fn reallocmsg_impl(s: &Stack) -> Returns {
     let b = check(s, 1, "reallocmsg")?;
     let size = check_size(s, 2, "reallocmsg")?;
     b.with(|m| m.resize(size).map_err(crate::transfer::nng_error))?;
+    b.hold(size);
     s.set_top(1);
     Ok(1)
 }
@@ -133,7 +175,10 @@ fn freemsg_impl(s: &Stack) -> Returns {
     let b = check(s, 1, "freemsg")?;
     let old = std::mem::replace(&mut *b.state.borrow_mut(), State::Freed);
     match old {
-        State::Live(m) => drop(m),
+        State::Live(m) => {
+            drop(m);
+            b.hold(0);
+        }
         other => {
             *b.state.borrow_mut() = other;
             return Err(freed("the message was already freed or sent"));

@@ -301,6 +301,18 @@ impl Message {
         Ok(unsafe { Message::from_raw(raw) })
     }
 
+    /// A message whose body of `size` bytes has `headroom` free bytes in front of it, so that
+    /// `prepend` of up to that many bytes moves nothing (NNG reuses room before the body; a
+    /// message without it is reallocated and copied whole on insert).
+    pub fn alloc_with_headroom(size: usize, headroom: usize) -> Result<Message, NngError> {
+        let mut msg = Message::alloc(
+            size.checked_add(headroom)
+                .ok_or(NngError(sys::NNG_ENOMEM as c_int))?,
+        )?;
+        msg.trim_front(headroom);
+        Ok(msg)
+    }
+
     /// # Safety
     /// `raw` must be a live message that nobody else owns.
     unsafe fn from_raw(raw: *mut sys::nng_msg) -> Message {
@@ -463,6 +475,15 @@ mod tests {
             refused.dial(c"tcp://127.0.0.1:1", true).unwrap_err().code(),
             "refused"
         );
+    }
+
+    #[test]
+    fn headroom_takes_a_prepend_in_place() {
+        let mut m = Message::alloc_with_headroom(1 << 20, 32).unwrap();
+        let before = m.body_ptr() as usize;
+        m.prepend(b"\xc1\x01").unwrap();
+        assert_eq!(m.body_ptr() as usize, before - 2);
+        assert_eq!(m.len(), (1 << 20) + 2);
     }
 
     #[test]

@@ -1,0 +1,164 @@
+-- Messaging throughput and latency through nml, for benches/run beside benches/raw_nng.rs.
+--   lua messaging.lua <transport>            prints "nml <transport> <test> <value> <unit>"
+--   lua messaging.lua peer <test> <url> <n>  the other process (ipc and tcp)
+-- Over ipc and tcp the sender (or the echo server) is a second Lua process, as the raw bench
+-- uses a second thread. inproc cannot cross processes, so there one Lua thread does both sides
+-- in turn (sending a batch into the socket buffers, then receiving it): a harder test than the
+-- raw bench's two threads.
+local nml = require "nml"
+
+local MIB = 1024 * 1024
+local small_map = {
+  id = 12345, command = "predict",
+  args = { signature = "question -> answer", inputs = { question = "What is DSPy?" } },
+  timestamp = "2024-01-15T10:30:00Z",
+}
+local payload64 = string.rep("x", 64)
+local payload1m = string.rep("y", MIB)
+
+local function socket(kind)
+  return assert(nml.socket(kind, { recv_timeout = 10000, send_timeout = 10000, send_buffer = 8192, recv_buffer = 8192 }))
+end
+
+-- How each test sends one message and receives one.
+local tests = {
+  one_way_64B = {
+    count = 20000,
+    send = function(s) assert(nml.send(s, payload64, 0)) end,
+    recv = function(s) assert(nml.recv(s, 0)) end,
+  },
+  one_way_map = {
+    count = 20000,
+    send = function(s) assert(s:send(small_map)) end,
+    recv = function(s) assert(s:recv()) end,
+  },
+  one_way_1MiB_copy = {
+    count = 300, bytes = MIB,
+    send = function(s) assert(nml.send(s, payload1m, 0)) end,
+    recv = function(s) nml.freemsg(assert(nml.recv(s, 0, nil, nml.NN_MSG))) end,
+  },
+  one_way_1MiB_nn_msg = {
+    count = 300, bytes = MIB,
+    send = function(s) assert(nml.send(s, nml.allocmsg(MIB), 0, nml.NN_MSG)) end,
+    recv = function(s) nml.freemsg(assert(nml.recv(s, 0, nil, nml.NN_MSG))) end,
+  },
+}
+local order = { "one_way_64B", "one_way_map", "one_way_1MiB_copy", "one_way_1MiB_nn_msg" }
+
+local function done_url(url)
+  local port = url:match(":(%d+)$")
+  if port then return url:sub(1, -#port - 1) .. (tonumber(port) + 50) end
+  return url .. "-done"
+end
+
+local function peer(test, url, n)
+  if test == "echo" then
+    local rep = socket("rep")
+    assert(rep:dial(url))
+    for _ = 1, n do
+      local buf = assert(nml.recv(rep, 0))
+      assert(nml.send(rep, buf, 0))
+    end
+    return
+  end
+  local push = socket("push")
+  assert(push:dial(url))
+  local done = socket("pair")
+  assert(done:dial(done_url(url)))
+  for _ = 1, n do tests[test].send(push) end
+  assert(done:recv()) -- closing before the receiver has everything would drop what is queued
+  push:close()
+end
+
+local function url_for(transport, n)
+  if transport == "inproc" then return "inproc://nml-bench-" .. n end
+  if transport == "ipc" then return "ipc:///tmp/nml-bench-" .. n .. "-" .. os.time() end
+  return "tcp://127.0.0.1:" .. (25800 + n)
+end
+
+local lua = arg[-1] or "lua"
+local script = arg[0]
+
+local function spawn(test, url, n)
+  return assert(io.popen(string.format("%s %s peer %s %s %d", lua, script, test, url, n), "r"))
+end
+
+local function one_way(transport, name, n_url)
+  local t = tests[name]
+  local url = url_for(transport, n_url)
+  local pull = socket("pull")
+  assert(pull:listen(url))
+  local elapsed
+  if transport == "inproc" then
+    local push = socket("push")
+    assert(push:dial(url))
+    local batch = t.bytes and 4 or 4000
+    local start = nml.clock()
+    local left = t.count
+    while left > 0 do
+      local k = math.min(batch, left)
+      for _ = 1, k do t.send(push) end
+      for _ = 1, k do t.recv(pull) end
+      left = left - k
+    end
+    elapsed = nml.clock() - start
+    push:close()
+  else
+    local done = socket("pair")
+    assert(done:listen(done_url(url)))
+    local child = spawn(name, url, t.count + 1)
+    t.recv(pull) -- the clock starts at the first message, as in the raw bench
+    local start = nml.clock()
+    for _ = 1, t.count do t.recv(pull) end
+    elapsed = nml.clock() - start
+    assert(done:send("done", "string"))
+    child:close()
+    done:close()
+  end
+  pull:close()
+  local rate = t.count / elapsed
+  if t.bytes then
+    print(string.format("nml %s %s %.2f GB/s", transport, name, rate * t.bytes / 1e9))
+  else
+    print(string.format("nml %s %s %.0f msg/s", transport, name, rate))
+  end
+end
+
+local function round_trips(transport)
+  local count, warmup = 5000, 10
+  local url = url_for(transport, 9)
+  local req = socket("req")
+  assert(req:listen(url))
+  local rep, child
+  if transport == "inproc" then
+    rep = socket("rep")
+    assert(rep:dial(url))
+  else
+    child = spawn("echo", url, count + warmup)
+  end
+  local times = {}
+  for i = 1, count + warmup do
+    local start = nml.clock()
+    assert(nml.send(req, payload64, 0))
+    if rep then
+      local buf = assert(nml.recv(rep, 0))
+      assert(nml.send(rep, buf, 0))
+    end
+    assert(nml.recv(req, 0))
+    if i > warmup then times[#times + 1] = (nml.clock() - start) * 1e6 end
+  end
+  if child then child:close() end
+  if rep then rep:close() end
+  req:close()
+  table.sort(times)
+  print(string.format("nml %s rtt_median %.1f us", transport, times[math.floor(#times / 2) + 1]))
+  print(string.format("nml %s rtt_p99 %.1f us", transport, times[math.floor(#times * 0.99)]))
+end
+
+if arg[1] == "peer" then
+  peer(arg[2], arg[3], tonumber(arg[4]))
+else
+  local transport = arg[1] or "inproc"
+  for i, name in ipairs(order) do one_way(transport, name, i) end
+  round_trips(transport)
+end
