@@ -179,17 +179,7 @@ fn send_impl(s: &Stack) -> Returns {
     let b = socket::check(s, 1, F)?;
     let module = Module::of(s);
     let dontwait = flags_dontwait(s, 3, F)?;
-    let size = match s.kind(4) {
-        Kind::None | Kind::Nil => None,
-        Kind::Number => Some(s.to_f64(4).unwrap_or(0.0)),
-        k => {
-            return Err(bad_argument(
-                F,
-                4,
-                format!("size must be a number, got {}", k.name()),
-            ))
-        }
-    };
+    let size = opt_size(s, 4, F)?;
     let protocol_arg = match s.kind(5) {
         Kind::None | Kind::Nil => None,
         Kind::String => Some(resolve(module, s.to_bytes(5))?),
@@ -269,6 +259,19 @@ fn send_impl(s: &Stack) -> Returns {
     send_message(b, msg, dontwait)?;
     s.push_int(0);
     Ok(1)
+}
+
+/// The seed functions' optional `size`: a byte count or `nml.NN_MSG`.
+fn opt_size(s: &Stack, idx: c_int, func: &str) -> Result<Option<f64>> {
+    match s.kind(idx) {
+        Kind::None | Kind::Nil => Ok(None),
+        Kind::Number => Ok(s.to_f64(idx)),
+        k => Err(bad_argument(
+            func,
+            idx as usize,
+            format!("size must be a number, got {}", k.name()),
+        )),
+    }
 }
 
 fn byte_count(size: Option<f64>, func: &str) -> Result<usize> {
@@ -412,17 +415,7 @@ fn recv_impl(s: &Stack) -> Returns {
     const F: &str = "recv";
     let b = socket::check(s, 1, F)?;
     let dontwait = flags_dontwait(s, 2, F)?;
-    let size = match s.kind(4) {
-        Kind::None | Kind::Nil => None,
-        Kind::Number => Some(s.to_f64(4).unwrap_or(0.0)),
-        k => {
-            return Err(bad_argument(
-                F,
-                4,
-                format!("size must be a number, got {}", k.name()),
-            ))
-        }
-    };
+    let size = opt_size(s, 4, F)?;
     let into_ud = !s.is_none_or_nil(3);
     if into_ud && size.is_none() {
         return Err(bad_argument(F, 4, "size expected with a buffer"));
