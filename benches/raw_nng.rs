@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use nng_sys as sys;
 
-fn socket(open: unsafe extern "C" fn(*mut sys::nng_socket) -> i32) -> sys::nng_socket {
+fn socket(open: Opener) -> sys::nng_socket {
     let mut s = sys::nng_socket::default();
     // SAFETY: the opener writes the socket id.
     assert_eq!(unsafe { open(&mut s) }, 0);
@@ -50,20 +50,23 @@ fn recv_len(s: sys::nng_socket) -> usize {
     }
 }
 
+type Opener = unsafe extern "C" fn(*mut sys::nng_socket) -> i32;
+
+/// A listening socket and a socket dialed to it, both with the bench's options.
+fn connected(url: &str, listener: Opener, dialer: Opener) -> (sys::nng_socket, sys::nng_socket) {
+    let url = CString::new(url).unwrap();
+    let (l, d) = (socket(listener), socket(dialer));
+    // SAFETY: listen/dial with a NUL-terminated url on sockets we own.
+    unsafe {
+        assert_eq!(sys::nng_listen(l, url.as_ptr(), std::ptr::null_mut(), 0), 0);
+        assert_eq!(sys::nng_dial(d, url.as_ptr(), std::ptr::null_mut(), 0), 0);
+    }
+    (l, d)
+}
+
 /// Messages per second from the first received to the last, `count` messages of `payload`.
 fn one_way(url: &str, payload: Vec<u8>, count: usize, copy: bool) -> f64 {
-    let url = CString::new(url).unwrap();
-    let pull = socket(sys::nng_pull0_open);
-    // SAFETY: listen/dial with NUL-terminated urls on sockets we own.
-    assert_eq!(
-        unsafe { sys::nng_listen(pull, url.as_ptr(), std::ptr::null_mut(), 0) },
-        0
-    );
-    let push = socket(sys::nng_push0_open);
-    assert_eq!(
-        unsafe { sys::nng_dial(push, url.as_ptr(), std::ptr::null_mut(), 0) },
-        0
-    );
+    let (pull, push) = connected(url, sys::nng_pull0_open, sys::nng_push0_open);
     let sender = std::thread::spawn(move || {
         for _ in 0..count + 1 {
             send_bytes(push, &payload, copy);
@@ -87,18 +90,7 @@ fn one_way(url: &str, payload: Vec<u8>, count: usize, copy: bool) -> f64 {
 
 /// Round-trip times in microseconds, sorted.
 fn round_trips(url: &str, count: usize) -> Vec<f64> {
-    let url = CString::new(url).unwrap();
-    let rep = socket(sys::nng_rep0_open);
-    // SAFETY: as in one_way.
-    assert_eq!(
-        unsafe { sys::nng_listen(rep, url.as_ptr(), std::ptr::null_mut(), 0) },
-        0
-    );
-    let req = socket(sys::nng_req0_open);
-    assert_eq!(
-        unsafe { sys::nng_dial(req, url.as_ptr(), std::ptr::null_mut(), 0) },
-        0
-    );
+    let (rep, req) = connected(url, sys::nng_rep0_open, sys::nng_req0_open);
     let server = std::thread::spawn(move || {
         for _ in 0..count + 10 {
             let n = recv_len(rep);

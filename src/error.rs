@@ -88,3 +88,20 @@ impl std::error::Error for Error {}
 pub fn bad_argument(func: &str, arg: usize, what: impl fmt::Display) -> Error {
     Error::raise(format!("bad argument #{arg} to '{func}' ({what})"))
 }
+
+/// The userdata of type `T` at `idx`, or a "bad argument" error naming `what` was expected.
+pub fn check_udata<'a, T: 'static>(
+    s: &'a crate::lua::Stack,
+    idx: std::ffi::c_int,
+    metatable: &std::ffi::CStr,
+    func: &str,
+    what: &str,
+) -> Result<&'a T> {
+    s.test_udata::<T>(idx, metatable).ok_or_else(|| {
+        bad_argument(
+            func,
+            idx as usize,
+            format!("{what} expected, got {}", s.kind(idx).name()),
+        )
+    })
+}

@@ -118,13 +118,7 @@ fn range(what: String) -> Error {
 }
 
 pub fn check<'a>(s: &'a Stack, idx: c_int, func: &str) -> Result<&'a MsgBox> {
-    s.test_udata::<MsgBox>(idx, METATABLE).ok_or_else(|| {
-        bad_argument(
-            func,
-            idx as usize,
-            format!("nml message expected, got {}", s.kind(idx).name()),
-        )
-    })
+    crate::error::check_udata(s, idx, METATABLE, func, "nml message")
 }
 
 /// A size argument: a non-negative integer.

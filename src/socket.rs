@@ -38,13 +38,7 @@ impl SocketBox {
 }
 
 pub fn check<'a>(s: &'a Stack, idx: c_int, func: &str) -> Result<&'a SocketBox> {
-    s.test_udata::<SocketBox>(idx, METATABLE).ok_or_else(|| {
-        bad_argument(
-            func,
-            idx as usize,
-            format!("nml socket expected, got {}", s.kind(idx).name()),
-        )
-    })
+    crate::error::check_udata(s, idx, METATABLE, func, "nml socket")
 }
 
 crate::lua_functions! {

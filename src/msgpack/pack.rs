@@ -12,6 +12,7 @@ use super::format::{self, TooLong};
 use super::sink::Sink;
 use crate::error::{Error, Result};
 use crate::lua::{Kind, Number, Stack};
+use crate::message::{self, MsgBox};
 use crate::state::{Mark, Marks, Module};
 
 pub struct Packer<'a, S: Sink> {
@@ -240,12 +241,12 @@ impl<'a, S: Sink> Packer<'a, S> {
             if s.opt_bytes(key) == Some(b"buffer") {
                 format::bin_header(&mut self.out, size).map_err(too_long)?;
                 let out = &mut self.out;
-                match crate::message::check(s, buffer, "pack") {
-                    Ok(m) => m.with(|m| {
+                match s.test_udata::<MsgBox>(buffer, message::METATABLE) {
+                    Some(m) => m.with(|m| {
                         out.put(&m.body()[..size]);
                         Ok(())
                     })?,
-                    Err(_) => out.put(
+                    None => out.put(
                         s.userdata_bytes(buffer, size)
                             .expect("size checked by descriptor_size"),
                     ),
@@ -330,13 +331,13 @@ impl<S: Sink> Drop for Packer<'_, S> {
 /// the block for messages and full userdata; the whole block when absent. A lightuserdata
 /// needs the size, which the caller vouches for.
 fn descriptor_size(s: &Stack, idx: c_int, buffer: c_int) -> Result<usize> {
-    let block = match crate::message::check(s, buffer, "pack") {
-        Ok(m) => Some(
+    let block = match s.test_udata::<MsgBox>(buffer, message::METATABLE) {
+        Some(m) => Some(
             m.with(|m| Ok(m.len()))
                 .map_err(|e| Error::raise(format!("buffer descriptor: {}", e.message())))?,
         ),
-        Err(_) if s.kind(buffer) == Kind::Userdata => Some(s.raw_len(buffer)),
-        Err(_) => None,
+        None if s.kind(buffer) == Kind::Userdata => Some(s.raw_len(buffer)),
+        None => None,
     };
     let size = match s.raw_get_field(idx, "buffer_ud_size") {
         Kind::Nil => match block {
