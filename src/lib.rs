@@ -69,6 +69,7 @@ pub unsafe extern "C-unwind" fn luaopen_nml(l: *mut lua_State) -> c_int {
 }
 
 fn open(s: &Stack) -> lua::Returns {
+    nng::pin_library();
     // Marker metatables: a table with one of these packs as that kind.
     let base = s.top();
     for kind in ["map", "array", "bin", "ext"] {

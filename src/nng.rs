@@ -251,6 +251,30 @@ impl Socket {
     }
 }
 
+/// Keeps this shared library loaded until the process ends.
+///
+/// NNG runs threads of its own (timers, transports) whose code lives in this library. When a
+/// Lua state closes, Lua unloads the C modules it loaded (`dlclose`); if that unloaded nml
+/// while NNG's threads still ran, they would jump into unmapped memory. Opening ourselves once
+/// more with RTLD_NODELETE makes the unload a no-op.
+pub fn pin_library() {
+    static PINNED: std::sync::Once = std::sync::Once::new();
+    PINNED.call_once(|| {
+        let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+        let here = pin_library as *const c_void;
+        // SAFETY: dladdr fills `info` for an address inside a loaded object; dlopen with
+        // RTLD_NOLOAD only adds a reference (and the NODELETE flag) to an object already loaded.
+        unsafe {
+            if libc::dladdr(here, &mut info) != 0 && !info.dli_fname.is_null() {
+                libc::dlopen(
+                    info.dli_fname,
+                    libc::RTLD_NOW | libc::RTLD_NOLOAD | libc::RTLD_NODELETE,
+                );
+            }
+        }
+    });
+}
+
 /// Waits until one of `fds` is readable or `timeout_ms` passes (-1: forever); returns which are.
 pub fn poll_readable(fds: &[c_int], timeout_ms: c_int) -> std::io::Result<Vec<bool>> {
     let mut polled: Vec<libc::pollfd> = fds
