@@ -14,9 +14,10 @@ DEMO_LUA := $(if $(LUA),$(LUA),5.4)
 CARGO ?= cargo
 export CARGO_TERM_QUIET := true
 
-# $(call feature,5.1) -> lua51 ; $(call interp,5.1) -> lua5.1
+# $(call feature,5.1) -> lua51 ; $(call interp,5.1) -> lua5.1 ; $(call headers,5.1) -> its lua.h
 feature = $(if $(filter luajit,$(1)),luajit,lua$(subst .,,$(1)))
 interp = $(if $(filter luajit,$(1)),luajit,lua$(1))
+headers = $(if $(filter luajit,$(1)),/usr/include/luajit-2.1,/usr/include/lua$(1))
 
 .PHONY: all build test demo bench deps cargo-test specs rockspec-test clean $(addprefix build-,5.1 5.2 5.3 5.4 luajit)
 
@@ -43,12 +44,17 @@ test: deps
 	@tools/summary build/counts build/cargo-test.log
 
 # Specs (and, through spec/examples_spec.lua, the examples) for one interpreter.
-specs: build-$(LUA)
+specs: build-$(LUA) build/$(LUA)/cbuf.so
 	@echo "== specs on $(call interp,$(LUA))"
 	@NML_LUA=$(call interp,$(LUA)) NML_CPATH="$(CURDIR)/build/$(LUA)/?.so" \
 	  busted --lua=$(call interp,$(LUA)) --cpath="$(CURDIR)/build/$(LUA)/?.so" \
 	    --lpath="$(CURDIR)/spec/?.lua" spec 2>&1 | tee build/busted-$(LUA).log; \
 	  tools/count-busted build/busted-$(LUA).log >> build/counts
+
+# A test-only C module making plain full userdata buffers (spec/support/cbuf.c).
+build/%/cbuf.so: spec/support/cbuf.c
+	@mkdir -p build/$*
+	@cc -O2 -Wall -shared -fPIC -I$(call headers,$*) -o $@ $<
 
 # `luarocks make` on the rockspec, into a private tree, then require it from there.
 rockspec-test: deps

@@ -72,4 +72,65 @@ function helper.tmpname()
   return name
 end
 
+-- This process's resident memory in KiB (0 where /proc is missing).
+function helper.rss_kib()
+  local f = io.open("/proc/self/status")
+  if not f then return 0 end
+  local kib = f:read("*a"):match("VmRSS:%s*(%d+)")
+  f:close()
+  return tonumber(kib)
+end
+
+-- Sockets for the specs: every receive has a timeout.
+helper.TIMEOUT = 2000
+
+local counter = 0
+function helper.next_id()
+  counter = counter + 1
+  return counter
+end
+
+-- Listens on a fresh address of `transport`; returns the URL.
+function helper.listen_fresh(sock, transport)
+  if transport == "inproc" then
+    local url = "inproc://nml-spec-" .. helper.next_id()
+    assert(sock:listen(url))
+    return url
+  elseif transport == "ipc" then
+    local path = os.tmpname()
+    os.remove(path)
+    local url = "ipc://" .. path .. ".ipc"
+    assert(sock:listen(url))
+    return url
+  end
+  for _ = 1, 50 do -- tcp: a random high port, tried again if taken
+    local url = "tcp://127.0.0.1:" .. math.random(20000, 60000)
+    local ok, err, code = sock:listen(url)
+    if ok then return url end
+    assert(code == "address_in_use", err)
+  end
+  error("no free tcp port found")
+end
+
+function helper.socket(kind, options)
+  options = options or {}
+  options.recv_timeout = options.recv_timeout or helper.TIMEOUT
+  options.send_timeout = options.send_timeout or helper.TIMEOUT
+  return assert(nml.socket(kind, options))
+end
+
+-- Two connected sockets: the first listens on a fresh address, the second dials it.
+function helper.pair_of(kind_a, kind_b, transport, options)
+  local a, b = helper.socket(kind_a, options), helper.socket(kind_b, options)
+  local url = helper.listen_fresh(a, transport)
+  assert(b:dial(url))
+  return a, b, url
+end
+
+-- The test-only C module of spec/support/cbuf.c (built by `make specs`): plain full userdata
+-- buffers made by a module that is not nml.
+function helper.cbuf()
+  return require "cbuf"
+end
+
 return helper

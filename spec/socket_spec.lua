@@ -4,49 +4,9 @@
 local helper = require "helper"
 local nml = helper.nml
 
-local TIMEOUT = 2000
-
-local counter = 0
-local function next_id()
-  counter = counter + 1
-  return counter
-end
-
--- Listens on a fresh address of `transport`; returns the URL.
-local function listen_fresh(sock, transport)
-  if transport == "inproc" then
-    local url = "inproc://nml-spec-" .. next_id()
-    assert(sock:listen(url))
-    return url
-  elseif transport == "ipc" then
-    local path = os.tmpname()
-    os.remove(path)
-    local url = "ipc://" .. path .. ".ipc"
-    assert(sock:listen(url))
-    return url
-  end
-  for _ = 1, 50 do -- tcp: a random high port, tried again if taken
-    local url = "tcp://127.0.0.1:" .. math.random(20000, 60000)
-    local ok, err, code = sock:listen(url)
-    if ok then return url end
-    assert(code == "address_in_use", err)
-  end
-  error("no free tcp port found")
-end
-
-local function socket(kind, options)
-  options = options or {}
-  options.recv_timeout = options.recv_timeout or TIMEOUT
-  options.send_timeout = options.send_timeout or TIMEOUT
-  return assert(nml.socket(kind, options))
-end
-
-local function pair_of(kind_a, kind_b, transport, options)
-  local a, b = socket(kind_a, options), socket(kind_b, options)
-  local url = listen_fresh(a, transport)
-  assert(b:dial(url))
-  return a, b, url
-end
+local TIMEOUT = helper.TIMEOUT
+local next_id, listen_fresh = helper.next_id, helper.listen_fresh
+local socket, pair_of = helper.socket, helper.pair_of
 
 -- Sends from `sender` until `receiver` gets something (for patterns that drop messages while
 -- the connection is being set up: pub/sub, surveyor). Bounded.
@@ -502,21 +462,14 @@ describe("messages", function()
   end)
 
   it("are freed by the GC, which counts their size", function()
-    local function rss_kb()
-      local f = io.open("/proc/self/status")
-      if not f then return 0 end
-      local kb = f:read("*a"):match("VmRSS:%s*(%d+)")
-      f:close()
-      return tonumber(kb)
-    end
-    local before = rss_kb()
+    local before = helper.rss_kib()
     for _ = 1, 2000 do
       local m = nml.allocmsg(1024 * 1024)
       m:write(0, "touch")
     end
     collectgarbage()
     -- 2000 MiB were allocated and dropped; without the GC counting them RSS would hold most
-    assert.is_true(rss_kb() - before < 512 * 1024, "RSS grew by " .. (rss_kb() - before) .. " KiB")
+    assert.is_true(helper.rss_kib() - before < 512 * 1024, "RSS grew by " .. (helper.rss_kib() - before) .. " KiB")
   end)
 
   it("raise on bad arguments", function()

@@ -5,7 +5,10 @@ use std::ffi::c_int;
 
 use crate::error::{bad_argument, Error, Result};
 use crate::lua::{Kind, Number, Returns, Stack};
-use crate::msgpack::{self, unpack::Unpacker};
+use crate::msgpack::{
+    self,
+    unpack::{Buffers, Unpacker},
+};
 use crate::protocol::{self, Protocol};
 use crate::state::{marker_upvalue, Mark, Module, MAX_MAX_DEPTH};
 
@@ -41,6 +44,9 @@ fn pack_impl(s: &Stack) -> Returns {
     if n == 0 {
         return Err(bad_argument("pack", 1, "value expected"));
     }
+    if crate::alloc::is_allocator(s, n) {
+        return crate::alloc::pack_with_allocator(s, n);
+    }
     let module = Module::of(s);
     module.with_scratch(|buf| {
         msgpack::pack_values(s, module, 1, n, buf).map_err(|e| e.context("nml.pack: "))?;
@@ -61,37 +67,84 @@ fn packsize_impl(s: &Stack) -> Returns {
     Ok(1)
 }
 
-/// `nml.unpack(data [, offset]) -> ...`: every object from `offset` (0-based) on.
+/// `nml.unpack(data [, offset [, options]]) -> ...`: every object from `offset` (0-based) on.
 fn unpack_impl(s: &Stack) -> Returns {
-    let data = check_bytes(s, 1, "unpack")?;
-    let offset = opt_offset(s, 2, data.len(), "unpack")?;
-    if offset == data.len() {
-        return Err(Error::malformed(format!(
-            "malformed MessagePack at byte {offset}: no data"
-        )));
-    }
-    let mut u = Unpacker::new(s, Module::of(s), data, offset);
-    let mut count = 0;
-    while !u.at_end() {
-        u.value()?;
-        count += 1;
-    }
-    Ok(count)
+    with_data(s, "unpack", |mut u| {
+        let mut count = 0;
+        while !u.at_end() {
+            u.value()?;
+            count += 1;
+        }
+        Ok(count)
+    })
 }
 
-/// `nml.unpack_one(data [, offset]) -> value, next_offset`.
+/// `nml.unpack_one(data [, offset [, options]]) -> value, next_offset`.
 fn unpack_one_impl(s: &Stack) -> Returns {
-    let data = check_bytes(s, 1, "unpack_one")?;
-    let offset = opt_offset(s, 2, data.len(), "unpack_one")?;
-    if offset == data.len() {
-        return Err(Error::malformed(format!(
-            "malformed MessagePack at byte {offset}: no data"
-        )));
+    with_data(s, "unpack_one", |mut u| {
+        u.value()?;
+        s.push_int(u.pos() as i64);
+        Ok(2)
+    })
+}
+
+/// Runs `f` with an unpacker over argument 1 from the offset in argument 2. The data is a Lua
+/// string, or an nml message read in place, whose descriptors' buffers become views into it
+/// (API.md section 7); option `buffers = "string"` (argument 3) makes them strings.
+fn with_data(s: &Stack, func: &str, f: impl FnOnce(Unpacker) -> Result<c_int>) -> Returns {
+    let module = Module::of(s);
+    let as_strings = match s.kind(3) {
+        Kind::None | Kind::Nil => module.buffers_as_strings.get(),
+        Kind::Table => match s.raw_get_field(3, "buffers") {
+            Kind::Nil => module.buffers_as_strings.get(),
+            _ => buffers_option(s, -1, 3, func)?,
+        },
+        k => {
+            return Err(bad_argument(
+                func,
+                3,
+                format!("options table expected, got {}", k.name()),
+            ))
+        }
+    };
+    s.set_top(2);
+    let start = |data: &[u8]| -> Result<usize> {
+        let offset = opt_offset(s, 2, data.len(), func)?;
+        if offset == data.len() {
+            return Err(Error::malformed(format!(
+                "malformed MessagePack at byte {offset}: no data"
+            )));
+        }
+        Ok(offset)
+    };
+    if let Some(data) = s.opt_bytes(1).filter(|_| s.kind(1) == Kind::String) {
+        let u = Unpacker::new(s, module, data, start(data)?);
+        return f(match as_strings {
+            true => u.buffers(Buffers::Strings),
+            false => u,
+        });
     }
-    let mut u = Unpacker::new(s, Module::of(s), data, offset);
-    u.value()?;
-    s.push_int(u.pos() as i64);
-    Ok(2)
+    if !crate::message::is_message(s, 1) {
+        return Err(bad_argument(
+            func,
+            1,
+            format!("string or nml message expected, got {}", s.kind(1).name()),
+        ));
+    }
+    let mb = crate::message::check(s, 1, func)?;
+    let (msg, at, len) = mb.share()?;
+    let result = (|| {
+        let held = msg.try_borrow().map_err(|_| crate::message::busy())?;
+        let data = &held.get().body()[at..at + len];
+        let u = Unpacker::new(s, module, data, start(data)?);
+        f(match as_strings {
+            true => u.buffers(Buffers::Strings),
+            false => u.buffers(Buffers::Views(&msg, at)),
+        })
+    })();
+    drop(msg);
+    mb.settle(); // no view was made: the message is its own again
+    result
 }
 
 /// `nml.encode(value [, protocol]) -> string`.
@@ -213,7 +266,11 @@ fn config_impl(s: &Stack) -> Returns {
                 Kind::Boolean => module.float32.set(s.to_bool(-1)),
                 _ => return Err(bad_argument(F, 1, "float32 must be a boolean")),
             }
-            s.pop(2);
+            if s.raw_get_field(1, "buffers") != Kind::Nil {
+                let as_strings = buffers_option(s, -1, 1, F)?;
+                module.buffers_as_strings.set(as_strings);
+            }
+            s.pop(3);
         }
         k => {
             return Err(bad_argument(
@@ -223,11 +280,16 @@ fn config_impl(s: &Stack) -> Returns {
             ))
         }
     }
-    s.new_table(0, 2);
+    s.new_table(0, 3);
     s.push_int(module.max_depth.get() as i64);
     s.raw_set_field(-2, "max_depth");
     s.push_bool(module.float32.get());
     s.raw_set_field(-2, "float32");
+    s.push_str(match module.buffers_as_strings.get() {
+        true => "string",
+        false => "message",
+    });
+    s.raw_set_field(-2, "buffers");
     Ok(1)
 }
 
@@ -308,6 +370,20 @@ fn check_bytes<'a>(s: &'a Stack, idx: c_int, func: &str) -> Result<&'a [u8]> {
             format!("string expected, got {}", s.kind(idx).name()),
         )
     })
+}
+
+/// The `buffers` option at `idx` (argument `arg` of `func`): true for "string", false for
+/// "message".
+pub fn buffers_option(s: &Stack, idx: c_int, arg: usize, func: &str) -> Result<bool> {
+    match s.opt_bytes(idx) {
+        Some(b"string") => Ok(true),
+        Some(b"message") => Ok(false),
+        _ => Err(bad_argument(
+            func,
+            arg,
+            "buffers must be \"message\" or \"string\"",
+        )),
+    }
 }
 
 /// An optional 0-based byte offset into data of `len` bytes.

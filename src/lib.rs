@@ -3,6 +3,7 @@
 //! `require "nml"` calls [`luaopen_nml`], which builds the module table. The contract is
 //! `shared/design/API.md`; the README says what was decided where it is silent.
 
+pub mod alloc;
 pub mod api;
 pub mod envelope;
 pub mod error;
@@ -36,6 +37,7 @@ const FUNCTIONS: &[(&str, LuaFn)] = &[
     ("reallocmsg", message::reallocmsg),
     ("freemsg", message::freemsg),
     ("pack", api::pack),
+    ("pack_into", alloc::pack_into),
     ("unpack", api::unpack),
     ("unpack_one", api::unpack_one),
     ("packsize", api::packsize),

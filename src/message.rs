@@ -5,8 +5,9 @@
 //! `nml.NN_MSG`, which gives the `nng_msg` to NNG without a copy. Once freed or sent, every use
 //! returns `nil, message, "freed"`; the GC frees what a script forgets.
 
-use std::cell::{Cell, RefCell};
-use std::ffi::{c_int, CStr};
+use std::cell::RefCell;
+use std::ffi::{c_int, c_void, CStr};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{bad_argument, Error, Result};
@@ -17,10 +18,10 @@ pub const METATABLE: &CStr = c"nml.msg";
 
 /// Bytes kept free before the body of a message from `nml.allocmsg`: the envelope of a
 /// built-in protocol is 2 bytes, of a named one 3 plus the name.
-const HEADROOM: usize = 32;
+pub const HEADROOM: usize = 32;
 
 pub enum State {
-    Live(Message),
+    Live(Body),
     Freed,
     Sent,
 }
@@ -34,21 +35,212 @@ static HELD: AtomicUsize = AtomicUsize::new(0);
 static NEXT_COLLECTION: AtomicUsize = AtomicUsize::new(MIN_COLLECTION);
 const MIN_COLLECTION: usize = 64 << 20;
 
+fn count_held(added: usize, removed: usize) {
+    if added >= removed {
+        HELD.fetch_add(added - removed, Ordering::Relaxed);
+    } else {
+        HELD.fetch_sub(removed - added, Ordering::Relaxed);
+    }
+}
+
+/// An NNG message held by Lua values, counted in HELD while it lives.
+pub struct Held(Option<Message>);
+
+impl Held {
+    pub fn new(msg: Message) -> Held {
+        count_held(msg.len(), 0);
+        Held(Some(msg))
+    }
+
+    pub fn get(&self) -> &Message {
+        self.0
+            .as_ref()
+            .expect("a Held message is present until taken")
+    }
+
+    fn get_mut(&mut self) -> &mut Message {
+        self.0
+            .as_mut()
+            .expect("a Held message is present until taken")
+    }
+
+    fn resize(&mut self, size: usize) -> Result<()> {
+        let old = self.get().len();
+        self.get_mut()
+            .resize(size)
+            .map_err(crate::transfer::nng_error)?;
+        count_held(size, old);
+        Ok(())
+    }
+
+    /// The message, no longer counted (it goes to NNG).
+    fn take(mut self) -> Message {
+        let msg = self
+            .0
+            .take()
+            .expect("a Held message is present until taken");
+        count_held(0, msg.len());
+        msg
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Some(m) = &self.0 {
+            count_held(0, m.len());
+        }
+    }
+}
+
+/// A message whose bytes buffers unpacked from it point into.
+pub type SharedMsg = Rc<RefCell<Held>>;
+
+/// What a live nml message holds: a message of its own, or a range of a message it shares
+/// with the views unpacked from it (API.md section 6). A shared message lives as long as any
+/// message or view refers to it, so a view never points at freed memory.
+pub enum Body {
+    Owned(Held),
+    Shared {
+        msg: SharedMsg,
+        at: usize,
+        len: usize,
+    },
+}
+
+impl Body {
+    fn len(&self) -> usize {
+        match self {
+            Body::Owned(h) => h.get().len(),
+            Body::Shared { len, .. } => *len,
+        }
+    }
+
+    fn bytes<R>(&self, f: impl FnOnce(&[u8]) -> Result<R>) -> Result<R> {
+        match self {
+            Body::Owned(h) => f(h.get().body()),
+            Body::Shared { msg, at, len } => {
+                let held = msg.try_borrow().map_err(|_| busy())?;
+                f(&held.get().body()[*at..at + len])
+            }
+        }
+    }
+
+    fn bytes_mut<R>(&mut self, f: impl FnOnce(&mut [u8]) -> Result<R>) -> Result<R> {
+        match self {
+            Body::Owned(h) => f(h.get_mut().body_mut()),
+            Body::Shared { msg, at, len } => {
+                let mut held = msg.try_borrow_mut().map_err(|_| busy())?;
+                f(&mut held.get_mut().body_mut()[*at..*at + *len])
+            }
+        }
+    }
+
+    fn ptr(&self) -> Result<*mut c_void> {
+        match self {
+            Body::Owned(h) => Ok(h.get().body_ptr()),
+            Body::Shared { msg, at, .. } => {
+                let held = msg.try_borrow().map_err(|_| busy())?;
+                Ok(held.get().body_ptr().wrapping_byte_add(*at))
+            }
+        }
+    }
+
+    /// True when this is part of a message (a buffer unpacked from it).
+    fn is_view(&self) -> bool {
+        match self {
+            Body::Owned(_) => false,
+            Body::Shared { msg, at, len } => msg
+                .try_borrow()
+                .map_or(true, |m| *at != 0 || *len != m.get().len()),
+        }
+    }
+
+    /// True when this is a shared message that nothing else refers to, whole.
+    fn is_alone(&self) -> bool {
+        match self {
+            Body::Owned(_) => false,
+            Body::Shared { msg, at, len } => {
+                Rc::strong_count(msg) == 1 && *at == 0 && *len == msg.borrow().get().len()
+            }
+        }
+    }
+
+    /// Makes this a message of its own: the shared message itself when nothing else refers to
+    /// it, else a copy of the range (as `realloc` may move a block). On failure nothing changes.
+    fn make_owned(&mut self) -> Result<()> {
+        let copy = match self {
+            Body::Owned(_) => return Ok(()),
+            _ if self.is_alone() => None,
+            Body::Shared { msg, at, len } => {
+                let held = msg.try_borrow().map_err(|_| busy())?;
+                Some(copy_of(&held.get().body()[*at..*at + *len])?)
+            }
+        };
+        let owned = match copy {
+            Some(h) => h,
+            None => match std::mem::replace(self, Body::Owned(Held(None))) {
+                Body::Shared { msg, .. } => match Rc::try_unwrap(msg) {
+                    Ok(cell) => cell.into_inner(),
+                    Err(_) => unreachable!("is_alone saw one owner"),
+                },
+                Body::Owned(_) => unreachable!(),
+            },
+        };
+        *self = Body::Owned(owned);
+        Ok(())
+    }
+
+    /// Makes this a shared message (if it is not one) and gives its message and range.
+    fn share(&mut self) -> (SharedMsg, usize, usize) {
+        if let Body::Owned(_) = self {
+            let Body::Owned(h) = std::mem::replace(self, Body::Owned(Held(None))) else {
+                unreachable!()
+            };
+            let len = h.get().len();
+            *self = Body::Shared {
+                msg: Rc::new(RefCell::new(h)),
+                at: 0,
+                len,
+            };
+        }
+        match self {
+            Body::Shared { msg, at, len } => (Rc::clone(msg), *at, *len),
+            Body::Owned(_) => unreachable!("made shared above"),
+        }
+    }
+}
+
+fn copy_of(bytes: &[u8]) -> Result<Held> {
+    let mut msg =
+        Message::alloc_with_headroom(bytes.len(), HEADROOM).map_err(crate::transfer::nng_error)?;
+    msg.body_mut().copy_from_slice(bytes);
+    Ok(Held::new(msg))
+}
+
 /// The Lua userdata of a message.
 pub struct MsgBox {
-    pub state: RefCell<State>,
-    /// What this box adds to HELD.
-    held: Cell<usize>,
+    state: RefCell<State>,
 }
 
 impl MsgBox {
     pub fn push(s: &Stack, msg: Message) {
-        let len = msg.len();
-        let b = MsgBox {
-            state: RefCell::new(State::Live(msg)),
-            held: Cell::new(0),
+        MsgBox::push_body(s, Body::Owned(Held::new(msg)));
+    }
+
+    /// Pushes a view of `len` bytes at `at` in a shared message.
+    pub fn push_view(s: &Stack, msg: &SharedMsg, at: usize, len: usize) {
+        let body = Body::Shared {
+            msg: Rc::clone(msg),
+            at,
+            len,
         };
-        b.hold(len);
+        MsgBox::push_body(s, body);
+    }
+
+    fn push_body(s: &Stack, body: Body) {
+        let b = MsgBox {
+            state: RefCell::new(State::Live(body)),
+        };
         s.push_udata(b, METATABLE);
         if HELD.load(Ordering::Relaxed) > NEXT_COLLECTION.load(Ordering::Relaxed) {
             s.collect_garbage();
@@ -57,56 +249,88 @@ impl MsgBox {
         }
     }
 
-    /// Records that this box now holds `len` bytes of NNG memory.
-    fn hold(&self, len: usize) {
-        let old = self.held.replace(len);
-        if len >= old {
-            HELD.fetch_add(len - old, Ordering::Relaxed);
-        } else {
-            HELD.fetch_sub(old - len, Ordering::Relaxed);
-        }
-    }
-
-    /// Runs `f` on the live message, or says why there is none.
-    pub fn with<R>(&self, f: impl FnOnce(&mut Message) -> Result<R>) -> Result<R> {
-        match &mut *self.state.borrow_mut() {
-            State::Live(m) => f(m),
+    /// Runs `f` on the live body, or says why there is none.
+    fn live<R>(&self, f: impl FnOnce(&mut Body) -> Result<R>) -> Result<R> {
+        let mut state = self.state.try_borrow_mut().map_err(|_| busy())?;
+        match &mut *state {
+            State::Live(body) => f(body),
             State::Freed => Err(freed("the message was freed")),
             State::Sent => Err(freed("the message was sent (sending hands it to NNG)")),
         }
     }
 
-    /// Takes the message out (to send it); the box is then `Sent`.
+    pub fn size(&self) -> Result<usize> {
+        self.live(|b| Ok(b.len()))
+    }
+
+    /// Runs `f` on the message's bytes.
+    pub fn bytes<R>(&self, f: impl FnOnce(&[u8]) -> Result<R>) -> Result<R> {
+        self.live(|b| b.bytes(f))
+    }
+
+    pub fn bytes_mut<R>(&self, f: impl FnOnce(&mut [u8]) -> Result<R>) -> Result<R> {
+        self.live(|b| b.bytes_mut(f))
+    }
+
+    /// Grows or shrinks the message; a view becomes a message of its own.
+    pub fn resize(&self, size: usize) -> Result<()> {
+        self.live(|body| {
+            body.make_owned()?;
+            match body {
+                Body::Owned(h) => h.resize(size),
+                Body::Shared { .. } => unreachable!("made owned above"),
+            }
+        })
+    }
+
+    /// The message this one's bytes are in, to unpack views from: `(message, at, len)`. A
+    /// message of its own becomes shared; `settle` makes it its own again if no view was made.
+    pub fn share(&self) -> Result<(SharedMsg, usize, usize)> {
+        self.live(|body| Ok(body.share()))
+    }
+
+    /// Makes a shared message its own again when no view refers to it, so that sending it
+    /// with `NN_MSG` still hands it over without a copy.
+    pub fn settle(&self) {
+        let _ = self.live(|body| match body.is_alone() {
+            true => body.make_owned(),
+            false => Ok(()),
+        });
+    }
+
+    /// Takes the message out (to send it); the box is then `Sent`. A view is copied first.
     pub fn take_for_send(&self) -> Result<Message> {
-        let state = std::mem::replace(&mut *self.state.borrow_mut(), State::Sent);
-        match state {
-            State::Live(m) => {
-                self.hold(0);
-                Ok(m)
-            }
-            other => {
-                let what = matches!(other, State::Freed);
-                *self.state.borrow_mut() = other;
-                Err(freed(if what {
-                    "the message was freed"
-                } else {
-                    "the message was already sent"
-                }))
-            }
+        self.live(|body| body.make_owned())?;
+        let mut state = self.state.borrow_mut();
+        match std::mem::replace(&mut *state, State::Sent) {
+            State::Live(Body::Owned(h)) => Ok(h.take()),
+            _ => unreachable!("live and owned, checked above"),
         }
     }
 
     /// Puts back a message that NNG refused to send.
     pub fn restore(&self, msg: Message) {
-        self.hold(msg.len());
-        *self.state.borrow_mut() = State::Live(msg);
+        *self.state.borrow_mut() = State::Live(Body::Owned(Held::new(msg)));
+    }
+
+    /// Frees the message now (a shared one lives on while views refer to it).
+    pub fn free(&self) -> Result<()> {
+        let mut state = self.state.try_borrow_mut().map_err(|_| busy())?;
+        match std::mem::replace(&mut *state, State::Freed) {
+            State::Live(_) => Ok(()),
+            other => {
+                *state = other;
+                Err(freed("the message was already freed or sent"))
+            }
+        }
     }
 }
 
-impl Drop for MsgBox {
-    fn drop(&mut self) {
-        self.hold(0);
-    }
+pub fn busy() -> Error {
+    Error::returned(
+        "busy",
+        "the message is in use by the call in progress (packing a message into itself?)",
+    )
 }
 
 fn freed(what: &str) -> Error {
@@ -158,8 +382,7 @@ fn allocmsg_impl(s: &Stack) -> Returns {
 fn reallocmsg_impl(s: &Stack) -> Returns {
     let b = check(s, 1, "reallocmsg")?;
     let size = check_size(s, 2, "reallocmsg")?;
-    b.with(|m| m.resize(size).map_err(crate::transfer::nng_error))?;
-    b.hold(size);
+    b.resize(size)?;
     s.set_top(1);
     Ok(1)
 }
@@ -167,31 +390,21 @@ fn reallocmsg_impl(s: &Stack) -> Returns {
 /// `nml.freemsg(msg) -> 0 | nil, err, "freed"`.
 fn freemsg_impl(s: &Stack) -> Returns {
     let b = check(s, 1, "freemsg")?;
-    let old = std::mem::replace(&mut *b.state.borrow_mut(), State::Freed);
-    match old {
-        State::Live(m) => {
-            drop(m);
-            b.hold(0);
-        }
-        other => {
-            *b.state.borrow_mut() = other;
-            return Err(freed("the message was already freed or sent"));
-        }
-    }
+    b.free()?;
     s.push_int(0);
     Ok(1)
 }
 
 /// `#msg`, `msg:size()`.
 fn size_impl(s: &Stack) -> Returns {
-    let n = check(s, 1, "size")?.with(|m| Ok(m.len()))?;
+    let n = check(s, 1, "size")?.size()?;
     s.push_int(n as i64);
     Ok(1)
 }
 
 /// `msg:ptr()`: a lightuserdata to the first byte, for other C modules.
 fn ptr_impl(s: &Stack) -> Returns {
-    let p = check(s, 1, "ptr")?.with(|m| Ok(m.body_ptr()))?;
+    let p = check(s, 1, "ptr")?.live(|b| b.ptr())?;
     s.push_light(p);
     Ok(1)
 }
@@ -201,8 +414,7 @@ fn tostring_impl(s: &Stack) -> Returns {
     let b = check(s, 1, "tostring")?;
     let i = opt_index(s, 2, 1, "tostring")?;
     let j = opt_index(s, 3, -1, "tostring")?;
-    b.with(|m| {
-        let body = m.body();
+    b.bytes(|body| {
         let (from, to) = sub_range(body.len(), i, j);
         s.push_bytes(&body[from..to]);
         Ok(())
@@ -215,9 +427,8 @@ fn read_impl(s: &Stack) -> Returns {
     let b = check(s, 1, "read")?;
     let offset = check_size(s, 2, "read")?;
     let n = check_size(s, 3, "read")?;
-    b.with(|m| {
-        let body = m.body();
-        match offset.checked_add(n).filter(|&end| end <= body.len()) {
+    b.bytes(
+        |body| match offset.checked_add(n).filter(|&end| end <= body.len()) {
             Some(end) => {
                 s.push_bytes(&body[offset..end]);
                 Ok(())
@@ -226,8 +437,8 @@ fn read_impl(s: &Stack) -> Returns {
                 "read of {n} bytes at offset {offset} is outside the message ({} bytes)",
                 body.len()
             ))),
-        }
-    })?;
+        },
+    )?;
     Ok(1)
 }
 
@@ -238,11 +449,11 @@ fn write_impl(s: &Stack) -> Returns {
     let data = s
         .opt_bytes(3)
         .ok_or_else(|| bad_argument("write", 3, "string expected"))?;
-    b.with(|m| {
-        let len = m.len();
+    b.bytes_mut(|body| {
+        let len = body.len();
         match offset.checked_add(data.len()).filter(|&end| end <= len) {
             Some(end) => {
-                m.body_mut()[offset..end].copy_from_slice(data);
+                body[offset..end].copy_from_slice(data);
                 Ok(())
             }
             None => Err(range(format!(
@@ -259,7 +470,8 @@ fn write_impl(s: &Stack) -> Returns {
 fn describe_impl(s: &Stack) -> Returns {
     let b = check(s, 1, "__tostring")?;
     let text = match &*b.state.borrow() {
-        State::Live(m) => format!("nml.msg ({} bytes)", m.len()),
+        State::Live(body) if body.is_view() => format!("nml.msg ({} bytes, view)", body.len()),
+        State::Live(body) => format!("nml.msg ({} bytes)", body.len()),
         State::Freed => "nml.msg (freed)".to_string(),
         State::Sent => "nml.msg (sent)".to_string(),
     };

@@ -67,6 +67,8 @@ pub struct Module {
     pub marks: Marks,
     pub max_depth: Cell<usize>,
     pub float32: Cell<bool>,
+    /// `nml.config{buffers = "string"}`: descriptors' buffers unpack as strings, not messages.
+    pub buffers_as_strings: Cell<bool>,
     /// Output buffer reused by `pack`, taken out while in use.
     scratch: Cell<Vec<u8>>,
     /// How many calls in a row used little of a large scratch buffer (see `with_scratch`).
@@ -82,6 +84,7 @@ impl Module {
             marks,
             max_depth: Cell::new(DEFAULT_MAX_DEPTH),
             float32: Cell::new(false),
+            buffers_as_strings: Cell::new(false),
             scratch: Cell::new(Vec::new()),
             scratch_idle: Cell::new(0),
             path: Cell::new(Vec::new()),

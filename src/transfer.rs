@@ -6,12 +6,15 @@
 //! place (MessagePack is sized by a counting pass and packed straight into the message body).
 //! Received payloads are decoded from the message body, without a Lua string in between.
 
+use std::cell::RefCell;
 use std::ffi::c_int;
+use std::rc::Rc;
 
 use crate::envelope::{self, Tag};
 use crate::error::{bad_argument, Error, Result};
 use crate::lua::{Kind, Returns, Stack};
-use crate::message::{self, MsgBox};
+use crate::message::{self, Held, MsgBox, SharedMsg};
+use crate::msgpack::unpack::{Buffers, Unpacker};
 use crate::msgpack::{pack::Packer, sink::Fixed};
 use crate::nng::{Message, NngError, Pattern};
 use crate::protocol::Protocol;
@@ -208,8 +211,7 @@ fn send_impl(s: &Stack) -> Returns {
             }
             let n = byte_count(size, F)?;
             let header = envelope(b, b"", &bytes_protocol());
-            mb.with(|m| {
-                let body = m.body();
+            mb.bytes(|body| {
                 let part = body.get(..n).ok_or_else(|| {
                     Error::returned(
                         "range",
@@ -366,10 +368,20 @@ fn carried(s: &Stack, tag: &Tag) -> Carried {
     }
 }
 
-fn recv_options(s: &Stack, idx: c_int, func: &str) -> Result<bool> {
+/// `sock:recv`'s options: `(dontwait, buffers as strings)`.
+fn recv_options(s: &Stack, idx: c_int, func: &str) -> Result<(bool, bool)> {
+    let as_strings = Module::of(s).buffers_as_strings.get();
     match s.kind(idx) {
-        Kind::None | Kind::Nil => Ok(false),
-        Kind::Table => Ok(s.raw_get_field(idx, "dontwait") != Kind::Nil && s.to_bool(-1)),
+        Kind::None | Kind::Nil => Ok((false, as_strings)),
+        Kind::Table => {
+            let dontwait = s.raw_get_field(idx, "dontwait") != Kind::Nil && s.to_bool(-1);
+            let as_strings = match s.raw_get_field(idx, "buffers") {
+                Kind::Nil => as_strings,
+                _ => crate::api::buffers_option(s, -1, idx as usize, func)?,
+            };
+            s.pop(2);
+            Ok((dontwait, as_strings))
+        }
         k => Err(bad_argument(
             func,
             idx as usize,
@@ -381,14 +393,29 @@ fn recv_options(s: &Stack, idx: c_int, func: &str) -> Result<bool> {
 /// `sock:recv([{dontwait = bool}]) -> value, protocol, topic | nil, err, code [, raw]`.
 fn sock_recv_impl(s: &Stack) -> Returns {
     let b = socket::check(s, 1, "recv")?;
-    let dontwait = recv_options(s, 2, "recv")?;
+    let (dontwait, as_strings) = recv_options(s, 2, "recv")?;
     let r = receive(s, b, dontwait)?;
-    let body = r.msg.body();
+    // Shared, so that descriptors' buffers can be views into it (API.md section 6); it is
+    // freed on return unless a view refers to it.
+    let msg: SharedMsg = Rc::new(RefCell::new(Held::new(r.msg)));
+    let held = msg.borrow();
+    let body = held.get().body();
     let payload = &body[r.payload_at..];
     let topic = &body[..r.topic_len];
     match &r.carried {
         Carried::Known(p) => {
-            if let Err(e) = p.decode(s, Module::of(s), payload) {
+            let module = Module::of(s);
+            let decoded = match p {
+                Protocol::MessagePack => {
+                    let u = Unpacker::new(s, module, payload, 0);
+                    decode_msgpack(match as_strings {
+                        true => u.buffers(Buffers::Strings),
+                        false => u.buffers(Buffers::Views(&msg, r.payload_at)),
+                    })
+                }
+                _ => p.decode(s, module, payload),
+            };
+            if let Err(e) = decoded {
                 return Err(e.with_raw(payload.to_vec()));
             }
             s.push_str(p.name());
@@ -408,6 +435,11 @@ fn sock_recv_impl(s: &Stack) -> Returns {
         s.push_bytes(topic);
     }
     Ok(3)
+}
+
+fn decode_msgpack(mut u: Unpacker) -> Result<()> {
+    u.value()?;
+    crate::msgpack::unpack::expect_end(&u)
 }
 
 /// `nml.recv(sock, flags [, ud, size]) -> buffer, bytes, protocol | nil, err, code`.
@@ -436,10 +468,9 @@ fn recv_impl(s: &Stack) -> Returns {
         let payload = &r.msg.body()[r.payload_at..];
         let copy = n.min(payload.len());
         if message::is_message(s, 3) {
-            message::check(s, 3, F)?.with(|m| {
-                let room = m.len();
-                let copy = copy.min(room);
-                m.body_mut()[..copy].copy_from_slice(&payload[..copy]);
+            message::check(s, 3, F)?.bytes_mut(|body| {
+                let copy = copy.min(body.len());
+                body[..copy].copy_from_slice(&payload[..copy]);
                 Ok(())
             })?;
         } else {

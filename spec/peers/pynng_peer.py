@@ -2,7 +2,8 @@
 
     pynng_peer.py URL    dial URL with a pair0 socket, then:
       1. receive one tagged message and send back {"got": value, "protocol": id}
-      2. receive a buffer descriptor and check its 'buffer' bytes (i % 251 for byte i)
+      2. receive a buffer descriptor, check its 'buffer' bytes (i % 251 for byte i) and send
+         the check, then the descriptor itself back (buffer as MessagePack bin)
       3. send a JSON-tagged, a custom-tagged and an untagged message
 """
 import json
@@ -36,6 +37,7 @@ def main(url):
         ok = isinstance(buf, bytes) and len(buf) == desc["buffer_ud_size"] and \
             all(b == i % 251 for i, b in enumerate(buf))
         sock.send(b"\xc1\x01" + msgpack.packb({"buffer_ok": ok, "type": desc["buffer_ud_type"], "size": len(buf)}))
+        sock.send(b"\xc1\x01" + msgpack.packb(desc, use_bin_type=True))
 
         sock.send(b"\xc1\x02" + json.dumps({"from": "python", "n": [1, 2, 3]}).encode())
         sock.send(b"\xc1\x00\x04cbor" + b"\xa1\x61\x61\x01")

@@ -242,8 +242,8 @@ impl<'a, S: Sink> Packer<'a, S> {
                 format::bin_header(&mut self.out, size).map_err(too_long)?;
                 let out = &mut self.out;
                 match s.test_udata::<MsgBox>(buffer, message::METATABLE) {
-                    Some(m) => m.with(|m| {
-                        out.put(&m.body()[..size]);
+                    Some(m) => m.bytes(|bytes| {
+                        out.put(&bytes[..size]);
                         Ok(())
                     })?,
                     None => out.put(
@@ -333,7 +333,7 @@ impl<S: Sink> Drop for Packer<'_, S> {
 fn descriptor_size(s: &Stack, idx: c_int, buffer: c_int) -> Result<usize> {
     let block = match s.test_udata::<MsgBox>(buffer, message::METATABLE) {
         Some(m) => Some(
-            m.with(|m| Ok(m.len()))
+            m.size()
                 .map_err(|e| Error::raise(format!("buffer descriptor: {}", e.message())))?,
         ),
         None if s.kind(buffer) == Kind::Userdata => Some(s.raw_len(buffer)),

@@ -8,6 +8,8 @@ use rmp::Marker;
 
 use crate::error::{Error, Result};
 use crate::lua::{Kind, Stack};
+use crate::message::{MsgBox, SharedMsg, HEADROOM};
+use crate::nng::Message;
 use crate::state::{marker_upvalue, Mark, Module};
 
 pub struct Unpacker<'a> {
@@ -15,7 +17,24 @@ pub struct Unpacker<'a> {
     data: &'a [u8],
     pos: usize,
     max_depth: usize,
+    buffers: Buffers<'a>,
 }
+
+/// What the `buffer` of a descriptor (a map holding `buffer` as bin and `buffer_ud_type`,
+/// API.md section 6) becomes.
+#[derive(Clone, Copy)]
+pub enum Buffers<'a> {
+    /// A Lua string, as any other bin (the `buffers = "string"` option).
+    Strings,
+    /// A new nml message holding a copy of the bytes (unpacking from a Lua string).
+    Copies,
+    /// A view into the message the data is in; the data starts `at` bytes into its body.
+    Views(&'a SharedMsg, usize),
+}
+
+/// Key strings of a descriptor as MessagePack fixstr, to spot them in the data itself.
+const BUFFER_KEY: &[u8] = b"\xa6buffer";
+const TYPE_KEY: &[u8] = b"\xaebuffer_ud_type";
 
 /// Where a value sits: a nil at the top level is Lua's nil; inside a table it is `nml.null`, so
 /// that arrays keep their length and maps their keys.
@@ -32,7 +51,17 @@ impl<'a> Unpacker<'a> {
             data,
             pos,
             max_depth: module.max_depth.get(),
+            buffers: match module.buffers_as_strings.get() {
+                true => Buffers::Strings,
+                false => Buffers::Copies,
+            },
         }
+    }
+
+    /// Says what descriptors' buffers become (the default: copies, or strings if configured).
+    pub fn buffers(mut self, buffers: Buffers<'a>) -> Self {
+        self.buffers = buffers;
+        self
     }
 
     pub fn pos(&self) -> usize {
@@ -157,15 +186,78 @@ impl<'a> Unpacker<'a> {
             s.push_value(marker_upvalue(Mark::Map));
             s.set_metatable(-2);
         }
+        // A bin under "buffer" is set last, once the map has shown whether it is a descriptor,
+        // so that its bytes become a message or a string without being made twice.
+        let mut buffer = None;
+        let mut typed = false;
         for _ in 0..n {
             let key_at = self.pos;
+            let rest = &self.data[key_at..];
+            let is_buffer_key = rest.starts_with(BUFFER_KEY);
+            typed |= rest.starts_with(TYPE_KEY);
             self.item(depth + 1, Place::Inside)?;
             if s.kind(-1) == Kind::Number && s.to_f64(-1).is_some_and(f64::is_nan) {
                 self.pos = key_at;
                 return Err(self.malformed("a map key is NaN, which Lua tables cannot hold"));
             }
+            if is_buffer_key {
+                buffer = self.bin()?;
+                if buffer.is_some() {
+                    s.pop(1);
+                    continue;
+                }
+            }
             self.item(depth + 1, Place::Inside)?;
             s.raw_set(-3);
+        }
+        if let Some((at, len)) = buffer {
+            s.push_str("buffer");
+            self.buffer(at, len, typed)?;
+            s.raw_set(-3);
+        }
+        Ok(())
+    }
+
+    /// Skips a bin at the current position and gives where its bytes are; `None` (and nothing
+    /// read) when the next value is not a bin.
+    fn bin(&mut self) -> Result<Option<(usize, usize)>> {
+        let Some(&byte) = self.data.get(self.pos) else {
+            return Ok(None);
+        };
+        let n = match Marker::from_u8(byte) {
+            Marker::Bin8 => {
+                self.pos += 1;
+                self.be::<1>()?[0] as usize
+            }
+            Marker::Bin16 => {
+                self.pos += 1;
+                u16::from_be_bytes(self.be()?) as usize
+            }
+            Marker::Bin32 => {
+                self.pos += 1;
+                u32::from_be_bytes(self.be()?) as usize
+            }
+            _ => return Ok(None),
+        };
+        let at = self.pos;
+        self.take(n)?;
+        Ok(Some((at, n)))
+    }
+
+    /// Pushes a descriptor's buffer: `len` bytes at `at` in the data.
+    fn buffer(&mut self, at: usize, len: usize, typed: bool) -> Result<()> {
+        let s = self.stack;
+        let bytes = &self.data[at..at + len];
+        match self.buffers {
+            Buffers::Strings => s.push_bytes(bytes),
+            _ if !typed => s.push_bytes(bytes),
+            Buffers::Views(msg, base) => MsgBox::push_view(s, msg, base + at, len),
+            Buffers::Copies => {
+                let mut msg = Message::alloc_with_headroom(len, HEADROOM)
+                    .map_err(crate::transfer::nng_error)?;
+                msg.body_mut().copy_from_slice(bytes);
+                MsgBox::push(s, msg);
+            }
         }
         Ok(())
     }

@@ -1,0 +1,198 @@
+//! Packing into memory the caller provides (API.md section 7): the original design's
+//! allocator hand-off `nml.pack(..., {malloc = f, realloc = f, free = f}) -> block, bytes`, and
+//! `nml.pack_into(msg, ...) -> msg, bytes`.
+//!
+//! Both size the values with the counting pass first, get memory of exactly that size once,
+//! and pack straight into it: the bytes land there and nowhere else.
+
+use std::ffi::c_int;
+
+use crate::error::{bad_argument, Error, Result};
+use crate::lua::{Kind, Returns, Stack};
+use crate::message::{self, MsgBox};
+use crate::msgpack::{pack::Packer, packed_size, sink::Fixed};
+use crate::state::Module;
+
+crate::lua_functions! {
+    pack_into => pack_into_impl;
+}
+
+const ALLOCATOR_FIELDS: [&str; 3] = ["malloc", "realloc", "free"];
+
+/// True when the value at `idx` is an allocator table: a plain table whose `malloc`, `realloc`
+/// and `free` are functions. (Functions cannot be packed, so no packable value looks like one.)
+pub fn is_allocator(s: &Stack, idx: c_int) -> bool {
+    if s.kind(idx) != Kind::Table {
+        return false;
+    }
+    if s.get_metatable(idx) {
+        s.pop(1);
+        return false;
+    }
+    ALLOCATOR_FIELDS.iter().all(|f| {
+        let kind = s.raw_get_field(idx, f);
+        s.pop(1);
+        kind == Kind::Function
+    })
+}
+
+/// `nml.pack(v1, ..., vn, allocator) -> block, bytes | nil, err, code`, the allocator at `alloc`
+/// (the last argument), the values below it.
+pub fn pack_with_allocator(s: &Stack, alloc: c_int) -> Returns {
+    if alloc < 2 {
+        return Err(bad_argument(
+            "pack",
+            1,
+            "value expected before the allocator",
+        ));
+    }
+    let module = Module::of(s);
+    let size = packed_size(s, module, 1, alloc - 1).map_err(|e| e.context("nml.pack: "))?;
+    let block = call_allocator(s, alloc, "malloc", None, size)?;
+    let block = match block_size(s, block) {
+        Some(have) if have < size => match call_allocator(s, alloc, "realloc", Some(block), size) {
+            Ok(b) => b,
+            Err(e) => return Err(free_after(s, alloc, block, e)),
+        },
+        _ => block,
+    };
+    if let Err(e) = write_block(s, module, block, size, 1, alloc - 1) {
+        return Err(free_after(s, alloc, block, e));
+    }
+    s.push_value(block);
+    s.push_int(size as i64);
+    Ok(2)
+}
+
+/// Calls `allocator[name](block?, size)` and leaves the block it returns on the stack, giving
+/// its index. A `nil, err` result or an error raised becomes a returned error.
+fn call_allocator(
+    s: &Stack,
+    alloc: c_int,
+    name: &str,
+    block: Option<c_int>,
+    size: usize,
+) -> Result<c_int> {
+    s.raw_get_field(alloc, name);
+    let nargs = match block {
+        Some(b) => {
+            s.push_value(b);
+            2
+        }
+        None => 1,
+    };
+    s.push_int(size as i64);
+    if let Err(e) = s.pcall(nargs, 3) {
+        return Err(Error::returned(
+            "nomem",
+            format!("nml.pack: {name} failed: {e}"),
+        ));
+    }
+    let results = s.top() - 2;
+    match s.kind(results) {
+        Kind::Userdata | Kind::LightUserdata => {
+            s.pop(2);
+            Ok(s.top())
+        }
+        Kind::Nil | Kind::Boolean => {
+            let why = match s.opt_bytes(results + 1) {
+                Some(w) => String::from_utf8_lossy(w).into_owned(),
+                None => "no memory".to_string(),
+            };
+            Err(Error::returned(
+                "nomem",
+                format!("nml.pack: {name}({size}) failed: {why}"),
+            ))
+        }
+        k => Err(Error::raise(format!(
+            "nml.pack: {name} returned a {} value, not a buffer",
+            k.name()
+        ))),
+    }
+}
+
+/// Gives the block back with `free` once something after `malloc` failed; the first error is
+/// the one reported, with `free`'s own failure added.
+fn free_after(s: &Stack, alloc: c_int, block: c_int, e: Error) -> Error {
+    s.raw_get_field(alloc, "free");
+    s.push_value(block);
+    match s.pcall(1, 0) {
+        Ok(()) => e,
+        Err(free_error) => e.context(&format!("(free failed too: {free_error}) ")),
+    }
+}
+
+/// The size of a block whose size is known: an nml message or a full userdata.
+fn block_size(s: &Stack, block: c_int) -> Option<usize> {
+    if message::is_message(s, block) {
+        return message::check(s, block, "pack").ok()?.size().ok();
+    }
+    (s.kind(block) == Kind::Userdata).then(|| s.raw_len(block))
+}
+
+/// Packs the values `first..=last` into the first `size` bytes of the block at `block`.
+fn write_block(
+    s: &Stack,
+    module: &Module,
+    block: c_int,
+    size: usize,
+    first: c_int,
+    last: c_int,
+) -> Result<()> {
+    if message::is_message(s, block) {
+        let mb = message::check(s, block, "pack")?;
+        return mb.bytes_mut(|bytes| match bytes.get_mut(..size) {
+            Some(dst) => {
+                pack_exactly(s, module, dst, first, last).map_err(|e| e.context("nml.pack: "))
+            }
+            None => Err(too_small(bytes.len(), size)),
+        });
+    }
+    let dst = s
+        .userdata_bytes_mut(block, size)
+        .ok_or_else(|| too_small(s.raw_len(block), size))?;
+    pack_exactly(s, module, dst, first, last).map_err(|e| e.context("nml.pack: "))
+}
+
+fn too_small(have: usize, size: usize) -> Error {
+    Error::returned(
+        "nomem",
+        format!("nml.pack: the allocator gave {have} bytes for {size}"),
+    )
+}
+
+/// Packs the values into `dst`, which the counting pass sized.
+fn pack_exactly(
+    s: &Stack,
+    module: &Module,
+    dst: &mut [u8],
+    first: c_int,
+    last: c_int,
+) -> Result<()> {
+    let mut packer = Packer::new(s, module, Fixed::new(dst));
+    for idx in first..=last {
+        packer.pack(idx)?;
+    }
+    match packer.out.is_exact() {
+        true => Ok(()),
+        false => Err(Error::raise("the value changed while it was being packed")),
+    }
+}
+
+/// `nml.pack_into(msg, ...) -> msg, bytes`: the message then holds exactly the packed values,
+/// grown (or shrunk) to their size.
+fn pack_into_impl(s: &Stack) -> Returns {
+    let mb: &MsgBox = message::check(s, 1, "pack_into")?;
+    let last = s.top();
+    if last < 2 {
+        return Err(bad_argument("pack_into", 2, "value expected"));
+    }
+    let module = Module::of(s);
+    let size = packed_size(s, module, 2, last).map_err(|e| e.context("nml.pack_into: "))?;
+    mb.resize(size)?;
+    mb.bytes_mut(|bytes| pack_exactly(s, module, bytes, 2, last))
+        .map_err(|e| e.context("nml.pack_into: "))?;
+    s.push_value(1);
+    s.push_int(size as i64);
+    Ok(2)
+}
