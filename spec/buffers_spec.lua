@@ -310,6 +310,17 @@ describe("the allocator hand-off", function()
     assert.is_true(cbuf.check(t.frame.buffer:ptr(), 4096, 6))
   end)
 
+  it("writes maps of 16 entries or more exactly as nml.pack does", function()
+    local value = { frame = { buffer = cbuf.new(1000, 1), buffer_ud_type = "f" } }
+    for i = 1, 40 do value["k" .. i] = i end
+    value.inner = {}
+    for i = 1, 300 do value.inner["j" .. i] = { i, i } end
+    value.list = { { a = 1 }, 2, { b = 3 } }
+    value.sparse = { { a = 1 }, { b = 2 }, [5] = { c = 3 } } -- tried as an array, then a map
+    local msg = nml.pack(value, nml_allocator)
+    assert.are.equal(nml.pack(value), msg:tostring())
+  end)
+
   it("calls malloc once with the exact size, and neither realloc nor free", function()
     local a = counting()
     local msg, bytes = nml.pack({ 1, 2, 3 }, a)

@@ -10,7 +10,7 @@ use std::ffi::c_int;
 use crate::error::{bad_argument, Error, Result};
 use crate::lua::{Kind, Returns, Stack};
 use crate::message::{self, MsgBox};
-use crate::msgpack::{pack::Packer, packed_size, sink::Fixed};
+use crate::msgpack::{measure, pack_measured, Measured};
 use crate::state::Module;
 
 crate::lua_functions! {
@@ -47,7 +47,8 @@ pub fn pack_with_allocator(s: &Stack, alloc: c_int) -> Returns {
         ));
     }
     let module = Module::of(s);
-    let size = packed_size(s, module, 1, alloc - 1).map_err(|e| e.context("nml.pack: "))?;
+    let measured = measure(s, module, 1, alloc - 1).map_err(|e| e.context("nml.pack: "))?;
+    let size = measured.size;
     let block = call_allocator(s, alloc, "malloc", None, size)?;
     let block = match block_size(s, block) {
         Some(have) if have < size => match call_allocator(s, alloc, "realloc", Some(block), size) {
@@ -56,7 +57,7 @@ pub fn pack_with_allocator(s: &Stack, alloc: c_int) -> Returns {
         },
         _ => block,
     };
-    if let Err(e) = write_block(s, module, block, size, 1, alloc - 1) {
+    if let Err(e) = write_block(s, module, block, measured, 1, alloc - 1) {
         return Err(free_after(s, alloc, block, e));
     }
     s.push_value(block);
@@ -130,28 +131,32 @@ fn block_size(s: &Stack, block: c_int) -> Option<usize> {
     (s.kind(block) == Kind::Userdata).then(|| s.raw_len(block))
 }
 
-/// Packs the values `first..=last` into the first `size` bytes of the block at `block`.
+/// Packs the values `first..=last`, which `measured` describes, into the block at `block`.
 fn write_block(
     s: &Stack,
     module: &Module,
     block: c_int,
-    size: usize,
+    measured: Measured,
     first: c_int,
     last: c_int,
 ) -> Result<()> {
+    let size = measured.size;
+    let pack = |dst: &mut [u8]| {
+        pack_measured(s, module, first, last, measured, dst).map_err(|e| e.context("nml.pack: "))
+    };
     if message::is_message(s, block) {
         let mb = message::check(s, block, "pack")?;
-        return mb.bytes_mut(|bytes| match bytes.get_mut(..size) {
-            Some(dst) => {
-                pack_exactly(s, module, dst, first, last).map_err(|e| e.context("nml.pack: "))
-            }
-            None => Err(too_small(bytes.len(), size)),
+        return mb.bytes_mut(|bytes| {
+            let have = bytes.len();
+            bytes
+                .get_mut(..size)
+                .map_or(Err(too_small(have, size)), pack)
         });
     }
     let dst = s
         .userdata_bytes_mut(block, size)
         .ok_or_else(|| too_small(s.raw_len(block), size))?;
-    pack_exactly(s, module, dst, first, last).map_err(|e| e.context("nml.pack: "))
+    pack(dst)
 }
 
 fn too_small(have: usize, size: usize) -> Error {
@@ -159,24 +164,6 @@ fn too_small(have: usize, size: usize) -> Error {
         "nomem",
         format!("nml.pack: the allocator gave {have} bytes for {size}"),
     )
-}
-
-/// Packs the values into `dst`, which the counting pass sized.
-fn pack_exactly(
-    s: &Stack,
-    module: &Module,
-    dst: &mut [u8],
-    first: c_int,
-    last: c_int,
-) -> Result<()> {
-    let mut packer = Packer::new(s, module, Fixed::new(dst));
-    for idx in first..=last {
-        packer.pack(idx)?;
-    }
-    match packer.out.is_exact() {
-        true => Ok(()),
-        false => Err(Error::raise("the value changed while it was being packed")),
-    }
 }
 
 /// `nml.pack_into(msg, ...) -> msg, bytes`: the message then holds exactly the packed values,
@@ -188,9 +175,10 @@ fn pack_into_impl(s: &Stack) -> Returns {
         return Err(bad_argument("pack_into", 2, "value expected"));
     }
     let module = Module::of(s);
-    let size = packed_size(s, module, 2, last).map_err(|e| e.context("nml.pack_into: "))?;
+    let measured = measure(s, module, 2, last).map_err(|e| e.context("nml.pack_into: "))?;
+    let size = measured.size;
     mb.resize(size)?;
-    mb.bytes_mut(|bytes| pack_exactly(s, module, bytes, 2, last))
+    mb.bytes_mut(|bytes| pack_measured(s, module, 2, last, measured, bytes))
         .map_err(|e| e.context("nml.pack_into: "))?;
     s.push_value(1);
     s.push_int(size as i64);

@@ -14,8 +14,8 @@ use crate::envelope::{self, Tag};
 use crate::error::{bad_argument, Error, Result};
 use crate::lua::{Kind, Returns, Stack};
 use crate::message::{self, Held, MsgBox, SharedMsg};
+use crate::msgpack;
 use crate::msgpack::unpack::{Buffers, Unpacker};
-use crate::msgpack::{pack::Packer, sink::Fixed};
 use crate::nng::{Message, NngError, Pattern};
 use crate::protocol::Protocol;
 use crate::socket::{self, SocketBox};
@@ -49,16 +49,11 @@ fn encode_message(
     idx: c_int,
 ) -> Result<Message> {
     if let Protocol::MessagePack = protocol {
-        let size = crate::msgpack::packed_size(s, module, idx, idx)?;
-        let mut msg = Message::alloc(header.len() + size).map_err(nng_error)?;
-        let body = msg.body_mut();
-        body[..header.len()].copy_from_slice(header);
-        let mut packer = Packer::new(s, module, Fixed::new(&mut body[header.len()..]));
-        packer.pack(idx)?;
-        if !packer.out.is_exact() {
-            return Err(Error::raise("the value changed while it was being packed"));
-        }
-        drop(packer);
+        let measured = msgpack::measure(s, module, idx, idx)?;
+        let mut msg = Message::alloc(header.len() + measured.size).map_err(nng_error)?;
+        let (head, payload) = msg.body_mut().split_at_mut(header.len());
+        head.copy_from_slice(header);
+        msgpack::pack_measured(s, module, idx, idx, measured, payload)?;
         return Ok(msg);
     }
     module.with_scratch(|buf| {

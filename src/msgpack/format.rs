@@ -134,6 +134,23 @@ pub fn array_header(out: &mut impl Sink, n: usize) -> Result<(), TooLong> {
     }
 }
 
+/// A map's header, when the number of entries is known before them.
+#[inline]
+pub fn map_header(out: &mut impl Sink, n: usize) -> Result<(), TooLong> {
+    if n < 16 {
+        out.put_u8(m::FIXMAP | n as u8);
+        Ok(())
+    } else if n <= u16::MAX as usize {
+        tagged(out, m::MAP16, (n as u16).to_be_bytes());
+        Ok(())
+    } else if n <= u32::MAX as usize {
+        tagged(out, m::MAP32, (n as u32).to_be_bytes());
+        Ok(())
+    } else {
+        Err(TooLong(n))
+    }
+}
+
 /// A map's header, written once its entries are: `at` is where a one-byte placeholder was
 /// left, which grows into a map16 or map32 header when there are 16 entries or more.
 #[inline]

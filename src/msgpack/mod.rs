@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::lua::Stack;
 use crate::state::Module;
 use pack::Packer;
-use sink::{Counter, Growable};
+use sink::{Counter, Fixed, Growable};
 use unpack::Unpacker;
 
 /// Appends the MessagePack form of each value in `first..=last` to `out`.
@@ -31,11 +31,49 @@ pub fn pack_values(
 
 /// The exact number of bytes `pack_values` would write.
 pub fn packed_size(stack: &Stack, module: &Module, first: c_int, last: c_int) -> Result<usize> {
+    Ok(measure(stack, module, first, last)?.size)
+}
+
+/// What the counting pass learns of values: their packed size, and the entries of each map.
+pub struct Measured {
+    pub size: usize,
+    maps: Vec<usize>,
+}
+
+/// Runs the counting pass over the values in `first..=last`.
+pub fn measure(stack: &Stack, module: &Module, first: c_int, last: c_int) -> Result<Measured> {
     let mut packer = Packer::new(stack, module, Counter::default());
     for idx in first..=last {
         packer.pack(idx)?;
     }
-    Ok(packer.out.0)
+    let counter = std::mem::take(&mut packer.out);
+    let size = counter.size;
+    Ok(Measured {
+        size,
+        maps: counter.into_map_counts(),
+    })
+}
+
+/// Packs the values in `first..=last`, which `measured` describes, into `dst` of exactly
+/// `measured.size` bytes. Every byte is written once, in place.
+pub fn pack_measured(
+    stack: &Stack,
+    module: &Module,
+    first: c_int,
+    last: c_int,
+    measured: Measured,
+    dst: &mut [u8],
+) -> Result<()> {
+    let mut packer = Packer::new(stack, module, Fixed::with_maps(dst, measured.maps));
+    for idx in first..=last {
+        packer.pack(idx)?;
+    }
+    match packer.out.is_exact() {
+        true => Ok(()),
+        false => Err(crate::error::Error::raise(
+            "the value changed while it was being packed",
+        )),
+    }
 }
 
 /// Pushes the one value `data` holds; trailing bytes are an error.

@@ -198,8 +198,7 @@ impl<'a, S: Sink> Packer<'a, S> {
     /// `started` says the first entry is already pushed (its value at `key + 1`).
     fn map_entries(&mut self, idx: c_int, key: c_int, started: bool) -> Result<()> {
         let s = self.stack;
-        let header = self.out.pos();
-        self.out.put_u8(0); // placeholder, see format::patch_map_header
+        let header = self.out.begin_map();
         let mut count = 0;
         if started || s.next(idx) {
             loop {
@@ -212,7 +211,7 @@ impl<'a, S: Sink> Packer<'a, S> {
                 }
             }
         }
-        format::patch_map_header(&mut self.out, header, count).map_err(too_long)
+        self.out.end_map(header, count).map_err(too_long)
     }
 
     /// A buffer descriptor (API.md section 6) is a table whose `buffer` field holds a userdata,
@@ -231,8 +230,7 @@ impl<'a, S: Sink> Packer<'a, S> {
         s.raw_get_field(idx, "buffer");
         let buffer = s.top();
         let size = descriptor_size(s, idx, buffer)?;
-        let header = self.out.pos();
-        self.out.put_u8(0); // placeholder, see format::patch_map_header
+        let header = self.out.begin_map();
         let mut count = 0;
         s.push_nil();
         let key = s.top();
@@ -258,7 +256,7 @@ impl<'a, S: Sink> Packer<'a, S> {
             count += 1;
         }
         s.pop(1); // the buffer
-        format::patch_map_header(&mut self.out, header, count).map_err(too_long)
+        self.out.end_map(header, count).map_err(too_long)
     }
 
     /// `nml.bin(s)`: `{s}` with the bin metatable.

@@ -6,8 +6,15 @@
 //! appends to a `Vec`. Both support the two edits the packer needs: undoing what it wrote for a
 //! table that turned out not to be an array, and opening room for a map header once the number
 //! of entries is known.
+//!
+//! A map's entries are counted while they are written (a Lua table does not know how many it
+//! has), so its header is a placeholder that grows, moving what follows, when the map has 16
+//! entries or more. The counting pass records every map's count so that [`Fixed`], writing
+//! into memory it sized, puts each header right the first time and never moves a buffer.
 
-pub trait Sink {
+use super::format::{self, TooLong};
+
+pub trait Sink: Sized {
     fn put(&mut self, bytes: &[u8]);
     fn put_u8(&mut self, byte: u8);
     /// Bytes written so far.
@@ -18,32 +25,79 @@ pub trait Sink {
     fn open_gap(&mut self, at: usize, n: usize);
     /// Overwrites bytes already written (or made room for) at `at`.
     fn patch(&mut self, at: usize, bytes: &[u8]);
+
+    /// Starts a map whose number of entries is told at its end.
+    fn begin_map(&mut self) -> MapStart {
+        let at = self.pos();
+        self.put_u8(0);
+        MapStart { at, known: None }
+    }
+
+    /// Ends the map `start` began, with `n` entries.
+    fn end_map(&mut self, start: MapStart, n: usize) -> Result<(), TooLong> {
+        format::patch_map_header(self, start.at, n)
+    }
 }
 
-/// Counts what would be written.
+/// Where a map began, and the count its header was written for (when it was known).
+pub struct MapStart {
+    at: usize,
+    known: Option<usize>,
+}
+
+/// Counts what would be written, and the entries of every map in the order they begin.
 #[derive(Default)]
-pub struct Counter(pub usize);
+pub struct Counter {
+    pub size: usize,
+    /// The entries of each map begun, in order, including maps in writes later undone: the
+    /// writing pass makes the same calls in the same order.
+    maps: Vec<usize>,
+}
+
+impl Counter {
+    /// The entries of every map, in the order the maps begin: what [`Fixed::with_maps`] needs.
+    pub fn into_map_counts(self) -> Vec<usize> {
+        self.maps
+    }
+}
 
 impl Sink for Counter {
     #[inline]
     fn put(&mut self, bytes: &[u8]) {
-        self.0 += bytes.len();
+        self.size += bytes.len();
     }
     #[inline]
     fn put_u8(&mut self, _: u8) {
-        self.0 += 1;
+        self.size += 1;
     }
     #[inline]
     fn pos(&self) -> usize {
-        self.0
+        self.size
     }
     fn truncate(&mut self, pos: usize) {
-        self.0 = pos;
+        self.size = pos;
     }
     fn open_gap(&mut self, _: usize, n: usize) {
-        self.0 += n;
+        self.size += n;
     }
     fn patch(&mut self, _: usize, _: &[u8]) {}
+
+    fn begin_map(&mut self) -> MapStart {
+        let at = self.size;
+        self.maps.push(0);
+        self.size += 1;
+        MapStart {
+            at,
+            known: Some(self.maps.len() - 1),
+        }
+    }
+
+    fn end_map(&mut self, start: MapStart, n: usize) -> Result<(), TooLong> {
+        if let Some(i) = start.known {
+            self.maps[i] = n;
+        }
+        format::patch_map_header(self, start.at, n)
+    }
 }
 
 /// Appends to a vector (reused between calls, so it keeps its capacity).
@@ -75,21 +129,32 @@ impl Sink for Growable<'_> {
     }
 }
 
-/// Writes into a slice that a counting pass sized. Should the two passes disagree (the value
-/// changed in between), writes past the end are dropped and `overflowed` says so; nothing
-/// panics and nothing outside the slice is touched.
+/// Writes into a slice that a counting pass sized, each map header written for the count that
+/// pass recorded. Should the two passes disagree (the value changed in between), writes past
+/// the end are dropped and `overflowed` says so; nothing panics and nothing outside the slice
+/// is touched.
 pub struct Fixed<'a> {
     buf: &'a mut [u8],
     pos: usize,
     pub overflowed: bool,
+    /// The counting pass's map counts, and how many of them have been used.
+    maps: Vec<usize>,
+    next_map: usize,
 }
 
 impl<'a> Fixed<'a> {
     pub fn new(buf: &'a mut [u8]) -> Self {
+        Fixed::with_maps(buf, Vec::new())
+    }
+
+    /// A sink whose map headers are written for `maps`, the counts from [`Counter`].
+    pub fn with_maps(buf: &'a mut [u8], maps: Vec<usize>) -> Self {
         Fixed {
             buf,
             pos: 0,
             overflowed: false,
+            maps,
+            next_map: 0,
         }
     }
 
@@ -133,6 +198,28 @@ impl Sink for Fixed<'_> {
             None => self.overflowed = true,
         }
     }
+
+    fn begin_map(&mut self) -> MapStart {
+        let at = self.pos;
+        let Some(&n) = self.maps.get(self.next_map) else {
+            self.put_u8(0);
+            return MapStart { at, known: None };
+        };
+        self.next_map += 1;
+        // n was counted in a map, so it fits a map header.
+        format::map_header(self, n).expect("a counted map fits a header");
+        MapStart { at, known: Some(n) }
+    }
+
+    fn end_map(&mut self, start: MapStart, n: usize) -> Result<(), TooLong> {
+        match start.known {
+            Some(counted) => {
+                self.overflowed |= counted != n;
+                Ok(())
+            }
+            None => format::patch_map_header(self, start.at, n),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -168,5 +255,54 @@ mod tests {
         assert_eq!(c.pos(), 5);
         c.truncate(1);
         assert_eq!(c.pos(), 1);
+    }
+
+    /// The counting pass's map counts let Fixed write a 16-entry map's header in place: what
+    /// follows is never moved, and the bytes equal the growable sink's.
+    #[test]
+    fn fixed_writes_counted_map_headers_in_place() {
+        fn pack(out: &mut impl Sink) {
+            let outer = out.begin_map();
+            for i in 0..16u8 {
+                out.put_u8(i);
+                let inner = out.begin_map();
+                out.end_map(inner, 0).unwrap();
+            }
+            out.end_map(outer, 16).unwrap();
+        }
+        let mut counter = Counter::default();
+        pack(&mut counter);
+        let mut grown = Vec::new();
+        pack(&mut Growable(&mut grown));
+        assert_eq!(counter.size, grown.len());
+        let mut buf = vec![0u8; counter.size];
+        let mut fixed = Fixed::with_maps(&mut buf, counter.into_map_counts());
+        pack(&mut fixed);
+        assert!(fixed.is_exact());
+        assert_eq!(buf, grown);
+    }
+
+    /// A map in a write later undone still takes its turn: both passes make the same calls.
+    #[test]
+    fn maps_in_undone_writes_keep_their_turn() {
+        fn pack(out: &mut impl Sink) {
+            let undone = out.begin_map();
+            out.end_map(undone, 3).unwrap();
+            out.truncate(0);
+            let kept = out.begin_map();
+            for i in 0..20 {
+                out.put_u8(i);
+            }
+            out.end_map(kept, 20).unwrap();
+        }
+        let mut counter = Counter::default();
+        pack(&mut counter);
+        let size = counter.size;
+        assert_eq!(counter.maps, [3, 20]);
+        let mut buf = vec![0u8; size];
+        let mut fixed = Fixed::with_maps(&mut buf, counter.into_map_counts());
+        pack(&mut fixed);
+        assert!(fixed.is_exact());
+        assert_eq!(buf[..3], [0xde, 0, 20]);
     }
 }
