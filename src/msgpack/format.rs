@@ -120,35 +120,31 @@ pub fn ext(out: &mut impl Sink, ty: i8, data: &[u8]) -> Result<(), TooLong> {
 
 #[inline]
 pub fn array_header(out: &mut impl Sink, n: usize) -> Result<(), TooLong> {
-    if n < 16 {
-        out.put_u8(m::FIXARRAY | n as u8);
-        Ok(())
-    } else if n <= u16::MAX as usize {
-        tagged(out, m::ARRAY16, (n as u16).to_be_bytes());
-        Ok(())
-    } else if n <= u32::MAX as usize {
-        tagged(out, m::ARRAY32, (n as u32).to_be_bytes());
-        Ok(())
-    } else {
-        Err(TooLong(n))
-    }
+    container_header(out, n, [m::FIXARRAY, m::ARRAY16, m::ARRAY32])
 }
 
 /// A map's header, when the number of entries is known before them.
 #[inline]
 pub fn map_header(out: &mut impl Sink, n: usize) -> Result<(), TooLong> {
+    container_header(out, n, [m::FIXMAP, m::MAP16, m::MAP32])
+}
+
+#[inline]
+fn container_header(
+    out: &mut impl Sink,
+    n: usize,
+    [fix, m16, m32]: [u8; 3],
+) -> Result<(), TooLong> {
     if n < 16 {
-        out.put_u8(m::FIXMAP | n as u8);
-        Ok(())
+        out.put_u8(fix | n as u8);
     } else if n <= u16::MAX as usize {
-        tagged(out, m::MAP16, (n as u16).to_be_bytes());
-        Ok(())
+        tagged(out, m16, (n as u16).to_be_bytes());
     } else if n <= u32::MAX as usize {
-        tagged(out, m::MAP32, (n as u32).to_be_bytes());
-        Ok(())
+        tagged(out, m32, (n as u32).to_be_bytes());
     } else {
-        Err(TooLong(n))
+        return Err(TooLong(n));
     }
+    Ok(())
 }
 
 /// A map's header, written once its entries are: `at` is where a one-byte placeholder was
