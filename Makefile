@@ -70,6 +70,8 @@ demo:
 	@tools/deps.sh $(DEMO_LUA)
 	@$(MAKE) --no-print-directory build-$(DEMO_LUA)
 	@cd examples && LUA_CPATH="$(CURDIR)/build/$(DEMO_LUA)/?.so;;" $(call interp,$(DEMO_LUA)) demo.lua
+	@echo
+	@cd examples && LUA_CPATH="$(CURDIR)/build/$(DEMO_LUA)/?.so;;" $(call interp,$(DEMO_LUA)) buffers.lua
 
 bench:
 	@tools/deps.sh 5.4 5.1 luajit +bench

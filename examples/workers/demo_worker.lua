@@ -21,10 +21,11 @@ while true do
     assert(worker:send("bye", "string"))
     break
   end
-  local frame = msg.frame.buffer
-  if type(frame) ~= "string" then frame = frame:tostring() end
-  io.write(string.format("  worker got job %d (%s): %s frame of %d bytes, %dx%d\n",
-    msg.id, protocol, msg.frame.buffer_ud_type, #frame, msg.params.width, msg.params.height))
+  local view = msg.frame.buffer -- an nml message: a view into the received message, no copy
+  local frame = view:tostring()  -- a Lua string of its bytes, made here for the checksum
+  io.write(string.format("  worker got job %d (%s): %s frame of %d bytes, %dx%d, as %s\n",
+    msg.id, protocol, msg.frame.buffer_ud_type, #frame, msg.params.width, msg.params.height,
+    tostring(view)))
   assert(worker:send({ id = msg.id, ok = true, bytes = #frame, checksum = checksum(frame),
     thumbnail = { width = 160, height = 120 } }, "json"))
 end
