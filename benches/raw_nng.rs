@@ -3,6 +3,7 @@
 //! (nml's bench uses two processes). Prints one line per figure:
 //!   raw <transport> <test> <value> <unit>
 //! Usage: cargo bench --bench raw_nng -- <transport> [<url>]
+//!        cargo bench --bench raw_nng -- memcpy <MiB>   (the fresh-page copy rate, for copies.lua)
 
 use std::ffi::CString;
 use std::time::Instant;
@@ -48,6 +49,36 @@ fn recv_len(s: sys::nng_socket) -> usize {
         sys::nng_msg_free(msg);
         n
     }
+}
+
+/// Median rate of copying `n` bytes into memory just allocated (so its pages are faulted in by
+/// the copy, as a new message's are), over 21 runs.
+fn fresh_page_memcpy(n: usize) -> f64 {
+    let src = vec![7u8; n];
+    let mut rates: Vec<f64> = (0..21)
+        .map(|_| {
+            let start = Instant::now();
+            // SAFETY: a private anonymous mapping of n bytes, written within its length, then
+            // unmapped; mmap (not malloc, which may hand back pages it kept) makes them fresh.
+            unsafe {
+                let dst = libc::mmap(
+                    std::ptr::null_mut(),
+                    n,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                );
+                assert_ne!(dst, libc::MAP_FAILED);
+                std::ptr::copy_nonoverlapping(src.as_ptr(), dst as *mut u8, n);
+                let elapsed = start.elapsed().as_secs_f64();
+                libc::munmap(dst, n);
+                n as f64 / elapsed / 1e9
+            }
+        })
+        .collect();
+    rates.sort_by(f64::total_cmp);
+    rates[rates.len() / 2]
 }
 
 type Opener = unsafe extern "C" fn(*mut sys::nng_socket) -> i32;
@@ -124,6 +155,11 @@ fn main() {
         .filter(|a| a != "--bench")
         .collect();
     let transport = args.first().map(String::as_str).unwrap_or("inproc");
+    if transport == "memcpy" {
+        let mib: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(16);
+        println!("raw memcpy {mib}MiB {:.2} GB/s", fresh_page_memcpy(mib << 20));
+        return;
+    }
     let base = args.get(1).cloned().unwrap_or_else(|| match transport {
         "inproc" => "inproc://raw-bench".into(),
         "ipc" => format!("ipc:///tmp/nml-raw-bench-{}", std::process::id()),

@@ -58,8 +58,52 @@ def messaging(path):
     return "\n".join(out)
 
 
+def copies(path):
+    """Rows 'copies <transport> <way> <MiB> <malloc> (both <x> | sender <x> receiver <y>) rate
+    <GB/s>' into one table per malloc setting, nml beside the json way."""
+    rows, order = {}, []
+    for line in open(path):
+        parts = line.split()
+        if not parts or parts[0] != "copies":
+            continue
+        transport, way, mib, malloc = parts[1:5]
+        figures = dict(zip(parts[5::2], parts[6::2]))
+        key = (malloc, transport, mib)
+        if key not in rows:
+            rows[key] = {}
+            order.append(key)
+        rows[key][way] = figures
+    titles = {
+        "mmap": "copies only (MALLOC_MMAP_THRESHOLD_=1048576: freed blocks go back to the system)",
+        "default": "glibc as it comes (freed blocks kept for reuse, and counted in VmHWM)",
+    }
+    out = []
+    for malloc in ("mmap", "default"):
+        out += [f"*{titles[malloc]}*", "",
+                "| transport | buffer | nml sender | nml receiver | JSON sender | JSON receiver | nml rate | JSON rate | nml / JSON |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for key in order:
+            if key[0] != malloc:
+                continue
+            _, transport, mib = key
+            n, j = rows[key].get("nml", {}), rows[key].get("json", {})
+
+            def peaks(f):
+                if "both" in f:
+                    return [f"{f['both']}x (both ends)", "(one process)"]
+                return [f"{f.get('sender', '-')}x", f"{f.get('receiver', '-')}x"]
+
+            ratio = f"{float(n['rate']) / float(j['rate']):.1f}x" if n.get("rate") and j.get("rate") else "-"
+            out.append(f"| {transport} | {mib} MiB | " + " | ".join(peaks(n) + peaks(j)) +
+                       f" | {n.get('rate', '-')} GB/s | {j.get('rate', '-')} GB/s | {ratio} |")
+        out.append("")
+    return "\n".join(out)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "--messaging":
         print(messaging(sys.argv[2]))
+    elif sys.argv[1] == "--copies":
+        print(copies(sys.argv[2]))
     else:
         print("\n\n".join(table(p) for p in sys.argv[1:]))
