@@ -1,5 +1,5 @@
 -- Copies of a large buffer sent inside a table: peak memory of sender and receiver, and rate.
---   lua copies.lua <MiB> <transport> [default|mmap]  prints "copies <transport> <way> <MiB> ..."
+--   lua copies.lua <MiB> <transport> [default|mmap|thp]  prints "copies <transport> <way> <MiB> ..."
 --   lua copies.lua send|recv|both <way> <url> <MiB> <count>    one side (a process of its own)
 --
 -- Two ways, each in fresh processes:
@@ -108,15 +108,21 @@ elseif role == "recv" then
   report("receiver", base, size)
   sock:close()
 else
-  -- The driver: both ways, in fresh processes, for one size, transport and malloc setting:
-  -- "default" is glibc as it comes, "mmap" sets MALLOC_MMAP_THRESHOLD_ so that every block of
-  -- 1 MiB or more is mapped on its own and unmapped when freed. By default glibc keeps freed
-  -- large blocks for reuse (in one arena per thread, and NNG receives on its own threads), and
-  -- VmHWM then counts them too: the mmap figures count copies only.
+  -- The driver: both ways, in fresh processes, for one size, transport and malloc setting.
+  -- "default" is glibc as it comes: it keeps freed blocks under 32 MiB for reuse (in one arena
+  -- per thread, and NNG receives on its own threads), and VmHWM counts them too. "mmap" maps
+  -- every block of 1 MiB or more on its own and unmaps it when freed, so the figures count
+  -- copies only, but every message's pages are new and faulted in one by one. "thp" does the
+  -- same with transparent huge pages (glibc 2.35+), so those faults come 2 MiB at a time.
   local lua, script = arg[-1] or "lua", arg[0]
   mib, transport = tonumber(arg[1]), arg[2]
   local malloc = arg[3] or "default"
-  if malloc == "mmap" then lua = "MALLOC_MMAP_THRESHOLD_=1048576 " .. lua end
+  local tunables = {
+    default = "",
+    mmap = "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=1048576 ",
+    thp = "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=1048576:glibc.malloc.hugetlb=1 ",
+  }
+  lua = assert(tunables[malloc], "malloc setting: default, mmap or thp") .. lua
   local count = mib >= 256 and 3 or 20
   local function run(cmd)
     local f = assert(io.popen(cmd .. " 2>&1", "r"))

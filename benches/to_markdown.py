@@ -74,11 +74,14 @@ def copies(path):
             order.append(key)
         rows[key][way] = figures
     titles = {
-        "mmap": "copies only (MALLOC_MMAP_THRESHOLD_=1048576: freed blocks go back to the system)",
+        "thp": "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=1048576:glibc.malloc.hugetlb=1 "
+               "(blocks of 1 MiB or more mapped on their own, in huge pages, and unmapped when freed)",
+        "mmap": "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=1048576 "
+                "(the same in 4 KiB pages)",
         "default": "glibc as it comes (freed blocks kept for reuse, and counted in VmHWM)",
     }
     out = []
-    for malloc in ("mmap", "default"):
+    for malloc in ("thp", "mmap", "default"):
         out += [f"*{titles[malloc]}*", "",
                 "| transport | buffer | nml sender | nml receiver | JSON sender | JSON receiver | nml rate | JSON rate | nml / JSON |",
                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
