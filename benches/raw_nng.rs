@@ -157,7 +157,10 @@ fn main() {
     let transport = args.first().map(String::as_str).unwrap_or("inproc");
     if transport == "memcpy" {
         let mib: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(16);
-        println!("raw memcpy {mib}MiB {:.2} GB/s", fresh_page_memcpy(mib << 20));
+        println!(
+            "raw memcpy {mib}MiB {:.2} GB/s",
+            fresh_page_memcpy(mib << 20)
+        );
         return;
     }
     let base = args.get(1).cloned().unwrap_or_else(|| match transport {
