@@ -48,15 +48,17 @@ fn encode_message(
     protocol: &Protocol,
     idx: c_int,
 ) -> Result<Message> {
-    if let Protocol::MessagePack = protocol {
-        let measured = msgpack::measure(s, module, idx, idx)?;
-        let mut msg = Message::alloc(header.len() + measured.size).map_err(nng_error)?;
-        let (head, payload) = msg.body_mut().split_at_mut(header.len());
-        head.copy_from_slice(header);
-        msgpack::pack_measured(s, module, idx, idx, measured, payload)?;
-        return Ok(msg);
-    }
     module.with_scratch(|buf| {
+        if let Protocol::MessagePack = protocol {
+            let Some(measured) = msgpack::stage(s, module, idx, buf)? else {
+                return bytes_message(header, buf);
+            };
+            let mut msg = Message::alloc(header.len() + measured.size).map_err(nng_error)?;
+            let (head, payload) = msg.body_mut().split_at_mut(header.len());
+            head.copy_from_slice(header);
+            msgpack::pack_measured(s, module, idx, idx, measured, payload)?;
+            return Ok(msg);
+        }
         protocol.encode(s, module, idx, buf)?;
         bytes_message(header, buf)
     })

@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::lua::Stack;
 use crate::state::Module;
 use pack::Packer;
-use sink::{Counter, Fixed, Growable};
+use sink::{Counter, Fixed, Growable, Staged};
 use unpack::Unpacker;
 
 /// Appends the MessagePack form of each value in `first..=last` to `out`.
@@ -38,6 +38,29 @@ pub fn packed_size(stack: &Stack, module: &Module, first: c_int, last: c_int) ->
 pub struct Measured {
     pub size: usize,
     maps: Vec<usize>,
+}
+
+/// Packs the value at `idx` for a message: a small value in one pass into `scratch`
+/// (`Ok(None)`, the bytes there), a larger one only counted (`Ok(Some(measured))`, to be
+/// packed in place with [`pack_measured`]), so large buffers are copied once.
+pub fn stage(
+    stack: &Stack,
+    module: &Module,
+    idx: c_int,
+    scratch: &mut Vec<u8>,
+) -> Result<Option<Measured>> {
+    /// Up to this size a copy from scratch costs less than a second pass over the value.
+    const SMALL: usize = 64 << 10;
+    let mut packer = Packer::new(stack, module, Staged::new(scratch, SMALL));
+    packer.pack(idx)?;
+    if !packer.out.spilled() {
+        return Ok(None);
+    }
+    let counter = std::mem::take(&mut packer.out.counter);
+    Ok(Some(Measured {
+        size: counter.size,
+        maps: counter.into_map_counts(),
+    }))
 }
 
 /// Runs the counting pass over the values in `first..=last`.

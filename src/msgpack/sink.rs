@@ -129,6 +129,94 @@ impl Sink for Growable<'_> {
     }
 }
 
+/// Writes small values into a vector and counts every value: the first pass of packing into a
+/// message. A value that stays within `cap` bytes is then in the vector, packed in one pass,
+/// ready to copy; a larger one stops being written at `cap` (so a large buffer is never copied
+/// twice) but is counted whole, maps included, for [`Fixed`] to write in place.
+pub struct Staged<'a> {
+    pub counter: Counter,
+    bytes: &'a mut Vec<u8>,
+    cap: usize,
+    spilled: bool,
+}
+
+impl<'a> Staged<'a> {
+    pub fn new(bytes: &'a mut Vec<u8>, cap: usize) -> Self {
+        bytes.clear();
+        Staged {
+            counter: Counter::default(),
+            bytes,
+            cap,
+            spilled: false,
+        }
+    }
+
+    /// True when the value outgrew `cap`: only the counts are kept.
+    pub fn spilled(&self) -> bool {
+        self.spilled
+    }
+
+    fn fits(&mut self, more: usize) -> bool {
+        if !self.spilled && self.bytes.len() + more > self.cap {
+            self.spilled = true;
+            self.bytes.clear();
+        }
+        !self.spilled
+    }
+}
+
+impl Sink for Staged<'_> {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        self.counter.put(bytes);
+        if self.fits(bytes.len()) {
+            self.bytes.extend_from_slice(bytes);
+        }
+    }
+    #[inline]
+    fn put_u8(&mut self, byte: u8) {
+        self.counter.put_u8(byte);
+        if self.fits(1) {
+            self.bytes.push(byte);
+        }
+    }
+    #[inline]
+    fn pos(&self) -> usize {
+        self.counter.size
+    }
+    fn truncate(&mut self, pos: usize) {
+        self.counter.truncate(pos);
+        if !self.spilled {
+            self.bytes.truncate(pos);
+        }
+    }
+    fn open_gap(&mut self, at: usize, n: usize) {
+        self.counter.open_gap(at, n);
+        if self.fits(n) {
+            Growable(self.bytes).open_gap(at, n);
+        }
+    }
+    fn patch(&mut self, at: usize, bytes: &[u8]) {
+        if !self.spilled {
+            Growable(self.bytes).patch(at, bytes);
+        }
+    }
+
+    fn begin_map(&mut self) -> MapStart {
+        let start = self.counter.begin_map();
+        self.counter.size -= 1; // put_u8 below counts the placeholder
+        self.put_u8(0);
+        start
+    }
+
+    fn end_map(&mut self, start: MapStart, n: usize) -> Result<(), TooLong> {
+        if let Some(i) = start.known {
+            self.counter.maps[i] = n;
+        }
+        format::patch_map_header(self, start.at, n)
+    }
+}
+
 /// Writes into a slice that a counting pass sized, each map header written for the count that
 /// pass recorded. Should the two passes disagree (the value changed in between), writes past
 /// the end are dropped and `overflowed` says so; nothing panics and nothing outside the slice
@@ -280,6 +368,34 @@ mod tests {
         pack(&mut fixed);
         assert!(fixed.is_exact());
         assert_eq!(buf, grown);
+    }
+
+    /// Small values come out of Staged packed, as Growable packs them; large ones spill and
+    /// come out counted, as Counter counts them.
+    #[test]
+    fn staged_packs_small_values_and_counts_large_ones() {
+        fn pack(out: &mut impl Sink, entries: u8) {
+            let map = out.begin_map();
+            for i in 0..entries {
+                out.put(&[i, i]);
+            }
+            out.end_map(map, entries as usize).unwrap();
+        }
+        for (entries, cap, spills) in [(20u8, 100, false), (20, 10, true)] {
+            let mut grown = Vec::new();
+            pack(&mut Growable(&mut grown), entries);
+            let mut counter = Counter::default();
+            pack(&mut counter, entries);
+            let mut bytes = Vec::new();
+            let mut staged = Staged::new(&mut bytes, cap);
+            pack(&mut staged, entries);
+            assert_eq!(staged.spilled(), spills);
+            assert_eq!(staged.counter.size, counter.size);
+            assert_eq!(staged.counter.maps, counter.maps);
+            if !spills {
+                assert_eq!(bytes, grown);
+            }
+        }
     }
 
     /// A map in a write later undone still takes its turn: both passes make the same calls.
