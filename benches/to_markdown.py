@@ -1,6 +1,7 @@
 """Turns the output of benches/codec.lua into the README's tables: ops/s per codec, and
 nml's ratio to lua-cjson and to the fastest other MessagePack codec measured."""
 import re
+import statistics
 import sys
 
 ROW = re.compile(r"^  (.{20}) (pack|unpack)\s+(\S+)\s+(\d+) ops/s\s+([\d.]+) MB/s")
@@ -36,7 +37,8 @@ def table(path):
 
 
 def messaging(path):
-    """Rows 'nml|raw <transport> <test> <value> <unit>' into one table with nml/raw."""
+    """Rows 'nml|raw <transport> <test> <value> <unit>', from several rounds, into one table:
+    the median of each figure, and the median of the rounds' nml/raw ratios."""
     figures, order = {}, []
     for line in open(path):
         parts = line.split()
@@ -44,15 +46,19 @@ def messaging(path):
             who, transport, test, value, unit = parts
             key = (transport, test, unit)
             if key not in figures:
-                figures[key] = {}
+                figures[key] = {"nml": [], "raw": []}
                 order.append(key)
-            figures[key][who] = float(value)
-    out = ["| transport | test | nml | raw NNG | nml / raw |", "|---|---|---:|---:|---:|"]
+            figures[key][who].append(float(value))
+    rounds = max(len(f["nml"]) for f in figures.values())
+    out = [f"*median of {rounds} rounds*", "",
+           "| transport | test | nml | raw NNG | nml / raw |", "|---|---|---:|---:|---:|"]
     for key in order:
         transport, test, unit = key
         f = figures[key]
-        nml, raw = f.get("nml"), f.get("raw")
-        ratio = f"{nml / raw:.0%}" if nml and raw else "-"
+        nml = statistics.median(f["nml"]) if f["nml"] else None
+        raw = statistics.median(f["raw"]) if f["raw"] else None
+        pairs = list(zip(f["nml"], f["raw"]))
+        ratio = f"{statistics.median(n / r for n, r in pairs):.0%}" if pairs else "-"
         fmt = (lambda v: f"{v:,.0f} {unit}") if unit == "msg/s" else (lambda v: f"{v:.2f} {unit}" if unit == "GB/s" else f"{v:.1f} {unit}")
         out.append(f"| {transport} | {test} | {fmt(nml) if nml else '-'} | {fmt(raw) if raw else '-'} | {ratio} |")
     return "\n".join(out)
