@@ -40,9 +40,10 @@ pub struct Measured {
     maps: Vec<usize>,
 }
 
-/// Packs the value at `idx` for a message: a small value in one pass into `scratch`
-/// (`Ok(None)`, the bytes there), a larger one only counted (`Ok(Some(measured))`, to be
-/// packed in place with [`pack_measured`]), so large buffers are copied once.
+/// Packs the value at `idx` for a message: a small value without buffers in one pass into
+/// `scratch` (`Ok(None)`, the bytes there); a larger one, or one holding a descriptor, only
+/// counted (`Ok(Some(measured))`, to be packed in place with [`pack_measured`]), so a buffer
+/// is copied once, into the message.
 pub fn stage(
     stack: &Stack,
     module: &Module,

@@ -241,10 +241,10 @@ impl<'a, S: Sink> Packer<'a, S> {
                 let out = &mut self.out;
                 match s.test_udata::<MsgBox>(buffer, message::METATABLE) {
                     Some(m) => m.bytes(|bytes| {
-                        out.put(&bytes[..size]);
+                        out.put_buffer(&bytes[..size]);
                         Ok(())
                     })?,
-                    None => out.put(
+                    None => out.put_buffer(
                         s.userdata_bytes(buffer, size)
                             .expect("size checked by descriptor_size"),
                     ),

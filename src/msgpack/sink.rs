@@ -26,6 +26,11 @@ pub trait Sink: Sized {
     /// Overwrites bytes already written (or made room for) at `at`.
     fn patch(&mut self, at: usize, bytes: &[u8]);
 
+    /// Writes the bytes of a descriptor's buffer (API.md section 6), which must be copied once.
+    fn put_buffer(&mut self, bytes: &[u8]) {
+        self.put(bytes);
+    }
+
     /// Starts a map whose number of entries is told at its end.
     fn begin_map(&mut self) -> MapStart {
         let at = self.pos();
@@ -130,9 +135,9 @@ impl Sink for Growable<'_> {
 }
 
 /// Writes small values into a vector and counts every value: the first pass of packing into a
-/// message. A value that stays within `cap` bytes is then in the vector, packed in one pass,
-/// ready to copy; a larger one stops being written at `cap` (so a large buffer is never copied
-/// twice) but is counted whole, maps included, for [`Fixed`] to write in place.
+/// message. A value that stays within `cap` bytes and holds no descriptor is then in the
+/// vector, packed in one pass, ready to copy; any other stops being written (so no buffer is
+/// copied twice) but is counted whole, maps included, for [`Fixed`] to write in place.
 pub struct Staged<'a> {
     pub counter: Counter,
     bytes: &'a mut Vec<u8>,
@@ -179,6 +184,12 @@ impl Sink for Staged<'_> {
         if self.fits(1) {
             self.bytes.push(byte);
         }
+    }
+    /// A buffer is never staged: it is written once, into the message itself.
+    fn put_buffer(&mut self, bytes: &[u8]) {
+        self.counter.put(bytes);
+        self.spilled = true;
+        self.bytes.clear();
     }
     #[inline]
     fn pos(&self) -> usize {
@@ -396,6 +407,17 @@ mod tests {
                 assert_eq!(bytes, grown);
             }
         }
+    }
+
+    /// A descriptor's buffer is never staged, however small: it must be copied only once.
+    #[test]
+    fn staged_spills_on_a_buffer() {
+        let mut bytes = Vec::new();
+        let mut staged = Staged::new(&mut bytes, 1000);
+        staged.put(&[1, 2]);
+        staged.put_buffer(&[3]);
+        assert!(staged.spilled());
+        assert_eq!(staged.counter.size, 3);
     }
 
     /// A map in a write later undone still takes its turn: both passes make the same calls.
