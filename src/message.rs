@@ -160,7 +160,9 @@ impl Body {
         match self {
             Body::Owned(_) => false,
             Body::Shared { msg, at, len } => {
-                Rc::strong_count(msg) == 1 && *at == 0 && *len == msg.borrow().get().len()
+                Rc::strong_count(msg) == 1
+                    && *at == 0
+                    && msg.try_borrow().is_ok_and(|m| *len == m.get().len())
             }
         }
     }
