@@ -25,7 +25,7 @@ local function status(field)
   return tonumber(kib) * 1024
 end
 
-local function socket(url, listen, size)
+local function socket(url, listen)
   local s = assert(nml.socket("pair", { recv_timeout = 60000, send_timeout = 60000, recv_max_size = 0 }))
   if listen then assert(s:listen(url)) else assert(s:dial(url)) end
   return s

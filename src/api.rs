@@ -95,10 +95,7 @@ fn with_data(s: &Stack, func: &str, f: impl FnOnce(Unpacker) -> Result<c_int>) -
     let module = Module::of(s);
     let as_strings = match s.kind(3) {
         Kind::None | Kind::Nil => module.buffers_as_strings.get(),
-        Kind::Table => match s.raw_get_field(3, "buffers") {
-            Kind::Nil => module.buffers_as_strings.get(),
-            _ => buffers_option(s, -1, 3, func)?,
-        },
+        Kind::Table => buffers_field(s, 3, func)?,
         k => {
             return Err(bad_argument(
                 func,
@@ -117,7 +114,8 @@ fn with_data(s: &Stack, func: &str, f: impl FnOnce(Unpacker) -> Result<c_int>) -
         }
         Ok(offset)
     };
-    if let Some(data) = s.opt_bytes(1).filter(|_| s.kind(1) == Kind::String) {
+    if s.kind(1) == Kind::String {
+        let data = s.to_bytes(1);
         let u = Unpacker::new(s, module, data, start(data)?);
         return f(match as_strings {
             true => u.buffers(Buffers::Strings),
@@ -370,6 +368,17 @@ fn check_bytes<'a>(s: &'a Stack, idx: c_int, func: &str) -> Result<&'a [u8]> {
             format!("string expected, got {}", s.kind(idx).name()),
         )
     })
+}
+
+/// The `buffers` field of the options table at `idx` (argument `idx` of `func`): true for
+/// "string"; when absent, what `nml.config` set. Leaves the stack as it was.
+pub fn buffers_field(s: &Stack, idx: c_int, func: &str) -> Result<bool> {
+    let as_strings = match s.raw_get_field(idx, "buffers") {
+        Kind::Nil => Ok(Module::of(s).buffers_as_strings.get()),
+        _ => buffers_option(s, -1, idx as usize, func),
+    };
+    s.pop(1);
+    as_strings
 }
 
 /// The `buffers` option at `idx` (argument `arg` of `func`): true for "string", false for

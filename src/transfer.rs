@@ -372,12 +372,8 @@ fn recv_options(s: &Stack, idx: c_int, func: &str) -> Result<(bool, bool)> {
         Kind::None | Kind::Nil => Ok((false, as_strings)),
         Kind::Table => {
             let dontwait = s.raw_get_field(idx, "dontwait") != Kind::Nil && s.to_bool(-1);
-            let as_strings = match s.raw_get_field(idx, "buffers") {
-                Kind::Nil => as_strings,
-                _ => crate::api::buffers_option(s, -1, idx as usize, func)?,
-            };
-            s.pop(2);
-            Ok((dontwait, as_strings))
+            s.pop(1);
+            Ok((dontwait, crate::api::buffers_field(s, idx, func)?))
         }
         k => Err(bad_argument(
             func,
