@@ -4,6 +4,7 @@
 #   make test LUA=5.3         the same for one interpreter (5.1 5.2 5.3 5.4 luajit)
 #   make demo                 the main example
 #   make bench                benchmarks, side by side
+#   make bench PARTS=messaging   one part of them (codec, messaging, copies)
 #   make build LUA=5.1        build/5.1/nml.so
 
 LUA ?=
@@ -76,7 +77,7 @@ demo:
 bench:
 	@tools/deps.sh 5.4 5.1 luajit +bench
 	@for v in 5.4 5.1 luajit; do $(MAKE) --no-print-directory build-$$v || exit 1; done
-	@benches/run
+	@benches/run $(PARTS)
 
 clean:
 	rm -rf build target

@@ -1,11 +1,12 @@
 -- Messaging throughput and latency through nml, for benches/run beside benches/raw_nng.rs.
---   lua messaging.lua <transport>            prints "nml <transport> <test> <value> <unit>"
+--   lua messaging.lua <transport> [<part of a test's name>]
+--                                            prints "nml <transport> <test> <value> <unit>"
 --   lua messaging.lua peer <test> <url> <n>  the other process (ipc and tcp)
--- Over ipc and tcp the sender (or the echo server) is a second Lua process, as the raw bench
--- uses a second thread. inproc cannot cross processes, so there one Lua thread does both sides
--- in turn (sending a batch into the socket buffers, then receiving it): a harder test than the
--- raw bench's two threads. Sockets keep NNG's default queue depths, as the raw bench does,
--- except over inproc, where the queues must hold a batch.
+-- A Lua state runs one thread, so over ipc and tcp the sender (or the echo server) is a second
+-- Lua process, and over inproc, which cannot cross processes, one Lua thread does both sides
+-- in turn (sending a batch into the socket buffers, then receiving it). The raw bench measures
+-- the same layouts, and also two threads of one process. Sockets keep NNG's default queue
+-- depths, as the raw bench's do, except over inproc, where the queues must hold a batch.
 local nml = require "nml"
 
 local MIB = 1024 * 1024
@@ -29,7 +30,8 @@ local function socket(kind, transport)
   return assert(nml.socket(kind, options))
 end
 
--- How each test sends one message and receives one.
+-- How each test sends one message and receives one, and how many messages are timed. The
+-- receiver starts the clock after the first count/20, as the raw bench does.
 local tests = {
   one_way_64B = {
     count = 20000,
@@ -42,12 +44,12 @@ local tests = {
     recv = function(s) assert(s:recv()) end,
   },
   one_way_1MiB_copy = {
-    count = 300, bytes = MIB,
+    count = 2000, bytes = MIB,
     send = function(s) assert(nml.send(s, payload1m, 0)) end,
     recv = function(s) nml.freemsg(assert(nml.recv(s, 0, nil, nml.NN_MSG))) end,
   },
   one_way_1MiB_nn_msg = {
-    count = 300, bytes = MIB,
+    count = 2000, bytes = MIB,
     send = function(s) assert(nml.send(s, nml.allocmsg(MIB), 0, nml.NN_MSG)) end,
     recv = function(s) nml.freemsg(assert(nml.recv(s, 0, nil, nml.NN_MSG))) end,
   },
@@ -94,6 +96,7 @@ end
 
 local function one_way(transport, name, n_url)
   local t = tests[name]
+  local warmup = math.floor(t.count / 20)
   local url = url_for(transport, n_url)
   local pull = socket("pull", transport)
   assert(pull:listen(url))
@@ -105,21 +108,25 @@ local function one_way(transport, name, n_url)
     -- a time, since a batch of them freed together is memory glibc gives back to the kernel
     -- and faults in again for the next batch (2.3 GB/s for copy with batches of 4).
     local batch = t.bytes and 1 or 4000
-    local start = nml.clock()
-    local left = t.count
-    while left > 0 do
-      local k = math.min(batch, left)
-      for _ = 1, k do t.send(push) end
-      for _ = 1, k do t.recv(pull) end
-      left = left - k
+    local function run(n)
+      local left = n
+      while left > 0 do
+        local k = math.min(batch, left)
+        for _ = 1, k do t.send(push) end
+        for _ = 1, k do t.recv(pull) end
+        left = left - k
+      end
     end
+    run(warmup)
+    local start = nml.clock()
+    run(t.count)
     elapsed = nml.clock() - start
     push:close()
   else
     local done = socket("pair")
     assert(done:listen(done_url(url)))
-    local child = spawn(name, url, t.count + 1)
-    t.recv(pull) -- the clock starts at the first message, as in the raw bench
+    local child = spawn(name, url, warmup + t.count)
+    for _ = 1, warmup do t.recv(pull) end
     local start = nml.clock()
     for _ = 1, t.count do t.recv(pull) end
     elapsed = nml.clock() - start
@@ -171,6 +178,9 @@ if arg[1] == "peer" then
   peer(arg[2], arg[3], tonumber(arg[4]))
 else
   local transport = arg[1] or "inproc"
-  for i, name in ipairs(order) do one_way(transport, name, i) end
-  round_trips(transport)
+  local only = arg[2] or ""
+  for i, name in ipairs(order) do
+    if name:find(only, 1, true) then one_way(transport, name, i) end
+  end
+  if ("rtt"):find(only, 1, true) then round_trips(transport) end
 end

@@ -1,14 +1,73 @@
 //! The ceiling for benches/messaging.lua: the same tests through raw NNG from Rust, against the
-//! same nng-sys, allocating an `nng_msg` per message. Sender and receiver run on two threads
-//! (nml's bench uses two processes). Prints one line per figure:
-//!   raw <transport> <test> <value> <unit>
-//! Usage: cargo bench --bench raw_nng -- <transport> [<url>]
+//! same nng-sys, allocating an `nng_msg` per message. Each figure is measured twice:
+//!
+//! - `raw`: laid out as nml's bench must be. Over ipc and tcp the other side is a second
+//!   process (this binary run as `peer`); over inproc one thread sends a batch and then
+//!   receives it. This is the figure nml is compared with: the difference is nml's own cost.
+//! - `raw-threads`: sender (or echo server) and receiver on two threads of one process, the
+//!   layout a Rust or C program would choose, which a Lua program cannot.
+//!
+//! Prints one line per figure: `raw|raw-threads <transport> <test> <value> <unit>`.
+//! Usage: cargo bench --bench raw_nng -- <transport> [<part of a test's name>]
 //!        cargo bench --bench raw_nng -- memcpy <MiB>   (the fresh-page copy rate, for copies.lua)
+//!        raw_nng peer <test> <url> <n>                 (the second process, started by the above)
 
 use std::ffi::CString;
+use std::process::{Child, Command};
 use std::time::Instant;
 
 use nng_sys as sys;
+
+const MIB: usize = 1 << 20;
+
+/// One of the one-way tests: the message sent and how many are timed. As in messaging.lua,
+/// the receiver starts the clock after the first `warmup()` messages.
+#[derive(Clone, Copy)]
+struct Test {
+    name: &'static str,
+    size: usize,
+    /// false: the message is allocated and sent as it is (nml.allocmsg with NN_MSG).
+    copy: bool,
+    count: usize,
+}
+
+impl Test {
+    fn warmup(&self) -> usize {
+        self.count / 20
+    }
+}
+
+const TESTS: [Test; 4] = [
+    Test {
+        name: "one_way_64B",
+        size: 64,
+        copy: true,
+        count: 20_000,
+    },
+    // The small request map of issue 2 as nml packs it (122 bytes with the envelope).
+    Test {
+        name: "one_way_map",
+        size: 122,
+        copy: true,
+        count: 20_000,
+    },
+    Test {
+        name: "one_way_1MiB_copy",
+        size: MIB,
+        copy: true,
+        count: 2_000,
+    },
+    Test {
+        name: "one_way_1MiB_nn_msg",
+        size: MIB,
+        copy: false,
+        count: 2_000,
+    },
+];
+const ROUND_TRIPS: usize = 5_000;
+const RTT_WARMUP: usize = 10;
+
+type Opener = unsafe extern "C" fn(*mut sys::nng_socket) -> i32;
 
 fn socket(open: Opener) -> sys::nng_socket {
     let mut s = sys::nng_socket::default();
@@ -21,6 +80,37 @@ fn socket(open: Opener) -> sys::nng_socket {
         sys::nng_socket_set_size(s, sys::NNG_OPT_RECVMAXSZ.as_ptr() as *const _, 64 << 20);
     }
     s
+}
+
+fn set_buffers(s: sys::nng_socket, depth: i32) {
+    // SAFETY: plain option setters on a socket we own.
+    unsafe {
+        sys::nng_socket_set_int(s, sys::NNG_OPT_SENDBUF.as_ptr() as *const _, depth);
+        sys::nng_socket_set_int(s, sys::NNG_OPT_RECVBUF.as_ptr() as *const _, depth);
+    }
+}
+
+fn listen(s: sys::nng_socket, url: &str) {
+    let url = CString::new(url).unwrap();
+    // SAFETY: a NUL-terminated url on a socket we own.
+    assert_eq!(
+        unsafe { sys::nng_listen(s, url.as_ptr(), std::ptr::null_mut(), 0) },
+        0
+    );
+}
+
+fn dial(s: sys::nng_socket, url: &str) {
+    let url = CString::new(url).unwrap();
+    // SAFETY: a NUL-terminated url on a socket we own.
+    assert_eq!(
+        unsafe { sys::nng_dial(s, url.as_ptr(), std::ptr::null_mut(), 0) },
+        0
+    );
+}
+
+fn close(s: sys::nng_socket) {
+    // SAFETY: closing a socket we own, once.
+    unsafe { sys::nng_close(s) };
 }
 
 fn send_bytes(s: sys::nng_socket, payload: &[u8], copy: bool) {
@@ -49,6 +139,185 @@ fn recv_len(s: sys::nng_socket) -> usize {
         sys::nng_msg_free(msg);
         n
     }
+}
+
+/// The url on which a peer process waits to be told the receiver has everything (closing a
+/// push socket earlier would drop what it still queues), as messaging.lua's `done_url`.
+fn done_url(url: &str) -> String {
+    match url.rsplit_once(':') {
+        Some((host, port)) if port.parse::<u16>().is_ok() => {
+            format!("{host}:{}", port.parse::<u16>().unwrap() + 50)
+        }
+        _ => format!("{url}-done"),
+    }
+}
+
+fn spawn_peer(test: &str, url: &str, n: usize) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["peer", test, url, &n.to_string()])
+        .spawn()
+        .unwrap()
+}
+
+/// The second process: sends `n` messages of a test, or echoes `n` requests.
+fn peer(test: &str, url: &str, n: usize) {
+    if test == "echo" {
+        let rep = socket(sys::nng_rep0_open);
+        dial(rep, url);
+        for _ in 0..n {
+            let len = recv_len(rep);
+            send_bytes(rep, &vec![0; len], true);
+        }
+        close(rep);
+        return;
+    }
+    let t = TESTS.iter().find(|t| t.name == test).unwrap();
+    let push = socket(sys::nng_push0_open);
+    dial(push, url);
+    let done = socket(sys::nng_pair0_open);
+    dial(done, &done_url(url));
+    let payload = vec![3u8; t.size];
+    for _ in 0..n {
+        send_bytes(push, &payload, t.copy);
+    }
+    recv_len(done);
+    close(push);
+    close(done);
+}
+
+/// Receives `t.warmup()` messages, then times `t.count` more: messages per second.
+fn receive_timed(pull: sys::nng_socket, t: &Test) -> f64 {
+    for _ in 0..t.warmup() {
+        recv_len(pull);
+    }
+    let start = Instant::now();
+    for _ in 0..t.count {
+        recv_len(pull);
+    }
+    t.count as f64 / start.elapsed().as_secs_f64()
+}
+
+fn one_way_processes(url: &str, t: &Test) -> f64 {
+    let pull = socket(sys::nng_pull0_open);
+    listen(pull, url);
+    let done = socket(sys::nng_pair0_open);
+    listen(done, &done_url(url));
+    let mut child = spawn_peer(t.name, url, t.warmup() + t.count);
+    let rate = receive_timed(pull, t);
+    send_bytes(done, b"done", true);
+    assert!(child.wait().unwrap().success());
+    close(done);
+    close(pull);
+    rate
+}
+
+fn one_way_threads(url: &str, t: &Test) -> f64 {
+    let pull = socket(sys::nng_pull0_open);
+    listen(pull, url);
+    let push = socket(sys::nng_push0_open);
+    dial(push, url);
+    let t = *t;
+    let sender = std::thread::spawn(move || {
+        let payload = vec![3u8; t.size];
+        for _ in 0..t.warmup() + t.count {
+            send_bytes(push, &payload, t.copy);
+        }
+        push
+    });
+    let rate = receive_timed(pull, &t);
+    close(sender.join().unwrap());
+    close(pull);
+    rate
+}
+
+/// inproc as nml's single Lua thread does it: a batch sent, then received (small messages in
+/// batches of 4,000, 1 MiB ones one at a time).
+fn one_way_one_thread(url: &str, t: &Test) -> f64 {
+    let pull = socket(sys::nng_pull0_open);
+    set_buffers(pull, 8192);
+    listen(pull, url);
+    let push = socket(sys::nng_push0_open);
+    set_buffers(push, 8192);
+    dial(push, url);
+    let payload = vec![3u8; t.size];
+    let batch = if t.size >= MIB { 1 } else { 4_000 };
+    let run = |n: usize| {
+        let mut left = n;
+        while left > 0 {
+            let k = batch.min(left);
+            (0..k).for_each(|_| send_bytes(push, &payload, t.copy));
+            (0..k).for_each(|_| {
+                recv_len(pull);
+            });
+            left -= k;
+        }
+    };
+    run(t.warmup());
+    let start = Instant::now();
+    run(t.count);
+    let rate = t.count as f64 / start.elapsed().as_secs_f64();
+    close(push);
+    close(pull);
+    rate
+}
+
+/// Round-trip times in microseconds, sorted. `echo` starts serving `n` requests on a socket
+/// dialed to `url`, in a thread or in a process, and returns the process if it is one.
+fn round_trips(url: &str, echo: impl FnOnce(&str, usize) -> Option<Child>) -> Vec<f64> {
+    let req = socket(sys::nng_req0_open);
+    listen(req, url);
+    let child = echo(url, ROUND_TRIPS + RTT_WARMUP);
+    let payload = vec![7u8; 64];
+    let mut times = Vec::with_capacity(ROUND_TRIPS);
+    for i in 0..ROUND_TRIPS + RTT_WARMUP {
+        let start = Instant::now();
+        send_bytes(req, &payload, true);
+        recv_len(req);
+        if i >= RTT_WARMUP {
+            times.push(start.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    if let Some(mut child) = child {
+        assert!(child.wait().unwrap().success());
+    }
+    close(req);
+    times.sort_by(f64::total_cmp);
+    times
+}
+
+fn echo_thread(url: &str, n: usize) -> Option<Child> {
+    let url = url.to_string();
+    std::thread::spawn(move || peer("echo", &url, n));
+    None
+}
+
+fn echo_process(url: &str, n: usize) -> Option<Child> {
+    Some(spawn_peer("echo", url, n))
+}
+
+/// inproc over one thread: the echo is served in line, so a round trip is measured as nml's
+/// bench does it, by a loop that sends, serves and receives.
+fn round_trips_one_thread(url: &str) -> Vec<f64> {
+    let req = socket(sys::nng_req0_open);
+    listen(req, url);
+    let rep = socket(sys::nng_rep0_open);
+    dial(rep, url);
+    let payload = vec![7u8; 64];
+    let mut times = Vec::with_capacity(ROUND_TRIPS);
+    for i in 0..ROUND_TRIPS + RTT_WARMUP {
+        let start = Instant::now();
+        send_bytes(req, &payload, true);
+        let len = recv_len(rep);
+        send_bytes(rep, &vec![0; len], true);
+        recv_len(req);
+        if i >= RTT_WARMUP {
+            times.push(start.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    close(rep);
+    close(req);
+    times.sort_by(f64::total_cmp);
+    times
 }
 
 /// Median rate of copying `n` bytes into memory just allocated (so its pages are faulted in by
@@ -81,72 +350,64 @@ fn fresh_page_memcpy(n: usize) -> f64 {
     rates[rates.len() / 2]
 }
 
-type Opener = unsafe extern "C" fn(*mut sys::nng_socket) -> i32;
-
-/// A listening socket and a socket dialed to it, both with the bench's options.
-fn connected(url: &str, listener: Opener, dialer: Opener) -> (sys::nng_socket, sys::nng_socket) {
-    let url = CString::new(url).unwrap();
-    let (l, d) = (socket(listener), socket(dialer));
-    // SAFETY: listen/dial with a NUL-terminated url on sockets we own.
-    unsafe {
-        assert_eq!(sys::nng_listen(l, url.as_ptr(), std::ptr::null_mut(), 0), 0);
-        assert_eq!(sys::nng_dial(d, url.as_ptr(), std::ptr::null_mut(), 0), 0);
+fn print_one_way(who: &str, transport: &str, t: &Test, rate: f64) {
+    if t.size >= MIB {
+        let gbs = rate * t.size as f64 / 1e9;
+        println!("{who} {transport} {} {gbs:.2} GB/s", t.name);
+    } else {
+        println!("{who} {transport} {} {rate:.0} msg/s", t.name);
     }
-    (l, d)
 }
 
-/// Messages per second from the first received to the last, `count` messages of `payload`.
-fn one_way(url: &str, payload: Vec<u8>, count: usize, copy: bool) -> f64 {
-    let (pull, push) = connected(url, sys::nng_pull0_open, sys::nng_push0_open);
-    let sender = std::thread::spawn(move || {
-        for _ in 0..count + 1 {
-            send_bytes(push, &payload, copy);
-        }
-        push
-    });
-    recv_len(pull); // the clock starts at the first message
-    let start = Instant::now();
-    for _ in 0..count {
-        recv_len(pull);
-    }
-    let rate = count as f64 / start.elapsed().as_secs_f64();
-    let push = sender.join().unwrap();
-    // SAFETY: closing sockets we own.
-    unsafe {
-        sys::nng_close(push);
-        sys::nng_close(pull);
-    }
-    rate
+fn print_round_trips(who: &str, transport: &str, times: &[f64]) {
+    println!(
+        "{who} {transport} rtt_median {:.1} us",
+        times[times.len() / 2]
+    );
+    println!(
+        "{who} {transport} rtt_p99 {:.1} us",
+        times[times.len() * 99 / 100]
+    );
 }
 
-/// Round-trip times in microseconds, sorted.
-fn round_trips(url: &str, count: usize) -> Vec<f64> {
-    let (rep, req) = connected(url, sys::nng_rep0_open, sys::nng_req0_open);
-    let server = std::thread::spawn(move || {
-        for _ in 0..count + 10 {
-            let n = recv_len(rep);
-            send_bytes(rep, &vec![0; n], true);
+/// Every test whose name contains `only` (all of them for ""), on one transport.
+fn bench(transport: &str, only: &str) {
+    let url = |n: usize| match transport {
+        "inproc" => format!("inproc://raw-bench-{n}"),
+        "ipc" => format!("ipc:///tmp/nml-raw-bench-{}-{n}", std::process::id()),
+        _ => format!("tcp://127.0.0.1:{}", 25700 + n),
+    };
+    for (i, t) in TESTS.iter().enumerate() {
+        if !t.name.contains(only) {
+            continue;
         }
-        rep
-    });
-    let payload = vec![7u8; 64];
-    let mut times = Vec::with_capacity(count);
-    for i in 0..count + 10 {
-        let start = Instant::now();
-        send_bytes(req, &payload, true);
-        recv_len(req);
-        if i >= 10 {
-            times.push(start.elapsed().as_secs_f64() * 1e6);
-        }
+        let rate = if transport == "inproc" {
+            one_way_one_thread(&url(i), t)
+        } else {
+            one_way_processes(&url(i), t)
+        };
+        print_one_way("raw", transport, t, rate);
+        print_one_way(
+            "raw-threads",
+            transport,
+            t,
+            one_way_threads(&url(10 + i), t),
+        );
     }
-    let rep = server.join().unwrap();
-    // SAFETY: closing sockets we own.
-    unsafe {
-        sys::nng_close(req);
-        sys::nng_close(rep);
+    if !"rtt".contains(only) {
+        return;
     }
-    times.sort_by(f64::total_cmp);
-    times
+    let times = if transport == "inproc" {
+        round_trips_one_thread(&url(5))
+    } else {
+        round_trips(&url(5), echo_process)
+    };
+    print_round_trips("raw", transport, &times);
+    print_round_trips(
+        "raw-threads",
+        transport,
+        &round_trips(&url(15), echo_thread),
+    );
 }
 
 fn main() {
@@ -154,44 +415,15 @@ fn main() {
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
-    let transport = args.first().map(String::as_str).unwrap_or("inproc");
-    if transport == "memcpy" {
-        let mib: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(16);
-        println!(
-            "raw memcpy {mib}MiB {:.2} GB/s",
-            fresh_page_memcpy(mib << 20)
-        );
-        return;
+    let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
+    match arg(0) {
+        "peer" => peer(arg(1), arg(2), arg(3).parse().unwrap()),
+        "memcpy" => {
+            let mib: usize = arg(1).parse().unwrap_or(16);
+            let rate = fresh_page_memcpy(mib * MIB);
+            println!("raw memcpy {mib}MiB {rate:.2} GB/s");
+        }
+        "" => bench("inproc", ""),
+        transport => bench(transport, arg(1)),
     }
-    let base = args.get(1).cloned().unwrap_or_else(|| match transport {
-        "inproc" => "inproc://raw-bench".into(),
-        "ipc" => format!("ipc:///tmp/nml-raw-bench-{}", std::process::id()),
-        _ => "tcp://127.0.0.1:25713".into(),
-    });
-    let url = |n: u32| match transport {
-        "tcp" => format!("{}{}", &base[..base.len() - 1], n),
-        _ => format!("{base}-{n}"),
-    };
-    // The small request map of issue 2 as nml packs it (122 bytes with the envelope).
-    let small_map = vec![0x5a; 122];
-    let count = 20_000;
-    println!(
-        "raw {transport} one_way_64B {:.0} msg/s",
-        one_way(&url(1), vec![1; 64], count, true)
-    );
-    println!(
-        "raw {transport} one_way_map {:.0} msg/s",
-        one_way(&url(2), small_map, count, true)
-    );
-    let mib = 1 << 20;
-    for (name, copy) in [("one_way_1MiB_copy", true), ("one_way_1MiB_nn_msg", false)] {
-        let rate = one_way(&url(if copy { 3 } else { 4 }), vec![3; mib], 300, copy);
-        println!("raw {transport} {name} {:.2} GB/s", rate * mib as f64 / 1e9);
-    }
-    let rtt = round_trips(&url(5), 5000);
-    println!("raw {transport} rtt_median {:.1} us", rtt[rtt.len() / 2]);
-    println!(
-        "raw {transport} rtt_p99 {:.1} us",
-        rtt[rtt.len() * 99 / 100]
-    );
 }

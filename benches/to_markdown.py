@@ -37,30 +37,42 @@ def table(path):
 
 
 def messaging(path):
-    """Rows 'nml|raw <transport> <test> <value> <unit>', from several rounds, into one table:
-    the median of each figure, and the median of the rounds' nml/raw ratios."""
+    """Rows '<who> <transport> <test> <value> <unit>' from several rounds, who being nml, raw
+    (raw NNG laid out as nml's bench is) or raw-threads (two threads of one process), into one
+    table: the median of each figure, and the median of the rounds' ratios."""
+    who_all = ("nml", "raw", "raw-threads")
     figures, order = {}, []
     for line in open(path):
         parts = line.split()
-        if len(parts) == 5 and parts[0] in ("nml", "raw"):
+        if len(parts) == 5 and parts[0] in who_all:
             who, transport, test, value, unit = parts
             key = (transport, test, unit)
             if key not in figures:
-                figures[key] = {"nml": [], "raw": []}
+                figures[key] = {w: [] for w in who_all}
                 order.append(key)
             figures[key][who].append(float(value))
     rounds = max(len(f["nml"]) for f in figures.values())
     out = [f"*median of {rounds} rounds*", "",
-           "| transport | test | nml | raw NNG | nml / raw |", "|---|---|---:|---:|---:|"]
+           "| transport | test | nml | raw NNG, same layout | nml / raw | raw NNG, two threads | nml / two threads |",
+           "|---|---|---:|---:|---:|---:|---:|"]
     for key in order:
         transport, test, unit = key
         f = figures[key]
-        nml = statistics.median(f["nml"]) if f["nml"] else None
-        raw = statistics.median(f["raw"]) if f["raw"] else None
-        pairs = list(zip(f["nml"], f["raw"]))
-        ratio = f"{statistics.median(n / r for n, r in pairs):.0%}" if pairs else "-"
-        fmt = (lambda v: f"{v:,.0f} {unit}") if unit == "msg/s" else (lambda v: f"{v:.2f} {unit}" if unit == "GB/s" else f"{v:.1f} {unit}")
-        out.append(f"| {transport} | {test} | {fmt(nml) if nml else '-'} | {fmt(raw) if raw else '-'} | {ratio} |")
+
+        def fmt(values):
+            if not values:
+                return "-"
+            v = statistics.median(values)
+            if unit == "msg/s":
+                return f"{v:,.0f} {unit}"
+            return f"{v:.2f} {unit}" if unit == "GB/s" else f"{v:.1f} {unit}"
+
+        def ratio(other):
+            pairs = list(zip(f["nml"], f[other]))
+            return f"{statistics.median(n / r for n, r in pairs):.0%}" if pairs else "-"
+
+        out.append(f"| {transport} | {test} | {fmt(f['nml'])} | {fmt(f['raw'])} | {ratio('raw')} "
+                   f"| {fmt(f['raw-threads'])} | {ratio('raw-threads')} |")
     return "\n".join(out)
 
 
