@@ -372,6 +372,27 @@ describe("nml.send and nml.recv (the seed functions)", function()
     assert.are.equal(0, nml.freemsg(got))
   end)
 
+  it("leaves a message NNG did not take live and whole, to send again", function()
+    local lone = socket("push", { send_timeout = 20 }) -- no peer: nothing can take a message
+    local m = nml.allocmsg(3)
+    m:write(0, "abc")
+    local v, _, code = nml.send(lone, m, nml.NN_DONTWAIT, nml.NN_MSG)
+    assert.is_nil(v)
+    assert.are.equal("again", code)
+    v, _, code = nml.send(lone, m, 0, nml.NN_MSG)
+    assert.is_nil(v)
+    assert.are.equal("timeout", code)
+    assert.are.equal("abc", m:tostring())
+    lone:close()
+    assert.are.equal(0, nml.send(a, m, 0, nml.NN_MSG))
+    assert.are.equal("abc", nml.recv(b, 0))
+    -- and the socket's reused operation still serves each direction after the failures
+    for i = 1, 3 do
+      assert(a:send(i))
+      assert.are.equal(i, b:recv())
+    end
+  end)
+
   it("copies `size` bytes of a message, a full userdata or a lightuserdata", function()
     local m = nml.allocmsg(6)
     m:write(0, "abcdef")

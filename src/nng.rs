@@ -5,6 +5,7 @@
 //! and listeners, options, and `nng_msg` buffers that are owned by exactly one Rust value at a
 //! time (freed on drop, or handed to NNG by `send`).
 
+use std::cell::OnceCell;
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr::NonNull;
 
@@ -125,6 +126,9 @@ impl Pattern {
 pub struct Socket {
     id: sys::nng_socket,
     open: bool,
+    /// One aio per direction, made on first use and reused for every message (see [`Aio`]).
+    send_aio: OnceCell<Aio>,
+    recv_aio: OnceCell<Aio>,
 }
 
 impl Socket {
@@ -132,7 +136,12 @@ impl Socket {
         let mut id = sys::nng_socket::default();
         // SAFETY: the opener writes the new socket's id into `id`.
         check(unsafe { pattern.opener()(&mut id) })?;
-        Ok(Socket { id, open: true })
+        Ok(Socket {
+            id,
+            open: true,
+            send_aio: OnceCell::new(),
+            recv_aio: OnceCell::new(),
+        })
     }
 
     pub fn is_open(&self) -> bool {
@@ -216,14 +225,22 @@ impl Socket {
         if !self.open {
             return Err((NngError(sys::NNG_ECLOSED as c_int), msg));
         }
-        let flags = if nonblocking {
-            sys::NNG_FLAG_NONBLOCK as c_int
-        } else {
-            0
+        let aio = match Aio::get(&self.send_aio) {
+            Ok(aio) => aio,
+            Err(e) => return Err((e, msg)),
         };
         let raw = msg.into_raw();
-        // SAFETY: raw is a live message we own; on success NNG takes it, on failure it stays ours.
-        match unsafe { sys::nng_sendmsg(self.id, raw, flags) } {
+        let rv = aio.run(nonblocking, |a| {
+            // SAFETY: raw is a live message we own, attached to our idle aio; on success NNG
+            // takes it, on failure it stays ours (and attached).
+            unsafe {
+                sys::nng_aio_set_msg(a, raw);
+                sys::nng_send_aio(self.id, a);
+            }
+        });
+        // SAFETY: the operation is over; detaching the message leaves the aio holding nothing.
+        unsafe { sys::nng_aio_set_msg(aio.0.as_ptr(), std::ptr::null_mut()) };
+        match rv {
             0 => Ok(()),
             // SAFETY: on failure the message is still ours, so we take it back.
             e => Err((NngError(e), unsafe { Message::from_raw(raw) })),
@@ -234,20 +251,75 @@ impl Socket {
         if !self.open {
             return Err(NngError(sys::NNG_ECLOSED as c_int));
         }
-        let flags = if nonblocking {
-            sys::NNG_FLAG_NONBLOCK as c_int
-        } else {
-            0
-        };
-        let mut raw = std::ptr::null_mut();
-        // SAFETY: on success NNG hands us a message we now own.
-        check(unsafe { sys::nng_recvmsg(self.id, &mut raw, flags) })?;
-        // SAFETY: a successful recvmsg returns a live message.
-        Ok(unsafe { Message::from_raw(raw) })
+        let aio = Aio::get(&self.recv_aio)?;
+        // SAFETY: starting a receive on our idle aio.
+        check(aio.run(nonblocking, |a| unsafe { sys::nng_recv_aio(self.id, a) }))?;
+        // SAFETY: a successful receive leaves a live message on the aio, now ours; detaching it
+        // leaves the aio holding nothing.
+        unsafe {
+            let raw = sys::nng_aio_get_msg(aio.0.as_ptr());
+            sys::nng_aio_set_msg(aio.0.as_ptr(), std::ptr::null_mut());
+            Ok(Message::from_raw(raw))
+        }
     }
 
     pub fn recv_fd(&self) -> Result<c_int, NngError> {
         self.get_int(opt::recv_fd())
+    }
+}
+
+/// An NNG asynchronous operation, started and waited for in place, and reused.
+///
+/// `nng_sendmsg` and `nng_recvmsg` do the same, but set up an aio for every call and tear it
+/// down after; setting one up draws a random number, which glibc 2.36 gets with a `getrandom`
+/// system call, and makes a mutex and a condition variable. A socket keeps one aio per
+/// direction instead. Calls on a socket never overlap: `Socket` is neither `Send` nor `Sync`
+/// (this type holds a raw pointer), and nothing between start and wait calls back into Lua.
+struct Aio(NonNull<sys::nng_aio>);
+
+impl Aio {
+    fn get(cell: &OnceCell<Aio>) -> Result<&Aio, NngError> {
+        if let Some(aio) = cell.get() {
+            return Ok(aio);
+        }
+        let mut raw = std::ptr::null_mut();
+        // SAFETY: nng_aio_alloc writes a new aio, with no callback, into raw.
+        check(unsafe { sys::nng_aio_alloc(&mut raw, None, std::ptr::null_mut()) })?;
+        let aio = Aio(NonNull::new(raw).expect("NNG returned a null aio"));
+        Ok(cell.get_or_init(|| aio))
+    }
+
+    /// Starts an operation on this aio with the socket's timeout (none at all if
+    /// `nonblocking`), waits for it, and returns its result as `nng_sendmsg` would: a
+    /// non-blocking attempt that cannot proceed is NNG_EAGAIN.
+    fn run(&self, nonblocking: bool, start: impl FnOnce(*mut sys::nng_aio)) -> c_int {
+        let a = self.0.as_ptr();
+        let timeout = if nonblocking {
+            sys::NNG_DURATION_ZERO as sys::nng_duration
+        } else {
+            sys::NNG_DURATION_DEFAULT as sys::nng_duration
+        };
+        // SAFETY: the aio is ours and idle (the last operation was waited for).
+        unsafe { sys::nng_aio_set_timeout(a, timeout) };
+        start(a);
+        // SAFETY: waiting for the operation just started on our aio.
+        let rv = unsafe {
+            sys::nng_aio_wait(a);
+            sys::nng_aio_result(a)
+        };
+        if nonblocking && rv == sys::NNG_ETIMEDOUT as c_int {
+            sys::NNG_EAGAIN as c_int
+        } else {
+            rv
+        }
+    }
+}
+
+impl Drop for Aio {
+    fn drop(&mut self) {
+        // SAFETY: freeing our aio once; nng_aio_free waits for any operation on it, and none is
+        // running (every one is waited for).
+        unsafe { sys::nng_aio_free(self.0.as_ptr()) };
     }
 }
 
