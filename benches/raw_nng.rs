@@ -261,27 +261,35 @@ fn one_way_one_thread(url: &str, t: &Test) -> f64 {
     rate
 }
 
-/// Round-trip times in microseconds, sorted. `echo` starts serving `n` requests on a socket
-/// dialed to `url`, in a thread or in a process, and returns the process if it is one.
-fn round_trips(url: &str, echo: impl FnOnce(&str, usize) -> Option<Child>) -> Vec<f64> {
-    let req = socket(sys::nng_req0_open);
-    listen(req, url);
-    let child = echo(url, ROUND_TRIPS + RTT_WARMUP);
+/// Round-trip times in microseconds, sorted, of 64-byte requests on `req`; `serve` runs
+/// between each request and its reply (to answer it in line, or not at all).
+fn time_round_trips(req: sys::nng_socket, mut serve: impl FnMut()) -> Vec<f64> {
     let payload = vec![7u8; 64];
     let mut times = Vec::with_capacity(ROUND_TRIPS);
     for i in 0..ROUND_TRIPS + RTT_WARMUP {
         let start = Instant::now();
         send_bytes(req, &payload, true);
+        serve();
         recv_len(req);
         if i >= RTT_WARMUP {
             times.push(start.elapsed().as_secs_f64() * 1e6);
         }
     }
+    times.sort_by(f64::total_cmp);
+    times
+}
+
+/// Round trips to an echo that `echo` starts serving on a socket dialed to `url`, in a thread
+/// or in a process (which it returns).
+fn round_trips(url: &str, echo: impl FnOnce(&str, usize) -> Option<Child>) -> Vec<f64> {
+    let req = socket(sys::nng_req0_open);
+    listen(req, url);
+    let child = echo(url, ROUND_TRIPS + RTT_WARMUP);
+    let times = time_round_trips(req, || {});
     if let Some(mut child) = child {
         assert!(child.wait().unwrap().success());
     }
     close(req);
-    times.sort_by(f64::total_cmp);
     times
 }
 
@@ -295,28 +303,18 @@ fn echo_process(url: &str, n: usize) -> Option<Child> {
     Some(spawn_peer("echo", url, n))
 }
 
-/// inproc over one thread: the echo is served in line, so a round trip is measured as nml's
-/// bench does it, by a loop that sends, serves and receives.
+/// inproc over one thread: the echo is served in line, as nml's bench does it.
 fn round_trips_one_thread(url: &str) -> Vec<f64> {
     let req = socket(sys::nng_req0_open);
     listen(req, url);
     let rep = socket(sys::nng_rep0_open);
     dial(rep, url);
-    let payload = vec![7u8; 64];
-    let mut times = Vec::with_capacity(ROUND_TRIPS);
-    for i in 0..ROUND_TRIPS + RTT_WARMUP {
-        let start = Instant::now();
-        send_bytes(req, &payload, true);
+    let times = time_round_trips(req, || {
         let len = recv_len(rep);
         send_bytes(rep, &vec![0; len], true);
-        recv_len(req);
-        if i >= RTT_WARMUP {
-            times.push(start.elapsed().as_secs_f64() * 1e6);
-        }
-    }
+    });
     close(rep);
     close(req);
-    times.sort_by(f64::total_cmp);
     times
 }
 

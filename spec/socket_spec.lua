@@ -373,24 +373,34 @@ describe("nml.send and nml.recv (the seed functions)", function()
   end)
 
   it("leaves a message NNG did not take live and whole, to send again", function()
-    local lone = socket("push", { send_timeout = 20 }) -- no peer: nothing can take a message
+    local push = socket("push", { send_timeout = 20 }) -- no peer yet: nothing can take a message
     local m = nml.allocmsg(3)
     m:write(0, "abc")
-    local v, _, code = nml.send(lone, m, nml.NN_DONTWAIT, nml.NN_MSG)
+    local v, _, code = nml.send(push, m, nml.NN_DONTWAIT, nml.NN_MSG)
     assert.is_nil(v)
     assert.are.equal("again", code)
-    v, _, code = nml.send(lone, m, 0, nml.NN_MSG)
+    v, _, code = nml.send(push, m, 0, nml.NN_MSG)
     assert.is_nil(v)
     assert.are.equal("timeout", code)
     assert.are.equal("abc", m:tostring())
-    lone:close()
-    assert.are.equal(0, nml.send(a, m, 0, nml.NN_MSG))
-    assert.are.equal("abc", nml.recv(b, 0))
-    -- and the socket's reused operation still serves each direction after the failures
+    -- the same sockets serve each direction after their failures
+    local pull = socket("pull", { recv_timeout = 20 })
+    v, _, code = nml.recv(pull, nml.NN_DONTWAIT)
+    assert.are.equal("again", code)
+    v, _, code = pull:recv()
+    assert.are.equal("timeout", code)
+    pull:setopt("recv_timeout", TIMEOUT)
+    push:setopt("send_timeout", TIMEOUT)
+    local url = listen_fresh(pull, "inproc")
+    assert(push:dial(url))
+    assert.are.equal(0, nml.send(push, m, 0, nml.NN_MSG))
+    assert.are.equal("abc", nml.recv(pull, 0))
     for i = 1, 3 do
-      assert(a:send(i))
-      assert.are.equal(i, b:recv())
+      assert(push:send(i))
+      assert.are.equal(i, pull:recv())
     end
+    push:close()
+    pull:close()
   end)
 
   it("copies `size` bytes of a message, a full userdata or a lightuserdata", function()

@@ -238,8 +238,7 @@ impl Socket {
                 sys::nng_send_aio(self.id, a);
             }
         });
-        // SAFETY: the operation is over; detaching the message leaves the aio holding nothing.
-        unsafe { sys::nng_aio_set_msg(aio.0.as_ptr(), std::ptr::null_mut()) };
+        aio.detach_msg();
         match rv {
             0 => Ok(()),
             // SAFETY: on failure the message is still ours, so we take it back.
@@ -254,13 +253,8 @@ impl Socket {
         let aio = Aio::get(&self.recv_aio)?;
         // SAFETY: starting a receive on our idle aio.
         check(aio.run(nonblocking, |a| unsafe { sys::nng_recv_aio(self.id, a) }))?;
-        // SAFETY: a successful receive leaves a live message on the aio, now ours; detaching it
-        // leaves the aio holding nothing.
-        unsafe {
-            let raw = sys::nng_aio_get_msg(aio.0.as_ptr());
-            sys::nng_aio_set_msg(aio.0.as_ptr(), std::ptr::null_mut());
-            Ok(Message::from_raw(raw))
-        }
+        // SAFETY: a successful receive leaves a live message on the aio, now ours.
+        Ok(unsafe { Message::from_raw(aio.detach_msg()) })
     }
 
     pub fn recv_fd(&self) -> Result<c_int, NngError> {
@@ -311,6 +305,17 @@ impl Aio {
             sys::NNG_EAGAIN as c_int
         } else {
             rv
+        }
+    }
+
+    /// The message the last operation left on the aio (null if none), which the aio no longer
+    /// holds after this.
+    fn detach_msg(&self) -> *mut sys::nng_msg {
+        // SAFETY: the aio is ours and idle; this only reads and clears its message pointer.
+        unsafe {
+            let raw = sys::nng_aio_get_msg(self.0.as_ptr());
+            sys::nng_aio_set_msg(self.0.as_ptr(), std::ptr::null_mut());
+            raw
         }
     }
 }
