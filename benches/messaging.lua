@@ -34,12 +34,12 @@ end
 -- receiver starts the clock after the first count/20, as the raw bench does.
 local tests = {
   one_way_64B = {
-    count = 20000,
+    count = 60000,
     send = function(s) assert(nml.send(s, payload64, 0)) end,
     recv = function(s) assert(nml.recv(s, 0)) end,
   },
   one_way_map = {
-    count = 20000,
+    count = 60000,
     send = function(s) assert(s:send(small_map)) end,
     recv = function(s) assert(s:recv()) end,
   },

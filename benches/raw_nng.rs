@@ -42,14 +42,14 @@ const TESTS: [Test; 4] = [
         name: "one_way_64B",
         size: 64,
         copy: true,
-        count: 20_000,
+        count: 60_000,
     },
     // The small request map of issue 2 as nml packs it (122 bytes with the envelope).
     Test {
         name: "one_way_map",
         size: 122,
         copy: true,
-        count: 20_000,
+        count: 60_000,
     },
     Test {
         name: "one_way_1MiB_copy",
