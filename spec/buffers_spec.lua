@@ -90,6 +90,18 @@ describe("packing a buffer descriptor", function()
     refuses({ buffer = m }, "the message was freed")
   end)
 
+  it("finds a descriptor in a table marked nml.map", function()
+    local packed = nml.pack(nml.map { buffer = message_of("abc"), buffer_ud_type = "t" })
+    assert.are.equal(expected_descriptor("abc", "t"), packed)
+  end)
+
+  it("packs nml.null under buffer as nil, so a decoded {buffer = nil} packs again", function()
+    local packed = nml.pack(nml.map { buffer = nml.null, buffer_ud_type = "t" })
+    local t = nml.unpack(packed)
+    assert.are.equal(nml.null, t.buffer)
+    assert.are.equal(packed, nml.pack(t))
+  end)
+
   it("refuses a userdata that is not in a descriptor", function()
     refuses({ data = cbuf.new(4) }, "cannot pack a userdata outside a buffer descriptor")
     refuses({ cbuf.light(cbuf.new(4)) }, "cannot pack a lightuserdata outside a buffer descriptor")

@@ -7,8 +7,13 @@
 
 use std::fmt;
 
+/// Boxed, so that a `Result<()>` is one word: the codec's recursive calls return one on every
+/// value, and the failure is the rare case.
 #[derive(Debug)]
-pub struct Error {
+pub struct Error(Box<Inner>);
+
+#[derive(Debug)]
+struct Inner {
     message: String,
     code: Option<&'static str>,
     /// Bytes that could not be decoded, returned as a fourth value so nothing received is lost.
@@ -28,20 +33,20 @@ pub mod code {
 impl Error {
     /// A failure the caller handles at run time: returned as `nil, message, code`.
     pub fn returned(code: &'static str, message: impl Into<String>) -> Error {
-        Error {
+        Error(Box::new(Inner {
             message: message.into(),
             code: Some(code),
             raw: None,
-        }
+        }))
     }
 
     /// A programming mistake: raised as a Lua error.
     pub fn raise(message: impl Into<String>) -> Error {
-        Error {
+        Error(Box::new(Inner {
             message: message.into(),
             code: None,
             raw: None,
-        }
+        }))
     }
 
     pub fn malformed(message: impl Into<String>) -> Error {
@@ -50,34 +55,34 @@ impl Error {
 
     /// The same error carrying the bytes it is about.
     pub fn with_raw(mut self, raw: Vec<u8>) -> Error {
-        self.raw = Some(raw);
+        self.0.raw = Some(raw);
         self
     }
 
     pub fn raw(&self) -> Option<&[u8]> {
-        self.raw.as_deref()
+        self.0.raw.as_deref()
     }
 
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     pub fn code(&self) -> Option<&'static str> {
-        self.code
+        self.0.code
     }
 
     /// The same error with `prefix` in front of its message (a function name, a place).
     pub fn context(mut self, prefix: &str) -> Error {
-        self.message = format!("{prefix}{}", self.message);
+        self.0.message = format!("{prefix}{}", self.0.message);
         self
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.code {
-            Some(code) => write!(f, "{} ({code})", self.message),
-            None => f.write_str(&self.message),
+        match self.0.code {
+            Some(code) => write!(f, "{} ({code})", self.0.message),
+            None => f.write_str(&self.0.message),
         }
     }
 }

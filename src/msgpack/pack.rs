@@ -57,8 +57,13 @@ impl<'a, S: Sink> Packer<'a, S> {
     }
 
     fn value(&mut self, idx: c_int) -> Result<()> {
+        self.value_of(idx, self.stack.kind(idx))
+    }
+
+    /// Packs the value at `idx`, whose kind the caller has read.
+    fn value_of(&mut self, idx: c_int, kind: Kind) -> Result<()> {
         let s = self.stack;
-        match s.kind(idx) {
+        match kind {
             Kind::Nil => format::nil(&mut self.out),
             Kind::Boolean => format::bool(&mut self.out, s.to_bool(idx)),
             Kind::Number => match s.to_number(idx) {
@@ -72,7 +77,7 @@ impl<'a, S: Sink> Packer<'a, S> {
             Kind::LightUserdata | Kind::Userdata => {
                 return Err(Error::raise(format!(
                     "cannot pack a {} outside a buffer descriptor",
-                    s.kind(idx).name()
+                    kind.name()
                 )))
             }
             k => return Err(Error::raise(format!("cannot pack a {} value", k.name()))),
@@ -99,7 +104,6 @@ impl<'a, S: Sink> Packer<'a, S> {
         }
         self.path.push(id);
         let result = match self.mark(idx) {
-            Mark::None if self.is_descriptor(idx) => self.descriptor(idx),
             Mark::None => self.plain_table(idx),
             Mark::Map => self.map(idx),
             Mark::Array => self.array_by_index(idx, s.raw_len(idx)),
@@ -203,7 +207,7 @@ impl<'a, S: Sink> Packer<'a, S> {
         if started || s.next(idx) {
             loop {
                 self.value(key).map_err(|e| self.at_key_of(key, e))?;
-                self.value(key + 1).map_err(|e| self.at_key_of(key, e))?;
+                self.entry(idx, key).map_err(|e| self.at_key_of(key, e))?;
                 s.pop(1);
                 count += 1;
                 if !s.next(idx) {
@@ -214,49 +218,42 @@ impl<'a, S: Sink> Packer<'a, S> {
         self.out.end_map(header, count).map_err(too_long)
     }
 
-    /// A buffer descriptor (API.md section 6) is a table whose `buffer` field holds a userdata,
-    /// a lightuserdata or an nml message.
-    fn is_descriptor(&self, idx: c_int) -> bool {
+    /// Packs the value of a map entry. A (non-NULL) userdata or lightuserdata under `buffer`
+    /// makes the table a buffer descriptor (API.md section 6): the buffer goes out as a bin of
+    /// `buffer_ud_size` bytes, copied once from the buffer itself. The check costs nothing for
+    /// other values, whose kind is read once either way.
+    fn entry(&mut self, idx: c_int, key: c_int) -> Result<()> {
         let s = self.stack;
-        let kind = s.raw_get_field(idx, "buffer");
-        s.pop(1);
-        matches!(kind, Kind::Userdata | Kind::LightUserdata)
+        let at = key + 1;
+        match s.kind(at) {
+            kind @ (Kind::Userdata | Kind::LightUserdata)
+                if !s.to_userdata(at).is_null() && s.opt_bytes(key) == Some(b"buffer") =>
+            {
+                self.buffer(idx, at, kind)
+            }
+            kind => self.value_of(at, kind),
+        }
     }
 
-    /// Packs a descriptor as a map: `buffer` as a bin of `buffer_ud_size` bytes, written byte for
-    /// byte from the buffer, and the other fields as usual.
-    fn descriptor(&mut self, idx: c_int) -> Result<()> {
+    /// Writes the buffer at `buffer` of the descriptor at `idx`.
+    fn buffer(&mut self, idx: c_int, buffer: c_int, kind: Kind) -> Result<()> {
         let s = self.stack;
-        s.raw_get_field(idx, "buffer");
-        let buffer = s.top();
-        let size = descriptor_size(s, idx, buffer)?;
-        let header = self.out.begin_map();
-        let mut count = 0;
-        s.push_nil();
-        let key = s.top();
-        while s.next(idx) {
-            self.value(key).map_err(|e| self.at_key_of(key, e))?;
-            if s.opt_bytes(key) == Some(b"buffer") {
-                format::bin_header(&mut self.out, size).map_err(too_long)?;
-                let out = &mut self.out;
-                match s.test_udata::<MsgBox>(buffer, message::METATABLE) {
-                    Some(m) => m.bytes(|bytes| {
-                        out.put_buffer(&bytes[..size]);
-                        Ok(())
-                    })?,
-                    None => out.put_buffer(
-                        s.userdata_bytes(buffer, size)
-                            .expect("size checked by descriptor_size"),
-                    ),
-                }
-            } else {
-                self.value(key + 1).map_err(|e| self.at_key_of(key, e))?;
+        let size = descriptor_size(s, idx, buffer, kind)?;
+        format::bin_header(&mut self.out, size).map_err(too_long)?;
+        let out = &mut self.out;
+        match s.test_udata::<MsgBox>(buffer, message::METATABLE) {
+            Some(m) => m.bytes(|bytes| {
+                out.put_buffer(&bytes[..size]);
+                Ok(())
+            }),
+            None => {
+                out.put_buffer(
+                    s.userdata_bytes(buffer, size)
+                        .expect("size checked by descriptor_size"),
+                );
+                Ok(())
             }
-            s.pop(1);
-            count += 1;
         }
-        s.pop(1); // the buffer
-        self.out.end_map(header, count).map_err(too_long)
     }
 
     /// `nml.bin(s)`: `{s}` with the bin metatable.
@@ -328,13 +325,13 @@ impl<S: Sink> Drop for Packer<'_, S> {
 /// The number of bytes a descriptor's buffer contributes: `buffer_ud_size`, checked against
 /// the block for messages and full userdata; the whole block when absent. A lightuserdata
 /// needs the size, which the caller vouches for.
-fn descriptor_size(s: &Stack, idx: c_int, buffer: c_int) -> Result<usize> {
+fn descriptor_size(s: &Stack, idx: c_int, buffer: c_int, kind: Kind) -> Result<usize> {
     let block = match s.test_udata::<MsgBox>(buffer, message::METATABLE) {
         Some(m) => Some(
             m.size()
                 .map_err(|e| Error::raise(format!("buffer descriptor: {}", e.message())))?,
         ),
-        None if s.kind(buffer) == Kind::Userdata => Some(s.raw_len(buffer)),
+        None if kind == Kind::Userdata => Some(s.raw_len(buffer)),
         None => None,
     };
     let size = match s.raw_get_field(idx, "buffer_ud_size") {
@@ -349,18 +346,12 @@ fn descriptor_size(s: &Stack, idx: c_int, buffer: c_int) -> Result<usize> {
         k => return Err(Error::raise(format!("buffer descriptor: buffer_ud_size must be a number, not a {}", k.name()))),
     };
     s.pop(1);
-    if let Some(block) = block {
-        if size > block {
-            return Err(Error::raise(format!(
-                "buffer descriptor: buffer_ud_size {size} is larger than the buffer ({block} bytes)"
-            )));
-        }
-    } else if s.to_userdata(buffer).is_null() && size > 0 {
-        return Err(Error::raise(
-            "buffer descriptor: the lightuserdata is a NULL pointer",
-        ));
+    match block {
+        Some(block) if size > block => Err(Error::raise(format!(
+            "buffer descriptor: buffer_ud_size {size} is larger than the buffer ({block} bytes)"
+        ))),
+        _ => Ok(size),
     }
-    Ok(size)
 }
 
 fn is_identifier(k: &str) -> bool {

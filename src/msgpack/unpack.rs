@@ -7,7 +7,7 @@
 use rmp::Marker;
 
 use crate::error::{Error, Result};
-use crate::lua::{Kind, Stack};
+use crate::lua::Stack;
 use crate::message::{MsgBox, SharedMsg, HEADROOM};
 use crate::nng::Message;
 use crate::state::{marker_upvalue, Mark, Module};
@@ -193,10 +193,13 @@ impl<'a> Unpacker<'a> {
         for _ in 0..n {
             let key_at = self.pos;
             let rest = &self.data[key_at..];
-            let is_buffer_key = rest.starts_with(BUFFER_KEY);
-            typed |= rest.starts_with(TYPE_KEY);
+            // The first byte tells most keys apart before any comparison: a fixstr of 6 or 14
+            // bytes may be a descriptor's key, only a float may be NaN.
+            let first = rest.first().copied();
+            let is_buffer_key = first == Some(BUFFER_KEY[0]) && rest.starts_with(BUFFER_KEY);
+            typed |= first == Some(TYPE_KEY[0]) && rest.starts_with(TYPE_KEY);
             self.item(depth + 1, Place::Inside)?;
-            if s.kind(-1) == Kind::Number && s.to_f64(-1).is_some_and(f64::is_nan) {
+            if matches!(first, Some(0xca | 0xcb)) && s.to_f64(-1).is_some_and(f64::is_nan) {
                 self.pos = key_at;
                 return Err(self.malformed("a map key is NaN, which Lua tables cannot hold"));
             }
@@ -295,23 +298,33 @@ impl<'a> Unpacker<'a> {
         Ok(())
     }
 
+    #[inline]
     fn byte(&mut self) -> Result<u8> {
         Ok(self.be::<1>()?[0])
     }
 
+    #[inline]
     fn be<const N: usize>(&mut self) -> Result<[u8; N]> {
         let bytes = self.take(N)?;
         Ok(bytes.try_into().expect("take returns N bytes"))
     }
 
+    #[inline]
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let left = self.data.len() - self.pos;
-        if n > left {
-            return Err(self.malformed(&format!("truncated: needs {n} bytes, only {left} left")));
+        let data: &'a [u8] = self.data;
+        match data.get(self.pos..).and_then(|rest| rest.get(..n)) {
+            Some(bytes) => {
+                self.pos += n;
+                Ok(bytes)
+            }
+            None => Err(self.truncated(n)),
         }
-        let bytes = &self.data[self.pos..self.pos + n];
-        self.pos += n;
-        Ok(bytes)
+    }
+
+    #[cold]
+    fn truncated(&self, n: usize) -> Error {
+        let left = self.data.len() - self.pos;
+        self.malformed(&format!("truncated: needs {n} bytes, only {left} left"))
     }
 
     fn malformed(&self, what: &str) -> Error {
