@@ -254,6 +254,27 @@ describe("nml.unpack: MessagePack to Lua", function()
     }
     helper.assert_same(v, helper.roundtrip(v))
   end)
+
+  -- Short keys come from a cache of 256 slots (src/msgpack/keys.rs): many keys of every length
+  -- share slots and evict each other, and each must still come back as itself.
+  it("gives every key back as itself, with more keys than the key cache holds", function()
+    local keys = {}
+    for n = 0, 40 do
+      for i = 1, 30 do
+        local k = string.rep(string.char(96 + i % 26), n)
+        keys[#keys + 1] = n > 0 and k:sub(1, -2) .. string.char(i) or ""
+      end
+    end
+    local t = {}
+    for i, k in ipairs(keys) do t[k] = i end
+    local packed = nml.pack(t)
+    for _ = 1, 3 do
+      local back = nml.unpack(packed)
+      collectgarbage()
+      for k, v in pairs(t) do assert.are.equal(v, back[k]) end
+      for k, v in pairs(back) do assert.are.equal(t[k], v) end
+    end
+  end)
 end)
 
 describe("bad values raise clear errors", function()

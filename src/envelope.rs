@@ -12,25 +12,63 @@ use crate::protocol::Protocol;
 
 pub const TAG: u8 = 0xC1;
 
-/// The bytes that go before the payload.
-pub fn header(topic: &[u8], protocol: &Protocol) -> Vec<u8> {
-    let mut h = Vec::with_capacity(header_len(topic, protocol));
-    h.extend_from_slice(topic);
-    h.push(TAG);
-    h.push(protocol.wire_id());
-    if let Protocol::Custom(c) = protocol {
-        h.push(c.name.len() as u8);
-        h.extend_from_slice(c.name.as_bytes());
-    }
+/// The bytes that go before the payload: the topic, then (on tagged sockets, `protocol` given)
+/// the tag. Sent with every message, so a short header (all but long topics or protocol names)
+/// is kept inline rather than in a heap allocation of its own.
+pub fn header(topic: &[u8], protocol: Option<&Protocol>) -> Header {
+    let len = header_len(topic, protocol);
+    let mut h = match len <= SHORT {
+        true => Header::Short([0; SHORT], len as u8),
+        false => Header::Long(vec![0; len]),
+    };
+    write_header(&mut h, topic, protocol);
     h
 }
 
-pub fn header_len(topic: &[u8], protocol: &Protocol) -> usize {
+const SHORT: usize = 64;
+
+pub enum Header {
+    Short([u8; SHORT], u8),
+    Long(Vec<u8>),
+}
+
+impl std::ops::Deref for Header {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Header::Short(bytes, len) => &bytes[..*len as usize],
+            Header::Long(bytes) => bytes,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Header {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        match self {
+            Header::Short(bytes, len) => &mut bytes[..*len as usize],
+            Header::Long(bytes) => bytes,
+        }
+    }
+}
+
+fn write_header(dst: &mut [u8], topic: &[u8], protocol: Option<&Protocol>) {
+    let (head, tag) = dst.split_at_mut(topic.len());
+    head.copy_from_slice(topic);
+    let Some(protocol) = protocol else { return };
+    tag[0] = TAG;
+    tag[1] = protocol.wire_id();
+    if let Protocol::Custom(c) = protocol {
+        tag[2] = c.name.len() as u8;
+        tag[3..].copy_from_slice(c.name.as_bytes());
+    }
+}
+
+fn header_len(topic: &[u8], protocol: Option<&Protocol>) -> usize {
     topic.len()
-        + 2
         + match protocol {
-            Protocol::Custom(c) => 1 + c.name.len(),
-            _ => 0,
+            None => 0,
+            Some(Protocol::Custom(c)) => 3 + c.name.len(),
+            Some(_) => 2,
         }
 }
 
@@ -143,8 +181,11 @@ mod tests {
 
     #[test]
     fn header_matches_parse() {
-        let h = header(b"t", &Protocol::Json);
-        assert_eq!(h, b"t\xc1\x02");
-        assert_eq!(h.len(), header_len(b"t", &Protocol::Json));
+        assert_eq!(&*header(b"t", Some(&Protocol::Json)), b"t\xc1\x02");
+        assert_eq!(&*header(b"t", None), b"t");
+        let long_topic = [b'x'; 100];
+        let h = header(&long_topic, Some(&Protocol::MessagePack));
+        let p = parse(&h, true).unwrap();
+        assert_eq!((p.topic, p.tag), (&long_topic[..], Tag::Builtin(1)));
     }
 }

@@ -72,7 +72,8 @@ pub unsafe extern "C-unwind" fn luaopen_nml(l: *mut lua_State) -> c_int {
 
 fn open(s: &Stack) -> lua::Returns {
     nng::pin_library();
-    // Marker metatables: a table with one of these packs as that kind.
+    // The values every nml function holds as upvalues 2 to 6 (state::upvalue), at base + 1..:
+    // the marker metatables (a table with one of these packs as that kind), then the key cache.
     let base = s.top();
     for kind in ["map", "array", "bin", "ext"] {
         s.new_table(0, 2);
@@ -81,6 +82,7 @@ fn open(s: &Stack) -> lua::Returns {
         s.push_str(&format!("nml.{kind}"));
         s.raw_set_field(-2, "__name");
     }
+    msgpack::keys::push_table(s);
     let marks = Marks {
         map: s.to_pointer(base + 1),
         array: s.to_pointer(base + 2),
@@ -148,7 +150,7 @@ fn open(s: &Stack) -> lua::Returns {
 fn register_class<T: 'static>(
     s: &Stack,
     module_at: c_int,
-    marks_base: c_int,
+    shared_base: c_int,
     name: &std::ffi::CStr,
     methods: &[(&str, LuaFn)],
     metamethods: &[(&str, LuaFn)],
@@ -157,12 +159,12 @@ fn register_class<T: 'static>(
     let mt = s.top();
     s.new_table(0, methods.len());
     for (method, f) in methods {
-        push_nml_function(s, module_at, marks_base, *f);
+        push_nml_function(s, module_at, shared_base, *f);
         s.raw_set_field(-2, method);
     }
     s.raw_set_field(mt, "__index");
     for (method, f) in metamethods {
-        push_nml_function(s, module_at, marks_base, *f);
+        push_nml_function(s, module_at, shared_base, *f);
         s.raw_set_field(mt, method);
     }
     s.push_str(&name.to_string_lossy());
@@ -174,12 +176,12 @@ fn register_class<T: 'static>(
 fn push_nml_function(
     s: &Stack,
     module_at: c_int,
-    marks_base: c_int,
+    shared_base: c_int,
     f: unsafe extern "C-unwind" fn(*mut lua_State) -> c_int,
 ) {
     s.push_value(module_at);
-    for i in 1..=4 {
-        s.push_value(marks_base + i);
+    for i in 1..upvalue::COUNT {
+        s.push_value(shared_base + i);
     }
     s.push_closure(f, upvalue::COUNT);
 }

@@ -2,7 +2,8 @@
 //!
 //! Every C function nml registers carries the same upvalues (set up in `lib.rs`):
 //! 1. this [`Module`] as a full userdata,
-//! 2. to 5. the marker metatables of `nml.map`, `nml.array`, `nml.bin` and `nml.ext`.
+//! 2. to 5. the marker metatables of `nml.map`, `nml.array`, `nml.bin` and `nml.ext`,
+//! 6. the table of cached key strings (`msgpack::keys`).
 //!
 //! Fields are cells because nml functions can re-enter one another (a registered protocol's
 //! encoder may call `nml.pack`), so nothing here is ever borrowed across a call into Lua.
@@ -11,6 +12,7 @@ use std::cell::{Cell, RefCell};
 use std::ffi::{c_int, c_void};
 
 use crate::lua::Stack;
+use crate::msgpack::keys::KeyCache;
 use crate::protocol::Registry;
 
 pub const DEFAULT_MAX_DEPTH: usize = 512;
@@ -25,7 +27,8 @@ pub mod upvalue {
     pub const ARRAY_MT: i32 = 3;
     pub const BIN_MT: i32 = 4;
     pub const EXT_MT: i32 = 5;
-    pub const COUNT: i32 = 5;
+    pub const KEYS: i32 = 6;
+    pub const COUNT: i32 = 6;
 }
 
 /// Identities of the marker metatables, compared by pointer on the hot path.
@@ -75,7 +78,11 @@ pub struct Module {
     scratch_idle: Cell<u32>,
     /// The packer's stack of open tables, kept between calls for its capacity.
     path: Cell<Vec<*const c_void>>,
+    /// The counting pass's map counts (`msgpack::sink::Counter`), kept likewise.
+    map_counts: Cell<Vec<usize>>,
     pub protocols: RefCell<Registry>,
+    /// Map keys decoded lately, as Lua strings (their table is upvalue `KEYS`).
+    pub keys: KeyCache,
 }
 
 impl Module {
@@ -88,7 +95,9 @@ impl Module {
             scratch: Cell::new(Vec::new()),
             scratch_idle: Cell::new(0),
             path: Cell::new(Vec::new()),
+            map_counts: Cell::new(Vec::new()),
             protocols: RefCell::new(Registry::default()),
+            keys: KeyCache::default(),
         }
     }
 
@@ -135,6 +144,21 @@ impl Module {
     pub fn return_path(&self, mut path: Vec<*const c_void>) {
         path.clear();
         self.path.set(path);
+    }
+
+    pub fn take_map_counts(&self) -> Vec<usize> {
+        self.map_counts.take()
+    }
+
+    /// Keeps `counts` for the next packer, unless the vector kept already has more room (a
+    /// packer whose counts went on to a later pass returns an empty one).
+    pub fn return_map_counts(&self, counts: Vec<usize>) {
+        let kept = self.map_counts.take();
+        self.map_counts
+            .set(match kept.capacity() >= counts.capacity() {
+                true => kept,
+                false => counts,
+            });
     }
 }
 

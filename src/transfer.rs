@@ -78,12 +78,8 @@ fn send_message(b: &SocketBox, msg: Message, dontwait: bool) -> Result<()> {
         .map_err(|(e, _msg)| nng_error(e))
 }
 
-fn envelope(b: &SocketBox, topic: &[u8], protocol: &Protocol) -> Vec<u8> {
-    if b.tagged.get() {
-        envelope::header(topic, protocol)
-    } else {
-        topic.to_vec()
-    }
+fn envelope(b: &SocketBox, topic: &[u8], protocol: &Protocol) -> envelope::Header {
+    envelope::header(topic, b.tagged.get().then_some(protocol))
 }
 
 /// `sock:send(value [, protocol [, {dontwait = bool, topic = string}]]) -> true | nil, err, code`.

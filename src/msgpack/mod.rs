@@ -1,6 +1,7 @@
 //! The MessagePack codec: Lua values to bytes and back, with no tree in between.
 
 pub mod format;
+pub mod keys;
 pub mod pack;
 pub mod sink;
 pub mod unpack;
@@ -31,7 +32,9 @@ pub fn pack_values(
 
 /// The exact number of bytes `pack_values` would write.
 pub fn packed_size(stack: &Stack, module: &Module, first: c_int, last: c_int) -> Result<usize> {
-    Ok(measure(stack, module, first, last)?.size)
+    let measured = measure(stack, module, first, last)?;
+    module.return_map_counts(measured.maps);
+    Ok(measured.size)
 }
 
 /// What the counting pass learns of values: their packed size, and the entries of each map.
@@ -52,7 +55,8 @@ pub fn stage(
 ) -> Result<Option<Measured>> {
     /// Up to this size a copy from scratch costs less than a second pass over the value.
     const SMALL: usize = 64 << 10;
-    let mut packer = Packer::new(stack, module, Staged::new(scratch, SMALL));
+    let maps = module.take_map_counts();
+    let mut packer = Packer::new(stack, module, Staged::new(scratch, SMALL, maps));
     packer.pack(idx)?;
     if !packer.out.spilled() {
         return Ok(None);
@@ -66,7 +70,8 @@ pub fn stage(
 
 /// Runs the counting pass over the values in `first..=last`.
 pub fn measure(stack: &Stack, module: &Module, first: c_int, last: c_int) -> Result<Measured> {
-    let mut packer = Packer::new(stack, module, Counter::default());
+    let counter = Counter::with_map_counts(module.take_map_counts());
+    let mut packer = Packer::new(stack, module, counter);
     for idx in first..=last {
         packer.pack(idx)?;
     }

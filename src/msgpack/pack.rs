@@ -319,6 +319,7 @@ impl<'a, S: Sink> Packer<'a, S> {
 impl<S: Sink> Drop for Packer<'_, S> {
     fn drop(&mut self) {
         self.module.return_path(std::mem::take(&mut self.path));
+        self.module.return_map_counts(self.out.take_map_counts());
     }
 }
 

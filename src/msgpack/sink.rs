@@ -31,6 +31,11 @@ pub trait Sink: Sized {
         self.put(bytes);
     }
 
+    /// Gives up the vector of map counts this sink holds (empty if none), for the next packer.
+    fn take_map_counts(&mut self) -> Vec<usize> {
+        Vec::new()
+    }
+
     /// Starts a map whose number of entries is told at its end.
     fn begin_map(&mut self) -> MapStart {
         let at = self.pos();
@@ -60,6 +65,12 @@ pub struct Counter {
 }
 
 impl Counter {
+    /// A counter recording map counts into `maps` (emptied first), reused for its capacity.
+    pub fn with_map_counts(mut maps: Vec<usize>) -> Self {
+        maps.clear();
+        Counter { size: 0, maps }
+    }
+
     /// The entries of every map, in the order the maps begin: what [`Fixed::with_maps`] needs.
     pub fn into_map_counts(self) -> Vec<usize> {
         self.maps
@@ -86,6 +97,9 @@ impl Sink for Counter {
         self.size += n;
     }
     fn patch(&mut self, _: usize, _: &[u8]) {}
+    fn take_map_counts(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.maps)
+    }
 
     fn begin_map(&mut self) -> MapStart {
         let at = self.size;
@@ -146,10 +160,11 @@ pub struct Staged<'a> {
 }
 
 impl<'a> Staged<'a> {
-    pub fn new(bytes: &'a mut Vec<u8>, cap: usize) -> Self {
+    /// Stages into `bytes` up to `cap` bytes, counting maps into `maps` (both emptied first).
+    pub fn new(bytes: &'a mut Vec<u8>, cap: usize, maps: Vec<usize>) -> Self {
         bytes.clear();
         Staged {
-            counter: Counter::default(),
+            counter: Counter::with_map_counts(maps),
             bytes,
             cap,
             spilled: false,
@@ -211,6 +226,9 @@ impl Sink for Staged<'_> {
         if !self.spilled {
             Growable(self.bytes).patch(at, bytes);
         }
+    }
+    fn take_map_counts(&mut self) -> Vec<usize> {
+        self.counter.take_map_counts()
     }
 
     fn begin_map(&mut self) -> MapStart {
@@ -296,6 +314,9 @@ impl Sink for Fixed<'_> {
             Some(dst) => dst.copy_from_slice(bytes),
             None => self.overflowed = true,
         }
+    }
+    fn take_map_counts(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.maps)
     }
 
     fn begin_map(&mut self) -> MapStart {
@@ -398,7 +419,7 @@ mod tests {
             let mut counter = Counter::default();
             pack(&mut counter, entries);
             let mut bytes = Vec::new();
-            let mut staged = Staged::new(&mut bytes, cap);
+            let mut staged = Staged::new(&mut bytes, cap, Vec::new());
             pack(&mut staged, entries);
             assert_eq!(staged.spilled(), spills);
             assert_eq!(staged.counter.size, counter.size);
@@ -413,7 +434,7 @@ mod tests {
     #[test]
     fn staged_spills_on_a_buffer() {
         let mut bytes = Vec::new();
-        let mut staged = Staged::new(&mut bytes, 1000);
+        let mut staged = Staged::new(&mut bytes, 1000, Vec::new());
         staged.put(&[1, 2]);
         staged.put_buffer(&[3]);
         assert!(staged.spilled());

@@ -6,6 +6,7 @@
 
 use rmp::Marker;
 
+use super::keys::KeyCache;
 use crate::error::{Error, Result};
 use crate::lua::Stack;
 use crate::message::{MsgBox, SharedMsg, HEADROOM};
@@ -14,6 +15,7 @@ use crate::state::{marker_upvalue, Mark, Module};
 
 pub struct Unpacker<'a> {
     stack: &'a Stack,
+    keys: &'a KeyCache,
     data: &'a [u8],
     pos: usize,
     max_depth: usize,
@@ -45,9 +47,10 @@ enum Place {
 }
 
 impl<'a> Unpacker<'a> {
-    pub fn new(stack: &'a Stack, module: &Module, data: &'a [u8], pos: usize) -> Self {
+    pub fn new(stack: &'a Stack, module: &'a Module, data: &'a [u8], pos: usize) -> Self {
         Unpacker {
             stack,
+            keys: &module.keys,
             data,
             pos,
             max_depth: module.max_depth.get(),
@@ -198,7 +201,7 @@ impl<'a> Unpacker<'a> {
             let first = rest.first().copied();
             let is_buffer_key = first == Some(BUFFER_KEY[0]) && rest.starts_with(BUFFER_KEY);
             typed |= first == Some(TYPE_KEY[0]) && rest.starts_with(TYPE_KEY);
-            self.item(depth + 1, Place::Inside)?;
+            self.key(depth)?;
             if matches!(first, Some(0xca | 0xcb)) && s.to_f64(-1).is_some_and(f64::is_nan) {
                 self.pos = key_at;
                 return Err(self.malformed("a map key is NaN, which Lua tables cannot hold"));
@@ -218,6 +221,18 @@ impl<'a> Unpacker<'a> {
             self.buffer(at, len, typed)?;
             s.raw_set(-3);
         }
+        Ok(())
+    }
+
+    /// Pushes a map's key: a short string through the key cache, anything else as a value.
+    fn key(&mut self, depth: usize) -> Result<()> {
+        let n = match self.data.get(self.pos) {
+            Some(&b @ 0xa0..=0xbf) => (b & 0x1f) as usize,
+            _ => return self.item(depth + 1, Place::Inside),
+        };
+        self.pos += 1;
+        let bytes = self.take(n)?;
+        self.keys.push(self.stack, bytes);
         Ok(())
     }
 
