@@ -2,11 +2,11 @@
 //!
 //! The same keys arrive in message after message. Making a Lua string from bytes means Lua
 //! hashes them and looks them up in its string table, about 200 instructions for a short key
-//! (callgrind, Lua 5.4), a tenth of the cost of decoding a small map of strings. Here a key's bytes
-//! pick one of [`SLOTS`] slots by a hash of a few words of them; the slot remembers the last key
-//! it held, both as bytes (here, to compare) and as the Lua string itself (in a table that every
-//! nml function holds as an upvalue). A hit pushes the string already made; a miss makes it as
-//! before and takes the slot.
+//! (callgrind, Lua 5.4): a tenth of the cost of decoding a small map of strings. Here a key's
+//! bytes pick one of [`SLOTS`] slots by a hash of a few words of them; the slot remembers the
+//! last key it held, both as bytes (here, to compare) and as the Lua string itself (in a table
+//! that every nml function holds as an upvalue). A hit pushes the string already made; a miss
+//! makes it as before and takes the slot.
 //!
 //! Only keys are cached: values repeat less, and a miss costs a little more than no cache. The
 //! bytes are always compared, so keys whose hashes collide (even on purpose) only miss.
