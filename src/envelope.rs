@@ -27,6 +27,7 @@ pub fn header(topic: &[u8], protocol: Option<&Protocol>) -> Header {
 
 const SHORT: usize = 64;
 
+/// A message's header bytes (see [`header`]), read through `Deref` as a byte slice.
 pub enum Header {
     Short([u8; SHORT], u8),
     Long(Vec<u8>),
