@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::lua::Stack;
 use crate::state::Module;
 use pack::Packer;
-use sink::{Counter, Fixed, Growable, Staged};
+use sink::{Counter, Fixed, Growable, Sink, Staged};
 use unpack::Unpacker;
 
 /// Appends the MessagePack form of each value in `first..=last` to `out`.
@@ -61,10 +61,9 @@ pub fn stage(
     if !packer.out.spilled() {
         return Ok(None);
     }
-    let counter = std::mem::take(&mut packer.out.counter);
     Ok(Some(Measured {
-        size: counter.size,
-        maps: counter.into_map_counts(),
+        size: packer.out.pos(),
+        maps: packer.out.take_map_counts(),
     }))
 }
 
@@ -75,11 +74,9 @@ pub fn measure(stack: &Stack, module: &Module, first: c_int, last: c_int) -> Res
     for idx in first..=last {
         packer.pack(idx)?;
     }
-    let counter = std::mem::take(&mut packer.out);
-    let size = counter.size;
     Ok(Measured {
-        size,
-        maps: counter.into_map_counts(),
+        size: packer.out.pos(),
+        maps: packer.out.take_map_counts(),
     })
 }
 

@@ -31,7 +31,8 @@ pub trait Sink: Sized {
         self.put(bytes);
     }
 
-    /// Gives up the vector of map counts this sink holds (empty if none), for the next packer.
+    /// Gives up the vector of map counts this sink holds (empty if none): the entries of every
+    /// map in the order the maps begin, what [`Fixed::with_maps`] needs, or a vector to reuse.
     fn take_map_counts(&mut self) -> Vec<usize> {
         Vec::new()
     }
@@ -69,11 +70,6 @@ impl Counter {
     pub fn with_map_counts(mut maps: Vec<usize>) -> Self {
         maps.clear();
         Counter { size: 0, maps }
-    }
-
-    /// The entries of every map, in the order the maps begin: what [`Fixed::with_maps`] needs.
-    pub fn into_map_counts(self) -> Vec<usize> {
-        self.maps
     }
 }
 
@@ -396,7 +392,7 @@ mod tests {
         pack(&mut Growable(&mut grown));
         assert_eq!(counter.size, grown.len());
         let mut buf = vec![0u8; counter.size];
-        let mut fixed = Fixed::with_maps(&mut buf, counter.into_map_counts());
+        let mut fixed = Fixed::with_maps(&mut buf, counter.take_map_counts());
         pack(&mut fixed);
         assert!(fixed.is_exact());
         assert_eq!(buf, grown);
@@ -459,7 +455,7 @@ mod tests {
         let size = counter.size;
         assert_eq!(counter.maps, [3, 20]);
         let mut buf = vec![0u8; size];
-        let mut fixed = Fixed::with_maps(&mut buf, counter.into_map_counts());
+        let mut fixed = Fixed::with_maps(&mut buf, counter.take_map_counts());
         pack(&mut fixed);
         assert!(fixed.is_exact());
         assert_eq!(buf[..3], [0xde, 0, 20]);
