@@ -14,6 +14,8 @@ DEMO_LUA := $(if $(LUA),$(LUA),5.4)
 
 CARGO ?= cargo
 export CARGO_TERM_QUIET := true
+# Specs and examples run `python3`: the venv's, which has msgpack and pynng (tools/deps.sh).
+export PATH := $(CURDIR)/build/venv/bin:$(PATH)
 
 # $(call feature,5.1) -> lua51 ; $(call interp,5.1) -> lua5.1 ; $(call headers,5.1) -> its lua.h
 feature = $(if $(filter luajit,$(1)),luajit,lua$(subst .,,$(1)))
@@ -25,7 +27,7 @@ headers = $(if $(filter luajit,$(1)),/usr/include/luajit-2.1,/usr/include/lua$(1
 all: build
 
 deps:
-	@tools/deps.sh $(LUAS) +python +luarocks +cmake
+	@tools/deps.sh $(LUAS) +build +python +luarocks
 
 build: $(addprefix build-,$(LUAS))
 
@@ -68,14 +70,14 @@ rockspec-test: deps
 	@echo "luarocks-make 1 0 0" >> build/counts
 
 demo:
-	@tools/deps.sh $(DEMO_LUA)
+	@tools/deps.sh $(DEMO_LUA) +build
 	@$(MAKE) --no-print-directory build-$(DEMO_LUA)
 	@cd examples && LUA_CPATH="$(CURDIR)/build/$(DEMO_LUA)/?.so;;" $(call interp,$(DEMO_LUA)) demo.lua
 	@echo
 	@cd examples && LUA_CPATH="$(CURDIR)/build/$(DEMO_LUA)/?.so;;" $(call interp,$(DEMO_LUA)) buffers.lua
 
 bench:
-	@tools/deps.sh 5.4 5.1 luajit +bench
+	@tools/deps.sh 5.4 5.1 luajit +build +bench
 	@for v in 5.4 5.1 luajit; do $(MAKE) --no-print-directory build-$$v || exit 1; done
 	@benches/run $(PARTS)
 

@@ -1,9 +1,12 @@
 #!/bin/sh
 # Installs what nml's make targets need and this machine lacks; does nothing when all is there.
-#   tools/deps.sh [5.1 5.2 5.3 5.4 luajit ...] [+bench] [+python] [+luarocks]
-# Debian packages come from apt-get, Python packages from pip.
+#   tools/deps.sh [5.1 5.2 5.3 5.4 luajit ...] [+build] [+bench] [+python] [+luarocks]
+# Debian packages come from apt-get. Python packages go into a venv under build/ made with
+# Debian's own python3 (PEP 668: Debian's system Python refuses pip installs).
 set -eu
 
+top=$(cd "$(dirname "$0")/.." && pwd)
+venv="$top/build/venv"
 apt_wanted=""
 pip_wanted=""
 want_apt() { apt_wanted="$apt_wanted $*"; }
@@ -13,10 +16,10 @@ for arg in "$@"; do
     luajit) want_apt luajit libluajit-5.1-dev lua-busted ;;
     5.1) want_apt lua5.1 liblua5.1-0-dev lua-busted ;; # liblua5.1-dev is a virtual package
     5.[2-4]) want_apt "lua$arg" "liblua$arg-dev" lua-busted ;;
+    +build) want_apt cmake ;; # nng-sys builds its vendored NNG with cmake
     +bench) want_apt lua-cjson lua-mpack lua-messagepack ;;
-    +python) pip_wanted="$pip_wanted msgpack pynng" ;;
+    +python) want_apt python3 python3-venv; pip_wanted="$pip_wanted msgpack pynng" ;;
     +luarocks) want_apt luarocks ;;
-    +cmake) want_apt cmake ;;
     *) echo "deps.sh: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
@@ -36,9 +39,14 @@ if [ -n "$missing" ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
+[ -n "$pip_wanted" ] || exit 0
+if [ ! -x "$venv/bin/python3" ]; then
+  echo "deps: making a Python venv in build/venv"
+  /usr/bin/python3 -m venv "$venv"
+fi
 for mod in $pip_wanted; do
-  if ! python3 -c "import $mod" 2>/dev/null; then
-    echo "deps: installing Python package $mod"
-    python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "$mod"
+  if ! "$venv/bin/python3" -c "import $mod" 2>/dev/null; then
+    echo "deps: installing Python package $mod into build/venv"
+    "$venv/bin/python3" -m pip install -q --disable-pip-version-check "$mod"
   fi
 done
