@@ -110,7 +110,7 @@ fn dial(s: sys::nng_socket, url: &str) {
 
 fn close(s: sys::nng_socket) {
     // SAFETY: closing a socket we own, once.
-    unsafe { sys::nng_close(s) };
+    unsafe { sys::nng_socket_close(s) };
 }
 
 fn send_bytes(s: sys::nng_socket, payload: &[u8], copy: bool) {
@@ -409,6 +409,8 @@ fn bench(transport: &str, only: &str) {
 }
 
 fn main() {
+    // SAFETY: NNG 2.0 is initialised once, with its defaults, before any other call.
+    unsafe { sys::nng_init(std::ptr::null()) };
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| a != "--bench")

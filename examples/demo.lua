@@ -53,7 +53,12 @@ print(string.format("client -> worker  %-11s %9d bytes  %s", "string", #"shutdow
 local bye, p = assert(client:recv())
 print(string.format("worker -> client  %-11s %9d bytes  %s", p, #bye + 2, show(bye)))
 
+-- NNG drops what a socket has not yet written when it closes, so whoever sends last must not
+-- close first: the client's last word goes out, and the client waits for the worker to exit
+-- (it has read it then) before closing its own socket.
+assert(client:send("close", "string"))
+print(string.format("client -> worker  %-11s %9d bytes  %s", "string", #"close" + 2, show("close")))
 worker:close()
 client:close()
 os.remove(url:sub(7))
-print("demo ok: 4 messages crossed between two processes")
+print("demo ok: 5 messages crossed between two processes")

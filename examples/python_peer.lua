@@ -20,6 +20,6 @@ for _, numbers in ipairs { { 1, 2, 3 }, { 10.5, -2 }, {} } do
 end
 assert(sock:send({ op = "stop" }))
 assert(sock:recv())
+sock:close() -- the worker waits for this before it exits
 io.write(worker:read("*a"))
 worker:close()
-sock:close()

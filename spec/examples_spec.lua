@@ -9,7 +9,7 @@ local expected = {
   ["codec_tour.lua"] = { "packed a table of every kind into %d+ bytes %(packsize said %d+%)", "round trip ok" },
   ["demo.lua"] = { "client %-> worker  MessagePack%s+10487%d%d bytes", "<rgb_frame: 1048576 bytes>",
     "worker got job 1 %(MessagePack%): rgb_frame frame of 1048576 bytes", "worker %-> client  JSON",
-    "checksum=%d+", "demo ok: 4 messages crossed" },
+    "checksum=%d+", "demo ok: 5 messages crossed" },
   ["buffers.lua"] = { "sent frame 1: 640x480 gray8, 307200 bytes, adler32=%x+",
     "got frame 3: 640x480 gray8, nml.msg %(307200 bytes, view%), adler32=%x+",
     "buffers ok: 3 frames crossed, checksums match" },

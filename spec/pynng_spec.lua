@@ -48,9 +48,9 @@ describe("a Python peer (pynng + msgpack)", function()
     assert.are.equal("bare bytes", v)
     assert.is_nil(p)
 
+    sock:close() -- the peer waits for this before it exits
     local out = peer:read("*a")
     peer:close()
-    sock:close()
     assert.matches("pynng peer: ok", out)
   end)
 end)

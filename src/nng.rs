@@ -1,6 +1,6 @@
 //! NNG, wrapped once.
 //!
-//! The only file besides `lua.rs` with unsafe code: a thin safe layer over nng-sys (NNG 1.11,
+//! The only file besides `lua.rs` with unsafe code: a thin safe layer over nng-sys (NNG 2.0,
 //! built from source by the crate) with exactly what nml uses: sockets of each pattern, dialers
 //! and listeners, options, and `nng_msg` buffers that are owned by exactly one Rust value at a
 //! time (freed on drop, or handed to NNG by `send`).
@@ -13,27 +13,30 @@ use nng_sys as sys;
 
 /// An NNG error number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct NngError(pub c_int);
+pub struct NngError(sys::nng_err);
 
 impl NngError {
-    /// nml's stable code for it (API.md section 2).
+    const CLOSED: NngError = NngError(sys::nng_err::NNG_ECLOSED);
+    const NOMEM: NngError = NngError(sys::nng_err::NNG_ENOMEM);
+
+    /// nml's stable code for it (the manual's error-code table).
     pub fn code(self) -> &'static str {
-        match self.0 as u32 {
-            sys::NNG_ETIMEDOUT => "timeout",
-            sys::NNG_EAGAIN => "again",
-            sys::NNG_ECLOSED => "closed",
-            sys::NNG_ECONNREFUSED => "refused",
-            sys::NNG_EMSGSIZE => "too_large",
-            sys::NNG_ENOMEM => "nomem",
-            sys::NNG_EADDRINUSE => "address_in_use",
-            sys::NNG_EADDRINVAL => "bad_address",
-            sys::NNG_ESTATE => "state",
-            sys::NNG_ENOTSUP => "not_supported",
-            sys::NNG_ENOENT => "not_found",
-            sys::NNG_EUNREACHABLE => "unreachable",
-            sys::NNG_ECONNRESET | sys::NNG_ECONNSHUT => "reset",
-            sys::NNG_EPROTO => "protocol",
-            sys::NNG_EINVAL => "invalid",
+        match self.0 {
+            sys::nng_err::NNG_ETIMEDOUT => "timeout",
+            sys::nng_err::NNG_EAGAIN => "again",
+            sys::nng_err::NNG_ECLOSED | sys::nng_err::NNG_ESTOPPED => "closed",
+            sys::nng_err::NNG_ECONNREFUSED => "refused",
+            sys::nng_err::NNG_EMSGSIZE => "too_large",
+            sys::nng_err::NNG_ENOMEM => "nomem",
+            sys::nng_err::NNG_EADDRINUSE => "address_in_use",
+            sys::nng_err::NNG_EADDRINVAL => "bad_address",
+            sys::nng_err::NNG_ESTATE => "state",
+            sys::nng_err::NNG_ENOTSUP => "not_supported",
+            sys::nng_err::NNG_ENOENT => "not_found",
+            sys::nng_err::NNG_EUNREACHABLE => "unreachable",
+            sys::nng_err::NNG_ECONNRESET | sys::nng_err::NNG_ECONNSHUT => "reset",
+            sys::nng_err::NNG_EPROTO => "protocol",
+            sys::nng_err::NNG_EINVAL => "invalid",
             _ => "error",
         }
     }
@@ -47,11 +50,40 @@ impl NngError {
     }
 }
 
-fn check(rv: c_int) -> Result<(), NngError> {
-    match rv {
-        0 => Ok(()),
+/// NNG 2.0 returns `nng_err` from some calls and a plain int from others; both mean the same.
+trait Status {
+    fn into_err(self) -> sys::nng_err;
+}
+impl Status for c_int {
+    fn into_err(self) -> sys::nng_err {
+        sys::nng_err(self as u32)
+    }
+}
+impl Status for sys::nng_err {
+    fn into_err(self) -> sys::nng_err {
+        self
+    }
+}
+
+fn check(rv: impl Status) -> Result<(), NngError> {
+    match rv.into_err() {
+        sys::nng_err::NNG_OK => Ok(()),
         e => Err(NngError(e)),
     }
+}
+
+/// NNG 2.0 must be initialised once before any other call; later calls are no-ops here.
+fn init() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        // SAFETY: null asks for NNG's default parameters; nml never calls nng_fini, so the
+        // library stays up until the process ends (NNG's threads may outlive a Lua state).
+        let rv = unsafe { sys::nng_init(std::ptr::null()) };
+        assert!(
+            matches!(rv, sys::nng_err::NNG_OK | sys::nng_err::NNG_EBUSY),
+            "nng_init failed: {rv:?}"
+        );
+    });
 }
 
 /// The scalability protocols nml opens sockets for.
@@ -133,6 +165,7 @@ pub struct Socket {
 
 impl Socket {
     pub fn open(pattern: Pattern) -> Result<Socket, NngError> {
+        init();
         let mut id = sys::nng_socket::default();
         // SAFETY: the opener writes the new socket's id into `id`.
         check(unsafe { pattern.opener()(&mut id) })?;
@@ -151,7 +184,7 @@ impl Socket {
     pub fn close(&mut self) {
         if std::mem::replace(&mut self.open, false) {
             // SAFETY: closing a socket id we opened; NNG tolerates ids already closed.
-            unsafe { sys::nng_close(self.id) };
+            unsafe { sys::nng_socket_close(self.id) };
         }
     }
 
@@ -208,22 +241,10 @@ impl Socket {
         Ok(v)
     }
 
-    pub fn set_bytes(&self, name: &CStr, value: &[u8]) -> Result<(), NngError> {
-        // SAFETY: NNG copies `value.len()` bytes from `value`.
-        check(unsafe {
-            sys::nng_socket_set(
-                self.id,
-                name.as_ptr(),
-                value.as_ptr() as *const c_void,
-                value.len(),
-            )
-        })
-    }
-
     /// Sends `msg`. On success NNG owns it; on failure it comes back with the error.
     pub fn send(&self, msg: Message, nonblocking: bool) -> Result<(), (NngError, Message)> {
         if !self.open {
-            return Err((NngError(sys::NNG_ECLOSED as c_int), msg));
+            return Err((NngError::CLOSED, msg));
         }
         let aio = match Aio::get(&self.send_aio) {
             Ok(aio) => aio,
@@ -235,30 +256,45 @@ impl Socket {
             // takes it, on failure it stays ours (and attached).
             unsafe {
                 sys::nng_aio_set_msg(a, raw);
-                sys::nng_send_aio(self.id, a);
+                sys::nng_socket_send(self.id, a);
             }
         });
         aio.detach_msg();
-        match rv {
-            0 => Ok(()),
+        match check(rv) {
+            Ok(()) => Ok(()),
             // SAFETY: on failure the message is still ours, so we take it back.
-            e => Err((NngError(e), unsafe { Message::from_raw(raw) })),
+            Err(e) => Err((e, unsafe { Message::from_raw(raw) })),
         }
     }
 
     pub fn recv(&self, nonblocking: bool) -> Result<Message, NngError> {
         if !self.open {
-            return Err(NngError(sys::NNG_ECLOSED as c_int));
+            return Err(NngError::CLOSED);
         }
         let aio = Aio::get(&self.recv_aio)?;
         // SAFETY: starting a receive on our idle aio.
-        check(aio.run(nonblocking, |a| unsafe { sys::nng_recv_aio(self.id, a) }))?;
+        check(aio.run(nonblocking, |a| unsafe { sys::nng_socket_recv(self.id, a) }))?;
         // SAFETY: a successful receive leaves a live message on the aio, now ours.
         Ok(unsafe { Message::from_raw(aio.detach_msg()) })
     }
 
+    /// A descriptor that polls readable while a message can be received.
     pub fn recv_fd(&self) -> Result<c_int, NngError> {
-        self.get_int(opt::recv_fd())
+        let mut fd = -1;
+        // SAFETY: NNG writes one int.
+        check(unsafe { sys::nng_socket_get_recv_poll_fd(self.id, &mut fd) })?;
+        Ok(fd)
+    }
+
+    /// Adds (or with `subscribe` false, removes) a topic prefix on a sub socket.
+    pub fn subscription(&self, prefix: &[u8], subscribe: bool) -> Result<(), NngError> {
+        let change = if subscribe {
+            sys::nng_sub0_socket_subscribe
+        } else {
+            sys::nng_sub0_socket_unsubscribe
+        };
+        // SAFETY: NNG copies `prefix.len()` bytes from `prefix`.
+        check(unsafe { change(self.id, prefix.as_ptr() as *const c_void, prefix.len()) })
     }
 }
 
@@ -286,7 +322,7 @@ impl Aio {
     /// Starts an operation on this aio with the socket's timeout (none at all if
     /// `nonblocking`), waits for it, and returns its result as `nng_sendmsg` would: a
     /// non-blocking attempt that cannot proceed is NNG_EAGAIN.
-    fn run(&self, nonblocking: bool, start: impl FnOnce(*mut sys::nng_aio)) -> c_int {
+    fn run(&self, nonblocking: bool, start: impl FnOnce(*mut sys::nng_aio)) -> sys::nng_err {
         let a = self.0.as_ptr();
         let timeout = if nonblocking {
             sys::NNG_DURATION_ZERO as sys::nng_duration
@@ -301,8 +337,8 @@ impl Aio {
             sys::nng_aio_wait(a);
             sys::nng_aio_result(a)
         };
-        if nonblocking && rv == sys::NNG_ETIMEDOUT as c_int {
-            sys::NNG_EAGAIN as c_int
+        if nonblocking && rv == sys::nng_err::NNG_ETIMEDOUT {
+            sys::nng_err::NNG_EAGAIN
         } else {
             rv
         }
@@ -406,10 +442,7 @@ impl Message {
     /// `prepend` of up to that many bytes moves nothing (NNG reuses room before the body; a
     /// message without it is reallocated and copied whole on insert).
     pub fn alloc_with_headroom(size: usize, headroom: usize) -> Result<Message, NngError> {
-        let mut msg = Message::alloc(
-            size.checked_add(headroom)
-                .ok_or(NngError(sys::NNG_ENOMEM as c_int))?,
-        )?;
+        let mut msg = Message::alloc(size.checked_add(headroom).ok_or(NngError::NOMEM)?)?;
         msg.trim_front(headroom);
         Ok(msg)
     }
@@ -534,15 +567,6 @@ pub mod opt {
     }
     pub fn resend_time() -> &'static CStr {
         name(nng_sys::NNG_OPT_REQ_RESENDTIME)
-    }
-    pub fn recv_fd() -> &'static CStr {
-        name(nng_sys::NNG_OPT_RECVFD)
-    }
-    pub fn subscribe() -> &'static CStr {
-        name(nng_sys::NNG_OPT_SUB_SUBSCRIBE)
-    }
-    pub fn unsubscribe() -> &'static CStr {
-        name(nng_sys::NNG_OPT_SUB_UNSUBSCRIBE)
     }
 }
 

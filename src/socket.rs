@@ -337,12 +337,9 @@ fn subscription(s: &Stack, func: &str, subscribe: bool) -> Returns {
     let prefix = s
         .opt_bytes(2)
         .ok_or_else(|| bad_argument(func, 2, "topic prefix string expected"))?;
-    let o = if subscribe {
-        opt::subscribe()
-    } else {
-        opt::unsubscribe()
-    };
-    b.open()?.set_bytes(o, prefix).map_err(nng_error)?;
+    b.open()?
+        .subscription(prefix, subscribe)
+        .map_err(nng_error)?;
     s.push_bool(true);
     Ok(1)
 }

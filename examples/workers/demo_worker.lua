@@ -19,6 +19,8 @@ while true do
   local msg, protocol = assert(worker:recv())
   if msg == "shutdown" then
     assert(worker:send("bye", "string"))
+    -- The client read "bye" once it sends again; then nothing of ours is left to write.
+    assert(assert(worker:recv()) == "close")
     break
   end
   local view = msg.frame.buffer -- an nml message: a view into the received message, no copy

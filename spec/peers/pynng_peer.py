@@ -8,6 +8,7 @@
 """
 import json
 import sys
+import threading
 
 import msgpack
 import pynng
@@ -29,6 +30,9 @@ def decode(body):
 
 def main(url):
     with pynng.Pair0(dial=url, recv_timeout=10000, send_timeout=10000) as sock:
+        # NNG drops what is still queued when a socket closes: exit only once nml hung up.
+        hung_up = threading.Event()
+        sock.add_post_pipe_remove_cb(lambda pipe: hung_up.set())
         value, protocol = decode(sock.recv())
         sock.send(b"\xc1\x01" + msgpack.packb({"got": value, "protocol": protocol}, use_bin_type=True))
 
@@ -42,6 +46,7 @@ def main(url):
         sock.send(b"\xc1\x02" + json.dumps({"from": "python", "n": [1, 2, 3]}).encode())
         sock.send(b"\xc1\x00\x04cbor" + b"\xa1\x61\x61\x01")
         sock.send(b"bare bytes")
+        hung_up.wait(10)
     print("pynng peer: ok")
 
 
