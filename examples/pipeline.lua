@@ -17,7 +17,7 @@ for i = 1, 3 do
 end
 for _ = 1, 3 do
   local msg, bytes, protocol = assert(nml.recv(pull, 0, nil, nml.NN_MSG))
-  print(string.format("%s: %d bytes (%s), no copy", msg:tostring(1, 7), bytes, protocol))
+  print(string.format("%s: %d bytes (%s), no copy", msg:tostring(0, 7), bytes, protocol))
   nml.freemsg(msg)
 end
 push:close()

@@ -93,20 +93,13 @@ fn unpack_one_impl(s: &Stack) -> Returns {
 /// (API.md section 7); option `buffers = "string"` (argument 3) makes them strings.
 fn with_data(s: &Stack, func: &str, f: impl FnOnce(Unpacker) -> Result<c_int>) -> Returns {
     let module = Module::of(s);
-    let as_strings = match s.kind(3) {
-        Kind::None | Kind::Nil => module.buffers_as_strings.get(),
-        Kind::Table => buffers_field(s, 3, func)?,
-        k => {
-            return Err(bad_argument(
-                func,
-                3,
-                format!("options table expected, got {}", k.name()),
-            ))
-        }
+    let as_strings = match crate::args::options(s, 3, func, &["buffers"])? {
+        true => buffers_field(s, 3, func)?,
+        false => module.buffers_as_strings.get(),
     };
     s.set_top(2);
     let start = |data: &[u8]| -> Result<usize> {
-        let offset = opt_offset(s, 2, data.len(), func)?;
+        let offset = crate::args::offset(s, 2, data.len(), 0, func)?;
         if offset == data.len() {
             return Err(Error::malformed(format!(
                 "malformed MessagePack at byte {offset}: no data"
@@ -185,7 +178,7 @@ fn protocol_impl(s: &Stack) -> Returns {
 fn register_protocol_impl(s: &Stack) -> Returns {
     const F: &str = "register_protocol";
     let name = String::from_utf8_lossy(check_bytes(s, 1, F)?).into_owned();
-    if s.kind(2) != Kind::Table {
+    if !crate::args::options(s, 2, F, &["encode", "decode", "aliases"])? {
         return Err(bad_argument(
             F,
             2,
@@ -240,9 +233,9 @@ fn register_protocol_impl(s: &Stack) -> Returns {
 fn config_impl(s: &Stack) -> Returns {
     const F: &str = "config";
     let module = Module::of(s);
-    match s.kind(1) {
-        Kind::None | Kind::Nil => {}
-        Kind::Table => {
+    match crate::args::options(s, 1, F, &["max_depth", "float32", "buffers"])? {
+        false => {}
+        true => {
             match s.raw_get_field(1, "max_depth") {
                 Kind::Nil => {}
                 Kind::Number => match s.to_number(-1) {
@@ -269,13 +262,6 @@ fn config_impl(s: &Stack) -> Returns {
                 module.buffers_as_strings.set(as_strings);
             }
             s.pop(3);
-        }
-        k => {
-            return Err(bad_argument(
-                F,
-                1,
-                format!("table expected, got {}", k.name()),
-            ))
         }
     }
     s.new_table(0, 3);
@@ -391,21 +377,6 @@ pub fn buffers_option(s: &Stack, idx: c_int, arg: usize, func: &str) -> Result<b
             func,
             arg,
             "buffers must be \"message\" or \"string\"",
-        )),
-    }
-}
-
-/// An optional 0-based byte offset into data of `len` bytes.
-fn opt_offset(s: &Stack, idx: c_int, len: usize, func: &str) -> Result<usize> {
-    if s.is_none_or_nil(idx) {
-        return Ok(0);
-    }
-    match s.to_f64(idx) {
-        Some(o) if o.fract() == 0.0 && o >= 0.0 && o <= len as f64 => Ok(o as usize),
-        _ => Err(bad_argument(
-            func,
-            idx as usize,
-            format!("offset must be an integer from 0 to {len}"),
         )),
     }
 }

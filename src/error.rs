@@ -18,6 +18,9 @@ struct Inner {
     code: Option<&'static str>,
     /// Bytes that could not be decoded, returned as a fourth value so nothing received is lost.
     raw: Option<Vec<u8>>,
+    /// For a bad argument: its position and what is wrong with it, so that it is raised as
+    /// `luaL_argerror` words it (counting from after `self` in a method call).
+    argument: Option<(usize, String)>,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -37,6 +40,7 @@ impl Error {
             message: message.into(),
             code: Some(code),
             raw: None,
+            argument: None,
         }))
     }
 
@@ -46,6 +50,7 @@ impl Error {
             message: message.into(),
             code: None,
             raw: None,
+            argument: None,
         }))
     }
 
@@ -71,9 +76,19 @@ impl Error {
         self.0.code
     }
 
-    /// The same error with `prefix` in front of its message (a function name, a place).
+    /// A bad argument's position and what is wrong with it.
+    pub fn argument(&self) -> Option<(usize, &str)> {
+        self.0
+            .argument
+            .as_ref()
+            .map(|(n, what)| (*n, what.as_str()))
+    }
+
+    /// The same error with `prefix` in front of its message (a function name, a place). It is
+    /// then raised as that message, no longer as a bad argument of the function called.
     pub fn context(mut self, prefix: &str) -> Error {
         self.0.message = format!("{prefix}{}", self.0.message);
+        self.0.argument = None;
         self
     }
 }
@@ -89,9 +104,13 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// Raises a "bad argument" error in luaL_argerror's words.
+/// A "bad argument" error, raised by `luaL_argerror` (which names the function as Lua called it
+/// and counts arguments after `self` for methods); `func` names it in the message kept here.
 pub fn bad_argument(func: &str, arg: usize, what: impl fmt::Display) -> Error {
-    Error::raise(format!("bad argument #{arg} to '{func}' ({what})"))
+    let what = what.to_string();
+    let mut e = Error::raise(format!("bad argument #{arg} to '{func}' ({what})"));
+    e.0.argument = Some((arg, what));
+    e
 }
 
 /// The userdata of type `T` at `idx`, or a "bad argument" error naming `what` was expected.

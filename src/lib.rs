@@ -5,6 +5,7 @@
 
 pub mod alloc;
 pub mod api;
+pub mod args;
 pub mod envelope;
 pub mod error;
 pub mod json;

@@ -576,11 +576,21 @@ pub unsafe fn entry(l: *mut lua_State, f: fn(&Stack) -> Returns) -> c_int {
             }
         }
         None => {
-            stack.push_str(error.message());
+            let argument = error.argument().map(|(n, what)| {
+                stack.push_str(what);
+                n as c_int
+            });
+            if argument.is_none() {
+                stack.push_str(error.message());
+            }
             drop(error);
-            // SAFETY: every Rust value of this call has been dropped; lua_error unwinds only
-            // this frame, which owns nothing.
-            ffi::lua_error(l)
+            // SAFETY: every Rust value of this call has been dropped, and the message is a Lua
+            // string on the stack; lua_error and luaL_argerror unwind only this frame, which
+            // owns nothing.
+            match argument {
+                Some(n) => ffi::luaL_argerror(l, n, ffi::lua_tostring(l, -1)),
+                None => ffi::lua_error(l),
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ use std::ffi::{c_int, c_void, CStr};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::args;
 use crate::error::{bad_argument, Error, Result};
 use crate::lua::{Kind, Returns, Stack};
 use crate::nng::Message;
@@ -339,24 +340,14 @@ fn freed(what: &str) -> Error {
     Error::returned("freed", what)
 }
 
-fn range(what: String) -> Error {
-    Error::returned(crate::error::code::RANGE, what)
-}
-
 pub fn check<'a>(s: &'a Stack, idx: c_int, func: &str) -> Result<&'a MsgBox> {
     crate::error::check_udata(s, idx, METATABLE, func, "nml message")
 }
 
-/// A size argument: a non-negative integer.
-pub fn check_size(s: &Stack, idx: c_int, func: &str) -> Result<usize> {
-    match s.to_f64(idx) {
-        Some(n) if n >= 0.0 && n.fract() == 0.0 && n < 9.0e15 => Ok(n as usize),
-        _ => Err(bad_argument(
-            func,
-            idx as usize,
-            "size must be a non-negative integer",
-        )),
-    }
+/// A required size argument: a byte count (see `args`).
+fn required_size(s: &Stack, idx: c_int, func: &str) -> Result<usize> {
+    crate::args::count(s, idx, func)?
+        .ok_or_else(|| bad_argument(func, idx as usize, "size expected"))
 }
 
 crate::lua_functions! {
@@ -373,7 +364,7 @@ crate::lua_functions! {
 
 /// `nml.allocmsg(size) -> msg | nil, err, code`.
 fn allocmsg_impl(s: &Stack) -> Returns {
-    let size = check_size(s, 1, "allocmsg")?;
+    let size = required_size(s, 1, "allocmsg")?;
     // Room in front for the envelope `nml.send(..., nml.NN_MSG)` puts there.
     let msg = Message::alloc_with_headroom(size, HEADROOM).map_err(crate::transfer::nng_error)?;
     MsgBox::push(s, msg);
@@ -383,7 +374,7 @@ fn allocmsg_impl(s: &Stack) -> Returns {
 /// `nml.reallocmsg(msg, size) -> msg | nil, err, code`: the same message, resized.
 fn reallocmsg_impl(s: &Stack) -> Returns {
     let b = check(s, 1, "reallocmsg")?;
-    let size = check_size(s, 2, "reallocmsg")?;
+    let size = required_size(s, 2, "reallocmsg")?;
     b.resize(size)?;
     s.set_top(1);
     Ok(1)
@@ -411,61 +402,61 @@ fn ptr_impl(s: &Stack) -> Returns {
     Ok(1)
 }
 
-/// `msg:tostring([i [, j]])`: the bytes from i to j, as `string.sub` counts them.
+/// `msg:tostring([offset [, count]]) -> string | nil, err, "range"`: `count` bytes from the
+/// 0-based `offset` (default 0), to the end when `count` is absent.
 fn tostring_impl(s: &Stack) -> Returns {
     let b = check(s, 1, "tostring")?;
-    let i = opt_index(s, 2, 1, "tostring")?;
-    let j = opt_index(s, 3, -1, "tostring")?;
     b.bytes(|body| {
-        let (from, to) = sub_range(body.len(), i, j);
-        s.push_bytes(&body[from..to]);
+        let offset = args::offset(s, 2, body.len(), 0, "tostring")?;
+        let count = args::count(s, 3, "tostring")?.unwrap_or(body.len() - offset);
+        s.push_bytes(&body[args::span(offset, count, body.len(), "tostring")?]);
         Ok(())
     })?;
     Ok(1)
 }
 
-/// `msg:read(offset, n) -> string | nil, err, "range"`, offset 0-based.
+/// `msg:read(offset, count) -> string | nil, err, "range"`.
 fn read_impl(s: &Stack) -> Returns {
     let b = check(s, 1, "read")?;
-    let offset = check_size(s, 2, "read")?;
-    let n = check_size(s, 3, "read")?;
-    b.bytes(
-        |body| match offset.checked_add(n).filter(|&end| end <= body.len()) {
-            Some(end) => {
-                s.push_bytes(&body[offset..end]);
-                Ok(())
-            }
-            None => Err(range(format!(
-                "read of {n} bytes at offset {offset} is outside the message ({} bytes)",
-                body.len()
-            ))),
-        },
-    )?;
+    let count = required_count(s, 3, "read")?;
+    b.bytes(|body| {
+        let offset = required_offset(s, 2, body.len(), "read")?;
+        s.push_bytes(&body[args::span(offset, count, body.len(), "read")?]);
+        Ok(())
+    })?;
     Ok(1)
 }
 
-/// `msg:write(offset, string) -> msg | nil, err, "range"`, offset 0-based.
+/// `msg:write(offset, string) -> msg | nil, err, "range"`.
 fn write_impl(s: &Stack) -> Returns {
     let b = check(s, 1, "write")?;
-    let offset = check_size(s, 2, "write")?;
     let data = s
         .opt_bytes(3)
         .ok_or_else(|| bad_argument("write", 3, "string expected"))?;
     b.bytes_mut(|body| {
         let len = body.len();
-        match offset.checked_add(data.len()).filter(|&end| end <= len) {
-            Some(end) => {
-                body[offset..end].copy_from_slice(data);
-                Ok(())
-            }
-            None => Err(range(format!(
-                "write of {} bytes at offset {offset} is outside the message ({len} bytes)",
-                data.len()
-            ))),
-        }
+        let offset = required_offset(s, 2, len, "write")?;
+        body[args::span(offset, data.len(), len, "write")?].copy_from_slice(data);
+        Ok(())
     })?;
     s.set_top(1);
     Ok(1)
+}
+
+fn required_offset(s: &Stack, idx: c_int, len: usize, func: &str) -> Result<usize> {
+    if s.is_none_or_nil(idx) {
+        return Err(bad_argument(
+            func,
+            idx as usize,
+            "offset must be an integer, got nil",
+        ));
+    }
+    args::offset(s, idx, len, 0, func)
+}
+
+fn required_count(s: &Stack, idx: c_int, func: &str) -> Result<usize> {
+    args::count(s, idx, func)?
+        .ok_or_else(|| bad_argument(func, idx as usize, "count must be an integer, got nil"))
 }
 
 /// `tostring(msg)`.
@@ -479,32 +470,6 @@ fn describe_impl(s: &Stack) -> Returns {
     };
     s.push_str(&text);
     Ok(1)
-}
-
-fn opt_index(s: &Stack, idx: c_int, default: i64, func: &str) -> Result<i64> {
-    if s.is_none_or_nil(idx) {
-        return Ok(default);
-    }
-    match s.to_f64(idx) {
-        Some(n) if n.fract() == 0.0 => Ok(n as i64),
-        _ => Err(bad_argument(func, idx as usize, "integer expected")),
-    }
-}
-
-/// `string.sub`'s reading of i and j over `len` bytes, as a Rust range.
-fn sub_range(len: usize, i: i64, j: i64) -> (usize, usize) {
-    let len = len as i64;
-    let from = if i < 0 {
-        (len + i + 1).max(1)
-    } else {
-        i.max(1)
-    };
-    let to = if j < 0 { len + j + 1 } else { j.min(len) };
-    if from > to {
-        (0, 0)
-    } else {
-        ((from - 1) as usize, to as usize)
-    }
 }
 
 /// The methods of messages, and their metamethods.
@@ -522,19 +487,4 @@ pub const METAMETHODS: &[(&str, crate::LuaFn)] =
 /// True when the value at `idx` is an nml message (live or not).
 pub fn is_message(s: &Stack, idx: c_int) -> bool {
     s.kind(idx) == Kind::Userdata && s.test_udata::<MsgBox>(idx, METATABLE).is_some()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sub_range;
-
-    #[test]
-    fn sub_range_counts_like_string_sub() {
-        assert_eq!(sub_range(5, 1, -1), (0, 5));
-        assert_eq!(sub_range(5, 2, 3), (1, 3));
-        assert_eq!(sub_range(5, -2, -1), (3, 5));
-        assert_eq!(sub_range(5, 4, 2), (0, 0));
-        assert_eq!(sub_range(5, 0, 100), (0, 5));
-        assert_eq!(sub_range(0, 1, -1), (0, 0));
-    }
 }

@@ -83,7 +83,118 @@ fn init() {
             matches!(rv, sys::nng_err::NNG_OK | sys::nng_err::NNG_EBUSY),
             "nng_init failed: {rv:?}"
         );
+        // SAFETY: the logger is a plain function that never unwinds (see `count_warnings`).
+        unsafe {
+            sys::nng_log_set_logger(Some(count_warnings));
+            sys::nng_log_set_level(sys::nng_log_level::NNG_LOG_WARN);
+        }
     });
+}
+
+/// Messages NNG dropped for being larger than the receiving socket's `recv_max_size`, by socket
+/// id. NNG counts them nowhere: it logs a warning and hangs up on the peer, so nml's logger
+/// counts the warnings.
+static OVERSIZE_DROPS: std::sync::Mutex<Vec<(u32, u64)>> = std::sync::Mutex::new(Vec::new());
+
+/// NNG's logger, called on NNG's threads: counts "NNG-RCVMAX" warnings by the socket id in
+/// their text ("Oversize message of N bytes (> M) on socket<ID> pipe<P> from ...").
+unsafe extern "C" fn count_warnings(
+    _level: sys::nng_log_level,
+    _facility: sys::nng_log_facility,
+    msgid: *const std::ffi::c_char,
+    msg: *const std::ffi::c_char,
+) {
+    if msgid.is_null() || msg.is_null() {
+        return;
+    }
+    // SAFETY: NNG passes NUL-terminated strings that live for the call.
+    let (msgid, msg) = unsafe { (CStr::from_ptr(msgid), CStr::from_ptr(msg)) };
+    if msgid.to_bytes() != b"NNG-RCVMAX" {
+        return;
+    }
+    let Some(id) = socket_id_in(msg.to_bytes()) else {
+        return;
+    };
+    // A poisoned lock only means another thread panicked while counting; the counts stand.
+    let mut drops = OVERSIZE_DROPS.lock().unwrap_or_else(|e| e.into_inner());
+    match drops.iter_mut().find(|(sock, _)| *sock == id) {
+        Some((_, n)) => *n += 1,
+        None => drops.push((id, 1)),
+    }
+}
+
+fn socket_id_in(text: &[u8]) -> Option<u32> {
+    const MARK: &[u8] = b"socket<";
+    let at = text.windows(MARK.len()).position(|w| w == MARK)? + MARK.len();
+    let digits = text[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+    std::str::from_utf8(&text[at..at + digits])
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// What NNG's statistics say of one socket's connections.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PipeStats {
+    /// Pipes open now.
+    pub pipes: u64,
+    /// Connections made by its dialers and accepted by its listeners.
+    pub connects: u64,
+    /// Connections that ended (NNG counts only pipes made and open, so: made less open).
+    pub disconnects: u64,
+    /// Messages NNG dropped for exceeding `recv_max_size`.
+    pub oversize_drops: u64,
+}
+
+/// A snapshot of NNG's statistics, freed on drop.
+struct Snapshot(*mut sys::nng_stat);
+
+impl Snapshot {
+    fn take() -> Result<Snapshot, NngError> {
+        let mut root = std::ptr::null_mut();
+        // SAFETY: nng_stats_get writes a new snapshot into root.
+        check(unsafe { sys::nng_stats_get(&mut root) })?;
+        Ok(Snapshot(root))
+    }
+
+    /// Calls `f` on every item of the tree, depth first.
+    fn walk(&self, f: &mut impl FnMut(*const sys::nng_stat)) {
+        fn visit(item: *const sys::nng_stat, f: &mut impl FnMut(*const sys::nng_stat)) {
+            f(item);
+            // SAFETY: items of a live snapshot; child and next return null at the end.
+            let mut child = unsafe { sys::nng_stat_child(item) };
+            while !child.is_null() {
+                visit(child, f);
+                // SAFETY: as above.
+                child = unsafe { sys::nng_stat_next(child) };
+            }
+        }
+        visit(self.0, f);
+    }
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        // SAFETY: freeing the snapshot nng_stats_get made, once.
+        unsafe { sys::nng_stats_free(self.0) };
+    }
+}
+
+fn stat_name(item: *const sys::nng_stat) -> &'static [u8] {
+    // SAFETY: NNG's statistic names are static strings.
+    unsafe { CStr::from_ptr(sys::nng_stat_name(item)) }.to_bytes()
+}
+
+/// The value of the child of `item` named `name` (0 when it has none).
+fn child_value(item: *const sys::nng_stat, name: &CStr) -> u64 {
+    // SAFETY: searching the subtree of a live item by a NUL-terminated name.
+    let found = unsafe { sys::nng_stat_find(item, name.as_ptr()) };
+    if found.is_null() {
+        0
+    } else {
+        // SAFETY: a live item.
+        unsafe { sys::nng_stat_value(found) }
+    }
 }
 
 /// The scalability protocols nml opens sockets for.
@@ -276,6 +387,30 @@ impl Socket {
         check(aio.run(nonblocking, |a| unsafe { sys::nng_socket_recv(self.id, a) }))?;
         // SAFETY: a successful receive leaves a live message on the aio, now ours.
         Ok(unsafe { Message::from_raw(aio.detach_msg()) })
+    }
+
+    /// Connections and drops, from NNG's statistics and its warnings.
+    pub fn pipe_stats(&self) -> Result<PipeStats, NngError> {
+        // SAFETY: reading the id of a socket we own.
+        let id = unsafe { sys::nng_socket_id(self.id) } as u64;
+        let snapshot = Snapshot::take()?;
+        let mut stats = PipeStats::default();
+        snapshot.walk(&mut |item| match stat_name(item) {
+            b"socket" if child_value(item, c"id") == id => {
+                stats.pipes = child_value(item, c"pipes");
+            }
+            b"dialer" | b"listener" if child_value(item, c"socket") == id => {
+                stats.connects += child_value(item, c"connect") + child_value(item, c"accept");
+            }
+            _ => {}
+        });
+        stats.disconnects = stats.connects.saturating_sub(stats.pipes);
+        let drops = OVERSIZE_DROPS.lock().unwrap_or_else(|e| e.into_inner());
+        stats.oversize_drops = drops
+            .iter()
+            .find(|(sock, _)| *sock as u64 == id)
+            .map_or(0, |(_, n)| *n);
+        Ok(stats)
     }
 
     /// A descriptor that polls readable while a message can be received.
@@ -600,6 +735,14 @@ mod tests {
             refused.dial(c"tcp://127.0.0.1:1", true).unwrap_err().code(),
             "refused"
         );
+    }
+
+    #[test]
+    fn oversize_warnings_name_their_socket() {
+        let ipc = b"Oversize message of 2002 bytes (> 1000) on socket<17> pipe<3> from IPC";
+        assert_eq!(socket_id_in(ipc), Some(17));
+        assert_eq!(socket_id_in(b"on socket<> pipe"), None);
+        assert_eq!(socket_id_in(b"nothing here"), None);
     }
 
     #[test]

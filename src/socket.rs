@@ -23,6 +23,28 @@ pub struct SocketBox {
     pub protocol: RefCell<Protocol>,
     /// Whether messages carry the envelope (false: bare payloads, for peers that know no nml).
     pub tagged: Cell<bool>,
+    /// The `recv_max_size` in force, which nml checks itself where NNG does not (inproc).
+    pub recv_max_size: Cell<usize>,
+    /// What went through this socket, for `stats()`.
+    pub traffic: Cell<Traffic>,
+}
+
+/// Messages and bytes (envelopes included) that went each way, and those refused for size.
+#[derive(Clone, Copy, Default)]
+pub struct Traffic {
+    pub sent: u64,
+    pub sent_bytes: u64,
+    pub received: u64,
+    pub received_bytes: u64,
+    pub oversize_drops: u64,
+}
+
+impl SocketBox {
+    pub fn count(&self, update: impl FnOnce(&mut Traffic)) {
+        let mut t = self.traffic.get();
+        update(&mut t);
+        self.traffic.set(t);
+    }
 }
 
 impl SocketBox {
@@ -50,6 +72,7 @@ crate::lua_functions! {
     subscribe => subscribe_impl;
     unsubscribe => unsubscribe_impl;
     recv_fd => recv_fd_impl;
+    stats => stats_impl;
     close => close_impl;
     describe => describe_impl;
 }
@@ -90,6 +113,8 @@ fn socket_impl(s: &Stack) -> Returns {
             pattern,
             protocol: RefCell::new(Protocol::MessagePack),
             tagged: Cell::new(true),
+            recv_max_size: Cell::new(DEFAULT_RECV_MAX_SIZE),
+            traffic: Cell::new(Traffic::default()),
         },
         METATABLE,
     );
@@ -128,16 +153,9 @@ fn listen_impl(s: &Stack) -> Returns {
 fn dial_impl(s: &Stack) -> Returns {
     let b = check(s, 1, "dial")?;
     let url = check_url(s, 2, "dial")?;
-    let blocking = match s.kind(3) {
-        Kind::None | Kind::Nil => true,
-        Kind::Table => !matches!(s.raw_get_field(3, "block"), Kind::Boolean) || s.to_bool(-1),
-        k => {
-            return Err(bad_argument(
-                "dial",
-                3,
-                format!("options table expected, got {}", k.name()),
-            ))
-        }
+    let blocking = match crate::args::options(s, 3, "dial", &["block"])? {
+        true => crate::args::boolean_field(s, 3, "block", "dial")?.unwrap_or(true),
+        false => true,
     };
     b.open()?
         .dial(&url, blocking)
@@ -250,7 +268,11 @@ fn set_option(s: &Stack, b: &SocketBox, name: &str, value: c_int, func: &str) ->
                     format!("{name} must not be negative"),
                 ));
             }
-            socket.set_size(o(), n as usize)
+            let set = socket.set_size(o(), n as usize);
+            if set.is_ok() && name == "recv_max_size" {
+                b.recv_max_size.set(n as usize);
+            }
+            set
         }
         Opt::Int(o) => {
             let n = integer("messages")?;
@@ -364,6 +386,30 @@ fn recv_fd_impl(s: &Stack) -> Returns {
     Ok(1)
 }
 
+/// `sock:stats() -> {sent, received, ...} | nil, err, code`: what went through the socket and
+/// what happened to its connections.
+fn stats_impl(s: &Stack) -> Returns {
+    let b = check(s, 1, "stats")?;
+    let pipes = b.open()?.pipe_stats().map_err(nng_error)?;
+    let t = b.traffic.get();
+    let fields = [
+        ("sent", t.sent),
+        ("sent_bytes", t.sent_bytes),
+        ("received", t.received),
+        ("received_bytes", t.received_bytes),
+        ("oversize_drops", t.oversize_drops + pipes.oversize_drops),
+        ("pipes", pipes.pipes),
+        ("connects", pipes.connects),
+        ("disconnects", pipes.disconnects),
+    ];
+    s.new_table(0, fields.len());
+    for (name, value) in fields {
+        s.push_int(value as i64);
+        s.raw_set_field(-2, name);
+    }
+    Ok(1)
+}
+
 /// `sock:close() -> true`; closing again does nothing.
 fn close_impl(s: &Stack) -> Returns {
     check(s, 1, "close")?.socket.borrow_mut().close();
@@ -393,6 +439,7 @@ pub const METHODS: &[(&str, crate::LuaFn)] = &[
     ("subscribe", subscribe),
     ("unsubscribe", unsubscribe),
     ("recv_fd", recv_fd),
+    ("stats", stats),
     ("close", close),
     ("send", crate::transfer::sock_send),
     ("recv", crate::transfer::sock_recv),

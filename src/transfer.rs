@@ -73,9 +73,19 @@ fn bytes_message(header: &[u8], payload: &[u8]) -> Result<Message> {
 }
 
 fn send_message(b: &SocketBox, msg: Message, dontwait: bool) -> Result<()> {
+    let bytes = msg.len() as u64;
     b.open()?
         .send(msg, dontwait)
-        .map_err(|(e, _msg)| nng_error(e))
+        .map_err(|(e, _msg)| nng_error(e))?;
+    count_sent(b, bytes);
+    Ok(())
+}
+
+fn count_sent(b: &SocketBox, bytes: u64) {
+    b.count(|t| {
+        t.sent += 1;
+        t.sent_bytes += bytes;
+    });
 }
 
 fn envelope(b: &SocketBox, topic: &[u8], protocol: &Protocol) -> envelope::Header {
@@ -98,6 +108,9 @@ fn sock_send_impl(s: &Stack) -> Returns {
             ))
         }
     };
+    if s.kind(2) == Kind::None {
+        return Err(bad_argument(F, 2, "value expected"));
+    }
     let (dontwait, topic) = send_options(s, b, 4, F)?;
     let header = envelope(b, topic.unwrap_or(b""), &protocol);
     let msg = encode_message(s, module, &header, &protocol, 2).map_err(|e| e.context("send: "))?;
@@ -112,36 +125,35 @@ fn send_options<'a>(
     idx: c_int,
     func: &str,
 ) -> Result<(bool, Option<&'a [u8]>)> {
-    match s.kind(idx) {
-        Kind::None | Kind::Nil => Ok((false, None)),
-        Kind::Table => {
-            let dontwait = s.raw_get_field(idx, "dontwait") != Kind::Nil && s.to_bool(-1);
-            let topic = match s.raw_get_field(idx, "topic") {
-                Kind::Nil => None,
-                Kind::String if b.pattern == Pattern::Pub => {
-                    let t = s.to_bytes(-1);
-                    if t.contains(&envelope::TAG) || std::str::from_utf8(t).is_err() {
-                        return Err(bad_argument(func, idx as usize, "topic must be UTF-8 text"));
-                    }
-                    Some(t)
-                }
-                Kind::String => {
-                    return Err(Error::raise(format!(
-                        "{func}: topics are for pub sockets, not {}",
-                        b.pattern.name()
-                    )))
-                }
-                _ => return Err(bad_argument(func, idx as usize, "topic must be a string")),
-            };
-            // The two values stay referenced from the options table, so `topic` stays valid.
-            Ok((dontwait, topic))
-        }
-        k => Err(bad_argument(
-            func,
-            idx as usize,
-            format!("options table expected, got {}", k.name()),
-        )),
+    if !crate::args::options(s, idx, func, &["dontwait", "topic"])? {
+        return Ok((false, None));
     }
+    let dontwait = crate::args::boolean_field(s, idx, "dontwait", func)?.unwrap_or(false);
+    let topic = match s.raw_get_field(idx, "topic") {
+        Kind::Nil => None,
+        Kind::String if !b.tagged.get() => {
+            return Err(Error::raise(format!(
+                "{func}: a topic needs the envelope, and this socket is tagged = false \
+                 (it sends bare payloads: put a prefix in the payload itself)"
+            )))
+        }
+        Kind::String if b.pattern == Pattern::Pub => {
+            let t = s.to_bytes(-1);
+            if t.contains(&envelope::TAG) || std::str::from_utf8(t).is_err() {
+                return Err(bad_argument(func, idx as usize, "topic must be UTF-8 text"));
+            }
+            Some(t)
+        }
+        Kind::String => {
+            return Err(Error::raise(format!(
+                "{func}: topics are for pub sockets, not {}",
+                b.pattern.name()
+            )))
+        }
+        _ => return Err(bad_argument(func, idx as usize, "topic must be a string")),
+    };
+    // The value stays referenced from the options table, so `topic` stays valid.
+    Ok((dontwait, topic))
 }
 
 fn resolve(module: &Module, name: &[u8]) -> Result<Protocol> {
@@ -190,39 +202,36 @@ fn send_impl(s: &Stack) -> Returns {
     // Bytes handed over are taken as already encoded; they are "string" unless said otherwise.
     let bytes_protocol = || protocol_arg.clone().unwrap_or(Protocol::String);
     let msg = match s.kind(2) {
-        Kind::String => bytes_message(&envelope(b, b"", &bytes_protocol()), s.to_bytes(2))?,
-        Kind::Userdata if message::is_message(s, 2) => {
-            let mb = message::check(s, 2, F)?;
-            if size == Some(NN_MSG as f64) {
-                return send_whole_message(
-                    s,
-                    b,
-                    mb,
-                    &envelope(b, b"", &bytes_protocol()),
-                    dontwait,
-                );
-            }
-            let n = byte_count(size, F)?;
-            let header = envelope(b, b"", &bytes_protocol());
-            mb.bytes(|body| {
-                let part = body.get(..n).ok_or_else(|| {
-                    Error::returned(
-                        "range",
-                        format!("size {n} is larger than the message ({} bytes)", body.len()),
-                    )
-                })?;
-                bytes_message(&header, part)
-            })?
-        }
-        Kind::Userdata | Kind::LightUserdata => {
-            let n = byte_count(size, F)?;
-            if n == 0 {
+        Kind::String => {
+            if size == Size::Whole {
                 return Err(bad_argument(
                     F,
                     4,
-                    "a userdata buffer needs a size greater than 0",
+                    "nml.NN_MSG is for nml messages, not strings",
                 ));
             }
+            let bytes = prefix(s.to_bytes(2), size, "send")?;
+            bytes_message(&envelope(b, b"", &bytes_protocol()), bytes)?
+        }
+        Kind::Userdata if message::is_message(s, 2) => {
+            let mb = message::check(s, 2, F)?;
+            let header = envelope(b, b"", &bytes_protocol());
+            if size == Size::Whole {
+                return send_whole_message(s, b, mb, &header, dontwait);
+            }
+            mb.bytes(|body| bytes_message(&header, prefix(body, size, "send")?))?
+        }
+        Kind::Userdata | Kind::LightUserdata => {
+            let n = match size {
+                Size::Bytes(n) if n > 0 => n,
+                _ => {
+                    return Err(bad_argument(
+                        F,
+                        4,
+                        "a userdata buffer needs a size greater than 0",
+                    ))
+                }
+            };
             let bytes = s.userdata_bytes(2, n).ok_or_else(|| {
                 bad_argument(
                     F,
@@ -256,27 +265,30 @@ fn send_impl(s: &Stack) -> Returns {
     Ok(1)
 }
 
-/// The seed functions' optional `size`: a byte count or `nml.NN_MSG`.
-fn opt_size(s: &Stack, idx: c_int, func: &str) -> Result<Option<f64>> {
-    match s.kind(idx) {
-        Kind::None | Kind::Nil => Ok(None),
-        Kind::Number => Ok(s.to_f64(idx)),
-        k => Err(bad_argument(
-            func,
-            idx as usize,
-            format!("size must be a number, got {}", k.name()),
-        )),
-    }
+/// The seed functions' optional `size`.
+#[derive(Clone, Copy, PartialEq)]
+enum Size {
+    Absent,
+    /// `nml.NN_MSG`: the message itself.
+    Whole,
+    Bytes(usize),
 }
 
-fn byte_count(size: Option<f64>, func: &str) -> Result<usize> {
+fn opt_size(s: &Stack, idx: c_int, func: &str) -> Result<Size> {
+    if s.kind(idx) == Kind::Number && s.to_f64(idx) == Some(NN_MSG as f64) {
+        return Ok(Size::Whole);
+    }
+    Ok(match crate::args::count(s, idx, func)? {
+        Some(n) => Size::Bytes(n),
+        None => Size::Absent,
+    })
+}
+
+/// The first `size` bytes of `data` (all when absent), or `nil, msg, "range"`.
+fn prefix<'d>(data: &'d [u8], size: Size, what: &str) -> Result<&'d [u8]> {
     match size {
-        Some(n) if n >= 0.0 && n.fract() == 0.0 => Ok(n as usize),
-        _ => Err(bad_argument(
-            func,
-            4,
-            "size must be a byte count or nml.NN_MSG",
-        )),
+        Size::Absent | Size::Whole => Ok(data),
+        Size::Bytes(n) => Ok(&data[crate::args::span(0, n, data.len(), what)?]),
     }
 }
 
@@ -294,11 +306,13 @@ fn send_whole_message(
         mb.restore(msg);
         return Err(nng_error(e));
     }
+    let bytes = msg.len() as u64;
     if let Err((e, mut back)) = socket.send(msg, dontwait) {
         back.trim_front(header.len());
         mb.restore(back);
         return Err(nng_error(e));
     }
+    count_sent(b, bytes);
     s.push_int(0);
     Ok(1)
 }
@@ -323,6 +337,19 @@ struct Received {
 
 fn receive(s: &Stack, b: &SocketBox, dontwait: bool) -> Result<Received> {
     let msg = b.open()?.recv(dontwait).map_err(nng_error)?;
+    let (len, max) = (msg.len(), b.recv_max_size.get());
+    // NNG enforces the limit on the wire (ipc, tcp); inproc hands over any message.
+    if max > 0 && len > max {
+        b.count(|t| t.oversize_drops += 1);
+        return Err(Error::returned(
+            crate::error::code::TOO_LARGE,
+            format!("dropped a message of {len} bytes: larger than recv_max_size ({max})"),
+        ));
+    }
+    b.count(|t| {
+        t.received += 1;
+        t.received_bytes += len as u64;
+    });
     if !b.tagged.get() {
         return Ok(Received {
             msg,
@@ -364,19 +391,11 @@ fn carried(s: &Stack, tag: &Tag) -> Carried {
 /// `sock:recv`'s options: `(dontwait, buffers as strings)`.
 fn recv_options(s: &Stack, idx: c_int, func: &str) -> Result<(bool, bool)> {
     let as_strings = Module::of(s).buffers_as_strings.get();
-    match s.kind(idx) {
-        Kind::None | Kind::Nil => Ok((false, as_strings)),
-        Kind::Table => {
-            let dontwait = s.raw_get_field(idx, "dontwait") != Kind::Nil && s.to_bool(-1);
-            s.pop(1);
-            Ok((dontwait, crate::api::buffers_field(s, idx, func)?))
-        }
-        k => Err(bad_argument(
-            func,
-            idx as usize,
-            format!("options table expected, got {}", k.name()),
-        )),
+    if !crate::args::options(s, idx, func, &["dontwait", "buffers"])? {
+        return Ok((false, as_strings));
     }
+    let dontwait = crate::args::boolean_field(s, idx, "dontwait", func)?.unwrap_or(false);
+    Ok((dontwait, crate::api::buffers_field(s, idx, func)?))
 }
 
 /// `sock:recv([{dontwait = bool}]) -> value, protocol, topic | nil, err, code [, raw]`.
@@ -406,6 +425,11 @@ fn sock_recv_impl(s: &Stack) -> Returns {
             };
             if let Err(e) = decoded {
                 return Err(e.with_raw(payload.to_vec()));
+            }
+            if s.kind(-1) == Kind::Nil {
+                // A sent nil: nml.null, so that a successful receive is never nil.
+                s.pop(1);
+                s.push_light(std::ptr::null_mut());
             }
             s.push_str(p.name());
         }
@@ -438,9 +462,11 @@ fn recv_impl(s: &Stack) -> Returns {
     let dontwait = flags_dontwait(s, 2, F)?;
     let size = opt_size(s, 4, F)?;
     let into_ud = !s.is_none_or_nil(3);
-    if into_ud && size.is_none() {
-        return Err(bad_argument(F, 4, "size expected with a buffer"));
-    }
+    let capacity = match (into_ud, size) {
+        (true, Size::Bytes(n)) => n,
+        (true, _) => return Err(bad_argument(F, 4, "size expected with a buffer")),
+        (false, _) => 0,
+    };
     let r = receive(s, b, dontwait)?;
     let payload_len = r.msg.len() - r.payload_at;
     let protocol_name = match &r.carried {
@@ -448,14 +474,13 @@ fn recv_impl(s: &Stack) -> Returns {
         Carried::Unknown(name) => Some(name.clone()),
         Carried::Bare => None,
     };
-    if size == Some(NN_MSG as f64) && !into_ud {
+    if size == Size::Whole && !into_ud {
         let mut msg = r.msg;
         msg.trim_front(r.payload_at);
         MsgBox::push(s, msg);
     } else if into_ud {
-        let n = byte_count(size, F)?;
         let payload = &r.msg.body()[r.payload_at..];
-        let copy = n.min(payload.len());
+        let copy = capacity.min(payload.len());
         if message::is_message(s, 3) {
             message::check(s, 3, F)?.bytes_mut(|body| {
                 let copy = copy.min(body.len());

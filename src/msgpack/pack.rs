@@ -80,6 +80,7 @@ impl<'a, S: Sink> Packer<'a, S> {
                     kind.name()
                 )))
             }
+            Kind::None => return Err(Error::raise("nothing to pack: no value was given")),
             k => return Err(Error::raise(format!("cannot pack a {} value", k.name()))),
         }
         Ok(())

@@ -1,0 +1,140 @@
+//! Argument checks every Lua function shares: one rule for byte offsets and counts, and options
+//! tables whose every key is known.
+//!
+//! The rule (the manual's "Offsets and sizes"):
+//! - offsets are 0-based byte positions and counts are byte counts, both integers;
+//! - a value of the wrong type (a string, a fraction) is a mistake and raises, naming the
+//!   argument;
+//! - an integer outside the data (a negative offset or count, a span past the end) is a run-time
+//!   failure: `nil, message, "range"`.
+
+use std::ffi::c_int;
+use std::ops::Range;
+
+use crate::error::{bad_argument, code, Error, Result};
+use crate::lua::{Kind, Stack};
+
+/// The integer at `idx`, or a raised "`what` must be an integer" naming argument `idx`.
+fn integer(s: &Stack, idx: c_int, func: &str, what: &str) -> Result<i64> {
+    match s.to_f64(idx) {
+        Some(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => Ok(n as i64),
+        _ => Err(bad_argument(
+            func,
+            idx as usize,
+            format!("{what} must be an integer, got {}", describe(s, idx)),
+        )),
+    }
+}
+
+fn describe(s: &Stack, idx: c_int) -> String {
+    match s.to_f64(idx) {
+        Some(n) => format!("{n}"),
+        None => s.kind(idx).name().to_string(),
+    }
+}
+
+fn out_of_range(message: String) -> Error {
+    Error::returned(code::RANGE, message)
+}
+
+/// A 0-based byte offset into `len` bytes (`default` when absent): from 0 to `len`.
+pub fn offset(s: &Stack, idx: c_int, len: usize, default: usize, func: &str) -> Result<usize> {
+    if s.is_none_or_nil(idx) {
+        return Ok(default);
+    }
+    let at = integer(s, idx, func, "offset")?;
+    if at < 0 || at as u64 > len as u64 {
+        return Err(out_of_range(format!(
+            "offset {at} is outside the data ({len} bytes)"
+        )));
+    }
+    Ok(at as usize)
+}
+
+/// A byte count (`None` when absent): an integer from 0.
+pub fn count(s: &Stack, idx: c_int, func: &str) -> Result<Option<usize>> {
+    if s.is_none_or_nil(idx) {
+        return Ok(None);
+    }
+    let n = integer(s, idx, func, "count")?;
+    if n < 0 {
+        return Err(out_of_range(format!("count {n} is negative")));
+    }
+    Ok(Some(n as usize))
+}
+
+/// The bytes from `offset` to `offset + count` of `len`, or `nil, msg, "range"` saying what
+/// does not fit.
+pub fn span(offset: usize, count: usize, len: usize, what: &str) -> Result<Range<usize>> {
+    match offset.checked_add(count).filter(|&end| end <= len) {
+        Some(end) => Ok(offset..end),
+        None => Err(out_of_range(format!(
+            "{what} of {count} bytes at offset {offset} is outside the data ({len} bytes)"
+        ))),
+    }
+}
+
+/// Checks that argument `idx` is absent or an options table whose keys are all in `known`;
+/// true when a table is there. An unknown key raises, naming it and the known ones.
+pub fn options(s: &Stack, idx: c_int, func: &str, known: &[&str]) -> Result<bool> {
+    match s.kind(idx) {
+        Kind::None | Kind::Nil => return Ok(false),
+        Kind::Table => {}
+        k => {
+            return Err(bad_argument(
+                func,
+                idx as usize,
+                format!("options table expected, got {}", k.name()),
+            ))
+        }
+    }
+    let idx = s.abs(idx);
+    if !s.check_stack(2) {
+        return Err(Error::raise("stack overflow"));
+    }
+    s.push_nil();
+    while s.next(idx) {
+        let key = match s.kind(-2) {
+            Kind::String => s.to_bytes(-2),
+            _ => {
+                s.pop(2);
+                return Err(bad_argument(
+                    func,
+                    idx as usize,
+                    "option names must be strings",
+                ));
+            }
+        };
+        if !known.iter().any(|k| k.as_bytes() == key) {
+            let name = String::from_utf8_lossy(key).into_owned();
+            s.pop(2);
+            return Err(unknown_option(func, idx, &name, known));
+        }
+        s.pop(1);
+    }
+    Ok(true)
+}
+
+/// The raised error for an option nobody knows, listing the ones there are.
+pub fn unknown_option(func: &str, idx: c_int, name: &str, known: &[&str]) -> Error {
+    bad_argument(
+        func,
+        idx as usize,
+        format!("unknown option {name:?}; known: {}", known.join(", ")),
+    )
+}
+
+/// The boolean field `key` of the options table at `idx`; `None` when absent.
+pub fn boolean_field(s: &Stack, idx: c_int, key: &str, func: &str) -> Result<Option<bool>> {
+    let value = match s.raw_get_field(idx, key) {
+        Kind::Nil => Ok(None),
+        Kind::Boolean => Ok(Some(s.to_bool(-1))),
+        k => Err(bad_argument(
+            func,
+            idx as usize,
+            format!("{key} must be a boolean, got {}", k.name()),
+        )),
+    };
+    s.pop(1);
+    value
+}
