@@ -47,15 +47,20 @@ test: deps
 	@tools/summary build/counts build/cargo-test.log
 
 # Specs (and, through spec/examples_spec.lua, the examples) for one interpreter.
-specs: build-$(LUA) build/$(LUA)/cbuf.so
+specs: build-$(LUA) build/$(LUA)/cbuf.so build/$(LUA)/memlimit.so
 	@echo "== specs on $(call interp,$(LUA))"
 	@NML_LUA=$(call interp,$(LUA)) NML_CPATH="$(CURDIR)/build/$(LUA)/?.so" \
 	  busted --lua=$(call interp,$(LUA)) --cpath="$(CURDIR)/build/$(LUA)/?.so" \
 	    --lpath="$(CURDIR)/spec/?.lua" spec 2>&1 | tee build/busted-$(LUA).log; \
 	  tools/count-busted build/busted-$(LUA).log >> build/counts
 
-# A test-only C module making plain full userdata buffers (spec/support/cbuf.c).
+# Test-only C modules: plain full userdata buffers (spec/support/cbuf.c), and a memory budget
+# for the Lua state (spec/support/memlimit.c).
 build/%/cbuf.so: spec/support/cbuf.c
+	@mkdir -p build/$*
+	@cc -O2 -Wall -shared -fPIC -I$(call headers,$*) -o $@ $<
+
+build/%/memlimit.so: spec/support/memlimit.c
 	@mkdir -p build/$*
 	@cc -O2 -Wall -shared -fPIC -I$(call headers,$*) -o $@ $<
 

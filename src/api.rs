@@ -50,7 +50,7 @@ fn pack_impl(s: &Stack) -> Returns {
     let module = Module::of(s);
     module.with_scratch(|buf| {
         msgpack::pack_values(s, module, 1, n, buf).map_err(|e| e.context("nml.pack: "))?;
-        s.push_bytes(buf);
+        s.push_bytes_protected(buf)?; // buf is the module's scratch, taken out here
         Ok(1)
     })
 }
@@ -127,10 +127,14 @@ fn with_data(s: &Stack, func: &str, f: impl FnOnce(Unpacker) -> Result<c_int>) -
     let result = (|| {
         let held = msg.try_borrow().map_err(|_| crate::message::busy())?;
         let data = &held.get().body()[at..at + len];
-        let u = Unpacker::new(s, module, data, start(data)?);
-        f(match as_strings {
-            true => u.buffers(Buffers::Strings),
-            false => u.buffers(Buffers::Views(&msg, at)),
+        let from = start(data)?;
+        // Lua values made while the message is borrowed here: protected.
+        s.protect(0, -1, |p| {
+            let u = Unpacker::new(p, module, data, from);
+            f(match as_strings {
+                true => u.buffers(Buffers::Strings),
+                false => u.buffers(Buffers::Views(&msg, at)),
+            })
         })
     })();
     drop(msg);
@@ -146,7 +150,7 @@ fn encode_impl(s: &Stack) -> Returns {
         protocol
             .encode(s, module, 1, buf)
             .map_err(|e| e.context("nml.encode: "))?;
-        s.push_bytes(buf);
+        s.push_bytes_protected(buf)?; // buf is the module's scratch, taken out here
         Ok(1)
     })
 }
@@ -156,8 +160,8 @@ fn decode_impl(s: &Stack) -> Returns {
     let data = check_bytes(s, 1, "decode")?;
     let module = Module::of(s);
     let protocol = opt_protocol(s, module, 2, "decode")?;
-    protocol.decode(s, module, data)?;
-    Ok(1)
+    // `protocol` may hold a registered protocol (an Rc) while Lua values are made: protected.
+    s.protect(0, -1, |p| protocol.decode(p, module, data).map(|()| 1))
 }
 
 /// `nml.protocol(name) -> canonical | nil, err, "unknown_protocol"`.
@@ -224,7 +228,7 @@ fn register_protocol_impl(s: &Stack) -> Returns {
         s.drop_ref(decode);
         return Err(e.context("nml.register_protocol: "));
     }
-    s.push_str(&name);
+    s.push_bytes_protected(name.as_bytes())?;
     Ok(1)
 }
 

@@ -92,8 +92,19 @@ fn open(s: &Stack) -> lua::Returns {
     };
     s.new_udata_metatable::<Module>(MODULE_METATABLE);
     s.pop(1);
-    s.push_udata(Module::new(marks), MODULE_METATABLE);
+    s.new_udata(&mut Some(Module::new(marks)), MODULE_METATABLE);
     let module_at = s.top();
+    // The trampoline of Stack::protect: the same upvalues as every nml function, the last
+    // being itself (for protected calls made inside protected calls).
+    s.push_value(module_at);
+    for i in 1..upvalue::PROTECT - 1 {
+        s.push_value(base + i);
+    }
+    s.push_nil();
+    s.push_closure(lua::protected_trampoline, upvalue::COUNT);
+    s.set_self_upvalue(-1, upvalue::PROTECT);
+    let trampoline_at = s.top();
+    debug_assert_eq!(trampoline_at, module_at + 1);
 
     s.new_table(0, FUNCTIONS.len() + 8);
     let table = s.top();
@@ -173,7 +184,9 @@ fn register_class<T: 'static>(
     s.pop(1);
 }
 
-/// Pushes `f` as a closure over the upvalues every nml function has (see `state::upvalue`).
+/// Pushes `f` as a closure over the upvalues every nml function has (see `state::upvalue`):
+/// the module at `module_at`, the shared values after `shared_base`, and the trampoline of
+/// `Stack::protect`, which sits just above the module.
 fn push_nml_function(
     s: &Stack,
     module_at: c_int,
@@ -181,8 +194,9 @@ fn push_nml_function(
     f: unsafe extern "C-unwind" fn(*mut lua_State) -> c_int,
 ) {
     s.push_value(module_at);
-    for i in 1..upvalue::COUNT {
+    for i in 1..upvalue::PROTECT - 1 {
         s.push_value(shared_base + i);
     }
+    s.push_value(module_at + 1);
     s.push_closure(f, upvalue::COUNT);
 }

@@ -9,12 +9,25 @@
 //! The rules that make the safe surface sound:
 //! - A [`Stack`] exists only inside a C function that Lua called (built by [`entry`]), so its
 //!   `lua_State` is valid for the whole call.
-//! - Nothing in this file calls a Lua function that can raise an error other than a memory
-//!   error: no metamethods (`raw*` access only), no `lua_call`, no `lua_next` with a key that is
-//!   not in the table. Errors are carried as Rust values and raised by [`entry`] after every Rust
-//!   frame with a destructor has returned, so `longjmp` (and LuaJIT's unwinder) never skip a
-//!   destructor.
-//! - Panics are caught in [`entry`] and turned into Lua errors; none crosses into C.
+//! - No metamethod runs (`raw*` access only), no `lua_call`, no `lua_next` with a key that is
+//!   not in the table. nml's own errors are Rust values, raised by [`entry`] after every Rust
+//!   frame of the call has returned.
+//!
+//! The longjmp rule. Lua itself can still raise from inside a call nml makes: any call that
+//! allocates (a string, a table, a userdata, a table that grows) can fail for memory, and
+//! can run a garbage-collection step whose finalizer raises (Lua 5.1 to 5.3 pass a finalizer's
+//! error on; 5.4 only warns); LuaJIT refuses a string longer than it allows. Such calls are
+//! marked "may raise" below. PUC Lua raises by `longjmp`, which skips Rust frames without
+//! running their destructors; LuaJIT raises by unwinding, which runs them but aborts the process
+//! if it meets `catch_unwind`. So:
+//! - a Rust frame may call a "may raise" method only while it owns nothing that only a
+//!   destructor releases (a message, a `Vec`, a `RefCell` borrow, a `String`); where it does own
+//!   such a thing, it makes the call inside [`Stack::protect`], which runs a closure under
+//!   `lua_pcall` and hands a Lua error back as an `Err`, after which the frame's values drop as
+//!   usual;
+//! - on LuaJIT no `catch_unwind` stands between a Lua error and the `lua_pcall` that takes it:
+//!   [`entry`] and the trampoline of [`Stack::protect`] catch panics only on PUC Lua. A Rust
+//!   panic is a bug in nml; on LuaJIT it ends the process, which cannot take a Rust panic.
 
 use std::ffi::{c_int, c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -302,11 +315,18 @@ impl Stack {
         self.kind(-1)
     }
 
-    /// Pushes `t[key]` (key a string) without metamethods and returns its kind.
+    /// Pushes `t[key]` (key a string) without metamethods and returns its kind. May raise
+    /// (making the key string); see [`Stack::raw_get`] for a key already on the stack.
     pub fn raw_get_field(&self, idx: c_int, key: &str) -> Kind {
         let idx = self.abs(idx);
         self.push_bytes(key.as_bytes());
-        // SAFETY: raw access never raises.
+        self.raw_get(idx)
+    }
+
+    /// Replaces the key on the top with `t[key]` without metamethods; returns the value's kind.
+    /// Never raises.
+    pub fn raw_get(&self, idx: c_int) -> Kind {
+        // SAFETY: raw access to a table (callers pass one) never raises.
         unsafe { ffi::lua_rawget(self.l, idx) };
         self.kind(-1)
     }
@@ -391,11 +411,29 @@ impl Stack {
         self.push_bytes(s.as_bytes())
     }
 
+    /// As [`Stack::push_bytes`], protected: for bytes in (or borrowed from) something the
+    /// caller owns, which must still drop if Lua raises while making the string.
+    pub fn push_bytes_protected(&self, b: &[u8]) -> Result<()> {
+        self.protect(0, -1, |p| {
+            p.push_bytes(b);
+            Ok(1)
+        })?;
+        Ok(())
+    }
+
     // Pushing a pointer as a value never dereferences it.
     #[allow(clippy::not_unsafe_ptr_arg_deref)]
     pub fn push_light(&self, p: *mut c_void) {
         // SAFETY: a lightuserdata is just a pointer value.
         unsafe { ffi::lua_pushlightuserdata(self.l, p) }
+    }
+
+    /// Makes the closure at `idx` its own upvalue number `n`.
+    pub fn set_self_upvalue(&self, idx: c_int, n: c_int) {
+        let idx = self.abs(idx);
+        self.push_value(idx);
+        // SAFETY: idx holds a closure with at least n upvalues; setting one never raises.
+        unsafe { ffi::lua_setupvalue(self.l, idx, n) };
     }
 
     /// Pushes a C closure over the `nup` values on the top of the stack.
@@ -420,6 +458,62 @@ impl Stack {
         };
         self.pop(1);
         Err(msg)
+    }
+
+    /// Runs `f` in protected mode, so that a Lua error raised inside it (memory, a finalizer, a
+    /// string too long) comes back as `Err` instead of skipping the caller's frames. `f` gets the
+    /// values at `first..=last` of this stack as its arguments 1 to n (copies: these stay), and
+    /// what it pushes (its `Ok(n)` values) lands on this stack. The caller keeps whatever needs
+    /// a destructor and lends it to `f` by reference; `f`'s own frames follow the longjmp rule.
+    pub fn protect(&self, first: c_int, last: c_int, f: impl FnOnce(&Stack) -> Returns) -> Returns {
+        let (first, last) = (self.abs(first), self.abs(last));
+        let nargs = if last >= first { last - first + 1 } else { 0 };
+        if !self.check_stack(nargs + 3) {
+            return Err(Error::raise("stack overflow"));
+        }
+        if self.kind(Stack::upvalue(PROTECT_UPVALUE)) != Kind::Function {
+            // Only luaopen_nml runs without the trampoline; nothing it owns outlives a raise.
+            for i in first..=last {
+                self.push_value(i);
+            }
+            return f(self);
+        }
+        let mut call = Protected {
+            f: Some(f),
+            result: None,
+        };
+        let base = self.top();
+        self.push_value(Stack::upvalue(PROTECT_UPVALUE));
+        for i in first..=last {
+            self.push_value(i);
+        }
+        let run = runner_of(&call);
+        self.push_light(&mut call as *mut Protected<_> as *mut c_void);
+        self.push_light(run as *mut c_void);
+        // SAFETY: the trampoline and its arguments are on the stack; lua_pcall catches whatever
+        // is raised inside and leaves this frame's values as they were.
+        let status = unsafe { ffi::lua_pcall(self.l, nargs + 2, ffi::LUA_MULTRET, 0) };
+        if status != 0 {
+            let message = match self.kind(-1) {
+                Kind::String => String::from_utf8_lossy(self.to_bytes(-1)).into_owned(),
+                k => format!("(error object is a {} value)", k.name()),
+            };
+            self.set_top(base);
+            return Err(Error::raise(message));
+        }
+        match call.result.take() {
+            Some(Ok(_)) => Ok(self.top() - base),
+            Some(Err(e)) => {
+                self.set_top(base);
+                Err(e)
+            }
+            None => {
+                self.set_top(base);
+                Err(Error::raise(
+                    "internal error (a Rust panic was caught; please report it)",
+                ))
+            }
+        }
     }
 
     /// Compiles a chunk of Lua source and pushes it as a function; a syntax error is `Err`.
@@ -472,17 +566,35 @@ impl Stack {
     // --- typed userdata ----------------------------------------------------------------------
 
     /// Pushes a full userdata holding `value`, with the metatable registered under `mt_name`.
-    /// The metatable's `__gc` (see [`gc_udata`]) drops the value.
-    pub fn push_udata<T: 'static>(&self, value: T, mt_name: &CStr) -> *mut T {
+    /// The metatable's `__gc` (see [`gc_udata`]) drops the value. Protected: if Lua cannot
+    /// make the block, `value` is dropped here and the error returned, so nothing it owns
+    /// leaks.
+    pub fn push_udata<T: 'static>(&self, value: T, mt_name: &CStr) -> Result<*mut T> {
+        let mut value = Some(value);
+        let mut block = std::ptr::null_mut();
+        self.protect(0, -1, |p| {
+            block = p.new_udata(&mut value, mt_name);
+            Ok(1)
+        })?;
+        Ok(block)
+    }
+
+    /// Pushes a full userdata and moves the value out of `slot` into it. May raise: a caller
+    /// outside [`Stack::protect`] keeps `slot` alive in its own frame (only `luaopen_nml` does,
+    /// where a failure leaves nothing else behind).
+    pub fn new_udata<T: 'static>(&self, slot: &mut Option<T>, mt_name: &CStr) -> *mut T {
         // Lua aligns userdata blocks for any C type, which covers every T nml stores.
         assert!(std::mem::align_of::<T>() <= 8);
-        // SAFETY: a fresh block of the right size; written once before anyone can see it.
+        // SAFETY: a fresh block of the right size, written once before anyone can see it (the
+        // value leaves `slot` only once the block exists); the registry holds the metatable.
         unsafe {
-            let p = ffi::lua_newuserdata(self.l, std::mem::size_of::<T>()) as *mut T;
-            std::ptr::write(p, value);
+            let at = ffi::lua_newuserdata(self.l, std::mem::size_of::<T>()) as *mut T;
+            if let Some(v) = slot.take() {
+                std::ptr::write(at, v);
+            }
             ffi::lua_getfield(self.l, ffi::LUA_REGISTRYINDEX, mt_name.as_ptr());
             ffi::lua_setmetatable(self.l, -2);
-            p
+            at
         }
     }
 
@@ -540,6 +652,76 @@ unsafe extern "C-unwind" fn gc_collect(l: *mut lua_State) -> c_int {
     0
 }
 
+/// The upvalue of every nml C function that holds [`protected_trampoline`] (as a closure with
+/// the same upvalues, so that code run protected sees the module and markers as its caller
+/// does).
+pub const PROTECT_UPVALUE: c_int = 7;
+
+/// A closure handed to [`protected_trampoline`], and what it returned.
+struct Protected<F> {
+    f: Option<F>,
+    result: Option<Returns>,
+}
+
+/// Runs the closure of a [`Protected`] on the trampoline's stack: stores its result and returns
+/// how many values it leaves.
+///
+/// # Safety
+/// `call` points to a live `Protected<F>` whose closure has not run.
+unsafe fn run_protected<P: RunProtected>(call: *mut c_void, s: &Stack) -> c_int {
+    // SAFETY: see above; protect() keeps the value alive for the whole lua_pcall.
+    unsafe { (*(call as *mut P)).run(s) }
+}
+
+fn runner_of<P: RunProtected>(_: &P) -> unsafe fn(*mut c_void, &Stack) -> c_int {
+    run_protected::<P>
+}
+
+trait RunProtected {
+    fn run(&mut self, s: &Stack) -> c_int;
+}
+
+impl<F: FnOnce(&Stack) -> Returns> RunProtected for Protected<F> {
+    fn run(&mut self, s: &Stack) -> c_int {
+        let Some(f) = self.f.take() else { return 0 };
+        let result = f(s);
+        let n = *result.as_ref().unwrap_or(&0);
+        self.result = Some(result);
+        n
+    }
+}
+
+/// The C function behind [`Stack::protect`], called by `lua_pcall` with the closure's
+/// arguments, then the `Protected` and its runner as two lightuserdata.
+///
+/// # Safety
+/// Only `Stack::protect` calls it, through `lua_pcall`.
+pub unsafe extern "C-unwind" fn protected_trampoline(l: *mut lua_State) -> c_int {
+    // SAFETY: protect() pushed the runner and the call last, as lightuserdata.
+    let (run, call) = unsafe {
+        let run = ffi::lua_touserdata(l, -1);
+        let call = ffi::lua_touserdata(l, -2);
+        ffi::lua_settop(l, -3);
+        (
+            std::mem::transmute::<*mut c_void, unsafe fn(*mut c_void, &Stack) -> c_int>(run),
+            call,
+        )
+    };
+    // SAFETY: l is the state of this call.
+    let stack = unsafe { Stack::new(l) };
+    #[cfg(not(feature = "luajit"))]
+    {
+        // SAFETY: the pointers come from protect(), which outlives this call.
+        // A panic leaves no result, which protect() reports as an internal error.
+        catch_unwind(AssertUnwindSafe(|| unsafe { run(call, &stack) })).unwrap_or_default()
+    }
+    #[cfg(feature = "luajit")]
+    {
+        // SAFETY: the pointers come from protect(), which outlives this call.
+        unsafe { run(call, &stack) }
+    }
+}
+
 /// What a Rust implementation of a Lua function returns: how many results it pushed.
 pub type Returns = Result<c_int>;
 
@@ -550,31 +732,54 @@ pub type Returns = Result<c_int>;
 /// # Safety
 /// `l` must be the state Lua passed to the C function that calls this.
 pub unsafe fn entry(l: *mut lua_State, f: fn(&Stack) -> Returns) -> c_int {
-    let stack = Stack::new(l);
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
+    // SAFETY: Lua passes the state of this call.
+    let stack = unsafe { Stack::new(l) };
+    let body = || {
         if !stack.check_stack(ffi::LUA_MINSTACK) {
             return Err(Error::raise("stack overflow"));
         }
         f(&stack)
-    }));
+    };
+    // PUC Lua: catch panics here (a longjmp passes catch_unwind by). LuaJIT: never, see the
+    // longjmp rule at the top of this file.
+    #[cfg(not(feature = "luajit"))]
+    let outcome = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| {
+        Err(Error::raise(
+            "internal error (a Rust panic was caught; please report it)",
+        ))
+    });
+    #[cfg(feature = "luajit")]
+    let outcome = body();
     let error = match outcome {
-        Ok(Ok(n)) => return n,
-        Ok(Err(e)) => e,
-        Err(_) => Error::raise("internal error (a Rust panic was caught; please report it)"),
+        Ok(n) => return n,
+        Err(e) => e,
     };
     match error.code() {
-        Some(code) => {
-            stack.push_nil();
-            stack.push_str(error.message());
-            stack.push_str(code);
-            match error.raw() {
-                Some(raw) => {
-                    stack.push_bytes(raw);
-                    4
-                }
-                None => 3,
-            }
-        }
+        // Protected: the error (with the raw bytes it may carry) is still ours.
+        Some(code) => stack
+            .protect(0, -1, |p| {
+                p.push_nil();
+                p.push_str(error.message());
+                p.push_str(code);
+                Ok(match error.raw() {
+                    Some(raw) => {
+                        p.push_bytes(raw);
+                        4
+                    }
+                    None => 3,
+                })
+            })
+            .unwrap_or_else(|e| {
+                // Lua could not even make the message: raise what it said (no Rust value is
+                // left by then but this one, dropped first).
+                let message = e.message().to_string();
+                drop(e);
+                drop(error);
+                stack.push_str(&message);
+                drop(message);
+                // SAFETY: as below.
+                unsafe { ffi::lua_error(l) }
+            }),
         None => {
             let argument = error.argument().map(|(n, what)| {
                 stack.push_str(what);

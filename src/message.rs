@@ -226,30 +226,31 @@ pub struct MsgBox {
 }
 
 impl MsgBox {
-    pub fn push(s: &Stack, msg: Message) {
-        MsgBox::push_body(s, Body::Owned(Held::new(msg)));
+    pub fn push(s: &Stack, msg: Message) -> Result<()> {
+        MsgBox::push_body(s, Body::Owned(Held::new(msg)))
     }
 
     /// Pushes a view of `len` bytes at `at` in a shared message.
-    pub fn push_view(s: &Stack, msg: &SharedMsg, at: usize, len: usize) {
+    pub fn push_view(s: &Stack, msg: &SharedMsg, at: usize, len: usize) -> Result<()> {
         let body = Body::Shared {
             msg: Rc::clone(msg),
             at,
             len,
         };
-        MsgBox::push_body(s, body);
+        MsgBox::push_body(s, body)
     }
 
-    fn push_body(s: &Stack, body: Body) {
+    fn push_body(s: &Stack, body: Body) -> Result<()> {
         let b = MsgBox {
             state: RefCell::new(State::Live(body)),
         };
-        s.push_udata(b, METATABLE);
+        s.push_udata(b, METATABLE)?;
         if HELD.load(Ordering::Relaxed) > NEXT_COLLECTION.load(Ordering::Relaxed) {
             s.collect_garbage();
             let next = (2 * HELD.load(Ordering::Relaxed)).max(MIN_COLLECTION);
             NEXT_COLLECTION.store(next, Ordering::Relaxed);
         }
+        Ok(())
     }
 
     /// Runs `f` on the live body, or says why there is none.
@@ -367,7 +368,7 @@ fn allocmsg_impl(s: &Stack) -> Returns {
     let size = required_size(s, 1, "allocmsg")?;
     // Room in front for the envelope `nml.send(..., nml.NN_MSG)` puts there.
     let msg = Message::alloc_with_headroom(size, HEADROOM).map_err(crate::transfer::nng_error)?;
-    MsgBox::push(s, msg);
+    MsgBox::push(s, msg)?;
     Ok(1)
 }
 
@@ -409,8 +410,7 @@ fn tostring_impl(s: &Stack) -> Returns {
     b.bytes(|body| {
         let offset = args::offset(s, 2, body.len(), 0, "tostring")?;
         let count = args::count(s, 3, "tostring")?.unwrap_or(body.len() - offset);
-        s.push_bytes(&body[args::span(offset, count, body.len(), "tostring")?]);
-        Ok(())
+        s.push_bytes_protected(&body[args::span(offset, count, body.len(), "tostring")?])
     })?;
     Ok(1)
 }
@@ -419,10 +419,11 @@ fn tostring_impl(s: &Stack) -> Returns {
 fn read_impl(s: &Stack) -> Returns {
     let b = check(s, 1, "read")?;
     let count = required_count(s, 3, "read")?;
+    // The body stays borrowed while its string is made (a finalizer run by the allocation
+    // cannot free it meanwhile); push_bytes_protected ends the borrow even if Lua raises.
     b.bytes(|body| {
         let offset = required_offset(s, 2, body.len(), "read")?;
-        s.push_bytes(&body[args::span(offset, count, body.len(), "read")?]);
-        Ok(())
+        s.push_bytes_protected(&body[args::span(offset, count, body.len(), "read")?])
     })?;
     Ok(1)
 }
@@ -468,7 +469,7 @@ fn describe_impl(s: &Stack) -> Returns {
         State::Freed => "nml.msg (freed)".to_string(),
         State::Sent => "nml.msg (sent)".to_string(),
     };
-    s.push_str(&text);
+    s.push_bytes_protected(text.as_bytes())?;
     Ok(1)
 }
 

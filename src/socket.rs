@@ -117,7 +117,7 @@ fn socket_impl(s: &Stack) -> Returns {
             traffic: Cell::new(Traffic::default()),
         },
         METATABLE,
-    );
+    )?;
     let at = s.top();
     if has_options {
         let b = check(s, at, "socket")?;
@@ -424,7 +424,7 @@ fn describe_impl(s: &Stack) -> Returns {
     } else {
         ", closed"
     };
-    s.push_str(&format!("nml.socket ({}{state})", b.pattern.name()));
+    s.push_bytes_protected(format!("nml.socket ({}{state})", b.pattern.name()).as_bytes())?;
     Ok(1)
 }
 

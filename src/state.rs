@@ -3,7 +3,8 @@
 //! Every C function nml registers carries the same upvalues (set up in `lib.rs`):
 //! 1. this [`Module`] as a full userdata,
 //! 2. to 5. the marker metatables of `nml.map`, `nml.array`, `nml.bin` and `nml.ext`,
-//! 6. the table of cached key strings (`msgpack::keys`).
+//! 6. the table of cached key strings (`msgpack::keys`),
+//! 7. the trampoline of `Stack::protect`, a closure with these same upvalues.
 //!
 //! Fields are cells because nml functions can re-enter one another (a registered protocol's
 //! encoder may call `nml.pack`), so nothing here is ever borrowed across a call into Lua.
@@ -28,7 +29,8 @@ pub mod upvalue {
     pub const BIN_MT: i32 = 4;
     pub const EXT_MT: i32 = 5;
     pub const KEYS: i32 = 6;
-    pub const COUNT: i32 = 6;
+    pub const PROTECT: i32 = crate::lua::PROTECT_UPVALUE;
+    pub const COUNT: i32 = 7;
 }
 
 /// Identities of the marker metatables, compared by pointer on the hot path.

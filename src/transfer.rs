@@ -408,9 +408,37 @@ fn sock_recv_impl(s: &Stack) -> Returns {
     let msg: SharedMsg = Rc::new(RefCell::new(Held::new(r.msg)));
     let held = msg.borrow();
     let body = held.get().body();
-    let payload = &body[r.payload_at..];
-    let topic = &body[..r.topic_len];
-    match &r.carried {
+    // Decoding makes Lua values, which may raise: protected, so that the message (held here)
+    // is freed or kept by its views whatever happens.
+    s.protect(0, -1, |s| {
+        push_received(
+            s,
+            &r.carried,
+            &body[r.payload_at..],
+            as_strings,
+            &msg,
+            r.payload_at,
+        )?;
+        let topic = &body[..r.topic_len];
+        if topic.is_empty() {
+            s.push_nil();
+        } else {
+            s.push_bytes(topic);
+        }
+        Ok(3)
+    })
+}
+
+/// Pushes the decoded payload (or its bytes) and its protocol name.
+fn push_received(
+    s: &Stack,
+    carried: &Carried,
+    payload: &[u8],
+    as_strings: bool,
+    msg: &SharedMsg,
+    payload_at: usize,
+) -> Result<()> {
+    match carried {
         Carried::Known(p) => {
             let module = Module::of(s);
             let decoded = match p {
@@ -418,7 +446,7 @@ fn sock_recv_impl(s: &Stack) -> Returns {
                     let u = Unpacker::new(s, module, payload, 0);
                     decode_msgpack(match as_strings {
                         true => u.buffers(Buffers::Strings),
-                        false => u.buffers(Buffers::Views(&msg, r.payload_at)),
+                        false => u.buffers(Buffers::Views(msg, payload_at)),
                     })
                 }
                 _ => p.decode(s, module, payload),
@@ -442,12 +470,7 @@ fn sock_recv_impl(s: &Stack) -> Returns {
             s.push_nil();
         }
     }
-    if topic.is_empty() {
-        s.push_nil();
-    } else {
-        s.push_bytes(topic);
-    }
-    Ok(3)
+    Ok(())
 }
 
 fn decode_msgpack(mut u: Unpacker) -> Result<()> {
@@ -467,46 +490,55 @@ fn recv_impl(s: &Stack) -> Returns {
         (true, _) => return Err(bad_argument(F, 4, "size expected with a buffer")),
         (false, _) => 0,
     };
-    let r = receive(s, b, dontwait)?;
-    let payload_len = r.msg.len() - r.payload_at;
-    let protocol_name = match &r.carried {
-        Carried::Known(p) => Some(p.name().to_string()),
-        Carried::Unknown(name) => Some(name.clone()),
+    let Received {
+        msg,
+        payload_at,
+        carried,
+        ..
+    } = receive(s, b, dontwait)?;
+    let payload_len = msg.len() - payload_at;
+    let protocol_name = match &carried {
+        Carried::Known(p) => Some(p.name()),
+        Carried::Unknown(name) => Some(name.as_str()),
         Carried::Bare => None,
     };
     if size == Size::Whole && !into_ud {
-        let mut msg = r.msg;
-        msg.trim_front(r.payload_at);
-        MsgBox::push(s, msg);
+        let mut msg = msg;
+        msg.trim_front(payload_at);
+        MsgBox::push(s, msg)?; // protected: on failure the message is freed
     } else if into_ud {
-        let payload = &r.msg.body()[r.payload_at..];
-        let copy = capacity.min(payload.len());
-        if message::is_message(s, 3) {
-            message::check(s, 3, F)?.bytes_mut(|body| {
-                let copy = copy.min(body.len());
-                body[..copy].copy_from_slice(&payload[..copy]);
-                Ok(())
-            })?;
-        } else {
-            let dst = s.userdata_bytes_mut(3, copy).ok_or_else(|| {
-                bad_argument(
-                    F,
-                    3,
-                    format!("buffer of {} bytes cannot hold {copy}", s.raw_len(3)),
-                )
-            })?;
-            dst.copy_from_slice(&payload[..copy]);
-        }
+        copy_into(s, 3, &msg.body()[payload_at..], capacity)?;
         s.push_value(3);
     } else {
-        s.push_bytes(&r.msg.body()[r.payload_at..]);
+        s.push_bytes_protected(&msg.body()[payload_at..])?; // the message is held here
     }
     s.push_int(payload_len as i64);
     match protocol_name {
-        Some(p) => s.push_str(&p),
+        Some(name) => s.push_bytes_protected(name.as_bytes())?,
         None => s.push_nil(),
     }
     Ok(3)
+}
+
+/// Copies up to `capacity` bytes of `payload` into the message or userdata at `idx`.
+fn copy_into(s: &Stack, idx: c_int, payload: &[u8], capacity: usize) -> Result<()> {
+    let copy = capacity.min(payload.len());
+    if message::is_message(s, idx) {
+        return message::check(s, idx, "recv")?.bytes_mut(|body| {
+            let copy = copy.min(body.len());
+            body[..copy].copy_from_slice(&payload[..copy]);
+            Ok(())
+        });
+    }
+    let dst = s.userdata_bytes_mut(idx, copy).ok_or_else(|| {
+        bad_argument(
+            "recv",
+            idx as usize,
+            format!("buffer of {} bytes cannot hold {copy}", s.raw_len(idx)),
+        )
+    })?;
+    dst.copy_from_slice(&payload[..copy]);
+    Ok(())
 }
 
 // --- polling -------------------------------------------------------------------------------
@@ -548,14 +580,17 @@ fn poll_impl(s: &Stack) -> Returns {
     }
     let ready = crate::nng::poll_readable(&fds, timeout)
         .map_err(|e| Error::returned("error", format!("poll failed: {e}")))?;
-    s.new_table(n, 0);
-    let mut k = 0;
-    for (i, r) in ready.iter().enumerate() {
-        if *r {
-            k += 1;
-            s.raw_get_index(1, i as i64 + 1);
-            s.raw_set_index(-2, k);
+    // The list is made while `ready` is ours: protected, with the sockets' table as argument 1.
+    s.protect(1, 1, |p| {
+        p.new_table(n, 0);
+        let mut k = 0;
+        for (i, r) in ready.iter().enumerate() {
+            if *r {
+                k += 1;
+                p.raw_get_index(1, i as i64 + 1);
+                p.raw_set_index(-2, k);
+            }
         }
-    }
-    Ok(1)
+        Ok(1)
+    })
 }

@@ -72,13 +72,37 @@ impl KeyCache {
     }
 }
 
+/// Field names the codec looks up in tables it packs. They sit in the key table after the
+/// slots, made once, so that looking one up pushes a string that exists: no allocation, and so
+/// no garbage-collection step, which could run a finalizer that raises (Lua 5.1 to 5.3).
+#[derive(Clone, Copy)]
+pub enum Name {
+    Type,
+    Data,
+    BufferUdSize,
+}
+
+const NAMES: [&str; 3] = ["type", "data", "buffer_ud_size"];
+
+/// Pushes the string of `name`. Never raises.
+pub fn push_name(s: &Stack, name: Name) {
+    s.raw_get_index(
+        Stack::upvalue(upvalue::KEYS),
+        (SLOTS + 1 + name as usize) as i64,
+    );
+}
+
 /// Pushes the table of cached strings, for the `KEYS` upvalue: its array part holds a slot for
-/// each index, so storing into it never allocates.
+/// each index, so storing into it never allocates, then the field names.
 pub fn push_table(s: &Stack) {
-    s.new_table(SLOTS, 0);
+    s.new_table(SLOTS + NAMES.len(), 0);
     for n in 1..=SLOTS as i64 {
         s.push_bool(false);
         s.raw_set_index(-2, n);
+    }
+    for (i, name) in NAMES.iter().enumerate() {
+        s.push_str(name);
+        s.raw_set_index(-2, (SLOTS + 1 + i) as i64);
     }
 }
 

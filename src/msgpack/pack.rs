@@ -9,6 +9,7 @@
 use std::ffi::{c_int, c_void};
 
 use super::format::{self, TooLong};
+use super::keys::Name;
 use super::sink::Sink;
 use crate::error::{Error, Result};
 use crate::lua::{Kind, Number, Stack};
@@ -273,7 +274,7 @@ impl<'a, S: Sink> Packer<'a, S> {
     /// `nml.ext(type, data)`: `{type = t, data = s}` with the ext metatable.
     fn ext(&mut self, idx: c_int) -> Result<()> {
         let s = self.stack;
-        let ty = match (s.raw_get_field(idx, "type"), s.to_number(-1)) {
+        let ty = match (raw_get_name(s, idx, Name::Type), s.to_number(-1)) {
             (Kind::Number, Number::Int(t)) if (-128..=127).contains(&t) => t as i8,
             _ => {
                 return Err(Error::raise(
@@ -281,7 +282,7 @@ impl<'a, S: Sink> Packer<'a, S> {
                 ))
             }
         };
-        if s.raw_get_field(idx, "data") != Kind::String {
+        if raw_get_name(s, idx, Name::Data) != Kind::String {
             return Err(Error::raise("nml.ext value's data must be a string"));
         }
         format::ext(&mut self.out, ty, s.to_bytes(-1)).map_err(too_long)?;
@@ -336,7 +337,7 @@ fn descriptor_size(s: &Stack, idx: c_int, buffer: c_int, kind: Kind) -> Result<u
         None if kind == Kind::Userdata => Some(s.raw_len(buffer)),
         None => None,
     };
-    let size = match s.raw_get_field(idx, "buffer_ud_size") {
+    let size = match raw_get_name(s, idx, Name::BufferUdSize) {
         Kind::Nil => match block {
             Some(n) => n,
             None => return Err(Error::raise("buffer descriptor: a lightuserdata buffer needs buffer_ud_size")),
@@ -370,4 +371,11 @@ fn too_long(e: TooLong) -> Error {
             e.0
         ),
     )
+}
+
+/// Pushes `t[name]` of the table at `idx` without metamethods; never raises.
+fn raw_get_name(s: &Stack, idx: c_int, name: Name) -> Kind {
+    let idx = s.abs(idx);
+    super::keys::push_name(s, name);
+    s.raw_get(idx)
 }

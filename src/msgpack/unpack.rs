@@ -269,12 +269,12 @@ impl<'a> Unpacker<'a> {
         match self.buffers {
             Buffers::Strings => s.push_bytes(bytes),
             _ if !typed => s.push_bytes(bytes),
-            Buffers::Views(msg, base) => MsgBox::push_view(s, msg, base + at, len),
+            Buffers::Views(msg, base) => MsgBox::push_view(s, msg, base + at, len)?,
             Buffers::Copies => {
                 let mut msg = Message::alloc_with_headroom(len, HEADROOM)
                     .map_err(crate::transfer::nng_error)?;
                 msg.body_mut().copy_from_slice(bytes);
-                MsgBox::push(s, msg);
+                MsgBox::push(s, msg)?;
             }
         }
         Ok(())

@@ -1,0 +1,34 @@
+-- A Lua error raised inside an nml call (a finalizer, a string too long, memory running out)
+-- reaches the caller as a Lua error: the process lives, nothing leaks, and nml still works.
+local helper = require "helper"
+
+local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
+local luajit = helper.lua:find("luajit", 1, true) ~= nil
+
+local function run(case)
+  local cmd = string.format("LUA_CPATH='%s;;' %s %s/support/lua_errors.lua %s",
+    helper.cpath, helper.lua, here, case)
+  local out, ok = helper.run(cmd)
+  assert(ok, case .. " failed:\n" .. out)
+  assert.matches("ok ", out)
+  return out
+end
+
+describe("a Lua error inside an nml call", function()
+  it("from a finalizer during unpack of a string", function() run "gc_unpack" end)
+  it("from a finalizer during unpack of a message", function() run "gc_unpack_message" end)
+  it("from a finalizer during pack", function() run "gc_pack" end)
+  it("from a finalizer during recv, leaking no message", function() run "gc_recv" end)
+
+  if luajit then
+    it("for a string longer than LuaJIT allows", function() run "too_long" end)
+  else
+    pending("for a string longer than the interpreter allows (LuaJIT only: the others hold 2 GiB strings)")
+  end
+
+  if luajit then
+    pending("when memory runs out part way (not on LuaJIT: its 64-bit build cannot change allocator)")
+  else
+    it("when memory runs out part way", function() run "memory" end)
+  end
+end)
