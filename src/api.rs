@@ -48,11 +48,43 @@ fn pack_impl(s: &Stack) -> Returns {
         return crate::alloc::pack_with_allocator(s, n);
     }
     let module = Module::of(s);
-    module.with_scratch(|buf| {
+    let packed = module.with_scratch(|buf| {
         msgpack::pack_values(s, module, 1, n, buf).map_err(|e| e.context("nml.pack: "))?;
-        s.push_bytes_protected(buf)?; // buf is the module's scratch, taken out here
-        Ok(1)
-    })
+        hand_out(s, buf)
+    })?;
+    packed.push(s);
+    Ok(1)
+}
+
+/// The longest result handed out of the scratch buffer on the C stack.
+const INLINE: usize = 256;
+
+/// Bytes packed into the module's scratch buffer, on their way to Lua. The Lua string may only
+/// be made where a Lua error cannot lose the buffer: a short result is copied out, to be pushed
+/// once the buffer is back in the module and the frame owns nothing (no lua_pcall for the small
+/// values that are most calls); a longer one is pushed at once, protected.
+#[allow(clippy::large_enum_variant)] // on the C stack on purpose: the point is no heap
+enum Packed {
+    Inline([u8; INLINE], usize),
+    Pushed,
+}
+
+fn hand_out(s: &Stack, buf: &[u8]) -> Result<Packed> {
+    if buf.len() <= INLINE {
+        let mut bytes = [0; INLINE];
+        bytes[..buf.len()].copy_from_slice(buf);
+        return Ok(Packed::Inline(bytes, buf.len()));
+    }
+    s.push_bytes_protected(buf)?;
+    Ok(Packed::Pushed)
+}
+
+impl Packed {
+    fn push(self, s: &Stack) {
+        if let Packed::Inline(bytes, n) = self {
+            s.push_bytes(&bytes[..n]);
+        }
+    }
 }
 
 /// `nml.packsize(...) -> bytes`: the exact size `nml.pack` would produce.
@@ -129,7 +161,7 @@ fn with_data(s: &Stack, func: &str, f: impl FnOnce(Unpacker) -> Result<c_int>) -
         let data = &held.get().body()[at..at + len];
         let from = start(data)?;
         // Lua values made while the message is borrowed here: protected.
-        s.protect(0, -1, |p| {
+        s.protect(0, 0, |p| {
             let u = Unpacker::new(p, module, data, from);
             f(match as_strings {
                 true => u.buffers(Buffers::Strings),
@@ -146,13 +178,15 @@ fn with_data(s: &Stack, func: &str, f: impl FnOnce(Unpacker) -> Result<c_int>) -
 fn encode_impl(s: &Stack) -> Returns {
     let module = Module::of(s);
     let protocol = opt_protocol(s, module, 2, "encode")?;
-    module.with_scratch(|buf| {
+    let packed = module.with_scratch(|buf| {
         protocol
             .encode(s, module, 1, buf)
             .map_err(|e| e.context("nml.encode: "))?;
-        s.push_bytes_protected(buf)?; // buf is the module's scratch, taken out here
-        Ok(1)
-    })
+        hand_out(s, buf)
+    })?;
+    drop(protocol); // a registered protocol is an Rc: nothing owned while the string is made
+    packed.push(s);
+    Ok(1)
 }
 
 /// `nml.decode(data [, protocol]) -> value | nil, err, code`.
@@ -161,7 +195,7 @@ fn decode_impl(s: &Stack) -> Returns {
     let module = Module::of(s);
     let protocol = opt_protocol(s, module, 2, "decode")?;
     // `protocol` may hold a registered protocol (an Rc) while Lua values are made: protected.
-    s.protect(0, -1, |p| protocol.decode(p, module, data).map(|()| 1))
+    s.protect(0, 0, |p| protocol.decode(p, module, data).map(|()| 1))
 }
 
 /// `nml.protocol(name) -> canonical | nil, err, "unknown_protocol"`.

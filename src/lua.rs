@@ -414,7 +414,7 @@ impl Stack {
     /// As [`Stack::push_bytes`], protected: for bytes in (or borrowed from) something the
     /// caller owns, which must still drop if Lua raises while making the string.
     pub fn push_bytes_protected(&self, b: &[u8]) -> Result<()> {
-        self.protect(0, -1, |p| {
+        self.protect(0, 0, |p| {
             p.push_bytes(b);
             Ok(1)
         })?;
@@ -462,14 +462,25 @@ impl Stack {
 
     /// Runs `f` in protected mode, so that a Lua error raised inside it (memory, a finalizer, a
     /// string too long) comes back as `Err` instead of skipping the caller's frames. `f` gets the
-    /// values at `first..=last` of this stack as its arguments 1 to n (copies: these stay), and
-    /// what it pushes (its `Ok(n)` values) lands on this stack. The caller keeps whatever needs
-    /// a destructor and lends it to `f` by reference; `f`'s own frames follow the longjmp rule.
-    pub fn protect(&self, first: c_int, last: c_int, f: impl FnOnce(&Stack) -> Returns) -> Returns {
-        let (first, last) = (self.abs(first), self.abs(last));
-        let nargs = if last >= first { last - first + 1 } else { 0 };
+    /// `nargs` values from index `first` of this stack as its arguments 1 to `nargs` (copies:
+    /// these stay), and what it pushes (its `Ok(n)` values) lands on this stack. The caller keeps
+    /// whatever needs a destructor and lends it to `f` by reference; `f`'s own frames follow
+    /// the longjmp rule.
+    pub fn protect(
+        &self,
+        first: c_int,
+        nargs: c_int,
+        f: impl FnOnce(&Stack) -> Returns,
+    ) -> Returns {
+        let first = self.abs(first);
+        let last = first + nargs - 1;
         if !self.check_stack(nargs + 3) {
             return Err(Error::raise("stack overflow"));
+        }
+        // LuaJIT raises by unwinding, which runs the destructors of the frames it leaves: no
+        // lua_pcall is needed where the closure sees the same arguments in place.
+        if cfg!(feature = "luajit") && (nargs == 0 || first == 1) {
+            return f(self);
         }
         if self.kind(Stack::upvalue(PROTECT_UPVALUE)) != Kind::Function {
             // Only luaopen_nml runs without the trampoline; nothing it owns outlives a raise.
@@ -572,7 +583,7 @@ impl Stack {
     pub fn push_udata<T: 'static>(&self, value: T, mt_name: &CStr) -> Result<*mut T> {
         let mut value = Some(value);
         let mut block = std::ptr::null_mut();
-        self.protect(0, -1, |p| {
+        self.protect(0, 0, |p| {
             block = p.new_udata(&mut value, mt_name);
             Ok(1)
         })?;
@@ -757,7 +768,7 @@ pub unsafe fn entry(l: *mut lua_State, f: fn(&Stack) -> Returns) -> c_int {
     match error.code() {
         // Protected: the error (with the raw bytes it may carry) is still ours.
         Some(code) => stack
-            .protect(0, -1, |p| {
+            .protect(0, 0, |p| {
                 p.push_nil();
                 p.push_str(error.message());
                 p.push_str(code);

@@ -410,7 +410,7 @@ fn sock_recv_impl(s: &Stack) -> Returns {
     let body = held.get().body();
     // Decoding makes Lua values, which may raise: protected, so that the message (held here)
     // is freed or kept by its views whatever happens.
-    s.protect(0, -1, |s| {
+    s.protect(0, 0, |s| {
         push_received(
             s,
             &r.carried,
