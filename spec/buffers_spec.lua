@@ -23,6 +23,13 @@ local function expected_descriptor(bytes, ud_type)
   return nml.pack(nml.map { buffer = nml.bin(bytes), buffer_ud_type = ud_type })
 end
 
+-- nml.pack(t) raises an error that says `why`.
+local function refuses(t, why)
+  local ok, err = pcall(nml.pack, t)
+  assert.is_false(ok)
+  assert.matches(why, err, 1, true)
+end
+
 describe("packing a buffer descriptor", function()
   it("writes an nml message's bytes as bin, the whole message when no size is given", function()
     local bytes = pattern(300, 1)
@@ -30,9 +37,10 @@ describe("packing a buffer descriptor", function()
     assert.are.equal(expected_descriptor(bytes, "frame"), packed)
   end)
 
-  it("writes a full userdata made by another C module, whole or its first n bytes", function()
+  it("writes a full userdata made by another C module, all or its first n bytes", function()
     local ud = cbuf.new(1000, 3)
-    local whole = nml.unpack(nml.pack({ buffer = ud, buffer_ud_type = "t" }), 0, { buffers = "string" })
+    local whole = nml.unpack(nml.pack({ buffer = ud, buffer_ud_type = "t", buffer_ud_size = 1000 }), 0,
+      { buffers = "string" })
     assert.are.equal(pattern(1000, 3), whole.buffer)
     local part = nml.unpack(nml.pack({ buffer = ud, buffer_ud_type = "t", buffer_ud_size = 10 }), 0,
       { buffers = "string" })
@@ -49,12 +57,14 @@ describe("packing a buffer descriptor", function()
 
   it("finds descriptors at the top, nested in maps and in arrays", function()
     local a, b = cbuf.new(5, 1), cbuf.new(7, 2)
-    local value = { list = { { buffer = a, buffer_ud_type = "a" }, 2 }, deep = { x = { buffer = b, buffer_ud_type = "b" } } }
+    local value = { list = { { buffer = a, buffer_ud_type = "a", buffer_ud_size = 5 }, 2 },
+      deep = { x = { buffer = b, buffer_ud_type = "b", buffer_ud_size = 7 } } }
     local back = nml.unpack(nml.pack(value), 0, { buffers = "string" })
     assert.are.equal(pattern(5, 1), back.list[1].buffer)
     assert.are.equal(2, back.list[2])
     assert.are.equal(pattern(7, 2), back.deep.x.buffer)
-    local top = nml.unpack(nml.pack({ buffer = a, buffer_ud_type = "a" }, 9), 0, { buffers = "string" })
+    local top = nml.unpack(nml.pack({ buffer = a, buffer_ud_type = "a", buffer_ud_size = 5 }, 9), 0,
+      { buffers = "string" })
     assert.are.equal(pattern(5, 1), top.buffer)
   end)
 
@@ -64,30 +74,25 @@ describe("packing a buffer descriptor", function()
   end)
 
   it("sizes descriptors exactly in nml.packsize", function()
-    local t = { frame = { buffer = cbuf.new(70000), buffer_ud_type = "f" }, n = 1 }
+    local t = { frame = { buffer = cbuf.new(70000), buffer_ud_type = "f", buffer_ud_size = 70000 }, n = 1 }
     assert.are.equal(#nml.pack(t), nml.packsize(t))
   end)
 
-  local function refuses(t, why)
-    local ok, err = pcall(nml.pack, t)
-    assert.is_false(ok)
-    assert.matches(why, err, 1, true)
-  end
-
   it("refuses sizes that are negative, fractional, not numbers or past the block", function()
     local ud = cbuf.new(16)
-    refuses({ buffer = ud, buffer_ud_size = -1 }, "buffer_ud_size must be a whole number")
-    refuses({ buffer = ud, buffer_ud_size = 1.5 }, "buffer_ud_size must be a whole number")
-    refuses({ buffer = ud, buffer_ud_size = "8" }, "buffer_ud_size must be a number")
-    refuses({ buffer = ud, buffer_ud_size = 17 }, "buffer_ud_size 17 is larger than the buffer (16 bytes)")
-    refuses({ buffer = message_of("abc"), buffer_ud_size = 4 }, "larger than the buffer (3 bytes)")
+    refuses({ buffer = ud, buffer_ud_type = "t", buffer_ud_size = -1 }, "buffer_ud_size must be a whole number")
+    refuses({ buffer = ud, buffer_ud_type = "t", buffer_ud_size = 1.5 }, "buffer_ud_size must be a whole number")
+    refuses({ buffer = ud, buffer_ud_type = "t", buffer_ud_size = "8" }, "buffer_ud_size must be a number")
+    refuses({ buffer = ud, buffer_ud_type = "t", buffer_ud_size = 17 },
+      "buffer_ud_size 17 is larger than the buffer (16 bytes)")
+    refuses({ buffer = message_of("abc"), buffer_ud_type = "t", buffer_ud_size = 4 }, "larger than the buffer (3 bytes)")
   end)
 
   it("refuses a lightuserdata without a size, and a freed message", function()
-    refuses({ buffer = cbuf.light(cbuf.new(4)) }, "a lightuserdata buffer needs buffer_ud_size")
+    refuses({ buffer = cbuf.light(cbuf.new(4)), buffer_ud_type = "t" }, "a lightuserdata needs buffer_ud_size")
     local m = message_of("abc")
     nml.freemsg(m)
-    refuses({ buffer = m }, "the message was freed")
+    refuses({ buffer = m, buffer_ud_type = "t" }, "the message was freed")
   end)
 
   it("finds a descriptor in a table marked nml.map", function()
@@ -110,10 +115,57 @@ describe("packing a buffer descriptor", function()
   end)
 end)
 
+describe("what makes a buffer descriptor", function()
+  it("is buffer and buffer_ud_type together", function()
+    refuses({ buffer = message_of("abc") }, "buffer_ud_type")
+    refuses({ buffer = cbuf.new(4), buffer_ud_size = 4 }, "buffer_ud_type")
+    refuses({ buffer = io.stdout }, "buffer_ud_type") -- never the bytes of a FILE handle
+  end)
+
+  it("takes a whole block without buffer_ud_size only from an nml message", function()
+    refuses({ buffer = cbuf.new(16), buffer_ud_type = "t" }, "needs buffer_ud_size")
+    refuses({ buffer = io.stdout, buffer_ud_type = "t" }, "needs buffer_ud_size")
+    local m = message_of("abc")
+    assert.are.equal(expected_descriptor("abc", "t"), nml.pack({ buffer = m, buffer_ud_type = "t" }))
+  end)
+
+  it("refuses any other buffer value, saying what to do", function()
+    for _, v in ipairs { 42, true, {}, print } do
+      refuses({ buffer = v, buffer_ud_type = "t" }, "a buffer descriptor's buffer must be")
+    end
+  end)
+
+  if jit then
+    local ffi = require "ffi"
+    it("takes LuaJIT FFI arrays whole and pointers with a size, one copy each", function()
+      local arr = ffi.new("uint8_t[5]", { 1, 2, 3, 4, 5 })
+      local back = nml.unpack(nml.pack({ buffer = arr, buffer_ud_type = "a" }), 0, { buffers = "string" })
+      assert.are.equal("\1\2\3\4\5", back.buffer)
+      local p = ffi.cast("uint8_t *", arr)
+      refuses({ buffer = p, buffer_ud_type = "p" }, "needs buffer_ud_size")
+      back = nml.unpack(nml.pack({ buffer = p, buffer_ud_type = "p", buffer_ud_size = 3 }), 0, { buffers = "string" })
+      assert.are.equal("\1\2\3", back.buffer)
+      refuses({ buffer = arr, buffer_ud_type = "a", buffer_ud_size = 6 }, "larger than the buffer (5 bytes)")
+    end)
+
+    it("takes a LuaJIT string.buffer as its contents, never its internals", function()
+      local sbuf = require("string.buffer").new()
+      sbuf:put("hello, ", "buffer")
+      local back = nml.unpack(nml.pack({ buffer = sbuf, buffer_ud_type = "s" }), 0, { buffers = "string" })
+      assert.are.equal("hello, buffer", back.buffer)
+      back = nml.unpack(nml.pack({ buffer = sbuf, buffer_ud_type = "s", buffer_ud_size = 5 }), 0,
+        { buffers = "string" })
+      assert.are.equal("hello", back.buffer)
+    end)
+  else
+    pending("takes LuaJIT FFI cdata and string.buffer (LuaJIT only: no FFI elsewhere)")
+  end
+end)
+
 describe("unpacking a buffer descriptor", function()
   it("gives the same shape back, buffer an nml message holding the bytes", function()
     local bytes = pattern(1000, 9)
-    local t = nml.unpack(nml.pack({ buffer = cbuf.new(1000, 9), buffer_ud_type = "img", w = 10 }))
+    local t = nml.unpack(nml.pack({ buffer = cbuf.new(1000, 9), buffer_ud_type = "img", buffer_ud_size = 1000, w = 10 }))
     assert.are.equal("img", t.buffer_ud_type)
     assert.are.equal(10, t.w)
     assert.are.equal(1000, t.buffer:size())
@@ -139,7 +191,7 @@ describe("unpacking a buffer descriptor", function()
   end)
 
   it("gives strings with the buffers = 'string' option or setting", function()
-    local packed = nml.pack({ buffer = cbuf.new(8, 1), buffer_ud_type = "x" })
+    local packed = nml.pack({ buffer = cbuf.new(8, 1), buffer_ud_type = "x", buffer_ud_size = 8 })
     assert.are.equal(pattern(8, 1), nml.unpack(packed, 0, { buffers = "string" }).buffer)
     assert.are.equal(pattern(8, 1), (nml.unpack_one(packed, 0, { buffers = "string" })).buffer)
     local before = nml.config().buffers
@@ -159,7 +211,7 @@ describe("unpacking a buffer descriptor", function()
   end)
 
   it("reports a truncated buffer as malformed", function()
-    local packed = nml.pack({ buffer = cbuf.new(100), buffer_ud_type = "x" })
+    local packed = nml.pack({ buffer = cbuf.new(100), buffer_ud_type = "x", buffer_ud_size = 100 })
     local v, err, code = nml.unpack(packed:sub(1, 60))
     assert.is_nil(v)
     assert.are.equal("malformed", code, err)
@@ -168,7 +220,7 @@ end)
 
 describe("views into a message", function()
   local function descriptor_message(n, seed)
-    return message_of(nml.pack({ frame = { buffer = cbuf.new(n, seed), buffer_ud_type = "f" }, n = n }))
+    return message_of(nml.pack({ frame = { buffer = cbuf.new(n, seed), buffer_ud_type = "f", buffer_ud_size = n }, n = n }))
   end
 
   it("nml.unpack(msg) reads the message in place and makes the buffer a view into it", function()
@@ -193,7 +245,7 @@ describe("views into a message", function()
 
   it("outlives the table it came in and the socket it arrived on", function()
     local a, b = helper.pair_of("pair", "pair", "inproc")
-    assert(a:send({ frame = { buffer = cbuf.new(100000, 7), buffer_ud_type = "f" } }))
+    assert(a:send({ frame = { buffer = cbuf.new(100000, 7), buffer_ud_type = "f", buffer_ud_size = 100000 } }))
     local view = assert(b:recv()).frame.buffer
     a:close()
     b:close()
@@ -242,8 +294,8 @@ describe("views into a message", function()
       local push, pull = helper.pair_of("push", "pull", transport)
       local size = 1024 * 1024
       local frame = cbuf.new(size, 11)
-      assert(push:send({ frame = { buffer = frame, buffer_ud_type = "gray8" }, seq = 1 }))
-      assert(push:send({ frame = { buffer = frame, buffer_ud_type = "gray8" }, seq = 2 }))
+      assert(push:send({ frame = { buffer = frame, buffer_ud_type = "gray8", buffer_ud_size = size }, seq = 1 }))
+      assert(push:send({ frame = { buffer = frame, buffer_ud_type = "gray8", buffer_ud_size = size }, seq = 2 }))
       local t = assert(pull:recv())
       assert.are.equal(1, t.seq)
       assert.is_true(cbuf.check(t.frame.buffer:ptr(), size, 11), transport)
@@ -261,7 +313,7 @@ describe("views into a message", function()
 
   it("gives strings on sock:recv{buffers = 'string'}", function()
     local a, b = helper.pair_of("pair", "pair", "inproc")
-    assert(a:send({ buffer = cbuf.new(10, 1), buffer_ud_type = "x" }))
+    assert(a:send({ buffer = cbuf.new(10, 1), buffer_ud_type = "x", buffer_ud_size = 10 }))
     local t = assert(b:recv({ buffers = "string" }))
     assert.are.equal(pattern(10, 1), t.buffer)
     a:close()
@@ -274,7 +326,7 @@ describe("views into a message", function()
     local keep
     local before
     for i = 1, 300 do -- 300 MiB in total; only the last view is kept
-      assert(a:send({ frame = { buffer = frame, buffer_ud_type = "f" } }))
+      assert(a:send({ frame = { buffer = frame, buffer_ud_type = "f", buffer_ud_size = 1024 * 1024 } }))
       keep = assert(b:recv()).frame.buffer
       if i == 20 then before = helper.rss_kib() end
     end
@@ -314,7 +366,7 @@ describe("the allocator hand-off", function()
   end
 
   it("packs straight into the message malloc returns: msg, bytes", function()
-    local value = { frame = { buffer = cbuf.new(4096, 6), buffer_ud_type = "f" }, id = 1 }
+    local value = { frame = { buffer = cbuf.new(4096, 6), buffer_ud_type = "f", buffer_ud_size = 4096 }, id = 1 }
     local msg, bytes = nml.pack(value, "second", nml_allocator)
     assert.are.equal("nml.msg (" .. bytes .. " bytes)", tostring(msg))
     assert.are.equal(nml.packsize(value, "second"), bytes)
@@ -325,7 +377,7 @@ describe("the allocator hand-off", function()
   end)
 
   it("writes maps of 16 entries or more exactly as nml.pack does", function()
-    local value = { frame = { buffer = cbuf.new(1000, 1), buffer_ud_type = "f" } }
+    local value = { frame = { buffer = cbuf.new(1000, 1), buffer_ud_type = "f", buffer_ud_size = 1000 } }
     for i = 1, 40 do value["k" .. i] = i end
     value.inner = {}
     for i = 1, 300 do value.inner["j" .. i] = { i, i } end
@@ -425,7 +477,7 @@ describe("nml.pack_into", function()
 
   it("refuses to pack a message into itself", function()
     local m = nml.allocmsg(4)
-    local ok, err = pcall(nml.pack_into, m, { buffer = m })
+    local ok, err = pcall(nml.pack_into, m, { buffer = m, buffer_ud_type = "self" })
     assert.is_false(ok)
     assert.matches("in use", err, 1, true)
   end)

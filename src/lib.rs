@@ -61,6 +61,9 @@ const LUA_PARTS: &[(&std::ffi::CStr, &str)] = &[(
     include_str!("../lua/nml/framer.lua"),
 )];
 
+/// LuaJIT only: the function that says where an FFI cdata's or a string.buffer's bytes are.
+const LUAJIT_PART: &str = include_str!("../lua/nml/luajit.lua");
+
 /// The entry point Lua's `require "nml"` looks for.
 ///
 /// # Safety
@@ -153,6 +156,15 @@ fn open(s: &Stack) -> lua::Returns {
             .map_err(error::Error::raise)?;
         s.push_value(table);
         s.pcall(1, 0).map_err(error::Error::raise)?;
+    }
+    if cfg!(feature = "luajit") {
+        s.load(LUAJIT_PART.as_bytes(), c"@lua/nml/luajit.lua")
+            .map_err(error::Error::raise)?;
+        s.pcall(0, 1).map_err(error::Error::raise)?;
+        let module = s
+            .test_udata::<Module>(module_at, MODULE_METATABLE)
+            .expect("the module userdata made above");
+        module.buffer_span.set(Some(s.make_ref()));
     }
     Ok(1)
 }

@@ -297,6 +297,56 @@ impl Stack {
         })
     }
 
+    /// LuaJIT: the bytes of the FFI cdata or string.buffer at `idx`, as the function at
+    /// registry reference `span` (from `lua/nml/luajit.lua`) places them: `size` bytes (all of
+    /// them when `size` is `None`, which a pointer does not allow). `Ok(None)` when the value is
+    /// neither; `Err` (the reason) when it cannot be used. Slow (a protected call into Lua), for
+    /// buffers only.
+    pub fn luajit_buffer(
+        &self,
+        idx: c_int,
+        span: c_int,
+        size: Option<usize>,
+    ) -> std::result::Result<Option<&[u8]>, String> {
+        let idx = self.abs(idx);
+        if !self.check_stack(3) {
+            return Err("Lua stack exhausted".into());
+        }
+        self.push_ref(span);
+        self.push_value(idx);
+        self.pcall(1, 2)?;
+        let found = match (self.to_f64(-2), self.kind(-1)) {
+            (Some(address), Kind::Number) => Ok(Some((address, self.to_f64(-1)))),
+            (Some(address), Kind::Nil) => Ok(Some((address, None))),
+            (None, Kind::String) => Err(String::from_utf8_lossy(self.to_bytes(-1)).into_owned()),
+            _ => Ok(None),
+        };
+        self.pop(2);
+        let Some((address, known)) = found? else {
+            return Ok(None);
+        };
+        let len = match (size, known) {
+            (Some(n), Some(k)) if n as f64 > k => {
+                return Err(format!(
+                    "buffer_ud_size {n} is larger than the buffer ({k} bytes)"
+                ))
+            }
+            (Some(n), _) => n,
+            (None, Some(k)) => k as usize,
+            (None, None) => return Err("an FFI pointer needs buffer_ud_size".into()),
+        };
+        if len == 0 {
+            return Ok(Some(&[]));
+        }
+        // SAFETY: the address is LuaJIT's own, of an FFI array (its ffi.sizeof is `known`), a
+        // string.buffer's contents (`known` bytes from its ref()), or an FFI pointer whose
+        // length the caller vouches for, as for a lightuserdata. The value stays on the stack
+        // (in the table being packed) while the slice is used.
+        Ok(Some(unsafe {
+            std::slice::from_raw_parts(address as usize as *const u8, len)
+        }))
+    }
+
     // --- tables ------------------------------------------------------------------------------
 
     /// `lua_next` over the table at `idx`. The key on the top must be in the table (or nil):

@@ -85,6 +85,9 @@ pub struct Module {
     pub protocols: RefCell<Registry>,
     /// Map keys decoded lately, as Lua strings (their table is upvalue `KEYS`).
     pub keys: KeyCache,
+    /// LuaJIT only: a registry reference to the function of `lua/nml/luajit.lua`, which says
+    /// where an FFI cdata's or a string.buffer's bytes are (`None` elsewhere).
+    pub buffer_span: Cell<Option<c_int>>,
 }
 
 impl Module {
@@ -100,6 +103,7 @@ impl Module {
             map_counts: Cell::new(Vec::new()),
             protocols: RefCell::new(Registry::default()),
             keys: KeyCache::default(),
+            buffer_span: Cell::new(None),
         }
     }
 

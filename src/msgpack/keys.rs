@@ -80,9 +80,10 @@ pub enum Name {
     Type,
     Data,
     BufferUdSize,
+    BufferUdType,
 }
 
-const NAMES: [&str; 3] = ["type", "data", "buffer_ud_size"];
+const NAMES: [&str; 4] = ["type", "data", "buffer_ud_size", "buffer_ud_type"];
 
 /// Pushes the string of `name`. Never raises.
 pub fn push_name(s: &Stack, name: Name) {

@@ -208,8 +208,9 @@ impl<'a, S: Sink> Packer<'a, S> {
         let mut count = 0;
         if started || s.next(idx) {
             loop {
-                self.value(key).map_err(|e| self.at_key_of(key, e))?;
-                self.entry(idx, key).map_err(|e| self.at_key_of(key, e))?;
+                let is_buffer = self.key(key).map_err(|e| self.at_key_of(key, e))?;
+                self.entry(idx, key, is_buffer)
+                    .map_err(|e| self.at_key_of(key, e))?;
                 s.pop(1);
                 count += 1;
                 if !s.next(idx) {
@@ -220,42 +221,93 @@ impl<'a, S: Sink> Packer<'a, S> {
         self.out.end_map(header, count).map_err(too_long)
     }
 
-    /// Packs the value of a map entry. A (non-NULL) userdata or lightuserdata under `buffer`
-    /// makes the table a buffer descriptor (API.md section 6): the buffer goes out as a bin of
-    /// `buffer_ud_size` bytes, copied once from the buffer itself. The check costs nothing for
-    /// other values, whose kind is read once either way.
-    fn entry(&mut self, idx: c_int, key: c_int) -> Result<()> {
+    /// Packs the key at `key`; true when it is the string "buffer" (read from the bytes the key
+    /// is packed from anyway, so spotting descriptors costs a length compare per entry).
+    fn key(&mut self, key: c_int) -> Result<bool> {
+        let s = self.stack;
+        match s.kind(key) {
+            Kind::String => {
+                let bytes = s.to_bytes(key);
+                format::str(&mut self.out, bytes).map_err(too_long)?;
+                Ok(bytes == b"buffer")
+            }
+            kind => self.value_of(key, kind).map(|()| false),
+        }
+    }
+
+    /// Packs the value of a map entry. Under `buffer`, a table that also has `buffer_ud_type`
+    /// is a buffer descriptor (the manual, "Buffers in tables"): a userdata, lightuserdata or
+    /// (LuaJIT) FFI cdata or string.buffer there goes out as a bin, copied once from its
+    /// memory. A string, `nml.bin`, nil or `nml.null` there packs as itself.
+    fn entry(&mut self, idx: c_int, key: c_int, is_buffer: bool) -> Result<()> {
         let s = self.stack;
         let at = key + 1;
-        match s.kind(at) {
-            kind @ (Kind::Userdata | Kind::LightUserdata)
-                if !s.to_userdata(at).is_null() && s.opt_bytes(key) == Some(b"buffer") =>
-            {
-                self.buffer(idx, at, kind)
-            }
-            kind => self.value_of(at, kind),
+        let kind = s.kind(at);
+        if !is_buffer {
+            return self.value_of(at, kind);
         }
+        let holds_memory = match kind {
+            Kind::Userdata | Kind::Other => true,
+            Kind::LightUserdata => !s.to_userdata(at).is_null(), // NULL is nml.null: nil
+            Kind::Number | Kind::Boolean | Kind::Function | Kind::Thread => false,
+            Kind::Table if self.mark(at) != Mark::Bin => false,
+            _ => return self.value_of(at, kind), // a string, nml.bin, nil
+        };
+        if kind == Kind::LightUserdata && !holds_memory {
+            return self.value_of(at, kind);
+        }
+        if !has_type(s, idx) {
+            if holds_memory {
+                return Err(Error::raise(format!(
+                    "a table with a {} under buffer needs buffer_ud_type to be a buffer \
+                     descriptor (and buffer_ud_size, unless the buffer is an nml message)",
+                    kind.name()
+                )));
+            }
+            return self.value_of(at, kind);
+        }
+        if !holds_memory {
+            return Err(Error::raise(format!(
+                "a buffer descriptor's buffer must be an nml message, a userdata or \
+                 lightuserdata with buffer_ud_size, an FFI cdata or string.buffer (LuaJIT), a \
+                 string or nml.bin, not a {}",
+                kind.name()
+            )));
+        }
+        self.buffer(idx, at, kind)
     }
 
     /// Writes the buffer at `buffer` of the descriptor at `idx`.
     fn buffer(&mut self, idx: c_int, buffer: c_int, kind: Kind) -> Result<()> {
         let s = self.stack;
-        let size = descriptor_size(s, idx, buffer, kind)?;
-        format::bin_header(&mut self.out, size).map_err(too_long)?;
-        let out = &mut self.out;
-        match s.test_udata::<MsgBox>(buffer, message::METATABLE) {
-            Some(m) => m.bytes(|bytes| {
-                out.put_buffer(&bytes[..size]);
+        let size = descriptor_size(s, idx)?;
+        if let Some(m) = s.test_udata::<MsgBox>(buffer, message::METATABLE) {
+            let out = &mut self.out;
+            return m.bytes(|bytes| {
+                let n = size.unwrap_or(bytes.len());
+                let bytes = bytes.get(..n).ok_or_else(|| larger(n, bytes.len()))?;
+                format::bin_header(out, n).map_err(too_long)?;
+                out.put_buffer(bytes);
                 Ok(())
-            }),
-            None => {
-                out.put_buffer(
-                    s.userdata_bytes(buffer, size)
-                        .expect("size checked by descriptor_size"),
-                );
-                Ok(())
-            }
+            });
         }
+        let bytes = match self.luajit_buffer(buffer, size)? {
+            Some(bytes) => bytes,
+            None => foreign_bytes(s, buffer, kind, size)?,
+        };
+        format::bin_header(&mut self.out, bytes.len()).map_err(too_long)?;
+        self.out.put_buffer(bytes);
+        Ok(())
+    }
+
+    /// On LuaJIT, the bytes of an FFI cdata or a string.buffer at `buffer`.
+    fn luajit_buffer(&self, buffer: c_int, size: Option<usize>) -> Result<Option<&'a [u8]>> {
+        let Some(span) = self.module.buffer_span.get() else {
+            return Ok(None);
+        };
+        self.stack
+            .luajit_buffer(buffer, span, size)
+            .map_err(|why| Error::raise(format!("buffer descriptor: {why}")))
     }
 
     /// `nml.bin(s)`: `{s}` with the bin metatable.
@@ -325,36 +377,58 @@ impl<S: Sink> Drop for Packer<'_, S> {
     }
 }
 
-/// The number of bytes a descriptor's buffer contributes: `buffer_ud_size`, checked against
-/// the block for messages and full userdata; the whole block when absent. A lightuserdata
-/// needs the size, which the caller vouches for.
-fn descriptor_size(s: &Stack, idx: c_int, buffer: c_int, kind: Kind) -> Result<usize> {
-    let block = match s.test_udata::<MsgBox>(buffer, message::METATABLE) {
-        Some(m) => Some(
-            m.size()
-                .map_err(|e| Error::raise(format!("buffer descriptor: {}", e.message())))?,
-        ),
-        None if kind == Kind::Userdata => Some(s.raw_len(buffer)),
-        None => None,
-    };
+/// The `buffer_ud_size` of the descriptor at `idx`, if it has one.
+fn descriptor_size(s: &Stack, idx: c_int) -> Result<Option<usize>> {
     let size = match raw_get_name(s, idx, Name::BufferUdSize) {
-        Kind::Nil => match block {
-            Some(n) => n,
-            None => return Err(Error::raise("buffer descriptor: a lightuserdata buffer needs buffer_ud_size")),
-        },
+        Kind::Nil => None,
         Kind::Number => match s.to_f64(-1) {
-            Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= u32::MAX as f64 => n as usize,
+            Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= u32::MAX as f64 => Some(n as usize),
             _ => return Err(Error::raise("buffer descriptor: buffer_ud_size must be a whole number of bytes, from 0 to 2^32 - 1")),
         },
         k => return Err(Error::raise(format!("buffer descriptor: buffer_ud_size must be a number, not a {}", k.name()))),
     };
     s.pop(1);
-    match block {
-        Some(block) if size > block => Err(Error::raise(format!(
-            "buffer descriptor: buffer_ud_size {size} is larger than the buffer ({block} bytes)"
+    Ok(size)
+}
+
+/// True when the table at `idx` has a `buffer_ud_type`.
+fn has_type(s: &Stack, idx: c_int) -> bool {
+    let found = raw_get_name(s, idx, Name::BufferUdType) != Kind::Nil;
+    s.pop(1);
+    found
+}
+
+/// The `size` bytes of a userdata made by another module (checked against its block) or of a
+/// lightuserdata (vouched for by the caller). Both need the size: only an nml message tells
+/// nml how many of its bytes are data.
+fn foreign_bytes(s: &Stack, buffer: c_int, kind: Kind, size: Option<usize>) -> Result<&[u8]> {
+    let what = match kind {
+        Kind::LightUserdata => "a lightuserdata",
+        Kind::Userdata => "a userdata made by another module",
+        _ => "this cdata",
+    };
+    let n = size.ok_or_else(|| {
+        Error::raise(format!(
+            "buffer descriptor: {what} needs buffer_ud_size (how many of its bytes to send)"
+        ))
+    })?;
+    match kind {
+        Kind::Userdata | Kind::LightUserdata => {
+            s.userdata_bytes(buffer, n).ok_or_else(|| match kind {
+                Kind::Userdata => larger(n, s.raw_len(buffer)),
+                _ => Error::raise("buffer descriptor: the lightuserdata is NULL"),
+            })
+        }
+        _ => Err(Error::raise(format!(
+            "buffer descriptor: cannot send {what}"
         ))),
-        _ => Ok(size),
     }
+}
+
+fn larger(size: usize, block: usize) -> Error {
+    Error::raise(format!(
+        "buffer descriptor: buffer_ud_size {size} is larger than the buffer ({block} bytes)"
+    ))
 }
 
 fn is_identifier(k: &str) -> bool {
