@@ -6,6 +6,7 @@
 #   make bench                benchmarks, side by side
 #   make bench PARTS=messaging   one part of them (codec, messaging, copies)
 #   make build LUA=5.1        build/5.1/nml.so
+#   make fuzz                 each fuzz target for FUZZ_SECONDS (60); fails on a crash, leak or hang
 
 LUA ?=
 DEFAULT_LUAS := 5.4 5.1 luajit
@@ -22,7 +23,7 @@ feature = $(if $(filter luajit,$(1)),luajit,lua$(subst .,,$(1)))
 interp = $(if $(filter luajit,$(1)),luajit,lua$(1))
 headers = $(if $(filter luajit,$(1)),/usr/include/luajit-2.1,/usr/include/lua$(1))
 
-.PHONY: all build test demo bench deps cargo-test specs rockspec-test clean $(addprefix build-,5.1 5.2 5.3 5.4 luajit)
+.PHONY: all build test demo bench fuzz deps cargo-test specs rockspec-test clean $(addprefix build-,5.1 5.2 5.3 5.4 luajit)
 
 all: build
 
@@ -85,6 +86,26 @@ bench:
 	@tools/deps.sh 5.4 5.1 luajit +build +bench
 	@for v in 5.4 5.1 luajit; do $(MAKE) --no-print-directory build-$$v || exit 1; done
 	@benches/run $(PARTS)
+
+# cargo fuzz (libFuzzer with AddressSanitizer, nightly) on the MessagePack unpacker and the
+# JSON decoder through a real Lua 5.4 state, the envelope parser and the framer. Seeds come
+# from fuzz/seeds.lua; the corpora grow in build/fuzz/corpus, crashes land in
+# build/fuzz/artifacts (keep each one as a regression spec).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= unpack json envelope framer
+fuzz: build-5.4
+	@tools/deps.sh 5.4 +build +fuzz
+	@cargo +nightly fuzz build -O
+	@LUA_CPATH="$(CURDIR)/build/5.4/?.so;;" lua5.4 fuzz/seeds.lua build/fuzz/seeds
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/corpus/$$t build/fuzz/artifacts/$$t; \
+	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+	  cargo +nightly fuzz run -O $$t build/fuzz/corpus/$$t build/fuzz/seeds/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 \
+	    -artifact_prefix=build/fuzz/artifacts/$$t/ > build/fuzz/$$t.log 2>&1 \
+	    || { tail -n 40 build/fuzz/$$t.log; echo "fuzz $$t: FOUND a crash, leak or hang (build/fuzz/artifacts/$$t)"; exit 1; }; \
+	  grep -a '^Done' build/fuzz/$$t.log; \
+	done
 
 clean:
 	rm -rf build target

@@ -110,6 +110,7 @@ describe("options tables", function()
     assert.matches('unknown option "buffer"', raised(function() nml.unpack(nml.pack(1), 0, { buffer = "string" }) end))
     assert.matches('unknown option "maxdepth"', raised(function() nml.config { maxdepth = 3 } end))
     assert.matches('unknown option "recv_timout"', raised(function() nml.socket("pair", { recv_timout = 1 }) end))
+    assert.matches('unknown option "maxsize"', raised(function() nml.framer { maxsize = 10 } end))
     assert.matches('unknown option "alias"',
       raised(function() nml.register_protocol("p", { encode = tostring, decode = tostring, alias = {} }) end))
   end)

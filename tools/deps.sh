@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs what nml's make targets need and this machine lacks; does nothing when all is there.
-#   tools/deps.sh [5.1 5.2 5.3 5.4 luajit ...] [+build] [+bench] [+python] [+luarocks]
+#   tools/deps.sh [5.1 5.2 5.3 5.4 luajit ...] [+build] [+bench] [+python] [+luarocks] [+fuzz]
+#   [+valgrind]
 # Debian packages come from apt-get. Python packages go into a venv under build/ made with
 # Debian's own python3 (PEP 668: Debian's system Python refuses pip installs).
 set -eu
@@ -9,6 +10,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 venv="$top/build/venv"
 apt_wanted=""
 pip_wanted=""
+want_fuzz=""
 want_apt() { apt_wanted="$apt_wanted $*"; }
 
 for arg in "$@"; do
@@ -20,6 +22,8 @@ for arg in "$@"; do
     +bench) want_apt lua-cjson lua-mpack lua-messagepack ;;
     +python) want_apt python3 python3-venv; pip_wanted="$pip_wanted msgpack pynng" ;;
     +luarocks) want_apt luarocks ;;
+    +valgrind) want_apt valgrind ;;
+    +fuzz) want_fuzz=1 ;;
     *) echo "deps.sh: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
@@ -37,6 +41,17 @@ if [ -n "$missing" ]; then
   [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+if [ -n "$want_fuzz" ]; then
+  if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+    echo "deps: cargo fuzz needs the nightly Rust toolchain (rustup toolchain install nightly)" >&2
+    exit 1
+  fi
+  if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "deps: installing cargo-fuzz"
+    cargo install -q --locked cargo-fuzz
+  fi
 fi
 
 [ -n "$pip_wanted" ] || exit 0

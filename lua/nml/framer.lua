@@ -99,6 +99,11 @@ function nml.framer(options)
   if type(options) ~= "table" then
     error("bad argument #1 to 'framer' (table expected, got " .. type(options) .. ")", 2)
   end
+  for key in pairs(options) do
+    if key ~= "max_size" then
+      error(string.format("bad argument #1 to 'framer' (unknown option %q; known: max_size)", tostring(key)), 2)
+    end
+  end
   local max_size = options.max_size or DEFAULT_MAX_SIZE
   if type(max_size) ~= "number" or max_size < 0 or max_size ~= floor(max_size) or max_size > LENGTH_LIMIT then
     error("bad argument #1 to 'framer' (max_size must be an integer from 0 to 2^32 - 1)", 2)
