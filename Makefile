@@ -7,6 +7,8 @@
 #   make bench PARTS=messaging   one part of them (codec, messaging, copies)
 #   make build LUA=5.1        build/5.1/nml.so
 #   make fuzz                 each fuzz target for FUZZ_SECONDS (60); fails on a crash, leak or hang
+#   make check-memory         the specs under valgrind memcheck on Lua 5.4 and 5.1
+#   make soak                 req/rep, push/pull and pair over ipc and tcp for SOAK_SECONDS (60)
 
 LUA ?=
 DEFAULT_LUAS := 5.4 5.1 luajit
@@ -23,7 +25,7 @@ feature = $(if $(filter luajit,$(1)),luajit,lua$(subst .,,$(1)))
 interp = $(if $(filter luajit,$(1)),luajit,lua$(1))
 headers = $(if $(filter luajit,$(1)),/usr/include/luajit-2.1,/usr/include/lua$(1))
 
-.PHONY: all build test demo bench fuzz deps cargo-test specs rockspec-test clean $(addprefix build-,5.1 5.2 5.3 5.4 luajit)
+.PHONY: all build test demo bench fuzz check-memory memcheck-one soak deps cargo-test specs rockspec-test clean $(addprefix build-,5.1 5.2 5.3 5.4 luajit)
 
 all: build
 
@@ -106,6 +108,36 @@ fuzz: build-5.4
 	    || { tail -n 40 build/fuzz/$$t.log; echo "fuzz $$t: FOUND a crash, leak or hang (build/fuzz/artifacts/$$t)"; exit 1; }; \
 	  grep -a '^Done' build/fuzz/$$t.log; \
 	done
+
+# The busted suite under valgrind memcheck, following every Lua child process the specs start
+# (not Python): 0 errors and 0 definite leaks, with no suppressions. Lua 5.4 and 5.1: LuaJIT's
+# own allocator and machine code are opaque to memcheck. --run-libc-freeres=no: at exit,
+# valgrind's call into glibc's cleanup waits for a resolver lock that NNG's resolver thread
+# holds, when a process exits with dials in flight (seen: 1 exit in 4 hung on 5.1).
+CHECK_LUAS ?= 5.4 5.1
+check-memory:
+	@tools/deps.sh $(CHECK_LUAS) +build +python +valgrind
+	@for v in $(CHECK_LUAS); do $(MAKE) --no-print-directory memcheck-one LUA=$$v || exit 1; done
+
+memcheck-one: build-$(LUA) build/$(LUA)/cbuf.so build/$(LUA)/memlimit.so
+	@rm -rf build/memcheck-$(LUA) && mkdir -p build/memcheck-$(LUA)
+	@echo "== specs under valgrind on $(call interp,$(LUA)) (a few minutes)"
+	@NML_LUA=$(call interp,$(LUA)) NML_CPATH="$(CURDIR)/build/$(LUA)/?.so" \
+	  valgrind --trace-children=yes --trace-children-skip='*python*' --run-libc-freeres=no --leak-check=full \
+	    --errors-for-leak-kinds=definite --log-file=$(CURDIR)/build/memcheck-$(LUA)/%p.log \
+	  $(call interp,$(LUA)) $$(command -v busted) --lua=$(call interp,$(LUA)) --ignore-lua \
+	    --cpath="$(CURDIR)/build/$(LUA)/?.so" --lpath="$(CURDIR)/spec/?.lua" spec \
+	    > build/memcheck-$(LUA)/busted.txt 2>&1 || true
+	@grep -a -E '^[0-9]+ success' build/memcheck-$(LUA)/busted.txt || true
+	@tools/memcheck-verdict build/memcheck-$(LUA)
+
+# Two processes per pattern and transport, small tables and 1 MiB buffers, every payload
+# checked; glibc hands freed 1 MiB blocks back at once, so RSS shows what nml holds.
+SOAK_SECONDS ?= 60
+soak: build-5.4
+	@tools/deps.sh 5.4 +build
+	@GLIBC_TUNABLES=glibc.malloc.mmap_threshold=1048576 LUA_CPATH="$(CURDIR)/build/5.4/?.so;;" \
+	  lua5.4 tools/soak.lua $(SOAK_SECONDS)
 
 clean:
 	rm -rf build target

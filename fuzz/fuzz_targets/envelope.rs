@@ -2,14 +2,10 @@
 //! tagged pair and sub sockets, which parse them and decode what they say they carry.
 #![no_main]
 
-use std::sync::Mutex;
-
 use libfuzzer_sys::fuzz_target;
 
 #[path = "harness.rs"]
 mod harness;
-
-static HARNESS: Mutex<Option<harness::Harness>> = Mutex::new(None);
 
 const CHECK: &str = r#"
 local bare = assert(nml.socket("pair", { tagged = false, protocol = "string" }))
@@ -39,6 +35,5 @@ fuzz_target!(|data: &[u8]| {
     for topics in [false, true] {
         let _ = nml::envelope::parse(data, topics);
     }
-    let mut h = HARNESS.lock().unwrap();
-    h.get_or_insert_with(|| harness::Harness::new(CHECK)).run(data);
+    harness::run(CHECK, data);
 });

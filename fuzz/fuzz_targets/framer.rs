@@ -2,14 +2,10 @@
 //! picks; every payload it yields is unpacked, and the same stream fed whole yields the same.
 #![no_main]
 
-use std::sync::Mutex;
-
 use libfuzzer_sys::fuzz_target;
 
 #[path = "harness.rs"]
 mod harness;
-
-static HARNESS: Mutex<Option<harness::Harness>> = Mutex::new(None);
 
 const CHECK: &str = r#"
 local function frames(data, step)
@@ -41,6 +37,5 @@ end
 "#;
 
 fuzz_target!(|data: &[u8]| {
-    let mut h = HARNESS.lock().unwrap();
-    h.get_or_insert_with(|| harness::Harness::new(CHECK)).run(data);
+    harness::run(CHECK, data);
 });

@@ -4,10 +4,19 @@
 //! that says nml caught a Rust panic or broke a round trip is a finding.
 
 use std::ffi::{CStr, CString};
+use std::sync::Mutex;
 
 use mlua_sys as ffi;
 
-pub struct Harness {
+/// Runs `check` (a Lua chunk returning `check(data)`) on `data`, in the one state of this
+/// target, made on the first run.
+pub fn run(check: &str, data: &[u8]) {
+    static HARNESS: Mutex<Option<Harness>> = Mutex::new(None);
+    let mut h = HARNESS.lock().unwrap_or_else(|e| e.into_inner());
+    h.get_or_insert_with(|| Harness::new(check)).run(data);
+}
+
+struct Harness {
     l: *mut ffi::lua_State,
     runs: u64,
 }
@@ -16,7 +25,7 @@ pub struct Harness {
 unsafe impl Send for Harness {}
 
 impl Harness {
-    pub fn new(chunk: &str) -> Harness {
+    fn new(chunk: &str) -> Harness {
         // SAFETY: a fresh state; every call below follows the C API's stack discipline.
         unsafe {
             let l = ffi::luaL_newstate();
@@ -34,7 +43,7 @@ impl Harness {
         }
     }
 
-    pub fn run(&mut self, data: &[u8]) {
+    fn run(&mut self, data: &[u8]) {
         // SAFETY: as in new(); the state is ours.
         unsafe {
             let l = self.l;

@@ -1,14 +1,10 @@
 //! The JSON decoder through a real Lua state: what decodes encodes again and decodes the same.
 #![no_main]
 
-use std::sync::Mutex;
-
 use libfuzzer_sys::fuzz_target;
 
 #[path = "harness.rs"]
 mod harness;
-
-static HARNESS: Mutex<Option<harness::Harness>> = Mutex::new(None);
 
 const CHECK: &str = r#"
 return function(data)
@@ -22,6 +18,5 @@ end
 "#;
 
 fuzz_target!(|data: &[u8]| {
-    let mut h = HARNESS.lock().unwrap();
-    h.get_or_insert_with(|| harness::Harness::new(CHECK)).run(data);
+    harness::run(CHECK, data);
 });
