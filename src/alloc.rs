@@ -46,35 +46,60 @@ pub fn pack_with_allocator(s: &Stack, alloc: c_int) -> Returns {
             "value expected before the allocator",
         ));
     }
+    // The three functions go on the stack first, while this frame owns nothing: looking them
+    // up may raise (making the key strings), calling them is protected.
+    let functions = Allocator {
+        malloc: s.top() + 1,
+    };
+    for name in ALLOCATOR_FIELDS {
+        s.raw_get_field(alloc, name);
+    }
     let module = Module::of(s);
     let measured = measure(s, module, 1, alloc - 1).map_err(|e| e.context("nml.pack: "))?;
     let size = measured.size;
-    let block = call_allocator(s, alloc, "malloc", None, size)?;
+    let block = call_allocator(s, functions.malloc, "malloc", None, size)?;
     let block = match block_size(s, block) {
-        Some(have) if have < size => match call_allocator(s, alloc, "realloc", Some(block), size) {
-            Ok(b) => b,
-            Err(e) => return Err(free_after(s, alloc, block, e)),
-        },
+        Some(have) if have < size => {
+            match call_allocator(s, functions.realloc(), "realloc", Some(block), size) {
+                Ok(b) => b,
+                Err(e) => return Err(free_after(s, functions.free(), block, e)),
+            }
+        }
         _ => block,
     };
     if let Err(e) = write_block(s, module, block, measured, 1, alloc - 1) {
-        return Err(free_after(s, alloc, block, e));
+        return Err(free_after(s, functions.free(), block, e));
     }
     s.push_value(block);
     s.push_int(size as i64);
     Ok(2)
 }
 
-/// Calls `allocator[name](block?, size)` and leaves the block it returns on the stack, giving
-/// its index. A `nil, err` result or an error raised becomes a returned error.
+/// Where the allocator's `malloc`, `realloc` and `free` sit on the stack, one after another.
+struct Allocator {
+    malloc: c_int,
+}
+
+impl Allocator {
+    fn realloc(&self) -> c_int {
+        self.malloc + 1
+    }
+    fn free(&self) -> c_int {
+        self.malloc + 2
+    }
+}
+
+/// Calls the allocator function at `function` with `(block?, size)` and leaves the block it
+/// returns on the stack, giving its index. A `nil, err` result or an error raised becomes a
+/// returned error.
 fn call_allocator(
     s: &Stack,
-    alloc: c_int,
+    function: c_int,
     name: &str,
     block: Option<c_int>,
     size: usize,
 ) -> Result<c_int> {
-    s.raw_get_field(alloc, name);
+    s.push_value(function);
     let nargs = match block {
         Some(b) => {
             s.push_value(b);
@@ -114,8 +139,8 @@ fn call_allocator(
 
 /// Gives the block back with `free` once something after `malloc` failed; the first error is
 /// the one reported, with `free`'s own failure added.
-fn free_after(s: &Stack, alloc: c_int, block: c_int, e: Error) -> Error {
-    s.raw_get_field(alloc, "free");
+fn free_after(s: &Stack, free: c_int, block: c_int, e: Error) -> Error {
+    s.push_value(free);
     s.push_value(block);
     match s.pcall(1, 0) {
         Ok(()) => e,

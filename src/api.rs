@@ -215,7 +215,7 @@ fn protocol_impl(s: &Stack) -> Returns {
 /// `nml.register_protocol(name, {encode = fn, decode = fn, aliases = {...}}) -> name`.
 fn register_protocol_impl(s: &Stack) -> Returns {
     const F: &str = "register_protocol";
-    let name = String::from_utf8_lossy(check_bytes(s, 1, F)?).into_owned();
+    check_bytes(s, 1, F)?;
     if !crate::args::options(s, 2, F, &["encode", "decode", "aliases"])? {
         return Err(bad_argument(
             F,
@@ -223,23 +223,11 @@ fn register_protocol_impl(s: &Stack) -> Returns {
             "table with encode and decode functions expected",
         ));
     }
-    let mut aliases = Vec::new();
-    match s.raw_get_field(2, "aliases") {
-        Kind::Nil => {}
-        Kind::Table => {
-            for i in 1..=s.raw_len(-1) {
-                match s.raw_get_index(-1, i as i64) {
-                    Kind::String => {
-                        aliases.push(String::from_utf8_lossy(s.to_bytes(-1)).into_owned())
-                    }
-                    _ => return Err(bad_argument(F, 2, "aliases must be a list of strings")),
-                }
-                s.pop(1);
-            }
-        }
-        _ => return Err(bad_argument(F, 2, "aliases must be a list of strings")),
+    // The Lua lookups (each may raise) come first, while this frame owns nothing.
+    let aliases_at = s.top() + 1;
+    if !matches!(s.raw_get_field(2, "aliases"), Kind::Nil | Kind::Table) {
+        return Err(bad_argument(F, 2, "aliases must be a list of strings"));
     }
-    s.pop(1);
     for field in ["encode", "decode"] {
         if s.raw_get_field(2, field) != Kind::Function {
             return Err(bad_argument(
@@ -249,21 +237,41 @@ fn register_protocol_impl(s: &Stack) -> Returns {
             ));
         }
     }
-    // Stack: ..., encode, decode. Refs pop from the top.
+    // Stack: ..., aliases, encode, decode. Refs pop from the top.
     let decode = s.make_ref();
     let encode = s.make_ref();
-    let module = Module::of(s);
-    let registered = module
-        .protocols
-        .borrow_mut()
-        .register(s, &name, &aliases, encode, decode);
+    let registered = aliases_of(s, aliases_at, F).and_then(|aliases| {
+        let name = String::from_utf8_lossy(s.to_bytes(1)).into_owned();
+        let registered = Module::of(s)
+            .protocols
+            .borrow_mut()
+            .register(s, &name, &aliases, encode, decode);
+        registered.map_err(|e| e.context("nml.register_protocol: "))
+    });
     if let Err(e) = registered {
         s.drop_ref(encode);
         s.drop_ref(decode);
-        return Err(e.context("nml.register_protocol: "));
+        return Err(e);
     }
-    s.push_bytes_protected(name.as_bytes())?;
+    s.push_value(1);
     Ok(1)
+}
+
+/// The strings of the aliases list at `idx` (nil: none). Reads only: never raises.
+fn aliases_of(s: &Stack, idx: c_int, func: &str) -> Result<Vec<String>> {
+    if s.kind(idx) != Kind::Table {
+        return Ok(Vec::new());
+    }
+    let mut aliases = Vec::new();
+    for i in 1..=s.raw_len(idx) {
+        let alias = match s.raw_get_index(idx, i as i64) {
+            Kind::String => String::from_utf8_lossy(s.to_bytes(-1)).into_owned(),
+            _ => return Err(bad_argument(func, 2, "aliases must be a list of strings")),
+        };
+        s.pop(1);
+        aliases.push(alias);
+    }
+    Ok(aliases)
 }
 
 /// `nml.config([settings]) -> settings`: `max_depth` (nesting limit for every codec) and

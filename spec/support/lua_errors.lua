@@ -160,6 +160,12 @@ function cases.memory()
     recv = function() return b:recv() end,
     socket = function() return nml.socket("pair") end,
     allocmsg = function() return nml.allocmsg(100) end,
+    pack_with_allocator = function()
+      return nml.pack(big_value(false), { malloc = nml.allocmsg, realloc = nml.reallocmsg, free = nml.freemsg })
+    end,
+    register_protocol = function()
+      return nml.register_protocol("memory test", { encode = tostring, decode = tostring, aliases = { "mt1", "mt2" } })
+    end,
   }
   local failed = 0
   for name, call in pairs(calls) do
