@@ -7,6 +7,7 @@
 #   make bench PARTS=messaging   one part of them (codec, messaging, copies)
 #   make build LUA=5.1        build/5.1/nml.so
 #   make fuzz                 each fuzz target for FUZZ_SECONDS (60); fails on a crash, leak or hang
+#   make lint                 cargo fmt --check, cargo clippy -D warnings, luacheck
 #   make check-memory         the specs under valgrind memcheck on Lua 5.4 and 5.1
 #   make soak                 req/rep, push/pull and pair over ipc and tcp for SOAK_SECONDS (60)
 
@@ -25,7 +26,7 @@ feature = $(if $(filter luajit,$(1)),luajit,lua$(subst .,,$(1)))
 interp = $(if $(filter luajit,$(1)),luajit,lua$(1))
 headers = $(if $(filter luajit,$(1)),/usr/include/luajit-2.1,/usr/include/lua$(1))
 
-.PHONY: all build test demo bench fuzz check-memory memcheck-one soak deps cargo-test specs rockspec-test clean $(addprefix build-,5.1 5.2 5.3 5.4 luajit)
+.PHONY: all build test demo bench lint fuzz check-memory memcheck-one soak deps cargo-test specs rockspec-test clean $(addprefix build-,5.1 5.2 5.3 5.4 luajit)
 
 all: build
 
@@ -88,6 +89,13 @@ bench:
 	@tools/deps.sh 5.4 5.1 luajit +build +bench
 	@for v in 5.4 5.1 luajit; do $(MAKE) --no-print-directory build-$$v || exit 1; done
 	@benches/run $(PARTS)
+
+lint:
+	@tools/deps.sh +lint
+	cargo fmt --check
+	cargo clippy --release --all-targets -- -D warnings
+	cargo clippy --release --no-default-features --features luajit -- -D warnings
+	luacheck --no-color -q .
 
 # cargo fuzz (libFuzzer with AddressSanitizer, nightly) on the MessagePack unpacker and the
 # JSON decoder through a real Lua 5.4 state, the envelope parser and the framer. Seeds come

@@ -79,12 +79,11 @@ end
 -- Median seconds per operation of f(input), with input made fresh per sample by make(). The
 -- batch size is calibrated once so that the clock is read twice per batch, not per call.
 local function time_per_op(make, f)
-  local n, elapsed = 1, 0
-  local probe = make(1)
-  while true do
-    elapsed = batch(f, probe, n)
-    if elapsed >= sample_seconds / 8 then break end
+  local n, probe = 1, make(1)
+  local elapsed = batch(f, probe, n)
+  while elapsed < sample_seconds / 8 do
     n = n * 2
+    elapsed = batch(f, probe, n)
   end
   n = math.max(1, math.ceil(n * sample_seconds / elapsed))
   local results = {}

@@ -115,7 +115,8 @@ else
   -- copies only, but every message's pages are new and faulted in one by one. "thp" does the
   -- same with transparent huge pages (glibc 2.35+), so those faults come 2 MiB at a time.
   local lua, script = arg[-1] or "lua", arg[0]
-  mib, transport = tonumber(arg[1]), arg[2]
+  mib = tonumber(arg[1])
+  local transport = arg[2]
   local malloc = arg[3] or "default"
   local tunables = {
     default = "",
@@ -123,7 +124,7 @@ else
     thp = "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=1048576:glibc.malloc.hugetlb=1 ",
   }
   lua = assert(tunables[malloc], "malloc setting: default, mmap or thp") .. lua
-  local count = mib >= 256 and 3 or 20
+  count = mib >= 256 and 3 or 20
   local function run(cmd)
     local f = assert(io.popen(cmd .. " 2>&1", "r"))
     local out = f:read("*a")

@@ -1,5 +1,6 @@
 -- luarocks make rockspec/nml-scm-1.rockspec      (from the repository root; needs cargo)
 -- Builds the Rust crate for the Lua that luarocks targets (--lua-version) and installs nml.so.
+rockspec_format = "3.0"
 package = "nml"
 version = "scm-1"
 source = {
@@ -23,4 +24,7 @@ build = {
   install = {
     lib = { nml = "build/rock/nml.so" },
   },
+}
+test = {
+  type = "busted", -- the .busted file at the root: the specs on the Lua luarocks targets
 }

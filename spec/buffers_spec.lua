@@ -85,7 +85,8 @@ describe("packing a buffer descriptor", function()
     refuses({ buffer = ud, buffer_ud_type = "t", buffer_ud_size = "8" }, "buffer_ud_size must be a number")
     refuses({ buffer = ud, buffer_ud_type = "t", buffer_ud_size = 17 },
       "buffer_ud_size 17 is larger than the buffer (16 bytes)")
-    refuses({ buffer = message_of("abc"), buffer_ud_type = "t", buffer_ud_size = 4 }, "larger than the buffer (3 bytes)")
+    refuses({ buffer = message_of("abc"), buffer_ud_type = "t", buffer_ud_size = 4 },
+      "larger than the buffer (3 bytes)")
   end)
 
   it("refuses a lightuserdata without a size, and a freed message", function()
@@ -165,7 +166,8 @@ end)
 describe("unpacking a buffer descriptor", function()
   it("gives the same shape back, buffer an nml message holding the bytes", function()
     local bytes = pattern(1000, 9)
-    local t = nml.unpack(nml.pack({ buffer = cbuf.new(1000, 9), buffer_ud_type = "img", buffer_ud_size = 1000, w = 10 }))
+    local t = nml.unpack(nml.pack({ buffer = cbuf.new(1000, 9), buffer_ud_type = "img", buffer_ud_size = 1000,
+      w = 10 }))
     assert.are.equal("img", t.buffer_ud_type)
     assert.are.equal(10, t.w)
     assert.are.equal(1000, t.buffer:size())
@@ -220,7 +222,8 @@ end)
 
 describe("views into a message", function()
   local function descriptor_message(n, seed)
-    return message_of(nml.pack({ frame = { buffer = cbuf.new(n, seed), buffer_ud_type = "f", buffer_ud_size = n }, n = n }))
+    local frame = { buffer = cbuf.new(n, seed), buffer_ud_type = "f", buffer_ud_size = n }
+    return message_of(nml.pack({ frame = frame, n = n }))
   end
 
   it("nml.unpack(msg) reads the message in place and makes the buffer a view into it", function()

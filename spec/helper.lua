@@ -6,8 +6,17 @@ local helper = { nml = nml }
 
 -- Lua 5.3+ has 64-bit integers; 5.1, 5.2 and LuaJIT have doubles only.
 helper.has_int64 = math.type ~= nil
-helper.lua = os.getenv("NML_LUA") or "lua"
+-- The interpreter and module path children run with: what `make specs` says, else this one's.
+helper.lua = os.getenv("NML_LUA") or (arg and arg[-1]) or "lua"
 helper.cpath = os.getenv("NML_CPATH") or package.cpath
+
+-- Python peers use the venv `make test` makes (tools/deps.sh), when there is one.
+local root = (os.getenv("PWD") or ".") .. "/" .. (debug.getinfo(1, "S").source:match("^@(.-)/?spec/[^/]*$") or "")
+local venv_bin = root .. "/build/venv/bin"
+local venv_python = io.open(venv_bin .. "/python3")
+helper.python = venv_python and (venv_bin .. "/python3") or "python3"
+if venv_python then venv_python:close() end
+local child_env = venv_python and string.format("PATH='%s':\"$PATH\"; export PATH; ", venv_bin) or ""
 
 function helper.hex(s)
   return (s:gsub(".", function(c) return string.format("%02x", c:byte()) end))
@@ -60,7 +69,7 @@ end
 -- Runs a shell command; returns its output and whether it exited 0. (The status is echoed
 -- because Lua 5.1 and LuaJIT do not return it from close.)
 function helper.run(cmd)
-  local f = assert(io.popen("(" .. cmd .. ") 2>&1; echo \"exit status $?\""))
+  local f = assert(io.popen(child_env .. "(" .. cmd .. ") 2>&1; echo \"exit status $?\""))
   local out = f:read("*a")
   f:close()
   local body, status = out:match("^(.*)exit status (%d+)\n?$")

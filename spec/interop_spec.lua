@@ -4,7 +4,7 @@ local helper = require "helper"
 local nml = helper.nml
 
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
-local peer = "python3 " .. here .. "/peers/msgpack_corpus.py"
+local peer = helper.python .. " " .. here .. "/peers/msgpack_corpus.py"
 
 local function range(first, last, f)
   local t = {}

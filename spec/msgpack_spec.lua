@@ -327,7 +327,8 @@ describe("bad values raise clear errors", function()
 
   it("raises on misuse of its arguments", function()
     assert.has_error(function() nml.pack() end, "bad argument #1 to 'pack' (value expected)")
-    assert.has_error(function() nml.unpack(42) end, "bad argument #1 to 'unpack' (string or nml message expected, got number)")
+    assert.has_error(function() nml.unpack(42) end,
+      "bad argument #1 to 'unpack' (string or nml message expected, got number)")
     assert.has_error(function() nml.unpack("\1", "5") end)
     assert.has_error(function() nml.unpack("\1", 0.5) end)
     assert.has_error(function() nml.config { max_depth = 0 } end)

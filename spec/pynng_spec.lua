@@ -11,7 +11,7 @@ describe("a Python peer (pynng + msgpack)", function()
     local url = "ipc://" .. path .. ".ipc"
     local sock = assert(nml.socket("pair", { recv_timeout = 15000, send_timeout = 15000 }))
     assert(sock:listen(url))
-    local peer = assert(io.popen("python3 " .. here .. "/peers/pynng_peer.py " .. url .. " 2>&1", "r"))
+    local peer = assert(io.popen(helper.python .. " " .. here .. "/peers/pynng_peer.py " .. url .. " 2>&1", "r"))
 
     local sent = { id = 42, name = "frame", list = { 1, 2.5, "x" }, nested = { ok = true } }
     assert(sock:send(sent))

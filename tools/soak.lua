@@ -135,7 +135,8 @@ local function run(pattern, transport, seconds)
   local line = peer_out:read("*l") or ""
   sock:close()
   peer_out:close()
-  local peer_received, peer_corrupted, peer_warm, peer_end = line:match("received (%d+) corrupted (%d+) rss (%d+) (%d+)")
+  local peer_received, peer_corrupted, peer_warm, peer_end =
+    line:match("received (%d+) corrupted (%d+) rss (%d+) (%d+)")
   assert(peer_received, string.format("%s/%s: the peer said %q", pattern, transport, line))
   if pattern == "push" then
     r.received = tonumber(peer_received)

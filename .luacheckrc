@@ -1,0 +1,7 @@
+-- luacheck (make lint): every Lua file of nml, its specs, examples and tools.
+std = "max"
+max_line_length = 120
+exclude_files = { "build", "target", "fuzz/target" }
+-- Specs keep every value a call returns in named locals, used or not, so the reader sees the
+-- call's shape (`local v, err, code = f()`).
+files["spec"] = { std = "+busted", ignore = { "311", "231" } }
