@@ -29,6 +29,8 @@
 //!   [`entry`] and the trampoline of [`Stack::protect`] catch panics only on PUC Lua. A Rust
 //!   panic is a bug in nml; on LuaJIT it ends the process, which cannot take a Rust panic.
 
+#![allow(unsafe_code)] // one of the two files that speak C (see lib.rs)
+
 use std::ffi::{c_int, c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -214,11 +216,11 @@ impl Stack {
     /// Any number at `idx` as a float (for sizes and options).
     pub fn to_f64(&self, idx: c_int) -> Option<f64> {
         let mut ok = 0;
-        // SAFETY: lua_tonumberx reports failure through `ok`; we only call it on numbers so no
-        // string is converted in place.
         if self.kind(idx) != Kind::Number {
             return None;
         }
+        // SAFETY: lua_tonumberx reports failure through `ok`; we only call it on numbers so no
+        // string is converted in place.
         let n = unsafe { ffi::lua_tonumberx(self.l, idx, &mut ok) };
         (ok != 0).then_some(n)
     }
@@ -440,6 +442,7 @@ impl Stack {
             ffi::lua_pushinteger(self.l, i)
         }
         #[cfg(not(any(feature = "lua53", feature = "lua54")))]
+        // SAFETY: as push_nil.
         unsafe {
             ffi::lua_pushnumber(self.l, i as f64)
         }
@@ -659,6 +662,18 @@ impl Stack {
         }
     }
 
+    /// The module value every nml C function holds as upvalue 1 (`state::Module`).
+    ///
+    /// Not checked, on the hot path of every call: the closures that `lib.rs` makes (all through
+    /// one function) are the only ones that run nml's bodies, and each is made with the module
+    /// userdata as upvalue 1. Only the debug library could change it, and the Lua manual warns
+    /// that it can break any C module's assumptions.
+    pub(crate) fn module_upvalue<T: 'static>(&self) -> &T {
+        // SAFETY: upvalue 1 is the userdata made by push_udata/new_udata for T (see above), and
+        // the closure keeps it alive during the call. Only shared references are handed out.
+        unsafe { &*(ffi::lua_touserdata(self.l, ffi::lua_upvalueindex(1)) as *const T) }
+    }
+
     /// The `T` in the userdata at `idx` if its metatable is the one registered as `mt_name`.
     /// The value is shared: types stored this way mutate through cells.
     pub fn test_udata<T: 'static>(&self, idx: c_int, mt_name: &CStr) -> Option<&T> {
@@ -697,9 +712,10 @@ impl Stack {
 unsafe extern "C-unwind" fn gc_udata<T: 'static>(l: *mut lua_State) -> c_int {
     // SAFETY: Lua calls __gc once per block, with the block as argument 1; the metatable that
     // holds this function is only given to blocks made by push_udata::<T>.
-    let p = ffi::lua_touserdata(l, 1) as *mut T;
+    let p = unsafe { ffi::lua_touserdata(l, 1) } as *mut T;
     if !p.is_null() {
-        let _ = catch_unwind(AssertUnwindSafe(|| std::ptr::drop_in_place(p)));
+        // SAFETY: see above; the block is dropped once and never used again.
+        let _ = catch_unwind(AssertUnwindSafe(|| unsafe { std::ptr::drop_in_place(p) }));
     }
     0
 }
@@ -709,7 +725,7 @@ unsafe extern "C-unwind" fn gc_udata<T: 'static>(l: *mut lua_State) -> c_int {
 unsafe extern "C-unwind" fn gc_collect(l: *mut lua_State) -> c_int {
     // SAFETY: called through lua_pcall; owns no Rust values, so an error raised by a finalizer
     // may unwind it.
-    ffi::lua_gc(l, ffi::LUA_GCCOLLECT, 0);
+    unsafe { ffi::lua_gc(l, ffi::LUA_GCCOLLECT, 0) };
     0
 }
 
@@ -853,9 +869,11 @@ pub unsafe fn entry(l: *mut lua_State, f: fn(&Stack) -> Returns) -> c_int {
             // SAFETY: every Rust value of this call has been dropped, and the message is a Lua
             // string on the stack; lua_error and luaL_argerror unwind only this frame, which
             // owns nothing.
-            match argument {
-                Some(n) => ffi::luaL_argerror(l, n, ffi::lua_tostring(l, -1)),
-                None => ffi::lua_error(l),
+            unsafe {
+                match argument {
+                    Some(n) => ffi::luaL_argerror(l, n, ffi::lua_tostring(l, -1)),
+                    None => ffi::lua_error(l),
+                }
             }
         }
     }
@@ -864,12 +882,15 @@ pub unsafe fn entry(l: *mut lua_State, f: fn(&Stack) -> Returns) -> c_int {
 /// Declares `extern "C-unwind"` Lua C functions that run Rust bodies through [`entry`].
 #[macro_export]
 macro_rules! lua_functions {
-    ($($name:ident => $body:path;)*) => {
+    ($($(#[$attr:meta])* $name:ident => $body:path;)*) => {
         $(
             /// A Lua C function.
             ///
             /// # Safety
             /// Only Lua calls it, with a live state and the upvalues `lib.rs` gives it.
+            // The one unsafe code outside lua.rs and nng.rs: the C entry points themselves.
+            #[allow(unsafe_code)]
+            $(#[$attr])*
             pub unsafe extern "C-unwind" fn $name(l: *mut $crate::lua::lua_State) -> std::ffi::c_int {
                 // SAFETY: Lua calls this with a live state.
                 unsafe { $crate::lua::entry(l, $body) }

@@ -5,6 +5,8 @@
 //! and listeners, options, and `nng_msg` buffers that are owned by exactly one Rust value at a
 //! time (freed on drop, or handed to NNG by `send`).
 
+#![allow(unsafe_code)] // one of the two files that speak C (see lib.rs)
+
 use std::cell::OnceCell;
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr::NonNull;
@@ -508,6 +510,7 @@ impl Drop for Aio {
 pub fn pin_library() {
     static PINNED: std::sync::Once = std::sync::Once::new();
     PINNED.call_once(|| {
+        // SAFETY: Dl_info is plain C data (pointers and integers), for which all zeros is valid.
         let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
         let here = pin_library as *const c_void;
         // SAFETY: dladdr fills `info` for an address inside a loaded object; dlopen with

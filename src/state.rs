@@ -112,7 +112,7 @@ impl Module {
         // SAFETY: upvalue 1 of every function nml registers is the Module userdata (lib.rs sets
         // them all up through one function), and the closure keeps it alive during the call.
         // Only shared references are handed out; mutation goes through cells.
-        unsafe { &*(stack.to_userdata(Stack::upvalue(upvalue::MODULE)) as *const Module) }
+        stack.module_upvalue::<Module>()
     }
 
     /// Runs `f` with the scratch buffer, emptied; a nested call gets a fresh one.
