@@ -201,6 +201,21 @@ enum Opt {
     Tagged,
 }
 
+/// The names `option` knows, for the error that lists them.
+const SOCKET_OPTIONS: &[&str] = &[
+    "recv_timeout",
+    "send_timeout",
+    "recv_max_size",
+    "recv_buffer",
+    "send_buffer",
+    "reconnect_min",
+    "reconnect_max",
+    "survey_time",
+    "resend_time",
+    "protocol",
+    "tagged",
+];
+
 fn option(name: &str, func: &str) -> Result<Opt> {
     Ok(match name {
         "recv_timeout" => Opt::Ms(opt::recv_timeout),
@@ -214,16 +229,7 @@ fn option(name: &str, func: &str) -> Result<Opt> {
         "send_buffer" => Opt::Int(opt::send_buffer),
         "protocol" => Opt::Protocol,
         "tagged" => Opt::Tagged,
-        _ => {
-            return Err(bad_argument(
-                func,
-                2,
-                format!(
-                    "unknown option {name:?} (recv_timeout, send_timeout, recv_max_size, recv_buffer, send_buffer, \
-                     reconnect_min, reconnect_max, survey_time, resend_time, protocol, tagged)"
-                ),
-            ))
-        }
+        _ => return Err(crate::args::unknown_option(func, 2, name, SOCKET_OPTIONS)),
     })
 }
 
