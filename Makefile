@@ -48,6 +48,7 @@ test: deps
 	@$(MAKE) --no-print-directory cargo-test
 	@for v in $(LUAS); do $(MAKE) --no-print-directory specs LUA=$$v || exit 1; done
 	@$(MAKE) --no-print-directory rockspec-test LUA=$(if $(filter luajit,$(firstword $(LUAS))),5.1,$(firstword $(LUAS)))
+	@$(MAKE) --no-print-directory layers LUA=$(firstword $(LUAS))
 	@tools/summary build/counts build/cargo-test.log
 
 # Specs (and, through spec/examples_spec.lua, the examples) for one interpreter.
@@ -57,6 +58,12 @@ specs: build-$(LUA) build/$(LUA)/cbuf.so build/$(LUA)/memlimit.so
 	  busted --lua=$(call interp,$(LUA)) --cpath="$(CURDIR)/build/$(LUA)/?.so" \
 	    --lpath="$(CURDIR)/spec/?.lua" spec 2>&1 | tee build/busted-$(LUA).log; \
 	  tools/count-busted build/busted-$(LUA).log >> build/counts
+
+# Every crate:: path in src/ points down the layer list of src/lib.rs.
+layers:
+	@echo "== layers of src/"
+	@$(call interp,$(LUA)) tools/layers.lua src && echo "layers 1 0 0" >> build/counts \
+	  || { echo "layers 0 1 0" >> build/counts; exit 1; }
 
 # Test-only C modules: plain full userdata buffers (spec/support/cbuf.c), and a memory budget
 # for the Lua state (spec/support/memlimit.c).

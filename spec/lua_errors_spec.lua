@@ -32,3 +32,29 @@ describe("a Lua error inside an nml call", function()
     it("when memory runs out part way", function() run "memory" end)
   end
 end)
+
+describe("an nml function whose module upvalue the debug library replaced", function()
+  local g = require("nml").packsize
+  if _VERSION == "Lua 5.1" and not luajit then
+    it("cannot happen on Lua 5.1, whose debug library leaves C functions' upvalues alone", function()
+      assert.is_nil(debug.getupvalue(g, 1))
+    end)
+    return
+  end
+
+  it("raises instead of reading the wrong value as its state", function()
+    local name, saved = debug.getupvalue(g, 1)
+    assert.equals("", name)
+    debug.setupvalue(g, 1, setmetatable({}, {}))
+    local ok, err = pcall(g, { 1, 2, 3 })
+    debug.setupvalue(g, 1, saved)
+    assert.is_false(ok)
+    assert.matches("upvalue 1 of this function is not nml's state", err)
+    debug.setupvalue(g, 1, io.stdout)
+    ok, err = pcall(g, { 1 })
+    debug.setupvalue(g, 1, saved)
+    assert.is_false(ok)
+    assert.matches("not nml's state", err)
+    assert.equals(4, g({ 1, 2, 3 }))
+  end)
+end)

@@ -8,7 +8,7 @@
 use std::ffi::c_int;
 
 use crate::error::{bad_argument, Error, Result};
-use crate::lua::{Kind, Returns, Stack};
+use crate::lua::{Kind, LuaFn, Returns, Stack};
 use crate::message::{self, MsgBox};
 use crate::msgpack::{measure, pack_measured, Measured};
 use crate::state::Module;
@@ -16,6 +16,9 @@ use crate::state::Module;
 crate::lua_functions! {
     pack_into => pack_into_impl;
 }
+
+/// The functions of this file, as `nml.<name>`.
+pub const FUNCTIONS: &[(&str, LuaFn)] = &[("pack_into", pack_into)];
 
 const ALLOCATOR_FIELDS: [&str; 3] = ["malloc", "realloc", "free"];
 
@@ -54,8 +57,8 @@ pub fn pack_with_allocator(s: &Stack, alloc: c_int) -> Returns {
     for name in ALLOCATOR_FIELDS {
         s.raw_get_field(alloc, name);
     }
-    let module = Module::of(s);
-    let measured = measure(s, module, 1, alloc - 1).map_err(|e| e.context("nml.pack: "))?;
+    let module = Module::of(s)?;
+    let measured = measure(s, module.codec(), 1, alloc - 1).map_err(|e| e.context("nml.pack: "))?;
     let size = measured.size;
     let block = call_allocator(s, functions.malloc, "malloc", None, size)?;
     let block = match block_size(s, block) {
@@ -167,7 +170,8 @@ fn write_block(
 ) -> Result<()> {
     let size = measured.size;
     let pack = |dst: &mut [u8]| {
-        pack_measured(s, module, first, last, measured, dst).map_err(|e| e.context("nml.pack: "))
+        pack_measured(s, module.codec(), first, last, measured, dst)
+            .map_err(|e| e.context("nml.pack: "))
     };
     if message::is_message(s, block) {
         let mb = message::check(s, block, "pack")?;
@@ -199,11 +203,11 @@ fn pack_into_impl(s: &Stack) -> Returns {
     if last < 2 {
         return Err(bad_argument("pack_into", 2, "value expected"));
     }
-    let module = Module::of(s);
-    let measured = measure(s, module, 2, last).map_err(|e| e.context("nml.pack_into: "))?;
+    let module = Module::of(s)?;
+    let measured = measure(s, module.codec(), 2, last).map_err(|e| e.context("nml.pack_into: "))?;
     let size = measured.size;
     mb.resize(size)?;
-    mb.bytes_mut(|bytes| pack_measured(s, module, 2, last, measured, bytes))
+    mb.bytes_mut(|bytes| pack_measured(s, module.codec(), 2, last, measured, bytes))
         .map_err(|e| e.context("nml.pack_into: "))?;
     s.push_value(1);
     s.push_int(size as i64);

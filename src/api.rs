@@ -3,14 +3,15 @@
 
 use std::ffi::c_int;
 
+use crate::codec::{marker_upvalue, Mark, MAX_MAX_DEPTH};
 use crate::error::{bad_argument, Error, Result};
-use crate::lua::{Kind, Number, Returns, Stack};
+use crate::lua::{Kind, LuaFn, Number, Returns, Stack};
 use crate::msgpack::{
     self,
     unpack::{Buffers, Unpacker},
 };
 use crate::protocol::{self, Protocol};
-use crate::state::{marker_upvalue, Mark, Module, MAX_MAX_DEPTH};
+use crate::state::Module;
 
 crate::lua_functions! {
     pack => pack_impl;
@@ -28,6 +29,24 @@ crate::lua_functions! {
     ext => ext_impl;
     clock => clock_impl;
 }
+
+/// The functions of this file, as `nml.<name>`.
+pub const FUNCTIONS: &[(&str, LuaFn)] = &[
+    ("pack", pack),
+    ("unpack", unpack),
+    ("unpack_one", unpack_one),
+    ("packsize", packsize),
+    ("encode", encode),
+    ("decode", decode),
+    ("protocol", protocol),
+    ("register_protocol", register_protocol),
+    ("config", config),
+    ("map", map),
+    ("array", array),
+    ("bin", bin),
+    ("ext", ext),
+    ("clock", clock),
+];
 
 /// `nml.clock() -> seconds`: a monotonic clock with sub-microsecond resolution (Lua has only
 /// CPU time and whole seconds), for timeouts in poll loops and for measuring.
@@ -47,9 +66,9 @@ fn pack_impl(s: &Stack) -> Returns {
     if crate::alloc::is_allocator(s, n) {
         return crate::alloc::pack_with_allocator(s, n);
     }
-    let module = Module::of(s);
+    let module = Module::of(s)?;
     let packed = module.with_scratch(|buf| {
-        msgpack::pack_values(s, module, 1, n, buf).map_err(|e| e.context("nml.pack: "))?;
+        msgpack::pack_values(s, module.codec(), 1, n, buf).map_err(|e| e.context("nml.pack: "))?;
         hand_out(s, buf)
     })?;
     packed.push(s);
@@ -93,8 +112,8 @@ fn packsize_impl(s: &Stack) -> Returns {
     if n == 0 {
         return Err(bad_argument("packsize", 1, "value expected"));
     }
-    let size =
-        msgpack::packed_size(s, Module::of(s), 1, n).map_err(|e| e.context("nml.packsize: "))?;
+    let size = msgpack::packed_size(s, Module::of(s)?.codec(), 1, n)
+        .map_err(|e| e.context("nml.packsize: "))?;
     s.push_int(size as i64);
     Ok(1)
 }
@@ -124,10 +143,11 @@ fn unpack_one_impl(s: &Stack) -> Returns {
 /// string, or an nml message read in place, whose descriptors' buffers become views into it
 /// (API.md section 7); option `buffers = "string"` (argument 3) makes them strings.
 fn with_data(s: &Stack, func: &str, f: impl FnOnce(Unpacker) -> Result<c_int>) -> Returns {
-    let module = Module::of(s);
+    let module = Module::of(s)?;
+    let as_strings = module.settings().buffers_as_strings;
     let as_strings = match crate::args::options(s, 3, func, &["buffers"])? {
-        true => buffers_field(s, 3, func)?,
-        false => module.buffers_as_strings.get(),
+        true => crate::args::buffers_field(s, 3, func, as_strings)?,
+        false => as_strings,
     };
     s.set_top(2);
     let start = |data: &[u8]| -> Result<usize> {
@@ -141,7 +161,7 @@ fn with_data(s: &Stack, func: &str, f: impl FnOnce(Unpacker) -> Result<c_int>) -
     };
     if s.kind(1) == Kind::String {
         let data = s.to_bytes(1);
-        let u = Unpacker::new(s, module, data, start(data)?);
+        let u = Unpacker::new(s, module.codec(), data, start(data)?);
         return f(match as_strings {
             true => u.buffers(Buffers::Strings),
             false => u,
@@ -162,7 +182,7 @@ fn with_data(s: &Stack, func: &str, f: impl FnOnce(Unpacker) -> Result<c_int>) -
         let from = start(data)?;
         // Lua values made while the message is borrowed here: protected.
         s.protect(0, 0, |p| {
-            let u = Unpacker::new(p, module, data, from);
+            let u = Unpacker::new(p, module.codec(), data, from);
             f(match as_strings {
                 true => u.buffers(Buffers::Strings),
                 false => u.buffers(Buffers::Views(&msg, at)),
@@ -176,11 +196,11 @@ fn with_data(s: &Stack, func: &str, f: impl FnOnce(Unpacker) -> Result<c_int>) -
 
 /// `nml.encode(value [, protocol]) -> string`.
 fn encode_impl(s: &Stack) -> Returns {
-    let module = Module::of(s);
+    let module = Module::of(s)?;
     let protocol = opt_protocol(s, module, 2, "encode")?;
     let packed = module.with_scratch(|buf| {
         protocol
-            .encode(s, module, 1, buf)
+            .encode(s, module.codec(), 1, buf)
             .map_err(|e| e.context("nml.encode: "))?;
         hand_out(s, buf)
     })?;
@@ -192,16 +212,18 @@ fn encode_impl(s: &Stack) -> Returns {
 /// `nml.decode(data [, protocol]) -> value | nil, err, code`.
 fn decode_impl(s: &Stack) -> Returns {
     let data = check_bytes(s, 1, "decode")?;
-    let module = Module::of(s);
+    let module = Module::of(s)?;
     let protocol = opt_protocol(s, module, 2, "decode")?;
     // `protocol` may hold a registered protocol (an Rc) while Lua values are made: protected.
-    s.protect(0, 0, |p| protocol.decode(p, module, data).map(|()| 1))
+    s.protect(0, 0, |p| {
+        protocol.decode(p, module.codec(), data).map(|()| 1)
+    })
 }
 
 /// `nml.protocol(name) -> canonical | nil, err, "unknown_protocol"`.
 fn protocol_impl(s: &Stack) -> Returns {
     let name = check_bytes(s, 1, "protocol")?;
-    let module = Module::of(s);
+    let module = Module::of(s)?;
     let resolved = module.protocols.borrow().resolve(name);
     match resolved {
         Some(p) => {
@@ -242,7 +264,7 @@ fn register_protocol_impl(s: &Stack) -> Returns {
     let encode = s.make_ref();
     let registered = aliases_of(s, aliases_at, F).and_then(|aliases| {
         let name = String::from_utf8_lossy(s.to_bytes(1)).into_owned();
-        let registered = Module::of(s)
+        let registered = Module::of(s)?
             .protocols
             .borrow_mut()
             .register(s, &name, &aliases, encode, decode);
@@ -278,7 +300,8 @@ fn aliases_of(s: &Stack, idx: c_int, func: &str) -> Result<Vec<String>> {
 /// `float32` (pack non-integral numbers as float 32). Returns the settings now in force.
 fn config_impl(s: &Stack) -> Returns {
     const F: &str = "config";
-    let module = Module::of(s);
+    let module = Module::of(s)?;
+    let mut settings = module.settings();
     match crate::args::options(s, 1, F, &["max_depth", "float32", "buffers"])? {
         false => {}
         true => {
@@ -286,7 +309,7 @@ fn config_impl(s: &Stack) -> Returns {
                 Kind::Nil => {}
                 Kind::Number => match s.to_number(-1) {
                     Number::Int(d) if (1..=MAX_MAX_DEPTH as i64).contains(&d) => {
-                        module.max_depth.set(d as usize)
+                        settings.max_depth = d as usize
                     }
                     _ => {
                         return Err(bad_argument(
@@ -300,22 +323,22 @@ fn config_impl(s: &Stack) -> Returns {
             }
             match s.raw_get_field(1, "float32") {
                 Kind::Nil => {}
-                Kind::Boolean => module.float32.set(s.to_bool(-1)),
+                Kind::Boolean => settings.float32 = s.to_bool(-1),
                 _ => return Err(bad_argument(F, 1, "float32 must be a boolean")),
             }
             if s.raw_get_field(1, "buffers") != Kind::Nil {
-                let as_strings = buffers_option(s, -1, 1, F)?;
-                module.buffers_as_strings.set(as_strings);
+                settings.buffers_as_strings = crate::args::buffers_option(s, -1, 1, F)?;
             }
             s.pop(3);
+            module.update_settings(|now| *now = settings);
         }
     }
     s.new_table(0, 3);
-    s.push_int(module.max_depth.get() as i64);
+    s.push_int(settings.max_depth as i64);
     s.raw_set_field(-2, "max_depth");
-    s.push_bool(module.float32.get());
+    s.push_bool(settings.float32);
     s.raw_set_field(-2, "float32");
-    s.push_str(match module.buffers_as_strings.get() {
+    s.push_str(match settings.buffers_as_strings {
         true => "string",
         false => "message",
     });
@@ -342,7 +365,7 @@ fn mark_table(s: &Stack, mark: Mark, func: &str) -> Returns {
         Kind::Table => {
             s.set_top(1);
             if s.get_metatable(1) {
-                let ours = Module::of(s).marks.of(s.to_pointer(-1));
+                let ours = Module::of(s)?.settings().marks.of(s.to_pointer(-1));
                 if matches!(ours, Mark::None | Mark::Bin | Mark::Ext) {
                     return Err(bad_argument(func, 1, "table already has a metatable"));
                 }
@@ -400,31 +423,6 @@ fn check_bytes<'a>(s: &'a Stack, idx: c_int, func: &str) -> Result<&'a [u8]> {
             format!("string expected, got {}", s.kind(idx).name()),
         )
     })
-}
-
-/// The `buffers` field of the options table at `idx` (argument `idx` of `func`): true for
-/// "string"; when absent, what `nml.config` set. Leaves the stack as it was.
-pub fn buffers_field(s: &Stack, idx: c_int, func: &str) -> Result<bool> {
-    let as_strings = match s.raw_get_field(idx, "buffers") {
-        Kind::Nil => Ok(Module::of(s).buffers_as_strings.get()),
-        _ => buffers_option(s, -1, idx as usize, func),
-    };
-    s.pop(1);
-    as_strings
-}
-
-/// The `buffers` option at `idx` (argument `arg` of `func`): true for "string", false for
-/// "message".
-pub fn buffers_option(s: &Stack, idx: c_int, arg: usize, func: &str) -> Result<bool> {
-    match s.opt_bytes(idx) {
-        Some(b"string") => Ok(true),
-        Some(b"message") => Ok(false),
-        _ => Err(bad_argument(
-            func,
-            arg,
-            "buffers must be \"message\" or \"string\"",
-        )),
-    }
 }
 
 /// The protocol named by argument `idx`; MessagePack when absent.

@@ -138,3 +138,45 @@ pub fn boolean_field(s: &Stack, idx: c_int, key: &str, func: &str) -> Result<Opt
     s.pop(1);
     value
 }
+
+/// The `buffers` field of the options table at `idx` (argument `idx` of `func`): true for
+/// "string"; when absent, `default` (what `nml.config` set). Leaves the stack as it was.
+pub fn buffers_field(s: &Stack, idx: c_int, func: &str, default: bool) -> Result<bool> {
+    let as_strings = match s.raw_get_field(idx, "buffers") {
+        Kind::Nil => Ok(default),
+        _ => buffers_option(s, -1, idx as usize, func),
+    };
+    s.pop(1);
+    as_strings
+}
+
+/// The `buffers` option at `idx` (argument `arg` of `func`): true for "string", false for
+/// "message".
+pub fn buffers_option(s: &Stack, idx: c_int, arg: usize, func: &str) -> Result<bool> {
+    match s.opt_bytes(idx) {
+        Some(b"string") => Ok(true),
+        Some(b"message") => Ok(false),
+        _ => Err(bad_argument(
+            func,
+            arg,
+            "buffers must be \"message\" or \"string\"",
+        )),
+    }
+}
+
+/// The userdata of type `T` at `idx`, or a "bad argument" error naming `what` was expected.
+pub fn check_udata<'a, T: 'static>(
+    s: &'a Stack,
+    idx: c_int,
+    metatable: &std::ffi::CStr,
+    func: &str,
+    what: &str,
+) -> Result<&'a T> {
+    s.test_udata::<T>(idx, metatable).ok_or_else(|| {
+        bad_argument(
+            func,
+            idx as usize,
+            format!("{what} expected, got {}", s.kind(idx).name()),
+        )
+    })
+}

@@ -1,4 +1,4 @@
-//! Errors as the API contract splits them (API.md section 2).
+//! Errors, split as the manual's "Errors" says.
 //!
 //! - A run-time failure (bad bytes, sizes, unknown protocol, network) is returned to Lua as
 //!   `nil, message, code`, `code` being a stable string.
@@ -104,6 +104,13 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// A failed NNG call is a run-time failure: `nil, message, code`, the code named after NNG's.
+impl From<crate::nng::NngError> for Error {
+    fn from(e: crate::nng::NngError) -> Error {
+        Error::returned(e.code(), e.describe())
+    }
+}
+
 /// A "bad argument" error, raised by `luaL_argerror` (which names the function as Lua called it
 /// and counts arguments after `self` for methods); `func` names it in the message kept here.
 pub fn bad_argument(func: &str, arg: usize, what: impl fmt::Display) -> Error {
@@ -111,21 +118,4 @@ pub fn bad_argument(func: &str, arg: usize, what: impl fmt::Display) -> Error {
     let mut e = Error::raise(format!("bad argument #{arg} to '{func}' ({what})"));
     e.0.argument = Some((arg, what));
     e
-}
-
-/// The userdata of type `T` at `idx`, or a "bad argument" error naming `what` was expected.
-pub fn check_udata<'a, T: 'static>(
-    s: &'a crate::lua::Stack,
-    idx: std::ffi::c_int,
-    metatable: &std::ffi::CStr,
-    func: &str,
-    what: &str,
-) -> Result<&'a T> {
-    s.test_udata::<T>(idx, metatable).ok_or_else(|| {
-        bad_argument(
-            func,
-            idx as usize,
-            format!("{what} expected, got {}", s.kind(idx).name()),
-        )
-    })
 }

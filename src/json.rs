@@ -16,16 +16,16 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{self, Serialize, SerializeMap, SerializeSeq, Serializer};
 
+use crate::codec::{marker_upvalue, Mark, Marks, Settings};
 use crate::error::{Error, Result};
 use crate::lua::{Kind, Number, Stack};
-use crate::state::{marker_upvalue, Mark, Marks, Module};
 
 /// Appends the JSON text of the value at `idx` to `out`.
-pub fn encode(stack: &Stack, module: &Module, idx: c_int, out: &mut Vec<u8>) -> Result<()> {
+pub fn encode(stack: &Stack, settings: &Settings, idx: c_int, out: &mut Vec<u8>) -> Result<()> {
     let ctx = Ctx {
         stack,
-        marks: module.marks,
-        max_depth: module.max_depth.get(),
+        marks: settings.marks,
+        max_depth: settings.max_depth,
         path: RefCell::new(Vec::new()),
     };
     let value = LuaValue {
@@ -36,14 +36,14 @@ pub fn encode(stack: &Stack, module: &Module, idx: c_int, out: &mut Vec<u8>) -> 
 }
 
 /// Pushes the value the JSON text `data` holds (one value, surrounding white space allowed).
-pub fn decode(stack: &Stack, module: &Module, data: &[u8]) -> Result<()> {
+pub fn decode(stack: &Stack, settings: &Settings, data: &[u8]) -> Result<()> {
     let mut de = serde_json::Deserializer::from_slice(data);
     // nml bounds nesting itself (max_depth), so serde_json's fixed limit of 128 is lifted.
     de.disable_recursion_limit();
     let seed = Seed {
         stack,
         depth: 0,
-        max_depth: module.max_depth.get(),
+        max_depth: settings.max_depth,
         top: true,
     };
     seed.deserialize(&mut de)

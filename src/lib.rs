@@ -1,7 +1,30 @@
 //! nml: MessagePack-aware messaging over NNG for Lua.
 //!
-//! `require "nml"` calls [`luaopen_nml`], which builds the module table. The contract is
-//! `shared/design/API.md`; the README says what was decided where it is silent.
+//! `require "nml"` calls [`luaopen_nml`], which builds the module table. What each function
+//! does is written in `docs/manual.md`; the bytes on the wire in `docs/wire-format.md`.
+//!
+//! Layers, lowest first. A file uses only files on its own line and the lines above it
+//! (`tools/layers.lua` checks every `crate::` path against this list, in `make test`):
+//!
+//! 1. `nng.rs`: NNG's C API behind safe types (unsafe code allowed).
+//! 2. `msgpack/format.rs` `msgpack/sink.rs`: MessagePack's formats and where bytes go; pure.
+//! 3. `error.rs`: what fails, as Lua is told (`nil, message, code` or a raise).
+//! 4. `lua.rs`: Lua's C API behind `Stack` (unsafe code allowed).
+//! 5. `args.rs`: argument checks and options tables, one rule for every function.
+//! 6. `message.rs`: `nml.msg`, NNG messages and views of them as Lua userdata.
+//! 7. `codec.rs`: what the codecs share: settings, marker kinds, the upvalue layout.
+//! 8. `msgpack/keys.rs`: the cache of decoded map keys.
+//! 9. `msgpack/pack.rs` `msgpack/unpack.rs`: Lua values to MessagePack and back.
+//! 10. `msgpack/mod.rs`: the MessagePack codec's entry points.
+//! 11. `json.rs`: the JSON codec.
+//! 12. `protocol.rs`: protocols by name and wire id, built in and registered.
+//! 13. `envelope.rs`: the header that tags a message with its protocol and topic.
+//! 14. `state.rs`: one Lua state's nml: settings, caches, protocols.
+//! 15. `socket.rs`: `nml.socket`, its options and endpoints.
+//! 16. `transfer.rs`: send, recv and poll.
+//! 17. `alloc.rs`: packing into memory the caller provides.
+//! 18. `api.rs`: the codec's Lua functions.
+//! 19. `lib.rs`: the module table, its classes and registration.
 
 // Unsafe code lives in lua.rs and nng.rs (and the C entry points of `lua_functions!`), each
 // block with the reason it is sound beside it.
@@ -12,6 +35,7 @@
 pub mod alloc;
 pub mod api;
 pub mod args;
+pub mod codec;
 pub mod envelope;
 pub mod error;
 pub mod json;
@@ -26,38 +50,22 @@ pub mod transfer;
 
 use std::ffi::c_int;
 
-use lua::{lua_State, Stack};
-use state::{upvalue, Marks, Module};
+use codec::{upvalue, Marks};
+use lua::{lua_State, LuaFn, Stack};
+use state::Module;
 
 const MODULE_METATABLE: &std::ffi::CStr = c"nml.module";
 
-/// A Lua C function as nml registers it.
-pub type LuaFn = unsafe extern "C-unwind" fn(*mut lua_State) -> c_int;
-
-/// The Lua functions of the module, by name.
-const FUNCTIONS: &[(&str, LuaFn)] = &[
-    ("socket", socket::socket),
-    ("poll", transfer::poll),
-    ("send", transfer::send),
-    ("recv", transfer::recv),
-    ("allocmsg", message::allocmsg),
-    ("reallocmsg", message::reallocmsg),
-    ("freemsg", message::freemsg),
-    ("pack", api::pack),
-    ("pack_into", alloc::pack_into),
-    ("unpack", api::unpack),
-    ("unpack_one", api::unpack_one),
-    ("packsize", api::packsize),
-    ("encode", api::encode),
-    ("decode", api::decode),
-    ("protocol", api::protocol),
-    ("register_protocol", api::register_protocol),
-    ("config", api::config),
-    ("map", api::map),
-    ("array", api::array),
-    ("bin", api::bin),
-    ("ext", api::ext),
-    ("clock", api::clock),
+/// The module's functions, each file's list: `nml.<name>`. Socket methods are also module
+/// functions (`nml.listen(sock, url)`), except send and recv, whose module forms are the seed's
+/// functions with their buffer cases.
+const FUNCTIONS: &[&[(&str, LuaFn)]] = &[
+    api::FUNCTIONS,
+    alloc::FUNCTIONS,
+    message::FUNCTIONS,
+    socket::FUNCTIONS,
+    socket::METHODS,
+    transfer::FUNCTIONS,
 ];
 
 /// The pure-Lua part of the module (`lua/nml/`), compiled in: each chunk is called with the
@@ -95,9 +103,7 @@ fn open(s: &Stack) -> lua::Returns {
         bin: s.to_pointer(base + 3),
         ext: s.to_pointer(base + 4),
     };
-    s.new_udata_metatable::<Module>(MODULE_METATABLE);
-    s.pop(1);
-    s.new_udata(&mut Some(Module::new(marks)), MODULE_METATABLE);
+    let module = s.push_module_udata(Module::new(marks), MODULE_METATABLE);
     let module_at = s.top();
     // The trampoline of Stack::protect: the same upvalues as every nml function, the last
     // being itself (for protected calls made inside protected calls).
@@ -111,9 +117,9 @@ fn open(s: &Stack) -> lua::Returns {
     let trampoline_at = s.top();
     debug_assert_eq!(trampoline_at, module_at + 1);
 
-    s.new_table(0, FUNCTIONS.len() + 8);
+    s.new_table(0, FUNCTIONS.iter().map(|f| f.len()).sum::<usize>() + 8);
     let table = s.top();
-    for (name, f) in FUNCTIONS {
+    for (name, f) in FUNCTIONS.iter().copied().flatten() {
         push_nml_function(s, module_at, base, *f);
         s.raw_set_field(table, name);
     }
@@ -127,20 +133,12 @@ fn open(s: &Stack) -> lua::Returns {
         s.push_int(value);
         s.raw_set_field(table, name);
     }
-    // Socket methods are also module functions (nml.listen(sock, url)), except send and
-    // recv, whose module forms are the seed functions of API.md section 4.
-    for (name, f) in socket::METHODS {
-        if !matches!(*name, "send" | "recv") {
-            push_nml_function(s, module_at, base, *f);
-            s.raw_set_field(table, name);
-        }
-    }
     register_class::<message::MsgBox>(
         s,
         module_at,
         base,
         message::METATABLE,
-        message::METHODS,
+        &[message::METHODS],
         message::METAMETHODS,
     );
     register_class::<socket::SocketBox>(
@@ -148,7 +146,7 @@ fn open(s: &Stack) -> lua::Returns {
         module_at,
         base,
         socket::METATABLE,
-        socket::METHODS,
+        &[socket::METHODS, transfer::SOCKET_METHODS],
         socket::METAMETHODS,
     );
     s.push_str(concat!("nml ", env!("CARGO_PKG_VERSION")));
@@ -163,10 +161,8 @@ fn open(s: &Stack) -> lua::Returns {
         s.load(LUAJIT_PART.as_bytes(), c"@lua/nml/luajit.lua")
             .map_err(error::Error::raise)?;
         s.pcall(0, 1).map_err(error::Error::raise)?;
-        let module = s
-            .test_udata::<Module>(module_at, MODULE_METATABLE)
-            .expect("the module userdata made above");
-        module.buffer_span.set(Some(s.make_ref()));
+        let span = s.make_ref();
+        module.update_settings(|settings| settings.buffer_span = Some(span));
     }
     Ok(1)
 }
@@ -178,13 +174,13 @@ fn register_class<T: 'static>(
     module_at: c_int,
     shared_base: c_int,
     name: &std::ffi::CStr,
-    methods: &[(&str, LuaFn)],
+    methods: &[&[(&str, LuaFn)]],
     metamethods: &[(&str, LuaFn)],
 ) {
     s.new_udata_metatable::<T>(name);
     let mt = s.top();
-    s.new_table(0, methods.len());
-    for (method, f) in methods {
+    s.new_table(0, methods.iter().map(|m| m.len()).sum());
+    for (method, f) in methods.iter().copied().flatten() {
         push_nml_function(s, module_at, shared_base, *f);
         s.raw_set_field(-2, method);
     }

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::args;
 use crate::error::{bad_argument, Error, Result};
-use crate::lua::{Kind, Returns, Stack};
+use crate::lua::{Kind, LuaFn, Returns, Stack};
 use crate::nng::Message;
 
 pub const METATABLE: &CStr = c"nml.msg";
@@ -67,9 +67,7 @@ impl Held {
 
     fn resize(&mut self, size: usize) -> Result<()> {
         let old = self.get().len();
-        self.get_mut()
-            .resize(size)
-            .map_err(crate::transfer::nng_error)?;
+        self.get_mut().resize(size)?;
         count_held(size, old);
         Ok(())
     }
@@ -214,8 +212,7 @@ impl Body {
 }
 
 fn copy_of(bytes: &[u8]) -> Result<Held> {
-    let mut msg =
-        Message::alloc_with_headroom(bytes.len(), HEADROOM).map_err(crate::transfer::nng_error)?;
+    let mut msg = Message::alloc_with_headroom(bytes.len(), HEADROOM)?;
     msg.body_mut().copy_from_slice(bytes);
     Ok(Held::new(msg))
 }
@@ -342,7 +339,7 @@ fn freed(what: &str) -> Error {
 }
 
 pub fn check<'a>(s: &'a Stack, idx: c_int, func: &str) -> Result<&'a MsgBox> {
-    crate::error::check_udata(s, idx, METATABLE, func, "nml message")
+    crate::args::check_udata(s, idx, METATABLE, func, "nml message")
 }
 
 /// A required size argument: a byte count (see `args`).
@@ -367,7 +364,7 @@ crate::lua_functions! {
 fn allocmsg_impl(s: &Stack) -> Returns {
     let size = required_size(s, 1, "allocmsg")?;
     // Room in front for the envelope `nml.send(..., nml.NN_MSG)` puts there.
-    let msg = Message::alloc_with_headroom(size, HEADROOM).map_err(crate::transfer::nng_error)?;
+    let msg = Message::alloc_with_headroom(size, HEADROOM)?;
     MsgBox::push(s, msg)?;
     Ok(1)
 }
@@ -473,8 +470,15 @@ fn describe_impl(s: &Stack) -> Returns {
     Ok(1)
 }
 
+/// The functions of this file, as `nml.<name>`.
+pub const FUNCTIONS: &[(&str, LuaFn)] = &[
+    ("allocmsg", allocmsg),
+    ("reallocmsg", reallocmsg),
+    ("freemsg", freemsg),
+];
+
 /// The methods of messages, and their metamethods.
-pub const METHODS: &[(&str, crate::LuaFn)] = &[
+pub const METHODS: &[(&str, LuaFn)] = &[
     ("size", msg_size),
     ("ptr", msg_ptr),
     ("tostring", msg_tostring),
@@ -482,8 +486,7 @@ pub const METHODS: &[(&str, crate::LuaFn)] = &[
     ("write", msg_write),
     ("free", freemsg),
 ];
-pub const METAMETHODS: &[(&str, crate::LuaFn)] =
-    &[("__len", msg_size), ("__tostring", msg_describe)];
+pub const METAMETHODS: &[(&str, LuaFn)] = &[("__len", msg_size), ("__tostring", msg_describe)];
 
 /// True when the value at `idx` is an nml message (live or not).
 pub fn is_message(s: &Stack, idx: c_int) -> bool {

@@ -10,7 +10,6 @@ use std::rc::Rc;
 
 use crate::error::{code, Error, Result};
 use crate::lua::{Kind, Stack};
-use crate::state::Module;
 use crate::{json, msgpack};
 
 #[derive(Clone, Debug)]
@@ -62,13 +61,13 @@ impl Protocol {
     pub fn encode(
         &self,
         stack: &Stack,
-        module: &Module,
+        codec: msgpack::Codec<'_>,
         idx: c_int,
         out: &mut Vec<u8>,
     ) -> Result<()> {
         match self {
-            Protocol::MessagePack => msgpack::pack_values(stack, module, idx, idx, out),
-            Protocol::Json => json::encode(stack, module, idx, out),
+            Protocol::MessagePack => msgpack::pack_values(stack, codec, idx, idx, out),
+            Protocol::Json => json::encode(stack, &codec.settings, idx, out),
             Protocol::String => match stack.kind(idx) {
                 Kind::String => {
                     out.extend_from_slice(stack.to_bytes(idx));
@@ -84,10 +83,10 @@ impl Protocol {
     }
 
     /// Pushes the value `data` holds.
-    pub fn decode(&self, stack: &Stack, module: &Module, data: &[u8]) -> Result<()> {
+    pub fn decode(&self, stack: &Stack, codec: msgpack::Codec<'_>, data: &[u8]) -> Result<()> {
         match self {
-            Protocol::MessagePack => msgpack::decode_one(stack, module, data),
-            Protocol::Json => json::decode(stack, module, data),
+            Protocol::MessagePack => msgpack::decode_one(stack, codec, data),
+            Protocol::Json => json::decode(stack, &codec.settings, data),
             Protocol::String => {
                 stack.push_bytes(data);
                 Ok(())

@@ -5,11 +5,10 @@ use std::cell::{Cell, RefCell};
 use std::ffi::{c_int, CStr, CString};
 
 use crate::error::{bad_argument, Error, Result};
-use crate::lua::{Kind, Number, Returns, Stack};
+use crate::lua::{Kind, LuaFn, Number, Returns, Stack};
 use crate::nng::{opt, Pattern, Socket};
 use crate::protocol::Protocol;
 use crate::state::Module;
-use crate::transfer::nng_error;
 
 pub const METATABLE: &CStr = c"nml.socket";
 
@@ -60,7 +59,7 @@ impl SocketBox {
 }
 
 pub fn check<'a>(s: &'a Stack, idx: c_int, func: &str) -> Result<&'a SocketBox> {
-    crate::error::check_udata(s, idx, METATABLE, func, "nml socket")
+    crate::args::check_udata(s, idx, METATABLE, func, "nml socket")
 }
 
 crate::lua_functions! {
@@ -103,10 +102,8 @@ fn socket_impl(s: &Stack) -> Returns {
             ))
         }
     };
-    let socket = Socket::open(pattern).map_err(nng_error)?;
-    socket
-        .set_size(opt::recv_max_size(), DEFAULT_RECV_MAX_SIZE)
-        .map_err(nng_error)?;
+    let socket = Socket::open(pattern)?;
+    socket.set_size(opt::recv_max_size(), DEFAULT_RECV_MAX_SIZE)?;
     s.push_udata(
         SocketBox {
             socket: RefCell::new(socket),
@@ -295,7 +292,7 @@ fn set_option(s: &Stack, b: &SocketBox, name: &str, value: c_int, func: &str) ->
             let pname = s
                 .opt_bytes(value)
                 .ok_or_else(|| bad_argument(func, 3, "protocol name expected"))?;
-            let resolved = Module::of(s).protocols.borrow().resolve(pname);
+            let resolved = Module::of(s)?.protocols.borrow().resolve(pname);
             *b.protocol.borrow_mut() = resolved.ok_or_else(|| crate::protocol::unknown(pname))?;
             Ok(())
         }
@@ -365,9 +362,7 @@ fn subscription(s: &Stack, func: &str, subscribe: bool) -> Returns {
     let prefix = s
         .opt_bytes(2)
         .ok_or_else(|| bad_argument(func, 2, "topic prefix string expected"))?;
-    b.open()?
-        .subscription(prefix, subscribe)
-        .map_err(nng_error)?;
+    b.open()?.subscription(prefix, subscribe)?;
     s.push_bool(true);
     Ok(1)
 }
@@ -384,10 +379,7 @@ fn unsubscribe_impl(s: &Stack) -> Returns {
 
 /// `sock:recv_fd() -> fd | nil, err, code`: readable when a message can be received.
 fn recv_fd_impl(s: &Stack) -> Returns {
-    let fd = check(s, 1, "recv_fd")?
-        .open()?
-        .recv_fd()
-        .map_err(nng_error)?;
+    let fd = check(s, 1, "recv_fd")?.open()?.recv_fd()?;
     s.push_int(fd as i64);
     Ok(1)
 }
@@ -396,7 +388,7 @@ fn recv_fd_impl(s: &Stack) -> Returns {
 /// what happened to its connections.
 fn stats_impl(s: &Stack) -> Returns {
     let b = check(s, 1, "stats")?;
-    let pipes = b.open()?.pipe_stats().map_err(nng_error)?;
+    let pipes = b.open()?.pipe_stats()?;
     let t = b.traffic.get();
     let fields = [
         ("sent", t.sent),
@@ -434,8 +426,12 @@ fn describe_impl(s: &Stack) -> Returns {
     Ok(1)
 }
 
-/// Methods of sockets (each also `nml.name(sock, ...)`), and their metamethods.
-pub const METHODS: &[(&str, crate::LuaFn)] = &[
+/// The functions of this file, as `nml.<name>`; its methods are module functions too.
+pub const FUNCTIONS: &[(&str, LuaFn)] = &[("socket", socket)];
+
+/// Methods of sockets (each also `nml.name(sock, ...)`), and their metamethods. `send` and
+/// `recv` are `transfer::SOCKET_METHODS`.
+pub const METHODS: &[(&str, LuaFn)] = &[
     ("listen", listen),
     ("bind", listen),
     ("dial", dial),
@@ -447,7 +443,5 @@ pub const METHODS: &[(&str, crate::LuaFn)] = &[
     ("recv_fd", recv_fd),
     ("stats", stats),
     ("close", close),
-    ("send", crate::transfer::sock_send),
-    ("recv", crate::transfer::sock_recv),
 ];
-pub const METAMETHODS: &[(&str, crate::LuaFn)] = &[("__tostring", describe), ("__close", close)];
+pub const METAMETHODS: &[(&str, LuaFn)] = &[("__tostring", describe), ("__close", close)];

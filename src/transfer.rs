@@ -12,11 +12,11 @@ use std::rc::Rc;
 
 use crate::envelope::{self, Tag};
 use crate::error::{bad_argument, Error, Result};
-use crate::lua::{Kind, Returns, Stack};
+use crate::lua::{Kind, LuaFn, Returns, Stack};
 use crate::message::{self, Held, MsgBox, SharedMsg};
 use crate::msgpack;
 use crate::msgpack::unpack::{Buffers, Unpacker};
-use crate::nng::{Message, NngError, Pattern};
+use crate::nng::{Message, Pattern};
 use crate::protocol::Protocol;
 use crate::socket::{self, SocketBox};
 use crate::state::Module;
@@ -26,10 +26,6 @@ pub const NN_MSG: i64 = -1;
 /// `nml.NN_DONTWAIT`: do not block.
 pub const NN_DONTWAIT: i64 = 1;
 
-pub fn nng_error(e: NngError) -> Error {
-    Error::returned(e.code(), e.describe())
-}
-
 crate::lua_functions! {
     sock_send => sock_send_impl;
     sock_recv => sock_recv_impl;
@@ -37,6 +33,13 @@ crate::lua_functions! {
     recv => recv_impl;
     poll => poll_impl;
 }
+
+/// The functions of this file, as `nml.<name>`: the seed's send and recv, with their buffer
+/// cases, and poll.
+pub const FUNCTIONS: &[(&str, LuaFn)] = &[("send", send), ("recv", recv), ("poll", poll)];
+
+/// The socket methods of this file: the idiomatic send and recv.
+pub const SOCKET_METHODS: &[(&str, LuaFn)] = &[("send", sock_send), ("recv", sock_recv)];
 
 // --- sending -------------------------------------------------------------------------------
 
@@ -50,22 +53,22 @@ fn encode_message(
 ) -> Result<Message> {
     module.with_scratch(|buf| {
         if let Protocol::MessagePack = protocol {
-            let Some(measured) = msgpack::stage(s, module, idx, buf)? else {
+            let Some(measured) = msgpack::stage(s, module.codec(), idx, buf)? else {
                 return bytes_message(header, buf);
             };
-            let mut msg = Message::alloc(header.len() + measured.size).map_err(nng_error)?;
+            let mut msg = Message::alloc(header.len() + measured.size)?;
             let (head, payload) = msg.body_mut().split_at_mut(header.len());
             head.copy_from_slice(header);
-            msgpack::pack_measured(s, module, idx, idx, measured, payload)?;
+            msgpack::pack_measured(s, module.codec(), idx, idx, measured, payload)?;
             return Ok(msg);
         }
-        protocol.encode(s, module, idx, buf)?;
+        protocol.encode(s, module.codec(), idx, buf)?;
         bytes_message(header, buf)
     })
 }
 
 fn bytes_message(header: &[u8], payload: &[u8]) -> Result<Message> {
-    let mut msg = Message::alloc(header.len() + payload.len()).map_err(nng_error)?;
+    let mut msg = Message::alloc(header.len() + payload.len())?;
     let body = msg.body_mut();
     body[..header.len()].copy_from_slice(header);
     body[header.len()..].copy_from_slice(payload);
@@ -76,7 +79,7 @@ fn send_message(b: &SocketBox, msg: Message, dontwait: bool) -> Result<()> {
     let bytes = msg.len() as u64;
     b.open()?
         .send(msg, dontwait)
-        .map_err(|(e, _msg)| nng_error(e))?;
+        .map_err(|(e, _msg)| Error::from(e))?;
     count_sent(b, bytes);
     Ok(())
 }
@@ -96,7 +99,7 @@ fn envelope(b: &SocketBox, topic: &[u8], protocol: &Protocol) -> envelope::Heade
 fn sock_send_impl(s: &Stack) -> Returns {
     const F: &str = "send";
     let b = socket::check(s, 1, F)?;
-    let module = Module::of(s);
+    let module = Module::of(s)?;
     let protocol = match s.kind(3) {
         Kind::None | Kind::Nil => b.protocol.borrow().clone(),
         Kind::String => resolve(module, s.to_bytes(3))?,
@@ -185,7 +188,7 @@ fn flags_dontwait(s: &Stack, idx: c_int, func: &str) -> Result<bool> {
 fn send_impl(s: &Stack) -> Returns {
     const F: &str = "send";
     let b = socket::check(s, 1, F)?;
-    let module = Module::of(s);
+    let module = Module::of(s)?;
     let dontwait = flags_dontwait(s, 3, F)?;
     let size = opt_size(s, 4, F)?;
     let protocol_arg = match s.kind(5) {
@@ -304,13 +307,13 @@ fn send_whole_message(
     let mut msg = mb.take_for_send()?;
     if let Err(e) = msg.prepend(header) {
         mb.restore(msg);
-        return Err(nng_error(e));
+        return Err(e.into());
     }
     let bytes = msg.len() as u64;
     if let Err((e, mut back)) = socket.send(msg, dontwait) {
         back.trim_front(header.len());
         mb.restore(back);
-        return Err(nng_error(e));
+        return Err(e.into());
     }
     count_sent(b, bytes);
     s.push_int(0);
@@ -336,7 +339,7 @@ struct Received {
 }
 
 fn receive(s: &Stack, b: &SocketBox, dontwait: bool) -> Result<Received> {
-    let msg = b.open()?.recv(dontwait).map_err(nng_error)?;
+    let msg = b.open()?.recv(dontwait)?;
     let (len, max) = (msg.len(), b.recv_max_size.get());
     // NNG enforces the limit on the wire (ipc, tcp); inproc hands over any message.
     if max > 0 && len > max {
@@ -359,7 +362,7 @@ fn receive(s: &Stack, b: &SocketBox, dontwait: bool) -> Result<Received> {
         });
     }
     let parsed = match envelope::parse(msg.body(), b.pattern == Pattern::Sub) {
-        Ok(p) => (p.payload_at, p.topic.len(), carried(s, &p.tag)),
+        Ok(p) => (p.payload_at, p.topic.len(), carried(Module::of(s)?, &p.tag)),
         Err(why) => {
             // Nothing is dropped: the raw body comes back as the fourth value.
             let raw = msg.body().to_vec();
@@ -374,14 +377,14 @@ fn receive(s: &Stack, b: &SocketBox, dontwait: bool) -> Result<Received> {
     })
 }
 
-fn carried(s: &Stack, tag: &Tag) -> Carried {
+fn carried(module: &Module, tag: &Tag) -> Carried {
     match tag {
         Tag::None => Carried::Bare,
         Tag::Builtin(id) => match Protocol::from_wire_id(*id) {
             Some(p) => Carried::Known(p),
             None => Carried::Unknown(format!("#{id}")),
         },
-        Tag::Named(name) => match Module::of(s).protocols.borrow().resolve(name) {
+        Tag::Named(name) => match module.protocols.borrow().resolve(name) {
             Some(p) => Carried::Known(p),
             None => Carried::Unknown(String::from_utf8_lossy(name).into_owned()),
         },
@@ -390,12 +393,15 @@ fn carried(s: &Stack, tag: &Tag) -> Carried {
 
 /// `sock:recv`'s options: `(dontwait, buffers as strings)`.
 fn recv_options(s: &Stack, idx: c_int, func: &str) -> Result<(bool, bool)> {
-    let as_strings = Module::of(s).buffers_as_strings.get();
+    let as_strings = Module::of(s)?.settings().buffers_as_strings;
     if !crate::args::options(s, idx, func, &["dontwait", "buffers"])? {
         return Ok((false, as_strings));
     }
     let dontwait = crate::args::boolean_field(s, idx, "dontwait", func)?.unwrap_or(false);
-    Ok((dontwait, crate::api::buffers_field(s, idx, func)?))
+    Ok((
+        dontwait,
+        crate::args::buffers_field(s, idx, func, as_strings)?,
+    ))
 }
 
 /// `sock:recv([{dontwait = bool}]) -> value, protocol, topic | nil, err, code [, raw]`.
@@ -440,16 +446,16 @@ fn push_received(
 ) -> Result<()> {
     match carried {
         Carried::Known(p) => {
-            let module = Module::of(s);
+            let module = Module::of(s)?;
             let decoded = match p {
                 Protocol::MessagePack => {
-                    let u = Unpacker::new(s, module, payload, 0);
+                    let u = Unpacker::new(s, module.codec(), payload, 0);
                     decode_msgpack(match as_strings {
                         true => u.buffers(Buffers::Strings),
                         false => u.buffers(Buffers::Views(msg, payload_at)),
                     })
                 }
-                _ => p.decode(s, module, payload),
+                _ => p.decode(s, module.codec(), payload),
             };
             if let Err(e) = decoded {
                 return Err(e.with_raw(payload.to_vec()));
@@ -575,7 +581,7 @@ fn poll_impl(s: &Stack) -> Returns {
         s.raw_get_index(1, i as i64);
         let b = socket::check(s, s.top(), F)
             .map_err(|_| bad_argument(F, 1, format!("element {i} is not an nml socket")))?;
-        fds.push(b.open()?.recv_fd().map_err(nng_error)?);
+        fds.push(b.open()?.recv_fd()?);
         s.pop(1);
     }
     let ready = crate::nng::poll_readable(&fds, timeout)

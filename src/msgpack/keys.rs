@@ -13,8 +13,8 @@
 
 use std::cell::Cell;
 
+use crate::codec::upvalue;
 use crate::lua::Stack;
-use crate::state::upvalue;
 
 /// Keys longer than this are made as usual (Lua 5.4 does not hash strings over 40 bytes).
 pub const MAX_KEY: usize = 31;

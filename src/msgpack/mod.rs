@@ -6,24 +6,70 @@ pub mod pack;
 pub mod sink;
 pub mod unpack;
 
-use std::ffi::c_int;
+use std::cell::Cell;
+use std::ffi::{c_int, c_void};
 
+use crate::codec::Settings;
 use crate::error::Result;
 use crate::lua::Stack;
-use crate::state::Module;
+use keys::KeyCache;
 use pack::Packer;
 use sink::{Counter, Fixed, Growable, Sink, Staged};
 use unpack::Unpacker;
 
+/// What the codec keeps between calls: decoded keys, and vectors kept for their capacity.
+#[derive(Default)]
+pub struct Cache {
+    /// Map keys decoded lately, as Lua strings (their table is upvalue `KEYS`).
+    keys: KeyCache,
+    /// The packer's stack of open tables.
+    path: Cell<Vec<*const c_void>>,
+    /// The counting pass's map counts (`sink::Counter`).
+    map_counts: Cell<Vec<usize>>,
+}
+
+impl Cache {
+    fn take_path(&self) -> Vec<*const c_void> {
+        self.path.take()
+    }
+
+    fn return_path(&self, mut path: Vec<*const c_void>) {
+        path.clear();
+        self.path.set(path);
+    }
+
+    fn take_map_counts(&self) -> Vec<usize> {
+        self.map_counts.take()
+    }
+
+    /// Keeps `counts` for the next packer, unless the vector kept already has more room (a
+    /// packer whose counts went on to a later pass returns an empty one).
+    fn return_map_counts(&self, counts: Vec<usize>) {
+        let kept = self.map_counts.take();
+        self.map_counts
+            .set(match kept.capacity() >= counts.capacity() {
+                true => kept,
+                false => counts,
+            });
+    }
+}
+
+/// What one call of the codec works with: the settings in force and the cache.
+#[derive(Clone, Copy)]
+pub struct Codec<'a> {
+    pub settings: Settings,
+    pub cache: &'a Cache,
+}
+
 /// Appends the MessagePack form of each value in `first..=last` to `out`.
 pub fn pack_values(
     stack: &Stack,
-    module: &Module,
+    codec: Codec<'_>,
     first: c_int,
     last: c_int,
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    let mut packer = Packer::new(stack, module, Growable(out));
+    let mut packer = Packer::new(stack, codec, Growable(out));
     for idx in first..=last {
         packer.pack(idx)?;
     }
@@ -31,9 +77,9 @@ pub fn pack_values(
 }
 
 /// The exact number of bytes `pack_values` would write.
-pub fn packed_size(stack: &Stack, module: &Module, first: c_int, last: c_int) -> Result<usize> {
-    let measured = measure(stack, module, first, last)?;
-    module.return_map_counts(measured.maps);
+pub fn packed_size(stack: &Stack, codec: Codec<'_>, first: c_int, last: c_int) -> Result<usize> {
+    let measured = measure(stack, codec, first, last)?;
+    codec.cache.return_map_counts(measured.maps);
     Ok(measured.size)
 }
 
@@ -49,14 +95,14 @@ pub struct Measured {
 /// is copied once, into the message.
 pub fn stage(
     stack: &Stack,
-    module: &Module,
+    codec: Codec<'_>,
     idx: c_int,
     scratch: &mut Vec<u8>,
 ) -> Result<Option<Measured>> {
     /// Up to this size a copy from scratch costs less than a second pass over the value.
     const SMALL: usize = 64 << 10;
-    let maps = module.take_map_counts();
-    let mut packer = Packer::new(stack, module, Staged::new(scratch, SMALL, maps));
+    let maps = codec.cache.take_map_counts();
+    let mut packer = Packer::new(stack, codec, Staged::new(scratch, SMALL, maps));
     packer.pack(idx)?;
     if !packer.out.spilled() {
         return Ok(None);
@@ -68,9 +114,9 @@ pub fn stage(
 }
 
 /// Runs the counting pass over the values in `first..=last`.
-pub fn measure(stack: &Stack, module: &Module, first: c_int, last: c_int) -> Result<Measured> {
-    let counter = Counter::with_map_counts(module.take_map_counts());
-    let mut packer = Packer::new(stack, module, counter);
+pub fn measure(stack: &Stack, codec: Codec<'_>, first: c_int, last: c_int) -> Result<Measured> {
+    let counter = Counter::with_map_counts(codec.cache.take_map_counts());
+    let mut packer = Packer::new(stack, codec, counter);
     for idx in first..=last {
         packer.pack(idx)?;
     }
@@ -84,13 +130,13 @@ pub fn measure(stack: &Stack, module: &Module, first: c_int, last: c_int) -> Res
 /// `measured.size` bytes. Every byte is written once, in place.
 pub fn pack_measured(
     stack: &Stack,
-    module: &Module,
+    codec: Codec<'_>,
     first: c_int,
     last: c_int,
     measured: Measured,
     dst: &mut [u8],
 ) -> Result<()> {
-    let mut packer = Packer::new(stack, module, Fixed::with_maps(dst, measured.maps));
+    let mut packer = Packer::new(stack, codec, Fixed::with_maps(dst, measured.maps));
     for idx in first..=last {
         packer.pack(idx)?;
     }
@@ -103,8 +149,8 @@ pub fn pack_measured(
 }
 
 /// Pushes the one value `data` holds; trailing bytes are an error.
-pub fn decode_one(stack: &Stack, module: &Module, data: &[u8]) -> Result<()> {
-    let mut u = Unpacker::new(stack, module, data, 0);
+pub fn decode_one(stack: &Stack, codec: Codec<'_>, data: &[u8]) -> Result<()> {
+    let mut u = Unpacker::new(stack, codec, data, 0);
     u.value()?;
     unpack::expect_end(&u)
 }

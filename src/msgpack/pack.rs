@@ -11,18 +11,20 @@ use std::ffi::{c_int, c_void};
 use super::format::{self, TooLong};
 use super::keys::Name;
 use super::sink::Sink;
+use super::{Cache, Codec};
+use crate::codec::{Mark, Marks};
 use crate::error::{Error, Result};
 use crate::lua::{Kind, Number, Stack};
 use crate::message::{self, MsgBox};
-use crate::state::{Mark, Marks, Module};
 
 pub struct Packer<'a, S: Sink> {
     stack: &'a Stack,
-    module: &'a Module,
+    cache: &'a Cache,
     pub out: S,
     marks: Marks,
     max_depth: usize,
     float32: bool,
+    buffer_span: Option<c_int>,
     /// The tables being packed, outermost first: their number is the depth, and a table met
     /// again while it is on this path is a cycle.
     path: Vec<*const c_void>,
@@ -31,15 +33,16 @@ pub struct Packer<'a, S: Sink> {
 }
 
 impl<'a, S: Sink> Packer<'a, S> {
-    pub fn new(stack: &'a Stack, module: &'a Module, out: S) -> Self {
+    pub fn new(stack: &'a Stack, codec: Codec<'a>, out: S) -> Self {
         Packer {
             stack,
-            module,
+            cache: codec.cache,
             out,
-            marks: module.marks,
-            max_depth: module.max_depth.get(),
-            float32: module.float32.get(),
-            path: module.take_path(),
+            marks: codec.settings.marks,
+            max_depth: codec.settings.max_depth,
+            float32: codec.settings.float32,
+            buffer_span: codec.settings.buffer_span,
+            path: codec.cache.take_path(),
             error_path: Vec::new(),
         }
     }
@@ -302,7 +305,7 @@ impl<'a, S: Sink> Packer<'a, S> {
 
     /// On LuaJIT, the bytes of an FFI cdata or a string.buffer at `buffer`.
     fn luajit_buffer(&self, buffer: c_int, size: Option<usize>) -> Result<Option<&'a [u8]>> {
-        let Some(span) = self.module.buffer_span.get() else {
+        let Some(span) = self.buffer_span else {
             return Ok(None);
         };
         self.stack
@@ -372,8 +375,8 @@ impl<'a, S: Sink> Packer<'a, S> {
 
 impl<S: Sink> Drop for Packer<'_, S> {
     fn drop(&mut self) {
-        self.module.return_path(std::mem::take(&mut self.path));
-        self.module.return_map_counts(self.out.take_map_counts());
+        self.cache.return_path(std::mem::take(&mut self.path));
+        self.cache.return_map_counts(self.out.take_map_counts());
     }
 }
 

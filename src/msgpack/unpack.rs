@@ -7,11 +7,12 @@
 use rmp::Marker;
 
 use super::keys::KeyCache;
+use super::Codec;
+use crate::codec::{marker_upvalue, Mark};
 use crate::error::{Error, Result};
 use crate::lua::Stack;
 use crate::message::{MsgBox, SharedMsg, HEADROOM};
 use crate::nng::Message;
-use crate::state::{marker_upvalue, Mark, Module};
 
 pub struct Unpacker<'a> {
     stack: &'a Stack,
@@ -47,14 +48,14 @@ enum Place {
 }
 
 impl<'a> Unpacker<'a> {
-    pub fn new(stack: &'a Stack, module: &'a Module, data: &'a [u8], pos: usize) -> Self {
+    pub fn new(stack: &'a Stack, codec: Codec<'a>, data: &'a [u8], pos: usize) -> Self {
         Unpacker {
             stack,
-            keys: &module.keys,
+            keys: &codec.cache.keys,
             data,
             pos,
-            max_depth: module.max_depth.get(),
-            buffers: match module.buffers_as_strings.get() {
+            max_depth: codec.settings.max_depth,
+            buffers: match codec.settings.buffers_as_strings {
                 true => Buffers::Strings,
                 false => Buffers::Copies,
             },
@@ -271,8 +272,7 @@ impl<'a> Unpacker<'a> {
             _ if !typed => s.push_bytes(bytes),
             Buffers::Views(msg, base) => MsgBox::push_view(s, msg, base + at, len)?,
             Buffers::Copies => {
-                let mut msg = Message::alloc_with_headroom(len, HEADROOM)
-                    .map_err(crate::transfer::nng_error)?;
+                let mut msg = Message::alloc_with_headroom(len, HEADROOM)?;
                 msg.body_mut().copy_from_slice(bytes);
                 MsgBox::push(s, msg)?;
             }

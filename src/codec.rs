@@ -1,0 +1,102 @@
+//! What the codecs share: the settings of `nml.config`, the kinds a marker metatable gives a
+//! table, and where every nml function keeps the Lua values the codecs need.
+//!
+//! Every C function nml registers carries the same upvalues (set up in `lib.rs`):
+//! 1. the module's state (`state::Module`) as a full userdata,
+//! 2. to 5. the marker metatables of `nml.map`, `nml.array`, `nml.bin` and `nml.ext`,
+//! 6. the table of cached key strings (`msgpack::keys`),
+//! 7. the trampoline of `Stack::protect`, a closure with these same upvalues.
+
+use std::ffi::{c_int, c_void};
+
+use crate::lua::Stack;
+
+pub const DEFAULT_MAX_DEPTH: usize = 512;
+/// The ceiling for `max_depth`: nesting is followed by recursion on the C stack, which must not
+/// overflow whatever a script sets.
+pub const MAX_MAX_DEPTH: usize = 10_000;
+
+/// Upvalue slots of every nml C function.
+pub mod upvalue {
+    pub const MODULE: i32 = 1;
+    pub const MAP_MT: i32 = 2;
+    pub const ARRAY_MT: i32 = 3;
+    pub const BIN_MT: i32 = 4;
+    pub const EXT_MT: i32 = 5;
+    pub const KEYS: i32 = 6;
+    pub const PROTECT: i32 = crate::lua::PROTECT_UPVALUE;
+    pub const COUNT: i32 = 7;
+}
+
+/// Identities of the marker metatables, compared by pointer on the hot path.
+#[derive(Clone, Copy)]
+pub struct Marks {
+    pub map: *const c_void,
+    pub array: *const c_void,
+    pub bin: *const c_void,
+    pub ext: *const c_void,
+}
+
+/// The kind a metatable gives a table.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mark {
+    None,
+    Map,
+    Array,
+    Bin,
+    Ext,
+}
+
+impl Marks {
+    pub fn of(&self, metatable: *const c_void) -> Mark {
+        if metatable == self.map {
+            Mark::Map
+        } else if metatable == self.array {
+            Mark::Array
+        } else if metatable == self.bin {
+            Mark::Bin
+        } else if metatable == self.ext {
+            Mark::Ext
+        } else {
+            Mark::None
+        }
+    }
+}
+
+/// Index of a marker metatable upvalue.
+pub fn marker_upvalue(mark: Mark) -> c_int {
+    Stack::upvalue(match mark {
+        Mark::Map => upvalue::MAP_MT,
+        Mark::Array => upvalue::ARRAY_MT,
+        Mark::Bin => upvalue::BIN_MT,
+        Mark::Ext | Mark::None => upvalue::EXT_MT,
+    })
+}
+
+/// What a codec call needs to know, copied in at its start: `nml.config`'s settings and the
+/// identities of this Lua state's values.
+#[derive(Clone, Copy)]
+pub struct Settings {
+    pub marks: Marks,
+    /// Nesting limit for every codec.
+    pub max_depth: usize,
+    /// Pack non-integral numbers as float 32.
+    pub float32: bool,
+    /// Descriptors' buffers unpack as strings, not messages.
+    pub buffers_as_strings: bool,
+    /// LuaJIT only: a registry reference to the function of `lua/nml/luajit.lua`, which says
+    /// where an FFI cdata's or a string.buffer's bytes are (`None` elsewhere).
+    pub buffer_span: Option<c_int>,
+}
+
+impl Settings {
+    pub fn new(marks: Marks) -> Settings {
+        Settings {
+            marks,
+            max_depth: DEFAULT_MAX_DEPTH,
+            float32: false,
+            buffers_as_strings: false,
+            buffer_span: None,
+        }
+    }
+}
