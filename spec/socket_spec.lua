@@ -126,6 +126,32 @@ describe("sockets", function()
     s:close()
   end)
 
+  it("checks each option's value against its range, with one wording for setopt and socket{}", function()
+    local s = socket("req")
+    local ranges = {
+      recv_timeout = { -2, 2 ^ 31, "milliseconds: %-1 for forever, or 0 to 2%^31 %- 1" },
+      reconnect_max = { -2, 2 ^ 31, "milliseconds: %-1 for forever, or 0 to 2%^31 %- 1" },
+      recv_max_size = { -1, nil, "bytes: 0 for no limit, or more" },
+      send_buffer = { -1, 8193, "messages: 0 to 8192" },
+    }
+    for name, r in pairs(ranges) do
+      for _, bad in ipairs { r[1], r[2], 1.5 } do
+        local ok, err = pcall(s.setopt, s, name, bad)
+        assert.is_false(ok, name .. " = " .. tostring(bad))
+        assert.matches(name .. " must be an integer %(" .. r[3] .. "%)", err)
+        ok, err = pcall(nml.socket, "req", { [name] = bad })
+        assert.is_false(ok, name .. " = " .. tostring(bad))
+        assert.matches(name .. " must be an integer %(" .. r[3] .. "%)", err)
+      end
+    end
+    local _, err = pcall(s.getopt, s, "colour")
+    for _, name in ipairs { "recv_timeout", "send_timeout", "recv_max_size", "recv_buffer", "send_buffer",
+      "reconnect_min", "reconnect_max", "survey_time", "resend_time", "protocol", "tagged" } do
+      assert.matches(name, err, 1, true)
+    end
+    s:close()
+  end)
+
   it("has every option of the contract, with nml's 64 MiB receive limit", function()
     local s = socket("req")
     assert.are.equal(64 * 1024 * 1024, s:getopt("recv_max_size"))

@@ -9,7 +9,7 @@
 
 use std::ffi::{c_int, c_void};
 
-use crate::lua::Stack;
+use crate::lua::{Kind, Number, Stack};
 
 pub const DEFAULT_MAX_DEPTH: usize = 512;
 /// The ceiling for `max_depth`: nesting is followed by recursion on the C stack, which must not
@@ -99,4 +99,26 @@ impl Settings {
             buffer_span: None,
         }
     }
+}
+
+/// The one rule by which every codec tells an unmarked table's kind: `Some(n)`, an array,
+/// when its keys are exactly 1..n (an empty table is an empty array), else `None`, a map.
+/// (The MessagePack packer first tries the common case, keys met in order 1..n while it
+/// packs, and comes here when the traversal says otherwise.)
+pub fn sequence_length(s: &Stack, idx: c_int) -> Option<usize> {
+    let (mut count, mut max) = (0usize, 0i64);
+    let mut sequence = true;
+    s.push_nil();
+    while s.next(idx) {
+        count += 1;
+        if sequence {
+            sequence =
+                s.kind(-2) == Kind::Number && matches!(s.to_number(-2), Number::Int(k) if k >= 1);
+            if let (true, Number::Int(k)) = (sequence, s.to_number(-2)) {
+                max = max.max(k);
+            }
+        }
+        s.pop(1);
+    }
+    (sequence && max as usize == count).then_some(count)
 }

@@ -16,7 +16,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{self, Serialize, SerializeMap, SerializeSeq, Serializer};
 
-use crate::codec::{marker_upvalue, Mark, Marks, Settings};
+use crate::codec::{self, marker_upvalue, Mark, Marks, Settings};
 use crate::error::{Error, Result};
 use crate::lua::{Kind, Number, Stack};
 
@@ -126,7 +126,7 @@ impl LuaValue<'_> {
                 _ => Err(ser::Error::custom("nml.bin value holds no string")),
             },
             Mark::Ext => Err(ser::Error::custom("an nml.ext value has no JSON form")),
-            Mark::None => match sequence_length(s, self.idx) {
+            Mark::None => match codec::sequence_length(s, self.idx) {
                 Some(n) => self.array(ser, n),
                 None => self.map(ser),
             },
@@ -203,25 +203,6 @@ fn utf8<E: ser::Error>(bytes: &[u8]) -> std::result::Result<&str, E> {
             e.valid_up_to()
         ))
     })
-}
-
-/// `Some(n)` when the table's keys are exactly 1..n (an empty table is an empty array).
-fn sequence_length(s: &Stack, idx: c_int) -> Option<usize> {
-    let (mut count, mut max) = (0usize, 0i64);
-    let mut sequence = true;
-    s.push_nil();
-    while s.next(idx) {
-        count += 1;
-        if sequence {
-            sequence =
-                s.kind(-2) == Kind::Number && matches!(s.to_number(-2), Number::Int(k) if k >= 1);
-            if let (true, Number::Int(k)) = (sequence, s.to_number(-2)) {
-                max = max.max(k);
-            }
-        }
-        s.pop(1);
-    }
-    (sequence && max as usize == count).then_some(count)
 }
 
 // --- decoding ------------------------------------------------------------------------------

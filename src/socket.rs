@@ -1,5 +1,5 @@
-//! nml sockets: the Lua userdata over an NNG socket, its options and endpoints (API.md
-//! section 3). Sending and receiving are in `transfer.rs`.
+//! nml sockets: the Lua userdata over an NNG socket, its options and endpoints. Sending and
+//! receiving are in `transfer.rs`.
 
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_int, CStr, CString};
@@ -12,7 +12,7 @@ use crate::state::Module;
 
 pub const METATABLE: &CStr = c"nml.socket";
 
-/// NNG's default receive limit is 1 MiB; nml's is 64 MiB (API.md section 3).
+/// NNG's default receive limit is 1 MiB; nml's is 64 MiB (the manual's socket options).
 pub const DEFAULT_RECV_MAX_SIZE: usize = 64 << 20;
 
 pub struct SocketBox {
@@ -103,7 +103,7 @@ fn socket_impl(s: &Stack) -> Returns {
         }
     };
     let socket = Socket::open(pattern)?;
-    socket.set_size(opt::recv_max_size(), DEFAULT_RECV_MAX_SIZE)?;
+    set_defaults(&socket)?;
     s.push_udata(
         SocketBox {
             socket: RefCell::new(socket),
@@ -188,107 +188,170 @@ fn setopt_impl(s: &Stack) -> Returns {
     Ok(1)
 }
 
-/// The options of section 3: NNG's, in nml's names and units, and nml's own two.
+/// What a socket option's value is, and where it lives: NNG's options in nml's names and
+/// units (the function gives NNG's name), then nml's own.
 #[derive(Clone, Copy)]
-enum Opt {
+enum Value {
+    /// Milliseconds, -1 for forever.
     Ms(fn() -> &'static CStr),
-    Size(fn() -> &'static CStr),
-    Int(fn() -> &'static CStr),
+    /// Bytes, 0 for no limit.
+    Bytes(fn() -> &'static CStr),
+    /// A number of messages, 0 to 8192.
+    Messages(fn() -> &'static CStr),
+    /// The protocol `send` encodes with when none is given.
     Protocol,
+    /// Whether messages carry the envelope.
     Tagged,
 }
 
-/// The names `option` knows, for the error that lists them.
-const SOCKET_OPTIONS: &[&str] = &[
-    "recv_timeout",
-    "send_timeout",
-    "recv_max_size",
-    "recv_buffer",
-    "send_buffer",
-    "reconnect_min",
-    "reconnect_max",
-    "survey_time",
-    "resend_time",
-    "protocol",
-    "tagged",
+/// A socket option: its name, its value, and nml's default where nml sets one (else NNG's
+/// default stands until the option is set).
+struct SocketOption {
+    name: &'static str,
+    value: Value,
+    default: Option<i64>,
+}
+
+/// Every option `setopt`, `getopt` and `nml.socket(kind, options)` take; the manual's table
+/// of socket options lists the same.
+const SOCKET_OPTIONS: &[SocketOption] = &[
+    SocketOption {
+        name: "recv_timeout",
+        value: Value::Ms(opt::recv_timeout),
+        default: None,
+    },
+    SocketOption {
+        name: "send_timeout",
+        value: Value::Ms(opt::send_timeout),
+        default: None,
+    },
+    SocketOption {
+        name: "recv_max_size",
+        value: Value::Bytes(opt::recv_max_size),
+        default: Some(DEFAULT_RECV_MAX_SIZE as i64),
+    },
+    SocketOption {
+        name: "recv_buffer",
+        value: Value::Messages(opt::recv_buffer),
+        default: None,
+    },
+    SocketOption {
+        name: "send_buffer",
+        value: Value::Messages(opt::send_buffer),
+        default: None,
+    },
+    SocketOption {
+        name: "reconnect_min",
+        value: Value::Ms(opt::reconnect_min),
+        default: None,
+    },
+    SocketOption {
+        name: "reconnect_max",
+        value: Value::Ms(opt::reconnect_max),
+        default: None,
+    },
+    SocketOption {
+        name: "survey_time",
+        value: Value::Ms(opt::survey_time),
+        default: None,
+    },
+    SocketOption {
+        name: "resend_time",
+        value: Value::Ms(opt::resend_time),
+        default: None,
+    },
+    SocketOption {
+        name: "protocol",
+        value: Value::Protocol,
+        default: None,
+    },
+    SocketOption {
+        name: "tagged",
+        value: Value::Tagged,
+        default: None,
+    },
 ];
 
-fn option(name: &str, func: &str) -> Result<Opt> {
-    Ok(match name {
-        "recv_timeout" => Opt::Ms(opt::recv_timeout),
-        "send_timeout" => Opt::Ms(opt::send_timeout),
-        "reconnect_min" => Opt::Ms(opt::reconnect_min),
-        "reconnect_max" => Opt::Ms(opt::reconnect_max),
-        "survey_time" => Opt::Ms(opt::survey_time),
-        "resend_time" => Opt::Ms(opt::resend_time),
-        "recv_max_size" => Opt::Size(opt::recv_max_size),
-        "recv_buffer" => Opt::Int(opt::recv_buffer),
-        "send_buffer" => Opt::Int(opt::send_buffer),
-        "protocol" => Opt::Protocol,
-        "tagged" => Opt::Tagged,
-        _ => return Err(crate::args::unknown_option(func, 2, name, SOCKET_OPTIONS)),
-    })
+impl Value {
+    /// The integers NNG's options take, and how the error says so.
+    fn range(self) -> Option<(std::ops::RangeInclusive<i64>, &'static str)> {
+        match self {
+            Value::Ms(_) => Some((
+                -1..=i32::MAX as i64,
+                "milliseconds: -1 for forever, or 0 to 2^31 - 1",
+            )),
+            Value::Bytes(_) => Some((0..=i64::MAX, "bytes: 0 for no limit, or more")),
+            Value::Messages(_) => Some((0..=8192, "messages: 0 to 8192")),
+            Value::Protocol | Value::Tagged => None,
+        }
+    }
+}
+
+/// The option called `name`, or a raised error listing them all.
+fn option(name: &str, func: &str) -> Result<&'static SocketOption> {
+    SOCKET_OPTIONS
+        .iter()
+        .find(|o| o.name == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = SOCKET_OPTIONS.iter().map(|o| o.name).collect();
+            crate::args::unknown_option(func, 2, name, &names)
+        })
+}
+
+/// Sets nml's defaults on a new socket.
+fn set_defaults(socket: &Socket) -> Result<()> {
+    for o in SOCKET_OPTIONS {
+        if let (Value::Bytes(nng_name), Some(n)) = (o.value, o.default) {
+            socket.set_size(nng_name(), n as usize)?;
+        }
+    }
+    Ok(())
+}
+
+/// The integer at `value` for option `o`, checked against its range.
+fn option_integer(s: &Stack, o: &SocketOption, value: c_int, func: &str) -> Result<i64> {
+    let (range, what) = o.value.range().expect("an NNG option");
+    let n = match s.kind(value) {
+        Kind::Number => match s.to_number(value) {
+            Number::Int(i) => Some(i),
+            Number::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(f as i64),
+            Number::Float(_) => None,
+        },
+        k => {
+            return Err(bad_argument(
+                func,
+                3,
+                format!("{} must be a number ({what}), got {}", o.name, k.name()),
+            ))
+        }
+    };
+    match n {
+        Some(n) if range.contains(&n) => Ok(n),
+        _ => Err(bad_argument(
+            func,
+            3,
+            format!("{} must be an integer ({what})", o.name),
+        )),
+    }
 }
 
 fn set_option(s: &Stack, b: &SocketBox, name: &str, value: c_int, func: &str) -> Result<()> {
-    let integer = |what: &str| -> Result<i64> {
-        match (s.kind(value), s.kind(value) == Kind::Number) {
-            (_, true) => match s.to_number(value) {
-                Number::Int(i) => Ok(i),
-                Number::Float(f) if f.fract() == 0.0 => Ok(f as i64),
-                _ => Err(bad_argument(
-                    func,
-                    3,
-                    format!("{name} must be an integer ({what})"),
-                )),
-            },
-            (k, false) => Err(bad_argument(
-                func,
-                3,
-                format!("{name} must be a number ({what}), got {}", k.name()),
-            )),
-        }
-    };
+    let o = option(name, func)?;
     let socket = b.open()?;
-    let set = match option(name, func)? {
-        Opt::Ms(o) => {
-            let ms = integer("milliseconds, -1 for forever")?;
-            if ms < -1 || ms > i32::MAX as i64 {
-                return Err(bad_argument(
-                    func,
-                    3,
-                    format!("{name} must be -1 or from 0 to 2^31 - 1 ms"),
-                ));
-            }
-            socket.set_ms(o(), ms as i32)
-        }
-        Opt::Size(o) => {
-            let n = integer("bytes, 0 for no limit")?;
-            if n < 0 {
-                return Err(bad_argument(
-                    func,
-                    3,
-                    format!("{name} must not be negative"),
-                ));
-            }
-            let set = socket.set_size(o(), n as usize);
+    let set = match o.value {
+        Value::Ms(nng_name) => socket.set_ms(nng_name(), option_integer(s, o, value, func)? as i32),
+        Value::Bytes(nng_name) => {
+            let n = option_integer(s, o, value, func)? as usize;
+            let set = socket.set_size(nng_name(), n);
             if set.is_ok() && name == "recv_max_size" {
-                b.recv_max_size.set(n as usize);
+                b.recv_max_size.set(n);
             }
             set
         }
-        Opt::Int(o) => {
-            let n = integer("messages")?;
-            if !(0..=8192).contains(&n) {
-                return Err(bad_argument(
-                    func,
-                    3,
-                    format!("{name} must be from 0 to 8192 messages"),
-                ));
-            }
-            socket.set_int(o(), n as c_int)
+        Value::Messages(nng_name) => {
+            socket.set_int(nng_name(), option_integer(s, o, value, func)? as c_int)
         }
-        Opt::Protocol => {
+        Value::Protocol => {
             let pname = s
                 .opt_bytes(value)
                 .ok_or_else(|| bad_argument(func, 3, "protocol name expected"))?;
@@ -296,7 +359,7 @@ fn set_option(s: &Stack, b: &SocketBox, name: &str, value: c_int, func: &str) ->
             *b.protocol.borrow_mut() = resolved.ok_or_else(|| crate::protocol::unknown(pname))?;
             Ok(())
         }
-        Opt::Tagged => {
+        Value::Tagged => {
             if s.kind(value) != Kind::Boolean {
                 return Err(bad_argument(func, 3, "tagged must be a boolean"));
             }
@@ -325,15 +388,15 @@ fn getopt_impl(s: &Stack) -> Returns {
     )
     .into_owned();
     let socket = b.open()?;
-    let got = match option(&name, "getopt")? {
-        Opt::Ms(o) => socket.get_ms(o()).map(|v| s.push_int(v as i64)),
-        Opt::Size(o) => socket.get_size(o()).map(|v| s.push_int(v as i64)),
-        Opt::Int(o) => socket.get_int(o()).map(|v| s.push_int(v as i64)),
-        Opt::Protocol => {
+    let got = match option(&name, "getopt")?.value {
+        Value::Ms(nng_name) => socket.get_ms(nng_name()).map(|v| s.push_int(v as i64)),
+        Value::Bytes(nng_name) => socket.get_size(nng_name()).map(|v| s.push_int(v as i64)),
+        Value::Messages(nng_name) => socket.get_int(nng_name()).map(|v| s.push_int(v as i64)),
+        Value::Protocol => {
             s.push_str(b.protocol.borrow().name());
             Ok(())
         }
-        Opt::Tagged => {
+        Value::Tagged => {
             s.push_bool(b.tagged.get());
             Ok(())
         }

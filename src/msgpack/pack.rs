@@ -12,7 +12,7 @@ use super::format::{self, TooLong};
 use super::keys::Name;
 use super::sink::Sink;
 use super::{Cache, Codec};
-use crate::codec::{Mark, Marks};
+use crate::codec::{self, Mark, Marks};
 use crate::error::{Error, Result};
 use crate::lua::{Kind, Number, Stack};
 use crate::message::{self, MsgBox};
@@ -163,25 +163,9 @@ impl<'a, S: Sink> Packer<'a, S> {
 
     /// The slow path: a table whose traversal did not meet 1..n in order. Scan it all.
     fn unordered_table(&mut self, idx: c_int) -> Result<()> {
-        let s = self.stack;
-        let (mut count, mut max) = (0usize, 0i64);
-        let mut sequence = true;
-        s.push_nil();
-        while s.next(idx) {
-            count += 1;
-            match s.kind(-2) == Kind::Number {
-                true => match s.to_number(-2) {
-                    Number::Int(k) if k >= 1 => max = max.max(k),
-                    _ => sequence = false,
-                },
-                false => sequence = false,
-            }
-            s.pop(1);
-        }
-        if sequence && max as usize == count {
-            self.array_by_index(idx, count)
-        } else {
-            self.map(idx)
+        match codec::sequence_length(self.stack, idx) {
+            Some(n) => self.array_by_index(idx, n),
+            None => self.map(idx),
         }
     }
 
