@@ -13,7 +13,7 @@ local function optional(name)
   local ok, mod = pcall(require, name)
   return ok and mod or nil
 end
--- lua-cmsgpack is not packaged by Debian; it is measured when installed (luarocks install lua-cmsgpack).
+-- lua-cmsgpack, the anchor: benches/run compiles it from the copy beside the project.
 local cmsgpack = optional "cmsgpack"
 local cjson, mpack, purelua = optional "cjson", optional "mpack", optional "MessagePack"
 

@@ -44,7 +44,7 @@ const TESTS: [Test; 4] = [
         copy: true,
         count: 60_000,
     },
-    // The small request map of issue 2 as nml packs it (122 bytes with the envelope).
+    // The small request map of the codec bench as nml packs it (122 bytes with the envelope).
     Test {
         name: "one_way_map",
         size: 122,

@@ -1,5 +1,6 @@
-"""Turns the output of benches/codec.lua into the README's tables: ops/s per codec, and
-nml's ratio to lua-cjson and to the fastest other MessagePack codec measured."""
+"""Turns the output of the benches into the tables of docs/performance.md: ops/s per codec,
+and nml's ratio to lua-cmsgpack (the anchor), to lua-cjson and to the fastest other
+MessagePack codec measured."""
 import re
 import statistics
 import sys
@@ -20,8 +21,9 @@ def table(path):
             if codec not in codecs:
                 codecs.append(codec)
     out = [f"*{title}*", ""]
-    out.append("| payload | | " + " | ".join(codecs) + " | nml / cjson | nml / best other msgpack |")
-    out.append("|---|---|" + "---:|" * len(codecs) + "---:|---:|")
+    out.append("| payload | | " + " | ".join(codecs)
+               + " | nml / cmsgpack | nml / cjson | nml / best other msgpack |")
+    out.append("|---|---|" + "---:|" * len(codecs) + "---:|---:|---:|")
     for (payload, direction), by_codec in rows.items():
         cells = []
         for c in codecs:
@@ -30,9 +32,12 @@ def table(path):
         nml = by_codec["nml"][0]
         cjson = by_codec.get("lua-cjson", (0,))[0]
         others = [v[0] for c, v in by_codec.items() if c not in ("nml", "lua-cjson")]
+        cmsgpack = by_codec.get("lua-cmsgpack", (0,))[0]
+        ratio_cmsgpack = f"{nml / cmsgpack:.2f}x" if cmsgpack else "-"
         ratio_cjson = f"{nml / cjson:.1f}x" if cjson else "-"
         ratio_best = f"{nml / max(others):.1f}x" if others else "-"
-        out.append(f"| {payload} | {direction} | " + " | ".join(cells) + f" | {ratio_cjson} | {ratio_best} |")
+        out.append(f"| {payload} | {direction} | " + " | ".join(cells)
+                   + f" | {ratio_cmsgpack} | {ratio_cjson} | {ratio_best} |")
     return "\n".join(out)
 
 
