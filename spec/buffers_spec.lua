@@ -1,6 +1,7 @@
--- Buffers in tables (API.md sections 6 and 7): descriptors packed byte for byte from nml
--- messages, other modules' full userdata and lightuserdata; unpacked as messages, as views into
--- a received message, or as strings; the allocator hand-off and pack_into.
+-- Buffers in tables (the manual's "Buffers in tables" and "Packing into memory you provide"):
+-- descriptors packed byte for byte from nml messages, other modules' full userdata and
+-- lightuserdata; unpacked as messages, as views into a received message, or as strings; the
+-- allocator hand-off and pack_into.
 local helper = require "helper"
 local nml = helper.nml
 local cbuf = helper.cbuf()

@@ -76,6 +76,14 @@ function helper.run(cmd)
   return body, tonumber(status) == 0
 end
 
+--- The whole content of the file at `path`.
+function helper.read_file(path)
+  local f = assert(io.open(path, "rb"))
+  local data = f:read("*a")
+  f:close()
+  return data
+end
+
 function helper.tmpname()
   local name = os.tmpname()
   return name

@@ -71,12 +71,7 @@ local function write(path, data)
   f:close()
 end
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local data = f:read("*a")
-  f:close()
-  return data
-end
+local read = helper.read_file
 
 describe("MessagePack interop with Python's msgpack", function()
   it("nml's bytes decode in Python to the same values", function()

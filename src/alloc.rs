@@ -1,5 +1,5 @@
-//! Packing into memory the caller provides (API.md section 7): the original design's
-//! allocator hand-off `nml.pack(..., {malloc = f, realloc = f, free = f}) -> block, bytes`, and
+//! Packing into memory the caller provides: the original design's allocator hand-off
+//! `nml.pack(..., {malloc = f, realloc = f, free = f}) -> block, bytes`, and
 //! `nml.pack_into(msg, ...) -> msg, bytes`.
 //!
 //! Both size the values with the counting pass first, get memory of exactly that size once,

@@ -141,7 +141,7 @@ fn unpack_one_impl(s: &Stack) -> Returns {
 
 /// Runs `f` with an unpacker over argument 1 from the offset in argument 2. The data is a Lua
 /// string, or an nml message read in place, whose descriptors' buffers become views into it
-/// (API.md section 7); option `buffers = "string"` (argument 3) makes them strings.
+/// (the manual's "The codec"); option `buffers = "string"` (argument 3) makes them strings.
 fn with_data(s: &Stack, func: &str, f: impl FnOnce(Unpacker) -> Result<c_int>) -> Returns {
     let module = Module::of(s)?;
     let as_strings = module.settings().buffers_as_strings;

@@ -1,4 +1,4 @@
-//! The envelope every tagged message carries ahead of its payload (API.md section 8):
+//! The envelope every tagged message carries ahead of its payload (docs/wire-format.md):
 //!
 //! ```text
 //! built-in:  [topic] 0xC1 <id> <payload>                 id 1 MessagePack, 2 JSON, 3 string

@@ -1,4 +1,4 @@
-//! nml messages: NNG-owned buffers as Lua userdata (API.md section 4).
+//! nml messages: NNG-owned buffers as Lua userdata (the manual's "Messages").
 //!
 //! `nml.allocmsg(size)` gives a full userdata that owns an `nng_msg`. It can be filled from Lua
 //! (`write`) or C (`ptr`), packed into (`nml.pack_into`), and handed to `nml.send` with
@@ -95,7 +95,7 @@ impl Drop for Held {
 pub type SharedMsg = Rc<RefCell<Held>>;
 
 /// What a live nml message holds: a message of its own, or a range of a message it shares
-/// with the views unpacked from it (API.md section 6). A shared message lives as long as any
+/// with the views unpacked from it (the manual's "Buffers in tables"). A shared message lives as long as any
 /// message or view refers to it, so a view never points at freed memory.
 pub enum Body {
     Owned(Held),

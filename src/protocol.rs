@@ -1,4 +1,5 @@
-//! Protocols: the encodings a message can carry, found by loose names (API.md section 8).
+//! Protocols: the encodings a message can carry, found by loose names (the manual's
+//! "Protocols").
 //!
 //! Three are built in, each with a one-byte wire id; more can be registered from Lua with an
 //! encode and a decode function. Names are matched loosely: case and punctuation do not count,

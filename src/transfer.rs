@@ -1,6 +1,6 @@
 //! Sending and receiving: the idiomatic pair `sock:send(value, protocol, options)` /
-//! `sock:recv(options)` (API.md section 5), the seed functions `nml.send` / `nml.recv` with
-//! their buffer cases (section 4), and `nml.poll`.
+//! `sock:recv(options)`, the seed functions `nml.send` / `nml.recv` with their buffer cases
+//! (the manual's "Messages"), and `nml.poll`.
 //!
 //! Every message is built once at its final size: the envelope, then the payload written in
 //! place (MessagePack is sized by a counting pass and packed straight into the message body).
@@ -409,7 +409,7 @@ fn sock_recv_impl(s: &Stack) -> Returns {
     let b = socket::check(s, 1, "recv")?;
     let (dontwait, as_strings) = recv_options(s, 2, "recv")?;
     let r = receive(s, b, dontwait)?;
-    // Shared, so that descriptors' buffers can be views into it (API.md section 6); it is
+    // Shared, so that descriptors' buffers can be views into it; it is
     // freed on return unless a view refers to it.
     let msg: SharedMsg = Rc::new(RefCell::new(Held::new(r.msg)));
     let held = msg.borrow();

@@ -1,5 +1,6 @@
--- Length-prefixed framing for byte streams (API.md section 9): a 4-byte big-endian length, then
--- the payload. For peers that are not NNG sockets: a worker on a pipe, a Unix or TCP stream.
+-- Length-prefixed framing for byte streams (docs/wire-format.md, "Byte streams"): a 4-byte
+-- big-endian length, then the payload. For peers that are not NNG sockets: a worker on a pipe,
+-- a Unix or TCP stream.
 --
 -- Loaded by `require "nml"` (the file is compiled into the module); it receives the module
 -- table and adds nml.frame and nml.framer to it.

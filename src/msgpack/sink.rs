@@ -26,7 +26,7 @@ pub trait Sink: Sized {
     /// Overwrites bytes already written (or made room for) at `at`.
     fn patch(&mut self, at: usize, bytes: &[u8]);
 
-    /// Writes the bytes of a descriptor's buffer (API.md section 6), which must be copied once.
+    /// Writes the bytes of a descriptor's buffer, which must be copied once.
     fn put_buffer(&mut self, bytes: &[u8]) {
         self.put(bytes);
     }

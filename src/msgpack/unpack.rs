@@ -24,7 +24,7 @@ pub struct Unpacker<'a> {
 }
 
 /// What the `buffer` of a descriptor (a map holding `buffer` as bin and `buffer_ud_type`,
-/// API.md section 6) becomes.
+/// the wire format's "Buffer descriptors") becomes.
 #[derive(Clone, Copy)]
 pub enum Buffers<'a> {
     /// A Lua string, as any other bin (the `buffers = "string"` option).
