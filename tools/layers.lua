@@ -13,7 +13,7 @@ local src = arg[1] or "src"
 
 local function read(path)
   local f = assert(io.open(path, "rb"))
-  local text = f:read("a")
+  local text = f:read("*a")
   f:close()
   return text
 end
@@ -86,7 +86,7 @@ local function crate_paths(text)
       for _, head in ipairs(heads) do
         local path = {}
         for name in head:gmatch("[%w_]+") do
-          if name == "self" then break end
+          if name == "self" or name == "as" then break end
           path[#path + 1] = name
         end
         if #path > 0 then found[#found + 1] = { path = path, line = line_no } end
