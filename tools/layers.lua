@@ -29,7 +29,7 @@ end
 local rank, order = {}, {}
 do
   local in_list = false
-  for line in read(src .. "/lib.rs"):gmatch("[^\n]*") do
+  for line in (read(src .. "/lib.rs") .. "\n"):gmatch("([^\n]*)\n") do
     if line:match("^//! Layers") then
       in_list = true
     elseif in_list then
@@ -71,7 +71,7 @@ end
 -- file's tests (from its `#[cfg(test)]` on) may use anything, as tests drive code from above.
 local function crate_paths(text)
   local found, line_no = {}, 0
-  for line in text:gmatch("([^\n]*)\n?") do
+  for line in (text .. "\n"):gmatch("([^\n]*)\n") do
     line_no = line_no + 1
     if line:match("^%s*#%[cfg%(test%)%]") then break end
     local code = line:gsub("//.*", "")
