@@ -57,4 +57,28 @@ describe("an nml function whose module upvalue the debug library replaced", func
     assert.matches("not nml's state", err)
     assert.equals(4, g({ 1, 2, 3 }))
   end)
+
+  it("works on, or raises, when the marker or key tables are replaced, and never reads them as tables", function()
+    local nml = require "nml"
+    local unpack, map = nml.unpack, nml.map
+    local packed = nml.pack({ name = "x", list = {}, empty = nml.map() })
+    local _, keys = debug.getupvalue(unpack, 6)
+    local _, marker = debug.getupvalue(map, 2)
+    debug.setupvalue(unpack, 6, 42)                 -- the key cache's table
+    local t = unpack(packed)
+    assert.equals("x", t.name)
+    debug.setupvalue(unpack, 2, "not a table")      -- the map marker, for the empty map
+    local ok, err = pcall(unpack, packed)
+    assert.is_false(ok)
+    assert.matches("marker metatable upvalue is not a table", err)
+    debug.setupvalue(map, 2, io.stdout)
+    ok, err = pcall(map, {})
+    assert.is_false(ok)
+    assert.matches("marker metatable upvalue is not a table", err)
+    debug.setupvalue(unpack, 6, keys)
+    debug.setupvalue(unpack, 2, marker)
+    debug.setupvalue(map, 2, marker)
+    assert.same({}, map {})
+    assert.equals("x", unpack(packed).name)
+  end)
 end)

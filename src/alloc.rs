@@ -25,15 +25,15 @@ const ALLOCATOR_FIELDS: [&str; 3] = ["malloc", "realloc", "free"];
 /// True when the value at `idx` is an allocator table: a plain table whose `malloc`, `realloc`
 /// and `free` are functions. (Functions cannot be packed, so no packable value looks like one.)
 pub fn is_allocator(s: &Stack, idx: c_int) -> bool {
-    if s.kind(idx) != Kind::Table {
+    let Some(table) = s.table(idx) else {
         return false;
-    }
+    };
     if s.get_metatable(idx) {
         s.pop(1);
         return false;
     }
     ALLOCATOR_FIELDS.iter().all(|f| {
-        let kind = s.raw_get_field(idx, f);
+        let kind = s.raw_get_field(table, f);
         s.pop(1);
         kind == Kind::Function
     })
@@ -49,13 +49,16 @@ pub fn pack_with_allocator(s: &Stack, alloc: c_int) -> Returns {
             "value expected before the allocator",
         ));
     }
+    let table = s
+        .table(alloc)
+        .ok_or_else(|| bad_argument("pack", alloc as usize, "allocator table expected"))?;
     // The three functions go on the stack first, while this frame owns nothing: looking them
     // up may raise (making the key strings), calling them is protected.
     let functions = Allocator {
         malloc: s.top() + 1,
     };
     for name in ALLOCATOR_FIELDS {
-        s.raw_get_field(alloc, name);
+        s.raw_get_field(table, name);
     }
     let module = Module::of(s)?;
     let measured = measure(s, module.codec(), 1, alloc - 1).map_err(|e| e.context("nml.pack: "))?;

@@ -3,7 +3,7 @@
 
 use std::ffi::c_int;
 
-use crate::codec::{marker_upvalue, Mark, MAX_MAX_DEPTH};
+use crate::codec::{marker, Mark, MAX_MAX_DEPTH};
 use crate::error::{bad_argument, Error, Result};
 use crate::lua::{Kind, LuaFn, Number, Returns, Stack};
 use crate::msgpack::{
@@ -146,8 +146,8 @@ fn with_data(s: &Stack, func: &str, f: impl FnOnce(Unpacker) -> Result<c_int>) -
     let module = Module::of(s)?;
     let as_strings = module.settings().buffers_as_strings;
     let as_strings = match crate::args::options(s, 3, func, &["buffers"])? {
-        true => crate::args::buffers_field(s, 3, func, as_strings)?,
-        false => as_strings,
+        Some(opts) => crate::args::buffers_field(s, opts, func, as_strings)?,
+        None => as_strings,
     };
     s.set_top(2);
     let start = |data: &[u8]| -> Result<usize> {
@@ -238,20 +238,20 @@ fn protocol_impl(s: &Stack) -> Returns {
 fn register_protocol_impl(s: &Stack) -> Returns {
     const F: &str = "register_protocol";
     check_bytes(s, 1, F)?;
-    if !crate::args::options(s, 2, F, &["encode", "decode", "aliases"])? {
+    let Some(opts) = crate::args::options(s, 2, F, &["encode", "decode", "aliases"])? else {
         return Err(bad_argument(
             F,
             2,
             "table with encode and decode functions expected",
         ));
-    }
+    };
     // The Lua lookups (each may raise) come first, while this frame owns nothing.
     let aliases_at = s.top() + 1;
-    if !matches!(s.raw_get_field(2, "aliases"), Kind::Nil | Kind::Table) {
+    if !matches!(s.raw_get_field(opts, "aliases"), Kind::Nil | Kind::Table) {
         return Err(bad_argument(F, 2, "aliases must be a list of strings"));
     }
     for field in ["encode", "decode"] {
-        if s.raw_get_field(2, field) != Kind::Function {
+        if s.raw_get_field(opts, field) != Kind::Function {
             return Err(bad_argument(
                 F,
                 2,
@@ -281,12 +281,12 @@ fn register_protocol_impl(s: &Stack) -> Returns {
 
 /// The strings of the aliases list at `idx` (nil: none). Reads only: never raises.
 fn aliases_of(s: &Stack, idx: c_int, func: &str) -> Result<Vec<String>> {
-    if s.kind(idx) != Kind::Table {
+    let Some(list) = s.table(idx) else {
         return Ok(Vec::new());
-    }
+    };
     let mut aliases = Vec::new();
     for i in 1..=s.raw_len(idx) {
-        let alias = match s.raw_get_index(idx, i as i64) {
+        let alias = match s.raw_get_index(list, i as i64) {
             Kind::String => String::from_utf8_lossy(s.to_bytes(-1)).into_owned(),
             _ => return Err(bad_argument(func, 2, "aliases must be a list of strings")),
         };
@@ -303,9 +303,9 @@ fn config_impl(s: &Stack) -> Returns {
     let module = Module::of(s)?;
     let mut settings = module.settings();
     match crate::args::options(s, 1, F, &["max_depth", "float32", "buffers"])? {
-        false => {}
-        true => {
-            match s.raw_get_field(1, "max_depth") {
+        None => {}
+        Some(opts) => {
+            match s.raw_get_field(opts, "max_depth") {
                 Kind::Nil => {}
                 Kind::Number => match s.to_number(-1) {
                     Number::Int(d) if (1..=MAX_MAX_DEPTH as i64).contains(&d) => {
@@ -321,28 +321,28 @@ fn config_impl(s: &Stack) -> Returns {
                 },
                 _ => return Err(bad_argument(F, 1, "max_depth must be a number")),
             }
-            match s.raw_get_field(1, "float32") {
+            match s.raw_get_field(opts, "float32") {
                 Kind::Nil => {}
                 Kind::Boolean => settings.float32 = s.to_bool(-1),
                 _ => return Err(bad_argument(F, 1, "float32 must be a boolean")),
             }
-            if s.raw_get_field(1, "buffers") != Kind::Nil {
+            if s.raw_get_field(opts, "buffers") != Kind::Nil {
                 settings.buffers_as_strings = crate::args::buffers_option(s, -1, 1, F)?;
             }
             s.pop(3);
             module.update_settings(|now| *now = settings);
         }
     }
-    s.new_table(0, 3);
+    let now = s.new_table(0, 3);
     s.push_int(settings.max_depth as i64);
-    s.raw_set_field(-2, "max_depth");
+    s.raw_set_field(now, "max_depth");
     s.push_bool(settings.float32);
-    s.raw_set_field(-2, "float32");
+    s.raw_set_field(now, "float32");
     s.push_str(match settings.buffers_as_strings {
         true => "string",
         false => "message",
     });
-    s.raw_set_field(-2, "buffers");
+    s.raw_set_field(now, "buffers");
     Ok(1)
 }
 
@@ -380,19 +380,17 @@ fn mark_table(s: &Stack, mark: Mark, func: &str) -> Returns {
             ))
         }
     }
-    s.push_value(marker_upvalue(mark));
-    s.set_metatable(1);
+    s.set_metatable(1, marker(s, mark)?);
     Ok(1)
 }
 
 /// `nml.bin(s)`: a string that packs as MessagePack bin.
 fn bin_impl(s: &Stack) -> Returns {
     check_bytes(s, 1, "bin")?;
-    s.new_table(1, 0);
+    let bin = s.new_table(1, 0);
     s.push_value(1);
-    s.raw_set_index(-2, 1);
-    s.push_value(marker_upvalue(Mark::Bin));
-    s.set_metatable(-2);
+    s.raw_set_index(bin, 1);
+    s.set_metatable(bin.index(), marker(s, Mark::Bin)?);
     Ok(1)
 }
 
@@ -403,13 +401,12 @@ fn ext_impl(s: &Stack) -> Returns {
         _ => return Err(bad_argument("ext", 1, "integer from -128 to 127 expected")),
     };
     check_bytes(s, 2, "ext")?;
-    s.new_table(0, 2);
+    let ext = s.new_table(0, 2);
     s.push_int(ty);
-    s.raw_set_field(-2, "type");
+    s.raw_set_field(ext, "type");
     s.push_value(2);
-    s.raw_set_field(-2, "data");
-    s.push_value(marker_upvalue(Mark::Ext));
-    s.set_metatable(-2);
+    s.raw_set_field(ext, "data");
+    s.set_metatable(ext.index(), marker(s, Mark::Ext)?);
     Ok(1)
 }
 

@@ -12,7 +12,7 @@ use std::ffi::c_int;
 use std::ops::Range;
 
 use crate::error::{bad_argument, code, Error, Result};
-use crate::lua::{Kind, Stack};
+use crate::lua::{Kind, Stack, Table};
 
 /// The integer at `idx`, or a raised "`what` must be an integer" naming argument `idx`.
 fn integer(s: &Stack, idx: c_int, func: &str, what: &str) -> Result<i64> {
@@ -75,25 +75,24 @@ pub fn span(offset: usize, count: usize, len: usize, what: &str) -> Result<Range
 }
 
 /// Checks that argument `idx` is absent or an options table whose keys are all in `known`;
-/// true when a table is there. An unknown key raises, naming it and the known ones.
-pub fn options(s: &Stack, idx: c_int, func: &str, known: &[&str]) -> Result<bool> {
-    match s.kind(idx) {
-        Kind::None | Kind::Nil => return Ok(false),
-        Kind::Table => {}
-        k => {
-            return Err(bad_argument(
+/// the table when one is there. An unknown key raises, naming it and the known ones.
+pub fn options(s: &Stack, idx: c_int, func: &str, known: &[&str]) -> Result<Option<Table>> {
+    let Some(table) = s.table(idx) else {
+        return match s.kind(idx) {
+            Kind::None | Kind::Nil => Ok(None),
+            k => Err(bad_argument(
                 func,
                 idx as usize,
                 format!("options table expected, got {}", k.name()),
-            ))
-        }
-    }
-    let idx = s.abs(idx);
+            )),
+        };
+    };
+    let idx = table.index();
     if !s.check_stack(2) {
         return Err(Error::raise("stack overflow"));
     }
     s.push_nil();
-    while s.next(idx) {
+    while s.next(table) {
         let key = match s.kind(-2) {
             Kind::String => s.to_bytes(-2),
             _ => {
@@ -112,7 +111,7 @@ pub fn options(s: &Stack, idx: c_int, func: &str, known: &[&str]) -> Result<bool
         }
         s.pop(1);
     }
-    Ok(true)
+    Ok(Some(table))
 }
 
 /// The raised error for an option nobody knows, listing the ones there are.
@@ -124,14 +123,14 @@ pub fn unknown_option(func: &str, idx: c_int, name: &str, known: &[&str]) -> Err
     )
 }
 
-/// The boolean field `key` of the options table at `idx`; `None` when absent.
-pub fn boolean_field(s: &Stack, idx: c_int, key: &str, func: &str) -> Result<Option<bool>> {
-    let value = match s.raw_get_field(idx, key) {
+/// The boolean field `key` of the options table `opts`; `None` when absent.
+pub fn boolean_field(s: &Stack, opts: Table, key: &str, func: &str) -> Result<Option<bool>> {
+    let value = match s.raw_get_field(opts, key) {
         Kind::Nil => Ok(None),
         Kind::Boolean => Ok(Some(s.to_bool(-1))),
         k => Err(bad_argument(
             func,
-            idx as usize,
+            opts.index() as usize,
             format!("{key} must be a boolean, got {}", k.name()),
         )),
     };
@@ -139,12 +138,12 @@ pub fn boolean_field(s: &Stack, idx: c_int, key: &str, func: &str) -> Result<Opt
     value
 }
 
-/// The `buffers` field of the options table at `idx` (argument `idx` of `func`): true for
+/// The `buffers` field of the options table `opts` (an argument of `func`): true for
 /// "string"; when absent, `default` (what `nml.config` set). Leaves the stack as it was.
-pub fn buffers_field(s: &Stack, idx: c_int, func: &str, default: bool) -> Result<bool> {
-    let as_strings = match s.raw_get_field(idx, "buffers") {
+pub fn buffers_field(s: &Stack, opts: Table, func: &str, default: bool) -> Result<bool> {
+    let as_strings = match s.raw_get_field(opts, "buffers") {
         Kind::Nil => Ok(default),
-        _ => buffers_option(s, -1, idx as usize, func),
+        _ => buffers_option(s, -1, opts.index() as usize, func),
     };
     s.pop(1);
     as_strings

@@ -9,7 +9,8 @@
 
 use std::ffi::{c_int, c_void};
 
-use crate::lua::{Kind, Number, Stack};
+use crate::error::{Error, Result};
+use crate::lua::{Kind, Number, Stack, Table};
 
 pub const DEFAULT_MAX_DEPTH: usize = 512;
 /// The ceiling for `max_depth`: nesting is followed by recursion on the C stack, which must not
@@ -63,14 +64,16 @@ impl Marks {
     }
 }
 
-/// Index of a marker metatable upvalue.
-pub fn marker_upvalue(mark: Mark) -> c_int {
-    Stack::upvalue(match mark {
+/// The marker metatable of `mark`, from the running function's upvalues.
+pub fn marker(s: &Stack, mark: Mark) -> Result<Table> {
+    let at = Stack::upvalue(match mark {
         Mark::Map => upvalue::MAP_MT,
         Mark::Array => upvalue::ARRAY_MT,
         Mark::Bin => upvalue::BIN_MT,
         Mark::Ext | Mark::None => upvalue::EXT_MT,
-    })
+    });
+    s.table(at)
+        .ok_or_else(|| Error::raise("nml: a marker metatable upvalue is not a table"))
 }
 
 /// What a codec call needs to know, copied in at its start: `nml.config`'s settings and the
@@ -105,11 +108,11 @@ impl Settings {
 /// when its keys are exactly 1..n (an empty table is an empty array), else `None`, a map.
 /// (The MessagePack packer first tries the common case, keys met in order 1..n while it
 /// packs, and comes here when the traversal says otherwise.)
-pub fn sequence_length(s: &Stack, idx: c_int) -> Option<usize> {
+pub fn sequence_length(s: &Stack, t: Table) -> Option<usize> {
     let (mut count, mut max) = (0usize, 0i64);
     let mut sequence = true;
     s.push_nil();
-    while s.next(idx) {
+    while s.next(t) {
         count += 1;
         if sequence {
             sequence =

@@ -16,9 +16,9 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{self, Serialize, SerializeMap, SerializeSeq, Serializer};
 
-use crate::codec::{self, marker_upvalue, Mark, Marks, Settings};
+use crate::codec::{self, marker, Mark, Marks, Settings};
 use crate::error::{Error, Result};
-use crate::lua::{Kind, Number, Stack};
+use crate::lua::{Kind, Number, Stack, Table};
 
 /// Appends the JSON text of the value at `idx` to `out`.
 pub fn encode(stack: &Stack, settings: &Settings, idx: c_int, out: &mut Vec<u8>) -> Result<()> {
@@ -79,7 +79,10 @@ impl Serialize for LuaValue<'_> {
                 Number::Float(f) => Err(ser::Error::custom(format!("{f} has no JSON form"))),
             },
             Kind::String => ser.serialize_str(utf8(s.to_bytes(self.idx))?),
-            Kind::Table => self.table(ser),
+            Kind::Table => match s.table(self.idx) {
+                Some(t) => self.table(ser, t),
+                None => Err(ser::Error::custom("the value changed while it was encoded")),
+            },
             k => Err(ser::Error::custom(format!(
                 "a {} value has no JSON form",
                 k.name()
@@ -89,7 +92,7 @@ impl Serialize for LuaValue<'_> {
 }
 
 impl LuaValue<'_> {
-    fn table<S: Serializer>(&self, ser: S) -> std::result::Result<S::Ok, S::Error> {
+    fn table<S: Serializer>(&self, ser: S, t: Table) -> std::result::Result<S::Ok, S::Error> {
         let ctx = self.ctx;
         let s = ctx.stack;
         let id = s.to_pointer(self.idx);
@@ -115,9 +118,9 @@ impl LuaValue<'_> {
         };
         ctx.path.borrow_mut().push(id);
         let result = match mark {
-            Mark::Map => self.map(ser),
-            Mark::Array => self.array(ser, s.raw_len(self.idx)),
-            Mark::Bin => match s.raw_get_index(self.idx, 1) {
+            Mark::Map => self.map(ser, t),
+            Mark::Array => self.array(ser, t, s.raw_len(self.idx)),
+            Mark::Bin => match s.raw_get_index(t, 1) {
                 Kind::String => {
                     let r = utf8(s.to_bytes(-1)).and_then(|t| ser.serialize_str(t));
                     s.pop(1);
@@ -126,20 +129,25 @@ impl LuaValue<'_> {
                 _ => Err(ser::Error::custom("nml.bin value holds no string")),
             },
             Mark::Ext => Err(ser::Error::custom("an nml.ext value has no JSON form")),
-            Mark::None => match codec::sequence_length(s, self.idx) {
-                Some(n) => self.array(ser, n),
-                None => self.map(ser),
+            Mark::None => match codec::sequence_length(s, t) {
+                Some(n) => self.array(ser, t, n),
+                None => self.map(ser, t),
             },
         };
         ctx.path.borrow_mut().pop();
         result
     }
 
-    fn array<S: Serializer>(&self, ser: S, n: usize) -> std::result::Result<S::Ok, S::Error> {
+    fn array<S: Serializer>(
+        &self,
+        ser: S,
+        t: Table,
+        n: usize,
+    ) -> std::result::Result<S::Ok, S::Error> {
         let s = self.ctx.stack;
         let mut seq = ser.serialize_seq(Some(n))?;
         for i in 1..=n {
-            s.raw_get_index(self.idx, i as i64);
+            s.raw_get_index(t, i as i64);
             let r = seq.serialize_element(&LuaValue {
                 ctx: self.ctx,
                 idx: s.top(),
@@ -150,11 +158,11 @@ impl LuaValue<'_> {
         seq.end()
     }
 
-    fn map<S: Serializer>(&self, ser: S) -> std::result::Result<S::Ok, S::Error> {
+    fn map<S: Serializer>(&self, ser: S, t: Table) -> std::result::Result<S::Ok, S::Error> {
         let s = self.ctx.stack;
         let mut map = ser.serialize_map(None)?;
         s.push_nil();
-        while s.next(self.idx) {
+        while s.next(t) {
             let key = s.abs(-2);
             let r = map.serialize_entry(
                 &Key { stack: s, idx: key },
@@ -294,11 +302,11 @@ impl<'de> Visitor<'de> for Seed<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
         self.enter()?;
         let s = self.stack;
-        s.new_table(seq.size_hint().unwrap_or(0), 0);
+        let array = s.new_table(seq.size_hint().unwrap_or(0), 0);
         let mut i = 0;
         while let Some(()) = seq.next_element_seed(self.inner())? {
             i += 1;
-            s.raw_set_index(-2, i);
+            s.raw_set_index(array, i);
         }
         Ok(())
     }
@@ -306,17 +314,17 @@ impl<'de> Visitor<'de> for Seed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
         self.enter()?;
         let s = self.stack;
-        s.new_table(0, 0);
+        let table = s.new_table(0, 0);
         let mut empty = true;
         while let Some(()) = map.next_key_seed(self.inner())? {
             map.next_value_seed(self.inner())?;
-            s.raw_set(-3);
+            s.raw_set(table);
             empty = false;
         }
         if empty {
             // An empty object comes back marked, so that it encodes as {} again.
-            s.push_value(marker_upvalue(Mark::Map));
-            s.set_metatable(-2);
+            let marked = marker(s, Mark::Map).map_err(|e| de::Error::custom(e.message()))?;
+            s.set_metatable(table.index(), marked);
         }
         Ok(())
     }

@@ -90,11 +90,11 @@ fn open(s: &Stack) -> lua::Returns {
     // the marker metatables (a table with one of these packs as that kind), then the key cache.
     let base = s.top();
     for kind in ["map", "array", "bin", "ext"] {
-        s.new_table(0, 2);
+        let marker = s.new_table(0, 2);
         s.push_str(kind);
-        s.raw_set_field(-2, "__nml");
+        s.raw_set_field(marker, "__nml");
         s.push_str(&format!("nml.{kind}"));
-        s.raw_set_field(-2, "__name");
+        s.raw_set_field(marker, "__name");
     }
     msgpack::keys::push_table(s);
     let marks = Marks {
@@ -117,8 +117,7 @@ fn open(s: &Stack) -> lua::Returns {
     let trampoline_at = s.top();
     debug_assert_eq!(trampoline_at, module_at + 1);
 
-    s.new_table(0, FUNCTIONS.iter().map(|f| f.len()).sum::<usize>() + 8);
-    let table = s.top();
+    let table = s.new_table(0, FUNCTIONS.iter().map(|f| f.len()).sum::<usize>() + 8);
     for (name, f) in FUNCTIONS.iter().copied().flatten() {
         push_nml_function(s, module_at, base, *f);
         s.raw_set_field(table, name);
@@ -154,7 +153,7 @@ fn open(s: &Stack) -> lua::Returns {
     for (name, source) in LUA_PARTS {
         s.load(source.as_bytes(), name)
             .map_err(error::Error::raise)?;
-        s.push_value(table);
+        s.push_value(table.index());
         s.pcall(1, 0).map_err(error::Error::raise)?;
     }
     if cfg!(feature = "luajit") {
@@ -177,12 +176,11 @@ fn register_class<T: 'static>(
     methods: &[&[(&str, LuaFn)]],
     metamethods: &[(&str, LuaFn)],
 ) {
-    s.new_udata_metatable::<T>(name);
-    let mt = s.top();
-    s.new_table(0, methods.iter().map(|m| m.len()).sum());
+    let mt = s.new_udata_metatable::<T>(name);
+    let index = s.new_table(0, methods.iter().map(|m| m.len()).sum());
     for (method, f) in methods.iter().copied().flatten() {
         push_nml_function(s, module_at, shared_base, *f);
-        s.raw_set_field(-2, method);
+        s.raw_set_field(index, method);
     }
     s.raw_set_field(mt, "__index");
     for (method, f) in metamethods {

@@ -12,13 +12,13 @@
 //! - No metamethod runs (`raw*` access only), and no `lua_call` outside [`Stack::protect`].
 //!   nml's own errors are Rust values, raised by [`entry`] after every Rust frame of the call
 //!   has returned.
-//! - What Lua checks only in its debug builds, `Stack` does not check again: the index given to
-//!   the table methods (`raw_get*`, `raw_set*`, `next`) holds a table, `set_metatable` finds a
-//!   table on the top, and pushes stay within the room `check_stack` made (`entry` makes
-//!   `LUA_MINSTACK`; recursion in the codecs asks for more at each level). These are the
-//!   stack's shape, which every function here sets up a few lines before it relies on it:
-//!   checking a table's type in each table method measured +5% instructions for `nml.pack` of
-//!   a small table and +9% for `nml.unpack` of a 50-key map (callgrind, Lua 5.4).
+//! - The table methods (`raw_get*`, `raw_set*`, `next`, `set_metatable`) take a [`Table`],
+//!   which only [`Stack::table`] (a type check) and [`Stack::new_table`] make, so no caller
+//!   can hand them something else. (Checking the type inside each method instead measured +5%
+//!   instructions for `nml.pack` of a small table and +9% for `nml.unpack` of a 50-key map,
+//!   callgrind, Lua 5.4; a `Table` is checked once per table.)
+//! - Pushes stay within the room `check_stack` made (`entry` makes `LUA_MINSTACK`; recursion in
+//!   the codecs asks for more at each level), as Lua's own C API requires of every C function.
 //! - The values a caller cannot set up wrongly by the shape of its code are checked: upvalue 1
 //!   (the module state, which `debug.setupvalue` could replace) by its size and type, userdata
 //!   by their metatables, sizes of foreign buffers against their blocks. Everything Lua would
@@ -363,66 +363,71 @@ impl Stack {
 
     // --- tables ------------------------------------------------------------------------------
 
-    /// `lua_next` over the table at `idx`. Every caller starts with nil or passes the key the
-    /// previous call left; any other key makes Lua raise "invalid key to 'next'", under the
-    /// longjmp rule.
-    pub fn next(&self, idx: c_int) -> bool {
-        // SAFETY: the index holds a table (the stack's shape, see the top of this file).
-        unsafe { ffi::lua_next(self.l, idx) != 0 }
+    /// The table at `idx`, as the proof the table methods take; `None` if it holds anything
+    /// else.
+    pub fn table(&self, idx: c_int) -> Option<Table> {
+        (self.kind(idx) == Kind::Table).then(|| Table(self.abs(idx)))
+    }
+
+    /// Pushes a new table and returns it. May raise (memory).
+    pub fn new_table(&self, narr: usize, nrec: usize) -> Table {
+        let clamp = |n: usize| n.min(c_int::MAX as usize) as c_int;
+        // SAFETY: sizes are hints; callers bound them by the input length before calling.
+        unsafe { ffi::lua_createtable(self.l, clamp(narr), clamp(nrec)) };
+        Table(self.top())
+    }
+
+    /// `lua_next` over `t`. Every caller starts with nil or passes the key the previous call
+    /// left; any other key makes Lua raise "invalid key to 'next'", under the longjmp rule.
+    pub fn next(&self, t: Table) -> bool {
+        // SAFETY: `t` holds a table (see Table).
+        unsafe { ffi::lua_next(self.l, t.0) != 0 }
     }
 
     /// Pushes `t[n]` without metamethods and returns its kind.
-    pub fn raw_get_index(&self, idx: c_int, n: i64) -> Kind {
-        // SAFETY: raw access never raises. Indexes stay far below the 5.1 limit of c_int
-        // because they count elements of a table that exists.
-        unsafe { ffi::lua_rawgeti(self.l, idx, n as ffi::lua_Integer) };
+    pub fn raw_get_index(&self, t: Table, n: i64) -> Kind {
+        // SAFETY: `t` holds a table; raw access never raises. Indexes stay far below the 5.1
+        // limit of c_int because they count elements of a table that exists.
+        unsafe { ffi::lua_rawgeti(self.l, t.0, n as ffi::lua_Integer) };
         self.kind(-1)
     }
 
     /// Pushes `t[key]` (key a string) without metamethods and returns its kind. May raise
     /// (making the key string); see [`Stack::raw_get`] for a key already on the stack.
-    pub fn raw_get_field(&self, idx: c_int, key: &str) -> Kind {
-        let idx = self.abs(idx);
+    pub fn raw_get_field(&self, t: Table, key: &str) -> Kind {
         self.push_bytes(key.as_bytes());
-        self.raw_get(idx)
+        self.raw_get(t)
     }
 
     /// Replaces the key on the top with `t[key]` without metamethods; returns the value's kind.
     /// Never raises.
-    pub fn raw_get(&self, idx: c_int) -> Kind {
-        // SAFETY: raw access to a table (callers pass one) never raises.
-        unsafe { ffi::lua_rawget(self.l, idx) };
+    pub fn raw_get(&self, t: Table) -> Kind {
+        // SAFETY: `t` holds a table; raw access never raises.
+        unsafe { ffi::lua_rawget(self.l, t.0) };
         self.kind(-1)
     }
 
-    /// Pops a value and stores it as `t[n]` without metamethods.
-    pub fn raw_set_index(&self, idx: c_int, n: i64) {
-        // SAFETY: integer keys are never nil or NaN, so raw set cannot raise.
-        unsafe { ffi::lua_rawseti(self.l, idx, n as ffi::lua_Integer) }
+    /// Pops a value and stores it as `t[n]` without metamethods. May raise (memory).
+    pub fn raw_set_index(&self, t: Table, n: i64) {
+        // SAFETY: `t` holds a table; integer keys are never nil or NaN.
+        unsafe { ffi::lua_rawseti(self.l, t.0, n as ffi::lua_Integer) }
     }
 
     /// Pops a key and a value and stores them without metamethods. May raise: for memory, as
     /// every call that grows a table, and for a nil or NaN key, which `lua_rawset` refuses with
     /// an error. Either way the longjmp rule holds the caller, so the key is not a precondition
     /// (the unpacker checks NaN keys first only to say where in the data they are).
-    pub fn raw_set(&self, idx: c_int) {
-        // SAFETY: raw access to a table (callers pass one); what it can raise is covered by the
-        // longjmp rule at the top of this file.
-        unsafe { ffi::lua_rawset(self.l, idx) }
+    pub fn raw_set(&self, t: Table) {
+        // SAFETY: `t` holds a table; what it can raise is covered by the longjmp rule at the
+        // top of this file.
+        unsafe { ffi::lua_rawset(self.l, t.0) }
     }
 
-    /// `t[key] = value at top` for a string key, popping the value.
-    pub fn raw_set_field(&self, idx: c_int, key: &str) {
-        let idx = self.abs(idx);
+    /// `t[key] = value at top` for a string key, popping the value. May raise (memory).
+    pub fn raw_set_field(&self, t: Table, key: &str) {
         self.push_bytes(key.as_bytes());
         self.insert(-2);
-        self.raw_set(idx);
-    }
-
-    pub fn new_table(&self, narr: usize, nrec: usize) {
-        let clamp = |n: usize| n.min(c_int::MAX as usize) as c_int;
-        // SAFETY: sizes are hints; callers bound them by the input length before calling.
-        unsafe { ffi::lua_createtable(self.l, clamp(narr), clamp(nrec)) }
+        self.raw_set(t);
     }
 
     /// Pushes the metatable of the value at `idx`; false (and nothing pushed) if it has none.
@@ -431,9 +436,11 @@ impl Stack {
         unsafe { ffi::lua_getmetatable(self.l, idx) != 0 }
     }
 
-    /// Pops a table and makes it the metatable of the value at `idx`.
-    pub fn set_metatable(&self, idx: c_int) {
-        // SAFETY: the top is a table (callers push one).
+    /// Makes `mt` the metatable of the value at `idx`.
+    pub fn set_metatable(&self, idx: c_int, mt: Table) {
+        let idx = self.abs(idx);
+        self.push_value(mt.0);
+        // SAFETY: the top is a table (`mt`), popped by lua_setmetatable.
         unsafe { ffi::lua_setmetatable(self.l, idx) };
     }
 
@@ -741,7 +748,7 @@ impl Stack {
 
     /// Creates (or fetches) the registry metatable `mt_name` with a `__gc` that drops `T`, and
     /// leaves it on the stack.
-    pub fn new_udata_metatable<T: 'static>(&self, mt_name: &CStr) {
+    pub fn new_udata_metatable<T: 'static>(&self, mt_name: &CStr) -> Table {
         // SAFETY: luaL_newmetatable creates or returns the named registry table.
         unsafe {
             if ffi::luaL_newmetatable(self.l, mt_name.as_ptr()) != 0 {
@@ -749,6 +756,7 @@ impl Stack {
                 ffi::lua_setfield(self.l, -2, c"__gc".as_ptr());
             }
         }
+        Table(self.top())
     }
 }
 
@@ -840,6 +848,20 @@ pub unsafe extern "C-unwind" fn protected_trampoline(l: *mut lua_State) -> c_int
     {
         // SAFETY: the pointers come from protect(), which outlives this call.
         unsafe { run(call, &stack) }
+    }
+}
+
+/// A table on the stack (at an absolute index) or in an upvalue, as [`Stack::table`] and
+/// [`Stack::new_table`] found or made it: the table methods take this, not an index, so that
+/// none of them can be given something else. It stays true while the slot keeps its table,
+/// which every function here ensures by never popping below a table it still uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Table(c_int);
+
+impl Table {
+    /// Its stack index, for the methods that take any value.
+    pub fn index(self) -> c_int {
+        self.0
     }
 }
 

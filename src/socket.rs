@@ -91,9 +91,9 @@ fn socket_impl(s: &Stack) -> Returns {
             ),
         )
     })?;
-    let has_options = match s.kind(2) {
-        Kind::None | Kind::Nil => false,
-        Kind::Table => true,
+    let options = match s.kind(2) {
+        Kind::None | Kind::Nil => None,
+        Kind::Table => s.table(2),
         k => {
             return Err(bad_argument(
                 "socket",
@@ -116,10 +116,10 @@ fn socket_impl(s: &Stack) -> Returns {
         METATABLE,
     )?;
     let at = s.top();
-    if has_options {
+    if let Some(options) = options {
         let b = check(s, at, "socket")?;
         s.push_nil();
-        while s.next(2) {
+        while s.next(options) {
             let key = s.top() - 1;
             let name = match s.opt_bytes(key) {
                 Some(n) => String::from_utf8_lossy(n).into_owned(),
@@ -151,8 +151,8 @@ fn dial_impl(s: &Stack) -> Returns {
     let b = check(s, 1, "dial")?;
     let url = check_url(s, 2, "dial")?;
     let blocking = match crate::args::options(s, 3, "dial", &["block"])? {
-        true => crate::args::boolean_field(s, 3, "block", "dial")?.unwrap_or(true),
-        false => true,
+        Some(opts) => crate::args::boolean_field(s, opts, "block", "dial")?.unwrap_or(true),
+        None => true,
     };
     b.open()?
         .dial(&url, blocking)
@@ -463,10 +463,10 @@ fn stats_impl(s: &Stack) -> Returns {
         ("connects", pipes.connects),
         ("disconnects", pipes.disconnects),
     ];
-    s.new_table(0, fields.len());
+    let stats = s.new_table(0, fields.len());
     for (name, value) in fields {
         s.push_int(value as i64);
-        s.raw_set_field(-2, name);
+        s.raw_set_field(stats, name);
     }
     Ok(1)
 }

@@ -128,11 +128,11 @@ fn send_options<'a>(
     idx: c_int,
     func: &str,
 ) -> Result<(bool, Option<&'a [u8]>)> {
-    if !crate::args::options(s, idx, func, &["dontwait", "topic"])? {
+    let Some(opts) = crate::args::options(s, idx, func, &["dontwait", "topic"])? else {
         return Ok((false, None));
-    }
-    let dontwait = crate::args::boolean_field(s, idx, "dontwait", func)?.unwrap_or(false);
-    let topic = match s.raw_get_field(idx, "topic") {
+    };
+    let dontwait = crate::args::boolean_field(s, opts, "dontwait", func)?.unwrap_or(false);
+    let topic = match s.raw_get_field(opts, "topic") {
         Kind::Nil => None,
         Kind::String if !b.tagged.get() => {
             return Err(Error::raise(format!(
@@ -394,13 +394,13 @@ fn carried(module: &Module, tag: &Tag) -> Carried {
 /// `sock:recv`'s options: `(dontwait, buffers as strings)`.
 fn recv_options(s: &Stack, idx: c_int, func: &str) -> Result<(bool, bool)> {
     let as_strings = Module::of(s)?.settings().buffers_as_strings;
-    if !crate::args::options(s, idx, func, &["dontwait", "buffers"])? {
+    let Some(opts) = crate::args::options(s, idx, func, &["dontwait", "buffers"])? else {
         return Ok((false, as_strings));
-    }
-    let dontwait = crate::args::boolean_field(s, idx, "dontwait", func)?.unwrap_or(false);
+    };
+    let dontwait = crate::args::boolean_field(s, opts, "dontwait", func)?.unwrap_or(false);
     Ok((
         dontwait,
-        crate::args::buffers_field(s, idx, func, as_strings)?,
+        crate::args::buffers_field(s, opts, func, as_strings)?,
     ))
 }
 
@@ -552,9 +552,9 @@ fn copy_into(s: &Stack, idx: c_int, payload: &[u8], capacity: usize) -> Result<(
 /// `nml.poll({sock, ...}, timeout_ms) -> {ready sockets} | nil, err, code`.
 fn poll_impl(s: &Stack) -> Returns {
     const F: &str = "poll";
-    if s.kind(1) != Kind::Table {
+    let Some(list) = s.table(1) else {
         return Err(bad_argument(F, 1, "table of sockets expected"));
-    }
+    };
     let timeout = match s.kind(2) {
         Kind::None | Kind::Nil => -1,
         Kind::Number => match s.to_f64(2) {
@@ -578,7 +578,7 @@ fn poll_impl(s: &Stack) -> Returns {
     let n = s.raw_len(1);
     let mut fds = Vec::with_capacity(n);
     for i in 1..=n {
-        s.raw_get_index(1, i as i64);
+        s.raw_get_index(list, i as i64);
         let b = socket::check(s, s.top(), F)
             .map_err(|_| bad_argument(F, 1, format!("element {i} is not an nml socket")))?;
         fds.push(b.open()?.recv_fd()?);
@@ -588,13 +588,16 @@ fn poll_impl(s: &Stack) -> Returns {
         .map_err(|e| Error::returned("error", format!("poll failed: {e}")))?;
     // The list is made while `ready` is ours: protected, with the sockets' table as argument 1.
     s.protect(1, 1, |p| {
-        p.new_table(n, 0);
+        let list = p
+            .table(1)
+            .ok_or_else(|| bad_argument(F, 1, "table of sockets expected"))?;
+        let out = p.new_table(n, 0);
         let mut k = 0;
         for (i, r) in ready.iter().enumerate() {
             if *r {
                 k += 1;
-                p.raw_get_index(1, i as i64 + 1);
-                p.raw_set_index(-2, k);
+                p.raw_get_index(list, i as i64 + 1);
+                p.raw_set_index(out, k);
             }
         }
         Ok(1)

@@ -14,7 +14,7 @@
 use std::cell::Cell;
 
 use crate::codec::upvalue;
-use crate::lua::Stack;
+use crate::lua::{Stack, Table};
 
 /// Keys longer than this are made as usual (Lua 5.4 does not hash strings over 40 bytes).
 pub const MAX_KEY: usize = 31;
@@ -50,14 +50,20 @@ impl Default for KeyCache {
 }
 
 impl KeyCache {
+    /// The table of cached strings (upvalue `KEYS`) of the running function, to hand to
+    /// [`KeyCache::push`]; `None` if the upvalue is not a table (the debug library can change
+    /// it), and then keys are made without the cache.
+    pub fn table(s: &Stack) -> Option<Table> {
+        s.table(Stack::upvalue(upvalue::KEYS))
+    }
+
     /// Pushes the Lua string of `key`, from the cache when the slot holds it.
-    pub fn push(&self, s: &Stack, key: &[u8]) {
-        if key.len() > MAX_KEY {
+    pub fn push(&self, s: &Stack, table: Option<Table>, key: &[u8]) {
+        let Some(table) = table.filter(|_| key.len() <= MAX_KEY) else {
             return s.push_bytes(key);
-        }
+        };
         let this = Slot::of(key);
         let i = this.index();
-        let table = Stack::upvalue(upvalue::KEYS);
         let n = (i + 1) as i64;
         if self.slots[i].get() == this {
             s.raw_get_index(table, n);
@@ -85,25 +91,28 @@ pub enum Name {
 
 const NAMES: [&str; 4] = ["type", "data", "buffer_ud_size", "buffer_ud_type"];
 
-/// Pushes the string of `name`. Never raises.
+/// Pushes the string of `name`. Never raises, unless the debug library has replaced the key
+/// table; then the string is made anew.
 pub fn push_name(s: &Stack, name: Name) {
-    s.raw_get_index(
-        Stack::upvalue(upvalue::KEYS),
-        (SLOTS + 1 + name as usize) as i64,
-    );
+    match KeyCache::table(s) {
+        Some(table) => {
+            s.raw_get_index(table, (SLOTS + 1 + name as usize) as i64);
+        }
+        None => s.push_str(NAMES[name as usize]),
+    }
 }
 
 /// Pushes the table of cached strings, for the `KEYS` upvalue: its array part holds a slot for
 /// each index, so storing into it never allocates, then the field names.
 pub fn push_table(s: &Stack) {
-    s.new_table(SLOTS + NAMES.len(), 0);
+    let table = s.new_table(SLOTS + NAMES.len(), 0);
     for n in 1..=SLOTS as i64 {
         s.push_bool(false);
-        s.raw_set_index(-2, n);
+        s.raw_set_index(table, n);
     }
     for (i, name) in NAMES.iter().enumerate() {
         s.push_str(name);
-        s.raw_set_index(-2, (SLOTS + 1 + i) as i64);
+        s.raw_set_index(table, (SLOTS + 1 + i) as i64);
     }
 }
 

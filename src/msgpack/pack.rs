@@ -14,7 +14,7 @@ use super::sink::Sink;
 use super::{Cache, Codec};
 use crate::codec::{self, Mark, Marks};
 use crate::error::{Error, Result};
-use crate::lua::{Kind, Number, Stack};
+use crate::lua::{Kind, Number, Stack, Table};
 use crate::message::{self, MsgBox};
 
 pub struct Packer<'a, S: Sink> {
@@ -75,7 +75,10 @@ impl<'a, S: Sink> Packer<'a, S> {
                 Number::Float(f) => format::float(&mut self.out, f, self.float32),
             },
             Kind::String => format::str(&mut self.out, s.to_bytes(idx)).map_err(too_long)?,
-            Kind::Table => self.table(idx)?,
+            Kind::Table => match s.table(idx) {
+                Some(t) => self.table(t)?,
+                None => return Err(Error::raise("the value changed while it was being packed")),
+            },
             // nml.null (and cjson.null, which is the same NULL lightuserdata)
             Kind::LightUserdata if s.to_userdata(idx).is_null() => format::nil(&mut self.out),
             Kind::LightUserdata | Kind::Userdata => {
@@ -90,9 +93,9 @@ impl<'a, S: Sink> Packer<'a, S> {
         Ok(())
     }
 
-    fn table(&mut self, idx: c_int) -> Result<()> {
+    fn table(&mut self, t: Table) -> Result<()> {
         let s = self.stack;
-        let id = s.to_pointer(idx);
+        let id = s.to_pointer(t.index());
         if self.path.contains(&id) {
             return Err(Error::raise(
                 "cannot pack a table that contains itself (cycle)",
@@ -108,12 +111,12 @@ impl<'a, S: Sink> Packer<'a, S> {
             return Err(Error::raise("cannot pack: Lua stack exhausted"));
         }
         self.path.push(id);
-        let result = match self.mark(idx) {
-            Mark::None => self.plain_table(idx),
-            Mark::Map => self.map(idx),
-            Mark::Array => self.array_by_index(idx, s.raw_len(idx)),
-            Mark::Bin => self.bin(idx),
-            Mark::Ext => self.ext(idx),
+        let result = match self.mark(t.index()) {
+            Mark::None => self.plain_table(t),
+            Mark::Map => self.map(t),
+            Mark::Array => self.array_by_index(t, s.raw_len(t.index())),
+            Mark::Bin => self.bin(t),
+            Mark::Ext => self.ext(t),
         };
         self.path.pop();
         result
@@ -130,29 +133,29 @@ impl<'a, S: Sink> Packer<'a, S> {
     }
 
     /// A table with no marker: an array if its keys are exactly 1..n, else a map.
-    fn plain_table(&mut self, idx: c_int) -> Result<()> {
+    fn plain_table(&mut self, t: Table) -> Result<()> {
         let s = self.stack;
-        let n = s.raw_len(idx);
+        let n = s.raw_len(t.index());
         s.push_nil();
         let key = s.top();
         if n == 0 {
-            if !s.next(idx) {
+            if !s.next(t) {
                 // Empty (lua_next popped the key): an array, as every Lua MessagePack library does.
                 return format::array_header(&mut self.out, 0).map_err(too_long);
             }
-            return self.map_entries(idx, key, true);
+            return self.map_entries(t, key, true);
         }
         let start = self.out.pos();
         format::array_header(&mut self.out, n).map_err(too_long)?;
         let mut expected = 1;
-        while s.next(idx) {
+        while s.next(t) {
             if expected > n
                 || s.kind(key) != Kind::Number
                 || s.to_number(key) != Number::Int(expected as i64)
             {
                 s.pop(2);
                 self.out.truncate(start);
-                return self.unordered_table(idx);
+                return self.unordered_table(t);
             }
             self.entry_value(expected, key + 1)?;
             s.pop(1);
@@ -162,45 +165,45 @@ impl<'a, S: Sink> Packer<'a, S> {
     }
 
     /// The slow path: a table whose traversal did not meet 1..n in order. Scan it all.
-    fn unordered_table(&mut self, idx: c_int) -> Result<()> {
-        match codec::sequence_length(self.stack, idx) {
-            Some(n) => self.array_by_index(idx, n),
-            None => self.map(idx),
+    fn unordered_table(&mut self, t: Table) -> Result<()> {
+        match codec::sequence_length(self.stack, t) {
+            Some(n) => self.array_by_index(t, n),
+            None => self.map(t),
         }
     }
 
     /// `t[1] .. t[n]` as an array; nil holes pack as nil (for `nml.array` tables).
-    fn array_by_index(&mut self, idx: c_int, n: usize) -> Result<()> {
+    fn array_by_index(&mut self, t: Table, n: usize) -> Result<()> {
         let s = self.stack;
         format::array_header(&mut self.out, n).map_err(too_long)?;
         for i in 1..=n {
-            s.raw_get_index(idx, i as i64);
+            s.raw_get_index(t, i as i64);
             self.entry_value(i, s.top())?;
             s.pop(1);
         }
         Ok(())
     }
 
-    fn map(&mut self, idx: c_int) -> Result<()> {
+    fn map(&mut self, t: Table) -> Result<()> {
         self.stack.push_nil();
         let key = self.stack.top();
-        self.map_entries(idx, key, false)
+        self.map_entries(t, key, false)
     }
 
-    /// Packs the entries of the table at `idx` as a map. The traversal key sits at `key`;
+    /// Packs the entries of `t` as a map. The traversal key sits at `key`;
     /// `started` says the first entry is already pushed (its value at `key + 1`).
-    fn map_entries(&mut self, idx: c_int, key: c_int, started: bool) -> Result<()> {
+    fn map_entries(&mut self, t: Table, key: c_int, started: bool) -> Result<()> {
         let s = self.stack;
         let header = self.out.begin_map();
         let mut count = 0;
-        if started || s.next(idx) {
+        if started || s.next(t) {
             loop {
                 let is_buffer = self.key(key).map_err(|e| self.at_key_of(key, e))?;
-                self.entry(idx, key, is_buffer)
+                self.entry(t, key, is_buffer)
                     .map_err(|e| self.at_key_of(key, e))?;
                 s.pop(1);
                 count += 1;
-                if !s.next(idx) {
+                if !s.next(t) {
                     break;
                 }
             }
@@ -226,7 +229,7 @@ impl<'a, S: Sink> Packer<'a, S> {
     /// is a buffer descriptor (the manual, "Buffers in tables"): a userdata, lightuserdata or
     /// (LuaJIT) FFI cdata or string.buffer there goes out as a bin, copied once from its
     /// memory. A string, `nml.bin`, nil or `nml.null` there packs as itself.
-    fn entry(&mut self, idx: c_int, key: c_int, is_buffer: bool) -> Result<()> {
+    fn entry(&mut self, t: Table, key: c_int, is_buffer: bool) -> Result<()> {
         let s = self.stack;
         let at = key + 1;
         let kind = s.kind(at);
@@ -243,7 +246,7 @@ impl<'a, S: Sink> Packer<'a, S> {
         if kind == Kind::LightUserdata && !holds_memory {
             return self.value_of(at, kind);
         }
-        if !has_type(s, idx) {
+        if !has_type(s, t) {
             if holds_memory {
                 return Err(Error::raise(format!(
                     "a table with a {} under buffer needs buffer_ud_type to be a buffer \
@@ -261,13 +264,13 @@ impl<'a, S: Sink> Packer<'a, S> {
                 kind.name()
             )));
         }
-        self.buffer(idx, at, kind)
+        self.buffer(t, at, kind)
     }
 
-    /// Writes the buffer at `buffer` of the descriptor at `idx`.
-    fn buffer(&mut self, idx: c_int, buffer: c_int, kind: Kind) -> Result<()> {
+    /// Writes the buffer at `buffer` of the descriptor `t`.
+    fn buffer(&mut self, t: Table, buffer: c_int, kind: Kind) -> Result<()> {
         let s = self.stack;
-        let size = descriptor_size(s, idx)?;
+        let size = descriptor_size(s, t)?;
         if let Some(m) = s.test_udata::<MsgBox>(buffer, message::METATABLE) {
             let out = &mut self.out;
             return m.bytes(|bytes| {
@@ -298,9 +301,9 @@ impl<'a, S: Sink> Packer<'a, S> {
     }
 
     /// `nml.bin(s)`: `{s}` with the bin metatable.
-    fn bin(&mut self, idx: c_int) -> Result<()> {
+    fn bin(&mut self, t: Table) -> Result<()> {
         let s = self.stack;
-        if s.raw_get_index(idx, 1) != Kind::String {
+        if s.raw_get_index(t, 1) != Kind::String {
             return Err(Error::raise("nml.bin value holds no string"));
         }
         let bytes = s.to_bytes(-1);
@@ -311,9 +314,9 @@ impl<'a, S: Sink> Packer<'a, S> {
     }
 
     /// `nml.ext(type, data)`: `{type = t, data = s}` with the ext metatable.
-    fn ext(&mut self, idx: c_int) -> Result<()> {
+    fn ext(&mut self, t: Table) -> Result<()> {
         let s = self.stack;
-        let ty = match (raw_get_name(s, idx, Name::Type), s.to_number(-1)) {
+        let ty = match (raw_get_name(s, t, Name::Type), s.to_number(-1)) {
             (Kind::Number, Number::Int(t)) if (-128..=127).contains(&t) => t as i8,
             _ => {
                 return Err(Error::raise(
@@ -321,7 +324,7 @@ impl<'a, S: Sink> Packer<'a, S> {
                 ))
             }
         };
-        if raw_get_name(s, idx, Name::Data) != Kind::String {
+        if raw_get_name(s, t, Name::Data) != Kind::String {
             return Err(Error::raise("nml.ext value's data must be a string"));
         }
         format::ext(&mut self.out, ty, s.to_bytes(-1)).map_err(too_long)?;
@@ -364,9 +367,9 @@ impl<S: Sink> Drop for Packer<'_, S> {
     }
 }
 
-/// The `buffer_ud_size` of the descriptor at `idx`, if it has one.
-fn descriptor_size(s: &Stack, idx: c_int) -> Result<Option<usize>> {
-    let size = match raw_get_name(s, idx, Name::BufferUdSize) {
+/// The `buffer_ud_size` of the descriptor `t`, if it has one.
+fn descriptor_size(s: &Stack, t: Table) -> Result<Option<usize>> {
+    let size = match raw_get_name(s, t, Name::BufferUdSize) {
         Kind::Nil => None,
         Kind::Number => match s.to_f64(-1) {
             Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= u32::MAX as f64 => Some(n as usize),
@@ -378,9 +381,9 @@ fn descriptor_size(s: &Stack, idx: c_int) -> Result<Option<usize>> {
     Ok(size)
 }
 
-/// True when the table at `idx` has a `buffer_ud_type`.
-fn has_type(s: &Stack, idx: c_int) -> bool {
-    let found = raw_get_name(s, idx, Name::BufferUdType) != Kind::Nil;
+/// True when `t` has a `buffer_ud_type`.
+fn has_type(s: &Stack, t: Table) -> bool {
+    let found = raw_get_name(s, t, Name::BufferUdType) != Kind::Nil;
     s.pop(1);
     found
 }
@@ -434,9 +437,8 @@ fn too_long(e: TooLong) -> Error {
     )
 }
 
-/// Pushes `t[name]` of the table at `idx` without metamethods; never raises.
-fn raw_get_name(s: &Stack, idx: c_int, name: Name) -> Kind {
-    let idx = s.abs(idx);
+/// Pushes `t[name]` without metamethods; never raises.
+fn raw_get_name(s: &Stack, t: Table, name: Name) -> Kind {
     super::keys::push_name(s, name);
-    s.raw_get(idx)
+    s.raw_get(t)
 }

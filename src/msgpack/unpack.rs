@@ -8,15 +8,17 @@ use rmp::Marker;
 
 use super::keys::KeyCache;
 use super::Codec;
-use crate::codec::{marker_upvalue, Mark};
+use crate::codec::{marker, Mark};
 use crate::error::{Error, Result};
-use crate::lua::Stack;
+use crate::lua::{Stack, Table};
 use crate::message::{MsgBox, SharedMsg, HEADROOM};
 use crate::nng::Message;
 
 pub struct Unpacker<'a> {
     stack: &'a Stack,
     keys: &'a KeyCache,
+    /// The table the key cache keeps its strings in (see `KeyCache::table`).
+    key_table: Option<Table>,
     data: &'a [u8],
     pos: usize,
     max_depth: usize,
@@ -52,6 +54,7 @@ impl<'a> Unpacker<'a> {
         Unpacker {
             stack,
             keys: &codec.cache.keys,
+            key_table: KeyCache::table(stack),
             data,
             pos,
             max_depth: codec.settings.max_depth,
@@ -173,10 +176,10 @@ impl<'a> Unpacker<'a> {
     fn array(&mut self, n: usize, depth: usize) -> Result<()> {
         self.enter(n, 1, depth)?;
         let s = self.stack;
-        s.new_table(n, 0);
+        let array = s.new_table(n, 0);
         for i in 1..=n {
             self.item(depth + 1, Place::Inside)?;
-            s.raw_set_index(-2, i as i64);
+            s.raw_set_index(array, i as i64);
         }
         Ok(())
     }
@@ -184,11 +187,10 @@ impl<'a> Unpacker<'a> {
     fn map(&mut self, n: usize, depth: usize) -> Result<()> {
         self.enter(n, 2, depth)?;
         let s = self.stack;
-        s.new_table(0, n);
+        let map = s.new_table(0, n);
         if n == 0 {
             // An empty map comes back marked, so that it packs as a map again.
-            s.push_value(marker_upvalue(Mark::Map));
-            s.set_metatable(-2);
+            s.set_metatable(map.index(), marker(s, Mark::Map)?);
         }
         // A bin under "buffer" is set last, once the map has shown whether it is a descriptor,
         // so that its bytes become a message or a string without being made twice.
@@ -215,12 +217,12 @@ impl<'a> Unpacker<'a> {
                 }
             }
             self.item(depth + 1, Place::Inside)?;
-            s.raw_set(-3);
+            s.raw_set(map);
         }
         if let Some((at, len)) = buffer {
             s.push_str("buffer");
             self.buffer(at, len, typed)?;
-            s.raw_set(-3);
+            s.raw_set(map);
         }
         Ok(())
     }
@@ -233,7 +235,7 @@ impl<'a> Unpacker<'a> {
         };
         self.pos += 1;
         let bytes = self.take(n)?;
-        self.keys.push(self.stack, bytes);
+        self.keys.push(self.stack, self.key_table, bytes);
         Ok(())
     }
 
@@ -285,13 +287,12 @@ impl<'a> Unpacker<'a> {
         let ty = self.be::<1>()?[0] as i8;
         let data = self.take(n)?;
         let s = self.stack;
-        s.new_table(0, 2);
+        let ext = s.new_table(0, 2);
         s.push_int(ty as i64);
-        s.raw_set_field(-2, "type");
+        s.raw_set_field(ext, "type");
         s.push_bytes(data);
-        s.raw_set_field(-2, "data");
-        s.push_value(marker_upvalue(Mark::Ext));
-        s.set_metatable(-2);
+        s.raw_set_field(ext, "data");
+        s.set_metatable(ext.index(), marker(s, Mark::Ext)?);
         Ok(())
     }
 
