@@ -17,8 +17,12 @@
 //!   can hand them something else. (Checking the type inside each method instead measured +5%
 //!   instructions for `nml.pack` of a small table and +9% for `nml.unpack` of a 50-key map,
 //!   callgrind, Lua 5.4; a `Table` is checked once per table.)
-//! - Pushes stay within the room `check_stack` made (`entry` makes `LUA_MINSTACK`; recursion in
-//!   the codecs asks for more at each level), as Lua's own C API requires of every C function.
+//! - Two obligations stay with the calling code, as Lua's C API leaves them with every C
+//!   function, because checking them on each call would cost more than the work: pushes stay
+//!   within the room `check_stack` made (`entry` makes `LUA_MINSTACK`; recursion in the codecs
+//!   asks for more at each level), and what was read from a slot (a string's bytes, a
+//!   [`Table`]) is used only while the slot still holds that value (no function here pops
+//!   below a value it still reads).
 //! - The values a caller cannot set up wrongly by the shape of its code are checked: upvalue 1
 //!   (the module state, which `debug.setupvalue` could replace) by its size and type, userdata
 //!   by their metatables, sizes of foreign buffers against their blocks. Everything Lua would
