@@ -25,10 +25,13 @@ describe("docs/manual.md", function()
     sock:close()
   end)
 
-  it("names every socket and message method", function()
-    local sock, msg = nml.socket("pair"), nml.allocmsg(1)
+  it("names every socket, context and message method", function()
+    local sock, msg = nml.socket("rep"), nml.allocmsg(1)
     for name in pairs(getmetatable(sock).__index) do
       assert.is_true(mentions("sock:" .. name), "sock:" .. name .. " is not in the manual")
+    end
+    for name in pairs(getmetatable(sock:context()).__index) do
+      assert.is_true(mentions("ctx:" .. name), "ctx:" .. name .. " is not in the manual")
     end
     for name in pairs(getmetatable(msg).__index) do
       assert.is_true(mentions("msg:" .. name), "msg:" .. name .. " is not in the manual")

@@ -21,10 +21,11 @@
 //! 13. `envelope.rs`: the header that tags a message with its protocol and topic.
 //! 14. `state.rs`: one Lua state's nml: settings, caches, protocols.
 //! 15. `socket.rs`: `nml.socket`, its options and endpoints.
-//! 16. `transfer.rs`: send, recv and poll.
-//! 17. `alloc.rs`: packing into memory the caller provides.
-//! 18. `api.rs`: the codec's Lua functions.
-//! 19. `lib.rs`: the module table, its classes and registration.
+//! 16. `context.rs`: `sock:context()`, many requests at once on one socket.
+//! 17. `transfer.rs`: send, recv and poll, through sockets and contexts.
+//! 18. `alloc.rs`: packing into memory the caller provides.
+//! 19. `api.rs`: the codec's Lua functions.
+//! 20. `lib.rs`: the module table, its classes and registration.
 
 // Unsafe code lives in lua.rs and nng.rs (and the C entry points of `lua_functions!`), each
 // block with the reason it is sound beside it.
@@ -36,6 +37,7 @@ pub mod alloc;
 pub mod api;
 pub mod args;
 pub mod codec;
+pub mod context;
 pub mod envelope;
 pub mod error;
 pub mod json;
@@ -65,6 +67,7 @@ const FUNCTIONS: &[&[(&str, LuaFn)]] = &[
     message::FUNCTIONS,
     socket::FUNCTIONS,
     socket::METHODS,
+    context::SOCKET_METHODS,
     transfer::FUNCTIONS,
 ];
 
@@ -145,8 +148,20 @@ fn open(s: &Stack) -> lua::Returns {
         module_at,
         base,
         socket::METATABLE,
-        &[socket::METHODS, transfer::SOCKET_METHODS],
+        &[
+            socket::METHODS,
+            context::SOCKET_METHODS,
+            transfer::SOCKET_METHODS,
+        ],
         socket::METAMETHODS,
+    );
+    register_class::<context::ContextBox>(
+        s,
+        module_at,
+        base,
+        context::METATABLE,
+        &[context::METHODS, transfer::CONTEXT_METHODS],
+        context::METAMETHODS,
     );
     s.push_str(concat!("nml ", env!("CARGO_PKG_VERSION")));
     s.raw_set_field(table, "_VERSION");

@@ -271,9 +271,7 @@ impl Pattern {
 pub struct Socket {
     id: sys::nng_socket,
     open: bool,
-    /// One aio per direction, made on first use and reused for every message (see [`Aio`]).
-    send_aio: OnceCell<Aio>,
-    recv_aio: OnceCell<Aio>,
+    channel: Channel,
 }
 
 impl Socket {
@@ -285,13 +283,26 @@ impl Socket {
         Ok(Socket {
             id,
             open: true,
-            send_aio: OnceCell::new(),
-            recv_aio: OnceCell::new(),
+            channel: Channel::default(),
         })
     }
 
     pub fn is_open(&self) -> bool {
         self.open
+    }
+
+    /// Opens a context on this socket: its own state of the protocol (a request in flight, a
+    /// request being answered), so that several can be under way at once. Req, rep,
+    /// surveyor, respondent and sub sockets have contexts; others say `not_supported`.
+    pub fn context(&self) -> Result<Context, NngError> {
+        let mut ctx = sys::nng_ctx::default();
+        // SAFETY: nng_ctx_open writes the new context's id into `ctx`.
+        check(unsafe { sys::nng_ctx_open(&mut ctx, self.id) })?;
+        Ok(Context {
+            ctx,
+            open: true,
+            channel: Channel::default(),
+        })
     }
 
     pub fn close(&mut self) {
@@ -359,36 +370,14 @@ impl Socket {
         if !self.open {
             return Err((NngError::CLOSED, msg));
         }
-        let aio = match Aio::get(&self.send_aio) {
-            Ok(aio) => aio,
-            Err(e) => return Err((e, msg)),
-        };
-        let raw = msg.into_raw();
-        let rv = aio.run(nonblocking, |a| {
-            // SAFETY: raw is a live message we own, attached to our idle aio; on success NNG
-            // takes it, on failure it stays ours (and attached).
-            unsafe {
-                sys::nng_aio_set_msg(a, raw);
-                sys::nng_socket_send(self.id, a);
-            }
-        });
-        aio.detach_msg();
-        match check(rv) {
-            Ok(()) => Ok(()),
-            // SAFETY: on failure the message is still ours, so we take it back.
-            Err(e) => Err((e, unsafe { Message::from_raw(raw) })),
-        }
+        self.channel.send(Target::Socket(self.id), msg, nonblocking)
     }
 
     pub fn recv(&self, nonblocking: bool) -> Result<Message, NngError> {
         if !self.open {
             return Err(NngError::CLOSED);
         }
-        let aio = Aio::get(&self.recv_aio)?;
-        // SAFETY: starting a receive on our idle aio.
-        check(aio.run(nonblocking, |a| unsafe { sys::nng_socket_recv(self.id, a) }))?;
-        // SAFETY: a successful receive leaves a live message on the aio, now ours.
-        Ok(unsafe { Message::from_raw(aio.detach_msg()) })
+        self.channel.recv(Target::Socket(self.id), nonblocking)
     }
 
     /// Connections and drops, from NNG's statistics and its warnings.
@@ -432,6 +421,115 @@ impl Socket {
         };
         // SAFETY: NNG copies `prefix.len()` bytes from `prefix`.
         check(unsafe { change(self.id, prefix.as_ptr() as *const c_void, prefix.len()) })
+    }
+}
+
+/// A context of a socket (`nng_ctx`): sends and receives as the socket does, keeping its own
+/// protocol state. Closed explicitly or on drop; closing its socket closes it too.
+pub struct Context {
+    ctx: sys::nng_ctx,
+    open: bool,
+    channel: Channel,
+}
+
+impl Context {
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
+    pub fn close(&mut self) {
+        if std::mem::replace(&mut self.open, false) {
+            // SAFETY: closing a context we opened; NNG tolerates one its socket closed.
+            unsafe { sys::nng_ctx_close(self.ctx) };
+        }
+    }
+
+    pub fn send(&self, msg: Message, nonblocking: bool) -> Result<(), (NngError, Message)> {
+        if !self.open {
+            return Err((NngError::CLOSED, msg));
+        }
+        self.channel
+            .send(Target::Context(self.ctx), msg, nonblocking)
+    }
+
+    pub fn recv(&self, nonblocking: bool) -> Result<Message, NngError> {
+        if !self.open {
+            return Err(NngError::CLOSED);
+        }
+        self.channel.recv(Target::Context(self.ctx), nonblocking)
+    }
+
+    pub fn set_ms(&self, name: &CStr, ms: i32) -> Result<(), NngError> {
+        // SAFETY: name is NUL-terminated.
+        check(unsafe { sys::nng_ctx_set_ms(self.ctx, name.as_ptr(), ms) })
+    }
+
+    pub fn get_ms(&self, name: &CStr) -> Result<i32, NngError> {
+        let mut v = 0;
+        // SAFETY: NNG writes one nng_duration.
+        check(unsafe { sys::nng_ctx_get_ms(self.ctx, name.as_ptr(), &mut v) })?;
+        Ok(v)
+    }
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// Where an operation goes: a socket, or one of its contexts.
+#[derive(Clone, Copy)]
+enum Target {
+    Socket(sys::nng_socket),
+    Context(sys::nng_ctx),
+}
+
+/// One aio per direction, made on first use and reused for every message (see [`Aio`]), for a
+/// socket or a context.
+#[derive(Default)]
+struct Channel {
+    send_aio: OnceCell<Aio>,
+    recv_aio: OnceCell<Aio>,
+}
+
+impl Channel {
+    fn send(&self, to: Target, msg: Message, nonblocking: bool) -> Result<(), (NngError, Message)> {
+        let aio = match Aio::get(&self.send_aio) {
+            Ok(aio) => aio,
+            Err(e) => return Err((e, msg)),
+        };
+        let raw = msg.into_raw();
+        let rv = aio.run(nonblocking, |a| {
+            // SAFETY: raw is a live message we own, attached to our idle aio; on success NNG
+            // takes it, on failure it stays ours (and attached).
+            unsafe {
+                sys::nng_aio_set_msg(a, raw);
+                match to {
+                    Target::Socket(id) => sys::nng_socket_send(id, a),
+                    Target::Context(ctx) => sys::nng_ctx_send(ctx, a),
+                }
+            }
+        });
+        aio.detach_msg();
+        match check(rv) {
+            Ok(()) => Ok(()),
+            // SAFETY: on failure the message is still ours, so we take it back.
+            Err(e) => Err((e, unsafe { Message::from_raw(raw) })),
+        }
+    }
+
+    fn recv(&self, from: Target, nonblocking: bool) -> Result<Message, NngError> {
+        let aio = Aio::get(&self.recv_aio)?;
+        // SAFETY: starting a receive on our idle aio.
+        check(aio.run(nonblocking, |a| unsafe {
+            match from {
+                Target::Socket(id) => sys::nng_socket_recv(id, a),
+                Target::Context(ctx) => sys::nng_ctx_recv(ctx, a),
+            }
+        }))?;
+        // SAFETY: a successful receive leaves a live message on the aio, now ours.
+        Ok(unsafe { Message::from_raw(aio.detach_msg()) })
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_int, CStr, CString};
+use std::rc::Rc;
 
 use crate::error::{bad_argument, Error, Result};
 use crate::lua::{Kind, LuaFn, Number, Returns, Stack};
@@ -15,7 +16,27 @@ pub const METATABLE: &CStr = c"nml.socket";
 /// NNG's default receive limit is 1 MiB; nml's is 64 MiB (the manual's socket options).
 pub const DEFAULT_RECV_MAX_SIZE: usize = 64 << 20;
 
-pub struct SocketBox {
+/// The Lua userdata of a socket. Its state is shared with the socket's contexts, which keep
+/// the NNG socket open while they live.
+pub struct SocketBox(Rc<SocketState>);
+
+impl std::ops::Deref for SocketBox {
+    type Target = SocketState;
+
+    fn deref(&self) -> &SocketState {
+        &self.0
+    }
+}
+
+impl SocketBox {
+    /// The state, for a context to share.
+    pub fn share(&self) -> Rc<SocketState> {
+        Rc::clone(&self.0)
+    }
+}
+
+/// An NNG socket and what nml keeps beside it.
+pub struct SocketState {
     pub socket: RefCell<Socket>,
     pub pattern: Pattern,
     /// The protocol `send` encodes with when none is given.
@@ -38,7 +59,7 @@ pub struct Traffic {
     pub oversize_drops: u64,
 }
 
-impl SocketBox {
+impl SocketState {
     pub fn count(&self, update: impl FnOnce(&mut Traffic)) {
         let mut t = self.traffic.get();
         update(&mut t);
@@ -46,7 +67,7 @@ impl SocketBox {
     }
 }
 
-impl SocketBox {
+impl SocketState {
     /// The open socket, or `nil, msg, "closed"`.
     pub fn open(&self) -> Result<std::cell::Ref<'_, Socket>> {
         let socket = self.socket.borrow();
@@ -105,14 +126,14 @@ fn socket_impl(s: &Stack) -> Returns {
     let socket = Socket::open(pattern)?;
     set_defaults(&socket)?;
     s.push_udata(
-        SocketBox {
+        SocketBox(Rc::new(SocketState {
             socket: RefCell::new(socket),
             pattern,
             protocol: RefCell::new(Protocol::MessagePack),
             tagged: Cell::new(true),
             recv_max_size: Cell::new(DEFAULT_RECV_MAX_SIZE),
             traffic: Cell::new(Traffic::default()),
-        },
+        })),
         METATABLE,
     )?;
     let at = s.top();
@@ -191,7 +212,7 @@ fn setopt_impl(s: &Stack) -> Returns {
 /// What a socket option's value is, and where it lives: NNG's options in nml's names and
 /// units (the function gives NNG's name), then nml's own.
 #[derive(Clone, Copy)]
-enum Value {
+pub enum Value {
     /// Milliseconds, -1 for forever.
     Ms(fn() -> &'static CStr),
     /// Bytes, 0 for no limit.
@@ -206,9 +227,9 @@ enum Value {
 
 /// A socket option: its name, its value, and nml's default where nml sets one (else NNG's
 /// default stands until the option is set).
-struct SocketOption {
-    name: &'static str,
-    value: Value,
+pub struct SocketOption {
+    pub name: &'static str,
+    pub value: Value,
     default: Option<i64>,
 }
 
@@ -288,7 +309,7 @@ impl Value {
 }
 
 /// The option called `name`, or a raised error listing them all.
-fn option(name: &str, func: &str) -> Result<&'static SocketOption> {
+pub fn option(name: &str, func: &str) -> Result<&'static SocketOption> {
     SOCKET_OPTIONS
         .iter()
         .find(|o| o.name == name)
@@ -309,7 +330,7 @@ fn set_defaults(socket: &Socket) -> Result<()> {
 }
 
 /// The integer at `value` for option `o`, checked against its range.
-fn option_integer(s: &Stack, o: &SocketOption, value: c_int, func: &str) -> Result<i64> {
+pub fn option_integer(s: &Stack, o: &SocketOption, value: c_int, func: &str) -> Result<i64> {
     let (range, what) = o.value.range().expect("an NNG option");
     let n = match s.kind(value) {
         Kind::Number => match s.to_number(value) {
@@ -335,7 +356,7 @@ fn option_integer(s: &Stack, o: &SocketOption, value: c_int, func: &str) -> Resu
     }
 }
 
-fn set_option(s: &Stack, b: &SocketBox, name: &str, value: c_int, func: &str) -> Result<()> {
+fn set_option(s: &Stack, b: &SocketState, name: &str, value: c_int, func: &str) -> Result<()> {
     let o = option(name, func)?;
     let socket = b.open()?;
     let set = match o.value {
@@ -387,8 +408,14 @@ fn getopt_impl(s: &Stack) -> Returns {
             .ok_or_else(|| bad_argument("getopt", 2, "option name expected"))?,
     )
     .into_owned();
+    push_option(s, b, option(&name, "getopt")?)?;
+    Ok(1)
+}
+
+/// Pushes the value of option `o` of the socket.
+pub fn push_option(s: &Stack, b: &SocketState, o: &SocketOption) -> Result<()> {
     let socket = b.open()?;
-    let got = match option(&name, "getopt")?.value {
+    let got = match o.value {
         Value::Ms(nng_name) => socket.get_ms(nng_name()).map(|v| s.push_int(v as i64)),
         Value::Bytes(nng_name) => socket.get_size(nng_name()).map(|v| s.push_int(v as i64)),
         Value::Messages(nng_name) => socket.get_int(nng_name()).map(|v| s.push_int(v as i64)),
@@ -405,13 +432,13 @@ fn getopt_impl(s: &Stack) -> Returns {
         Error::returned(
             e.code(),
             format!(
-                "cannot get {name} of a {} socket: {}",
+                "cannot get {} of a {} socket: {}",
+                o.name,
                 b.pattern.name(),
                 e.describe()
             ),
         )
-    })?;
-    Ok(1)
+    })
 }
 
 fn subscription(s: &Stack, func: &str, subscribe: bool) -> Returns {

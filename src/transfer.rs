@@ -10,6 +10,7 @@ use std::cell::RefCell;
 use std::ffi::c_int;
 use std::rc::Rc;
 
+use crate::context::{self, ContextBox};
 use crate::envelope::{self, Tag};
 use crate::error::{bad_argument, Error, Result};
 use crate::lua::{Kind, LuaFn, Returns, Stack};
@@ -18,7 +19,7 @@ use crate::msgpack;
 use crate::msgpack::unpack::{Buffers, Unpacker};
 use crate::nng::{Message, Pattern};
 use crate::protocol::Protocol;
-use crate::socket::{self, SocketBox};
+use crate::socket::{self, SocketState};
 use crate::state::Module;
 
 /// `nml.NN_MSG`: "the buffer is an nml message; hand it over without copying".
@@ -38,8 +39,9 @@ crate::lua_functions! {
 /// cases, and poll.
 pub const FUNCTIONS: &[(&str, LuaFn)] = &[("send", send), ("recv", recv), ("poll", poll)];
 
-/// The socket methods of this file: the idiomatic send and recv.
+/// The socket methods of this file: the idiomatic send and recv. Contexts have the same.
 pub const SOCKET_METHODS: &[(&str, LuaFn)] = &[("send", sock_send), ("recv", sock_recv)];
+pub const CONTEXT_METHODS: &[(&str, LuaFn)] = SOCKET_METHODS;
 
 // --- sending -------------------------------------------------------------------------------
 
@@ -75,30 +77,79 @@ fn bytes_message(header: &[u8], payload: &[u8]) -> Result<Message> {
     Ok(msg)
 }
 
-fn send_message(b: &SocketBox, msg: Message, dontwait: bool) -> Result<()> {
+/// Where `send` and `recv` go: a socket, or one of its contexts, which shares the socket's
+/// state (protocol, envelope, limits, counters).
+struct Endpoint<'a> {
+    state: &'a SocketState,
+    context: Option<&'a ContextBox>,
+}
+
+impl<'a> Endpoint<'a> {
+    /// The socket or context at `idx`.
+    fn at(s: &'a Stack, idx: c_int, func: &str) -> Result<Endpoint<'a>> {
+        if let Some(c) = s.test_udata::<ContextBox>(idx, context::METATABLE) {
+            return Ok(Endpoint {
+                state: &c.socket,
+                context: Some(c),
+            });
+        }
+        match s.test_udata::<socket::SocketBox>(idx, socket::METATABLE) {
+            Some(b) => Ok(Endpoint::socket(b)),
+            None => Err(bad_argument(
+                func,
+                idx as usize,
+                format!("nml socket or context expected, got {}", s.kind(idx).name()),
+            )),
+        }
+    }
+
+    fn socket(state: &'a SocketState) -> Endpoint<'a> {
+        Endpoint {
+            state,
+            context: None,
+        }
+    }
+
+    /// Sends `msg`; on failure it comes back with the error. No borrow outlives the call.
+    fn send(&self, msg: Message, dontwait: bool) -> Result<()> {
+        let sent = match self.context {
+            Some(c) => c.open()?.send(msg, dontwait),
+            None => self.state.open()?.send(msg, dontwait),
+        };
+        sent.map_err(|(e, _msg)| Error::from(e))
+    }
+
+    fn recv(&self, dontwait: bool) -> Result<Message> {
+        Ok(match self.context {
+            Some(c) => c.open()?.recv(dontwait)?,
+            None => self.state.open()?.recv(dontwait)?,
+        })
+    }
+}
+
+fn send_message(e: &Endpoint, msg: Message, dontwait: bool) -> Result<()> {
     let bytes = msg.len() as u64;
-    b.open()?
-        .send(msg, dontwait)
-        .map_err(|(e, _msg)| Error::from(e))?;
-    count_sent(b, bytes);
+    e.send(msg, dontwait)?;
+    count_sent(e.state, bytes);
     Ok(())
 }
 
-fn count_sent(b: &SocketBox, bytes: u64) {
+fn count_sent(b: &SocketState, bytes: u64) {
     b.count(|t| {
         t.sent += 1;
         t.sent_bytes += bytes;
     });
 }
 
-fn envelope(b: &SocketBox, topic: &[u8], protocol: &Protocol) -> envelope::Header {
+fn envelope(b: &SocketState, topic: &[u8], protocol: &Protocol) -> envelope::Header {
     envelope::header(topic, b.tagged.get().then_some(protocol))
 }
 
 /// `sock:send(value [, protocol [, {dontwait = bool, topic = string}]]) -> true | nil, err, code`.
 fn sock_send_impl(s: &Stack) -> Returns {
     const F: &str = "send";
-    let b = socket::check(s, 1, F)?;
+    let endpoint = Endpoint::at(s, 1, F)?;
+    let b = endpoint.state;
     let module = Module::of(s)?;
     let protocol = match s.kind(3) {
         Kind::None | Kind::Nil => b.protocol.borrow().clone(),
@@ -117,14 +168,14 @@ fn sock_send_impl(s: &Stack) -> Returns {
     let (dontwait, topic) = send_options(s, b, 4, F)?;
     let header = envelope(b, topic.unwrap_or(b""), &protocol);
     let msg = encode_message(s, module, &header, &protocol, 2).map_err(|e| e.context("send: "))?;
-    send_message(b, msg, dontwait)?;
+    send_message(&endpoint, msg, dontwait)?;
     s.push_bool(true);
     Ok(1)
 }
 
 fn send_options<'a>(
     s: &'a Stack,
-    b: &SocketBox,
+    b: &SocketState,
     idx: c_int,
     func: &str,
 ) -> Result<(bool, Option<&'a [u8]>)> {
@@ -263,7 +314,7 @@ fn send_impl(s: &Stack) -> Returns {
             ))
         }
     };
-    send_message(b, msg, dontwait)?;
+    send_message(&Endpoint::socket(b), msg, dontwait)?;
     s.push_int(0);
     Ok(1)
 }
@@ -298,7 +349,7 @@ fn prefix<'d>(data: &'d [u8], size: Size, what: &str) -> Result<&'d [u8]> {
 /// The NN_MSG case: the message itself goes to NNG, envelope put in front in its headroom.
 fn send_whole_message(
     s: &Stack,
-    b: &SocketBox,
+    b: &SocketState,
     mb: &MsgBox,
     header: &[u8],
     dontwait: bool,
@@ -338,8 +389,9 @@ struct Received {
     carried: Carried,
 }
 
-fn receive(s: &Stack, b: &SocketBox, dontwait: bool) -> Result<Received> {
-    let msg = b.open()?.recv(dontwait)?;
+fn receive(s: &Stack, e: &Endpoint, dontwait: bool) -> Result<Received> {
+    let msg = e.recv(dontwait)?;
+    let b = e.state;
     let (len, max) = (msg.len(), b.recv_max_size.get());
     // NNG enforces the limit on the wire (ipc, tcp); inproc hands over any message.
     if max > 0 && len > max {
@@ -406,9 +458,9 @@ fn recv_options(s: &Stack, idx: c_int, func: &str) -> Result<(bool, bool)> {
 
 /// `sock:recv([{dontwait = bool}]) -> value, protocol, topic | nil, err, code [, raw]`.
 fn sock_recv_impl(s: &Stack) -> Returns {
-    let b = socket::check(s, 1, "recv")?;
+    let endpoint = Endpoint::at(s, 1, "recv")?;
     let (dontwait, as_strings) = recv_options(s, 2, "recv")?;
-    let r = receive(s, b, dontwait)?;
+    let r = receive(s, &endpoint, dontwait)?;
     // Shared, so that descriptors' buffers can be views into it; it is
     // freed on return unless a view refers to it.
     let msg: SharedMsg = Rc::new(RefCell::new(Held::new(r.msg)));
@@ -501,7 +553,7 @@ fn recv_impl(s: &Stack) -> Returns {
         payload_at,
         carried,
         ..
-    } = receive(s, b, dontwait)?;
+    } = receive(s, &Endpoint::socket(b), dontwait)?;
     let payload_len = msg.len() - payload_at;
     let protocol_name = match &carried {
         Carried::Known(p) => Some(p.name()),

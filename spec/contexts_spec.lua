@@ -1,0 +1,155 @@
+-- Contexts: one socket, many requests under way at once, each reply to the client that asked.
+local helper = require "helper"
+
+local CLIENTS = 50
+
+-- A rep server with CLIENTS contexts and CLIENTS req clients on `transport`: every context
+-- takes one request, then the server answers in the order `order` gives.
+local function serve_all(transport, order)
+  local server = helper.socket("rep")
+  local url = helper.listen_fresh(server, transport)
+  local clients = {}
+  for i = 1, CLIENTS do
+    clients[i] = helper.socket("req")
+    assert(clients[i]:dial(url))
+  end
+  local contexts = {}
+  for i = 1, CLIENTS do contexts[i] = assert(server:context()) end
+  for i = 1, CLIENTS do assert(clients[i]:send({ client = i, question = "who am I?" })) end
+  local asked = {}
+  for i = 1, CLIENTS do
+    local request = assert(contexts[i]:recv())
+    asked[i] = request.client
+  end
+  for _, i in ipairs(order(CLIENTS)) do
+    assert(contexts[i]:send({ answer = asked[i] }))
+  end
+  for i = 1, CLIENTS do
+    local reply, err = clients[i]:recv()
+    assert.is_table(reply, err)
+    assert.equals(i, reply.answer)
+    clients[i]:close()
+  end
+  server:close()
+end
+
+local function arrival(n)
+  local t = {}
+  for i = 1, n do t[i] = i end
+  return t
+end
+
+local function reverse(n)
+  local t = {}
+  for i = 1, n do t[i] = n + 1 - i end
+  return t
+end
+
+describe("contexts", function()
+  for _, transport in ipairs { "inproc", "ipc", "tcp" } do
+    it("answer 50 concurrent req clients each with its own reply, in arrival order, over " .. transport, function()
+      serve_all(transport, arrival)
+    end)
+    it("answer 50 concurrent req clients each with its own reply, in reverse order, over " .. transport, function()
+      serve_all(transport, reverse)
+    end)
+  end
+
+  it("let a req client keep several requests in flight on one socket", function()
+    local server, client = helper.pair_of("rep", "req", "inproc")
+    local a, b = assert(client:context()), assert(client:context())
+    assert(a:send("first"))
+    assert(b:send("second"))
+    local s1, s2 = assert(server:context()), assert(server:context())
+    local q1, q2 = assert(s1:recv()), assert(s2:recv())
+    assert(s2:send(q2 .. " answered"))
+    assert(s1:send(q1 .. " answered"))
+    assert.equals("second answered", b:recv())
+    assert.equals("first answered", a:recv())
+    server:close()
+    client:close()
+  end)
+
+  it("keep their own timeouts and read the socket's other options", function()
+    local server = helper.socket("rep", { recv_timeout = 1234 })
+    local ctx = assert(server:context())
+    assert.equals(1234, ctx:getopt("recv_timeout"))
+    assert(ctx:setopt("recv_timeout", 10))
+    assert.equals(10, ctx:getopt("recv_timeout"))
+    assert.equals(1234, server:getopt("recv_timeout"))
+    assert.equals("MessagePack", ctx:getopt("protocol"))
+    local _, _, code = ctx:recv()
+    assert.equals("timeout", code)
+    local ok, err = pcall(ctx.setopt, ctx, "protocol", "json")
+    assert.is_false(ok)
+    assert.matches("the socket's option", err)
+    assert.has_error(function() ctx:setopt("recv_timeout", "soon") end)
+    local _, _, again = ctx:recv({ dontwait = true })
+    assert.equals("again", again)
+    server:close()
+  end)
+
+  it("exist where NNG has them, and say not_supported elsewhere", function()
+    for _, kind in ipairs { "req", "rep", "surveyor", "respondent", "sub" } do
+      local s = helper.socket(kind)
+      assert.is_truthy(s:context(), kind)
+      s:close()
+    end
+    for _, kind in ipairs { "pair", "push", "pull", "pub", "bus" } do
+      local s = helper.socket(kind)
+      local ctx, _, code = s:context()
+      assert.is_nil(ctx, kind)
+      assert.equals("not_supported", code)
+      s:close()
+    end
+  end)
+
+  it("close with their socket, and alone without closing it", function()
+    local server, client = helper.pair_of("rep", "req", "inproc")
+    local ctx = assert(server:context())
+    assert(ctx:close())
+    assert(ctx:close())
+    local _, _, code = ctx:recv()
+    assert.equals("closed", code)
+    local other = assert(server:context())
+    assert(client:send("still open?"))
+    assert.equals("still open?", other:recv())
+    server:close()
+    local _, _, closed = other:send("late")
+    assert.equals("closed", closed)
+    assert.matches("closed", tostring(other))
+    client:close()
+  end)
+
+  it("keep the socket open while they live, and are collected safely", function()
+    local client = helper.socket("req")
+    local url
+    do
+      local server = helper.socket("rep")
+      url = helper.listen_fresh(server, "inproc")
+      local contexts = {}
+      for i = 1, 20 do contexts[i] = server:context() end
+      assert(client:dial(url))
+      -- The socket's own reference goes; the contexts still serve on it.
+      local kept = contexts[7]
+      contexts, server = nil, nil
+      collectgarbage()
+      collectgarbage()
+      assert(client:send("anyone there?"))
+      assert.equals("anyone there?", kept:recv())
+      assert(kept:send("yes"))
+      assert.equals("yes", client:recv())
+      kept = nil -- luacheck: ignore 311
+    end
+    collectgarbage()
+    collectgarbage()
+    for _ = 1, 200 do
+      local s = helper.socket("rep")
+      for _ = 1, 5 do s:context() end
+      if math.random() < 0.5 then s:close() end
+    end
+    collectgarbage()
+    collectgarbage()
+    client:close()
+  end)
+end)

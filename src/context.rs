@@ -1,0 +1,154 @@
+//! Contexts: `sock:context()`, one state of a socket's protocol each, so that a server holds
+//! many requests at once and each reply reaches the client that asked (the manual's
+//! "Contexts"). Sending and receiving are in `transfer.rs`, shared with sockets.
+
+use std::cell::RefCell;
+use std::ffi::{c_int, CStr};
+use std::rc::Rc;
+
+use crate::error::{bad_argument, Error, Result};
+use crate::lua::{LuaFn, Returns, Stack};
+use crate::nng::Context;
+use crate::socket::{self, SocketState, Value};
+
+pub const METATABLE: &CStr = c"nml.context";
+
+pub struct ContextBox {
+    /// The socket's state: its protocol, envelope and limits hold for the context too, and
+    /// the context keeps the NNG socket open while it lives.
+    pub socket: Rc<SocketState>,
+    pub context: RefCell<Context>,
+}
+
+impl ContextBox {
+    /// The open context, or `nil, msg, "closed"` (closing the socket closes its contexts).
+    pub fn open(&self) -> Result<std::cell::Ref<'_, Context>> {
+        let context = self.context.borrow();
+        match context.is_open() && self.socket.socket.borrow().is_open() {
+            true => Ok(context),
+            false => Err(Error::returned("closed", "the context is closed")),
+        }
+    }
+}
+
+pub fn check<'a>(s: &'a Stack, idx: c_int, func: &str) -> Result<&'a ContextBox> {
+    crate::args::check_udata(s, idx, METATABLE, func, "nml context")
+}
+
+crate::lua_functions! {
+    context => context_impl;
+    setopt => setopt_impl;
+    getopt => getopt_impl;
+    close => close_impl;
+    describe => describe_impl;
+}
+
+/// The socket method of this file: `sock:context()`.
+pub const SOCKET_METHODS: &[(&str, LuaFn)] = &[("context", context)];
+
+/// Methods of contexts (with `send` and `recv`, `transfer::CONTEXT_METHODS`), and their
+/// metamethods.
+pub const METHODS: &[(&str, LuaFn)] = &[("setopt", setopt), ("getopt", getopt), ("close", close)];
+pub const METAMETHODS: &[(&str, LuaFn)] = &[("__tostring", describe), ("__close", close)];
+
+/// `sock:context() -> context | nil, err, code`.
+fn context_impl(s: &Stack) -> Returns {
+    let b = socket::check(s, 1, "context")?;
+    let context = b.open()?.context().map_err(|e| {
+        Error::returned(
+            e.code(),
+            format!(
+                "a {} socket has no contexts: {}",
+                b.pattern.name(),
+                e.describe()
+            ),
+        )
+    })?;
+    s.push_udata(
+        ContextBox {
+            socket: b.share(),
+            context: RefCell::new(context),
+        },
+        METATABLE,
+    )?;
+    Ok(1)
+}
+
+/// The option named by argument 2, and whether the context keeps its own value of it (the
+/// timeouts); every other option is the socket's.
+fn named_option(s: &Stack, func: &str) -> Result<&'static socket::SocketOption> {
+    let name = s
+        .opt_bytes(2)
+        .ok_or_else(|| bad_argument(func, 2, "option name expected"))?;
+    socket::option(&String::from_utf8_lossy(name), func)
+}
+
+/// `ctx:setopt(name, value) -> true | nil, err, code`: the context's own timeouts
+/// (`recv_timeout`, `send_timeout`, `resend_time`, `survey_time`); the socket's options are set
+/// on the socket.
+fn setopt_impl(s: &Stack) -> Returns {
+    let c = check(s, 1, "setopt")?;
+    let o = named_option(s, "setopt")?;
+    let Value::Ms(nng_name) = o.value else {
+        return Err(bad_argument(
+            "setopt",
+            2,
+            format!(
+                "{} is the socket's option, for all its contexts: set it with sock:setopt",
+                o.name
+            ),
+        ));
+    };
+    let ms = socket::option_integer(s, o, 3, "setopt")?;
+    c.open()?.set_ms(nng_name(), ms as i32).map_err(|e| {
+        Error::returned(
+            e.code(),
+            format!("cannot set {} on a context: {}", o.name, e.describe()),
+        )
+    })?;
+    s.push_bool(true);
+    Ok(1)
+}
+
+/// `ctx:getopt(name) -> value | nil, err, code`: the context's timeouts, else the socket's
+/// option.
+fn getopt_impl(s: &Stack) -> Returns {
+    let c = check(s, 1, "getopt")?;
+    let o = named_option(s, "getopt")?;
+    let Value::Ms(nng_name) = o.value else {
+        socket::push_option(s, &c.socket, o)?;
+        return Ok(1);
+    };
+    let ms = c.open()?.get_ms(nng_name()).map_err(|e| {
+        Error::returned(
+            e.code(),
+            format!("cannot get {} of a context: {}", o.name, e.describe()),
+        )
+    })?;
+    s.push_int(ms as i64);
+    Ok(1)
+}
+
+/// `ctx:close() -> true`; again does nothing. The socket stays open.
+fn close_impl(s: &Stack) -> Returns {
+    let c = check(s, 1, "close")?;
+    c.context
+        .try_borrow_mut()
+        .map_err(|_| Error::returned("busy", "the context is in use by the call in progress"))?
+        .close();
+    s.push_bool(true);
+    Ok(1)
+}
+
+fn describe_impl(s: &Stack) -> Returns {
+    let c = check(s, 1, "tostring")?;
+    let state = match c.open() {
+        Ok(_) => "open",
+        Err(_) => "closed",
+    };
+    s.push_str(&format!(
+        "nml.context ({} socket, {state})",
+        c.socket.pattern.name()
+    ));
+    Ok(1)
+}
