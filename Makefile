@@ -31,7 +31,7 @@ headers = $(if $(filter luajit,$(1)),/usr/include/luajit-2.1,/usr/include/lua$(1
 all: build
 
 deps:
-	@tools/deps.sh $(LUAS) +build +python +luarocks
+	@tools/deps.sh $(LUAS) +build +python +luarocks +events
 
 build: $(addprefix build-,$(LUAS))
 

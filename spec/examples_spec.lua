@@ -19,6 +19,12 @@ local expected = {
   ["pubsub.lua"] = { "weather.lyon: Lyon 21.5 %(as MessagePack%)", "news filtered out: true" },
   ["pipeline.lua"] = { "frame 1: 4096 bytes %(string%), no copy", "frame 3: 4096 bytes" },
   ["survey.lua"] = { "3 answers: node 1: 0.25, node 2: 0.50, node 3: 0.75" },
+  ["event_loop_luv.lua"] = { "server: answered 80 requests through 8 contexts, up to [2-8] at once",
+    "server: pulled 100 items %(sum 5050%)", "client: 80 requests answered, each by its own reply",
+    "client: pushed 100 items, pulled 100 items %(sum 5050%)", "client ok", "luv event loop ok" },
+  ["event_loop_cqueues.lua"] = { "server: answered 80 requests through 8 contexts, up to [2-8] at once",
+    "server: pulled 100 items %(sum 5050%)", "client: 80 requests answered, each by its own reply",
+    "client: pushed 100 items, pulled 100 items %(sum 5050%)", "client ok", "cqueues event loop ok" },
   ["protocols.lua"] = { "lua%-cjson%s+%-> JSON", "kv%s+%-> kv", "bad JSON  %-> nil, malformed" },
 }
 

@@ -27,7 +27,6 @@ crate::lua_functions! {
     array => array_impl;
     bin => bin_impl;
     ext => ext_impl;
-    clock => clock_impl;
 }
 
 /// The functions of this file, as `nml.<name>`.
@@ -45,17 +44,7 @@ pub const FUNCTIONS: &[(&str, LuaFn)] = &[
     ("array", array),
     ("bin", bin),
     ("ext", ext),
-    ("clock", clock),
 ];
-
-/// `nml.clock() -> seconds`: a monotonic clock with sub-microsecond resolution (Lua has only
-/// CPU time and whole seconds), for timeouts in poll loops and for measuring.
-fn clock_impl(s: &Stack) -> Returns {
-    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    let start = START.get_or_init(std::time::Instant::now);
-    s.push_float(start.elapsed().as_secs_f64());
-    Ok(1)
-}
 
 /// `nml.pack(...) -> string`: every argument, one object after the other.
 fn pack_impl(s: &Stack) -> Returns {

@@ -11,21 +11,22 @@
 //! 3. `error.rs`: what fails, as Lua is told (`nil, message, code` or a raise).
 //! 4. `lua.rs`: Lua's C API behind `Stack` (unsafe code allowed).
 //! 5. `args.rs`: argument checks and options tables, one rule for every function.
-//! 6. `message.rs`: `nml.msg`, NNG messages and views of them as Lua userdata.
-//! 7. `codec.rs`: what the codecs share: settings, marker kinds, the upvalue layout.
-//! 8. `msgpack/keys.rs`: the cache of decoded map keys.
-//! 9. `msgpack/pack.rs` `msgpack/unpack.rs`: Lua values to MessagePack and back.
-//! 10. `msgpack/mod.rs`: the MessagePack codec's entry points.
-//! 11. `json.rs`: the JSON codec.
-//! 12. `protocol.rs`: protocols by name and wire id, built in and registered.
-//! 13. `envelope.rs`: the header that tags a message with its protocol and topic.
-//! 14. `state.rs`: one Lua state's nml: settings, caches, protocols.
-//! 15. `socket.rs`: `nml.socket`, its options and endpoints.
-//! 16. `context.rs`: `sock:context()`, many requests at once on one socket.
-//! 17. `transfer.rs`: send, recv and poll, through sockets and contexts.
-//! 18. `alloc.rs`: packing into memory the caller provides.
-//! 19. `api.rs`: the codec's Lua functions.
-//! 20. `lib.rs`: the module table, its classes and registration.
+//! 6. `time.rs`: `nml.clock` and `nml.sleep`.
+//! 7. `message.rs`: `nml.msg`, NNG messages and views of them as Lua userdata.
+//! 8. `codec.rs`: what the codecs share: settings, marker kinds, the upvalue layout.
+//! 9. `msgpack/keys.rs`: the cache of decoded map keys.
+//! 10. `msgpack/pack.rs` `msgpack/unpack.rs`: Lua values to MessagePack and back.
+//! 11. `msgpack/mod.rs`: the MessagePack codec's entry points.
+//! 12. `json.rs`: the JSON codec.
+//! 13. `protocol.rs`: protocols by name and wire id, built in and registered.
+//! 14. `envelope.rs`: the header that tags a message with its protocol and topic.
+//! 15. `state.rs`: one Lua state's nml: settings, caches, protocols.
+//! 16. `socket.rs`: `nml.socket`, its options and endpoints.
+//! 17. `context.rs`: `sock:context()`, many requests at once on one socket.
+//! 18. `transfer.rs`: send, recv and poll, through sockets and contexts.
+//! 19. `alloc.rs`: packing into memory the caller provides.
+//! 20. `api.rs`: the codec's Lua functions.
+//! 21. `lib.rs`: the module table, its classes and registration.
 
 // Unsafe code lives in lua.rs and nng.rs (and the C entry points of `lua_functions!`), each
 // block with the reason it is sound beside it.
@@ -48,6 +49,7 @@ pub mod nng;
 pub mod protocol;
 pub mod socket;
 pub mod state;
+pub mod time;
 pub mod transfer;
 
 use std::ffi::c_int;
@@ -69,14 +71,18 @@ const FUNCTIONS: &[&[(&str, LuaFn)]] = &[
     socket::METHODS,
     context::SOCKET_METHODS,
     transfer::FUNCTIONS,
+    time::FUNCTIONS,
 ];
 
 /// The pure-Lua part of the module (`lua/nml/`), compiled in: each chunk is called with the
 /// module table and adds its functions to it.
-const LUA_PARTS: &[(&std::ffi::CStr, &str)] = &[(
-    c"@lua/nml/framer.lua",
-    include_str!("../lua/nml/framer.lua"),
-)];
+const LUA_PARTS: &[(&std::ffi::CStr, &str)] = &[
+    (
+        c"@lua/nml/framer.lua",
+        include_str!("../lua/nml/framer.lua"),
+    ),
+    (c"@lua/nml/await.lua", include_str!("../lua/nml/await.lua")),
+];
 
 /// LuaJIT only: the function that says where an FFI cdata's or a string.buffer's bytes are.
 const LUAJIT_PART: &str = include_str!("../lua/nml/luajit.lua");

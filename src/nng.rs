@@ -412,6 +412,14 @@ impl Socket {
         Ok(fd)
     }
 
+    /// A descriptor that polls readable while a message can be sent without waiting.
+    pub fn send_fd(&self) -> Result<c_int, NngError> {
+        let mut fd = -1;
+        // SAFETY: NNG writes one int.
+        check(unsafe { sys::nng_socket_get_send_poll_fd(self.id, &mut fd) })?;
+        Ok(fd)
+    }
+
     /// Adds (or with `subscribe` false, removes) a topic prefix on a sub socket.
     pub fn subscription(&self, prefix: &[u8], subscribe: bool) -> Result<(), NngError> {
         let change = if subscribe {

@@ -92,6 +92,7 @@ crate::lua_functions! {
     subscribe => subscribe_impl;
     unsubscribe => unsubscribe_impl;
     recv_fd => recv_fd_impl;
+    send_fd => send_fd_impl;
     stats => stats_impl;
     close => close_impl;
     describe => describe_impl;
@@ -474,6 +475,14 @@ fn recv_fd_impl(s: &Stack) -> Returns {
     Ok(1)
 }
 
+/// `sock:send_fd() -> fd | nil, err, code`: readable (not writable: NNG signals both
+/// directions as readable) when a message can be sent without waiting.
+fn send_fd_impl(s: &Stack) -> Returns {
+    let fd = check(s, 1, "send_fd")?.open()?.send_fd()?;
+    s.push_int(fd as i64);
+    Ok(1)
+}
+
 /// `sock:stats() -> {sent, received, ...} | nil, err, code`: what went through the socket and
 /// what happened to its connections.
 fn stats_impl(s: &Stack) -> Returns {
@@ -531,6 +540,7 @@ pub const METHODS: &[(&str, LuaFn)] = &[
     ("subscribe", subscribe),
     ("unsubscribe", unsubscribe),
     ("recv_fd", recv_fd),
+    ("send_fd", send_fd),
     ("stats", stats),
     ("close", close),
 ];

@@ -13,7 +13,7 @@ use std::rc::Rc;
 use crate::context::{self, ContextBox};
 use crate::envelope::{self, Tag};
 use crate::error::{bad_argument, Error, Result};
-use crate::lua::{Kind, LuaFn, Returns, Stack};
+use crate::lua::{Kind, LuaFn, Returns, Stack, Table};
 use crate::message::{self, Held, MsgBox, SharedMsg};
 use crate::msgpack;
 use crate::msgpack::unpack::{Buffers, Unpacker};
@@ -601,57 +601,113 @@ fn copy_into(s: &Stack, idx: c_int, payload: &[u8], capacity: usize) -> Result<(
 
 // --- polling -------------------------------------------------------------------------------
 
-/// `nml.poll({sock, ...}, timeout_ms) -> {ready sockets} | nil, err, code`.
+/// `nml.poll(sockets, timeout_ms [, send_sockets]) -> readable, writable`: waits until one of
+/// `sockets` can receive or one of `send_sockets` can send, or the timeout passes (-1 or nil:
+/// forever), and returns the ready ones of each list, in order.
 fn poll_impl(s: &Stack) -> Returns {
     const F: &str = "poll";
-    let Some(list) = s.table(1) else {
-        return Err(bad_argument(F, 1, "table of sockets expected"));
+    let recv_list = s
+        .table(1)
+        .ok_or_else(|| bad_argument(F, 1, "table of sockets expected"))?;
+    let timeout = poll_timeout(s, 2)?;
+    let send_list = match s.kind(3) {
+        Kind::None | Kind::Nil => None,
+        _ => Some(
+            s.table(3)
+                .ok_or_else(|| bad_argument(F, 3, "table of sockets expected"))?,
+        ),
     };
-    let timeout = match s.kind(2) {
-        Kind::None | Kind::Nil => -1,
-        Kind::Number => match s.to_f64(2) {
-            Some(t) if t.fract() == 0.0 && (-1.0..=i32::MAX as f64).contains(&t) => t as c_int,
-            _ => {
-                return Err(bad_argument(
-                    F,
-                    2,
-                    "timeout must be -1 or a number of milliseconds",
-                ))
-            }
+    let mut fds = socket_fds(s, recv_list, Direction::Recv)?;
+    let receivers = fds.len();
+    if let Some(list) = send_list {
+        fds.extend(socket_fds(s, list, Direction::Send)?);
+    }
+    let ready = crate::nng::poll_readable(&fds, timeout).map_err(|e| {
+        let code = match e.raw_os_error() {
+            Some(libc::ENOMEM) => "nomem",
+            _ => "invalid",
+        };
+        Error::returned(code, format!("poll failed: {e}"))
+    })?;
+    // The lists are made while `ready` is ours: protected, with the argument tables as 1 and 2.
+    s.push_value(recv_list.index());
+    match send_list {
+        Some(list) => s.push_value(list.index()),
+        None => s.push_nil(),
+    }
+    s.protect(s.top() - 1, 2, |p| {
+        let (recv_ready, send_ready) = ready.split_at(receivers);
+        ready_of(p, p.table(1), recv_ready);
+        ready_of(p, p.table(2), send_ready);
+        Ok(2)
+    })
+}
+
+fn poll_timeout(s: &Stack, idx: c_int) -> Result<c_int> {
+    match s.kind(idx) {
+        Kind::None | Kind::Nil => Ok(-1),
+        Kind::Number => match s.to_f64(idx) {
+            Some(t) if t.fract() == 0.0 && (-1.0..=i32::MAX as f64).contains(&t) => Ok(t as c_int),
+            _ => Err(bad_argument(
+                "poll",
+                idx as usize,
+                "timeout must be -1 or a number of milliseconds",
+            )),
         },
-        k => {
-            return Err(bad_argument(
-                F,
-                2,
-                format!("timeout expected, got {}", k.name()),
-            ))
-        }
-    };
-    let n = s.raw_len(1);
+        k => Err(bad_argument(
+            "poll",
+            idx as usize,
+            format!("timeout expected, got {}", k.name()),
+        )),
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Direction {
+    Recv,
+    Send,
+}
+
+/// The poll descriptors of the sockets in `list` (a context stands for its socket), for
+/// `direction`.
+fn socket_fds(s: &Stack, list: Table, direction: Direction) -> Result<Vec<c_int>> {
+    let arg = list.index() as usize;
+    let n = s.raw_len(list.index());
     let mut fds = Vec::with_capacity(n);
     for i in 1..=n {
         s.raw_get_index(list, i as i64);
-        let b = socket::check(s, s.top(), F)
-            .map_err(|_| bad_argument(F, 1, format!("element {i} is not an nml socket")))?;
-        fds.push(b.open()?.recv_fd()?);
+        let b = Endpoint::at(s, s.top(), "poll").map_err(|_| {
+            bad_argument(
+                "poll",
+                arg,
+                format!("element {i} is not an nml socket or context"),
+            )
+        })?;
+        if let Some(c) = b.context {
+            c.open()?;
+        }
+        let socket = b.state.open()?;
+        fds.push(match direction {
+            Direction::Recv => socket.recv_fd()?,
+            Direction::Send => socket.send_fd()?,
+        });
         s.pop(1);
     }
-    let ready = crate::nng::poll_readable(&fds, timeout)
-        .map_err(|e| Error::returned("error", format!("poll failed: {e}")))?;
-    // The list is made while `ready` is ours: protected, with the sockets' table as argument 1.
-    s.protect(1, 1, |p| {
-        let list = p
-            .table(1)
-            .ok_or_else(|| bad_argument(F, 1, "table of sockets expected"))?;
-        let out = p.new_table(n, 0);
-        let mut k = 0;
-        for (i, r) in ready.iter().enumerate() {
-            if *r {
-                k += 1;
-                p.raw_get_index(list, i as i64 + 1);
-                p.raw_set_index(out, k);
-            }
+    Ok(fds)
+}
+
+/// Pushes a list of the elements of `list` whose `ready` is true (an empty list without one).
+fn ready_of(s: &Stack, list: Option<Table>, ready: &[bool]) {
+    let out = s.new_table(ready.iter().filter(|r| **r).count(), 0);
+    let Some(list) = list else {
+        return;
+    };
+    let mut k = 0;
+    for (i, r) in ready.iter().enumerate() {
+        if *r {
+            k += 1;
+            s.raw_get_index(list, i as i64 + 1);
+            s.raw_set_index(out, k);
         }
-        Ok(1)
-    })
+    }
 }

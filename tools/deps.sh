@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs what nml's make targets need and this machine lacks; does nothing when all is there.
 #   tools/deps.sh [5.1 5.2 5.3 5.4 luajit ...] [+build] [+bench] [+python] [+luarocks] [+fuzz]
-#   [+valgrind] [+lint]
+#   [+valgrind] [+lint] [+events]
 # Debian packages come from apt-get. Python packages go into a venv under build/ made with
 # Debian's own python3 (PEP 668: Debian's system Python refuses pip installs).
 set -eu
@@ -24,6 +24,7 @@ for arg in "$@"; do
     +luarocks) want_apt luarocks ;;
     +valgrind) want_apt valgrind ;;
     +lint) want_apt lua-check ;;
+    +events) want_apt lua-luv lua-cqueues lua-socket ;; # event loops and a stream host, for specs
     +fuzz) want_fuzz=1 ;;
     *) echo "deps.sh: unknown argument $arg" >&2; exit 2 ;;
   esac

@@ -1,0 +1,99 @@
+-- Waiting for sockets from coroutines, with any scheduler (the manual's "Event loops and
+-- coroutines").
+--
+-- nml.await(x, "recv") returns once the socket or context x can receive. Inside a coroutine
+-- it waits through the waiter the program set with nml.waiter(fn), which yields to the
+-- program's scheduler (luv, cqueues, a game loop) until a descriptor is readable; elsewhere,
+-- or with no waiter set, it blocks in nml.poll. nml.await_recv and nml.await_send are recv
+-- and send that wait this way instead of blocking the thread.
+--
+-- Loaded by `require "nml"` (the file is compiled into the module); it receives the module
+-- table and adds these functions to it.
+local nml = ...
+
+local waiter -- function(fd, timeout_ms) -> true when fd is readable, false on timeout
+
+local function in_coroutine()
+  local co, main = coroutine.running()
+  return co ~= nil and not main
+end
+
+--- nml.waiter(fn) -> previous: how a coroutine waits for a readable descriptor. `fn(fd,
+-- timeout_ms)` must return true once `fd` is readable or false when `timeout_ms` (nil:
+-- forever) has passed, yielding to the scheduler meanwhile. nil goes back to nml.poll.
+function nml.waiter(fn)
+  if fn ~= nil and type(fn) ~= "function" then
+    error("bad argument #1 to 'waiter' (function or nil expected, got " .. type(fn) .. ")", 2)
+  end
+  local previous = waiter
+  waiter = fn
+  return previous
+end
+
+local function descriptor(x, direction)
+  if direction == "recv" then return x:recv_fd() end
+  if direction == "send" then return x:send_fd() end
+  error("bad argument #2 to 'await' (\"recv\" or \"send\" expected, got " .. tostring(direction) .. ")", 3)
+end
+
+--- nml.await(x, direction [, timeout_ms]) -> true | nil, err, code: waits until the socket or
+-- context `x` can receive ("recv") or send ("send"), or `timeout_ms` passes ("timeout").
+-- Readiness is level-triggered: ready stays ready until a call takes the message (or fills
+-- the queue); the descriptor is never read.
+function nml.await(x, direction, timeout_ms)
+  local fd, err, code = descriptor(x, direction)
+  if not fd then return nil, err, code end
+  if timeout_ms ~= nil and (type(timeout_ms) ~= "number" or timeout_ms < 0) then
+    error("bad argument #3 to 'await' (milliseconds expected)", 2)
+  end
+  local ready
+  if waiter and in_coroutine() then
+    ready = waiter(fd, timeout_ms)
+  else
+    local readable, writable
+    if direction == "recv" then
+      readable, writable = nml.poll({ x }, timeout_ms or -1)
+    else
+      readable, writable = nml.poll({}, timeout_ms or -1, { x })
+    end
+    ready = #readable + #writable > 0
+  end
+  if ready then return true end
+  return nil, "the socket was not ready in " .. tostring(timeout_ms) .. " ms", "timeout"
+end
+
+local function with_dontwait(options)
+  local copy = {}
+  if options ~= nil then
+    if type(options) ~= "table" then
+      error("bad argument (options table expected, got " .. type(options) .. ")", 3)
+    end
+    for k, v in pairs(options) do copy[k] = v end
+  end
+  copy.dontwait = true
+  return copy
+end
+
+--- nml.await_recv(x [, options]) -> value, protocol, topic | nil, err, code [, raw]: x:recv
+-- that waits with nml.await instead of blocking the thread.
+function nml.await_recv(x, options)
+  local opts = with_dontwait(options)
+  while true do
+    local value, a, b, raw = x:recv(opts)
+    if value ~= nil or b ~= "again" then return value, a, b, raw end
+    local ok, err, code = nml.await(x, "recv")
+    if not ok then return nil, err, code end
+  end
+end
+
+--- nml.await_send(x, value [, protocol [, options]]) -> true | nil, err, code: x:send that
+-- waits with nml.await instead of blocking the thread.
+function nml.await_send(x, value, protocol, options)
+  local opts = with_dontwait(options)
+  while true do
+    local ok, err, code = x:send(value, protocol, opts)
+    if ok or code ~= "again" then return ok, err, code end
+    ok, err, code = nml.await(x, "send")
+    if not ok then return nil, err, code end
+  end
+end

@@ -1,0 +1,40 @@
+//! Time for scripts: `nml.clock()` and `nml.sleep(ms)`. Lua itself has only CPU time and
+//! whole seconds, and no way to wait without busy looping.
+
+use crate::error::{bad_argument, Result};
+use crate::lua::{LuaFn, Returns, Stack};
+
+crate::lua_functions! {
+    clock => clock_impl;
+    sleep => sleep_impl;
+}
+
+/// The functions of this file, as `nml.<name>`.
+pub const FUNCTIONS: &[(&str, LuaFn)] = &[("clock", clock), ("sleep", sleep)];
+
+/// `nml.clock() -> seconds`: a monotonic clock with sub-microsecond resolution, for timeouts in
+/// poll loops and for measuring.
+fn clock_impl(s: &Stack) -> Returns {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let start = START.get_or_init(std::time::Instant::now);
+    s.push_float(start.elapsed().as_secs_f64());
+    Ok(1)
+}
+
+/// `nml.sleep(ms)`: blocks the calling thread for `ms` milliseconds (0 yields the processor).
+fn sleep_impl(s: &Stack) -> Returns {
+    let ms = milliseconds(s, 1)?;
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+    Ok(0)
+}
+
+fn milliseconds(s: &Stack, idx: i32) -> Result<u64> {
+    match s.to_f64(idx) {
+        Some(ms) if ms.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&ms) => Ok(ms as u64),
+        _ => Err(bad_argument(
+            "sleep",
+            idx as usize,
+            "milliseconds expected: a whole number from 0 to 2^32 - 1",
+        )),
+    }
+}
