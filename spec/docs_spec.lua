@@ -25,13 +25,17 @@ describe("docs/manual.md", function()
     sock:close()
   end)
 
-  it("names every socket, context and message method", function()
+  it("names every socket, context, listener and message method", function()
     local sock, msg = nml.socket("rep"), nml.allocmsg(1)
     for name in pairs(getmetatable(sock).__index) do
       assert.is_true(mentions("sock:" .. name), "sock:" .. name .. " is not in the manual")
     end
     for name in pairs(getmetatable(sock:context()).__index) do
       assert.is_true(mentions("ctx:" .. name), "ctx:" .. name .. " is not in the manual")
+    end
+    local listener = sock:listen("tcp://127.0.0.1:0")
+    for name in pairs(getmetatable(listener).__index) do
+      assert.is_true(mentions("listener:" .. name), "listener:" .. name .. " is not in the manual")
     end
     for name in pairs(getmetatable(msg).__index) do
       assert.is_true(mentions("msg:" .. name), "msg:" .. name .. " is not in the manual")
@@ -61,7 +65,9 @@ describe("docs/manual.md", function()
     end
     assert.is_true(#codes >= 10)
     local source = ""
-    for _, file in ipairs { "error.rs", "nng.rs", "args.rs", "message.rs", "socket.rs", "transfer.rs", "alloc.rs" } do
+    local files = { "error.rs", "nng/mod.rs", "args.rs", "message.rs", "socket.rs", "context.rs", "transfer.rs",
+      "alloc.rs" }
+    for _, file in ipairs(files) do
       source = source .. read(here .. "/../src/" .. file)
     end
     source = source .. read(here .. "/../lua/nml/framer.lua")

@@ -102,6 +102,9 @@ end
 helper.TIMEOUT = 2000
 
 local counter = 0
+-- busted loads this file afresh for each spec file while sockets of the last one may still be
+-- open, so inproc names carry a token of this load (a fresh table's address).
+local load_token = tostring({}):match("0x(%x+)") or tostring(os.time())
 function helper.next_id()
   counter = counter + 1
   return counter
@@ -110,7 +113,7 @@ end
 -- Listens on a fresh address of `transport`; returns the URL.
 function helper.listen_fresh(sock, transport)
   if transport == "inproc" then
-    local url = "inproc://nml-spec-" .. helper.next_id()
+    local url = "inproc://nml-spec-" .. load_token .. "-" .. helper.next_id()
     assert(sock:listen(url))
     return url
   elseif transport == "ipc" then

@@ -6,7 +6,8 @@
 //! Layers, lowest first. A file uses only files on its own line and the lines above it
 //! (`tools/layers.lua` checks every `crate::` path against this list, in `make test`):
 //!
-//! 1. `nng.rs`: NNG's C API behind safe types (unsafe code allowed).
+//! 1. `nng/mod.rs` `nng/endpoint.rs` `nng/pipes.rs`: NNG's C API behind safe types (unsafe code
+//!    allowed).
 //! 2. `msgpack/format.rs` `msgpack/sink.rs`: MessagePack's formats and where bytes go; pure.
 //! 3. `error.rs`: what fails, as Lua is told (`nil, message, code` or a raise).
 //! 4. `lua.rs`: Lua's C API behind `Stack` (unsafe code allowed).
@@ -21,14 +22,15 @@
 //! 13. `protocol.rs`: protocols by name and wire id, built in and registered.
 //! 14. `envelope.rs`: the header that tags a message with its protocol and topic.
 //! 15. `state.rs`: one Lua state's nml: settings, caches, protocols.
-//! 16. `socket.rs`: `nml.socket`, its options and endpoints.
-//! 17. `context.rs`: `sock:context()`, many requests at once on one socket.
-//! 18. `transfer.rs`: send, recv and poll, through sockets and contexts.
-//! 19. `alloc.rs`: packing into memory the caller provides.
-//! 20. `api.rs`: the codec's Lua functions.
-//! 21. `lib.rs`: the module table, its classes and registration.
+//! 16. `listener.rs`: `nml.listener`, what `sock:listen` returns.
+//! 17. `socket.rs`: `nml.socket`, its options and endpoints.
+//! 18. `context.rs`: `sock:context()`, many requests at once on one socket.
+//! 19. `transfer.rs`: send, recv and poll, through sockets and contexts.
+//! 20. `alloc.rs`: packing into memory the caller provides.
+//! 21. `api.rs`: the codec's Lua functions.
+//! 22. `lib.rs`: the module table, its classes and registration.
 
-// Unsafe code lives in lua.rs and nng.rs (and the C entry points of `lua_functions!`), each
+// Unsafe code lives in lua.rs and nng/ (and the C entry points of `lua_functions!`), each
 // block with the reason it is sound beside it.
 #![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -42,6 +44,7 @@ pub mod context;
 pub mod envelope;
 pub mod error;
 pub mod json;
+pub mod listener;
 pub mod lua;
 pub mod message;
 pub mod msgpack;
@@ -160,6 +163,14 @@ fn open(s: &Stack) -> lua::Returns {
             transfer::SOCKET_METHODS,
         ],
         socket::METAMETHODS,
+    );
+    register_class::<listener::ListenerBox>(
+        s,
+        module_at,
+        base,
+        listener::METATABLE,
+        &[listener::METHODS],
+        listener::METAMETHODS,
     );
     register_class::<context::ContextBox>(
         s,

@@ -968,7 +968,7 @@ macro_rules! lua_functions {
             ///
             /// # Safety
             /// Only Lua calls it, with a live state and the upvalues `lib.rs` gives it.
-            // The one unsafe code outside lua.rs and nng.rs: the C entry points themselves.
+            // The one unsafe code outside lua.rs and nng/: the C entry points themselves.
             #[allow(unsafe_code)]
             $(#[$attr])*
             pub unsafe extern "C-unwind" fn $name(l: *mut $crate::lua::lua_State) -> std::ffi::c_int {

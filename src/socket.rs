@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use crate::error::{bad_argument, Error, Result};
 use crate::lua::{Kind, LuaFn, Number, Returns, Stack};
-use crate::nng::{opt, Pattern, Socket};
+use crate::nng::{opt, Endpoint, NngError, Pattern, Socket, TcpOptions};
 use crate::protocol::Protocol;
 use crate::state::Module;
 
@@ -47,6 +47,10 @@ pub struct SocketState {
     pub recv_max_size: Cell<usize>,
     /// What went through this socket, for `stats()`.
     pub traffic: Cell<Traffic>,
+    /// The TCP options set, for every listener and dialer, made before or after.
+    pub tcp: Cell<TcpOptions>,
+    /// Its listeners and dialers, to give later TCP options to.
+    endpoints: RefCell<Vec<Endpoint>>,
 }
 
 /// Messages and bytes (envelopes included) that went each way, and those refused for size.
@@ -68,6 +72,17 @@ impl SocketState {
 }
 
 impl SocketState {
+    /// Gives `tcp` to every listener and dialer made so far (closed ones are passed over).
+    fn set_tcp_everywhere(&self, tcp: TcpOptions) -> std::result::Result<(), NngError> {
+        for endpoint in self.endpoints.borrow().iter() {
+            match endpoint.set_tcp(tcp) {
+                Err(e) if e.code() == "closed" => {}
+                other => other?,
+            }
+        }
+        Ok(())
+    }
+
     /// The open socket, or `nil, msg, "closed"`.
     pub fn open(&self) -> Result<std::cell::Ref<'_, Socket>> {
         let socket = self.socket.borrow();
@@ -93,6 +108,7 @@ crate::lua_functions! {
     unsubscribe => unsubscribe_impl;
     recv_fd => recv_fd_impl;
     send_fd => send_fd_impl;
+    pipe_events => pipe_events_impl;
     stats => stats_impl;
     close => close_impl;
     describe => describe_impl;
@@ -134,6 +150,8 @@ fn socket_impl(s: &Stack) -> Returns {
             tagged: Cell::new(true),
             recv_max_size: Cell::new(DEFAULT_RECV_MAX_SIZE),
             traffic: Cell::new(Traffic::default()),
+            tcp: Cell::new(TcpOptions::default()),
+            endpoints: RefCell::new(Vec::new()),
         })),
         METATABLE,
     )?;
@@ -159,10 +177,12 @@ fn socket_impl(s: &Stack) -> Returns {
 fn listen_impl(s: &Stack) -> Returns {
     let b = check(s, 1, "listen")?;
     let url = check_url(s, 2, "listen")?;
-    b.open()?
-        .listen(&url)
+    let endpoint = b
+        .open()?
+        .listen(&url, b.tcp.get())
         .map_err(|e| endpoint_error(e, "listen on", &url))?;
-    s.push_bool(true);
+    b.endpoints.borrow_mut().push(endpoint);
+    crate::listener::push(s, endpoint)?;
     Ok(1)
 }
 
@@ -176,9 +196,11 @@ fn dial_impl(s: &Stack) -> Returns {
         Some(opts) => crate::args::boolean_field(s, opts, "block", "dial")?.unwrap_or(true),
         None => true,
     };
-    b.open()?
-        .dial(&url, blocking)
+    let endpoint = b
+        .open()?
+        .dial(&url, blocking, b.tcp.get())
         .map_err(|e| endpoint_error(e, "dial", &url))?;
+    b.endpoints.borrow_mut().push(endpoint);
     s.push_bool(true);
     Ok(1)
 }
@@ -224,6 +246,9 @@ pub enum Value {
     Protocol,
     /// Whether messages carry the envelope.
     Tagged,
+    /// A TCP option of every listener and dialer: NNG's `tcp-nodelay` (`true`) or
+    /// `tcp-keepalive` (`false`).
+    Tcp(bool),
 }
 
 /// A socket option: its name, its value, and nml's default where nml sets one (else NNG's
@@ -292,6 +317,16 @@ const SOCKET_OPTIONS: &[SocketOption] = &[
         value: Value::Tagged,
         default: None,
     },
+    SocketOption {
+        name: "tcp_nodelay",
+        value: Value::Tcp(true),
+        default: None,
+    },
+    SocketOption {
+        name: "tcp_keepalive",
+        value: Value::Tcp(false),
+        default: None,
+    },
 ];
 
 impl Value {
@@ -304,7 +339,7 @@ impl Value {
             )),
             Value::Bytes(_) => Some((0..=i64::MAX, "bytes: 0 for no limit, or more")),
             Value::Messages(_) => Some((0..=8192, "messages: 0 to 8192")),
-            Value::Protocol | Value::Tagged => None,
+            Value::Protocol | Value::Tagged | Value::Tcp(_) => None,
         }
     }
 }
@@ -388,6 +423,19 @@ fn set_option(s: &Stack, b: &SocketState, name: &str, value: c_int, func: &str) 
             b.tagged.set(s.to_bool(value));
             Ok(())
         }
+        Value::Tcp(nodelay) => {
+            if s.kind(value) != Kind::Boolean {
+                return Err(bad_argument(func, 3, format!("{name} must be a boolean")));
+            }
+            let on = Some(s.to_bool(value));
+            let mut tcp = b.tcp.get();
+            match nodelay {
+                true => tcp.nodelay = on,
+                false => tcp.keepalive = on,
+            }
+            b.tcp.set(tcp);
+            b.set_tcp_everywhere(tcp)
+        }
     };
     set.map_err(|e| {
         Error::returned(
@@ -426,6 +474,15 @@ pub fn push_option(s: &Stack, b: &SocketState, o: &SocketOption) -> Result<()> {
         }
         Value::Tagged => {
             s.push_bool(b.tagged.get());
+            Ok(())
+        }
+        Value::Tcp(nodelay) => {
+            let tcp = b.tcp.get();
+            // Unset, NNG's defaults hold: nodelay on, keepalive off.
+            s.push_bool(match nodelay {
+                true => tcp.nodelay.unwrap_or(true),
+                false => tcp.keepalive.unwrap_or(false),
+            });
             Ok(())
         }
     };
@@ -481,6 +538,38 @@ fn send_fd_impl(s: &Stack) -> Returns {
     let fd = check(s, 1, "send_fd")?.open()?.send_fd()?;
     s.push_int(fd as i64);
     Ok(1)
+}
+
+/// `sock:pipe_events() -> events, dropped | nil, err, code`: the peers that connected and left
+/// since the last call, oldest first, each `{event = "connect" | "disconnect", pipe = id,
+/// address = text [, peer_pid = n, peer_uid = n]}`; `dropped` counts events lost because more
+/// than 1024 were waiting.
+fn pipe_events_impl(s: &Stack) -> Returns {
+    let (events, dropped) = check(s, 1, "pipe_events")?.open()?.pipe_events();
+    s.protect(0, 2, |p| {
+        let list = p.new_table(events.len(), 0);
+        for (i, e) in events.iter().enumerate() {
+            let t = p.new_table(0, 5);
+            p.push_str(match e.connected {
+                true => "connect",
+                false => "disconnect",
+            });
+            p.raw_set_field(t, "event");
+            p.push_int(e.pipe as i64);
+            p.raw_set_field(t, "pipe");
+            p.push_str(&e.address);
+            p.raw_set_field(t, "address");
+            for (name, id) in [("peer_pid", e.peer_pid), ("peer_uid", e.peer_uid)] {
+                if let Some(id) = id {
+                    p.push_int(id as i64);
+                    p.raw_set_field(t, name);
+                }
+            }
+            p.raw_set_index(list, i as i64 + 1);
+        }
+        p.push_int(dropped as i64);
+        Ok(2)
+    })
 }
 
 /// `sock:stats() -> {sent, received, ...} | nil, err, code`: what went through the socket and
@@ -541,6 +630,7 @@ pub const METHODS: &[(&str, LuaFn)] = &[
     ("unsubscribe", unsubscribe),
     ("recv_fd", recv_fd),
     ("send_fd", send_fd),
+    ("pipe_events", pipe_events),
     ("stats", stats),
     ("close", close),
 ];

@@ -1,11 +1,18 @@
 //! NNG, wrapped once.
 //!
-//! The only file besides `lua.rs` with unsafe code: a thin safe layer over nng-sys (NNG 2.0,
-//! built from source by the crate) with exactly what nml uses: sockets of each pattern, dialers
-//! and listeners, options, and `nng_msg` buffers that are owned by exactly one Rust value at a
-//! time (freed on drop, or handed to NNG by `send`).
+//! With `lua.rs`, the only place with unsafe code: a thin safe layer over nng-sys (NNG 2.0,
+//! built from source by the crate) with exactly what nml uses: sockets of each pattern and
+//! their contexts, options, and `nng_msg` buffers that are owned by exactly one Rust value at a
+//! time (freed on drop, or handed to NNG by `send`). Listeners and dialers are in
+//! `endpoint.rs`, pipe events in `pipes.rs`.
 
-#![allow(unsafe_code)] // one of the two files that speak C (see lib.rs)
+#![allow(unsafe_code)] // one of the two places that speak C (see lib.rs)
+
+mod endpoint;
+mod pipes;
+
+pub use endpoint::{Endpoint, TcpOptions};
+pub use pipes::PipeEvent;
 
 use std::cell::OnceCell;
 use std::ffi::{c_int, c_void, CStr};
@@ -20,6 +27,7 @@ pub struct NngError(sys::nng_err);
 impl NngError {
     const CLOSED: NngError = NngError(sys::nng_err::NNG_ECLOSED);
     const NOMEM: NngError = NngError(sys::nng_err::NNG_ENOMEM);
+    const NOT_SUPPORTED: NngError = NngError(sys::nng_err::NNG_ENOTSUP);
 
     /// nml's stable code for it (the manual's error-code table).
     pub fn code(self) -> &'static str {
@@ -280,11 +288,13 @@ impl Socket {
         let mut id = sys::nng_socket::default();
         // SAFETY: the opener writes the new socket's id into `id`.
         check(unsafe { pattern.opener()(&mut id) })?;
-        Ok(Socket {
+        let socket = Socket {
             id,
             open: true,
             channel: Channel::default(),
-        })
+        };
+        pipes::watch(id, socket.numeric_id())?;
+        Ok(socket)
     }
 
     pub fn is_open(&self) -> bool {
@@ -309,24 +319,29 @@ impl Socket {
         if std::mem::replace(&mut self.open, false) {
             // SAFETY: closing a socket id we opened; NNG tolerates ids already closed.
             unsafe { sys::nng_socket_close(self.id) };
+            pipes::forget(self.numeric_id());
         }
     }
 
-    pub fn listen(&self, url: &CStr) -> Result<(), NngError> {
-        // SAFETY: url is NUL-terminated; no listener handle is requested.
-        check(unsafe { sys::nng_listen(self.id, url.as_ptr(), std::ptr::null_mut(), 0) })
+    pub fn listen(&self, url: &CStr, tcp: TcpOptions) -> Result<Endpoint, NngError> {
+        Endpoint::listen(self.id, url, tcp)
     }
 
     /// Dials `url`. Blocking: the first connection attempt must succeed (a refused dial is an
     /// error). Non-blocking: NNG keeps trying in the background.
-    pub fn dial(&self, url: &CStr, blocking: bool) -> Result<(), NngError> {
-        let flags = if blocking {
-            0
-        } else {
-            sys::NNG_FLAG_NONBLOCK as c_int
-        };
-        // SAFETY: url is NUL-terminated; no dialer handle is requested.
-        check(unsafe { sys::nng_dial(self.id, url.as_ptr(), std::ptr::null_mut(), flags) })
+    pub fn dial(&self, url: &CStr, blocking: bool, tcp: TcpOptions) -> Result<Endpoint, NngError> {
+        Endpoint::dial(self.id, url, blocking, tcp)
+    }
+
+    /// The peers that connected and left since the last call, and how many such events were
+    /// dropped for want of room (the queue keeps the last 1024).
+    pub fn pipe_events(&self) -> (Vec<PipeEvent>, u64) {
+        pipes::take(self.numeric_id())
+    }
+
+    fn numeric_id(&self) -> u32 {
+        // SAFETY: reading the id of a socket we own.
+        unsafe { sys::nng_socket_id(self.id) as u32 }
     }
 
     pub fn set_ms(&self, name: &CStr, ms: i32) -> Result<(), NngError> {
@@ -822,9 +837,9 @@ mod tests {
     fn a_message_travels_over_inproc() {
         let url = c"inproc://nml-unit-test";
         let rep = Socket::open(Pattern::Pair0).unwrap();
-        rep.listen(url).unwrap();
+        rep.listen(url, TcpOptions::default()).unwrap();
         let req = Socket::open(Pattern::Pair0).unwrap();
-        req.dial(url, true).unwrap();
+        req.dial(url, true, TcpOptions::default()).unwrap();
         let mut msg = Message::alloc(3).unwrap();
         msg.body_mut().copy_from_slice(b"abc");
         req.send(msg, false).map_err(|(e, _)| e).unwrap();
@@ -841,7 +856,10 @@ mod tests {
         assert_eq!(s.recv(true).err().unwrap().code(), "again");
         let refused = Socket::open(Pattern::Push).unwrap();
         assert_eq!(
-            refused.dial(c"tcp://127.0.0.1:1", true).unwrap_err().code(),
+            refused
+                .dial(c"tcp://127.0.0.1:1", true, TcpOptions::default())
+                .unwrap_err()
+                .code(),
             "refused"
         );
     }

@@ -1,0 +1,130 @@
+-- What a server needs besides sending and receiving: the port chosen for port 0, TCP options,
+-- and notice of peers connecting and leaving.
+local helper = require "helper"
+local nml = require "nml"
+
+local function own_pid()
+  local f = assert(io.open("/proc/self/stat", "rb"))
+  local pid = tonumber(f:read("*a"):match("^(%d+)"))
+  f:close()
+  return pid
+end
+
+-- The events of `sock` until `n` have come (NNG reports them from its threads).
+local function events_of(sock, n)
+  local all = {}
+  for _ = 1, 200 do
+    local events = assert(sock:pipe_events())
+    for _, e in ipairs(events) do all[#all + 1] = e end
+    if #all >= n then break end
+    nml.sleep(5)
+  end
+  return all
+end
+
+describe("server helpers", function()
+  it("listen returns a listener that knows the port chosen for port 0", function()
+    local server = helper.socket("rep")
+    local listener = assert(server:listen("tcp://127.0.0.1:0"))
+    local port = assert(listener:port())
+    assert.is_true(port > 0 and port < 65536)
+    assert.equals("tcp://127.0.0.1:" .. port, listener:url())
+    assert.matches("nml.listener %(tcp://127.0.0.1:%d+%)", tostring(listener))
+    local client = helper.socket("req")
+    assert(client:dial("tcp://127.0.0.1:" .. port))
+    assert(client:send("ping"))
+    assert.equals("ping", server:recv())
+    assert(server:send("pong"))
+    assert.equals("pong", client:recv())
+    -- Closing the listener stops new connections (and ends those it accepted); the socket
+    -- stays open and can listen again.
+    assert(listener:close())
+    local late = helper.socket("req")
+    local ok, _, code = late:dial("tcp://127.0.0.1:" .. port)
+    assert.is_nil(ok)
+    assert.equals("refused", code)
+    local ipc = assert(server:listen("ipc://" .. helper.tmpname() .. ".ipc"))
+    local none, _, not_supported = ipc:port()
+    assert.is_nil(none)
+    assert.equals("not_supported", not_supported)
+    for _, s in ipairs { server, client, late } do s:close() end
+  end)
+
+  it("sets TCP nodelay and keepalive on every endpoint, made before or after", function()
+    local server = helper.socket("rep", { tcp_keepalive = true })
+    assert.is_true(server:getopt("tcp_keepalive"))
+    assert.is_true(server:getopt("tcp_nodelay")) -- NNG's default
+    local listener = assert(server:listen("tcp://127.0.0.1:0"))
+    assert(server:setopt("tcp_nodelay", false))
+    assert.is_false(server:getopt("tcp_nodelay"))
+    local client = helper.socket("req", { tcp_nodelay = false })
+    assert(client:dial("tcp://127.0.0.1:" .. listener:port()))
+    assert(client:send("over tcp"))
+    assert.equals("over tcp", server:recv())
+    assert.has_error(function() server:setopt("tcp_nodelay", 1) end)
+    assert.has_error(function() nml.socket("req", { tcp_keepalive = "yes" }) end)
+    -- Options of TCP on a socket that only uses ipc are harmless.
+    local ipc = helper.socket("pair", { tcp_nodelay = true })
+    assert(ipc:listen("ipc://" .. helper.tmpname() .. ".ipc"))
+    server:close()
+    client:close()
+    ipc:close()
+  end)
+
+  it("reports peers connecting and leaving, with their address", function()
+    local server = helper.socket("rep")
+    local port = assert(server:listen("tcp://127.0.0.1:0")):port()
+    local before, dropped = server:pipe_events()
+    assert.same({}, before)
+    assert.equals(0, dropped)
+    local client = helper.socket("req")
+    assert(client:dial("tcp://127.0.0.1:" .. port))
+    local connected = events_of(server, 1)
+    assert.equals(1, #connected)
+    assert.equals("connect", connected[1].event)
+    assert.matches("^127%.0%.0%.1:%d+$", connected[1].address)
+    client:close()
+    local left = events_of(server, 1)
+    assert.equals("disconnect", left[1].event)
+    assert.equals(connected[1].pipe, left[1].pipe)
+    assert.equals(connected[1].address, left[1].address)
+    server:close()
+    local _, _, code = server:pipe_events()
+    assert.equals("closed", code)
+  end)
+
+  it("tells the peer's process and user on ipc", function()
+    local server, client = helper.pair_of("pair", "pair", "ipc")
+    local e = events_of(server, 1)[1]
+    assert.equals("connect", e.event)
+    assert.equals(own_pid(), e.peer_pid)
+    assert.is_number(e.peer_uid)
+    server:close()
+    client:close()
+  end)
+
+  it("keeps the last 1024 events and counts the ones it dropped", function()
+    local server = helper.socket("pair")
+    local url = helper.listen_fresh(server, "inproc")
+    for _ = 1, 800 do
+      local c = helper.socket("pair")
+      assert(c:dial(url))
+      c:close()
+    end
+    -- Every connection has come and gone once NNG counts 800 made and none open.
+    for _ = 1, 400 do
+      local stats = server:stats()
+      if stats.connects >= 800 and stats.pipes == 0 then break end
+      nml.sleep(5)
+    end
+    nml.sleep(20)
+    local kept, dropped = server:pipe_events()
+    assert.equals(1024, #kept)
+    assert.is_true(dropped > 0 and #kept + dropped <= 1600, "dropped " .. dropped)
+    assert.equals("disconnect", kept[#kept].event)
+    local after, none = server:pipe_events()
+    assert.same({}, after)
+    assert.equals(0, none)
+    server:close()
+  end)
+end)

@@ -1,0 +1,182 @@
+//! Listeners and dialers: a socket's endpoints, made, given their TCP options, then started,
+//! so that the options hold from the first connection.
+
+#![allow(unsafe_code)] // NNG's C API (see lib.rs)
+
+use std::ffi::{c_int, CStr};
+
+use nng_sys as sys;
+
+use super::{check, NngError};
+
+/// TCP options of a socket's endpoints; `None` leaves NNG's default (nodelay on, keepalive
+/// off).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TcpOptions {
+    pub nodelay: Option<bool>,
+    pub keepalive: Option<bool>,
+}
+
+/// A listener or a dialer of a socket. A plain id: NNG closes it with its socket, and calls on
+/// a closed one say so.
+#[derive(Clone, Copy, Debug)]
+pub enum Endpoint {
+    Listener(sys::nng_listener),
+    Dialer(sys::nng_dialer),
+}
+
+impl Endpoint {
+    /// A listener of `socket` on `url`, started.
+    pub(super) fn listen(
+        socket: sys::nng_socket,
+        url: &CStr,
+        tcp: TcpOptions,
+    ) -> Result<Endpoint, NngError> {
+        let mut l = sys::nng_listener::default();
+        // SAFETY: url is NUL-terminated; NNG writes the new listener's id into `l`.
+        check(unsafe { sys::nng_listener_create(&mut l, socket, url.as_ptr()) })?;
+        let endpoint = Endpoint::Listener(l);
+        let started = endpoint.set_tcp(tcp).and_then(|()| {
+            // SAFETY: starting the listener just made.
+            check(unsafe { sys::nng_listener_start(l, 0) })
+        });
+        if let Err(e) = started {
+            endpoint.close();
+            return Err(e);
+        }
+        Ok(endpoint)
+    }
+
+    /// A dialer of `socket` to `url`, started. Blocking: the first connection attempt must
+    /// succeed. Non-blocking: NNG keeps trying in the background.
+    pub(super) fn dial(
+        socket: sys::nng_socket,
+        url: &CStr,
+        blocking: bool,
+        tcp: TcpOptions,
+    ) -> Result<Endpoint, NngError> {
+        let mut d = sys::nng_dialer::default();
+        // SAFETY: url is NUL-terminated; NNG writes the new dialer's id into `d`.
+        check(unsafe { sys::nng_dialer_create(&mut d, socket, url.as_ptr()) })?;
+        let endpoint = Endpoint::Dialer(d);
+        let flags = match blocking {
+            true => 0,
+            false => sys::NNG_FLAG_NONBLOCK as c_int,
+        };
+        let started = endpoint.set_tcp(tcp).and_then(|()| {
+            // SAFETY: starting the dialer just made.
+            check(unsafe { sys::nng_dialer_start(d, flags) })
+        });
+        if let Err(e) = started {
+            endpoint.close();
+            return Err(e);
+        }
+        Ok(endpoint)
+    }
+
+    /// Sets the options given; transports without TCP options (ipc, inproc) ignore them.
+    pub fn set_tcp(&self, tcp: TcpOptions) -> Result<(), NngError> {
+        for (name, value) in [
+            (&sys::NNG_OPT_TCP_NODELAY[..], tcp.nodelay),
+            (&sys::NNG_OPT_TCP_KEEPALIVE[..], tcp.keepalive),
+        ] {
+            let Some(value) = value else { continue };
+            let name =
+                CStr::from_bytes_with_nul(name).expect("NNG option names are NUL-terminated");
+            // SAFETY: name is NUL-terminated; the endpoint id came from NNG.
+            let rv = unsafe {
+                match *self {
+                    Endpoint::Listener(l) => sys::nng_listener_set_bool(l, name.as_ptr(), value),
+                    Endpoint::Dialer(d) => sys::nng_dialer_set_bool(d, name.as_ptr(), value),
+                }
+            };
+            match check(rv) {
+                Err(e) if e.code() == "not_supported" => {}
+                other => other?,
+            }
+        }
+        Ok(())
+    }
+
+    /// The TCP port a listener is bound to (the one the system chose for port 0).
+    pub fn port(&self) -> Result<u16, NngError> {
+        let Endpoint::Listener(l) = *self else {
+            return Err(NngError::NOT_SUPPORTED);
+        };
+        let name = CStr::from_bytes_with_nul(sys::NNG_OPT_BOUND_PORT)
+            .expect("NNG option names are NUL-terminated");
+        let mut port: c_int = 0;
+        // SAFETY: NNG writes one int.
+        check(unsafe { sys::nng_listener_get_int(l, name.as_ptr(), &mut port) })?;
+        Ok(port as u16)
+    }
+
+    /// The URL of a listener, with the port the system chose for port 0.
+    pub fn url(&self) -> Result<String, NngError> {
+        let Endpoint::Listener(l) = *self else {
+            return Err(NngError::NOT_SUPPORTED);
+        };
+        let mut url = std::ptr::null();
+        // SAFETY: NNG points `url` at the listener's own URL, alive while the listener is.
+        check(unsafe { sys::nng_listener_get_url(l, &mut url) })?;
+        let mut buf = [0 as std::ffi::c_char; 512];
+        // SAFETY: NNG writes at most `buf.len()` bytes, NUL-terminated, into `buf`.
+        unsafe { sys::nng_url_sprintf(buf.as_mut_ptr(), buf.len(), url) };
+        // SAFETY: a NUL-terminated string in `buf`.
+        Ok(unsafe { CStr::from_ptr(buf.as_ptr()) }
+            .to_string_lossy()
+            .into_owned())
+    }
+
+    pub fn close(&self) {
+        // SAFETY: closing an id NNG made; one already closed only returns an error.
+        unsafe {
+            match *self {
+                Endpoint::Listener(l) => sys::nng_listener_close(l),
+                Endpoint::Dialer(d) => sys::nng_dialer_close(d),
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nng::{Pattern, Socket};
+
+    fn listener_bool(e: Endpoint, name: &'static [u8]) -> bool {
+        let Endpoint::Listener(l) = e else {
+            panic!("a listener")
+        };
+        let name = CStr::from_bytes_with_nul(name).unwrap();
+        let mut v = false;
+        // SAFETY: NNG writes one bool.
+        check(unsafe { sys::nng_listener_get_bool(l, name.as_ptr(), &mut v) }).unwrap();
+        v
+    }
+
+    #[test]
+    fn tcp_options_reach_the_listener_before_it_starts() {
+        let socket = Socket::open(Pattern::Pair0).unwrap();
+        let tcp = TcpOptions {
+            nodelay: Some(false),
+            keepalive: Some(true),
+        };
+        let l = socket.listen(c"tcp://127.0.0.1:0", tcp).unwrap();
+        assert!(!listener_bool(l, sys::NNG_OPT_TCP_NODELAY));
+        assert!(listener_bool(l, sys::NNG_OPT_TCP_KEEPALIVE));
+        assert!(l.port().unwrap() > 0);
+        assert!(l.url().unwrap().starts_with("tcp://127.0.0.1:"));
+        l.set_tcp(TcpOptions {
+            nodelay: Some(true),
+            keepalive: None,
+        })
+        .unwrap();
+        assert!(listener_bool(l, sys::NNG_OPT_TCP_NODELAY));
+        // ipc has no TCP options: they are passed over, not an error.
+        let ipc = socket
+            .listen(c"ipc:///tmp/nml-endpoint-test.ipc", tcp)
+            .unwrap();
+        assert_eq!(ipc.port().unwrap_err().code(), "not_supported");
+    }
+}
