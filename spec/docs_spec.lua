@@ -70,7 +70,7 @@ describe("docs/manual.md", function()
     for _, file in ipairs(files) do
       source = source .. read(here .. "/../src/" .. file)
     end
-    source = source .. read(here .. "/../lua/nml/framer.lua")
+    source = source .. read(here .. "/../lua/nml/framer.lua") .. read(here .. "/../lua/nml/stream.lua")
     for _, code in ipairs(codes) do
       assert.is_truthy(source:find('"' .. code .. '"', 1, true), code .. " appears nowhere in the source")
     end

@@ -5,7 +5,7 @@ use std::ffi::c_int;
 
 use crate::codec::{marker, Mark, MAX_MAX_DEPTH};
 use crate::error::{bad_argument, Error, Result};
-use crate::lua::{Kind, LuaFn, Number, Returns, Stack};
+use crate::lua::{Kind, LuaFn, Number, Returns, Stack, Table};
 use crate::msgpack::{
     self,
     unpack::{Buffers, Unpacker},
@@ -14,6 +14,8 @@ use crate::protocol::{self, Protocol};
 use crate::state::Module;
 
 crate::lua_functions! {
+    wrap => wrap_impl;
+    unwrap => unwrap_impl;
     pack => pack_impl;
     unpack => unpack_impl;
     unpack_one => unpack_one_impl;
@@ -31,6 +33,8 @@ crate::lua_functions! {
 
 /// The functions of this file, as `nml.<name>`.
 pub const FUNCTIONS: &[(&str, LuaFn)] = &[
+    ("wrap", wrap),
+    ("unwrap", unwrap),
     ("pack", pack),
     ("unpack", unpack),
     ("unpack_one", unpack_one),
@@ -397,6 +401,94 @@ fn ext_impl(s: &Stack) -> Returns {
     s.raw_set_field(ext, "data");
     s.set_metatable(ext.index(), marker(s, Mark::Ext)?);
     Ok(1)
+}
+
+// --- message bodies ------------------------------------------------------------------------
+
+/// `nml.wrap(value [, protocol [, {topic = t}]]) -> bytes`: the body of the message
+/// `sock:send` would make (the envelope, then the encoded value), as a string, for transports
+/// that are not NNG sockets (`nml.stream`, files, queues).
+fn wrap_impl(s: &Stack) -> Returns {
+    const F: &str = "wrap";
+    let module = Module::of(s)?;
+    if s.kind(1) == Kind::None {
+        return Err(bad_argument(F, 1, "value expected"));
+    }
+    let protocol = opt_protocol(s, module, 2, F)?;
+    let topic = match crate::args::options(s, 3, F, &["topic"])? {
+        Some(opts) => topic_field(s, opts, F)?,
+        None => None,
+    };
+    let header = crate::envelope::header(topic.unwrap_or(b""), Some(&protocol));
+    let packed = module.with_scratch(|buf| {
+        buf.extend_from_slice(&header);
+        protocol
+            .encode(s, module.codec(), 1, buf)
+            .map_err(|e| e.context("nml.wrap: "))?;
+        hand_out(s, buf)
+    })?;
+    packed.push(s);
+    Ok(1)
+}
+
+/// The `topic` of the options at `opts`: UTF-8 text without 0xC1 (which ends a topic).
+fn topic_field<'a>(s: &'a Stack, opts: Table, func: &str) -> Result<Option<&'a [u8]>> {
+    let topic = match s.raw_get_field(opts, "topic") {
+        Kind::Nil => None,
+        Kind::String => {
+            let t = s.to_bytes(-1);
+            if t.contains(&crate::envelope::TAG) || std::str::from_utf8(t).is_err() {
+                return Err(bad_argument(
+                    func,
+                    opts.index() as usize,
+                    "topic must be UTF-8 text",
+                ));
+            }
+            Some(t)
+        }
+        _ => {
+            return Err(bad_argument(
+                func,
+                opts.index() as usize,
+                "topic must be a string",
+            ))
+        }
+    };
+    // The string stays referenced from the options table, so `topic` stays valid.
+    s.pop(1);
+    Ok(topic)
+}
+
+/// `nml.unwrap(bytes [, {buffers = "string"}]) -> value, protocol, topic | nil, err, code, raw`:
+/// decodes a message body as `sock:recv` does (by its tag; an unknown tag gives the payload's
+/// bytes and the tag's name; no envelope gives the bytes and nil). Descriptors' buffers become
+/// new messages, or strings.
+fn unwrap_impl(s: &Stack) -> Returns {
+    const F: &str = "unwrap";
+    let module = Module::of(s)?;
+    let body = check_bytes(s, 1, F)?;
+    let as_strings = module.settings().buffers_as_strings;
+    let as_strings = match crate::args::options(s, 2, F, &["buffers"])? {
+        Some(opts) => crate::args::buffers_field(s, opts, F, as_strings)?,
+        None => as_strings,
+    };
+    let parsed = crate::envelope::parse(body, true).map_err(|why| {
+        Error::malformed(format!("malformed envelope: {why}")).with_raw(body.to_vec())
+    })?;
+    let carried = crate::transfer::carried(module, &parsed.tag);
+    let buffers = match as_strings {
+        true => Buffers::Strings,
+        false => Buffers::Copies,
+    };
+    // Decoding makes Lua values, which may raise: protected, as `carried` may own a protocol.
+    s.protect(0, 0, |p| {
+        crate::transfer::push_received(p, &carried, &body[parsed.payload_at..], buffers)?;
+        match parsed.topic {
+            [] => p.push_nil(),
+            topic => p.push_bytes(topic),
+        }
+        Ok(3)
+    })
 }
 
 // --- argument helpers ----------------------------------------------------------------------

@@ -85,6 +85,10 @@ const LUA_PARTS: &[(&std::ffi::CStr, &str)] = &[
         include_str!("../lua/nml/framer.lua"),
     ),
     (c"@lua/nml/await.lua", include_str!("../lua/nml/await.lua")),
+    (
+        c"@lua/nml/stream.lua",
+        include_str!("../lua/nml/stream.lua"),
+    ),
 ];
 
 /// LuaJIT only: the function that says where an FFI cdata's or a string.buffer's bytes are.

@@ -374,7 +374,7 @@ fn send_whole_message(
 // --- receiving -----------------------------------------------------------------------------
 
 /// What a received message says it carries.
-enum Carried {
+pub enum Carried {
     Known(Protocol),
     /// A tag naming no protocol known here: the payload comes back as bytes, with this name.
     Unknown(String),
@@ -429,7 +429,7 @@ fn receive(s: &Stack, e: &Endpoint, dontwait: bool) -> Result<Received> {
     })
 }
 
-fn carried(module: &Module, tag: &Tag) -> Carried {
+pub fn carried(module: &Module, tag: &Tag) -> Carried {
     match tag {
         Tag::None => Carried::Bare,
         Tag::Builtin(id) => match Protocol::from_wire_id(*id) {
@@ -469,14 +469,11 @@ fn sock_recv_impl(s: &Stack) -> Returns {
     // Decoding makes Lua values, which may raise: protected, so that the message (held here)
     // is freed or kept by its views whatever happens.
     s.protect(0, 0, |s| {
-        push_received(
-            s,
-            &r.carried,
-            &body[r.payload_at..],
-            as_strings,
-            &msg,
-            r.payload_at,
-        )?;
+        let buffers = match as_strings {
+            true => Buffers::Strings,
+            false => Buffers::Views(&msg, r.payload_at),
+        };
+        push_received(s, &r.carried, &body[r.payload_at..], buffers)?;
         let topic = &body[..r.topic_len];
         if topic.is_empty() {
             s.push_nil();
@@ -488,24 +485,13 @@ fn sock_recv_impl(s: &Stack) -> Returns {
 }
 
 /// Pushes the decoded payload (or its bytes) and its protocol name.
-fn push_received(
-    s: &Stack,
-    carried: &Carried,
-    payload: &[u8],
-    as_strings: bool,
-    msg: &SharedMsg,
-    payload_at: usize,
-) -> Result<()> {
+pub fn push_received(s: &Stack, carried: &Carried, payload: &[u8], buffers: Buffers) -> Result<()> {
     match carried {
         Carried::Known(p) => {
             let module = Module::of(s)?;
             let decoded = match p {
                 Protocol::MessagePack => {
-                    let u = Unpacker::new(s, module.codec(), payload, 0);
-                    decode_msgpack(match as_strings {
-                        true => u.buffers(Buffers::Strings),
-                        false => u.buffers(Buffers::Views(msg, payload_at)),
-                    })
+                    decode_msgpack(Unpacker::new(s, module.codec(), payload, 0).buffers(buffers))
                 }
                 _ => p.decode(s, module.codec(), payload),
             };
