@@ -93,7 +93,7 @@ demo:
 	@cd examples && LUA_CPATH="$(CURDIR)/build/$(DEMO_LUA)/?.so;;" $(call interp,$(DEMO_LUA)) buffers.lua
 
 bench:
-	@tools/deps.sh 5.4 5.1 luajit +build +bench
+	@tools/deps.sh 5.4 5.1 luajit +build +bench +python +events
 	@for v in 5.4 5.1 luajit; do $(MAKE) --no-print-directory build-$$v || exit 1; done
 	@benches/run $(PARTS)
 

@@ -11,6 +11,9 @@
 //! Usage: cargo bench --bench raw_nng -- <transport> [<part of a test's name>]
 //!        cargo bench --bench raw_nng -- memcpy <MiB>   (the fresh-page copy rate, for copies.lua)
 //!        raw_nng peer <test> <url> <n>                 (the second process, started by the above)
+//!        cargo bench --bench raw_nng -- clients <url> <n> <seconds>
+//!            (n req clients, one thread each, against the server of benches/contexts.*: prints
+//!            `clients <n> <requests/s> <median µs> <p99 µs>`)
 
 use std::ffi::CString;
 use std::process::{Child, Command};
@@ -423,7 +426,64 @@ fn main() {
             let rate = fresh_page_memcpy(mib * MIB);
             println!("raw memcpy {mib}MiB {rate:.2} GB/s");
         }
+        "clients" => clients(arg(1), arg(2).parse().unwrap(), arg(3).parse().unwrap()),
         "" => bench("inproc", ""),
         transport => bench(transport, arg(1)),
     }
+}
+
+/// The request of the contexts bench: the small request map, tagged as nml sends it.
+fn tagged_request() -> Vec<u8> {
+    let mut out = vec![0xC1, 0x01];
+    rmp::encode::write_map_len(&mut out, 3).unwrap();
+    rmp::encode::write_str(&mut out, "op").unwrap();
+    rmp::encode::write_str(&mut out, "add").unwrap();
+    rmp::encode::write_str(&mut out, "id").unwrap();
+    rmp::encode::write_uint(&mut out, 1).unwrap();
+    rmp::encode::write_str(&mut out, "args").unwrap();
+    rmp::encode::write_array_len(&mut out, 2).unwrap();
+    rmp::encode::write_uint(&mut out, 2).unwrap();
+    rmp::encode::write_uint(&mut out, 3).unwrap();
+    out
+}
+
+/// `n` req clients, a thread and a socket each, sending requests back to back to `url` for
+/// `seconds` (after a fifth of that to warm up); prints the rate and the latencies.
+fn clients(url: &str, n: usize, seconds: f64) {
+    let request = tagged_request();
+    let warmup = std::time::Duration::from_secs_f64(seconds / 5.0);
+    let measure = std::time::Duration::from_secs_f64(seconds);
+    let threads: Vec<_> = (0..n)
+        .map(|_| {
+            let (url, request) = (url.to_string(), request.clone());
+            std::thread::spawn(move || {
+                let req = socket(sys::nng_req0_open);
+                dial(req, &url);
+                let mut times = Vec::new();
+                let start = Instant::now();
+                while start.elapsed() < warmup + measure {
+                    let t = Instant::now();
+                    send_bytes(req, &request, true);
+                    recv_len(req);
+                    if start.elapsed() > warmup {
+                        times.push(t.elapsed().as_secs_f64() * 1e6);
+                    }
+                }
+                close(req);
+                times
+            })
+        })
+        .collect();
+    let mut times: Vec<f64> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize];
+    println!(
+        "clients {n} {:.0} {:.1} {:.1}",
+        times.len() as f64 / seconds,
+        at(0.5),
+        at(0.99)
+    );
 }

@@ -126,9 +126,41 @@ def copies(path):
     return "\n".join(out)
 
 
+def contexts(path):
+    """Rows '<who> contexts <clients> <requests/s> <median µs> <p99 µs>' from several rounds,
+    who being nml or pynng, into one table of medians, and the median of the rounds' ratios."""
+    figures, order = {}, []
+    for line in open(path):
+        parts = line.split()
+        if len(parts) == 6 and parts[1] == "contexts":
+            who, _, n, rate, median, p99 = parts
+            if n not in figures:
+                figures[n] = {"nml": [], "pynng": []}
+                order.append(n)
+            figures[n][who].append((float(rate), float(median), float(p99)))
+    rounds = max(len(f["nml"]) for f in figures.values())
+    out = [f"*median of {rounds} rounds*", "",
+           "| req clients | nml req/s | pynng req/s | nml / pynng | nml median | pynng median "
+           "| nml p99 | pynng p99 |",
+           "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for n in order:
+        f = figures[n]
+
+        def med(who, i):
+            return statistics.median(r[i] for r in f[who])
+
+        ratio = statistics.median(a[0] / b[0] for a, b in zip(f["nml"], f["pynng"]))
+        out.append(f"| {n} | {med('nml', 0):,.0f} | {med('pynng', 0):,.0f} | {ratio:.2f}x "
+                   f"| {med('nml', 1):.0f} µs | {med('pynng', 1):.0f} µs "
+                   f"| {med('nml', 2):.0f} µs | {med('pynng', 2):.0f} µs |")
+    return "\n".join(out)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "--messaging":
         print(messaging(sys.argv[2]))
+    elif sys.argv[1] == "--contexts":
+        print(contexts(sys.argv[2]))
     elif sys.argv[1] == "--copies":
         print(copies(sys.argv[2]))
     else:

@@ -153,3 +153,25 @@ describe("contexts", function()
     client:close()
   end)
 end)
+
+describe("a reply that cannot go at once", function()
+  -- NNG forgets a request's return route on the first attempt to reply, so a reply that
+  -- failed with "again" could never be sent again: nml waits for the pipe instead.
+  for _, kinds in ipairs { { "rep", "req" }, { "respondent", "surveyor" } } do
+    it("is not lost with dontwait while the pipe still writes the last one (" .. kinds[1] .. ")", function()
+      local server, client = helper.pair_of(kinds[1], kinds[2], "ipc", { recv_max_size = 0 })
+      local asks = { assert(client:context()), assert(client:context()) }
+      local answers = { assert(server:context()), assert(server:context()) }
+      for i, ctx in ipairs(asks) do assert(ctx:send(i)) end
+      local got = { assert(answers[1]:recv()), assert(answers[2]:recv()) }
+      local big = string.rep("x", 16 * 1024 * 1024)
+      assert(answers[1]:send(big, "string", { dontwait = true }))
+      assert(answers[2]:send("small " .. got[2], "string", { dontwait = true }))
+      local replies = {}
+      for i, ctx in ipairs(asks) do replies[i] = assert(ctx:recv()) end
+      assert.equals(#big, #replies[got[1]] + #replies[got[2]] - #("small " .. got[2]))
+      server:close()
+      client:close()
+    end)
+  end
+end)

@@ -112,6 +112,7 @@ impl<'a> Endpoint<'a> {
 
     /// Sends `msg`; on failure it comes back with the error. No borrow outlives the call.
     fn send(&self, msg: Message, dontwait: bool) -> Result<()> {
+        let dontwait = may_give_up(self.state.pattern, dontwait);
         let sent = match self.context {
             Some(c) => c.open()?.send(msg, dontwait),
             None => self.state.open()?.send(msg, dontwait),
@@ -125,6 +126,14 @@ impl<'a> Endpoint<'a> {
             None => self.state.open()?.recv(dontwait)?,
         })
     }
+}
+
+/// Whether a send with `dontwait` may give up at once. Not a reply (rep, respondent): NNG
+/// forgets the request's return route on the first attempt, so a reply that gave up could never
+/// be sent; it waits instead for the pipe to finish writing the last one (the send timeout
+/// bounds the wait).
+fn may_give_up(pattern: Pattern, dontwait: bool) -> bool {
+    dontwait && !matches!(pattern, Pattern::Rep | Pattern::Respondent)
 }
 
 fn send_message(e: &Endpoint, msg: Message, dontwait: bool) -> Result<()> {
@@ -361,7 +370,7 @@ fn send_whole_message(
         return Err(e.into());
     }
     let bytes = msg.len() as u64;
-    if let Err((e, mut back)) = socket.send(msg, dontwait) {
+    if let Err((e, mut back)) = socket.send(msg, may_give_up(b.pattern, dontwait)) {
         back.trim_front(header.len());
         mb.restore(back);
         return Err(e.into());
