@@ -131,7 +131,7 @@ fuzz: build-5.4
 # holds, when a process exits with dials in flight (seen: 1 exit in 4 hung on 5.1).
 CHECK_LUAS ?= 5.4 5.1
 check-memory:
-	@tools/deps.sh $(CHECK_LUAS) +build +python +valgrind
+	@tools/deps.sh $(CHECK_LUAS) +build +python +valgrind +events
 	@for v in $(CHECK_LUAS); do $(MAKE) --no-print-directory memcheck-one LUA=$$v || exit 1; done
 
 memcheck-one: build-$(LUA) build/$(LUA)/cbuf.so build/$(LUA)/memlimit.so
