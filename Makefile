@@ -31,7 +31,7 @@ headers = $(if $(filter luajit,$(1)),/usr/include/luajit-2.1,/usr/include/lua$(1
 all: build
 
 deps:
-	@tools/deps.sh $(LUAS) +build +python +luarocks +events
+	@tools/deps.sh $(LUAS) +build +python +luarocks +events +pki
 
 build: $(addprefix build-,$(LUAS))
 
@@ -131,7 +131,7 @@ fuzz: build-5.4
 # holds, when a process exits with dials in flight (seen: 1 exit in 4 hung on 5.1).
 CHECK_LUAS ?= 5.4 5.1
 check-memory:
-	@tools/deps.sh $(CHECK_LUAS) +build +python +valgrind +events
+	@tools/deps.sh $(CHECK_LUAS) +build +python +valgrind +events +pki
 	@for v in $(CHECK_LUAS); do $(MAKE) --no-print-directory memcheck-one LUA=$$v || exit 1; done
 
 memcheck-one: build-$(LUA) build/$(LUA)/cbuf.so build/$(LUA)/memlimit.so

@@ -6,8 +6,8 @@
 //! Layers, lowest first. A file uses only files on its own line and the lines above it
 //! (`tools/layers.lua` checks every `crate::` path against this list, in `make test`):
 //!
-//! 1. `nng/mod.rs` `nng/endpoint.rs` `nng/pipes.rs`: NNG's C API behind safe types (unsafe code
-//!    allowed).
+//! 1. `nng/mod.rs` `nng/endpoint.rs` `nng/pipes.rs` `nng/tls.rs`: NNG's C API behind safe types (unsafe
+//!    code allowed).
 //! 2. `msgpack/format.rs` `msgpack/sink.rs`: MessagePack's formats and where bytes go; pure.
 //! 3. `error.rs`: what fails, as Lua is told (`nil, message, code` or a raise).
 //! 4. `lua.rs`: Lua's C API behind `Stack` (unsafe code allowed).

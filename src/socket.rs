@@ -6,8 +6,10 @@ use std::ffi::{c_int, CStr, CString};
 use std::rc::Rc;
 
 use crate::error::{bad_argument, Error, Result};
-use crate::lua::{Kind, LuaFn, Number, Returns, Stack};
-use crate::nng::{opt, Endpoint, NngError, Pattern, Socket, TcpOptions};
+use crate::lua::{Kind, LuaFn, Number, Returns, Stack, Table};
+use crate::nng::{
+    opt, AuthMode, Endpoint, EndpointError, NngError, Pattern, Socket, TcpOptions, TlsOptions,
+};
 use crate::protocol::Protocol;
 use crate::state::Module;
 
@@ -173,43 +175,138 @@ fn socket_impl(s: &Stack) -> Returns {
     Ok(1)
 }
 
-/// `sock:listen(url)` (also `bind`) -> true | nil, err, code.
+/// `sock:listen(url [, {tls = {...}}])` (also `bind`) -> listener | nil, err, code.
 fn listen_impl(s: &Stack) -> Returns {
     let b = check(s, 1, "listen")?;
     let url = check_url(s, 2, "listen")?;
+    let tls = match crate::args::options(s, 3, "listen", &["tls"])? {
+        Some(opts) => tls_field(s, opts, "listen")?,
+        None => None,
+    };
     let endpoint = b
         .open()?
-        .listen(&url, b.tcp.get())
+        .listen(&url, b.tcp.get(), tls.as_ref())
         .map_err(|e| endpoint_error(e, "listen on", &url))?;
     b.endpoints.borrow_mut().push(endpoint);
     crate::listener::push(s, endpoint)?;
     Ok(1)
 }
 
-/// `sock:dial(url [, {block = false}])` (also `connect`) -> true | nil, err, code.
+/// `sock:dial(url [, {block = false, tls = {...}}])` (also `connect`) -> true | nil, err, code.
 /// By default the first connection must succeed (a refused dial is an error); with
 /// `block = false` NNG keeps trying in the background.
 fn dial_impl(s: &Stack) -> Returns {
     let b = check(s, 1, "dial")?;
     let url = check_url(s, 2, "dial")?;
-    let blocking = match crate::args::options(s, 3, "dial", &["block"])? {
-        Some(opts) => crate::args::boolean_field(s, opts, "block", "dial")?.unwrap_or(true),
-        None => true,
+    let (blocking, tls) = match crate::args::options(s, 3, "dial", &["block", "tls"])? {
+        Some(opts) => (
+            crate::args::boolean_field(s, opts, "block", "dial")?.unwrap_or(true),
+            tls_field(s, opts, "dial")?,
+        ),
+        None => (true, None),
     };
     let endpoint = b
         .open()?
-        .dial(&url, blocking, b.tcp.get())
+        .dial(&url, blocking, b.tcp.get(), tls.as_ref())
         .map_err(|e| endpoint_error(e, "dial", &url))?;
     b.endpoints.borrow_mut().push(endpoint);
     s.push_bool(true);
     Ok(1)
 }
 
-fn endpoint_error(e: crate::nng::NngError, what: &str, url: &CStr) -> Error {
-    Error::returned(
-        e.code(),
-        format!("cannot {what} {}: {}", url.to_string_lossy(), e.describe()),
-    )
+fn endpoint_error(e: EndpointError, what: &str, url: &CStr) -> Error {
+    let url = url.to_string_lossy();
+    let message = match e.detail {
+        Some(detail) => format!("cannot {what} {url}: {detail} ({})", e.error.describe()),
+        None => format!("cannot {what} {url}: {}", e.error.describe()),
+    };
+    Error::returned(e.error.code(), message)
+}
+
+/// The settings under `tls` of the options `opts`: `ca_file`, `cert_file`, `key_file`,
+/// `key_password`, `server_name` (strings) and `auth_mode` ("none", "optional", "required").
+fn tls_field(s: &Stack, opts: Table, func: &str) -> Result<Option<TlsOptions>> {
+    const KNOWN: &[&str] = &[
+        "ca_file",
+        "cert_file",
+        "key_file",
+        "key_password",
+        "server_name",
+        "auth_mode",
+    ];
+    let arg = opts.index() as usize;
+    s.raw_get_field(opts, "tls");
+    let Some(tls) = s.table(-1) else {
+        return match s.kind(-1) {
+            Kind::Nil => {
+                s.pop(1);
+                Ok(None)
+            }
+            k => Err(bad_argument(
+                func,
+                arg,
+                format!("tls must be a table, got {}", k.name()),
+            )),
+        };
+    };
+    s.push_nil();
+    while s.next(tls) {
+        let known = s
+            .opt_bytes(-2)
+            .is_some_and(|k| KNOWN.iter().any(|n| n.as_bytes() == k));
+        if !known {
+            let name = match s.opt_bytes(-2) {
+                Some(k) => String::from_utf8_lossy(k).into_owned(),
+                None => format!("({})", s.kind(-2).name()),
+            };
+            return Err(bad_argument(
+                func,
+                arg,
+                format!("unknown tls setting {name:?}; known: {}", KNOWN.join(", ")),
+            ));
+        }
+        s.pop(1);
+    }
+    let text = |name: &str| -> Result<Option<String>> {
+        let value = match s.raw_get_field(tls, name) {
+            Kind::Nil => None,
+            Kind::String => Some(String::from_utf8_lossy(s.to_bytes(-1)).into_owned()),
+            k => {
+                return Err(bad_argument(
+                    func,
+                    arg,
+                    format!("tls.{name} must be a string, got {}", k.name()),
+                ))
+            }
+        };
+        s.pop(1);
+        Ok(value)
+    };
+    let auth_mode = match text("auth_mode")?.as_deref() {
+        None => None,
+        Some("none") => Some(AuthMode::None),
+        Some("optional") => Some(AuthMode::Optional),
+        Some("required") => Some(AuthMode::Required),
+        Some(other) => {
+            return Err(bad_argument(
+                func,
+                arg,
+                format!(
+                    "tls.auth_mode must be \"none\", \"optional\" or \"required\", not {other:?}"
+                ),
+            ))
+        }
+    };
+    let options = TlsOptions {
+        ca_file: text("ca_file")?,
+        cert_file: text("cert_file")?,
+        key_file: text("key_file")?,
+        key_password: text("key_password")?,
+        server_name: text("server_name")?,
+        auth_mode,
+    };
+    s.pop(1);
+    Ok(Some(options))
 }
 
 fn check_url(s: &Stack, idx: c_int, func: &str) -> Result<CString> {

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs what nml's make targets need and this machine lacks; does nothing when all is there.
 #   tools/deps.sh [5.1 5.2 5.3 5.4 luajit ...] [+build] [+bench] [+python] [+luarocks] [+fuzz]
-#   [+valgrind] [+lint] [+events]
+#   [+valgrind] [+lint] [+events] [+pki]
 # Debian packages come from apt-get. Python packages go into a venv under build/ made with
 # Debian's own python3 (PEP 668: Debian's system Python refuses pip installs).
 set -eu
@@ -18,13 +18,14 @@ for arg in "$@"; do
     luajit) want_apt luajit libluajit-5.1-dev lua-busted ;;
     5.1) want_apt lua5.1 liblua5.1-0-dev lua-busted ;; # liblua5.1-dev is a virtual package
     5.[2-4]) want_apt "lua$arg" "liblua$arg-dev" lua-busted ;;
-    +build) want_apt cmake ;; # nng-sys builds its vendored NNG with cmake
+    +build) want_apt cmake libmbedtls-dev ;; # nng-sys builds its vendored NNG with cmake, TLS on
     +bench) want_apt lua-cjson lua-mpack lua-messagepack ;;
     +python) want_apt python3 python3-venv; pip_wanted="$pip_wanted msgpack pynng" ;;
     +luarocks) want_apt luarocks ;;
     +valgrind) want_apt valgrind ;;
     +lint) want_apt lua-check ;;
     +events) want_apt lua-luv lua-cqueues lua-socket ;; # event loops and a stream host, for specs
+    +pki) want_apt openssl ;; # the TLS specs make a throwaway CA
     +fuzz) want_fuzz=1 ;;
     *) echo "deps.sh: unknown argument $arg" >&2; exit 2 ;;
   esac

@@ -7,7 +7,33 @@ use std::ffi::{c_int, CStr};
 
 use nng_sys as sys;
 
+use super::tls::{self, TlsConfig, TlsError, TlsOptions};
 use super::{check, NngError};
+
+/// Why an endpoint could not be made: NNG's error, and for a TLS setting, which one.
+#[derive(Debug)]
+pub struct EndpointError {
+    pub error: NngError,
+    pub detail: Option<String>,
+}
+
+impl From<NngError> for EndpointError {
+    fn from(error: NngError) -> Self {
+        EndpointError {
+            error,
+            detail: None,
+        }
+    }
+}
+
+impl From<TlsError> for EndpointError {
+    fn from(e: TlsError) -> Self {
+        EndpointError {
+            error: e.error,
+            detail: Some(e.detail),
+        }
+    }
+}
 
 /// TCP options of a socket's endpoints; `None` leaves NNG's default (nodelay on, keepalive
 /// off).
@@ -31,14 +57,15 @@ impl Endpoint {
         socket: sys::nng_socket,
         url: &CStr,
         tcp: TcpOptions,
-    ) -> Result<Endpoint, NngError> {
+        tls: Option<&TlsOptions>,
+    ) -> Result<Endpoint, EndpointError> {
         let mut l = sys::nng_listener::default();
         // SAFETY: url is NUL-terminated; NNG writes the new listener's id into `l`.
         check(unsafe { sys::nng_listener_create(&mut l, socket, url.as_ptr()) })?;
         let endpoint = Endpoint::Listener(l);
-        let started = endpoint.set_tcp(tcp).and_then(|()| {
+        let started = endpoint.prepare(tcp, tls, true).and_then(|()| {
             // SAFETY: starting the listener just made.
-            check(unsafe { sys::nng_listener_start(l, 0) })
+            Ok(check(unsafe { sys::nng_listener_start(l, 0) })?)
         });
         if let Err(e) = started {
             endpoint.close();
@@ -54,7 +81,8 @@ impl Endpoint {
         url: &CStr,
         blocking: bool,
         tcp: TcpOptions,
-    ) -> Result<Endpoint, NngError> {
+        tls: Option<&TlsOptions>,
+    ) -> Result<Endpoint, EndpointError> {
         let mut d = sys::nng_dialer::default();
         // SAFETY: url is NUL-terminated; NNG writes the new dialer's id into `d`.
         check(unsafe { sys::nng_dialer_create(&mut d, socket, url.as_ptr()) })?;
@@ -63,15 +91,52 @@ impl Endpoint {
             true => 0,
             false => sys::NNG_FLAG_NONBLOCK as c_int,
         };
-        let started = endpoint.set_tcp(tcp).and_then(|()| {
+        let started = endpoint.prepare(tcp, tls, false).and_then(|()| {
             // SAFETY: starting the dialer just made.
-            check(unsafe { sys::nng_dialer_start(d, flags) })
+            check(unsafe { sys::nng_dialer_start(d, flags) }).map_err(|error| {
+                // NNG reports every failed verification alike (mbedTLS: "X509 - Certificate
+                // verification failed"), so the message names what to check.
+                let detail = match (tls.is_some(), error.code()) {
+                    (true, "crypto" | "peer_auth") => Some(
+                        "the TLS handshake failed: the server's certificate is not signed by a \
+                         CA in tls.ca_file, or does not name tls.server_name (or the URL's host), \
+                         or the server refused this end's certificate",
+                    ),
+                    (true, "reset") => Some(
+                        "the server ended the TLS handshake: it may require a client \
+                         certificate (tls.cert_file and tls.key_file) signed by a CA it trusts",
+                    ),
+                    _ => None,
+                };
+                EndpointError {
+                    error,
+                    detail: detail.map(str::to_string),
+                }
+            })
         });
         if let Err(e) = started {
             endpoint.close();
             return Err(e);
         }
         Ok(endpoint)
+    }
+
+    /// Gives a new endpoint its TCP options and TLS settings, before it starts.
+    fn prepare(
+        &self,
+        tcp: TcpOptions,
+        tls: Option<&TlsOptions>,
+        server: bool,
+    ) -> Result<(), EndpointError> {
+        self.set_tcp(tcp)?;
+        if let Some(options) = tls {
+            let config = TlsConfig::new(options, server)?;
+            tls::attach(*self, &config).map_err(|error| EndpointError {
+                error,
+                detail: Some("TLS settings are for tls+tcp:// and wss:// addresses".to_string()),
+            })?;
+        }
+        Ok(())
     }
 
     /// Sets the options given; transports without TCP options (ipc, inproc) ignore them.
@@ -162,7 +227,7 @@ mod tests {
             nodelay: Some(false),
             keepalive: Some(true),
         };
-        let l = socket.listen(c"tcp://127.0.0.1:0", tcp).unwrap();
+        let l = socket.listen(c"tcp://127.0.0.1:0", tcp, None).unwrap();
         assert!(!listener_bool(l, sys::NNG_OPT_TCP_NODELAY));
         assert!(listener_bool(l, sys::NNG_OPT_TCP_KEEPALIVE));
         assert!(l.port().unwrap() > 0);
@@ -175,7 +240,7 @@ mod tests {
         assert!(listener_bool(l, sys::NNG_OPT_TCP_NODELAY));
         // ipc has no TCP options: they are passed over, not an error.
         let ipc = socket
-            .listen(c"ipc:///tmp/nml-endpoint-test.ipc", tcp)
+            .listen(c"ipc:///tmp/nml-endpoint-test.ipc", tcp, None)
             .unwrap();
         assert_eq!(ipc.port().unwrap_err().code(), "not_supported");
     }

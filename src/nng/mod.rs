@@ -10,9 +10,11 @@
 
 mod endpoint;
 mod pipes;
+mod tls;
 
-pub use endpoint::{Endpoint, TcpOptions};
+pub use endpoint::{Endpoint, EndpointError, TcpOptions};
 pub use pipes::PipeEvent;
+pub use tls::{AuthMode, TlsOptions};
 
 use std::cell::OnceCell;
 use std::ffi::{c_int, c_void, CStr};
@@ -47,6 +49,9 @@ impl NngError {
             sys::nng_err::NNG_ECONNRESET | sys::nng_err::NNG_ECONNSHUT => "reset",
             sys::nng_err::NNG_EPROTO => "protocol",
             sys::nng_err::NNG_EINVAL => "invalid",
+            sys::nng_err::NNG_ECRYPTO => "crypto",
+            sys::nng_err::NNG_EPEERAUTH => "peer_auth",
+            sys::nng_err::NNG_EPERM => "permission",
             _ => "error",
         }
     }
@@ -323,14 +328,25 @@ impl Socket {
         }
     }
 
-    pub fn listen(&self, url: &CStr, tcp: TcpOptions) -> Result<Endpoint, NngError> {
-        Endpoint::listen(self.id, url, tcp)
+    pub fn listen(
+        &self,
+        url: &CStr,
+        tcp: TcpOptions,
+        tls: Option<&TlsOptions>,
+    ) -> Result<Endpoint, EndpointError> {
+        Endpoint::listen(self.id, url, tcp, tls)
     }
 
     /// Dials `url`. Blocking: the first connection attempt must succeed (a refused dial is an
     /// error). Non-blocking: NNG keeps trying in the background.
-    pub fn dial(&self, url: &CStr, blocking: bool, tcp: TcpOptions) -> Result<Endpoint, NngError> {
-        Endpoint::dial(self.id, url, blocking, tcp)
+    pub fn dial(
+        &self,
+        url: &CStr,
+        blocking: bool,
+        tcp: TcpOptions,
+        tls: Option<&TlsOptions>,
+    ) -> Result<Endpoint, EndpointError> {
+        Endpoint::dial(self.id, url, blocking, tcp, tls)
     }
 
     /// The peers that connected and left since the last call, and how many such events were
@@ -837,9 +853,9 @@ mod tests {
     fn a_message_travels_over_inproc() {
         let url = c"inproc://nml-unit-test";
         let rep = Socket::open(Pattern::Pair0).unwrap();
-        rep.listen(url, TcpOptions::default()).unwrap();
+        rep.listen(url, TcpOptions::default(), None).unwrap();
         let req = Socket::open(Pattern::Pair0).unwrap();
-        req.dial(url, true, TcpOptions::default()).unwrap();
+        req.dial(url, true, TcpOptions::default(), None).unwrap();
         let mut msg = Message::alloc(3).unwrap();
         msg.body_mut().copy_from_slice(b"abc");
         req.send(msg, false).map_err(|(e, _)| e).unwrap();
@@ -857,8 +873,9 @@ mod tests {
         let refused = Socket::open(Pattern::Push).unwrap();
         assert_eq!(
             refused
-                .dial(c"tcp://127.0.0.1:1", true, TcpOptions::default())
+                .dial(c"tcp://127.0.0.1:1", true, TcpOptions::default(), None)
                 .unwrap_err()
+                .error
                 .code(),
             "refused"
         );

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Makes a throwaway PKI for the TLS specs in directory $1: a CA, a server certificate for
+# localhost and 127.0.0.1, a client certificate, both signed by the CA, and a second CA that
+# signed nothing of these (for "a client that does not trust the server"). EC P-256 keys.
+set -eu
+dir="$1"
+mkdir -p "$dir"
+cd "$dir"
+key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+ca() {
+  key "$1.key"
+  openssl req -x509 -new -key "$1.key" -days 2 -subj "/CN=$2" -out "$1.crt" 2>/dev/null
+}
+signed() { # name, CN, extensions
+  key "$1.key"
+  openssl req -new -key "$1.key" -subj "/CN=$2" -out "$1.csr" 2>/dev/null
+  printf '%s\n' "$3" > "$1.ext"
+  openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+    -extfile "$1.ext" -out "$1.crt" 2>/dev/null
+}
+ca ca "nml spec CA"
+ca other-ca "another CA"
+signed server localhost "subjectAltName=DNS:localhost,IP:127.0.0.1"
+signed client "nml spec client" "extendedKeyUsage=clientAuth"
+echo "certificates in $dir"

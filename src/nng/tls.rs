@@ -1,0 +1,188 @@
+//! TLS for `tls+tcp://` and `wss://` endpoints: the settings a listener or dialer is given,
+//! made into an NNG TLS configuration (mbedTLS underneath). Every failure says which setting
+//! caused it.
+
+#![allow(unsafe_code)] // NNG's C API (see lib.rs)
+
+use std::ffi::CString;
+use std::ptr::NonNull;
+
+use nng_sys as sys;
+
+use super::{check, NngError};
+
+/// Whether the peer must show a certificate the CA vouches for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthMode {
+    None,
+    Optional,
+    Required,
+}
+
+/// The TLS settings of one listener or dialer. Paths name PEM files.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// The CA certificates that vouch for peers.
+    pub ca_file: Option<String>,
+    /// This end's certificate (chain) and its private key.
+    pub cert_file: Option<String>,
+    pub key_file: Option<String>,
+    /// The password of an encrypted key.
+    pub key_password: Option<String>,
+    /// The name the server's certificate must carry (dialers; default: the URL's host).
+    pub server_name: Option<String>,
+    /// NNG's defaults: required for dialers, none for listeners.
+    pub auth_mode: Option<AuthMode>,
+}
+
+/// A failed TLS setting: NNG's error and which setting it is about.
+#[derive(Debug)]
+pub struct TlsError {
+    pub error: NngError,
+    pub detail: String,
+}
+
+/// An NNG TLS configuration, released on drop (an endpoint given it keeps its own hold).
+pub(super) struct TlsConfig(NonNull<sys::nng_tls_config>);
+
+impl TlsConfig {
+    /// The configuration for a listener (`server`) or a dialer.
+    pub(super) fn new(options: &TlsOptions, server: bool) -> Result<TlsConfig, TlsError> {
+        let mode = match server {
+            true => sys::nng_tls_mode::NNG_TLS_MODE_SERVER,
+            false => sys::nng_tls_mode::NNG_TLS_MODE_CLIENT,
+        };
+        let mut raw = std::ptr::null_mut();
+        // SAFETY: NNG writes a new configuration into `raw`.
+        check(unsafe { sys::nng_tls_config_alloc(&mut raw, mode) })
+            .map_err(|error| failed(error, "TLS is not available"))?;
+        let config = TlsConfig(NonNull::new(raw).expect("NNG returned a null TLS config"));
+        config.apply(options)?;
+        Ok(config)
+    }
+
+    pub(super) fn as_ptr(&self) -> *mut sys::nng_tls_config {
+        self.0.as_ptr()
+    }
+
+    fn apply(&self, o: &TlsOptions) -> Result<(), TlsError> {
+        let cfg = self.as_ptr();
+        if let Some(mode) = o.auth_mode {
+            let mode = match mode {
+                AuthMode::None => sys::nng_tls_auth_mode::NNG_TLS_AUTH_MODE_NONE,
+                AuthMode::Optional => sys::nng_tls_auth_mode::NNG_TLS_AUTH_MODE_OPTIONAL,
+                AuthMode::Required => sys::nng_tls_auth_mode::NNG_TLS_AUTH_MODE_REQUIRED,
+            };
+            // SAFETY: a configuration we hold.
+            check(unsafe { sys::nng_tls_config_auth_mode(cfg, mode) })
+                .map_err(|e| failed(e, "tls.auth_mode"))?;
+        }
+        if let Some(path) = &o.ca_file {
+            // NNG reads the file itself; a missing one is reported here first, by name.
+            read_pem(path, "tls.ca_file")?;
+            let c_path = c_string(path, "tls.ca_file")?;
+            // SAFETY: a configuration we hold and a NUL-terminated path.
+            check(unsafe { sys::nng_tls_config_ca_file(cfg, c_path.as_ptr()) }).map_err(|e| {
+                failed(
+                    e,
+                    &format!("tls.ca_file {path}: not a usable CA certificate"),
+                )
+            })?;
+        }
+        match (&o.cert_file, &o.key_file) {
+            (Some(cert_path), Some(key_path)) => {
+                let cert = read_pem(cert_path, "tls.cert_file")?;
+                let key = read_pem(key_path, "tls.key_file")?;
+                let password = match &o.key_password {
+                    Some(p) => Some(c_string(p, "tls.key_password")?),
+                    None => None,
+                };
+                // SAFETY: NUL-terminated PEM texts that NNG parses and copies; a null password
+                // means none.
+                let rv = unsafe {
+                    sys::nng_tls_config_own_cert(
+                        cfg,
+                        cert.as_ptr(),
+                        key.as_ptr(),
+                        password.as_ref().map_or(std::ptr::null(), |p| p.as_ptr()),
+                    )
+                };
+                check(rv).map_err(|e| {
+                    failed(
+                        e,
+                        &format!(
+                            "tls.cert_file {cert_path} and tls.key_file {key_path}: not a \
+                             certificate and its private key"
+                        ),
+                    )
+                })?;
+            }
+            (None, None) => {}
+            _ => {
+                return Err(failed(
+                    NngError(sys::nng_err::NNG_EINVAL),
+                    "tls.cert_file and tls.key_file go together",
+                ))
+            }
+        }
+        if let Some(name) = &o.server_name {
+            let c_name = c_string(name, "tls.server_name")?;
+            // SAFETY: a configuration we hold and a NUL-terminated name.
+            check(unsafe { sys::nng_tls_config_server_name(cfg, c_name.as_ptr()) })
+                .map_err(|e| failed(e, "tls.server_name"))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TlsConfig {
+    fn drop(&mut self) {
+        // SAFETY: releasing the hold nng_tls_config_alloc gave us, once.
+        unsafe { sys::nng_tls_config_free(self.as_ptr()) };
+    }
+}
+
+fn failed(error: NngError, detail: &str) -> TlsError {
+    TlsError {
+        error,
+        detail: detail.to_string(),
+    }
+}
+
+fn c_string(text: &str, what: &str) -> Result<CString, TlsError> {
+    CString::new(text).map_err(|_| {
+        failed(
+            NngError(sys::nng_err::NNG_EINVAL),
+            &format!("{what} holds a NUL byte"),
+        )
+    })
+}
+
+/// The PEM text of the file at `path`, NUL-terminated for NNG.
+fn read_pem(path: &str, what: &str) -> Result<CString, TlsError> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        let error = match e.kind() {
+            std::io::ErrorKind::NotFound => sys::nng_err::NNG_ENOENT,
+            std::io::ErrorKind::PermissionDenied => sys::nng_err::NNG_EPERM,
+            _ => sys::nng_err::NNG_EINVAL,
+        };
+        failed(NngError(error), &format!("{what} {path}: {e}"))
+    })?;
+    CString::new(bytes).map_err(|_| {
+        failed(
+            NngError(sys::nng_err::NNG_EINVAL),
+            &format!("{what} {path}: not a PEM file (it holds a NUL byte)"),
+        )
+    })
+}
+
+/// Gives `config` to the endpoint (which takes its own hold).
+pub(super) fn attach(endpoint: super::Endpoint, config: &TlsConfig) -> Result<(), NngError> {
+    // SAFETY: an endpoint id NNG made and a configuration we hold; NNG holds it in turn.
+    unsafe {
+        match endpoint {
+            super::Endpoint::Listener(l) => check(sys::nng_listener_set_tls(l, config.as_ptr())),
+            super::Endpoint::Dialer(d) => check(sys::nng_dialer_set_tls(d, config.as_ptr())),
+        }
+    }
+}
