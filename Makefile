@@ -38,7 +38,7 @@ build: $(addprefix build-,$(LUAS))
 $(addprefix build-,5.1 5.2 5.3 5.4 luajit): build-%:
 	$(CARGO) build --release --no-default-features --features $(call feature,$*)
 	@mkdir -p build/$*
-	@cp target/release/libnml.so build/$*/nml.so
+	@cp target/release/libnml.so build/$*/nml.so.new && mv build/$*/nml.so.new build/$*/nml.so
 
 cargo-test:
 	$(CARGO) test --release 2>&1 | tee build/cargo-test.log
