@@ -25,6 +25,10 @@ local expected = {
   ["event_loop_cqueues.lua"] = { "server: answered 80 requests through 8 contexts, up to [2-8] at once",
     "server: pulled 100 items %(sum 5050%)", "client: 80 requests answered, each by its own reply",
     "client: pushed 100 items, pulled 100 items %(sum 5050%)", "client ok", "cqueues event loop ok" },
+  ["forwarder.lua"] = { "forwarder: front on 127%.0%.0%.1:%d+, back on 127%.0%.0%.1:%d+ and 127%.0%.0%.2:%d+",
+    "subscriber on 127%.0%.0%.1: 9 messages %(MessagePack 3, JSON 3, string 3%), tags intact",
+    "subscriber on 127%.0%.0%.2: 9 messages %(MessagePack 3, JSON 3, string 3%), tags intact",
+    "forwarder ok: every message crossed to both hosts" },
   ["protocols.lua"] = { "lua%-cjson%s+%-> JSON", "kv%s+%-> kv", "bad JSON  %-> nil, malformed" },
 }
 

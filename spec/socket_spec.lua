@@ -533,3 +533,21 @@ describe("messages", function()
     assert.has_error(function() nml.freemsg({}) end)
   end)
 end)
+
+describe("transports", function()
+  it("carries a message over every transport the manual lists", function()
+    local addresses = { "inproc://nml-spec-transport-" .. next_id(), "ipc://" .. os.tmpname() .. ".ipc",
+      "abstract://nml-spec-" .. next_id(), "tcp://127.0.0.1:0", "tcp4://127.0.0.1:0", "tcp6://[::1]:0",
+      "ws://127.0.0.1:0/nml" }
+    for _, address in ipairs(addresses) do
+      local a, b = socket("pair"), socket("pair")
+      local listener = assert(a:listen(address))
+      local url = address:find(":0") and assert(listener:url()) or address
+      assert(b:dial(url), url)
+      assert(b:send({ over = address }))
+      assert.equals(address, assert(a:recv()).over)
+      a:close()
+      b:close()
+    end
+  end)
+end)

@@ -24,11 +24,12 @@
 //! 15. `state.rs`: one Lua state's nml: settings, caches, protocols.
 //! 16. `listener.rs`: `nml.listener`, what `sock:listen` returns.
 //! 17. `socket.rs`: `nml.socket`, its options and endpoints.
-//! 18. `context.rs`: `sock:context()`, many requests at once on one socket.
-//! 19. `transfer.rs`: send, recv and poll, through sockets and contexts.
-//! 20. `alloc.rs`: packing into memory the caller provides.
-//! 21. `api.rs`: the codec's Lua functions.
-//! 22. `lib.rs`: the module table, its classes and registration.
+//! 18. `forward.rs`: `nml.forward`, NNG's device between two raw sockets.
+//! 19. `context.rs`: `sock:context()`, many requests at once on one socket.
+//! 20. `transfer.rs`: send, recv and poll, through sockets and contexts.
+//! 21. `alloc.rs`: packing into memory the caller provides.
+//! 22. `api.rs`: the codec's Lua functions.
+//! 23. `lib.rs`: the module table, its classes and registration.
 
 // Unsafe code lives in lua.rs and nng/ (and the C entry points of `lua_functions!`), each
 // block with the reason it is sound beside it.
@@ -43,6 +44,7 @@ pub mod codec;
 pub mod context;
 pub mod envelope;
 pub mod error;
+pub mod forward;
 pub mod json;
 pub mod listener;
 pub mod lua;
@@ -75,6 +77,7 @@ const FUNCTIONS: &[&[(&str, LuaFn)]] = &[
     context::SOCKET_METHODS,
     transfer::FUNCTIONS,
     time::FUNCTIONS,
+    forward::FUNCTIONS,
 ];
 
 /// The pure-Lua part of the module (`lua/nml/`), compiled in: each chunk is called with the

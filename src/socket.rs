@@ -8,7 +8,8 @@ use std::rc::Rc;
 use crate::error::{bad_argument, Error, Result};
 use crate::lua::{Kind, LuaFn, Number, Returns, Stack, Table};
 use crate::nng::{
-    opt, AuthMode, Endpoint, EndpointError, NngError, Pattern, Socket, TcpOptions, TlsOptions,
+    opt, AuthMode, Device, Endpoint, EndpointError, NngError, Pattern, Socket, TcpOptions,
+    TlsOptions,
 };
 use crate::protocol::Protocol;
 use crate::state::Module;
@@ -53,6 +54,10 @@ pub struct SocketState {
     pub tcp: Cell<TcpOptions>,
     /// Its listeners and dialers, to give later TCP options to.
     endpoints: RefCell<Vec<Endpoint>>,
+    /// A raw socket (`{raw = true}`): it only forwards, with `nml.forward`.
+    pub raw: bool,
+    /// The forwarders this socket is the front of; each stops when either socket closes.
+    pub forwarders: RefCell<Vec<Device>>,
 }
 
 /// Messages and bytes (envelopes included) that went each way, and those refused for size.
@@ -142,7 +147,20 @@ fn socket_impl(s: &Stack) -> Returns {
             ))
         }
     };
-    let socket = Socket::open(pattern)?;
+    let raw = match s.table(2) {
+        Some(options) => {
+            s.raw_get_field(options, "raw");
+            let raw = match s.kind(-1) {
+                Kind::Nil => false,
+                Kind::Boolean => s.to_bool(-1),
+                _ => return Err(bad_argument("socket", 2, "raw must be a boolean")),
+            };
+            s.pop(1);
+            raw
+        }
+        None => false,
+    };
+    let socket = Socket::open(pattern, raw)?;
     set_defaults(&socket)?;
     s.push_udata(
         SocketBox(Rc::new(SocketState {
@@ -154,6 +172,8 @@ fn socket_impl(s: &Stack) -> Returns {
             traffic: Cell::new(Traffic::default()),
             tcp: Cell::new(TcpOptions::default()),
             endpoints: RefCell::new(Vec::new()),
+            raw,
+            forwarders: RefCell::new(Vec::new()),
         })),
         METATABLE,
     )?;
@@ -167,7 +187,10 @@ fn socket_impl(s: &Stack) -> Returns {
                 Some(n) => String::from_utf8_lossy(n).into_owned(),
                 None => return Err(bad_argument("socket", 2, "option names must be strings")),
             };
-            set_option(s, b, &name, key + 1, "socket")?;
+            // `raw` was read above: it decides how the socket opens.
+            if name != "raw" {
+                set_option(s, b, &name, key + 1, "socket")?;
+            }
             s.pop(1);
         }
     }

@@ -94,7 +94,7 @@ impl<'a> Endpoint<'a> {
             });
         }
         match s.test_udata::<socket::SocketBox>(idx, socket::METATABLE) {
-            Some(b) => Ok(Endpoint::socket(b)),
+            Some(b) => Ok(Endpoint::socket(cooked(b, func)?)),
             None => Err(bad_argument(
                 func,
                 idx as usize,
@@ -125,6 +125,16 @@ impl<'a> Endpoint<'a> {
             Some(c) => c.open()?.recv(dontwait)?,
             None => self.state.open()?.recv(dontwait)?,
         })
+    }
+}
+
+/// `b`, if it is not a raw socket: raw sockets carry NNG's headers and only forward.
+fn cooked<'b>(b: &'b SocketState, func: &str) -> Result<&'b SocketState> {
+    match b.raw {
+        true => Err(Error::raise(format!(
+            "{func}: a raw socket only forwards (nml.forward); open it without raw to {func}"
+        ))),
+        false => Ok(b),
     }
 }
 
@@ -247,7 +257,7 @@ fn flags_dontwait(s: &Stack, idx: c_int, func: &str) -> Result<bool> {
 /// `nml.send(sock, buffer, flags, size, protocol) -> 0 | nil, err, code`.
 fn send_impl(s: &Stack) -> Returns {
     const F: &str = "send";
-    let b = socket::check(s, 1, F)?;
+    let b = cooked(socket::check(s, 1, F)?, F)?;
     let module = Module::of(s)?;
     let dontwait = flags_dontwait(s, 3, F)?;
     let size = opt_size(s, 4, F)?;
@@ -534,7 +544,7 @@ fn decode_msgpack(mut u: Unpacker) -> Result<()> {
 /// `nml.recv(sock, flags [, ud, size]) -> buffer, bytes, protocol | nil, err, code`.
 fn recv_impl(s: &Stack) -> Returns {
     const F: &str = "recv";
-    let b = socket::check(s, 1, F)?;
+    let b = cooked(socket::check(s, 1, F)?, F)?;
     let dontwait = flags_dontwait(s, 2, F)?;
     let size = opt_size(s, 4, F)?;
     let into_ud = !s.is_none_or_nil(3);

@@ -222,7 +222,7 @@ mod tests {
 
     #[test]
     fn tcp_options_reach_the_listener_before_it_starts() {
-        let socket = Socket::open(Pattern::Pair0).unwrap();
+        let socket = Socket::open(Pattern::Pair0, false).unwrap();
         let tcp = TcpOptions {
             nodelay: Some(false),
             keepalive: Some(true),

@@ -277,6 +277,23 @@ impl Pattern {
             Pattern::Respondent => sys::nng_respondent0_open,
         }
     }
+
+    /// The raw form: no protocol state, messages keep their headers (for forwarders).
+    fn raw_opener(self) -> unsafe extern "C" fn(*mut sys::nng_socket) -> c_int {
+        match self {
+            Pattern::Pair0 => sys::nng_pair0_open_raw,
+            Pattern::Pair1 => sys::nng_pair1_open_raw,
+            Pattern::Req => sys::nng_req0_open_raw,
+            Pattern::Rep => sys::nng_rep0_open_raw,
+            Pattern::Pub => sys::nng_pub0_open_raw,
+            Pattern::Sub => sys::nng_sub0_open_raw,
+            Pattern::Push => sys::nng_push0_open_raw,
+            Pattern::Pull => sys::nng_pull0_open_raw,
+            Pattern::Bus => sys::nng_bus0_open_raw,
+            Pattern::Surveyor => sys::nng_surveyor0_open_raw,
+            Pattern::Respondent => sys::nng_respondent0_open_raw,
+        }
+    }
 }
 
 /// An open NNG socket. Closing is explicit (`close`) or on drop; NNG ids are never reused
@@ -288,11 +305,16 @@ pub struct Socket {
 }
 
 impl Socket {
-    pub fn open(pattern: Pattern) -> Result<Socket, NngError> {
+    /// Opens a socket of `pattern`; `raw` opens its raw form, which only forwards.
+    pub fn open(pattern: Pattern, raw: bool) -> Result<Socket, NngError> {
         init();
         let mut id = sys::nng_socket::default();
+        let opener = match raw {
+            true => pattern.raw_opener(),
+            false => pattern.opener(),
+        };
         // SAFETY: the opener writes the new socket's id into `id`.
-        check(unsafe { pattern.opener()(&mut id) })?;
+        check(unsafe { opener(&mut id) })?;
         let socket = Socket {
             id,
             open: true,
@@ -514,6 +536,36 @@ impl Context {
 impl Drop for Context {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+/// A forwarder between two raw sockets (`nng_device_aio`): it runs on NNG's threads until
+/// either socket closes. Dropping it stops it.
+pub struct Device(Aio);
+
+impl Device {
+    pub fn start(front: &Socket, back: &Socket) -> Result<Device, NngError> {
+        if !front.open || !back.open {
+            return Err(NngError::CLOSED);
+        }
+        let cell = OnceCell::new();
+        let aio = Aio::get(&cell)?;
+        // SAFETY: starting a device on our idle aio; NNG checks that both are raw sockets of
+        // protocols that pair.
+        unsafe { sys::nng_device_aio(aio.0.as_ptr(), front.id, back.id) };
+        let device = Device(cell.into_inner().expect("the aio just made"));
+        if !device.is_running() {
+            // It ended at once: NNG refused the pair (or a socket closed meanwhile).
+            // SAFETY: the operation has finished, so its result is set.
+            check(unsafe { sys::nng_aio_result(device.0 .0.as_ptr()) })?;
+        }
+        Ok(device)
+    }
+
+    /// False once either socket has closed.
+    pub fn is_running(&self) -> bool {
+        // SAFETY: asks whether the operation on our aio is still under way.
+        unsafe { sys::nng_aio_busy(self.0 .0.as_ptr()) }
     }
 }
 
@@ -852,9 +904,9 @@ mod tests {
     #[test]
     fn a_message_travels_over_inproc() {
         let url = c"inproc://nml-unit-test";
-        let rep = Socket::open(Pattern::Pair0).unwrap();
+        let rep = Socket::open(Pattern::Pair0, false).unwrap();
         rep.listen(url, TcpOptions::default(), None).unwrap();
-        let req = Socket::open(Pattern::Pair0).unwrap();
+        let req = Socket::open(Pattern::Pair0, false).unwrap();
         req.dial(url, true, TcpOptions::default(), None).unwrap();
         let mut msg = Message::alloc(3).unwrap();
         msg.body_mut().copy_from_slice(b"abc");
@@ -866,11 +918,11 @@ mod tests {
 
     #[test]
     fn errors_have_stable_codes() {
-        let s = Socket::open(Pattern::Pull).unwrap();
+        let s = Socket::open(Pattern::Pull, false).unwrap();
         s.set_ms(opt::recv_timeout(), 10).unwrap();
         assert_eq!(s.recv(false).err().unwrap().code(), "timeout");
         assert_eq!(s.recv(true).err().unwrap().code(), "again");
-        let refused = Socket::open(Pattern::Push).unwrap();
+        let refused = Socket::open(Pattern::Push, false).unwrap();
         assert_eq!(
             refused
                 .dial(c"tcp://127.0.0.1:1", true, TcpOptions::default(), None)

@@ -1,0 +1,23 @@
+-- The middle of examples/forwarder.lua: a raw sub socket in front (the publisher dials it) and
+-- a raw pub socket behind, listening on two loopback addresses that stand for two hosts, joined
+-- by nml.forward. NNG forwards on its own threads; this script only waits for "stop" on a
+-- control socket, then closes, which ends the forwarder.
+local nml = require "nml"
+
+local control_url = assert(arg[1], "usage: forwarder.lua <control url>")
+local front = assert(nml.socket("sub", { raw = true }))
+local back = assert(nml.socket("pub", { raw = true }))
+local front_port = assert(front:listen("tcp://127.0.0.1:0")):port()
+local back_port = assert(back:listen("tcp://127.0.0.1:0")):port()
+assert(back:listen("tcp://127.0.0.2:" .. back_port))
+assert(nml.forward(front, back))
+print(string.format("forwarder: front on 127.0.0.1:%d, back on 127.0.0.1:%d and 127.0.0.2:%d",
+  front_port, back_port, back_port))
+io.stdout:flush()
+
+local control = assert(nml.socket("rep"))
+assert(control:listen(control_url))
+assert(control:recv() == "stop")
+assert(control:send("stopped"))
+front:close()
+back:close()

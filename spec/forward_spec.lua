@@ -1,0 +1,103 @@
+-- Forwarders: nml.forward joins two raw sockets with NNG's device, on NNG's threads; messages
+-- cross with their envelope (protocol tag, topic) intact.
+local helper = require "helper"
+local nml = require "nml"
+
+local function raw(kind)
+  return assert(nml.socket(kind, { raw = true }))
+end
+
+-- A forwarder whose front listens on a fresh address of `transport` and whose back listens on
+-- another; returns front, back and the two URLs.
+local function forwarder(front_kind, back_kind, transport)
+  local front, back = raw(front_kind), raw(back_kind)
+  local front_url = helper.listen_fresh(front, transport)
+  local back_url = helper.listen_fresh(back, transport)
+  assert(nml.forward(front, back))
+  return front, back, front_url, back_url
+end
+
+describe("nml.forward", function()
+  it("fans pub/sub out to every subscriber, protocol and topic intact", function()
+    local front, back, front_url, back_url = forwarder("sub", "pub", "ipc")
+    local subs = {}
+    for i = 1, 2 do
+      subs[i] = helper.socket("sub")
+      assert(subs[i]:subscribe(""))
+      assert(subs[i]:dial(back_url))
+    end
+    local publisher = helper.socket("pub")
+    assert(publisher:dial(front_url))
+    nml.sleep(100) -- pub/sub: the connections must stand before the first message
+    assert(publisher:send({ n = 1 }, nil, { topic = "t.msgpack" }))
+    assert(publisher:send({ n = 2 }, "json", { topic = "t.json" }))
+    assert(publisher:send("three", "string", { topic = "t.string" }))
+    for _, sub in ipairs(subs) do
+      local v, p, t = sub:recv()
+      assert.same({ 1, "MessagePack", "t.msgpack" }, { v.n, p, t })
+      v, p, t = sub:recv()
+      assert.same({ 2, "JSON", "t.json" }, { v.n, p, t })
+      v, p, t = sub:recv()
+      assert.same({ "three", "string", "t.string" }, { v, p, t })
+    end
+    for _, s in ipairs { publisher, subs[1], subs[2], front, back } do s:close() end
+  end)
+
+  it("carries push/pull through", function()
+    local front, back, front_url, back_url = forwarder("pull", "push", "inproc")
+    local pusher, puller = helper.socket("push"), helper.socket("pull")
+    assert(pusher:dial(front_url))
+    assert(puller:dial(back_url))
+    -- Nothing is buffered on the way, so each message is taken before the next is sent.
+    for i = 1, 10 do
+      assert(pusher:send({ i = i }))
+      assert.equals(i, puller:recv().i)
+    end
+    for _, s in ipairs { pusher, puller, front, back } do s:close() end
+  end)
+
+  it("carries req/rep both ways, each reply to its requester", function()
+    local front, back, front_url, back_url = forwarder("rep", "req", "inproc")
+    local server = helper.socket("rep")
+    assert(server:dial(back_url))
+    local clients = {}
+    for i = 1, 3 do
+      clients[i] = helper.socket("req")
+      assert(clients[i]:dial(front_url))
+      assert(clients[i]:send({ from = i }))
+    end
+    for _ = 1, 3 do
+      local request = assert(server:recv())
+      assert(server:send({ to = request.from }))
+    end
+    for i = 1, 3 do assert.equals(i, clients[i]:recv().to) end
+    for _, s in ipairs { server, front, back, clients[1], clients[2], clients[3] } do s:close() end
+  end)
+
+  it("takes raw sockets only, of protocols that pair", function()
+    local cooked = helper.socket("sub")
+    assert.has_error(function() nml.forward(cooked, raw("pub")) end)
+    local ok, _, code = nml.forward(raw("pub"), raw("pull"))
+    assert.is_nil(ok)
+    assert.is_string(code)
+    local r = raw("pull")
+    assert.has_error(function() r:recv() end)
+    assert.has_error(function() r:send(1) end)
+    assert.has_error(function() nml.recv(r, 0) end)
+    assert.has_error(function() nml.socket("pull", { raw = "yes" }) end)
+    cooked:close()
+    r:close()
+  end)
+
+  it("stops when either socket closes, and leaves nothing behind", function()
+    for round = 1, 20 do
+      local front, back = forwarder("sub", "pub", "inproc")
+      if round % 2 == 0 then front:close() else back:close() end
+      local again, _, code = nml.forward(front, back)
+      assert.is_nil(again)
+      assert.equals("closed", code)
+    end
+    collectgarbage()
+    collectgarbage()
+  end)
+end)

@@ -1,0 +1,48 @@
+//! Forwarders: `nml.forward(front, back)` joins two raw sockets with NNG's device, which runs
+//! on NNG's threads (the Lua state stays free) until either socket closes. NNG's own scaling
+//! tool: nml grows no broker of its own (the manual's "Across machines").
+
+use crate::error::Error;
+use crate::lua::{LuaFn, Returns, Stack};
+use crate::nng::Device;
+use crate::socket;
+
+crate::lua_functions! {
+    forward => forward_impl;
+}
+
+/// The functions of this file, as `nml.<name>`.
+pub const FUNCTIONS: &[(&str, LuaFn)] = &[("forward", forward)];
+
+/// `nml.forward(front, back) -> true | nil, err, code`: forwards between two raw sockets of
+/// protocols that pair (a raw sub in front of a raw pub, pull before push, rep before req, ...),
+/// in both directions the protocols have.
+fn forward_impl(s: &Stack) -> Returns {
+    let front = socket::check(s, 1, "forward")?;
+    let back = socket::check(s, 2, "forward")?;
+    for (b, arg) in [(front, 1), (back, 2)] {
+        if !b.raw {
+            return Err(crate::error::bad_argument(
+                "forward",
+                arg,
+                "a raw socket expected (nml.socket(kind, {raw = true}))",
+            ));
+        }
+    }
+    let device = Device::start(&*front.open()?, &*back.open()?).map_err(|e| {
+        Error::returned(
+            e.code(),
+            format!(
+                "cannot forward between a raw {} and a raw {} socket: {}",
+                front.pattern.name(),
+                back.pattern.name(),
+                e.describe()
+            ),
+        )
+    })?;
+    let mut forwarders = front.forwarders.borrow_mut();
+    forwarders.retain(Device::is_running);
+    forwarders.push(device);
+    s.push_bool(true);
+    Ok(1)
+}
