@@ -8,8 +8,8 @@ use std::rc::Rc;
 use crate::error::{bad_argument, Error, Result};
 use crate::lua::{Kind, LuaFn, Number, Returns, Stack, Table};
 use crate::nng::{
-    opt, AuthMode, Device, Endpoint, EndpointError, NngError, Pattern, Socket, TcpOptions,
-    TlsOptions,
+    opt, Allow, AuthMode, Device, Endpoint, EndpointError, Happened, NngError, Pattern, Socket,
+    TcpOptions, TlsOptions,
 };
 use crate::protocol::Protocol;
 use crate::state::Module;
@@ -116,6 +116,7 @@ crate::lua_functions! {
     recv_fd => recv_fd_impl;
     send_fd => send_fd_impl;
     pipe_events => pipe_events_impl;
+    allow => allow_impl;
     stats => stats_impl;
     close => close_impl;
     describe => describe_impl;
@@ -670,16 +671,21 @@ fn pipe_events_impl(s: &Stack) -> Returns {
         let list = p.new_table(events.len(), 0);
         for (i, e) in events.iter().enumerate() {
             let t = p.new_table(0, 5);
-            p.push_str(match e.connected {
-                true => "connect",
-                false => "disconnect",
+            p.push_str(match e.happened {
+                Happened::Connected => "connect",
+                Happened::Disconnected => "disconnect",
+                Happened::Refused => "refused",
             });
             p.raw_set_field(t, "event");
             p.push_int(e.pipe as i64);
             p.raw_set_field(t, "pipe");
             p.push_str(&e.address);
             p.raw_set_field(t, "address");
-            for (name, id) in [("peer_pid", e.peer_pid), ("peer_uid", e.peer_uid)] {
+            for (name, id) in [
+                ("peer_pid", e.peer_pid),
+                ("peer_uid", e.peer_uid),
+                ("peer_gid", e.peer_gid),
+            ] {
                 if let Some(id) = id {
                     p.push_int(id as i64);
                     p.raw_set_field(t, name);
@@ -690,6 +696,56 @@ fn pipe_events_impl(s: &Stack) -> Returns {
         p.push_int(dropped as i64);
         Ok(2)
     })
+}
+
+/// `sock:allow({uid = n | {n, ...}, gid = n | {n, ...}}) -> true`: from now on only peers whose
+/// uid or gid is listed connect (ipc gives them; peers in this process always connect, peers
+/// over transports without credentials never do); the others are refused, and reported by
+/// `pipe_events`. `sock:allow(nil)` lets everyone connect again.
+fn allow_impl(s: &Stack) -> Returns {
+    const F: &str = "allow";
+    let b = check(s, 1, F)?;
+    let allow = match crate::args::options(s, 2, F, &["uid", "gid"])? {
+        None => None,
+        Some(opts) => Some(Allow {
+            uids: id_list(s, opts, "uid")?,
+            gids: id_list(s, opts, "gid")?,
+        }),
+    };
+    b.open()?.set_allow(allow);
+    s.push_bool(true);
+    Ok(1)
+}
+
+/// The ids under `key` of the options `opts`: one integer or a list of them.
+fn id_list(s: &Stack, opts: Table, key: &str) -> Result<Vec<u64>> {
+    let arg = opts.index() as usize;
+    let id = |s: &Stack, idx: c_int| -> Result<u64> {
+        match s.to_f64(idx) {
+            Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= u32::MAX as f64 => Ok(n as u64),
+            _ => Err(bad_argument(
+                "allow",
+                arg,
+                format!("{key} must be an id (a whole number) or a list of ids"),
+            )),
+        }
+    };
+    s.raw_get_field(opts, key);
+    let ids = match s.table(-1) {
+        Some(list) => {
+            let mut ids = Vec::new();
+            for i in 1..=s.raw_len(list.index()) {
+                s.raw_get_index(list, i as i64);
+                ids.push(id(s, -1)?);
+                s.pop(1);
+            }
+            ids
+        }
+        None if s.kind(-1) == Kind::Nil => Vec::new(),
+        None => vec![id(s, -1)?],
+    };
+    s.pop(1);
+    Ok(ids)
 }
 
 /// `sock:stats() -> {sent, received, ...} | nil, err, code`: what went through the socket and
@@ -751,6 +807,7 @@ pub const METHODS: &[(&str, LuaFn)] = &[
     ("recv_fd", recv_fd),
     ("send_fd", send_fd),
     ("pipe_events", pipe_events),
+    ("allow", allow),
     ("stats", stats),
     ("close", close),
 ];

@@ -13,7 +13,7 @@ mod pipes;
 mod tls;
 
 pub use endpoint::{Endpoint, EndpointError, TcpOptions};
-pub use pipes::PipeEvent;
+pub use pipes::{Allow, Happened, PipeEvent};
 pub use tls::{AuthMode, TlsOptions};
 
 use std::cell::OnceCell;
@@ -375,6 +375,11 @@ impl Socket {
     /// dropped for want of room (the queue keeps the last 1024).
     pub fn pipe_events(&self) -> (Vec<PipeEvent>, u64) {
         pipes::take(self.numeric_id())
+    }
+
+    /// Lets only the peers `allow` names connect from now on (`None`: everyone).
+    pub fn set_allow(&self, allow: Option<Allow>) {
+        pipes::set_allow(self.numeric_id(), allow);
     }
 
     fn numeric_id(&self) -> u32 {
