@@ -56,6 +56,20 @@ local tests = {
 }
 local order = { "one_way_64B", "one_way_map", "one_way_1MiB_copy", "one_way_1MiB_nn_msg" }
 
+-- tls+tcp:// endpoints take the certificates in NML_BENCH_PKI (spec/support/make_certs.sh
+-- makes them; benches/run does, for its tls part).
+local pki = os.getenv("NML_BENCH_PKI")
+local function endpoint_options(url, listening)
+  if not url:find("^tls%+tcp://") then return nil end
+  assert(pki, "tls+tcp:// needs NML_BENCH_PKI")
+  if listening then
+    return { tls = { cert_file = pki .. "/server.crt", key_file = pki .. "/server.key" } }
+  end
+  return { tls = { ca_file = pki .. "/ca.crt", server_name = "localhost" } }
+end
+local function listen(sock, url) return assert(sock:listen(url, endpoint_options(url, true))) end
+local function dial(sock, url) return assert(sock:dial(url, endpoint_options(url, false))) end
+
 local function done_url(url)
   local port = url:match(":(%d+)$")
   if port then return url:sub(1, -#port - 1) .. (tonumber(port) + 50) end
@@ -65,7 +79,7 @@ end
 local function peer(test, url, n)
   if test == "echo" then
     local rep = socket("rep")
-    assert(rep:dial(url))
+    dial(rep, url)
     for _ = 1, n do
       local buf = assert(nml.recv(rep, 0))
       assert(nml.send(rep, buf, 0))
@@ -73,9 +87,9 @@ local function peer(test, url, n)
     return
   end
   local push = socket("push")
-  assert(push:dial(url))
+  dial(push, url)
   local done = socket("pair")
-  assert(done:dial(done_url(url)))
+  dial(done, done_url(url))
   for _ = 1, n do tests[test].send(push) end
   assert(done:recv()) -- closing before the receiver has everything would drop what is queued
   push:close()
@@ -84,6 +98,7 @@ end
 local function url_for(transport, n)
   if transport == "inproc" then return "inproc://nml-bench-" .. n end
   if transport == "ipc" then return "ipc:///tmp/nml-bench-" .. n .. "-" .. os.time() end
+  if transport == "tls" then return "tls+tcp://127.0.0.1:" .. (25900 + n) end
   return "tcp://127.0.0.1:" .. (25800 + n)
 end
 
@@ -99,11 +114,11 @@ local function one_way(transport, name, n_url)
   local warmup = math.floor(t.count / 20)
   local url = url_for(transport, n_url)
   local pull = socket("pull", transport)
-  assert(pull:listen(url))
+  listen(pull, url)
   local elapsed
   if transport == "inproc" then
     local push = socket("push", transport)
-    assert(push:dial(url))
+    dial(push, url)
     -- Small messages in batches, as a sender runs ahead of its receiver; 1 MiB messages one at
     -- a time, since a batch of them freed together is memory glibc gives back to the kernel
     -- and faults in again for the next batch (2.3 GB/s for copy with batches of 4).
@@ -124,7 +139,7 @@ local function one_way(transport, name, n_url)
     push:close()
   else
     local done = socket("pair")
-    assert(done:listen(done_url(url)))
+    listen(done, done_url(url))
     local child = spawn(name, url, warmup + t.count)
     for _ = 1, warmup do t.recv(pull) end
     local start = nml.clock()
@@ -147,11 +162,11 @@ local function round_trips(transport)
   local count, warmup = 5000, 10
   local url = url_for(transport, 9)
   local req = socket("req")
-  assert(req:listen(url))
+  listen(req, url)
   local rep, child
   if transport == "inproc" then
     rep = socket("rep")
-    assert(rep:dial(url))
+    dial(rep, url)
   else
     child = spawn("echo", url, count + warmup)
   end

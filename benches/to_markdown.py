@@ -156,9 +156,39 @@ def contexts(path):
     return "\n".join(out)
 
 
+def tls(path):
+    """Rows 'nml tcp|tls <test> <value> <unit>' from several rounds into one table: the median
+    of each, and the median of the rounds' ratios tls / tcp."""
+    figures, order = {}, []
+    for line in open(path):
+        parts = line.split()
+        if len(parts) == 5 and parts[0] == "nml" and parts[1] in ("tcp", "tls"):
+            _, transport, test, value, unit = parts
+            if test not in figures:
+                figures[test] = {"tcp": [], "tls": [], "unit": unit}
+                order.append(test)
+            figures[test][transport].append(float(value))
+    rounds = max(len(f["tcp"]) for f in figures.values())
+    out = [f"*median of {rounds} rounds*", "",
+           "| test | tcp:// | tls+tcp:// | tls / tcp |", "|---|---:|---:|---:|"]
+    for test in order:
+        f = figures[test]
+        unit = f["unit"]
+
+        def fmt(values):
+            v = statistics.median(values)
+            return f"{v:.2f} {unit}" if unit == "GB/s" else f"{v:,.0f} {unit}"
+
+        ratio = statistics.median(b / a for a, b in zip(f["tcp"], f["tls"]))
+        out.append(f"| {test} | {fmt(f['tcp'])} | {fmt(f['tls'])} | {ratio:.0%} |")
+    return "\n".join(out)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "--messaging":
         print(messaging(sys.argv[2]))
+    elif sys.argv[1] == "--tls":
+        print(tls(sys.argv[2]))
     elif sys.argv[1] == "--contexts":
         print(contexts(sys.argv[2]))
     elif sys.argv[1] == "--copies":
