@@ -22,7 +22,7 @@ local subscribers = assert(io.popen(string.format("%s %s/workers/subscribers.lua
 
 -- Pub/sub drops what is sent before a subscriber is connected all the way through the
 -- forwarder, so probes go out until both subscribers say they got one.
-local publisher = assert(nml.socket("pub"))
+local publisher = assert(nml.socket("pub", { send_buffer = 1024 }))
 assert(publisher:dial("tcp://127.0.0.1:" .. front_port))
 local ready = 0
 while ready < 2 do
@@ -35,10 +35,13 @@ while ready < 2 do
     nml.sleep(20)
   end
 end
+-- Pub/sub never waits: a queue that fills on the way drops what comes next, so this publisher
+-- paces itself (a real one sizes send_buffer and recv_buffer to its bursts).
 for seq = 1, per_protocol do
   assert(publisher:send({ seq = seq, reading = seq * 1.5 }, "msgpack", { topic = "demo.MessagePack" }))
   assert(publisher:send({ seq = seq, ok = true }, "json", { topic = "demo.JSON" }))
   assert(publisher:send("reading " .. seq, "string", { topic = "demo.string" }))
+  nml.sleep(10)
 end
 print(string.format("publisher: sent %d messages, %d per protocol", 3 * per_protocol, per_protocol))
 io.write(subscribers:read("*a"))

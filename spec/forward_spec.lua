@@ -3,8 +3,13 @@
 local helper = require "helper"
 local nml = require "nml"
 
+-- A raw socket; a raw sub drops what arrives while its queue is full, so it gets a deep one
+-- (as the manual advises for a forwarder's front), and a raw pub deep send queues.
 local function raw(kind)
-  return assert(nml.socket(kind, { raw = true }))
+  local options = { raw = true }
+  if kind == "sub" then options.recv_buffer = 8192 end
+  if kind == "pub" then options.send_buffer = 8192 end
+  return assert(nml.socket(kind, options))
 end
 
 -- A forwarder whose front listens on a fresh address of `transport` and whose back listens on

@@ -6,7 +6,7 @@ local nml = require "nml"
 local port, n, sync_url = assert(tonumber(arg[1])), assert(tonumber(arg[2])), assert(arg[3])
 local subs = {}
 for _, host in ipairs { "127.0.0.1", "127.0.0.2" } do
-  local sub = assert(nml.socket("sub", { recv_timeout = 10000 }))
+  local sub = assert(nml.socket("sub", { recv_timeout = 10000, recv_buffer = 1024 }))
   assert(sub:subscribe("demo."))
   assert(sub:dial(string.format("tcp://%s:%d", host, port)))
   subs[#subs + 1] = { host = host, socket = sub }
