@@ -40,7 +40,8 @@ end
 local root = id_of("-u") == 0
 local function nobody_can_load_nml()
   local ran = os.execute(string.format(
-    "LUA_CPATH='%s/?.so;;' setpriv --reuid=nobody --regid=nogroup --clear-groups %s -e 'require \"nml\"' >/dev/null 2>&1",
+    "LUA_CPATH='%s/?.so;;' setpriv --reuid=nobody --regid=nogroup --clear-groups %s -e 'require \"nml\"' "
+      .. ">/dev/null 2>&1",
     shared, helper.lua))
   return ran == true or ran == 0
 end
