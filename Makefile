@@ -26,7 +26,7 @@ feature = $(if $(filter luajit,$(1)),luajit,lua$(subst .,,$(1)))
 interp = $(if $(filter luajit,$(1)),luajit,lua$(1))
 headers = $(if $(filter luajit,$(1)),/usr/include/luajit-2.1,/usr/include/lua$(1))
 
-.PHONY: all build test demo bench lint fuzz check-memory memcheck-one soak deps cargo-test specs rockspec-test clean $(addprefix build-,5.1 5.2 5.3 5.4 luajit)
+.PHONY: all build test demo bench lint fuzz check-memory memcheck-one soak deps cargo-test specs rockspec-test clean $(addprefix build-,5.1 5.2 5.3 5.4 luajit) pytest
 
 all: build
 
@@ -49,6 +49,7 @@ test: deps
 	@for v in $(LUAS); do $(MAKE) --no-print-directory specs LUA=$$v || exit 1; done
 	@$(MAKE) --no-print-directory rockspec-test LUA=$(if $(filter luajit,$(firstword $(LUAS))),5.1,$(firstword $(LUAS)))
 	@$(MAKE) --no-print-directory layers LUA=$(firstword $(LUAS))
+	@$(MAKE) --no-print-directory pytest LUA=$(firstword $(LUAS))
 	@tools/summary build/counts build/cargo-test.log
 
 # Specs (and, through spec/examples_spec.lua, the examples) for one interpreter.
@@ -58,6 +59,16 @@ specs: build-$(LUA) build/$(LUA)/cbuf.so build/$(LUA)/memlimit.so
 	  busted --lua=$(call interp,$(LUA)) --cpath="$(CURDIR)/build/$(LUA)/?.so" \
 	    --lpath="$(CURDIR)/spec/?.lua" spec 2>&1 | tee build/busted-$(LUA).log; \
 	  tools/count-busted build/busted-$(LUA).log >> build/counts
+
+# The Python companion (python/nml_peer), alone and against nml on this interpreter.
+pytest: build-$(LUA)
+	@echo "== pytest python/tests on $(call interp,$(LUA))"
+	@NML_LUA=$(call interp,$(LUA)) NML_CPATH="$(CURDIR)/build/$(LUA)/?.so" python3 -m pytest -q python/tests \
+	  2>&1 | tee build/pytest.log; \
+	  passed=$$(sed -n 's/.* \([0-9]*\) passed.*/\1/p;s/^\([0-9]*\) passed.*/\1/p' build/pytest.log | tail -1); \
+	  failed=$$(sed -n 's/^\([0-9]*\) failed.*/\1/p;s/.* \([0-9]*\) failed.*/\1/p' build/pytest.log | tail -1); \
+	  echo "pytest $${passed:-0} $${failed:-0} 0" >> build/counts; \
+	  [ -n "$$passed" ] && [ -z "$$failed" ]
 
 # Every crate:: path in src/ points down the layer list of src/lib.rs.
 layers:

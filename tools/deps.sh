@@ -20,7 +20,7 @@ for arg in "$@"; do
     5.[2-4]) want_apt "lua$arg" "liblua$arg-dev" lua-busted ;;
     +build) want_apt cmake libmbedtls-dev ;; # nng-sys builds its vendored NNG with cmake, TLS on
     +bench) want_apt lua-cjson lua-mpack lua-messagepack ;;
-    +python) want_apt python3 python3-venv; pip_wanted="$pip_wanted msgpack pynng" ;;
+    +python) want_apt python3 python3-venv; pip_wanted="$pip_wanted msgpack pynng pytest" ;;
     +luarocks) want_apt luarocks ;;
     +valgrind) want_apt valgrind ;;
     +lint) want_apt lua-check ;;

@@ -1,0 +1,102 @@
+"""nml_peer on its own, and against nml itself (tests/nml_echo.lua, run with the interpreter
+and nml.so of NML_LUA and NML_CPATH)."""
+import os
+import subprocess
+
+import pytest
+
+import nml_peer
+
+HERE = os.path.dirname(__file__)
+
+
+def test_wrap_and_unwrap_every_builtin_protocol():
+    cases = [({"a": [1, 2.5, None]}, "MessagePack"), ({"b": True}, "JSON"), (b"raw", "string")]
+    for value, protocol in cases:
+        assert nml_peer.unwrap(nml_peer.wrap(value, protocol)) == (value, protocol, None)
+    assert nml_peer.wrap({}, "MessagePack")[:2] == b"\xc1\x01"
+
+
+def test_topics_and_custom_names():
+    body = nml_peer.wrap(b"x=1", "kv", topic="weather.lyon")
+    assert body == b"weather.lyon\xc1\x00\x02kvx=1"
+    assert nml_peer.unwrap(body, topics=True) == (b"x=1", "kv", "weather.lyon")
+    assert nml_peer.parse(b"\xc1\x07tail") == ("#7", None, 2)
+    assert nml_peer.unwrap(b"bare bytes") == (b"bare bytes", None, None)
+    with pytest.raises(ValueError):
+        nml_peer.header("x" * 256)
+
+
+def test_broken_envelopes_raise():
+    for body in [b"\xc1", b"\xc1\x00", b"\xc1\x00\x05ab"]:
+        with pytest.raises(ValueError):
+            nml_peer.parse(body)
+
+
+def test_frames_in_any_pieces_and_the_size_limit():
+    stream = nml_peer.frame(b"one") + nml_peer.frame(b"") + nml_peer.frame(b"three")
+    framer, out = nml_peer.Framer(), []
+    for i in range(len(stream)):
+        out += framer.feed(stream[i:i + 1])
+    assert out == [b"one", b"", b"three"] and framer.pending() == 0
+    with pytest.raises(ValueError):
+        nml_peer.Framer(max_size=10).feed(b"\x00\x00\x01\x00")
+
+
+def test_descriptors():
+    d = nml_peer.descriptor(b"\x00\x01", "gray8", width=2)
+    assert d == {"buffer": b"\x00\x01", "buffer_ud_type": "gray8", "buffer_ud_size": 2, "width": 2}
+    assert nml_peer.is_descriptor(d) and not nml_peer.is_descriptor({"buffer": b"x"})
+
+
+@pytest.fixture
+def nml_echo():
+    lua = os.environ.get("NML_LUA")
+    cpath = os.environ.get("NML_CPATH")
+    if not lua or not cpath:
+        pytest.skip("NML_LUA and NML_CPATH name the interpreter and nml.so (make test sets them)")
+    env = dict(os.environ, LUA_CPATH=cpath + ";;")
+    proc = subprocess.Popen([lua, os.path.join(HERE, "nml_echo.lua")], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, env=env)
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+def read_messages(proc, n):
+    framer, out = nml_peer.Framer(), []
+    while len(out) < n:
+        chunk = proc.stdout.read1(65536)
+        assert chunk, "nml ended early"
+        out += [nml_peer.unwrap(body, topics=True) for body in framer.feed(chunk)]
+    return out
+
+
+def test_nml_reads_what_python_writes_and_python_reads_what_nml_writes(nml_echo):
+    sent = [
+        (nml_peer.wrap({"n": 1, "list": [1, 2]}), {"n": 1, "list": [1, 2]}, "MessagePack", False),
+        (nml_peer.wrap({"ok": True}, "JSON", topic="news"), {"ok": True}, "JSON", "news"),
+        (nml_peer.wrap("text", "string"), "text", "string", False),
+        (nml_peer.wrap(nml_peer.descriptor(b"\x09\x08", "raw")), None, "MessagePack", False),
+    ]
+    for body, _, _, _ in sent:
+        nml_echo.stdin.write(nml_peer.frame(body))
+    nml_echo.stdin.flush()
+    replies = read_messages(nml_echo, len(sent))
+    for (_, value, protocol, topic), reply in zip(sent, replies):
+        assert reply.protocol == "MessagePack"
+        assert reply.value["protocol"] == protocol and reply.value["topic"] == topic
+        if value is not None:
+            assert reply.value["echo"] == value
+    # The descriptor reached nml as a buffer (an nml message), and came back as one.
+    assert replies[3].value["echo"]["buffer"] == b"\x09\x08"
+    assert replies[3].value["echo"]["buffer_ud_type"] == "raw"
+
+    nml_echo.stdin.write(nml_peer.frame(nml_peer.wrap("done", "string")))
+    nml_echo.stdin.flush()
+    own = read_messages(nml_echo, 4)
+    assert nml_peer.is_descriptor(own[0].value["frame"])
+    assert own[0].value["frame"]["buffer"] == b"\x01\x02\x03\x04\x05"
+    assert own[1] == ({"ok": True, "list": [1, 2, 3]}, "JSON", "news.lua")
+    assert own[2] == (b"plain text", "string", None)
+    assert own[3] == (b"key=value", "kv", None)
