@@ -24,6 +24,9 @@ build = {
   install = {
     lib = { nml = "build/rock/nml.so" },
   },
+  -- The LuaLS definitions go into the rock's own directory, never on package.path, where they
+  -- could shadow nml.so (`luarocks show nml` tells where; the manual's "Editor support").
+  copy_directories = { "library" },
 }
 test = {
   type = "busted", -- the .busted file at the root: the specs on the Lua luarocks targets

@@ -1,0 +1,464 @@
+---@meta nml
+-- LuaLS definitions of nml's public API, for editors: add this folder to the workspace
+-- library (".luarc.json": { "workspace.library": ["<path to nml>/library"] }). It is never
+-- loaded at run time. The manual (docs/manual.md) says what each function does.
+
+---@class nml
+---@field null lightuserdata nil inside tables (the NULL lightuserdata, as cjson.null)
+---@field NN_MSG integer size meaning "the buffer is an nml message, hand it over"
+---@field NN_DONTWAIT integer flag: do not block
+---@field DONTWAIT integer the same as NN_DONTWAIT
+---@field _VERSION string
+local nml = {}
+
+---@alias nml.value nil|boolean|number|string|table|lightuserdata
+---@alias nml.protocol_name string MessagePack, JSON, string, or a registered name (matched loosely)
+---@alias nml.buffers_option { buffers?: "message"|"string" }
+
+---@class nml.tls
+---@field ca_file? string
+---@field cert_file? string
+---@field key_file? string
+---@field key_password? string
+---@field server_name? string
+---@field auth_mode? "none"|"optional"|"required"
+
+---@class nml.socket_options
+---@field recv_timeout? integer
+---@field send_timeout? integer
+---@field recv_max_size? integer
+---@field recv_buffer? integer
+---@field send_buffer? integer
+---@field reconnect_min? integer
+---@field reconnect_max? integer
+---@field survey_time? integer
+---@field resend_time? integer
+---@field protocol? nml.protocol_name
+---@field tagged? boolean
+---@field tcp_nodelay? boolean
+---@field tcp_keepalive? boolean
+---@field raw? boolean
+
+---@class nml.pipe_event
+---@field event "connect"|"disconnect"|"refused"
+---@field pipe integer
+---@field address string
+---@field peer_pid? integer
+---@field peer_uid? integer
+---@field peer_gid? integer
+
+-- Sockets -----------------------------------------------------------------------------------
+
+---@class nml.socket
+local Socket = {}
+
+---@param url string
+---@param options? { tls?: nml.tls }
+---@return nml.listener|nil, string?, string?
+function Socket:listen(url, options) end
+
+---@param url string
+---@param options? { tls?: nml.tls }
+---@return nml.listener|nil, string?, string?
+function Socket:bind(url, options) end
+
+---@param url string
+---@param options? { block?: boolean, tls?: nml.tls }
+---@return true|nil, string?, string?
+function Socket:dial(url, options) end
+
+---@param url string
+---@param options? { block?: boolean, tls?: nml.tls }
+---@return true|nil, string?, string?
+function Socket:connect(url, options) end
+
+---@param value nml.value
+---@param protocol? nml.protocol_name
+---@param options? { dontwait?: boolean, topic?: string }
+---@return true|nil, string?, string?
+function Socket:send(value, protocol, options) end
+
+---@param options? { dontwait?: boolean, buffers?: "message"|"string" }
+---@return any value, string|string? protocol, string|string? topic, string? raw
+function Socket:recv(options) end
+
+---@param name string
+---@param value any
+---@return true|nil, string?, string?
+function Socket:setopt(name, value) end
+
+---@param name string
+---@return any|nil, string?, string?
+function Socket:getopt(name) end
+
+---@param prefix string
+---@return true|nil, string?, string?
+function Socket:subscribe(prefix) end
+
+---@param prefix string
+---@return true|nil, string?, string?
+function Socket:unsubscribe(prefix) end
+
+---@return nml.context|nil, string?, string?
+function Socket:context() end
+
+---@return integer|nil, string?, string?
+function Socket:recv_fd() end
+
+---@return integer|nil, string?, string?
+function Socket:send_fd() end
+
+---@return nml.pipe_event[]|nil events, integer|string dropped, string? code
+function Socket:pipe_events() end
+
+---@param allow? { uid?: integer|integer[], gid?: integer|integer[] }
+---@return true|nil, string?, string?
+function Socket:allow(allow) end
+
+---@return table|nil, string?, string?
+function Socket:stats() end
+
+---@return true
+function Socket:close() end
+
+---@class nml.context
+local Context = {}
+
+---@param value nml.value
+---@param protocol? nml.protocol_name
+---@param options? { dontwait?: boolean }
+---@return true|nil, string?, string?
+function Context:send(value, protocol, options) end
+
+---@param options? { dontwait?: boolean, buffers?: "message"|"string" }
+---@return any value, string|string? protocol, string|string? topic, string? raw
+function Context:recv(options) end
+
+---@param name string
+---@param value any
+---@return true|nil, string?, string?
+function Context:setopt(name, value) end
+
+---@param name string
+---@return any|nil, string?, string?
+function Context:getopt(name) end
+
+---@return integer|nil, string?, string?
+function Context:recv_fd() end
+
+---@return integer|nil, string?, string?
+function Context:send_fd() end
+
+---@return true
+function Context:close() end
+
+---@class nml.listener
+local Listener = {}
+
+---@return integer|nil, string?, string?
+function Listener:port() end
+
+---@return string|nil, string?, string?
+function Listener:url() end
+
+---@return true
+function Listener:close() end
+
+-- Messages ----------------------------------------------------------------------------------
+
+---@class nml.msg
+local Message = {}
+
+---@return integer|nil, string?, string?
+function Message:size() end
+
+---@return lightuserdata|nil, string?, string?
+function Message:ptr() end
+
+---@param offset integer
+---@param count integer
+---@return string|nil, string?, string?
+function Message:read(offset, count) end
+
+---@param offset integer
+---@param data string
+---@return true|nil, string?, string?
+function Message:write(offset, data) end
+
+---@param offset? integer
+---@param count? integer
+---@return string|nil, string?, string?
+function Message:tostring(offset, count) end
+
+---@return 0|nil, string?, string?
+function Message:free() end
+
+-- Byte streams ------------------------------------------------------------------------------
+
+---@class nml.framer
+local Framer = {}
+
+---@param chunk string
+---@return true|nil, string?, string?
+function Framer:feed(chunk) end
+
+---@return fun(): string?
+function Framer:messages() end
+
+---@return integer
+function Framer:pending() end
+
+---@class nml.stream
+local Stream = {}
+
+---@param value nml.value
+---@param protocol? nml.protocol_name
+---@param options? { topic?: string }
+---@return true|nil, string?, string?
+function Stream:send(value, protocol, options) end
+
+---@return any value, string|string? protocol, string|string? topic, string? raw
+function Stream:recv() end
+
+-- Module functions --------------------------------------------------------------------------
+
+---@param kind "pair"|"pair0"|"pair1"|"req"|"rep"|"pub"|"sub"|"push"|"pull"|"bus"|"surveyor"|"respondent"
+---@param options? nml.socket_options
+---@return nml.socket|nil, string?, string?
+function nml.socket(kind, options) end
+
+---@param sockets (nml.socket|nml.context)[]
+---@param timeout_ms? integer
+---@param send_sockets? (nml.socket|nml.context)[]
+---@return (nml.socket|nml.context)[]|nil readable, (nml.socket|nml.context)[]|string writable, string? code
+function nml.poll(sockets, timeout_ms, send_sockets) end
+
+---@param sock nml.socket
+---@param buffer string|nml.msg|userdata|lightuserdata|nml.value
+---@param flags integer
+---@param size? integer
+---@param protocol? nml.protocol_name
+---@return 0|nil, string?, string?
+function nml.send(sock, buffer, flags, size, protocol) end
+
+---@param sock nml.socket
+---@param flags integer
+---@param ud? nml.msg|userdata
+---@param size? integer
+---@return string|nml.msg|nil buffer, integer|string bytes, string? protocol
+function nml.recv(sock, flags, ud, size) end
+
+---@param front nml.socket
+---@param back nml.socket
+---@return true|nil, string?, string?
+function nml.forward(front, back) end
+
+---@param size integer
+---@return nml.msg|nil, string?, string?
+function nml.allocmsg(size) end
+
+---@param msg nml.msg
+---@param size integer
+---@return nml.msg|nil, string?, string?
+function nml.reallocmsg(msg, size) end
+
+---@param msg nml.msg
+---@return 0|nil, string?, string?
+function nml.freemsg(msg) end
+
+---@param ... any values, then optionally an allocator table {malloc, realloc, free}
+---@return string|nml.msg|userdata|lightuserdata|nil, integer|string?, string?
+function nml.pack(...) end
+
+---@param msg nml.msg
+---@param ... any
+---@return nml.msg|nil, integer|string?, string?
+function nml.pack_into(msg, ...) end
+
+---@param data string|nml.msg
+---@param offset? integer
+---@param options? nml.buffers_option
+---@return any ...
+function nml.unpack(data, offset, options) end
+
+---@param data string|nml.msg
+---@param offset? integer
+---@param options? nml.buffers_option
+---@return any value, integer|string next_offset, string? code
+function nml.unpack_one(data, offset, options) end
+
+---@param ... any
+---@return integer
+function nml.packsize(...) end
+
+---@param value any
+---@param protocol? nml.protocol_name
+---@return string
+function nml.encode(value, protocol) end
+
+---@param data string
+---@param protocol? nml.protocol_name
+---@return any value, string? err, string? code
+function nml.decode(data, protocol) end
+
+---@param value any
+---@param protocol? nml.protocol_name
+---@param options? { topic?: string }
+---@return string
+function nml.wrap(value, protocol, options) end
+
+---@param bytes string
+---@param options? nml.buffers_option
+---@return any value, string|string? protocol, string|string? topic, string? raw
+function nml.unwrap(bytes, options) end
+
+---@param name string
+---@return string|nil, string?, string?
+function nml.protocol(name) end
+
+---@param name string
+---@param spec { encode: fun(value: any): string, decode: fun(data: string): any, aliases?: string[] }
+---@return string
+function nml.register_protocol(name, spec) end
+
+---@param settings? { max_depth?: integer, float32?: boolean, buffers?: "message"|"string" }
+---@return { max_depth: integer, float32: boolean, buffers: "message"|"string" }
+function nml.config(settings) end
+
+---@generic T: table
+---@param t? T
+---@return T
+function nml.map(t) end
+
+---@generic T: table
+---@param t? T
+---@return T
+function nml.array(t) end
+
+---@param s string
+---@return table
+function nml.bin(s) end
+
+---@param type integer
+---@param data string
+---@return { type: integer, data: string }
+function nml.ext(type, data) end
+
+---@return number seconds
+function nml.clock() end
+
+---@param ms integer
+function nml.sleep(ms) end
+
+---@param payload string
+---@return string|nil, string?, string?
+function nml.frame(payload) end
+
+---@param options? { max_size?: integer }
+---@return nml.framer
+function nml.framer(options) end
+
+---@param conn { receive: function, send: function }
+---@param options? { max_size?: integer, buffers?: "message"|"string" }
+---@return nml.stream
+function nml.stream(conn, options) end
+
+---@param fn? fun(fd: integer, timeout_ms?: integer): boolean
+---@return function|nil previous
+function nml.waiter(fn) end
+
+---@param x nml.socket|nml.context
+---@param direction "recv"|"send"
+---@param timeout_ms? integer
+---@return true|nil, string?, string?
+function nml.await(x, direction, timeout_ms) end
+
+---@param x nml.socket|nml.context
+---@param options? { buffers?: "message"|"string" }
+---@return any value, string|string? protocol, string|string? topic, string? raw
+function nml.await_recv(x, options) end
+
+---@param x nml.socket|nml.context
+---@param value nml.value
+---@param protocol? nml.protocol_name
+---@param options? { topic?: string }
+---@return true|nil, string?, string?
+function nml.await_send(x, value, protocol, options) end
+
+-- Socket methods are module functions too, taking the socket first.
+
+---@param sock nml.socket
+---@param url string
+---@param options? { tls?: nml.tls }
+---@return nml.listener|nil, string?, string?
+function nml.listen(sock, url, options) end
+
+---@param sock nml.socket
+---@param url string
+---@param options? { tls?: nml.tls }
+---@return nml.listener|nil, string?, string?
+function nml.bind(sock, url, options) end
+
+---@param sock nml.socket
+---@param url string
+---@param options? { block?: boolean, tls?: nml.tls }
+---@return true|nil, string?, string?
+function nml.dial(sock, url, options) end
+
+---@param sock nml.socket
+---@param url string
+---@param options? { block?: boolean, tls?: nml.tls }
+---@return true|nil, string?, string?
+function nml.connect(sock, url, options) end
+
+---@param sock nml.socket
+---@param name string
+---@param value any
+---@return true|nil, string?, string?
+function nml.setopt(sock, name, value) end
+
+---@param sock nml.socket
+---@param name string
+---@return any|nil, string?, string?
+function nml.getopt(sock, name) end
+
+---@param sock nml.socket
+---@param prefix string
+---@return true|nil, string?, string?
+function nml.subscribe(sock, prefix) end
+
+---@param sock nml.socket
+---@param prefix string
+---@return true|nil, string?, string?
+function nml.unsubscribe(sock, prefix) end
+
+---@param sock nml.socket
+---@return nml.context|nil, string?, string?
+function nml.context(sock) end
+
+---@param sock nml.socket
+---@return integer|nil, string?, string?
+function nml.recv_fd(sock) end
+
+---@param sock nml.socket
+---@return integer|nil, string?, string?
+function nml.send_fd(sock) end
+
+---@param sock nml.socket
+---@return nml.pipe_event[]|nil events, integer|string dropped, string? code
+function nml.pipe_events(sock) end
+
+---@param sock nml.socket
+---@param allow? { uid?: integer|integer[], gid?: integer|integer[] }
+---@return true|nil, string?, string?
+function nml.allow(sock, allow) end
+
+---@param sock nml.socket
+---@return table|nil, string?, string?
+function nml.stats(sock) end
+
+---@param sock nml.socket
+---@return true
+function nml.close(sock) end
+
+return nml

@@ -1,0 +1,79 @@
+-- library/nml.lua, the LuaLS definitions, matches the module: every public function and method
+-- has an annotated definition there, and every definition there names something that exists.
+local helper = require "helper"
+local nml = require "nml"
+
+local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
+local library = helper.read_file(here .. "/../library/nml.lua")
+
+-- The definitions: "nml.<name>" and "<Class>:<name>", each with an annotation line before it.
+local defined, unannotated = {}, {}
+do
+  local previous = ""
+  for line in (library .. "\n"):gmatch("([^\n]*)\n") do
+    local name = line:match("^function ([%w_]+[.:][%w_]+)%(")
+    if name then
+      defined[name] = true
+      if not previous:match("^%-%-%-@") then unannotated[#unannotated + 1] = name end
+    end
+    previous = line
+  end
+end
+
+-- The classes of library/nml.lua, and a live object of each.
+local function live_objects()
+  local sock = nml.socket("rep")
+  local ctx = sock:context()
+  local listener = sock:listen("inproc://nml-types-" .. helper.next_id())
+  local objects = {
+    Socket = sock, Context = ctx, Listener = listener, Message = nml.allocmsg(1),
+    Framer = nml.framer(), Stream = nml.stream({ send = function() end, receive = function() end }),
+  }
+  return objects, function() sock:close() end
+end
+
+-- The public methods of an object: its metatable's __index, without the private "_" ones.
+local function methods_of(object)
+  local index = getmetatable(object).__index
+  local names = {}
+  for name, value in pairs(index) do
+    if type(value) == "function" and not name:match("^_") then names[#names + 1] = name end
+  end
+  return names
+end
+
+describe("library/nml.lua", function()
+  it("defines every module function, and every definition is annotated", function()
+    for name, value in pairs(nml) do
+      if type(value) == "function" then
+        assert.is_true(defined["nml." .. name] == true, "nml." .. name .. " has no definition in library/nml.lua")
+      end
+    end
+    assert.same({}, unannotated)
+  end)
+
+  it("defines every method of every class", function()
+    local objects, done = live_objects()
+    for class, object in pairs(objects) do
+      for _, name in ipairs(methods_of(object)) do
+        assert.is_true(defined[class .. ":" .. name] == true,
+          class .. ":" .. name .. " has no definition in library/nml.lua")
+      end
+    end
+    done()
+  end)
+
+  it("defines nothing that does not exist", function()
+    local objects, done = live_objects()
+    for name in pairs(defined) do
+      local owner, member = name:match("^([%w_]+)[.:]([%w_]+)$")
+      if owner == "nml" then
+        assert.is_function(nml[member], name .. " is defined but nml has no such function")
+      else
+        local object = assert(objects[owner], "unknown class " .. owner .. " in library/nml.lua")
+        assert.is_function(object[member], name .. " is defined but " .. owner .. " has no such method")
+      end
+    end
+    done()
+  end)
+end)
