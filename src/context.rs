@@ -41,8 +41,6 @@ crate::lua_functions! {
     getopt => getopt_impl;
     close => close_impl;
     describe => describe_impl;
-    recv_fd => recv_fd_impl;
-    send_fd => send_fd_impl;
 }
 
 /// The socket method of this file: `sock:context()`.
@@ -50,13 +48,7 @@ pub const SOCKET_METHODS: &[(&str, LuaFn)] = &[("context", context)];
 
 /// Methods of contexts (with `send` and `recv`, `transfer::CONTEXT_METHODS`), and their
 /// metamethods.
-pub const METHODS: &[(&str, LuaFn)] = &[
-    ("setopt", setopt),
-    ("getopt", getopt),
-    ("close", close),
-    ("recv_fd", recv_fd),
-    ("send_fd", send_fd),
-];
+pub const METHODS: &[(&str, LuaFn)] = &[("setopt", setopt), ("getopt", getopt), ("close", close)];
 pub const METAMETHODS: &[(&str, LuaFn)] = &[("__tostring", describe), ("__close", close)];
 
 /// `sock:context() -> context | nil, err, code`.
@@ -145,25 +137,6 @@ fn close_impl(s: &Stack) -> Returns {
         .map_err(|_| Error::returned("busy", "the context is in use by the call in progress"))?
         .close();
     s.push_bool(true);
-    Ok(1)
-}
-
-/// `ctx:recv_fd()`: the socket's descriptor. On rep and respondent sockets it is readable when
-/// a request waits for any context; req and surveyor contexts get their replies without it.
-fn recv_fd_impl(s: &Stack) -> Returns {
-    let c = check(s, 1, "recv_fd")?;
-    c.open()?;
-    let fd = c.socket.open()?.recv_fd()?;
-    s.push_int(fd as i64);
-    Ok(1)
-}
-
-/// `ctx:send_fd()`: the socket's descriptor for sending.
-fn send_fd_impl(s: &Stack) -> Returns {
-    let c = check(s, 1, "send_fd")?;
-    c.open()?;
-    let fd = c.socket.open()?.send_fd()?;
-    s.push_int(fd as i64);
     Ok(1)
 }
 

@@ -113,8 +113,6 @@ crate::lua_functions! {
     getopt => getopt_impl;
     subscribe => subscribe_impl;
     unsubscribe => unsubscribe_impl;
-    recv_fd => recv_fd_impl;
-    send_fd => send_fd_impl;
     pipe_events => pipe_events_impl;
     allow => allow_impl;
     stats => stats_impl;
@@ -646,21 +644,6 @@ fn unsubscribe_impl(s: &Stack) -> Returns {
     subscription(s, "unsubscribe", false)
 }
 
-/// `sock:recv_fd() -> fd | nil, err, code`: readable when a message can be received.
-fn recv_fd_impl(s: &Stack) -> Returns {
-    let fd = check(s, 1, "recv_fd")?.open()?.recv_fd()?;
-    s.push_int(fd as i64);
-    Ok(1)
-}
-
-/// `sock:send_fd() -> fd | nil, err, code`: readable (not writable: NNG signals both
-/// directions as readable) when a message can be sent without waiting.
-fn send_fd_impl(s: &Stack) -> Returns {
-    let fd = check(s, 1, "send_fd")?.open()?.send_fd()?;
-    s.push_int(fd as i64);
-    Ok(1)
-}
-
 /// `sock:pipe_events() -> events, dropped | nil, err, code`: the peers that connected and left
 /// since the last call, oldest first, each `{event = "connect" | "disconnect", pipe = id,
 /// address = text [, peer_pid = n, peer_uid = n]}`; `dropped` counts events lost because more
@@ -804,8 +787,6 @@ pub const METHODS: &[(&str, LuaFn)] = &[
     ("getopt", getopt),
     ("subscribe", subscribe),
     ("unsubscribe", unsubscribe),
-    ("recv_fd", recv_fd),
-    ("send_fd", send_fd),
     ("pipe_events", pipe_events),
     ("allow", allow),
     ("stats", stats),

@@ -33,14 +33,27 @@ crate::lua_functions! {
     send => send_impl;
     recv => recv_impl;
     poll => poll_impl;
+    recv_fd => recv_fd_impl;
+    send_fd => send_fd_impl;
 }
 
 /// The functions of this file, as `nml.<name>`: the seed's send and recv, with their buffer
 /// cases, and poll.
-pub const FUNCTIONS: &[(&str, LuaFn)] = &[("send", send), ("recv", recv), ("poll", poll)];
+pub const FUNCTIONS: &[(&str, LuaFn)] = &[
+    ("send", send),
+    ("recv", recv),
+    ("poll", poll),
+    ("recv_fd", recv_fd),
+    ("send_fd", send_fd),
+];
 
 /// The socket methods of this file: the idiomatic send and recv. Contexts have the same.
-pub const SOCKET_METHODS: &[(&str, LuaFn)] = &[("send", sock_send), ("recv", sock_recv)];
+pub const SOCKET_METHODS: &[(&str, LuaFn)] = &[
+    ("send", sock_send),
+    ("recv", sock_recv),
+    ("recv_fd", recv_fd),
+    ("send_fd", send_fd),
+];
 pub const CONTEXT_METHODS: &[(&str, LuaFn)] = SOCKET_METHODS;
 
 // --- sending -------------------------------------------------------------------------------
@@ -118,6 +131,18 @@ impl<'a> Endpoint<'a> {
             None => self.state.open()?.send(msg, dontwait),
         };
         sent.map_err(|(e, _msg)| Error::from(e))
+    }
+
+    /// The socket's poll descriptor for `direction` (a context's is its socket's).
+    fn fd(&self, direction: Direction) -> Result<c_int> {
+        if let Some(c) = self.context {
+            c.open()?;
+        }
+        let socket = self.state.open()?;
+        Ok(match direction {
+            Direction::Recv => socket.recv_fd()?,
+            Direction::Send => socket.send_fd()?,
+        })
     }
 
     fn recv(&self, dontwait: bool) -> Result<Message> {
@@ -673,6 +698,23 @@ enum Direction {
     Send,
 }
 
+/// `x:recv_fd() -> fd | nil, err, code` on a socket or context: readable when a message can
+/// be received (on rep and respondent sockets, when a request waits for any context; req and
+/// surveyor contexts get their replies without it).
+fn recv_fd_impl(s: &Stack) -> Returns {
+    let fd = Endpoint::at(s, 1, "recv_fd")?.fd(Direction::Recv)?;
+    s.push_int(fd as i64);
+    Ok(1)
+}
+
+/// `x:send_fd() -> fd | nil, err, code`: readable (not writable: NNG signals both directions
+/// as readable) when a message can be sent without waiting.
+fn send_fd_impl(s: &Stack) -> Returns {
+    let fd = Endpoint::at(s, 1, "send_fd")?.fd(Direction::Send)?;
+    s.push_int(fd as i64);
+    Ok(1)
+}
+
 /// The poll descriptors of the sockets in `list` (a context stands for its socket), for
 /// `direction`.
 fn socket_fds(s: &Stack, list: Table, direction: Direction) -> Result<Vec<c_int>> {
@@ -688,14 +730,7 @@ fn socket_fds(s: &Stack, list: Table, direction: Direction) -> Result<Vec<c_int>
                 format!("element {i} is not an nml socket or context"),
             )
         })?;
-        if let Some(c) = b.context {
-            c.open()?;
-        }
-        let socket = b.state.open()?;
-        fds.push(match direction {
-            Direction::Recv => socket.recv_fd()?,
-            Direction::Send => socket.send_fd()?,
-        });
+        fds.push(b.fd(direction)?);
         s.pop(1);
     }
     Ok(fds)

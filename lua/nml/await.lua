@@ -62,15 +62,18 @@ function nml.await(x, direction, timeout_ms)
   return nil, "the socket was not ready in " .. tostring(timeout_ms) .. " ms", "timeout"
 end
 
+local DONTWAIT = { dontwait = true }
+
+-- `options` with dontwait set: a copy when there are options, else one shared table.
 local function with_dontwait(options)
-  local copy = {}
-  if options ~= nil then
-    if type(options) ~= "table" then
-      error("bad argument (options table expected, got " .. type(options) .. ")", 3)
-    end
-    for k, v in pairs(options) do copy[k] = v end
+  if options == nil then return DONTWAIT end
+  if type(options) ~= "table" then
+    error("bad argument (options table expected, got " .. type(options) .. ")", 3)
   end
-  copy.dontwait = true
+  local copy = { dontwait = true }
+  for k, v in pairs(options) do
+    if k ~= "dontwait" then copy[k] = v end
+  end
   return copy
 end
 

@@ -7,7 +7,7 @@
 -- table and adds nml.stream to it.
 local nml = ...
 
-local byte = string.byte
+local byte, concat = string.byte, table.concat
 local DEFAULT_MAX_SIZE = 64 * 1024 * 1024
 
 local Stream = {}
@@ -46,7 +46,8 @@ function nml.stream(conn, options)
     end
     buffers = options.buffers
   end
-  local stream = { conn = conn, max_size = max_size, partial = "" }
+  -- `length`: the frame being read, once its header has come; `parts`: what came of it.
+  local stream = { conn = conn, max_size = max_size, parts = {}, have = 0 }
   stream.unwrap_options = buffers and { buffers = buffers }
   return setmetatable(stream, Stream)
 end
@@ -74,35 +75,39 @@ function Stream:send(value, protocol, options)
   end
 end
 
--- Reads until `self.partial` holds `n` bytes; nil, err, code if the connection says otherwise
--- (what arrived is kept for the next call).
-function Stream:_fill(n)
-  while #self.partial < n do
-    local data, err, part = self.conn:receive(n - #self.partial)
-    if data then
-      self.partial = self.partial .. data
-    else
-      if part and #part > 0 then self.partial = self.partial .. part end
-      return nil, err, code_of(err)
+-- Reads exactly `n` bytes; nil, err, code if the connection says otherwise, keeping what
+-- arrived for the next call. The pieces are joined once, when all have come.
+function Stream:_take(n)
+  local parts = self.parts
+  while self.have < n do
+    local data, err, part = self.conn:receive(n - self.have)
+    local piece = data or part
+    if piece and #piece > 0 then
+      parts[#parts + 1] = piece
+      self.have = self.have + #piece
     end
+    if not data then return nil, err, code_of(err) end
   end
-  return true
+  self.parts, self.have = {}, 0
+  return concat(parts)
 end
 
 --- stream:recv() -> value, protocol, topic | nil, err, code [, raw]
 function Stream:recv()
   if self.failed then return nil, self.failed, "too_large" end
-  local ok, err, code = self:_fill(4)
-  if not ok then return nil, err, code end
-  local a, b, c, d = byte(self.partial, 1, 4)
-  local length = ((a * 256 + b) * 256 + c) * 256 + d
-  if length > self.max_size then
-    self.failed = "a frame of " .. length .. " bytes is larger than max_size (" .. self.max_size .. ")"
-    return nil, self.failed, "too_large"
+  if not self.length then
+    local head, err, code = self:_take(4)
+    if not head then return nil, err, code end
+    local a, b, c, d = byte(head, 1, 4)
+    local length = ((a * 256 + b) * 256 + c) * 256 + d
+    if length > self.max_size then
+      self.failed = "a frame of " .. length .. " bytes is larger than max_size (" .. self.max_size .. ")"
+      return nil, self.failed, "too_large"
+    end
+    self.length = length
   end
-  ok, err, code = self:_fill(4 + length)
-  if not ok then return nil, err, code end
-  local body = self.partial:sub(5, 4 + length)
-  self.partial = self.partial:sub(5 + length)
+  local body, err, code = self:_take(self.length)
+  if not body then return nil, err, code end
+  self.length = nil
   return nml.unwrap(body, self.unwrap_options)
 end

@@ -553,12 +553,10 @@ impl Device {
         if !front.open || !back.open {
             return Err(NngError::CLOSED);
         }
-        let cell = OnceCell::new();
-        let aio = Aio::get(&cell)?;
-        // SAFETY: starting a device on our idle aio; NNG checks that both are raw sockets of
+        let device = Device(Aio::new()?);
+        // SAFETY: starting a device on our new aio; NNG checks that both are raw sockets of
         // protocols that pair.
-        unsafe { sys::nng_device_aio(aio.0.as_ptr(), front.id, back.id) };
-        let device = Device(cell.into_inner().expect("the aio just made"));
+        unsafe { sys::nng_device_aio(device.0 .0.as_ptr(), front.id, back.id) };
         if !device.is_running() {
             // It ended at once: NNG refused the pair (or a socket closed meanwhile).
             // SAFETY: the operation has finished, so its result is set.
@@ -639,14 +637,19 @@ impl Channel {
 struct Aio(NonNull<sys::nng_aio>);
 
 impl Aio {
+    fn new() -> Result<Aio, NngError> {
+        let mut raw = std::ptr::null_mut();
+        // SAFETY: nng_aio_alloc writes a new aio, with no callback, into raw.
+        check(unsafe { sys::nng_aio_alloc(&mut raw, None, std::ptr::null_mut()) })?;
+        Ok(Aio(NonNull::new(raw).expect("NNG returned a null aio")))
+    }
+
+    /// The aio in `cell`, made on first use.
     fn get(cell: &OnceCell<Aio>) -> Result<&Aio, NngError> {
         if let Some(aio) = cell.get() {
             return Ok(aio);
         }
-        let mut raw = std::ptr::null_mut();
-        // SAFETY: nng_aio_alloc writes a new aio, with no callback, into raw.
-        check(unsafe { sys::nng_aio_alloc(&mut raw, None, std::ptr::null_mut()) })?;
-        let aio = Aio(NonNull::new(raw).expect("NNG returned a null aio"));
+        let aio = Aio::new()?;
         Ok(cell.get_or_init(|| aio))
     }
 
