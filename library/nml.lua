@@ -344,8 +344,11 @@ function nml.bin(s) end
 ---@return { type: integer, data: string }
 function nml.ext(type, data) end
 
----@return number seconds
+---@return number seconds a monotonic clock, for measuring
 function nml.clock() end
+
+---@return number seconds the wall clock: seconds since 1970, with the fraction
+function nml.time() end
 
 ---@param ms integer
 function nml.sleep(ms) end

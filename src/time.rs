@@ -1,4 +1,4 @@
-//! Time for scripts: `nml.clock()` and `nml.sleep(ms)`. Lua itself has only CPU time and
+//! Time for scripts: `nml.clock()`, `nml.time()` and `nml.sleep(ms)`. Lua itself has only CPU time and
 //! whole seconds, and no way to wait without busy looping.
 
 use crate::error::{bad_argument, Result};
@@ -6,11 +6,12 @@ use crate::lua::{LuaFn, Returns, Stack};
 
 crate::lua_functions! {
     clock => clock_impl;
+    time => time_impl;
     sleep => sleep_impl;
 }
 
 /// The functions of this file, as `nml.<name>`.
-pub const FUNCTIONS: &[(&str, LuaFn)] = &[("clock", clock), ("sleep", sleep)];
+pub const FUNCTIONS: &[(&str, LuaFn)] = &[("clock", clock), ("time", time), ("sleep", sleep)];
 
 /// `nml.clock() -> seconds`: a monotonic clock with sub-microsecond resolution, for timeouts in
 /// poll loops and for measuring.
@@ -18,6 +19,16 @@ fn clock_impl(s: &Stack) -> Returns {
     static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
     let start = START.get_or_init(std::time::Instant::now);
     s.push_float(start.elapsed().as_secs_f64());
+    Ok(1)
+}
+
+/// `nml.time() -> seconds`: the wall clock, seconds since 1970 with the fraction (`os.time()`
+/// has whole seconds), for timestamps; it jumps when the system clock is set.
+fn time_impl(s: &Stack) -> Returns {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    s.push_float(since_epoch.as_secs_f64());
     Ok(1)
 }
 
