@@ -113,7 +113,7 @@ lint:
 	cargo fmt --check
 	cargo clippy --release --all-targets -- -D warnings
 	cargo clippy --release --no-default-features --features luajit -- -D warnings
-	luacheck --no-color -q .
+	luacheck --no-color -q . bin/nml-cat
 
 # cargo fuzz (libFuzzer with AddressSanitizer, nightly) on the MessagePack unpacker and the
 # JSON decoder through a real Lua 5.4 state, the envelope parser and the framer. Seeds come

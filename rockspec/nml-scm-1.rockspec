@@ -23,6 +23,8 @@ build = {
   build_command = [[sh tools/rock-build "$(LUA)"]],
   install = {
     lib = { nml = "build/rock/nml.so" },
+    -- luarocks wraps the script to run with the interpreter the rock was built for.
+    bin = { ["nml-cat"] = "bin/nml-cat" },
   },
   -- The LuaLS definitions go into the rock's own directory, never on package.path, where they
   -- could shadow nml.so (`luarocks show nml` tells where; the manual's "Editor support").
