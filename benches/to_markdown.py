@@ -16,6 +16,8 @@ def table(path):
         m = ROW.match(line)
         if m:
             payload, direction, codec, ops, mbs = m.groups()
+            if codec.startswith("nml:strings="):
+                continue  # the table of strings()
             key = (payload.strip(), direction)
             rows.setdefault(key, {})[codec] = (int(ops), float(mbs))
             if codec not in codecs:
@@ -38,6 +40,29 @@ def table(path):
         ratio_best = f"{nml / max(others):.1f}x" if others else "-"
         out.append(f"| {payload} | {direction} | " + " | ".join(cells)
                    + f" | {ratio_cmsgpack} | {ratio_cjson} | {ratio_best} |")
+    return "\n".join(out)
+
+
+def strings(path):
+    """The rows of nml.encode with strings = "str" and "auto" (packing only), beside nml.pack
+    and lua-cmsgpack from the same run: what the UTF-8 check costs."""
+    title, rows = None, {}
+    for line in open(path):
+        if line.startswith("codec throughput on"):
+            title = line.strip()
+        m = ROW.match(line)
+        if m and m.group(2) == "pack":
+            rows.setdefault(m.group(1).strip(), {})[m.group(3)] = int(m.group(4))
+    out = [f"*{title}*", "",
+           "| payload | nml.pack | encode, strings = \"str\" | encode, strings = \"auto\" "
+           "| auto / str | lua-cmsgpack | auto / cmsgpack |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
+    for payload, r in rows.items():
+        if "nml:strings=auto" not in r:
+            continue
+        s, a, c = r["nml:strings=str"], r["nml:strings=auto"], r.get("lua-cmsgpack")
+        out.append(f"| {payload} | {r['nml']:,} | {s:,} | {a:,} | {a / s:.2f}x | "
+                   + (f"{c:,} | {a / c:.2f}x |" if c else "- | - |"))
     return "\n".join(out)
 
 
@@ -193,5 +218,7 @@ if __name__ == "__main__":
         print(contexts(sys.argv[2]))
     elif sys.argv[1] == "--copies":
         print(copies(sys.argv[2]))
+    elif sys.argv[1] == "--strings":
+        print("\n\n".join(strings(p) for p in sys.argv[2:]))
     else:
         print("\n\n".join(table(p) for p in sys.argv[1:]))

@@ -35,6 +35,7 @@ local nml = {}
 ---@field resend_time? integer
 ---@field protocol? nml.protocol_name
 ---@field tagged? boolean
+---@field strings? "str"|"auto"
 ---@field tcp_nodelay? boolean
 ---@field tcp_keepalive? boolean
 ---@field raw? boolean
@@ -74,7 +75,7 @@ function Socket:connect(url, options) end
 
 ---@param value nml.value
 ---@param protocol? nml.protocol_name
----@param options? { dontwait?: boolean, topic?: string }
+---@param options? { dontwait?: boolean, topic?: string, strings?: "str"|"auto" }
 ---@return true|nil, string?, string?
 function Socket:send(value, protocol, options) end
 
@@ -126,7 +127,7 @@ local Context = {}
 
 ---@param value nml.value
 ---@param protocol? nml.protocol_name
----@param options? { dontwait?: boolean }
+---@param options? { dontwait?: boolean, strings?: "str"|"auto" }
 ---@return true|nil, string?, string?
 function Context:send(value, protocol, options) end
 
@@ -213,7 +214,7 @@ local Stream = {}
 
 ---@param value nml.value
 ---@param protocol? nml.protocol_name
----@param options? { topic?: string }
+---@param options? { topic?: string, strings?: "str"|"auto" }
 ---@return true|nil, string?, string?
 function Stream:send(value, protocol, options) end
 
@@ -293,8 +294,9 @@ function nml.packsize(...) end
 
 ---@param value any
 ---@param protocol? nml.protocol_name
+---@param options? { strings?: "str"|"auto" }
 ---@return string
-function nml.encode(value, protocol) end
+function nml.encode(value, protocol, options) end
 
 ---@param data string
 ---@param protocol? nml.protocol_name
@@ -303,7 +305,7 @@ function nml.decode(data, protocol) end
 
 ---@param value any
 ---@param protocol? nml.protocol_name
----@param options? { topic?: string }
+---@param options? { topic?: string, strings?: "str"|"auto" }
 ---@return string
 function nml.wrap(value, protocol, options) end
 
@@ -321,8 +323,8 @@ function nml.protocol(name) end
 ---@return string
 function nml.register_protocol(name, spec) end
 
----@param settings? { max_depth?: integer, float32?: boolean, buffers?: "message"|"string" }
----@return { max_depth: integer, float32: boolean, buffers: "message"|"string" }
+---@param settings? { max_depth?: integer, float32?: boolean, strings?: "str"|"auto", buffers?: "message"|"string" }
+---@return { max_depth: integer, float32: boolean, strings: "str"|"auto", buffers: "message"|"string" }
 function nml.config(settings) end
 
 ---@generic T: table
@@ -384,7 +386,7 @@ function nml.await_recv(x, options) end
 ---@param x nml.socket|nml.context
 ---@param value nml.value
 ---@param protocol? nml.protocol_name
----@param options? { topic?: string }
+---@param options? { topic?: string, strings?: "str"|"auto" }
 ---@return true|nil, string?, string?
 function nml.await_send(x, value, protocol, options) end
 

@@ -3,7 +3,7 @@
 
 use std::ffi::c_int;
 
-use crate::codec::{marker, Mark, MAX_MAX_DEPTH};
+use crate::codec::{marker, Mark, Strings, MAX_MAX_DEPTH};
 use crate::error::{bad_argument, Error, Result};
 use crate::lua::{Kind, LuaFn, Number, Returns, Stack, Table};
 use crate::msgpack::{
@@ -187,13 +187,14 @@ fn with_data(s: &Stack, func: &str, f: impl FnOnce(Unpacker) -> Result<c_int>) -
     result
 }
 
-/// `nml.encode(value [, protocol]) -> string`.
+/// `nml.encode(value [, protocol [, {strings = "auto"}]]) -> string`.
 fn encode_impl(s: &Stack) -> Returns {
     let module = Module::of(s)?;
     let protocol = opt_protocol(s, module, 2, "encode")?;
+    let codec = codec_with_options(s, module, 3, "encode", &["strings"])?;
     let packed = module.with_scratch(|buf| {
         protocol
-            .encode(s, module.codec(), 1, buf)
+            .encode(s, codec, 1, buf)
             .map_err(|e| e.context("nml.encode: "))?;
         hand_out(s, buf)
     })?;
@@ -289,13 +290,14 @@ fn aliases_of(s: &Stack, idx: c_int, func: &str) -> Result<Vec<String>> {
     Ok(aliases)
 }
 
-/// `nml.config([settings]) -> settings`: `max_depth` (nesting limit for every codec) and
-/// `float32` (pack non-integral numbers as float 32). Returns the settings now in force.
+/// `nml.config([settings]) -> settings`: `max_depth` (nesting limit for every codec),
+/// `float32` (pack non-integral numbers as float 32), `strings` (how strings pack) and
+/// `buffers` (what descriptors' buffers unpack as). Returns the settings now in force.
 fn config_impl(s: &Stack) -> Returns {
     const F: &str = "config";
     let module = Module::of(s)?;
     let mut settings = module.settings();
-    match crate::args::options(s, 1, F, &["max_depth", "float32", "buffers"])? {
+    match crate::args::options(s, 1, F, &["max_depth", "float32", "strings", "buffers"])? {
         None => {}
         Some(opts) => {
             match s.raw_get_field(opts, "max_depth") {
@@ -323,10 +325,13 @@ fn config_impl(s: &Stack) -> Returns {
                 settings.buffers_as_strings = crate::args::buffers_option(s, -1, 1, F)?;
             }
             s.pop(3);
+            settings.strings = Strings::field(s, opts, F, settings.strings)?;
             module.update_settings(|now| *now = settings);
         }
     }
-    let now = s.new_table(0, 3);
+    let now = s.new_table(0, 4);
+    s.push_str(settings.strings.name());
+    s.raw_set_field(now, "strings");
     s.push_int(settings.max_depth as i64);
     s.raw_set_field(now, "max_depth");
     s.push_bool(settings.float32);
@@ -405,7 +410,7 @@ fn ext_impl(s: &Stack) -> Returns {
 
 // --- message bodies ------------------------------------------------------------------------
 
-/// `nml.wrap(value [, protocol [, {topic = t}]]) -> bytes`: the body of the message
+/// `nml.wrap(value [, protocol [, {topic = t, strings = "auto"}]]) -> bytes`: the body of the message
 /// `sock:send` would make (the envelope, then the encoded value), as a string, for transports
 /// that are not NNG sockets (`nml.stream`, files, queues).
 fn wrap_impl(s: &Stack) -> Returns {
@@ -415,20 +420,36 @@ fn wrap_impl(s: &Stack) -> Returns {
         return Err(bad_argument(F, 1, "value expected"));
     }
     let protocol = opt_protocol(s, module, 2, F)?;
-    let topic = match crate::args::options(s, 3, F, &["topic"])? {
+    let topic = match crate::args::options(s, 3, F, &["topic", "strings"])? {
         Some(opts) => topic_field(s, opts, F)?,
         None => None,
     };
+    let codec = codec_with_options(s, module, 3, F, &["topic", "strings"])?;
     let header = crate::envelope::header(topic.unwrap_or(b""), Some(&protocol));
     let packed = module.with_scratch(|buf| {
         buf.extend_from_slice(&header);
         protocol
-            .encode(s, module.codec(), 1, buf)
+            .encode(s, codec, 1, buf)
             .map_err(|e| e.context("nml.wrap: "))?;
         hand_out(s, buf)
     })?;
     packed.push(s);
     Ok(1)
+}
+
+/// The module's codec, with the `strings` of the options at `idx` (which may know `known`).
+fn codec_with_options<'m>(
+    s: &Stack,
+    module: &'m Module,
+    idx: c_int,
+    func: &str,
+    known: &[&str],
+) -> Result<msgpack::Codec<'m>> {
+    let mut codec = module.codec();
+    if let Some(opts) = crate::args::options(s, idx, func, known)? {
+        codec.settings.strings = Strings::field(s, opts, func, codec.settings.strings)?;
+    }
+    Ok(codec)
 }
 
 /// The `topic` of the options at `opts`: UTF-8 text without 0xC1 (which ends a topic).

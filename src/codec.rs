@@ -9,7 +9,7 @@
 
 use std::ffi::{c_int, c_void};
 
-use crate::error::{Error, Result};
+use crate::error::{bad_argument, Error, Result};
 use crate::lua::{Kind, Number, Stack, Table};
 
 pub const DEFAULT_MAX_DEPTH: usize = 512;
@@ -76,6 +76,49 @@ pub fn marker(s: &Stack, mark: Mark) -> Result<Table> {
         .ok_or_else(|| Error::raise("nml: a marker metatable upvalue is not a table"))
 }
 
+/// How the MessagePack packer writes Lua strings (`nml.config{strings = ...}`, per socket and
+/// per call).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Strings {
+    /// Every string as str, its bytes as they are: what every Lua MessagePack library does.
+    Str,
+    /// A string that is valid UTF-8 as str, any other as bin, so that peers that decode str
+    /// as text (Python's msgpack with `raw=False`) read a digest or a PNG as bytes.
+    Auto,
+}
+
+impl Strings {
+    pub fn name(self) -> &'static str {
+        match self {
+            Strings::Str => "str",
+            Strings::Auto => "auto",
+        }
+    }
+
+    /// The setting the string at `idx` names (argument `arg` of `func`).
+    pub fn from_arg(s: &Stack, idx: c_int, arg: usize, func: &str) -> Result<Strings> {
+        match s.opt_bytes(idx) {
+            Some(b"str") => Ok(Strings::Str),
+            Some(b"auto") => Ok(Strings::Auto),
+            _ => Err(bad_argument(
+                func,
+                arg,
+                "strings must be \"str\" or \"auto\"",
+            )),
+        }
+    }
+
+    /// The `strings` field of the options table `opts`, or `default` when it has none.
+    pub fn field(s: &Stack, opts: Table, func: &str, default: Strings) -> Result<Strings> {
+        let strings = match s.raw_get_field(opts, "strings") {
+            Kind::Nil => Ok(default),
+            _ => Strings::from_arg(s, -1, opts.index() as usize, func),
+        };
+        s.pop(1);
+        strings
+    }
+}
+
 /// What a codec call needs to know, copied in at its start: `nml.config`'s settings and the
 /// identities of this Lua state's values.
 #[derive(Clone, Copy)]
@@ -85,6 +128,8 @@ pub struct Settings {
     pub max_depth: usize,
     /// Pack non-integral numbers as float 32.
     pub float32: bool,
+    /// How strings pack.
+    pub strings: Strings,
     /// Descriptors' buffers unpack as strings, not messages.
     pub buffers_as_strings: bool,
     /// LuaJIT only: a registry reference to the function of `lua/nml/luajit.lua`, which says
@@ -98,6 +143,7 @@ impl Settings {
             marks,
             max_depth: DEFAULT_MAX_DEPTH,
             float32: false,
+            strings: Strings::Str,
             buffers_as_strings: false,
             buffer_span: None,
         }

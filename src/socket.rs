@@ -5,6 +5,7 @@ use std::cell::{Cell, RefCell};
 use std::ffi::{c_int, CStr, CString};
 use std::rc::Rc;
 
+use crate::codec::Strings;
 use crate::error::{bad_argument, Error, Result};
 use crate::lua::{Kind, LuaFn, Number, Returns, Stack, Table};
 use crate::nng::{
@@ -46,6 +47,8 @@ pub struct SocketState {
     pub protocol: RefCell<Protocol>,
     /// Whether messages carry the envelope (false: bare payloads, for peers that know no nml).
     pub tagged: Cell<bool>,
+    /// How `send` packs strings; `None` follows `nml.config`.
+    pub strings: Cell<Option<Strings>>,
     /// The `recv_max_size` in force, which nml checks itself where NNG does not (inproc).
     pub recv_max_size: Cell<usize>,
     /// What went through this socket, for `stats()`.
@@ -167,6 +170,7 @@ fn socket_impl(s: &Stack) -> Returns {
             pattern,
             protocol: RefCell::new(Protocol::MessagePack),
             tagged: Cell::new(true),
+            strings: Cell::new(None),
             recv_max_size: Cell::new(DEFAULT_RECV_MAX_SIZE),
             traffic: Cell::new(Traffic::default()),
             tcp: Cell::new(TcpOptions::default()),
@@ -365,6 +369,8 @@ pub enum Value {
     Protocol,
     /// Whether messages carry the envelope.
     Tagged,
+    /// How `send` packs strings.
+    Strings,
     /// A TCP option of every listener and dialer: NNG's `tcp-nodelay` (`true`) or
     /// `tcp-keepalive` (`false`).
     Tcp(bool),
@@ -437,6 +443,11 @@ const SOCKET_OPTIONS: &[SocketOption] = &[
         default: None,
     },
     SocketOption {
+        name: "strings",
+        value: Value::Strings,
+        default: None,
+    },
+    SocketOption {
         name: "tcp_nodelay",
         value: Value::Tcp(true),
         default: None,
@@ -458,7 +469,7 @@ impl Value {
             )),
             Value::Bytes(_) => Some((0..=i64::MAX, "bytes: 0 for no limit, or more")),
             Value::Messages(_) => Some((0..=8192, "messages: 0 to 8192")),
-            Value::Protocol | Value::Tagged | Value::Tcp(_) => None,
+            Value::Protocol | Value::Tagged | Value::Strings | Value::Tcp(_) => None,
         }
     }
 }
@@ -542,6 +553,10 @@ fn set_option(s: &Stack, b: &SocketState, name: &str, value: c_int, func: &str) 
             b.tagged.set(s.to_bool(value));
             Ok(())
         }
+        Value::Strings => {
+            b.strings.set(Some(Strings::from_arg(s, value, 3, func)?));
+            Ok(())
+        }
         Value::Tcp(nodelay) => {
             if s.kind(value) != Kind::Boolean {
                 return Err(bad_argument(func, 3, format!("{name} must be a boolean")));
@@ -593,6 +608,14 @@ pub fn push_option(s: &Stack, b: &SocketState, o: &SocketOption) -> Result<()> {
         }
         Value::Tagged => {
             s.push_bool(b.tagged.get());
+            Ok(())
+        }
+        Value::Strings => {
+            let strings = match b.strings.get() {
+                Some(strings) => strings,
+                None => Module::of(s)?.settings().strings,
+            };
+            s.push_str(strings.name());
             Ok(())
         }
         Value::Tcp(nodelay) => {

@@ -10,6 +10,7 @@ use std::cell::RefCell;
 use std::ffi::c_int;
 use std::rc::Rc;
 
+use crate::codec::Strings;
 use crate::context::{self, ContextBox};
 use crate::envelope::{self, Tag};
 use crate::error::{bad_argument, Error, Result};
@@ -62,22 +63,23 @@ pub const CONTEXT_METHODS: &[(&str, LuaFn)] = SOCKET_METHODS;
 fn encode_message(
     s: &Stack,
     module: &Module,
+    codec: msgpack::Codec<'_>,
     header: &[u8],
     protocol: &Protocol,
     idx: c_int,
 ) -> Result<Message> {
     module.with_scratch(|buf| {
         if let Protocol::MessagePack = protocol {
-            let Some(measured) = msgpack::stage(s, module.codec(), idx, buf)? else {
+            let Some(measured) = msgpack::stage(s, codec, idx, buf)? else {
                 return bytes_message(header, buf);
             };
             let mut msg = Message::alloc(header.len() + measured.size)?;
             let (head, payload) = msg.body_mut().split_at_mut(header.len());
             head.copy_from_slice(header);
-            msgpack::pack_measured(s, module.codec(), idx, idx, measured, payload)?;
+            msgpack::pack_measured(s, codec, idx, idx, measured, payload)?;
             return Ok(msg);
         }
-        protocol.encode(s, module.codec(), idx, buf)?;
+        protocol.encode(s, codec, idx, buf)?;
         bytes_message(header, buf)
     })
 }
@@ -209,12 +211,35 @@ fn sock_send_impl(s: &Stack) -> Returns {
     if s.kind(2) == Kind::None {
         return Err(bad_argument(F, 2, "value expected"));
     }
-    let (dontwait, topic) = send_options(s, b, 4, F)?;
-    let header = envelope(b, topic.unwrap_or(b""), &protocol);
-    let msg = encode_message(s, module, &header, &protocol, 2).map_err(|e| e.context("send: "))?;
-    send_message(&endpoint, msg, dontwait)?;
+    let options = send_options(s, b, 4, F)?;
+    let header = envelope(b, options.topic.unwrap_or(b""), &protocol);
+    let codec = codec_for(module, b, options.strings);
+    let msg =
+        encode_message(s, module, codec, &header, &protocol, 2).map_err(|e| e.context("send: "))?;
+    send_message(&endpoint, msg, options.dontwait)?;
     s.push_bool(true);
     Ok(1)
+}
+
+/// The options of `send`.
+struct SendOptions<'a> {
+    dontwait: bool,
+    topic: Option<&'a [u8]>,
+    /// How strings pack, when the call says.
+    strings: Option<Strings>,
+}
+
+/// The codec a send packs with: the call's `strings`, else the socket's, else `nml.config`'s.
+fn codec_for<'m>(
+    module: &'m Module,
+    b: &SocketState,
+    strings: Option<Strings>,
+) -> msgpack::Codec<'m> {
+    let mut codec = module.codec();
+    if let Some(strings) = strings.or(b.strings.get()) {
+        codec.settings.strings = strings;
+    }
+    codec
 }
 
 fn send_options<'a>(
@@ -222,11 +247,21 @@ fn send_options<'a>(
     b: &SocketState,
     idx: c_int,
     func: &str,
-) -> Result<(bool, Option<&'a [u8]>)> {
-    let Some(opts) = crate::args::options(s, idx, func, &["dontwait", "topic"])? else {
-        return Ok((false, None));
+) -> Result<SendOptions<'a>> {
+    let known = &["dontwait", "topic", "strings"];
+    let Some(opts) = crate::args::options(s, idx, func, known)? else {
+        return Ok(SendOptions {
+            dontwait: false,
+            topic: None,
+            strings: None,
+        });
     };
     let dontwait = crate::args::boolean_field(s, opts, "dontwait", func)?.unwrap_or(false);
+    let strings = match s.raw_get_field(opts, "strings") {
+        Kind::Nil => None,
+        _ => Some(Strings::from_arg(s, -1, idx as usize, func)?),
+    };
+    s.pop(1);
     let topic = match s.raw_get_field(opts, "topic") {
         Kind::Nil => None,
         Kind::String if !b.tagged.get() => {
@@ -251,7 +286,11 @@ fn send_options<'a>(
         _ => return Err(bad_argument(func, idx as usize, "topic must be a string")),
     };
     // The value stays referenced from the options table, so `topic` stays valid.
-    Ok((dontwait, topic))
+    Ok(SendOptions {
+        dontwait,
+        topic,
+        strings,
+    })
 }
 
 fn resolve(module: &Module, name: &[u8]) -> Result<Protocol> {
@@ -348,7 +387,8 @@ fn send_impl(s: &Stack) -> Returns {
             }
             let protocol = protocol_arg.unwrap_or_else(|| b.protocol.borrow().clone());
             let header = envelope(b, b"", &protocol);
-            encode_message(s, module, &header, &protocol, 2).map_err(|e| e.context("nml.send: "))?
+            encode_message(s, module, codec_for(module, b, None), &header, &protocol, 2)
+                .map_err(|e| e.context("nml.send: "))?
         }
         k => {
             return Err(bad_argument(

@@ -101,6 +101,14 @@ pub fn str(out: &mut impl Sink, s: &[u8]) -> Result<(), TooLong> {
     Ok(())
 }
 
+/// A bin holding `b`.
+#[inline]
+pub fn bin(out: &mut impl Sink, b: &[u8]) -> Result<(), TooLong> {
+    bin_header(out, b.len())?;
+    out.put(b);
+    Ok(())
+}
+
 /// The header of a bin of `n` bytes; the caller writes the bytes.
 #[inline]
 pub fn bin_header(out: &mut impl Sink, n: usize) -> Result<(), TooLong> {

@@ -12,7 +12,7 @@ use super::format::{self, TooLong};
 use super::keys::Name;
 use super::sink::Sink;
 use super::{Cache, Codec};
-use crate::codec::{self, Mark, Marks};
+use crate::codec::{self, Mark, Marks, Strings};
 use crate::error::{Error, Result};
 use crate::lua::{Kind, Number, Stack, Table};
 use crate::message::{self, MsgBox};
@@ -24,6 +24,7 @@ pub struct Packer<'a, S: Sink> {
     marks: Marks,
     max_depth: usize,
     float32: bool,
+    strings: Strings,
     buffer_span: Option<c_int>,
     /// The tables being packed, outermost first: their number is the depth, and a table met
     /// again while it is on this path is a cycle.
@@ -41,6 +42,7 @@ impl<'a, S: Sink> Packer<'a, S> {
             marks: codec.settings.marks,
             max_depth: codec.settings.max_depth,
             float32: codec.settings.float32,
+            strings: codec.settings.strings,
             buffer_span: codec.settings.buffer_span,
             path: codec.cache.take_path(),
             error_path: Vec::new(),
@@ -74,7 +76,7 @@ impl<'a, S: Sink> Packer<'a, S> {
                 Number::Int(i) => format::int(&mut self.out, i),
                 Number::Float(f) => format::float(&mut self.out, f, self.float32),
             },
-            Kind::String => format::str(&mut self.out, s.to_bytes(idx)).map_err(too_long)?,
+            Kind::String => self.string(s.to_bytes(idx))?,
             Kind::Table => match s.table(idx) {
                 Some(t) => self.table(t)?,
                 None => return Err(Error::raise("the value changed while it was being packed")),
@@ -211,6 +213,16 @@ impl<'a, S: Sink> Packer<'a, S> {
         self.out.end_map(header, count).map_err(too_long)
     }
 
+    /// A Lua string: str, or with `strings = "auto"` bin when it is not UTF-8.
+    #[inline]
+    fn string(&mut self, bytes: &[u8]) -> Result<()> {
+        match self.strings == Strings::Auto && simdutf8::basic::from_utf8(bytes).is_err() {
+            true => format::bin(&mut self.out, bytes),
+            false => format::str(&mut self.out, bytes),
+        }
+        .map_err(too_long)
+    }
+
     /// Packs the key at `key`; true when it is the string "buffer" (read from the bytes the key
     /// is packed from anyway, so spotting descriptors costs a length compare per entry).
     fn key(&mut self, key: c_int) -> Result<bool> {
@@ -218,7 +230,7 @@ impl<'a, S: Sink> Packer<'a, S> {
         match s.kind(key) {
             Kind::String => {
                 let bytes = s.to_bytes(key);
-                format::str(&mut self.out, bytes).map_err(too_long)?;
+                self.string(bytes)?;
                 Ok(bytes == b"buffer")
             }
             kind => self.value_of(key, kind).map(|()| false),
