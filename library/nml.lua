@@ -203,7 +203,7 @@ local Framer = {}
 ---@return true|nil, string?, string?
 function Framer:feed(chunk) end
 
----@return fun(): string?
+---@return fun(): string?, string? # the payload; and its protocol, from a typed framer
 function Framer:messages() end
 
 ---@return integer
@@ -314,12 +314,12 @@ function nml.wrap(value, protocol, options) end
 ---@return any value, string|string? protocol, string|string? topic, string? raw
 function nml.unwrap(bytes, options) end
 
----@param name string
----@return string|nil, string?, string?
+---@param name string|integer a protocol's name, or a frame type
+---@return string|nil name, integer|string|nil frame_type_or_error, string? code
 function nml.protocol(name) end
 
 ---@param name string
----@param spec { encode: fun(value: any): string, decode: fun(data: string): any, aliases?: string[] }
+---@param spec { encode: fun(value: any): string, decode: fun(data: string): any, aliases?: string[], frame_type?: integer }
 ---@return string
 function nml.register_protocol(name, spec) end
 
@@ -356,10 +356,11 @@ function nml.time() end
 function nml.sleep(ms) end
 
 ---@param payload string
+---@param options? { type?: integer|nml.protocol_name }
 ---@return string|nil, string?, string?
-function nml.frame(payload) end
+function nml.frame(payload, options) end
 
----@param options? { max_size?: integer }
+---@param options? { max_size?: integer, type_byte?: boolean }
 ---@return nml.framer
 function nml.framer(options) end
 

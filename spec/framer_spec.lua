@@ -1,5 +1,6 @@
 local helper = require "helper"
 local nml = helper.nml
+local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
 
 local function collect(f)
   local out = {}
@@ -85,5 +86,67 @@ describe("nml.frame / nml.framer: length-prefixed byte streams", function()
     os.remove(path)
     assert(ok, out)
     assert.matches('{"[a-z]+":[^\n]*}\n%[1,2,3%]\n"last"\n', out)
+  end)
+
+  describe("typed frames", function()
+    local peer = here .. "/peers/typed_frames.py"
+
+    it("put a type byte after the length, from a byte or a protocol name", function()
+      assert.are.equal("\0\0\0\2\1ab", nml.frame("ab", { type = 1 }))
+      assert.are.equal("\0\0\0\2\1ab", nml.frame("ab", { type = "msgpack" }))
+      assert.are.equal("\0\0\0\0\0", nml.frame("", { type = "JSON" }))
+      assert.are.equal("\0\0\0\2ab", nml.frame("ab", {}))
+      assert.has_error(function() nml.frame("x", { type = "string" }) end,
+        "bad argument #2 to 'frame' (protocol string has no frame type)")
+      assert.has_error(function() nml.frame("x", { type = 256 }) end)
+      assert.has_error(function() nml.frame("x", { type = "yaml" }) end)
+      assert.has_error(function() nml.frame("x", { typ = 1 }) end)
+      assert.has_error(function() nml.framer { type_byte = 1 } end)
+    end)
+
+    it("read a Python peer's struct.pack('>IB', len, type) frames in any chunking", function()
+      nml.register_protocol("arrow-ipc", { frame_type = 2,
+        encode = function(s) return s end, decode = function(s) return s end })
+      local out, ok = helper.run(helper.python .. " " .. peer .. " write")
+      assert(ok, out)
+      for _, chunk_size in ipairs({ 1, 2, 3, 7, #out }) do
+        local f = nml.framer { type_byte = true }
+        for at = 1, #out, chunk_size do assert(f:feed(out:sub(at, at + chunk_size - 1))) end
+        local got = {}
+        for payload, protocol in f:messages() do got[#got + 1] = { payload, protocol } end
+        assert.are.equal(4, #got)
+        assert.are.equal(0, f:pending())
+        assert.are.same({ "JSON", "MessagePack", "arrow-ipc", "#3" },
+          { got[1][2], got[2][2], got[3][2], got[4][2] })
+        assert.are.same({ from = "python", list = { 1, 2 } }, nml.decode(got[1][1], got[1][2]))
+        assert.are.same({ id = 7, blob = "\0\255" }, nml.decode(got[2][1], got[2][2]))
+        assert.are.equal("ARROW1\0\0", nml.decode(got[3][1], got[3][2]))
+        assert.are.equal("\147NUMPY\1\0", got[4][1])
+      end
+      assert.are.same({ "arrow-ipc", 2 }, { nml.protocol(2) })
+    end)
+
+    it("are read by the Python peer", function()
+      local path = os.tmpname()
+      local f = assert(io.open(path, "wb"))
+      f:write(nml.frame(nml.pack({ n = 1 }), { type = "MessagePack" }),
+        nml.frame(nml.encode({ 1, 2 }, "json"), { type = 0 }),
+        nml.frame("\1\2", { type = 3 }))
+      f:close()
+      local out, ok = helper.run(helper.python .. " " .. peer .. " read < " .. path)
+      os.remove(path)
+      assert(ok, out)
+      assert.are.equal('1 {"n": 1}\n0 [1, 2]\n3 0102\n', out)
+    end)
+
+    it("refuse a frame over max_size by its length, the type byte apart", function()
+      local f = nml.framer { type_byte = true, max_size = 4 }
+      assert(f:feed(nml.frame("1234", { type = 1 })))
+      assert.are.equal("1234", f:messages()())
+      local ok, err, code = f:feed(nml.frame("12345", { type = 1 }))
+      assert.is_nil(ok)
+      assert.are.equal("too_large", code)
+      assert.matches("frame of 5 bytes announced, max_size is 4", err, 1, true)
+    end)
   end)
 end)

@@ -214,31 +214,56 @@ fn decode_impl(s: &Stack) -> Returns {
     })
 }
 
-/// `nml.protocol(name) -> canonical | nil, err, "unknown_protocol"`.
+/// `nml.protocol(name or frame type) -> canonical, frame type | nil, err, "unknown_protocol"`.
 fn protocol_impl(s: &Stack) -> Returns {
-    let name = check_bytes(s, 1, "protocol")?;
     let module = Module::of(s)?;
-    let resolved = module.protocols.borrow().resolve(name);
-    match resolved {
-        Some(p) => {
-            s.push_str(p.name());
-            Ok(1)
+    let resolved = match s.kind(1) {
+        Kind::Number => match s.to_number(1) {
+            Number::Int(t) => u8::try_from(t)
+                .ok()
+                .and_then(|t| module.protocols.borrow().by_frame_type(t))
+                .ok_or_else(|| protocol::unknown_frame_type(t)),
+            Number::Float(_) => Err(bad_argument("protocol", 1, "a frame type is an integer")),
+        },
+        _ => {
+            let name = check_bytes(s, 1, "protocol")?;
+            let resolved = module.protocols.borrow().resolve(name);
+            resolved.ok_or_else(|| protocol::unknown(name))
         }
-        None => Err(protocol::unknown(name)),
+    }?;
+    s.push_str(resolved.name());
+    match resolved.frame_type() {
+        Some(t) => s.push_int(t as i64),
+        None => s.push_nil(),
     }
+    Ok(2)
 }
 
 /// `nml.register_protocol(name, {encode = fn, decode = fn, aliases = {...}}) -> name`.
 fn register_protocol_impl(s: &Stack) -> Returns {
     const F: &str = "register_protocol";
     check_bytes(s, 1, F)?;
-    let Some(opts) = crate::args::options(s, 2, F, &["encode", "decode", "aliases"])? else {
+    let known = &["encode", "decode", "aliases", "frame_type"];
+    let Some(opts) = crate::args::options(s, 2, F, known)? else {
         return Err(bad_argument(
             F,
             2,
             "table with encode and decode functions expected",
         ));
     };
+    let frame_type = match s.raw_get_field(opts, "frame_type") {
+        Kind::Nil => None,
+        Kind::Number => match s.to_number(-1) {
+            Number::Int(t @ 2..=255) => Some(t as u8),
+            _ => return Err(bad_argument(
+                F,
+                2,
+                "frame_type must be an integer from 2 to 255 (0 and 1 are JSON and MessagePack)",
+            )),
+        },
+        _ => return Err(bad_argument(F, 2, "frame_type must be an integer")),
+    };
+    s.pop(1);
     // The Lua lookups (each may raise) come first, while this frame owns nothing.
     let aliases_at = s.top() + 1;
     if !matches!(s.raw_get_field(opts, "aliases"), Kind::Nil | Kind::Table) {
@@ -258,10 +283,13 @@ fn register_protocol_impl(s: &Stack) -> Returns {
     let encode = s.make_ref();
     let registered = aliases_of(s, aliases_at, F).and_then(|aliases| {
         let name = String::from_utf8_lossy(s.to_bytes(1)).into_owned();
-        let registered = Module::of(s)?
-            .protocols
-            .borrow_mut()
-            .register(s, &name, &aliases, encode, decode);
+        let registered = Module::of(s)?.protocols.borrow_mut().register(
+            s,
+            &name,
+            &aliases,
+            (encode, decode),
+            frame_type,
+        );
         registered.map_err(|e| e.context("nml.register_protocol: "))
     });
     if let Err(e) = registered {

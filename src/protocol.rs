@@ -2,7 +2,8 @@
 //! "Protocols").
 //!
 //! Three are built in, each with a one-byte wire id; more can be registered from Lua with an
-//! encode and a decode function. Names are matched loosely: case and punctuation do not count,
+//! encode and a decode function. A protocol may also have a frame type, the byte that names it
+//! in typed frames (`nml.framer{type_byte = true}`): 0 JSON, 1 MessagePack, others registered. Names are matched loosely: case and punctuation do not count,
 //! nor a leading "lua", nor the "c" of C bindings ("lua-cjson" is "json").
 
 use std::collections::HashMap;
@@ -27,7 +28,12 @@ pub struct Custom {
     pub name: String,
     encode: c_int,
     decode: c_int,
+    frame_type: Option<u8>,
 }
+
+/// The frame types of the built-in protocols; registered ones take any other byte.
+pub const JSON_FRAME_TYPE: u8 = 0;
+pub const MSGPACK_FRAME_TYPE: u8 = 1;
 
 impl Protocol {
     pub fn name(&self) -> &str {
@@ -46,6 +52,16 @@ impl Protocol {
             Protocol::Json => 2,
             Protocol::String => 3,
             Protocol::Custom(_) => 0,
+        }
+    }
+
+    /// The byte that names this protocol in a typed frame, if it has one.
+    pub fn frame_type(&self) -> Option<u8> {
+        match self {
+            Protocol::MessagePack => Some(MSGPACK_FRAME_TYPE),
+            Protocol::Json => Some(JSON_FRAME_TYPE),
+            Protocol::String => None,
+            Protocol::Custom(c) => c.frame_type,
         }
     }
 
@@ -144,16 +160,31 @@ impl Registry {
         lookup(&key).or_else(|| key.strip_prefix('c').and_then(lookup))
     }
 
+    /// The protocol whose frame type is `t`.
+    pub fn by_frame_type(&self, t: u8) -> Option<Protocol> {
+        match t {
+            JSON_FRAME_TYPE => Some(Protocol::Json),
+            MSGPACK_FRAME_TYPE => Some(Protocol::MessagePack),
+            _ => self
+                .by_name
+                .values()
+                .find(|c| c.frame_type == Some(t))
+                .map(|c| Protocol::Custom(c.clone())),
+        }
+    }
+
     /// Registers a protocol whose encode and decode functions are registry references.
-    /// Names that already mean a built-in protocol are refused; a custom one is replaced.
+    /// Names that already mean a built-in protocol are refused; a custom one is replaced. A
+    /// frame type another protocol has is refused.
     pub fn register(
         &mut self,
         stack: &Stack,
         name: &str,
         aliases: &[String],
-        encode: c_int,
-        decode: c_int,
+        functions: (c_int, c_int),
+        frame_type: Option<u8>,
     ) -> Result<()> {
+        let (encode, decode) = functions;
         if name.len() > 255 {
             return Err(Error::raise(
                 "a protocol name travels in one length byte: 255 bytes at most",
@@ -173,6 +204,16 @@ impl Registry {
                 )));
             }
         }
+        if let Some(t) = frame_type {
+            if let Some(other) = self.by_frame_type(t) {
+                if normalize(other.name().as_bytes()) != normalize(name.as_bytes()) {
+                    return Err(Error::raise(format!(
+                        "frame type {t} already means {}",
+                        other.name()
+                    )));
+                }
+            }
+        }
         // Forget the functions of any protocol this one replaces under the same name.
         if let Some(old) = self.by_name.get(&normalize(name.as_bytes())).cloned() {
             self.by_name.retain(|_, c| !Rc::ptr_eq(c, &old));
@@ -185,6 +226,7 @@ impl Registry {
             name: name.to_string(),
             encode,
             decode,
+            frame_type,
         });
         for n in std::iter::once(name).chain(aliases.iter().map(String::as_str)) {
             self.by_name.insert(normalize(n.as_bytes()), custom.clone());
@@ -213,6 +255,17 @@ fn builtin(key: &str) -> Option<Protocol> {
         "string" | "raw" | "bytes" | "binary" | "text" => Some(Protocol::String),
         _ => None,
     }
+}
+
+/// The error for a frame type no protocol has.
+pub fn unknown_frame_type(t: i64) -> Error {
+    Error::returned(
+        code::UNKNOWN_PROTOCOL,
+        format!(
+            "no protocol has frame type {t} (0 is JSON, 1 MessagePack; others come with \
+             nml.register_protocol's frame_type)"
+        ),
+    )
 }
 
 /// The error for a name that resolves to nothing.

@@ -1,6 +1,7 @@
 -- Length-prefixed framing for byte streams (docs/wire-format.md, "Byte streams"): a 4-byte
--- big-endian length, then the payload. For peers that are not NNG sockets: a worker on a pipe,
--- a Unix or TCP stream.
+-- big-endian length, then the payload; typed frames put a type byte between the two, naming
+-- the payload's protocol (0 JSON, 1 MessagePack, others registered). For peers that are not
+-- NNG sockets: a worker on a pipe, a Unix or TCP stream.
 --
 -- Loaded by `require "nml"` (the file is compiled into the module); it receives the module
 -- table and adds nml.frame and nml.framer to it.
@@ -16,15 +17,47 @@ local function be32(n)
   return char(floor(n / 16777216) % 256, floor(n / 65536) % 256, floor(n / 256) % 256, n % 256)
 end
 
---- nml.frame(payload) -> string: the payload with its length in front.
-function nml.frame(payload)
+-- The frame type `t` stands for (argument `arg` of `func`): a byte, or a protocol's name.
+local function frame_type_of(t, arg, func)
+  if type(t) == "number" then
+    if t < 0 or t > 255 or t ~= floor(t) then
+      error("bad argument #" .. arg .. " to '" .. func .. "' (type must be a byte, 0 to 255)", 3)
+    end
+    return t
+  end
+  if type(t) ~= "string" then
+    error("bad argument #" .. arg .. " to '" .. func .. "' (type must be a byte or a protocol name)", 3)
+  end
+  local name, frame_type = nml.protocol(t)
+  if not frame_type then
+    error("bad argument #" .. arg .. " to '" .. func .. "' (" .. (name and ("protocol " .. name
+      .. " has no frame type") or frame_type) .. ")", 3)
+  end
+  return frame_type
+end
+
+--- nml.frame(payload [, {type = t}]) -> string: the payload with its length (and its type) in
+--- front.
+function nml.frame(payload, options)
   if type(payload) ~= "string" then
     error("bad argument #1 to 'frame' (string expected, got " .. type(payload) .. ")", 2)
+  end
+  local type_byte = ""
+  if options ~= nil then
+    if type(options) ~= "table" then
+      error("bad argument #2 to 'frame' (options table expected, got " .. type(options) .. ")", 2)
+    end
+    for key in pairs(options) do
+      if key ~= "type" then
+        error(string.format("bad argument #2 to 'frame' (unknown option %q; known: type)", tostring(key)), 2)
+      end
+    end
+    if options.type ~= nil then type_byte = char(frame_type_of(options.type, 2, "frame")) end
   end
   if #payload > LENGTH_LIMIT then
     return nil, "payload of " .. #payload .. " bytes does not fit a 4-byte length", "too_large"
   end
-  return be32(#payload) .. payload
+  return be32(#payload) .. type_byte .. payload
 end
 
 local Framer = {}
@@ -49,11 +82,19 @@ function Framer:feed(chunk)
   return self:_split()
 end
 
+-- The protocol a typed frame's type byte names: its canonical name, or "#<byte>" for a type
+-- no protocol has (so nothing is dropped; the payload comes as its bytes).
+local function protocol_of(frame_type)
+  local name = nml.protocol(frame_type)
+  return name or ("#" .. frame_type)
+end
+
 -- Moves every complete frame from the pending bytes to the ready queue.
 function Framer:_split()
   local data = concat(self.chunks)
+  local header = self.header
   local pos, size = 1, #data
-  while size - pos + 1 >= 4 do
+  while size - pos + 1 >= header do
     local b1, b2, b3, b4 = byte(data, pos, pos + 3)
     local length = ((b1 * 256 + b2) * 256 + b3) * 256 + b4
     if length > self.max_size then
@@ -61,31 +102,36 @@ function Framer:_split()
       self.chunks, self.buffered = {}, 0
       return nil, self.failed, "too_large"
     end
-    if size - pos + 1 - 4 < length then break end
+    if size - pos + 1 - header < length then break end
     self.tail = self.tail + 1
-    self.ready[self.tail] = data:sub(pos + 4, pos + 3 + length)
-    pos = pos + 4 + length
+    self.ready[self.tail] = data:sub(pos + header, pos + header - 1 + length)
+    if header == 5 then self.protocols[self.tail] = protocol_of(byte(data, pos + 4)) end
+    pos = pos + header + length
   end
   local rest = pos <= size and data:sub(pos) or nil
   self.chunks = { rest }
   self.buffered = rest and #rest or 0
-  self.need = 4
+  self.need = header
   if rest and #rest >= 4 then
     local b1, b2, b3, b4 = byte(rest, 1, 4)
-    self.need = 4 + ((b1 * 256 + b2) * 256 + b3) * 256 + b4
+    self.need = header + ((b1 * 256 + b2) * 256 + b3) * 256 + b4
   end
   return true
 end
 
---- for payload in f:messages() do ... end: the complete payloads fed so far, in order.
+--- for payload [, protocol] in f:messages() do ... end: the complete payloads fed so far, in
+--- order; a typed framer gives each one's protocol too.
 function Framer:messages()
   return function()
     local ready = self.ready
-    local payload = ready[self.head]
+    local head = self.head
+    local payload = ready[head]
     if payload == nil then return nil end
-    ready[self.head] = nil
-    self.head = self.head + 1
-    return payload
+    ready[head] = nil
+    self.head = head + 1
+    local protocol = self.protocols[head]
+    self.protocols[head] = nil
+    return payload, protocol
   end
 end
 
@@ -94,16 +140,20 @@ function Framer:pending()
   return self.buffered
 end
 
---- nml.framer{ max_size = bytes } -> a framer.
+--- nml.framer{ max_size = bytes, type_byte = false } -> a framer.
 function nml.framer(options)
   options = options or {}
   if type(options) ~= "table" then
     error("bad argument #1 to 'framer' (table expected, got " .. type(options) .. ")", 2)
   end
   for key in pairs(options) do
-    if key ~= "max_size" then
-      error(string.format("bad argument #1 to 'framer' (unknown option %q; known: max_size)", tostring(key)), 2)
+    if key ~= "max_size" and key ~= "type_byte" then
+      error(string.format("bad argument #1 to 'framer' (unknown option %q; known: max_size, type_byte)",
+        tostring(key)), 2)
     end
+  end
+  if options.type_byte ~= nil and type(options.type_byte) ~= "boolean" then
+    error("bad argument #1 to 'framer' (type_byte must be a boolean)", 2)
   end
   local max_size = options.max_size or DEFAULT_MAX_SIZE
   if type(max_size) ~= "number" or max_size < 0 or max_size ~= floor(max_size) or max_size > LENGTH_LIMIT then
@@ -111,9 +161,11 @@ function nml.framer(options)
   end
   return setmetatable({
     max_size = max_size,
+    header = options.type_byte and 5 or 4, -- the length, and the type byte of typed frames
+    protocols = {}, -- typed frames: the protocol of each ready payload, by queue position
     chunks = {}, -- pieces of the stream not yet split into frames
     buffered = 0, -- their total size
-    need = 4, -- bytes needed before splitting can produce the next frame
+    need = options.type_byte and 5 or 4, -- bytes needed before splitting can produce the next frame
     ready = {}, head = 1, tail = 0, -- complete payloads, a queue
   }, Framer)
 end
