@@ -209,6 +209,22 @@ function Framer:messages() end
 ---@return integer
 function Framer:pending() end
 
+---@class nml.unpacker
+local Unpacker = {}
+
+---@param bytes string
+---@return true|nil, string?, string?
+function Unpacker:feed(bytes) end
+
+---@return any value, string? err, string? code, string? raw
+function Unpacker:next() end
+
+---@return fun(): any
+function Unpacker:values() end
+
+---@return integer
+function Unpacker:pending() end
+
 ---@class nml.stream
 local Stream = {}
 
@@ -363,6 +379,10 @@ function nml.frame(payload, options) end
 ---@param options? { max_size?: integer, type_byte?: boolean }
 ---@return nml.framer
 function nml.framer(options) end
+
+---@param options? { max_size?: integer, buffers?: "message"|"string" }
+---@return nml.unpacker
+function nml.unpacker(options) end
 
 ---@param conn { receive: function, send: function }
 ---@param options? { max_size?: integer, buffers?: "message"|"string" }

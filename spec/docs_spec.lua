@@ -25,7 +25,7 @@ describe("docs/manual.md", function()
     sock:close()
   end)
 
-  it("names every socket, context, listener and message method", function()
+  it("names every socket, context, listener, message and unpacker method", function()
     local sock, msg = nml.socket("rep"), nml.allocmsg(1)
     for name in pairs(getmetatable(sock).__index) do
       assert.is_true(mentions("sock:" .. name), "sock:" .. name .. " is not in the manual")
@@ -39,6 +39,9 @@ describe("docs/manual.md", function()
     end
     for name in pairs(getmetatable(msg).__index) do
       assert.is_true(mentions("msg:" .. name), "msg:" .. name .. " is not in the manual")
+    end
+    for name in pairs(getmetatable(nml.unpacker()).__index) do
+      assert.is_true(mentions("u:" .. name), "u:" .. name .. " is not in the manual")
     end
     sock:close()
     nml.freemsg(msg)

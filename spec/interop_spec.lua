@@ -107,4 +107,34 @@ describe("MessagePack interop with Python's msgpack", function()
     end
     assert.are.equal(#data, offset)
   end)
+
+  it("Python's bytes, cut at random, come out of nml.unpacker value by value", function()
+    local cases = {}
+    for _, c in ipairs(corpus) do cases[#cases + 1] = c end
+    for _, c in ipairs(python_only) do cases[#cases + 1] = c end
+    local path = os.tmpname()
+    local out, ok = helper.run(peer .. " pack " .. path .. " " .. names_of(cases))
+    assert(ok, out)
+    local data = read(path)
+    os.remove(path)
+    math.randomseed(16)
+    for _, largest in ipairs({ 1, 7, 64, 4096, 100000 }) do
+      local u, got, at = nml.unpacker(), {}, 1
+      while at <= #data do
+        local n = math.random(1, largest)
+        assert(u:feed(data:sub(at, at + n - 1)))
+        at = at + n
+        for value in u:values() do got[#got + 1] = value end
+      end
+      assert.are.equal(#cases, #got, "pieces up to " .. largest)
+      assert.are.equal(0, u:pending())
+      for i, case in ipairs(cases) do
+        local expected = case[2]
+        if case.from_python ~= nil then expected = case.from_python end
+        if expected == nil then expected = nml.null end -- a value on its own: never nil
+        local same_ok, why = pcall(helper.assert_same, expected, got[i])
+        assert(same_ok, case[1] .. " (pieces up to " .. largest .. "): " .. tostring(why))
+      end
+    end
+  end)
 end)

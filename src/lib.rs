@@ -8,7 +8,8 @@
 //!
 //! 1. `nng/mod.rs` `nng/endpoint.rs` `nng/pipes.rs` `nng/tls.rs`: NNG's C API behind safe types (unsafe
 //!    code allowed).
-//! 2. `msgpack/format.rs` `msgpack/sink.rs`: MessagePack's formats and where bytes go; pure.
+//! 2. `msgpack/format.rs` `msgpack/sink.rs` `msgpack/scan.rs`: MessagePack's formats, where
+//!    bytes go, where values end in a stream; pure.
 //! 3. `error.rs`: what fails, as Lua is told (`nil, message, code` or a raise).
 //! 4. `lua.rs`: Lua's C API behind `Stack` (unsafe code allowed).
 //! 5. `args.rs`: argument checks and options tables, one rule for every function.
@@ -28,8 +29,9 @@
 //! 19. `context.rs`: `sock:context()`, many requests at once on one socket.
 //! 20. `transfer.rs`: send, recv and poll, through sockets and contexts.
 //! 21. `alloc.rs`: packing into memory the caller provides.
-//! 22. `api.rs`: the codec's Lua functions.
-//! 23. `lib.rs`: the module table, its classes and registration.
+//! 22. `unpacker.rs`: `nml.unpacker`, MessagePack values from a stream in any pieces.
+//! 23. `api.rs`: the codec's Lua functions.
+//! 24. `lib.rs`: the module table, its classes and registration.
 
 // Unsafe code lives in lua.rs and nng/ (and the C entry points of `lua_functions!`), each
 // block with the reason it is sound beside it.
@@ -56,6 +58,7 @@ pub mod socket;
 pub mod state;
 pub mod time;
 pub mod transfer;
+pub mod unpacker;
 
 use std::ffi::c_int;
 
@@ -78,6 +81,7 @@ const FUNCTIONS: &[&[(&str, LuaFn)]] = &[
     transfer::FUNCTIONS,
     time::FUNCTIONS,
     forward::FUNCTIONS,
+    unpacker::FUNCTIONS,
 ];
 
 /// The pure-Lua part of the module (`lua/nml/`), compiled in: each chunk is called with the
@@ -178,6 +182,14 @@ fn open(s: &Stack) -> lua::Returns {
         listener::METATABLE,
         &[listener::METHODS],
         listener::METAMETHODS,
+    );
+    register_class::<unpacker::UnpackerBox>(
+        s,
+        module_at,
+        base,
+        unpacker::METATABLE,
+        &[unpacker::METHODS],
+        unpacker::METAMETHODS,
     );
     register_class::<context::ContextBox>(
         s,

@@ -3,6 +3,7 @@
 pub mod format;
 pub mod keys;
 pub mod pack;
+pub mod scan;
 pub mod sink;
 pub mod unpack;
 

@@ -1,0 +1,307 @@
+//! Where MessagePack values end in a stream of bytes that arrives in pieces: a scanner that
+//! reads each byte once, however the stream is cut, and remembers where it stopped.
+//!
+//! It reads headers only: the bytes of strings, bins and extensions are stepped over by their
+//! length, so a 1 MiB string fed one byte at a time costs one step per byte, not a re-parse of
+//! everything held. What the scanner accepts the decoder can read (the same formats, 0xC1
+//! refused, nesting bounded).
+
+use std::collections::VecDeque;
+
+/// Why the stream cannot be read on.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ScanError {
+    /// A value is, or claims to be, longer than the limit.
+    TooLarge(String),
+    /// Bytes no MessagePack encoder writes, or nesting past the limit.
+    Malformed(String),
+}
+
+pub struct Scanner {
+    /// The next byte to read, counted from the start of the stream.
+    pos: u64,
+    /// Where the value being read starts.
+    value_start: u64,
+    /// Bytes of a str, bin or ext body (or a number) still to step over.
+    skip: u64,
+    /// Items still to come in each open array or map, outermost first (a map's are 2n).
+    open: Vec<u64>,
+    /// Where each complete value ends, oldest first, not yet taken.
+    ends: VecDeque<u64>,
+    max_size: u64,
+    max_depth: usize,
+}
+
+/// What a format byte says: how long its header is (the byte included), then what follows.
+enum Header {
+    /// `len` bytes of header, then `body` bytes.
+    Scalar { len: usize, body: u64 },
+    /// `len` bytes of header holding the body's length.
+    Sized { len: usize },
+    /// `len` bytes of header, then entries of `items_per_entry` values (1 for an array, 2 for
+    /// a map): `fixed` of them, or as many as the header's bytes after the first say.
+    Container {
+        len: usize,
+        items_per_entry: u64,
+        fixed: Option<u64>,
+    },
+}
+
+fn header(b: u8) -> Option<Header> {
+    use Header::*;
+    Some(match b {
+        0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => Scalar { len: 1, body: 0 },
+        0x80..=0x8f => Container {
+            len: 1,
+            items_per_entry: 2,
+            fixed: Some((b & 0x0f) as u64),
+        },
+        0x90..=0x9f => Container {
+            len: 1,
+            items_per_entry: 1,
+            fixed: Some((b & 0x0f) as u64),
+        },
+        0xa0..=0xbf => Scalar {
+            len: 1,
+            body: (b & 0x1f) as u64,
+        },
+        0xc1 => return None,
+        0xc4 | 0xd9 => Sized { len: 2 },
+        0xc5 | 0xda => Sized { len: 3 },
+        0xc6 | 0xdb => Sized { len: 5 },
+        // ext 8/16/32: the length, then a type byte, then the data
+        0xc7 => Sized { len: 3 },
+        0xc8 => Sized { len: 4 },
+        0xc9 => Sized { len: 6 },
+        0xca => Scalar { len: 5, body: 0 },
+        0xcb => Scalar { len: 9, body: 0 },
+        0xcc | 0xd0 => Scalar { len: 2, body: 0 },
+        0xcd | 0xd1 => Scalar { len: 3, body: 0 },
+        0xce | 0xd2 => Scalar { len: 5, body: 0 },
+        0xcf | 0xd3 => Scalar { len: 9, body: 0 },
+        // fixext 1, 2, 4, 8, 16: a type byte, then the data
+        0xd4..=0xd8 => Scalar {
+            len: 2,
+            body: 1 << (b - 0xd4),
+        },
+        0xdc => Container {
+            len: 3,
+            items_per_entry: 1,
+            fixed: None,
+        },
+        0xdd => Container {
+            len: 5,
+            items_per_entry: 1,
+            fixed: None,
+        },
+        0xde => Container {
+            len: 3,
+            items_per_entry: 2,
+            fixed: None,
+        },
+        0xdf => Container {
+            len: 5,
+            items_per_entry: 2,
+            fixed: None,
+        },
+    })
+}
+
+/// The big-endian number in `bytes` (1 to 4 of them).
+fn be(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0, |n, &b| n << 8 | b as u64)
+}
+
+impl Scanner {
+    pub fn new(max_size: u64, max_depth: usize) -> Scanner {
+        Scanner {
+            pos: 0,
+            value_start: 0,
+            skip: 0,
+            open: Vec::new(),
+            ends: VecDeque::new(),
+            max_size,
+            max_depth,
+        }
+    }
+
+    /// Reads on through `held`, the bytes of the stream from `held_from` to what has arrived.
+    /// Every value that completes is queued for [`Scanner::next_end`].
+    pub fn scan(&mut self, held: &[u8], held_from: u64) -> Result<(), ScanError> {
+        let end = held_from + held.len() as u64;
+        loop {
+            if self.skip > 0 {
+                let step = self.skip.min(end - self.pos);
+                self.pos += step;
+                self.skip -= step;
+                if self.skip > 0 {
+                    return self.check_size(end);
+                }
+                self.item_done();
+                continue;
+            }
+            if self.pos == end {
+                return self.check_size(end);
+            }
+            let at = (self.pos - held_from) as usize;
+            let b = held[at];
+            let Some(h) = header(b) else {
+                return Err(ScanError::Malformed(format!(
+                    "malformed MessagePack at byte {}: 0xc1 is never used",
+                    self.pos - self.value_start
+                )));
+            };
+            let len = match h {
+                Header::Scalar { len, .. } | Header::Sized { len, .. } => len,
+                Header::Container { len, .. } => len,
+            };
+            if held.len() - at < len {
+                return self.check_size(end); // the header is cut: wait for the rest
+            }
+            let fields = &held[at + 1..at + len];
+            self.pos += len as u64;
+            match h {
+                Header::Scalar { body, .. } => self.skip = body,
+                Header::Sized { .. } => {
+                    // ext's length field is all but its last header byte (the type)
+                    let length_bytes = match b {
+                        0xc7..=0xc9 => &fields[..len - 2],
+                        _ => fields,
+                    };
+                    self.skip = be(length_bytes);
+                }
+                Header::Container {
+                    items_per_entry,
+                    fixed,
+                    ..
+                } => {
+                    let items = fixed.unwrap_or_else(|| be(fields)) * items_per_entry;
+                    if items > 0 {
+                        if self.open.len() >= self.max_depth {
+                            return Err(ScanError::Malformed(format!(
+                                "malformed MessagePack: nesting deeper than max_depth ({})",
+                                self.max_depth
+                            )));
+                        }
+                        self.open.push(items);
+                        self.check_size(end)?;
+                        continue;
+                    }
+                }
+            }
+            if self.skip > 0 {
+                // A claimed length is checked before its bytes are waited for.
+                let claimed = self.pos - self.value_start + self.skip;
+                if claimed > self.max_size {
+                    return Err(self.too_large(claimed));
+                }
+                continue;
+            }
+            self.item_done();
+        }
+    }
+
+    /// One item of the innermost open container is complete (or a top-level value is).
+    fn item_done(&mut self) {
+        while let Some(left) = self.open.last_mut() {
+            *left -= 1;
+            if *left > 0 {
+                return;
+            }
+            self.open.pop();
+        }
+        self.ends.push_back(self.pos);
+        self.value_start = self.pos;
+    }
+
+    fn check_size(&self, end: u64) -> Result<(), ScanError> {
+        match end - self.value_start > self.max_size {
+            true => Err(self.too_large(end - self.value_start)),
+            false => Ok(()),
+        }
+    }
+
+    fn too_large(&self, size: u64) -> ScanError {
+        ScanError::TooLarge(format!(
+            "a value of {size} bytes or more, max_size is {}",
+            self.max_size
+        ))
+    }
+
+    /// Where the oldest complete value not yet taken ends, in stream bytes.
+    pub fn next_end(&mut self) -> Option<u64> {
+        self.ends.pop_front()
+    }
+
+    /// Where the first value not yet complete starts: bytes before it can be let go of once
+    /// the complete values are taken.
+    pub fn value_start(&self) -> u64 {
+        self.value_start
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `stream` in pieces of `size`; returns the end of every value.
+    fn ends(stream: &[u8], size: usize) -> Result<Vec<u64>, ScanError> {
+        let mut scanner = Scanner::new(1 << 20, 64);
+        let mut found = Vec::new();
+        for (i, piece) in stream.chunks(size).enumerate() {
+            // the scanner is given everything from the start, as the unpacker keeps it
+            let upto = (i * size + piece.len()).min(stream.len());
+            scanner.scan(&stream[..upto], 0)?;
+            while let Some(e) = scanner.next_end() {
+                found.push(e);
+            }
+        }
+        Ok(found)
+    }
+
+    #[test]
+    fn finds_each_value_whatever_the_pieces() {
+        let mut stream = Vec::new();
+        let mut expected = Vec::new();
+        for value in [
+            &[0x01][..],                                       // fixint
+            &[0x93, 0x01, 0xa1, b'x', 0xc0],                   // [1, "x", nil]
+            &[0x81, 0xa1, b'k', 0xcb, 0, 0, 0, 0, 0, 0, 0, 0], // {k = 0.0}
+            &[0xc4, 0x03, 1, 2, 3],                            // bin 8
+            &[0xd6, 0x05, 1, 2, 3, 4],                         // fixext 4
+            &[0xc7, 0x02, 0x07, 9, 9],                         // ext 8
+            &[0xdc, 0x00, 0x02, 0xc3, 0xc2],                   // array 16 of two
+            &[0x90],                                           // []
+            &[0xda, 0x00, 0x02, b'h', b'i'],                   // str 16
+        ] {
+            stream.extend_from_slice(value);
+            expected.push(stream.len() as u64);
+        }
+        for size in 1..=stream.len() {
+            assert_eq!(ends(&stream, size).unwrap(), expected, "pieces of {size}");
+        }
+    }
+
+    #[test]
+    fn refuses_what_no_encoder_writes_and_what_is_too_large() {
+        assert!(matches!(
+            ends(&[0x91, 0xc1], 1),
+            Err(ScanError::Malformed(_))
+        ));
+        let deep = vec![0x91; 65];
+        assert!(matches!(ends(&deep, 3), Err(ScanError::Malformed(_))));
+        // a str 32 claiming 4 GiB is refused on its header, before its bytes come
+        assert!(matches!(
+            ends(&[0xdb, 0xff, 0xff, 0xff, 0xff, b'a'], 1),
+            Err(ScanError::TooLarge(_))
+        ));
+        // an array whose items keep coming is refused once it passes max_size
+        let mut scanner = Scanner::new(10, 64);
+        let mut long = vec![0xdd, 0xff, 0xff, 0xff, 0xff];
+        long.extend([0x01; 20]);
+        assert!(matches!(
+            scanner.scan(&long, 0),
+            Err(ScanError::TooLarge(_))
+        ));
+    }
+}
