@@ -30,17 +30,26 @@ local expected = {
     "subscriber on 127%.0%.0%.2: 9 messages %(MessagePack 3, JSON 3, string 3%), tags intact",
     "forwarder ok: every message crossed to both hosts" },
   ["protocols.lua"] = { "lua%-cjson%s+%-> JSON", "kv%s+%-> kv", "bad JSON  %-> nil, malformed" },
+  ["python_worker/main.lua"] = { "python worker %(MessagePack%): 2 %+ 3 = 5",
+    "a 1 MiB buffer in, size 1048576 and byte sum 133693440 back %(match%)",
+    "1 / 0 answered with an error: ZeroDivisionError: division by zero %(result nil%)",
+    "MessagePack: 1000 requests in %d+%.%d+ s, %d+ bytes out, %d+ bytes back",
+    "JSON:        1000 requests in %d+%.%d+ s, %d+ bytes out, %d+ bytes back",
+    "MessagePack requests are %d+%% of JSON's size", "python worker ok" },
 }
 
+-- Runs examples/<name> from its own directory (an example in a directory of its own is
+-- `<dir>/main.lua`).
 local function run_example(name)
-  local cmd = string.format("cd %s && LUA_CPATH='%s;;' %s %s", examples, helper.cpath, helper.lua, name)
+  local dir, file = name:match("^(.-)/?([^/]+)$")
+  local cmd = string.format("cd %s/%s && LUA_CPATH='%s;;' %s %s", examples, dir, helper.cpath, helper.lua, file)
   return helper.run(cmd)
 end
 
 describe("examples", function()
-  local listing = io.popen("ls " .. examples .. "/*.lua")
+  local listing = io.popen("cd " .. examples .. " && ls *.lua */main.lua")
   local found = {}
-  for path in listing:lines() do found[#found + 1] = path:match("[^/]+$") end
+  for path in listing:lines() do found[#found + 1] = path end
   listing:close()
 
   it("has an expectation for every example", function()
