@@ -335,7 +335,13 @@ function nml.unwrap(bytes, options) end
 function nml.protocol(name) end
 
 ---@param name string
----@param spec { encode: fun(value: any): string, decode: fun(data: string): any, aliases?: string[], frame_type?: integer }
+---@class nml.protocol_spec
+---@field encode fun(value: any): string
+---@field decode fun(data: string): any
+---@field aliases? string[]
+---@field frame_type? integer
+
+---@param spec nml.protocol_spec
 ---@return string
 function nml.register_protocol(name, spec) end
 
@@ -379,6 +385,17 @@ function nml.frame(payload, options) end
 ---@param options? { max_size?: integer, type_byte?: boolean }
 ---@return nml.framer
 function nml.framer(options) end
+
+---@param x { send: function }
+---@param chunks any[]|fun(): any
+---@param options? { id?: string|integer, meta?: any, protocol?: nml.protocol_name }
+---@return true|nil, string?, string?
+function nml.send_chunks(x, chunks, options) end
+
+---@param x { recv: function }
+---@param options? { id?: string|integer, errors?: "raise"|"return" }
+---@return fun(): any, integer|string|nil, any
+function nml.chunks(x, options) end
 
 ---@param options? { max_size?: integer, buffers?: "message"|"string" }
 ---@return nml.unpacker

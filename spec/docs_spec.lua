@@ -73,7 +73,9 @@ describe("docs/manual.md", function()
     for _, file in ipairs(files) do
       source = source .. read(here .. "/../src/" .. file)
     end
-    source = source .. read(here .. "/../lua/nml/framer.lua") .. read(here .. "/../lua/nml/stream.lua")
+    for _, file in ipairs({ "framer.lua", "stream.lua", "chunks.lua" }) do
+      source = source .. read(here .. "/../lua/nml/" .. file)
+    end
     for _, code in ipairs(codes) do
       assert.is_truthy(source:find('"' .. code .. '"', 1, true), code .. " appears nowhere in the source")
     end

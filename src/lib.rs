@@ -96,6 +96,10 @@ const LUA_PARTS: &[(&std::ffi::CStr, &str)] = &[
         c"@lua/nml/stream.lua",
         include_str!("../lua/nml/stream.lua"),
     ),
+    (
+        c"@lua/nml/chunks.lua",
+        include_str!("../lua/nml/chunks.lua"),
+    ),
 ];
 
 /// LuaJIT only: the function that says where an FFI cdata's or a string.buffer's bytes are.

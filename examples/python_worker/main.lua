@@ -96,7 +96,8 @@ buf:write(0, string.rep(table.concat(block), size / 256))
 local expected_sum = 0
 for i = 0, 255 do expected_sum = expected_sum + (i * 7) % 256 end
 expected_sum = expected_sum * size / 256
-local result = assert(worker:call("checksum", { data = { buffer = buf, buffer_ud_type = "bytes", buffer_ud_size = size } }))
+local data = { buffer = buf, buffer_ud_type = "bytes", buffer_ud_size = size }
+local result = assert(worker:call("checksum", { data = data }))
 print(string.format("python worker: a 1 MiB buffer in, size %d and byte sum %d back (%s)", result.size,
   result.sum, (result.size == size and result.sum == expected_sum) and "match" or "MISMATCH"))
 

@@ -17,7 +17,7 @@ import msgpack
 
 __all__ = [
     "Message", "wrap", "unwrap", "header", "parse", "frame", "Framer", "descriptor",
-    "is_descriptor", "TAG", "MAX_FRAME",
+    "is_descriptor", "TAG", "MAX_FRAME", "stream_parts", "read_chunks", "StreamError",
 ]
 
 TAG = 0xC1
@@ -159,3 +159,53 @@ def descriptor(buffer: bytes, ud_type: str, **fields) -> dict:
 def is_descriptor(value: Any) -> bool:
     """True for a dict that nml reads as a buffer descriptor."""
     return isinstance(value, dict) and isinstance(value.get("buffer"), bytes) and "buffer_ud_type" in value
+
+
+# --- streamed replies: start, chunks, then end or error (nml.send_chunks / nml.chunks) -------
+
+class StreamError(Exception):
+    """The sender of a streamed reply sent an error part (or the parts came out of step)."""
+
+
+def stream_parts(chunks, stream_id: Any = 1, meta: Any = None):
+    """The messages of a streamed reply, as nml.send_chunks sends them: a start, a chunk per
+    item of `chunks`, then an end; if iterating `chunks` raises, an error part instead (and
+    nothing is raised here). Send each one (wrap it first on an nml socket)."""
+    start = {"stream": stream_id, "part": "start"}
+    if meta is not None:
+        start["meta"] = meta
+    yield start
+    count = 0
+    try:
+        for data in chunks:
+            count += 1
+            yield {"stream": stream_id, "part": "chunk", "seq": count, "data": data}
+    except Exception as e:  # the consumer learns of it from the error part
+        yield {"stream": stream_id, "part": "error", "error": f"{type(e).__name__}: {e}", "count": count}
+        return
+    yield {"stream": stream_id, "part": "end", "count": count}
+
+
+def read_chunks(messages):
+    """The data of each chunk of one streamed reply, from an iterator of decoded messages;
+    raises StreamError for an error part or parts out of step."""
+    messages = iter(messages)
+    start = next(messages)
+    if not isinstance(start, dict) or start.get("part") != "start":
+        raise StreamError(f"a stream begins with its start part, not {start!r:.60}")
+    stream_id, count = start["stream"], 0
+    for part in messages:
+        if not isinstance(part, dict) or part.get("stream") != stream_id:
+            raise StreamError(f"not a part of stream {stream_id!r}: {part!r:.60}")
+        kind = part.get("part")
+        if kind == "chunk" and part.get("seq") == count + 1:
+            count += 1
+            yield part.get("data")
+        elif kind == "end" and part.get("count") == count:
+            return
+        elif kind == "error":
+            raise StreamError(f"stream {stream_id!r} failed after {count} chunks: {part.get('error')}")
+        else:
+            raise StreamError(f"stream {stream_id!r} out of step at {part!r:.60}")
+    raise StreamError(f"stream {stream_id!r} ended without its end part")
+

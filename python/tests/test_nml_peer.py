@@ -100,3 +100,24 @@ def test_nml_reads_what_python_writes_and_python_reads_what_nml_writes(nml_echo)
     assert own[1] == ({"ok": True, "list": [1, 2, 3]}, "JSON", "news.lua")
     assert own[2] == (b"plain text", "string", None)
     assert own[3] == (b"key=value", "kv", None)
+
+
+def test_streamed_replies_round_trip_and_carry_errors():
+    parts = list(nml_peer.stream_parts(["a", "b"], "r", meta={"n": 2}))
+    assert [p["part"] for p in parts] == ["start", "chunk", "chunk", "end"]
+    assert parts[0]["meta"] == {"n": 2} and parts[-1]["count"] == 2
+    assert list(nml_peer.read_chunks(iter(parts))) == ["a", "b"]
+
+    def failing():
+        yield 1
+        raise ValueError("boom")
+
+    failed = list(nml_peer.stream_parts(failing(), 7))
+    assert failed[-1] == {"stream": 7, "part": "error", "error": "ValueError: boom", "count": 1}
+    got = []
+    with pytest.raises(nml_peer.StreamError, match="failed after 1 chunks: ValueError: boom"):
+        for data in nml_peer.read_chunks(iter(failed)):
+            got.append(data)
+    assert got == [1]
+    with pytest.raises(nml_peer.StreamError, match="out of step"):
+        list(nml_peer.read_chunks(iter([parts[0], parts[2]])))
