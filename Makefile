@@ -113,6 +113,8 @@ lint:
 	cargo fmt --check
 	cargo clippy --release --all-targets -- -D warnings
 	cargo clippy --release --no-default-features --features luajit -- -D warnings
+	cargo fmt --check --manifest-path examples/rust_peer/Cargo.toml
+	cargo clippy --release --manifest-path examples/rust_peer/Cargo.toml --target-dir build/rust_peer -- -D warnings
 	luacheck --no-color -q . bin/nml-cat
 
 # cargo fuzz (libFuzzer with AddressSanitizer, nightly) on the MessagePack unpacker and the

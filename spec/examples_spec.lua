@@ -36,6 +36,11 @@ local expected = {
     "MessagePack: 1000 requests in %d+%.%d+ s, %d+ bytes out, %d+ bytes back",
     "JSON:        1000 requests in %d+%.%d+ s, %d+ bytes out, %d+ bytes back",
     "MessagePack requests are %d+%% of JSON's size", "python worker ok" },
+  ["rust_peer/main.lua"] = { "lua %-> rust: add 2 3 = 5", "divide 1 0 answered with an error: cannot divide 1 by 0",
+    "a 1 MiB buffer as bin, size 1048576 and byte sum 2621440 back %(match%)",
+    "a 80 MiB frame header refused: a frame of 83886080 bytes, more than 67108864",
+    "rust peer: answered 3 requests", "rust peer: every answer from nml checked",
+    "rust %-> lua: answered 3 requests", "rust peer ok" },
 }
 
 -- Runs examples/<name> from its own directory (an example in a directory of its own is
