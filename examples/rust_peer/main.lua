@@ -69,7 +69,8 @@ print("lua -> rust: divide 1 0 answered with an error: " .. receive(conn).error)
 local size = 1024 * 1024
 local buf = nml.allocmsg(size)
 buf:write(0, string.rep("\1\2\3\4", size / 4))
-send(conn, { id = 3, call = { checksum = { data = { buffer = buf, buffer_ud_type = "bytes", buffer_ud_size = size } } } })
+local descriptor = { buffer = buf, buffer_ud_type = "bytes", buffer_ud_size = size }
+send(conn, { id = 3, call = { checksum = { data = descriptor } } })
 local checksum = receive(conn).result.checksum
 print(string.format("lua -> rust: a 1 MiB buffer as bin, size %d and byte sum %d back (%s)", checksum.size,
   checksum.sum, (checksum.size == size and checksum.sum == size / 4 * 10) and "match" or "MISMATCH"))
