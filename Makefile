@@ -122,7 +122,7 @@ lint:
 # from fuzz/seeds.lua; the corpora grow in build/fuzz/corpus, crashes land in
 # build/fuzz/artifacts (keep each one as a regression spec).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= unpack json envelope framer
+FUZZ_TARGETS ?= unpack json envelope framer unpacker
 fuzz: build-5.4
 	@tools/deps.sh 5.4 +build +fuzz
 	@cargo +nightly fuzz build -O

@@ -66,6 +66,12 @@ describe("nml.unpacker", function()
     assert.matches("a value of 110 bytes or more", err, 1, true)
   end)
 
+  it("bounds each value by max_size, not what is fed at once", function()
+    local u = nml.unpacker { max_size = 10 }
+    assert(u:feed(string.rep(nml.pack({ 1, 2 }), 1000)))
+    assert.are.equal(1000, #all(u))
+  end)
+
   it("says where bytes are malformed, and gives the values before them", function()
     local u = nml.unpacker()
     local ok, err, code = u:feed(nml.pack(1, { 2 }) .. "\145\193")

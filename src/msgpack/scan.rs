@@ -184,7 +184,8 @@ impl Scanner {
                             )));
                         }
                         self.open.push(items);
-                        self.check_size(end)?;
+                        // What is held of this value so far (later bytes may be other values).
+                        self.check_size(self.pos)?;
                         continue;
                     }
                 }
@@ -214,9 +215,10 @@ impl Scanner {
         self.value_start = self.pos;
     }
 
-    fn check_size(&self, end: u64) -> Result<(), ScanError> {
-        match end - self.value_start > self.max_size {
-            true => Err(self.too_large(end - self.value_start)),
+    /// Fails when the value being read, from its start to `upto`, is over the limit.
+    fn check_size(&self, upto: u64) -> Result<(), ScanError> {
+        match upto - self.value_start > self.max_size {
+            true => Err(self.too_large(upto - self.value_start)),
             false => Ok(()),
         }
     }
@@ -295,13 +297,28 @@ mod tests {
             ends(&[0xdb, 0xff, 0xff, 0xff, 0xff, b'a'], 1),
             Err(ScanError::TooLarge(_))
         ));
-        // an array whose items keep coming is refused once it passes max_size
-        let mut scanner = Scanner::new(10, 64);
+        // an array whose items keep coming is refused once it passes max_size, in one piece
+        // or in many
         let mut long = vec![0xdd, 0xff, 0xff, 0xff, 0xff];
         long.extend([0x01; 20]);
+        let mut scanner = Scanner::new(10, 64);
         assert!(matches!(
             scanner.scan(&long, 0),
             Err(ScanError::TooLarge(_))
         ));
+        let mut scanner = Scanner::new(10, 64);
+        let refused_at = (1..=long.len()).find(|&n| scanner.scan(&long[..n], 0).is_err());
+        assert_eq!(refused_at, Some(11));
+    }
+
+    #[test]
+    fn small_values_fed_with_many_more_bytes_are_not_one_large_value() {
+        let mut many = Vec::new();
+        for _ in 0..100 {
+            many.extend_from_slice(&[0x92, 0x01, 0x02]); // [1, 2]
+        }
+        let mut scanner = Scanner::new(10, 64);
+        scanner.scan(&many, 0).unwrap();
+        assert_eq!(std::iter::from_fn(|| scanner.next_end()).count(), 100);
     }
 }
