@@ -138,7 +138,7 @@ fuzz: build-5.4
 	done
 
 # The busted suite under valgrind memcheck, following every Lua child process the specs start
-# (not Python): 0 errors and 0 definite leaks, with no suppressions. Lua 5.4 and 5.1: LuaJIT's
+# (not Python, nor cargo and the Rust peer of examples/rust_peer): 0 errors and 0 definite leaks, with no suppressions. Lua 5.4 and 5.1: LuaJIT's
 # own allocator and machine code are opaque to memcheck. --run-libc-freeres=no: at exit,
 # valgrind's call into glibc's cleanup waits for a resolver lock that NNG's resolver thread
 # holds, when a process exits with dials in flight (seen: 1 exit in 4 hung on 5.1).
@@ -151,7 +151,8 @@ memcheck-one: build-$(LUA) build/$(LUA)/cbuf.so build/$(LUA)/memlimit.so
 	@rm -rf build/memcheck-$(LUA) && mkdir -p build/memcheck-$(LUA)
 	@echo "== specs under valgrind on $(call interp,$(LUA)) (a few minutes)"
 	@NML_LUA=$(call interp,$(LUA)) NML_CPATH="$(CURDIR)/build/$(LUA)/?.so" \
-	  valgrind --trace-children=yes --trace-children-skip='*python*' --run-libc-freeres=no --leak-check=full \
+	  valgrind --trace-children=yes --trace-children-skip='*python*,*cargo*,*rustc*,*nml-rust-peer*' \
+	    --run-libc-freeres=no --leak-check=full \
 	    --errors-for-leak-kinds=definite --log-file=$(CURDIR)/build/memcheck-$(LUA)/%p.log \
 	  $(call interp,$(LUA)) $$(command -v busted) --lua=$(call interp,$(LUA)) --ignore-lua \
 	    --cpath="$(CURDIR)/build/$(LUA)/?.so" --lpath="$(CURDIR)/spec/?.lua" spec \

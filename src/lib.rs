@@ -6,8 +6,8 @@
 //! Layers, lowest first. A file uses only files on its own line and the lines above it
 //! (`tools/layers.lua` checks every `crate::` path against this list, in `make test`):
 //!
-//! 1. `nng/mod.rs` `nng/endpoint.rs` `nng/pipes.rs` `nng/tls.rs`: NNG's C API behind safe types (unsafe
-//!    code allowed).
+//! 1. `nng/mod.rs` `nng/endpoint.rs` `nng/pipes.rs` `nng/tls.rs` `shm.rs`: NNG's C API, and the
+//!    OS's sealed memfds and mappings for shared buffers, behind safe types (unsafe code allowed).
 //! 2. `msgpack/format.rs` `msgpack/sink.rs` `msgpack/scan.rs`: MessagePack's formats, where
 //!    bytes go, where values end in a stream; pure.
 //! 3. `error.rs`: what fails, as Lua is told (`nil, message, code` or a raise).
@@ -33,8 +33,8 @@
 //! 23. `api.rs`: the codec's Lua functions.
 //! 24. `lib.rs`: the module table, its classes and registration.
 
-// Unsafe code lives in lua.rs and nng/ (and the C entry points of `lua_functions!`), each
-// block with the reason it is sound beside it.
+// Unsafe code lives in lua.rs, nng/ and shm.rs (and the C entry points of `lua_functions!`),
+// each block with the reason it is sound beside it.
 #![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -54,6 +54,7 @@ pub mod message;
 pub mod msgpack;
 pub mod nng;
 pub mod protocol;
+pub mod shm;
 pub mod socket;
 pub mod state;
 pub mod time;

@@ -1,0 +1,357 @@
+//! Shared memory between processes on one host, for buffers that cross without their bytes
+//! (docs/design.md, "Shared buffers"). Each buffer is a sealed memfd:
+//!
+//! - the creator maps it read-write; a receiver opens it through `/proc/<pid>/fd/<fd>` of the
+//!   creator, which the kernel allows only to processes of the creator's user, and maps its
+//!   data read-only;
+//! - its size is sealed (`F_SEAL_SHRINK | F_SEAL_GROW`) before anyone else can open it, so no
+//!   mapping can ever reach past its end: no SIGBUS, whatever the creator does later;
+//! - it has no name: the kernel frees it when the last descriptor and mapping are gone, so a
+//!   crash of either side leaves nothing behind in `/dev/shm` or anywhere else.
+//!
+//! The first page is a control block (a magic number, a random token that tells this buffer
+//! from a later one under the same pid and fd, the data's length, and the count of views that
+//! receivers hold); the data starts at the second page.
+
+#![allow(unsafe_code)] // the OS's memfd and mmap (see lib.rs)
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+const MAGIC: u64 = u64::from_be_bytes(*b"nml.shm1");
+/// Where the data starts: one page for the control block.
+pub const DATA_AT: usize = 4096;
+
+/// The control block at the start of every segment.
+#[repr(C)]
+struct Control {
+    magic: u64,
+    token: u64,
+    len: u64,
+    /// Views of the data that receivers hold now.
+    views: AtomicU32,
+}
+
+/// What crosses instead of the bytes: enough for a process of the same user on this host to
+/// open the segment, and to be sure it is the one meant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reference {
+    pub pid: u32,
+    pub fd: u32,
+    pub token: u64,
+    pub len: u64,
+}
+
+/// Why a reference could not be opened.
+#[derive(Debug)]
+pub enum OpenError {
+    /// The creator has exited or closed the buffer (or the reference is not of this host).
+    Gone,
+    /// The kernel refused: the creator is another user.
+    Refused,
+    /// What is there is not the buffer the reference names (another segment, a wrong size).
+    Mismatch(&'static str),
+    Io(io::Error),
+}
+
+/// One mapping of a segment: the creator's (writable) or a receiver's (data read-only).
+pub struct Segment {
+    fd: OwnedFd,
+    base: *mut u8,
+    mapped: usize,
+    len: usize,
+    token: u64,
+    writable: bool,
+}
+
+fn last_error<T>() -> io::Result<T> {
+    Err(io::Error::last_os_error())
+}
+
+fn random_token() -> u64 {
+    let mut token = 0u64;
+    // SAFETY: getrandom writes at most 8 bytes into the u64 it is given.
+    let n = unsafe { libc::getrandom((&mut token as *mut u64).cast(), 8, 0) };
+    if n != 8 {
+        // No entropy source: the time and the address of a stack value still differ per buffer.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        token = now.as_nanos() as u64 ^ (&token as *const u64 as u64).rotate_left(32);
+    }
+    token
+}
+
+impl Segment {
+    /// A new segment of `len` data bytes, zeroed, mapped read-write, its size sealed.
+    pub fn create(len: usize) -> io::Result<Segment> {
+        let name = CString::new("nml-shared-buffer").expect("no NUL in the name");
+        // SAFETY: memfd_create takes a NUL-terminated name and flags; it returns a new fd or -1.
+        let raw = unsafe {
+            libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING)
+        };
+        if raw < 0 {
+            return last_error();
+        }
+        // SAFETY: `raw` is a descriptor memfd_create just gave this process, owned by no one else.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let total = DATA_AT
+            .checked_add(len)
+            .ok_or(io::ErrorKind::InvalidInput)?;
+        // SAFETY: ftruncate and fcntl act on the fd this function owns.
+        unsafe {
+            if libc::ftruncate(fd.as_raw_fd(), total as libc::off_t) != 0 {
+                return last_error();
+            }
+            let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL;
+            if libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) != 0 {
+                return last_error();
+            }
+        }
+        let base = map(&fd, total, libc::PROT_READ | libc::PROT_WRITE, 0)?;
+        let token = random_token();
+        let segment = Segment {
+            fd,
+            base,
+            mapped: total,
+            len,
+            token,
+            writable: true,
+        };
+        // SAFETY: the first page is mapped read-write and no other process has the fd yet.
+        unsafe {
+            base.cast::<Control>().write(Control {
+                magic: MAGIC,
+                token,
+                len: len as u64,
+                views: AtomicU32::new(0),
+            });
+        }
+        Ok(segment)
+    }
+
+    /// What a receiver needs to open this segment.
+    pub fn reference(&self) -> Reference {
+        Reference {
+            pid: std::process::id(),
+            fd: self.fd.as_raw_fd() as u32,
+            token: self.token,
+            len: self.len as u64,
+        }
+    }
+
+    /// Opens the segment `r` names, of a process of this user on this host: its control block
+    /// read-write (to count views), its data read-only.
+    pub fn open(r: &Reference) -> Result<Segment, OpenError> {
+        let path = CString::new(format!("/proc/{}/fd/{}", r.pid, r.fd)).expect("no NUL in a path");
+        // SAFETY: open takes a NUL-terminated path; it returns a new fd or -1.
+        let raw = unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
+        if raw < 0 {
+            let e = io::Error::last_os_error();
+            return Err(match e.raw_os_error() {
+                Some(libc::ENOENT) | Some(libc::ESRCH) => OpenError::Gone,
+                Some(libc::EACCES) | Some(libc::EPERM) => OpenError::Refused,
+                _ => OpenError::Io(e),
+            });
+        }
+        // SAFETY: `raw` was just opened by this process.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        check_sealed(&fd, r.len)?;
+        let total = DATA_AT + r.len as usize;
+        // The whole segment read-only first, then the control page read-write over it.
+        let base = map(&fd, total, libc::PROT_READ, 0).map_err(OpenError::Io)?;
+        let segment = Segment {
+            fd,
+            base,
+            mapped: total,
+            len: r.len as usize,
+            token: r.token,
+            writable: false,
+        };
+        // SAFETY: remaps the first page of this mapping in place (MAP_FIXED over pages it owns).
+        let control = unsafe {
+            libc::mmap(
+                base.cast(),
+                DATA_AT,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_FIXED,
+                segment.fd.as_raw_fd(),
+                0,
+            )
+        };
+        if control == libc::MAP_FAILED {
+            return Err(OpenError::Io(io::Error::last_os_error()));
+        }
+        let c = segment.control();
+        if c.magic != MAGIC {
+            return Err(OpenError::Mismatch("not an nml shared buffer"));
+        }
+        if c.token != r.token || c.len != r.len {
+            return Err(OpenError::Mismatch(
+                "another buffer than the one sent (it was replaced)",
+            ));
+        }
+        Ok(segment)
+    }
+
+    fn control(&self) -> &Control {
+        // SAFETY: the first page is mapped for as long as `self` lives and holds the Control
+        // written by `create`; `views` is atomic, the other fields are never written again.
+        unsafe { &*self.base.cast::<Control>() }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn data_ptr(&self) -> *mut u8 {
+        self.base.wrapping_add(DATA_AT)
+    }
+
+    pub fn data(&self) -> &[u8] {
+        // SAFETY: DATA_AT..DATA_AT + len is mapped (readable) for as long as `self` lives, and
+        // its size is sealed, so it cannot shrink under the mapping. Its bytes may change while
+        // read (the creator writes them); they are plain bytes, valid in any state.
+        unsafe { std::slice::from_raw_parts(self.data_ptr(), self.len) }
+    }
+
+    /// The data to fill, for the creator only.
+    pub fn data_mut(&mut self) -> Option<&mut [u8]> {
+        match self.writable {
+            // SAFETY: as in `data`, and mapped writable in `create`; `&mut self` keeps this
+            // process from reading it through `data` at the same time.
+            true => Some(unsafe { std::slice::from_raw_parts_mut(self.data_ptr(), self.len) }),
+            false => None,
+        }
+    }
+
+    /// Views receivers hold now.
+    pub fn views(&self) -> u32 {
+        self.control().views.load(Ordering::Acquire)
+    }
+
+    /// A receiver took a view.
+    pub fn add_view(&self) {
+        self.control().views.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A receiver let go of its view.
+    pub fn drop_view(&self) {
+        let _ = self
+            .control()
+            .views
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+    }
+}
+
+impl Drop for Segment {
+    fn drop(&mut self) {
+        // SAFETY: `base` was mapped with `mapped` bytes by this Segment and nothing refers to it
+        // once the Segment is gone; the fd closes with `self.fd`.
+        unsafe {
+            libc::munmap(self.base.cast(), self.mapped);
+        }
+    }
+}
+
+fn map(fd: &OwnedFd, len: usize, prot: libc::c_int, offset: libc::off_t) -> io::Result<*mut u8> {
+    // SAFETY: a new shared mapping of `len` bytes of the fd, placed by the kernel.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            prot,
+            libc::MAP_SHARED,
+            fd.as_raw_fd(),
+            offset,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return last_error();
+    }
+    Ok(p.cast())
+}
+
+/// A segment opened from another process must have its size sealed, and the size sent.
+fn check_sealed(fd: &OwnedFd, len: u64) -> Result<(), OpenError> {
+    // SAFETY: F_GET_SEALS and fstat only read the state of an fd this process owns.
+    let (seals, size) = unsafe {
+        let seals = libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS);
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstat(fd.as_raw_fd(), &mut st) != 0 {
+            return Err(OpenError::Io(io::Error::last_os_error()));
+        }
+        (seals, st.st_size as u64)
+    };
+    let needed = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW;
+    if seals < 0 || seals & needed != needed {
+        return Err(OpenError::Mismatch(
+            "not a sealed buffer: it could shrink under a mapping",
+        ));
+    }
+    if size != DATA_AT as u64 + len {
+        return Err(OpenError::Mismatch("its size is not the size sent"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_receiver_sees_the_creators_bytes_and_counts_its_views() {
+        let mut s = Segment::create(10_000).unwrap();
+        s.data_mut().unwrap()[..5].copy_from_slice(b"hello");
+        let r = s.reference();
+        let view = Segment::open(&r).unwrap();
+        assert_eq!(&view.data()[..5], b"hello");
+        assert!(view.data_mut_is_none());
+        s.data_mut().unwrap()[0] = b'j';
+        assert_eq!(&view.data()[..5], b"jello", "the same memory, not a copy");
+        view.add_view();
+        assert_eq!(s.views(), 1);
+        view.drop_view();
+        view.drop_view(); // never below zero
+        assert_eq!(s.views(), 0);
+    }
+
+    #[test]
+    fn its_size_is_sealed() {
+        let s = Segment::create(100).unwrap();
+        // SAFETY: ftruncate on a descriptor the segment owns; it must fail.
+        let shrunk = unsafe { libc::ftruncate(s.fd.as_raw_fd(), 10) };
+        assert_eq!(shrunk, -1);
+        assert_eq!(io::Error::last_os_error().raw_os_error(), Some(libc::EPERM));
+    }
+
+    #[test]
+    fn a_reference_to_another_buffer_or_a_gone_one_is_refused() {
+        let s = Segment::create(100).unwrap();
+        let mut r = s.reference();
+        r.token ^= 1;
+        assert!(matches!(Segment::open(&r), Err(OpenError::Mismatch(_))));
+        let mut r = s.reference();
+        r.len = 99;
+        assert!(matches!(Segment::open(&r), Err(OpenError::Mismatch(_))));
+        let r = s.reference();
+        drop(s);
+        // gone; or, if another test's file took the same fd number meanwhile, not this buffer
+        assert!(matches!(
+            Segment::open(&r),
+            Err(OpenError::Gone | OpenError::Mismatch(_))
+        ));
+    }
+
+    impl Segment {
+        fn data_mut_is_none(&self) -> bool {
+            !self.writable
+        }
+    }
+}
