@@ -138,8 +138,9 @@ fuzz: build-5.4
 	done
 
 # The busted suite under valgrind memcheck, following every Lua child process the specs start
-# (not Python, nor cargo and the Rust peer of examples/rust_peer): 0 errors and 0 definite leaks, with no suppressions. Lua 5.4 and 5.1: LuaJIT's
-# own allocator and machine code are opaque to memcheck. --run-libc-freeres=no: at exit,
+# (not Python, cargo, nor the Rust peer of examples/rust_peer): 0 errors and 0 definite leaks,
+# with no suppressions. Lua 5.4 and 5.1: LuaJIT's own allocator and machine code are opaque to
+# memcheck. --run-libc-freeres=no: at exit,
 # valgrind's call into glibc's cleanup waits for a resolver lock that NNG's resolver thread
 # holds, when a process exits with dials in flight (seen: 1 exit in 4 hung on 5.1).
 CHECK_LUAS ?= 5.4 5.1
