@@ -36,6 +36,7 @@ local nml = {}
 ---@field protocol? nml.protocol_name
 ---@field tagged? boolean
 ---@field strings? "str"|"auto"
+---@field share? boolean
 ---@field tcp_nodelay? boolean
 ---@field tcp_keepalive? boolean
 ---@field raw? boolean
@@ -269,6 +270,10 @@ function nml.recv(sock, flags, ud, size) end
 ---@param back nml.socket
 ---@return true|nil, string?, string?
 function nml.forward(front, back) end
+
+---@param size integer
+---@return nml.msg|nil buffer, string? err, string? code
+function nml.shm_alloc(size) end
 
 ---@param size integer
 ---@return nml.msg|nil, string?, string?

@@ -17,6 +17,10 @@ pub const DEFAULT_MAX_DEPTH: usize = 512;
 /// overflow whatever a script sets.
 pub const MAX_MAX_DEPTH: usize = 10_000;
 
+/// The MessagePack ext type of a shared buffer's reference under a descriptor's `buffer`
+/// (docs/wire-format.md, "Shared buffers").
+pub const SHARED_EXT_TYPE: i8 = 78;
+
 /// Upvalue slots of every nml C function.
 pub mod upvalue {
     pub const MODULE: i32 = 1;
@@ -130,6 +134,9 @@ pub struct Settings {
     pub float32: bool,
     /// How strings pack.
     pub strings: Strings,
+    /// Shared buffers (`nml.shm_alloc`) in descriptors pack as references to their memory,
+    /// for nml peers on this host (a socket's `share` option), not as their bytes.
+    pub share: bool,
     /// Descriptors' buffers unpack as strings, not messages.
     pub buffers_as_strings: bool,
     /// LuaJIT only: a registry reference to the function of `lua/nml/luajit.lua`, which says
@@ -144,6 +151,7 @@ impl Settings {
             max_depth: DEFAULT_MAX_DEPTH,
             float32: false,
             strings: Strings::Str,
+            share: false,
             buffers_as_strings: false,
             buffer_span: None,
         }

@@ -31,6 +31,10 @@ pub mod code {
     pub const UNKNOWN_PROTOCOL: &str = "unknown_protocol";
     pub const TOO_LARGE: &str = "too_large";
     pub const RANGE: &str = "range";
+    /// A shared buffer whose creator has exited or freed it.
+    pub const GONE: &str = "gone";
+    pub const PERMISSION: &str = "permission";
+    pub const NOMEM: &str = "nomem";
 }
 
 impl Error {

@@ -14,6 +14,7 @@ use crate::args;
 use crate::error::{bad_argument, Error, Result};
 use crate::lua::{Kind, LuaFn, Returns, Stack};
 use crate::nng::Message;
+use crate::shm::{self, Segment};
 
 pub const METATABLE: &CStr = c"nml.msg";
 
@@ -104,6 +105,8 @@ pub enum Body {
         at: usize,
         len: usize,
     },
+    /// A shared buffer (`nml.shm_alloc`, writable), or a receiver's view of one (read-only).
+    Mapped(Segment),
 }
 
 impl Body {
@@ -111,6 +114,7 @@ impl Body {
         match self {
             Body::Owned(h) => h.get().len(),
             Body::Shared { len, .. } => *len,
+            Body::Mapped(seg) => seg.len(),
         }
     }
 
@@ -121,6 +125,7 @@ impl Body {
                 let held = msg.try_borrow().map_err(|_| busy())?;
                 f(&held.get().body()[*at..at + len])
             }
+            Body::Mapped(seg) => f(seg.data()),
         }
     }
 
@@ -131,6 +136,12 @@ impl Body {
                 let mut held = msg.try_borrow_mut().map_err(|_| busy())?;
                 f(&mut held.get_mut().body_mut()[*at..*at + *len])
             }
+            Body::Mapped(seg) => match seg.data_mut() {
+                Some(bytes) => f(bytes),
+                None => Err(Error::raise(
+                    "a shared buffer received is read-only: copy it (msg:tostring()) to change it",
+                )),
+            },
         }
     }
 
@@ -141,6 +152,7 @@ impl Body {
                 let held = msg.try_borrow().map_err(|_| busy())?;
                 Ok(held.get().body_ptr().wrapping_byte_add(*at))
             }
+            Body::Mapped(seg) => Ok(seg.data_ptr().cast()),
         }
     }
 
@@ -148,6 +160,7 @@ impl Body {
     fn is_view(&self) -> bool {
         match self {
             Body::Owned(_) => false,
+            Body::Mapped(seg) => !seg.is_creator(),
             Body::Shared { msg, at, len } => msg
                 .try_borrow()
                 .map_or(true, |m| *at != 0 || *len != m.get().len()),
@@ -157,7 +170,7 @@ impl Body {
     /// True when this is a shared message that nothing else refers to, whole.
     fn is_alone(&self) -> bool {
         match self {
-            Body::Owned(_) => false,
+            Body::Owned(_) | Body::Mapped(_) => false,
             Body::Shared { msg, at, len } => {
                 Rc::strong_count(msg) == 1
                     && *at == 0
@@ -176,6 +189,7 @@ impl Body {
                 let held = msg.try_borrow().map_err(|_| busy())?;
                 Some(copy_of(&held.get().body()[*at..*at + *len])?)
             }
+            Body::Mapped(seg) => Some(copy_of(seg.data())?),
         };
         let owned = match copy {
             Some(h) => h,
@@ -184,15 +198,19 @@ impl Body {
                     Ok(cell) => cell.into_inner(),
                     Err(_) => unreachable!("is_alone saw one owner"),
                 },
-                Body::Owned(_) => unreachable!(),
+                Body::Owned(_) | Body::Mapped(_) => unreachable!(),
             },
         };
         *self = Body::Owned(owned);
         Ok(())
     }
 
-    /// Makes this a shared message (if it is not one) and gives its message and range.
-    fn share(&mut self) -> (SharedMsg, usize, usize) {
+    /// Makes this a shared message (if it is not one) and gives its message and range. A
+    /// shared buffer is copied into a message first (views of it would outlive its mapping).
+    fn share(&mut self) -> Result<(SharedMsg, usize, usize)> {
+        if let Body::Mapped(_) = self {
+            self.make_owned()?;
+        }
         if let Body::Owned(_) = self {
             let Body::Owned(h) = std::mem::replace(self, Body::Owned(Held(None))) else {
                 unreachable!()
@@ -205,8 +223,8 @@ impl Body {
             };
         }
         match self {
-            Body::Shared { msg, at, len } => (Rc::clone(msg), *at, *len),
-            Body::Owned(_) => unreachable!("made shared above"),
+            Body::Shared { msg, at, len } => Ok((Rc::clone(msg), *at, *len)),
+            Body::Owned(_) | Body::Mapped(_) => unreachable!("made shared above"),
         }
     }
 }
@@ -235,6 +253,19 @@ impl MsgBox {
             len,
         };
         MsgBox::push_body(s, body)
+    }
+
+    /// Pushes a shared buffer, or a receiver's view of one.
+    pub fn push_mapped(s: &Stack, segment: Segment) -> Result<()> {
+        MsgBox::push_body(s, Body::Mapped(segment))
+    }
+
+    /// The reference that stands for this message when it is a shared buffer of this process.
+    pub fn shared_reference(&self) -> Result<Option<shm::Reference>> {
+        self.live(|body| match body {
+            Body::Mapped(seg) if seg.is_creator() => Ok(Some(seg.reference())),
+            _ => Ok(None),
+        })
     }
 
     fn push_body(s: &Stack, body: Body) -> Result<()> {
@@ -279,7 +310,7 @@ impl MsgBox {
             body.make_owned()?;
             match body {
                 Body::Owned(h) => h.resize(size),
-                Body::Shared { .. } => unreachable!("made owned above"),
+                Body::Shared { .. } | Body::Mapped(_) => unreachable!("made owned above"),
             }
         })
     }
@@ -287,7 +318,7 @@ impl MsgBox {
     /// The message this one's bytes are in, to unpack views from: `(message, at, len)`. A
     /// message of its own becomes shared; `settle` makes it its own again if no view was made.
     pub fn share(&self) -> Result<(SharedMsg, usize, usize)> {
-        self.live(|body| Ok(body.share()))
+        self.live(|body| body.share())
     }
 
     /// Makes a shared message its own again when no view refers to it, so that sending it
@@ -350,6 +381,7 @@ fn required_size(s: &Stack, idx: c_int, func: &str) -> Result<usize> {
 
 crate::lua_functions! {
     allocmsg => allocmsg_impl;
+    shm_alloc => shm_alloc_impl;
     reallocmsg => reallocmsg_impl;
     freemsg => freemsg_impl;
     msg_size => size_impl;
@@ -366,6 +398,20 @@ fn allocmsg_impl(s: &Stack) -> Returns {
     // Room in front for the envelope `nml.send(..., nml.NN_MSG)` puts there.
     let msg = Message::alloc_with_headroom(size, HEADROOM)?;
     MsgBox::push(s, msg)?;
+    Ok(1)
+}
+
+/// `nml.shm_alloc(size) -> msg | nil, err, code`: a shared buffer, which a socket with
+/// `share = true` sends as a reference to its memory, not as its bytes.
+fn shm_alloc_impl(s: &Stack) -> Returns {
+    let size = required_size(s, 1, "shm_alloc")?;
+    let segment = Segment::create(size).map_err(|e| {
+        Error::returned(
+            crate::error::code::NOMEM,
+            format!("cannot make a shared buffer of {size} bytes: {e}"),
+        )
+    })?;
+    MsgBox::push_mapped(s, segment)?;
     Ok(1)
 }
 
@@ -461,6 +507,10 @@ fn required_count(s: &Stack, idx: c_int, func: &str) -> Result<usize> {
 fn describe_impl(s: &Stack) -> Returns {
     let b = check(s, 1, "__tostring")?;
     let text = match &*b.state.borrow() {
+        State::Live(Body::Mapped(seg)) => match seg.is_creator() {
+            true => format!("nml.msg ({} bytes, shared)", seg.len()),
+            false => format!("nml.msg ({} bytes, shared view)", seg.len()),
+        },
         State::Live(body) if body.is_view() => format!("nml.msg ({} bytes, view)", body.len()),
         State::Live(body) => format!("nml.msg ({} bytes)", body.len()),
         State::Freed => "nml.msg (freed)".to_string(),
@@ -473,6 +523,7 @@ fn describe_impl(s: &Stack) -> Returns {
 /// The functions of this file, as `nml.<name>`.
 pub const FUNCTIONS: &[(&str, LuaFn)] = &[
     ("allocmsg", allocmsg),
+    ("shm_alloc", shm_alloc),
     ("reallocmsg", reallocmsg),
     ("freemsg", freemsg),
 ];

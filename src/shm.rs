@@ -44,6 +44,33 @@ pub struct Reference {
     pub len: u64,
 }
 
+impl Reference {
+    /// Its size on the wire.
+    pub const WIRE_LEN: usize = 24;
+
+    /// pid, fd (4 bytes each), token, length (8 bytes each), big-endian.
+    pub fn to_bytes(&self) -> [u8; Reference::WIRE_LEN] {
+        let mut out = [0u8; Reference::WIRE_LEN];
+        out[0..4].copy_from_slice(&self.pid.to_be_bytes());
+        out[4..8].copy_from_slice(&self.fd.to_be_bytes());
+        out[8..16].copy_from_slice(&self.token.to_be_bytes());
+        out[16..24].copy_from_slice(&self.len.to_be_bytes());
+        out
+    }
+
+    pub fn from_bytes(b: &[u8]) -> Option<Reference> {
+        let b: &[u8; Reference::WIRE_LEN] = b.try_into().ok()?;
+        let u32_at = |i: usize| u32::from_be_bytes(b[i..i + 4].try_into().expect("4 bytes"));
+        let u64_at = |i: usize| u64::from_be_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        Some(Reference {
+            pid: u32_at(0),
+            fd: u32_at(4),
+            token: u64_at(8),
+            len: u64_at(16),
+        })
+    }
+}
+
 /// Why a reference could not be opened.
 #[derive(Debug)]
 pub enum OpenError {
@@ -143,7 +170,8 @@ impl Segment {
     }
 
     /// Opens the segment `r` names, of a process of this user on this host: its control block
-    /// read-write (to count views), its data read-only.
+    /// read-write (to count views), its data read-only. The view is counted in the segment
+    /// until it is dropped.
     pub fn open(r: &Reference) -> Result<Segment, OpenError> {
         let path = CString::new(format!("/proc/{}/fd/{}", r.pid, r.fd)).expect("no NUL in a path");
         // SAFETY: open takes a NUL-terminated path; it returns a new fd or -1.
@@ -193,6 +221,7 @@ impl Segment {
                 "another buffer than the one sent (it was replaced)",
             ));
         }
+        c.views.fetch_add(1, Ordering::AcqRel);
         Ok(segment)
     }
 
@@ -236,22 +265,19 @@ impl Segment {
         self.control().views.load(Ordering::Acquire)
     }
 
-    /// A receiver took a view.
-    pub fn add_view(&self) {
-        self.control().views.fetch_add(1, Ordering::AcqRel);
-    }
-
-    /// A receiver let go of its view.
-    pub fn drop_view(&self) {
-        let _ = self
-            .control()
-            .views
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+    /// True for the creator's mapping, false for a receiver's view.
+    pub fn is_creator(&self) -> bool {
+        self.writable
     }
 }
 
 impl Drop for Segment {
     fn drop(&mut self) {
+        if !self.writable {
+            // A receiver lets go of its view (never below zero, whatever a peer wrote there).
+            let views = &self.control().views;
+            let _ = views.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+        }
         // SAFETY: `base` was mapped with `mapped` bytes by this Segment and nothing refers to it
         // once the Segment is gone; the fd closes with `self.fd`.
         unsafe {
@@ -312,13 +338,13 @@ mod tests {
         let r = s.reference();
         let view = Segment::open(&r).unwrap();
         assert_eq!(&view.data()[..5], b"hello");
-        assert!(view.data_mut_is_none());
+        assert!(!view.is_creator());
         s.data_mut().unwrap()[0] = b'j';
         assert_eq!(&view.data()[..5], b"jello", "the same memory, not a copy");
-        view.add_view();
-        assert_eq!(s.views(), 1);
-        view.drop_view();
-        view.drop_view(); // never below zero
+        let second = Segment::open(&r).unwrap();
+        assert_eq!(s.views(), 2);
+        drop(view);
+        drop(second);
         assert_eq!(s.views(), 0);
     }
 
@@ -347,11 +373,5 @@ mod tests {
             Segment::open(&r),
             Err(OpenError::Gone | OpenError::Mismatch(_))
         ));
-    }
-
-    impl Segment {
-        fn data_mut_is_none(&self) -> bool {
-            !self.writable
-        }
     }
 }

@@ -49,6 +49,8 @@ pub struct SocketState {
     pub tagged: Cell<bool>,
     /// How `send` packs strings; `None` follows `nml.config`.
     pub strings: Cell<Option<Strings>>,
+    /// Shared buffers go as references to their memory (peers are nml, on this host).
+    pub share: Cell<bool>,
     /// The `recv_max_size` in force, which nml checks itself where NNG does not (inproc).
     pub recv_max_size: Cell<usize>,
     /// What went through this socket, for `stats()`.
@@ -171,6 +173,7 @@ fn socket_impl(s: &Stack) -> Returns {
             protocol: RefCell::new(Protocol::MessagePack),
             tagged: Cell::new(true),
             strings: Cell::new(None),
+            share: Cell::new(false),
             recv_max_size: Cell::new(DEFAULT_RECV_MAX_SIZE),
             traffic: Cell::new(Traffic::default()),
             tcp: Cell::new(TcpOptions::default()),
@@ -371,6 +374,8 @@ pub enum Value {
     Tagged,
     /// How `send` packs strings.
     Strings,
+    /// Whether shared buffers go as references.
+    Share,
     /// A TCP option of every listener and dialer: NNG's `tcp-nodelay` (`true`) or
     /// `tcp-keepalive` (`false`).
     Tcp(bool),
@@ -448,6 +453,11 @@ const SOCKET_OPTIONS: &[SocketOption] = &[
         default: None,
     },
     SocketOption {
+        name: "share",
+        value: Value::Share,
+        default: None,
+    },
+    SocketOption {
         name: "tcp_nodelay",
         value: Value::Tcp(true),
         default: None,
@@ -469,7 +479,7 @@ impl Value {
             )),
             Value::Bytes(_) => Some((0..=i64::MAX, "bytes: 0 for no limit, or more")),
             Value::Messages(_) => Some((0..=8192, "messages: 0 to 8192")),
-            Value::Protocol | Value::Tagged | Value::Strings | Value::Tcp(_) => None,
+            Value::Protocol | Value::Tagged | Value::Strings | Value::Share | Value::Tcp(_) => None,
         }
     }
 }
@@ -557,6 +567,13 @@ fn set_option(s: &Stack, b: &SocketState, name: &str, value: c_int, func: &str) 
             b.strings.set(Some(Strings::from_arg(s, value, 3, func)?));
             Ok(())
         }
+        Value::Share => {
+            if s.kind(value) != Kind::Boolean {
+                return Err(bad_argument(func, 3, "share must be a boolean"));
+            }
+            b.share.set(s.to_bool(value));
+            Ok(())
+        }
         Value::Tcp(nodelay) => {
             if s.kind(value) != Kind::Boolean {
                 return Err(bad_argument(func, 3, format!("{name} must be a boolean")));
@@ -616,6 +633,10 @@ pub fn push_option(s: &Stack, b: &SocketState, o: &SocketOption) -> Result<()> {
                 None => Module::of(s)?.settings().strings,
             };
             s.push_str(strings.name());
+            Ok(())
+        }
+        Value::Share => {
+            s.push_bool(b.share.get());
             Ok(())
         }
         Value::Tcp(nodelay) => {

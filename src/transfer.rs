@@ -229,7 +229,8 @@ struct SendOptions<'a> {
     strings: Option<Strings>,
 }
 
-/// The codec a send packs with: the call's `strings`, else the socket's, else `nml.config`'s.
+/// The codec a send packs with: the call's `strings`, else the socket's, else `nml.config`'s;
+/// shared buffers as references when the socket says so.
 fn codec_for<'m>(
     module: &'m Module,
     b: &SocketState,
@@ -239,6 +240,7 @@ fn codec_for<'m>(
     if let Some(strings) = strings.or(b.strings.get()) {
         codec.settings.strings = strings;
     }
+    codec.settings.share = b.share.get();
     codec
 }
 

@@ -25,6 +25,7 @@ pub struct Packer<'a, S: Sink> {
     max_depth: usize,
     float32: bool,
     strings: Strings,
+    share: bool,
     buffer_span: Option<c_int>,
     /// The tables being packed, outermost first: their number is the depth, and a table met
     /// again while it is on this path is a cycle.
@@ -43,6 +44,7 @@ impl<'a, S: Sink> Packer<'a, S> {
             max_depth: codec.settings.max_depth,
             float32: codec.settings.float32,
             strings: codec.settings.strings,
+            share: codec.settings.share,
             buffer_span: codec.settings.buffer_span,
             path: codec.cache.take_path(),
             error_path: Vec::new(),
@@ -284,6 +286,11 @@ impl<'a, S: Sink> Packer<'a, S> {
         let s = self.stack;
         let size = descriptor_size(s, t)?;
         if let Some(m) = s.test_udata::<MsgBox>(buffer, message::METATABLE) {
+            if let (true, Some(r)) = (self.share, m.shared_reference()?) {
+                let reference = r.to_bytes();
+                return format::ext(&mut self.out, codec::SHARED_EXT_TYPE, &reference)
+                    .map_err(too_long);
+            }
             let out = &mut self.out;
             return m.bytes(|bytes| {
                 let n = size.unwrap_or(bytes.len());

@@ -8,11 +8,12 @@ use rmp::Marker;
 
 use super::keys::KeyCache;
 use super::Codec;
-use crate::codec::{marker, Mark};
-use crate::error::{Error, Result};
+use crate::codec::{marker, Mark, SHARED_EXT_TYPE};
+use crate::error::{code, Error, Result};
 use crate::lua::{Stack, Table};
 use crate::message::{MsgBox, SharedMsg, HEADROOM};
 use crate::nng::Message;
+use crate::shm;
 
 pub struct Unpacker<'a> {
     stack: &'a Stack,
@@ -35,6 +36,13 @@ pub enum Buffers<'a> {
     Copies,
     /// A view into the message the data is in; the data starts `at` bytes into its body.
     Views(&'a SharedMsg, usize),
+}
+
+/// What a descriptor's `buffer` holds on the wire: a bin (`at`, `len` in the data), or a
+/// reference to a shared buffer.
+enum Under {
+    Bin(usize, usize),
+    Shared(shm::Reference),
 }
 
 /// Key strings of a descriptor as MessagePack fixstr, to spot them in the data itself.
@@ -210,7 +218,10 @@ impl<'a> Unpacker<'a> {
                 return Err(self.malformed("a map key is NaN, which Lua tables cannot hold"));
             }
             if is_buffer_key {
-                buffer = self.bin()?;
+                buffer = match self.bin()? {
+                    Some((at, len)) => Some(Under::Bin(at, len)),
+                    None => self.shared_reference()?.map(Under::Shared),
+                };
                 if buffer.is_some() {
                     s.pop(1);
                     continue;
@@ -219,10 +230,66 @@ impl<'a> Unpacker<'a> {
             self.item(depth + 1, Place::Inside)?;
             s.raw_set(map);
         }
-        if let Some((at, len)) = buffer {
-            s.push_str("buffer");
-            self.buffer(at, len, typed)?;
-            s.raw_set(map);
+        match buffer {
+            Some(Under::Bin(at, len)) => {
+                s.push_str("buffer");
+                self.buffer(at, len, typed)?;
+                s.raw_set(map);
+            }
+            Some(Under::Shared(r)) => {
+                s.push_str("buffer");
+                self.shared_buffer(&r, typed)?;
+                s.raw_set(map);
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// Skips a shared buffer's reference (an ext of nml's type and size) at the current
+    /// position and gives it; `None` (and nothing read) when the next value is not one.
+    fn shared_reference(&mut self) -> Result<Option<shm::Reference>> {
+        let head = [0xc7, shm::Reference::WIRE_LEN as u8, SHARED_EXT_TYPE as u8];
+        if !self.data[self.pos..].starts_with(&head) {
+            return Ok(None);
+        }
+        self.pos += head.len();
+        let bytes = self.take(shm::Reference::WIRE_LEN)?;
+        Ok(shm::Reference::from_bytes(bytes))
+    }
+
+    /// Pushes a descriptor's shared buffer: a read-only view of the sender's memory, mapped
+    /// here (or its bytes as a string with `buffers = "string"`). Outside a descriptor the
+    /// reference is the ext it is on the wire.
+    fn shared_buffer(&mut self, r: &shm::Reference, typed: bool) -> Result<()> {
+        let s = self.stack;
+        if !typed {
+            let ext = s.new_table(0, 2);
+            s.push_int(SHARED_EXT_TYPE as i64);
+            s.raw_set_field(ext, "type");
+            s.push_bytes(&r.to_bytes());
+            s.raw_set_field(ext, "data");
+            s.set_metatable(ext.index(), marker(s, Mark::Ext)?);
+            return Ok(());
+        }
+        let segment = shm::Segment::open(r).map_err(|e| match e {
+            shm::OpenError::Gone => Error::returned(
+                code::GONE,
+                format!(
+                    "the sender of a shared buffer (pid {}) has exited or freed it",
+                    r.pid
+                ),
+            ),
+            shm::OpenError::Refused => Error::returned(
+                code::PERMISSION,
+                format!("the shared buffer of pid {} belongs to another user", r.pid),
+            ),
+            shm::OpenError::Mismatch(why) => self.malformed(&format!("shared buffer: {why}")),
+            shm::OpenError::Io(e) => Error::returned(code::GONE, format!("shared buffer: {e}")),
+        })?;
+        match self.buffers {
+            Buffers::Strings => s.push_bytes(segment.data()),
+            _ => MsgBox::push_mapped(s, segment)?,
         }
         Ok(())
     }

@@ -1,0 +1,39 @@
+-- The other process of spec/shm_spec.lua.
+--   lua shm_peer.lua send URL N     push N shared buffers (64 KiB, every byte = its seq) to URL
+--                                   with share = true, then exit without waiting for them to
+--                                   be read
+--   lua shm_peer.lua hold URL       pair: send one shared buffer ("held" x 1000), wait for
+--                                   "close", free the buffer, exit
+--   lua shm_peer.lua receive URL    pull: listen on URL, receive one message, print what recv
+--                                   returned (run as another user)
+local nml = require "nml"
+local mode, url, n = arg[1], arg[2], tonumber(arg[3])
+
+if mode == "send" then
+  local push = assert(nml.socket("push", { share = true, send_timeout = 10000 }))
+  assert(push:dial(url))
+  for seq = 1, n do
+    local buf = assert(nml.shm_alloc(65536))
+    buf:write(0, string.rep(string.char(seq), 65536))
+    assert(push:send({ seq = seq, frame = { buffer = buf, buffer_ud_type = "u8" } }))
+  end
+  nml.sleep(200) -- NNG writes what it holds; the buffers go with this process
+  print("sent " .. n)
+elseif mode == "hold" then
+  local pair = assert(nml.socket("pair", { share = true, recv_timeout = 10000, send_timeout = 10000 }))
+  assert(pair:dial(url))
+  local buf = assert(nml.shm_alloc(4000))
+  buf:write(0, string.rep("held", 1000))
+  assert(pair:send({ frame = { buffer = buf, buffer_ud_type = "text" } }))
+  assert(pair:recv() == "close")
+  buf:free()
+  pair:close()
+  print("closed")
+elseif mode == "receive" then
+  local pull = assert(nml.socket("pull", { recv_timeout = 10000 }))
+  assert(pull:listen(url))
+  print("listening")
+  io.stdout:flush()
+  local v, err, code = pull:recv()
+  print("recv:", type(v), tostring(err), tostring(code))
+end
