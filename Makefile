@@ -4,7 +4,7 @@
 #   make test LUA=5.3         the same for one interpreter (5.1 5.2 5.3 5.4 luajit)
 #   make demo                 the main example
 #   make bench                benchmarks, side by side
-#   make bench PARTS=messaging   one part of them (codec, messaging, copies)
+#   make bench PARTS=messaging   one part of them (codec, messaging, copies, contexts, tls, shm)
 #   make build LUA=5.1        build/5.1/nml.so
 #   make fuzz                 each fuzz target for FUZZ_SECONDS (60); fails on a crash, leak or hang
 #   make lint                 cargo fmt --check, cargo clippy -D warnings, luacheck

@@ -11,6 +11,11 @@
 //! Usage: cargo bench --bench raw_nng -- <transport> [<part of a test's name>]
 //!        cargo bench --bench raw_nng -- memcpy <MiB>   (the fresh-page copy rate, for copies.lua)
 //!        raw_nng peer <test> <url> <n>                 (the second process, started by the above)
+//!        cargo bench --bench raw_nng -- latency <bytes> <rounds>
+//!            (the anchor of benches/shm.lua: one-way latency of a <bytes> message copied into a
+//!            fresh nng_msg, over ipc between two processes, one message in flight; prints
+//!            `shm raw <bytes> <median µs> <p99 µs> <GB/s> sender <x> receiver <y>`)
+//!        raw_nng latency-peer <url> <bytes> <rounds>       (its sender)
 //!        cargo bench --bench raw_nng -- clients <url> <n> <seconds>
 //!            (n req clients, one thread each, against the server of benches/contexts.*: prints
 //!            `clients <n> <requests/s> <median µs> <p99 µs>`)
@@ -427,6 +432,8 @@ fn main() {
             println!("raw memcpy {mib}MiB {rate:.2} GB/s");
         }
         "clients" => clients(arg(1), arg(2).parse().unwrap(), arg(3).parse().unwrap()),
+        "latency" => latency(arg(1).parse().unwrap(), arg(2).parse().unwrap()),
+        "latency-peer" => latency_peer(arg(1), arg(2).parse().unwrap(), arg(3).parse().unwrap()),
         "" => bench("inproc", ""),
         transport => bench(transport, arg(1)),
     }
@@ -486,4 +493,91 @@ fn clients(url: &str, n: usize, seconds: f64) {
         at(0.5),
         at(0.99)
     );
+}
+
+/// Peak resident memory of this process, in bytes (VmHWM).
+fn peak_rss() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+        .unwrap_or(0)
+        * 1024
+}
+
+fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}
+
+/// The receiver of the latency test: starts the sender, notes when each message arrives.
+fn latency(size: usize, rounds: usize) {
+    let url = format!("ipc:///tmp/nml-raw-latency-{}.ipc", std::process::id());
+    let pair = socket(sys::nng_pair0_open);
+    // SAFETY: a plain option setter on a socket we own: no size limit.
+    unsafe { sys::nng_socket_set_size(pair, sys::NNG_OPT_RECVMAXSZ.as_ptr() as *const _, 0) };
+    listen(pair, &url);
+    let mut peer = Command::new(std::env::current_exe().unwrap())
+        .args(["latency-peer", &url, &size.to_string(), &rounds.to_string()])
+        .spawn()
+        .unwrap();
+    let before = peak_rss();
+    let mut latencies = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let mut msg = std::ptr::null_mut();
+        // SAFETY: a received message is ours to read and free; it holds at least 8 bytes.
+        let sent = unsafe {
+            assert_eq!(sys::nng_recvmsg(pair, &mut msg, 0), 0);
+            let arrived = now_ns();
+            let body = std::slice::from_raw_parts(sys::nng_msg_body(msg) as *const u8, 8);
+            let sent = u64::from_be_bytes(body.try_into().unwrap());
+            sys::nng_msg_free(msg);
+            arrived.saturating_sub(sent)
+        };
+        latencies.push(sent as f64 / 1e3);
+        send_bytes(pair, b"next", true);
+    }
+    let receiver_growth = peak_rss().saturating_sub(before) as f64 / size as f64;
+    let mut report = [0u8; 8];
+    let mut msg = std::ptr::null_mut();
+    // SAFETY: the sender's report: its growth as f64 bits in 8 bytes.
+    unsafe {
+        assert_eq!(sys::nng_recvmsg(pair, &mut msg, 0), 0);
+        report.copy_from_slice(std::slice::from_raw_parts(
+            sys::nng_msg_body(msg) as *const u8,
+            8,
+        ));
+        sys::nng_msg_free(msg);
+    }
+    send_bytes(pair, b"bye", true);
+    peer.wait().unwrap();
+    close(pair);
+    latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let median = latencies[latencies.len().div_ceil(2) - 1];
+    let p99 = latencies[((latencies.len() as f64 * 0.99).ceil() as usize).max(1) - 1];
+    println!(
+        "shm raw {size} {median:.0} {p99:.0} {:.2} sender {:.3} receiver {receiver_growth:.3}",
+        size as f64 / (median * 1e3),
+        f64::from_be_bytes(report)
+    );
+}
+
+/// The sender of the latency test: one payload, copied into a fresh message each round.
+fn latency_peer(url: &str, size: usize, rounds: usize) {
+    let pair = socket(sys::nng_pair0_open);
+    dial(pair, url);
+    let before = peak_rss();
+    let mut payload = vec![7u8; size];
+    for _ in 0..rounds {
+        payload[..8].copy_from_slice(&now_ns().to_be_bytes());
+        send_bytes(pair, &payload, true);
+        recv_len(pair);
+    }
+    let growth = peak_rss().saturating_sub(before).saturating_sub(size) as f64 / size as f64;
+    send_bytes(pair, &growth.to_be_bytes(), true);
+    recv_len(pair);
+    close(pair);
 }

@@ -209,6 +209,40 @@ def tls(path):
     return "\n".join(out)
 
 
+def shm(path):
+    """Rows 'shm <way> <bytes> <median µs> <p99 µs> <GB/s> sender <x> receiver <y>' into one
+    table: each way's latency side by side, shared against copy, and the memory each side adds."""
+    rows, order = {}, []
+    for line in open(path):
+        parts = line.split()
+        if len(parts) == 10 and parts[0] == "shm":
+            way, size = parts[1], int(parts[2])
+            if size not in rows:
+                rows[size] = {}
+                order.append(size)
+            rows[size][way] = dict(median=float(parts[3]), p99=float(parts[4]), sender=float(parts[7]),
+                                   receiver=float(parts[9]))
+
+    def name(size):
+        return f"{size >> 20} MiB" if size >= 1 << 20 else f"{size >> 10} KiB"
+
+    def lat(r):
+        return f"{r['median']:,.0f} / {r['p99']:,.0f} µs" if r else "-"
+
+    def mem(r):
+        return f"{r['sender']:.1%} / {r['receiver']:.1%}" if r else "-"
+
+    out = ["| buffer | ipc, one copy | ipc, shared | raw NNG ipc (Rust) | copy / shared | "
+           "memory added, one copy | memory added, shared | memory added, raw NNG |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for size in order:
+        r = rows[size]
+        c, s, w = r.get("copy"), r.get("shared"), r.get("raw")
+        ratio = f"{c['median'] / s['median']:.0f}x" if c and s else "-"
+        out.append(f"| {name(size)} | {lat(c)} | {lat(s)} | {lat(w)} | {ratio} | {mem(c)} | {mem(s)} | {mem(w)} |")
+    return "\n".join(out)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "--messaging":
         print(messaging(sys.argv[2]))
@@ -218,6 +252,8 @@ if __name__ == "__main__":
         print(contexts(sys.argv[2]))
     elif sys.argv[1] == "--copies":
         print(copies(sys.argv[2]))
+    elif sys.argv[1] == "--shm":
+        print(shm(sys.argv[2]))
     elif sys.argv[1] == "--strings":
         print("\n\n".join(strings(p) for p in sys.argv[2:]))
     else:
