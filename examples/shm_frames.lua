@@ -58,7 +58,6 @@ end
 
 local frames = FPS * SECONDS
 local start = nml.clock()
-local wire_bytes = 0
 for seq = 1, frames do
   local due = start + (seq - 1) / FPS
   local now = nml.clock()
@@ -74,7 +73,7 @@ for seq = 1, frames do
 end
 for slot = 1, RING do wait_for(slot) end
 local elapsed = nml.clock() - start
-wire_bytes = camera:stats().sent_bytes
+local wire_bytes = camera:stats().sent_bytes
 assert(camera:send({ done = true }))
 local report = sink:read("*a")
 sink:close()
