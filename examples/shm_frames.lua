@@ -1,9 +1,10 @@
 -- 4K video frames between two processes without copying them: each frame (3840x2160 RGBA,
 -- 33 MB) is a shared buffer (nml.shm_alloc) sent over a socket with share = true, so only a
 -- reference of a few dozen bytes crosses and the receiver maps the sender's memory read-only.
--- This process is the camera: a ring of 3 frames, filled and sent at 60 frames per second, a
--- frame reused once the receiver says it is done with it. A second process running this file
--- as the sink (`shm_frames.lua sink URL`) checks every frame's stamp and answers.
+-- This process is the camera: a pool of 3 frames (nml.shm_pool), one taken, filled and sent
+-- 60 times a second; the pool lends a frame again only once the sink has let go of its view,
+-- and a camera with no free frame drops one, as cameras do. A second process running this file
+-- as the sink (`shm_frames.lua sink URL`) checks every frame's stamp.
 local nml = require "nml"
 
 local WIDTH, HEIGHT, FPS, SECONDS, RING = 3840, 2160, 60, 2, 3
@@ -28,8 +29,7 @@ if arg[1] == "sink" then
     if frame:read(0, ROW) ~= stamp(t.seq) or frame:read(SIZE - ROW, ROW) ~= stamp(t.seq) then
       wrong = wrong + 1
     end
-    frame:free()                                 -- done with it: the camera may reuse it
-    assert(pair:send({ released = t.seq }))
+    frame:free()                                 -- done with it: back to the camera's pool
   end
   table.sort(latencies)
   print(string.format("sink: %d frames, %d wrong, latency median %.0f µs, p99 %.0f µs", #latencies, wrong,
@@ -44,40 +44,34 @@ local camera = assert(nml.socket("pair", { share = true, recv_timeout = 10000, s
 assert(camera:listen(url))
 local sink = assert(io.popen(string.format("%s %s/shm_frames.lua sink %s", lua, here, url)))
 
-local ring, in_flight = {}, {}
-for i = 1, RING do ring[i] = assert(nml.shm_alloc(SIZE)) end
+local pool = assert(nml.shm_pool { size = SIZE, count = RING })
 print(string.format("camera: %d shared frames of %dx%d RGBA (%d bytes each)", RING, WIDTH, HEIGHT, SIZE))
 
--- Waits for the sink's answers until the ring slot `slot` is free again.
-local function wait_for(slot)
-  while in_flight[slot] do
-    local answer = assert(camera:recv())
-    in_flight[(answer.released - 1) % RING + 1] = nil
-  end
-end
-
-local frames = FPS * SECONDS
+local frames, dropped = FPS * SECONDS, 0
 local start = nml.clock()
 for seq = 1, frames do
   local due = start + (seq - 1) / FPS
   local now = nml.clock()
   if due > now then nml.sleep(math.floor((due - now) * 1000)) end
-  local slot = (seq - 1) % RING + 1
-  wait_for(slot)
-  local frame = ring[slot]
-  frame:write(0, stamp(seq))
-  frame:write(SIZE - ROW, stamp(seq))
-  assert(camera:send({ seq = seq, sent = nml.time(), frame = { buffer = frame, buffer_ud_type = "rgba8",
-    width = WIDTH, height = HEIGHT } }))
-  in_flight[slot] = true
+  local frame = pool:take()                      -- nil, msg, "again" while the sink holds all
+  if frame then
+    frame:write(0, stamp(seq))
+    frame:write(SIZE - ROW, stamp(seq))
+    assert(camera:send({ seq = seq, sent = nml.time(), frame = { buffer = frame, buffer_ud_type = "rgba8",
+      width = WIDTH, height = HEIGHT } }))
+    frame:free()                                 -- ours no longer; the pool waits for the sink
+  else
+    dropped = dropped + 1
+  end
 end
-for slot = 1, RING do wait_for(slot) end
+while pool:available() < RING do nml.sleep(1) end -- the sink has let go of every frame
 local elapsed = nml.clock() - start
 local wire_bytes = camera:stats().sent_bytes
 assert(camera:send({ done = true }))
 local report = sink:read("*a")
 sink:close()
 io.write(report)
-print(string.format("camera: %d frames in %.2f s (%.1f frames/s, %.1f GB/s of frames), %d bytes on the wire",
-  frames, elapsed, frames / elapsed, frames * SIZE / elapsed / 1e9, wire_bytes))
+local sent = frames - dropped
+print(string.format("camera: %d frames sent, %d dropped, in %.2f s (%.1f frames/s, %.1f GB/s of frames), "
+  .. "%d bytes on the wire", sent, dropped, elapsed, sent / elapsed, sent * SIZE / elapsed / 1e9, wire_bytes))
 print(report:match("sink: %d+ frames, 0 wrong") and "shm frames ok" or "shm frames FAILED")

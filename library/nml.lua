@@ -210,6 +210,15 @@ function Framer:messages() end
 ---@return integer
 function Framer:pending() end
 
+---@class nml.shm_pool
+local ShmPool = {}
+
+---@return nml.msg|nil buffer, string? err, string? code
+function ShmPool:take() end
+
+---@return integer
+function ShmPool:available() end
+
 ---@class nml.unpacker
 local Unpacker = {}
 
@@ -274,6 +283,10 @@ function nml.forward(front, back) end
 ---@param size integer
 ---@return nml.msg|nil buffer, string? err, string? code
 function nml.shm_alloc(size) end
+
+---@param options { size: integer, count: integer }
+---@return nml.shm_pool|nil pool, string? err, string? code
+function nml.shm_pool(options) end
 
 ---@param size integer
 ---@return nml.msg|nil, string?, string?

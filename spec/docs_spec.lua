@@ -43,6 +43,9 @@ describe("docs/manual.md", function()
     for name in pairs(getmetatable(nml.unpacker()).__index) do
       assert.is_true(mentions("u:" .. name), "u:" .. name .. " is not in the manual")
     end
+    for name in pairs(getmetatable(nml.shm_pool { size = 1, count = 1 }).__index) do
+      assert.is_true(mentions("pool:" .. name), "pool:" .. name .. " is not in the manual")
+    end
     sock:close()
     nml.freemsg(msg)
   end)

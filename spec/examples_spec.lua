@@ -37,8 +37,9 @@ local expected = {
     "JSON:        1000 requests in %d+%.%d+ s, %d+ bytes out, %d+ bytes back",
     "MessagePack requests are %d+%% of JSON's size", "python worker ok" },
   ["shm_frames.lua"] = { "camera: 3 shared frames of 3840x2160 RGBA %(33177600 bytes each%)",
-    "sink: 120 frames, 0 wrong, latency median %d+ µs, p99 %d+ µs",
-    "camera: 120 frames in %d+%.%d+ s %([%d.]+ frames/s, [%d.]+ GB/s of frames%), %d+ bytes on the wire",
+    "sink: %d+ frames, 0 wrong, latency median %d+ µs, p99 %d+ µs",
+    "camera: %d+ frames sent, %d+ dropped, in %d+%.%d+ s %([%d.]+ frames/s, [%d.]+ GB/s of frames%), "
+      .. "%d+ bytes on the wire",
     "shm frames ok" },
   ["rust_peer/main.lua"] = { "lua %-> rust: add 2 3 = 5", "divide 1 0 answered with an error: cannot divide 1 by 0",
     "a 1 MiB buffer as bin, size 1048576 and byte sum 2621440 back %(match%)",

@@ -101,7 +101,75 @@ describe("shared buffers", function()
     push:close()
   end)
 
+  it("come from a bounded pool, lent again only once the message is gone and every view released", function()
+    local pool = assert(nml.shm_pool { size = 65536, count = 2 })
+    assert.are.equal("nml.shm_pool (2 buffers of 65536 bytes)", tostring(pool))
+    local a, b = assert(pool:take()), assert(pool:take())
+    assert.are.equal("nml.msg (65536 bytes, shared)", tostring(a))
+    local none, err, code = pool:take()
+    assert.is_nil(none)
+    assert.are.same({ "again" }, { code })
+    assert.matches("every buffer of the pool is in use %(2 lent here, 0 held by receivers%)", err)
+
+    local pull, push = helper.pair_of("pull", "push", "inproc", { share = true })
+    a:write(0, "first")
+    assert(push:send({ frame = { buffer = a, buffer_ud_type = "u8" } }))
+    a:free()
+    b = nil -- luacheck: ignore (collected, it goes home)
+    collectgarbage()
+    collectgarbage()
+    assert.are.equal(1, pool:available(), "the sent one is held until its receiver lets go")
+    local t = assert(pull:recv())
+    assert.are.equal("first", t.frame.buffer:read(0, 5))
+    assert.are.equal(1, pool:available())
+    t.frame.buffer:free()
+    assert.are.equal(2, pool:available())
+    -- A send that fails gives its holds back.
+    local lonely = helper.socket("push", { share = true, send_timeout = 0 })
+    local c = assert(pool:take())
+    assert.is_nil(lonely:send({ buffer = c, buffer_ud_type = "u8" }, nil, { dontwait = true }))
+    c:free()
+    assert.are.equal(2, pool:available())
+    lonely:close()
+    push:close()
+    pull:close()
+  end)
+
+  it("go to every subscriber of a pub socket, each release counted", function()
+    local pool = assert(nml.shm_pool { size = 4096, count = 1 })
+    local pub = helper.socket("pub", { share = true })
+    local url = "inproc://shm-pub-" .. helper.next_id()
+    assert(pub:listen(url))
+    local subs = {}
+    for i = 1, 3 do
+      subs[i] = helper.socket("sub")
+      assert(subs[i]:subscribe(""))
+      assert(subs[i]:dial(url))
+    end
+    while pub:stats().pipes < 3 do nml.sleep(5) end
+    nml.sleep(50)
+    local buf = assert(pool:take())
+    buf:write(0, "to all")
+    assert(pub:send({ buffer = buf, buffer_ud_type = "u8" }))
+    buf:free()
+    local views = {}
+    for i = 1, 3 do
+      views[i] = assert(subs[i]:recv()).buffer
+      assert.are.equal("to all", views[i]:read(0, 6))
+    end
+    for i = 1, 3 do
+      assert.are.equal(0, pool:available(), (i - 1) .. " of 3 released")
+      views[i]:free()
+    end
+    assert.are.equal(1, pool:available())
+    for i = 1, 3 do subs[i]:close() end
+    pub:close()
+  end)
+
   it("check their arguments and the option", function()
+    assert.has_error(function() nml.shm_pool() end)
+    assert.has_error(function() nml.shm_pool { size = 0, count = 1 } end)
+    assert.has_error(function() nml.shm_pool { size = 10, count = 1, counts = 2 } end)
     assert.are.equal("range", select(3, nml.shm_alloc(-1)))
     assert.has_error(function() nml.shm_alloc("x") end)
     assert.has_error(function() nml.shm_alloc(1.5) end)

@@ -28,7 +28,7 @@ local function live_objects()
   local objects = {
     Socket = sock, Context = ctx, Listener = listener, Message = nml.allocmsg(1),
     Framer = nml.framer(), Stream = nml.stream({ send = function() end, receive = function() end }),
-    Unpacker = nml.unpacker(),
+    Unpacker = nml.unpacker(), ShmPool = nml.shm_pool { size = 1, count = 1 },
   }
   return objects, function() sock:close() end
 end

@@ -35,6 +35,7 @@ pub mod code {
     pub const GONE: &str = "gone";
     pub const PERMISSION: &str = "permission";
     pub const NOMEM: &str = "nomem";
+    pub const AGAIN: &str = "again";
 }
 
 impl Error {

@@ -14,7 +14,8 @@
 //! 4. `lua.rs`: Lua's C API behind `Stack` (unsafe code allowed).
 //! 5. `args.rs`: argument checks and options tables, one rule for every function.
 //! 6. `time.rs`: `nml.clock` and `nml.sleep`.
-//! 7. `message.rs`: `nml.msg`, NNG messages and views of them as Lua userdata.
+//! 7. `message.rs` `pool.rs`: `nml.msg`, NNG messages, views and shared buffers as Lua
+//!    userdata; `nml.shm_pool`, shared buffers lent again once no one holds them.
 //! 8. `codec.rs`: what the codecs share: settings, marker kinds, the upvalue layout.
 //! 9. `msgpack/keys.rs`: the cache of decoded map keys.
 //! 10. `msgpack/pack.rs` `msgpack/unpack.rs`: Lua values to MessagePack and back.
@@ -53,6 +54,7 @@ pub mod lua;
 pub mod message;
 pub mod msgpack;
 pub mod nng;
+pub mod pool;
 pub mod protocol;
 pub mod shm;
 pub mod socket;
@@ -83,6 +85,7 @@ const FUNCTIONS: &[&[(&str, LuaFn)]] = &[
     time::FUNCTIONS,
     forward::FUNCTIONS,
     unpacker::FUNCTIONS,
+    pool::FUNCTIONS,
 ];
 
 /// The pure-Lua part of the module (`lua/nml/`), compiled in: each chunk is called with the
@@ -187,6 +190,14 @@ fn open(s: &Stack) -> lua::Returns {
         listener::METATABLE,
         &[listener::METHODS],
         listener::METAMETHODS,
+    );
+    register_class::<pool::PoolBox>(
+        s,
+        module_at,
+        base,
+        pool::METATABLE,
+        &[pool::METHODS],
+        pool::METAMETHODS,
     );
     register_class::<unpacker::UnpackerBox>(
         s,

@@ -7,7 +7,7 @@
 
 use std::cell::RefCell;
 use std::ffi::{c_int, c_void, CStr};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::args;
@@ -105,8 +105,48 @@ pub enum Body {
         at: usize,
         len: usize,
     },
-    /// A shared buffer (`nml.shm_alloc`, writable), or a receiver's view of one (read-only).
-    Mapped(Segment),
+    /// A shared buffer (`nml.shm_alloc`, a pool's, writable), or a receiver's view of one
+    /// (read-only).
+    Mapped(Mapped),
+}
+
+/// The free segments of a pool (`nml.shm_pool`), where a lent one goes back.
+pub type PoolHome = Rc<RefCell<Vec<Segment>>>;
+
+/// A shared buffer held by a message.
+pub struct Mapped {
+    seg: Option<Segment>,
+    /// The pool it goes back to when the message is freed or collected.
+    home: Option<Weak<RefCell<Vec<Segment>>>>,
+}
+
+impl Mapped {
+    fn seg(&self) -> &Segment {
+        self.seg
+            .as_ref()
+            .expect("a Mapped holds its segment until dropped")
+    }
+
+    fn seg_mut(&mut self) -> &mut Segment {
+        self.seg
+            .as_mut()
+            .expect("a Mapped holds its segment until dropped")
+    }
+}
+
+impl Drop for Mapped {
+    fn drop(&mut self) {
+        let (Some(seg), Some(home)) = (self.seg.take(), self.home.take()) else {
+            return;
+        };
+        // Back to its pool, if the pool is still there and not in the middle of a call (a
+        // collection inside `take`); else the segment is unmapped here, as any other.
+        if let Some(home) = home.upgrade() {
+            if let Ok(mut free) = home.try_borrow_mut() {
+                free.push(seg);
+            }
+        }
+    }
 }
 
 impl Body {
@@ -114,7 +154,7 @@ impl Body {
         match self {
             Body::Owned(h) => h.get().len(),
             Body::Shared { len, .. } => *len,
-            Body::Mapped(seg) => seg.len(),
+            Body::Mapped(m) => m.seg().len(),
         }
     }
 
@@ -125,7 +165,7 @@ impl Body {
                 let held = msg.try_borrow().map_err(|_| busy())?;
                 f(&held.get().body()[*at..at + len])
             }
-            Body::Mapped(seg) => f(seg.data()),
+            Body::Mapped(m) => f(m.seg().data()),
         }
     }
 
@@ -136,7 +176,7 @@ impl Body {
                 let mut held = msg.try_borrow_mut().map_err(|_| busy())?;
                 f(&mut held.get_mut().body_mut()[*at..*at + *len])
             }
-            Body::Mapped(seg) => match seg.data_mut() {
+            Body::Mapped(m) => match m.seg_mut().data_mut() {
                 Some(bytes) => f(bytes),
                 None => Err(Error::raise(
                     "a shared buffer received is read-only: copy it (msg:tostring()) to change it",
@@ -152,7 +192,7 @@ impl Body {
                 let held = msg.try_borrow().map_err(|_| busy())?;
                 Ok(held.get().body_ptr().wrapping_byte_add(*at))
             }
-            Body::Mapped(seg) => Ok(seg.data_ptr().cast()),
+            Body::Mapped(m) => Ok(m.seg().data_ptr().cast()),
         }
     }
 
@@ -160,7 +200,7 @@ impl Body {
     fn is_view(&self) -> bool {
         match self {
             Body::Owned(_) => false,
-            Body::Mapped(seg) => !seg.is_creator(),
+            Body::Mapped(m) => !m.seg().is_creator(),
             Body::Shared { msg, at, len } => msg
                 .try_borrow()
                 .map_or(true, |m| *at != 0 || *len != m.get().len()),
@@ -189,7 +229,7 @@ impl Body {
                 let held = msg.try_borrow().map_err(|_| busy())?;
                 Some(copy_of(&held.get().body()[*at..*at + *len])?)
             }
-            Body::Mapped(seg) => Some(copy_of(seg.data())?),
+            Body::Mapped(m) => Some(copy_of(m.seg().data())?),
         };
         let owned = match copy {
             Some(h) => h,
@@ -255,15 +295,22 @@ impl MsgBox {
         MsgBox::push_body(s, body)
     }
 
-    /// Pushes a shared buffer, or a receiver's view of one.
-    pub fn push_mapped(s: &Stack, segment: Segment) -> Result<()> {
-        MsgBox::push_body(s, Body::Mapped(segment))
+    /// Pushes a shared buffer, or a receiver's view of one; `home` is the pool it goes back to.
+    pub fn push_mapped(s: &Stack, segment: Segment, home: Option<&PoolHome>) -> Result<()> {
+        let mapped = Mapped {
+            seg: Some(segment),
+            home: home.map(Rc::downgrade),
+        };
+        MsgBox::push_body(s, Body::Mapped(mapped))
     }
 
-    /// The reference that stands for this message when it is a shared buffer of this process.
-    pub fn shared_reference(&self) -> Result<Option<shm::Reference>> {
+    /// The reference that stands for this message when it is a shared buffer of this
+    /// process, and its control page, to count the holds of the receivers it goes to.
+    pub fn shared_reference(&self) -> Result<Option<(shm::Reference, Rc<shm::Control>)>> {
         self.live(|body| match body {
-            Body::Mapped(seg) if seg.is_creator() => Ok(Some(seg.reference())),
+            Body::Mapped(m) if m.seg().is_creator() => {
+                Ok(Some((m.seg().reference(), m.seg().control())))
+            }
             _ => Ok(None),
         })
     }
@@ -411,7 +458,7 @@ fn shm_alloc_impl(s: &Stack) -> Returns {
             format!("cannot make a shared buffer of {size} bytes: {e}"),
         )
     })?;
-    MsgBox::push_mapped(s, segment)?;
+    MsgBox::push_mapped(s, segment, None)?;
     Ok(1)
 }
 
@@ -507,9 +554,9 @@ fn required_count(s: &Stack, idx: c_int, func: &str) -> Result<usize> {
 fn describe_impl(s: &Stack) -> Returns {
     let b = check(s, 1, "__tostring")?;
     let text = match &*b.state.borrow() {
-        State::Live(Body::Mapped(seg)) => match seg.is_creator() {
-            true => format!("nml.msg ({} bytes, shared)", seg.len()),
-            false => format!("nml.msg ({} bytes, shared view)", seg.len()),
+        State::Live(Body::Mapped(m)) => match m.seg().is_creator() {
+            true => format!("nml.msg ({} bytes, shared)", m.seg().len()),
+            false => format!("nml.msg ({} bytes, shared view)", m.seg().len()),
         },
         State::Live(body) if body.is_view() => format!("nml.msg ({} bytes, view)", body.len()),
         State::Live(body) => format!("nml.msg ({} bytes)", body.len()),

@@ -10,14 +10,16 @@
 //!   crash of either side leaves nothing behind in `/dev/shm` or anywhere else.
 //!
 //! The first page is a control block (a magic number, a random token that tells this buffer
-//! from a later one under the same pid and fd, the data's length, and the count of views that
-//! receivers hold); the data starts at the second page.
+//! from a later one under the same pid and fd, the data's length, and the count of holds:
+//! the sender adds one per receiver before it sends a reference, each receiver's view gives
+//! one back when it goes); the data starts at the second page.
 
 #![allow(unsafe_code)] // the OS's memfd and mmap (see lib.rs)
 
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 const MAGIC: u64 = u64::from_be_bytes(*b"nml.shm1");
@@ -26,12 +28,12 @@ pub const DATA_AT: usize = 4096;
 
 /// The control block at the start of every segment.
 #[repr(C)]
-struct Control {
+struct ControlBlock {
     magic: u64,
     token: u64,
     len: u64,
-    /// Views of the data that receivers hold now.
-    views: AtomicU32,
+    /// References sent and not yet let go of by their receivers.
+    holds: AtomicU32,
 }
 
 /// What crosses instead of the bytes: enough for a process of the same user on this host to
@@ -83,6 +85,53 @@ pub enum OpenError {
     Io(io::Error),
 }
 
+/// A segment's control page, mapped read-write on its own, so that whoever keeps a handle
+/// (the sender at send time, a pool) can count holds for as long as it keeps it.
+pub struct Control {
+    block: *mut ControlBlock,
+}
+
+impl Control {
+    fn map(fd: &OwnedFd) -> io::Result<Rc<Control>> {
+        let block = map(fd, DATA_AT, libc::PROT_READ | libc::PROT_WRITE, 0)?.cast();
+        Ok(Rc::new(Control { block }))
+    }
+
+    fn block(&self) -> &ControlBlock {
+        // SAFETY: the page is mapped for as long as `self` lives and holds the ControlBlock
+        // written by `Segment::create`; `holds` is atomic, the other fields are never written
+        // again.
+        unsafe { &*self.block }
+    }
+
+    /// References sent and not yet let go of.
+    pub fn holds(&self) -> u32 {
+        self.block().holds.load(Ordering::Acquire)
+    }
+
+    pub fn add_holds(&self, n: u32) {
+        self.block().holds.fetch_add(n, Ordering::AcqRel);
+    }
+
+    /// Gives back `n` holds (never below zero, whatever a peer wrote there).
+    pub fn drop_holds(&self, n: u32) {
+        let holds = &self.block().holds;
+        let _ = holds.fetch_update(Ordering::AcqRel, Ordering::Acquire, |h| {
+            Some(h.saturating_sub(n))
+        });
+    }
+}
+
+impl Drop for Control {
+    fn drop(&mut self) {
+        // SAFETY: the page was mapped by `Control::map` and nothing refers to it once the
+        // Control is gone (every handle is an Rc of it).
+        unsafe {
+            libc::munmap(self.block.cast(), DATA_AT);
+        }
+    }
+}
+
 /// One mapping of a segment: the creator's (writable) or a receiver's (data read-only).
 pub struct Segment {
     fd: OwnedFd,
@@ -91,6 +140,7 @@ pub struct Segment {
     len: usize,
     token: u64,
     writable: bool,
+    control: Rc<Control>,
 }
 
 fn last_error<T>() -> io::Result<T> {
@@ -137,26 +187,27 @@ impl Segment {
                 return last_error();
             }
         }
-        let base = map(&fd, total, libc::PROT_READ | libc::PROT_WRITE, 0)?;
+        let control = Control::map(&fd)?;
         let token = random_token();
-        let segment = Segment {
+        // SAFETY: the control page is mapped read-write and no other process has the fd yet.
+        unsafe {
+            control.block.write(ControlBlock {
+                magic: MAGIC,
+                token,
+                len: len as u64,
+                holds: AtomicU32::new(0),
+            });
+        }
+        let base = map(&fd, total, libc::PROT_READ | libc::PROT_WRITE, 0)?;
+        Ok(Segment {
             fd,
             base,
             mapped: total,
             len,
             token,
             writable: true,
-        };
-        // SAFETY: the first page is mapped read-write and no other process has the fd yet.
-        unsafe {
-            base.cast::<Control>().write(Control {
-                magic: MAGIC,
-                token,
-                len: len as u64,
-                views: AtomicU32::new(0),
-            });
-        }
-        Ok(segment)
+            control,
+        })
     }
 
     /// What a receiver needs to open this segment.
@@ -169,9 +220,14 @@ impl Segment {
         }
     }
 
-    /// Opens the segment `r` names, of a process of this user on this host: its control block
-    /// read-write (to count views), its data read-only. The view is counted in the segment
-    /// until it is dropped.
+    /// The segment's control page, to count holds with.
+    pub fn control(&self) -> Rc<Control> {
+        Rc::clone(&self.control)
+    }
+
+    /// Opens the segment `r` names, of a process of this user on this host: its data
+    /// read-only, its control page read-write (to give back the hold its sender placed for
+    /// this view, when the view is dropped).
     pub fn open(r: &Reference) -> Result<Segment, OpenError> {
         let path = CString::new(format!("/proc/{}/fd/{}", r.pid, r.fd)).expect("no NUL in a path");
         // SAFETY: open takes a NUL-terminated path; it returns a new fd or -1.
@@ -187,48 +243,27 @@ impl Segment {
         // SAFETY: `raw` was just opened by this process.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
         check_sealed(&fd, r.len)?;
+        let control = Control::map(&fd).map_err(OpenError::Io)?;
+        let block = control.block();
+        if block.magic != MAGIC {
+            return Err(OpenError::Mismatch("not an nml shared buffer"));
+        }
+        if block.token != r.token || block.len != r.len {
+            return Err(OpenError::Mismatch(
+                "another buffer than the one sent (it was replaced)",
+            ));
+        }
         let total = DATA_AT + r.len as usize;
-        // The whole segment read-only first, then the control page read-write over it.
         let base = map(&fd, total, libc::PROT_READ, 0).map_err(OpenError::Io)?;
-        let segment = Segment {
+        Ok(Segment {
             fd,
             base,
             mapped: total,
             len: r.len as usize,
             token: r.token,
             writable: false,
-        };
-        // SAFETY: remaps the first page of this mapping in place (MAP_FIXED over pages it owns).
-        let control = unsafe {
-            libc::mmap(
-                base.cast(),
-                DATA_AT,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_FIXED,
-                segment.fd.as_raw_fd(),
-                0,
-            )
-        };
-        if control == libc::MAP_FAILED {
-            return Err(OpenError::Io(io::Error::last_os_error()));
-        }
-        let c = segment.control();
-        if c.magic != MAGIC {
-            return Err(OpenError::Mismatch("not an nml shared buffer"));
-        }
-        if c.token != r.token || c.len != r.len {
-            return Err(OpenError::Mismatch(
-                "another buffer than the one sent (it was replaced)",
-            ));
-        }
-        c.views.fetch_add(1, Ordering::AcqRel);
-        Ok(segment)
-    }
-
-    fn control(&self) -> &Control {
-        // SAFETY: the first page is mapped for as long as `self` lives and holds the Control
-        // written by `create`; `views` is atomic, the other fields are never written again.
-        unsafe { &*self.base.cast::<Control>() }
+            control,
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -260,11 +295,6 @@ impl Segment {
         }
     }
 
-    /// Views receivers hold now.
-    pub fn views(&self) -> u32 {
-        self.control().views.load(Ordering::Acquire)
-    }
-
     /// True for the creator's mapping, false for a receiver's view.
     pub fn is_creator(&self) -> bool {
         self.writable
@@ -274,9 +304,7 @@ impl Segment {
 impl Drop for Segment {
     fn drop(&mut self) {
         if !self.writable {
-            // A receiver lets go of its view (never below zero, whatever a peer wrote there).
-            let views = &self.control().views;
-            let _ = views.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+            self.control.drop_holds(1); // a receiver's view gives back its hold
         }
         // SAFETY: `base` was mapped with `mapped` bytes by this Segment and nothing refers to it
         // once the Segment is gone; the fd closes with `self.fd`.
@@ -332,7 +360,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_receiver_sees_the_creators_bytes_and_counts_its_views() {
+    fn a_receiver_sees_the_creators_bytes_and_gives_back_its_hold() {
         let mut s = Segment::create(10_000).unwrap();
         s.data_mut().unwrap()[..5].copy_from_slice(b"hello");
         let r = s.reference();
@@ -341,11 +369,15 @@ mod tests {
         assert!(!view.is_creator());
         s.data_mut().unwrap()[0] = b'j';
         assert_eq!(&view.data()[..5], b"jello", "the same memory, not a copy");
+        // the sender places a hold per receiver; each view gives its own back
+        s.control().add_holds(2);
         let second = Segment::open(&r).unwrap();
-        assert_eq!(s.views(), 2);
+        assert_eq!(s.control().holds(), 2);
         drop(view);
+        assert_eq!(s.control().holds(), 1);
         drop(second);
-        assert_eq!(s.views(), 0);
+        drop(Segment::open(&r).unwrap()); // a view without a hold takes nothing below zero
+        assert_eq!(s.control().holds(), 0);
     }
 
     #[test]

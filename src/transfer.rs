@@ -173,6 +173,32 @@ fn may_give_up(pattern: Pattern, dontwait: bool) -> bool {
     dontwait && !matches!(pattern, Pattern::Rep | Pattern::Respondent)
 }
 
+/// Sends `msg`, first placing a hold on each shared buffer it references (`share = true`), one
+/// per receiver the pattern gives it to, so that a pool lends the buffer again only once each
+/// of them has let go of its view; the holds are given back if the send fails.
+fn send_holding(module: &Module, e: &Endpoint, msg: Message, dontwait: bool) -> Result<()> {
+    let shared = module.codec().cache.take_shared();
+    if shared.is_empty() {
+        return send_message(e, msg, dontwait);
+    }
+    let receivers = match e.state.pattern {
+        Pattern::Pub | Pattern::Bus | Pattern::Surveyor => {
+            e.state.open()?.pipe_stats()?.pipes.min(u32::MAX as u64) as u32
+        }
+        _ => 1,
+    };
+    for control in &shared {
+        control.add_holds(receivers);
+    }
+    let sent = send_message(e, msg, dontwait);
+    if sent.is_err() {
+        for control in &shared {
+            control.drop_holds(receivers);
+        }
+    }
+    sent
+}
+
 fn send_message(e: &Endpoint, msg: Message, dontwait: bool) -> Result<()> {
     let bytes = msg.len() as u64;
     e.send(msg, dontwait)?;
@@ -216,7 +242,7 @@ fn sock_send_impl(s: &Stack) -> Returns {
     let codec = codec_for(module, b, options.strings);
     let msg =
         encode_message(s, module, codec, &header, &protocol, 2).map_err(|e| e.context("send: "))?;
-    send_message(&endpoint, msg, options.dontwait)?;
+    send_holding(module, &endpoint, msg, options.dontwait)?;
     s.push_bool(true);
     Ok(1)
 }
@@ -400,7 +426,7 @@ fn send_impl(s: &Stack) -> Returns {
             ))
         }
     };
-    send_message(&Endpoint::socket(b), msg, dontwait)?;
+    send_holding(module, &Endpoint::socket(b), msg, dontwait)?;
     s.push_int(0);
     Ok(1)
 }

@@ -7,12 +7,14 @@ pub mod scan;
 pub mod sink;
 pub mod unpack;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::ffi::{c_int, c_void};
+use std::rc::Rc;
 
 use crate::codec::Settings;
 use crate::error::Result;
 use crate::lua::Stack;
+use crate::shm::Control;
 use keys::KeyCache;
 use pack::Packer;
 use sink::{Counter, Fixed, Growable, Sink, Staged};
@@ -27,6 +29,9 @@ pub struct Cache {
     path: Cell<Vec<*const c_void>>,
     /// The counting pass's map counts (`sink::Counter`).
     map_counts: Cell<Vec<usize>>,
+    /// The control pages of the shared buffers the last packer referenced, so that a send can
+    /// count a hold for each receiver (`share = true`).
+    shared: RefCell<Vec<Rc<Control>>>,
 }
 
 impl Cache {
@@ -37,6 +42,11 @@ impl Cache {
     fn return_path(&self, mut path: Vec<*const c_void>) {
         path.clear();
         self.path.set(path);
+    }
+
+    /// The shared buffers the last packer referenced, one entry per reference.
+    pub fn take_shared(&self) -> Vec<Rc<Control>> {
+        self.shared.take()
     }
 
     fn take_map_counts(&self) -> Vec<usize> {

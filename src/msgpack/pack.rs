@@ -46,7 +46,11 @@ impl<'a, S: Sink> Packer<'a, S> {
             strings: codec.settings.strings,
             share: codec.settings.share,
             buffer_span: codec.settings.buffer_span,
-            path: codec.cache.take_path(),
+            path: {
+                // A new pass: only the last pass's references are the message's.
+                codec.cache.shared.borrow_mut().clear();
+                codec.cache.take_path()
+            },
             error_path: Vec::new(),
         }
     }
@@ -286,7 +290,8 @@ impl<'a, S: Sink> Packer<'a, S> {
         let s = self.stack;
         let size = descriptor_size(s, t)?;
         if let Some(m) = s.test_udata::<MsgBox>(buffer, message::METATABLE) {
-            if let (true, Some(r)) = (self.share, m.shared_reference()?) {
+            if let (true, Some((r, control))) = (self.share, m.shared_reference()?) {
+                self.cache.shared.borrow_mut().push(control);
                 let reference = r.to_bytes();
                 return format::ext(&mut self.out, codec::SHARED_EXT_TYPE, &reference)
                     .map_err(too_long);

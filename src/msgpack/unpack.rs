@@ -289,7 +289,7 @@ impl<'a> Unpacker<'a> {
         })?;
         match self.buffers {
             Buffers::Strings => s.push_bytes(segment.data()),
-            _ => MsgBox::push_mapped(s, segment)?,
+            _ => MsgBox::push_mapped(s, segment, None)?,
         }
         Ok(())
     }

@@ -1,0 +1,134 @@
+//! `nml.shm_pool`: a fixed set of shared buffers (the manual's "Shared buffers"), lent one at a
+//! time and lent again only once no one holds it: the message it was lent as is freed or
+//! collected, and every receiver it was sent to has let go of its view.
+
+use std::cell::RefCell;
+use std::ffi::{c_int, CStr};
+use std::rc::Rc;
+
+use crate::error::{bad_argument, code, Error, Result};
+use crate::lua::{Kind, LuaFn, Number, Returns, Stack};
+use crate::message::{MsgBox, PoolHome};
+use crate::shm::{Control, Segment};
+
+pub const METATABLE: &CStr = c"nml.shm_pool";
+
+pub struct PoolBox {
+    /// The segments not lent now.
+    home: PoolHome,
+    /// Every segment's control page, to count what receivers hold.
+    controls: Vec<Rc<Control>>,
+    size: usize,
+}
+
+crate::lua_functions! {
+    shm_pool => new_impl;
+    take => take_impl;
+    available => available_impl;
+    describe => describe_impl;
+}
+
+pub const FUNCTIONS: &[(&str, LuaFn)] = &[("shm_pool", shm_pool)];
+pub const METHODS: &[(&str, LuaFn)] = &[("take", take), ("available", available)];
+pub const METAMETHODS: &[(&str, LuaFn)] = &[("__tostring", describe)];
+
+fn check<'a>(s: &'a Stack, idx: c_int, func: &str) -> Result<&'a PoolBox> {
+    crate::args::check_udata(s, idx, METATABLE, func, "nml shm_pool")
+}
+
+/// A whole number field of the options at 1, required.
+fn count_field(s: &Stack, opts: crate::lua::Table, key: &str) -> Result<usize> {
+    let n = match (s.raw_get_field(opts, key), s.to_number(-1)) {
+        (Kind::Number, Number::Int(n)) if n > 0 => n as usize,
+        _ => {
+            return Err(bad_argument(
+                "shm_pool",
+                1,
+                format!("{key} must be a whole number above 0"),
+            ))
+        }
+    };
+    s.pop(1);
+    Ok(n)
+}
+
+/// `nml.shm_pool{size = bytes, count = n} -> pool | nil, err, code`.
+fn new_impl(s: &Stack) -> Returns {
+    let Some(opts) = crate::args::options(s, 1, "shm_pool", &["size", "count"])? else {
+        return Err(bad_argument(
+            "shm_pool",
+            1,
+            "{size = bytes, count = n} expected",
+        ));
+    };
+    let size = count_field(s, opts, "size")?;
+    let count = count_field(s, opts, "count")?;
+    let mut segments = Vec::with_capacity(count);
+    for _ in 0..count {
+        segments.push(Segment::create(size).map_err(|e| {
+            Error::returned(
+                code::NOMEM,
+                format!("cannot make {count} shared buffers of {size} bytes: {e}"),
+            )
+        })?);
+    }
+    let controls = segments.iter().map(Segment::control).collect();
+    s.push_udata(
+        PoolBox {
+            home: Rc::new(RefCell::new(segments)),
+            controls,
+            size,
+        },
+        METATABLE,
+    )?;
+    Ok(1)
+}
+
+/// `pool:take() -> buffer | nil, err, "again"`: a buffer no one holds, lent as an nml.msg
+/// until it is freed or collected.
+fn take_impl(s: &Stack) -> Returns {
+    let pool = check(s, 1, "take")?;
+    // The free list is let go of before the message is made: making it may run the collector,
+    // which brings other lent buffers home.
+    let segment = {
+        let mut free = pool.home.try_borrow_mut().map_err(|_| busy())?;
+        let unheld = free.iter().position(|seg| seg.control().holds() == 0);
+        unheld.map(|i| free.swap_remove(i))
+    };
+    let Some(segment) = segment else {
+        let held = pool.controls.iter().filter(|c| c.holds() > 0).count();
+        return Err(Error::returned(
+            code::AGAIN,
+            format!(
+                "every buffer of the pool is in use ({} lent here, {held} held by receivers)",
+                pool.controls.len() - pool.home.borrow().len()
+            ),
+        ));
+    };
+    MsgBox::push_mapped(s, segment, Some(&pool.home))?;
+    Ok(1)
+}
+
+/// `pool:available() -> n`: buffers `take` could lend now.
+fn available_impl(s: &Stack) -> Returns {
+    let pool = check(s, 1, "available")?;
+    let free = pool.home.try_borrow().map_err(|_| busy())?;
+    let n = free.iter().filter(|seg| seg.control().holds() == 0).count();
+    s.push_int(n as i64);
+    Ok(1)
+}
+
+fn describe_impl(s: &Stack) -> Returns {
+    let pool = check(s, 1, "tostring")?;
+    let text = format!(
+        "nml.shm_pool ({} buffers of {} bytes)",
+        pool.controls.len(),
+        pool.size
+    );
+    s.push_str(&text);
+    Ok(1)
+}
+
+fn busy() -> Error {
+    Error::raise("nml.shm_pool: used again while it is lending a buffer")
+}
