@@ -210,18 +210,23 @@ def tls(path):
 
 
 def shm(path):
-    """Rows 'shm <way> <bytes> <median µs> <p99 µs> <GB/s> sender <x> receiver <y>' into one
-    table: each way's latency side by side, shared against copy, and the memory each side adds."""
-    rows, order = {}, []
+    """Rows 'shm <way> <bytes> <median µs> <p99 µs> <GB/s> sender <x> receiver <y>' from several
+    rounds into one table: the median of each figure over the rounds, each way's latency side by
+    side, shared against copy, and the memory each side adds."""
+    runs, order = {}, []
     for line in open(path):
         parts = line.split()
         if len(parts) == 10 and parts[0] == "shm":
             way, size = parts[1], int(parts[2])
-            if size not in rows:
-                rows[size] = {}
+            if size not in runs:
+                runs[size] = {}
                 order.append(size)
-            rows[size][way] = dict(median=float(parts[3]), p99=float(parts[4]), sender=float(parts[7]),
-                                   receiver=float(parts[9]))
+            runs[size].setdefault(way, []).append(
+                dict(median=float(parts[3]), p99=float(parts[4]), sender=float(parts[7]),
+                     receiver=float(parts[9])))
+    rows = {size: {way: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+                   for way, rs in ways.items()} for size, ways in runs.items()}
+    rounds = max(len(rs) for ways in runs.values() for rs in ways.values())
 
     def name(size):
         return f"{size >> 20} MiB" if size >= 1 << 20 else f"{size >> 10} KiB"
@@ -232,7 +237,8 @@ def shm(path):
     def mem(r):
         return f"{r['sender']:.1%} / {r['receiver']:.1%}" if r else "-"
 
-    out = ["| buffer | ipc, one copy | ipc, shared | raw NNG ipc (Rust) | copy / shared | "
+    out = [f"*median of {rounds} rounds*", "",
+           "| buffer | ipc, one copy | ipc, shared | raw NNG ipc (Rust) | copy / shared | "
            "memory added, one copy | memory added, shared | memory added, raw NNG |",
            "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for size in order:
