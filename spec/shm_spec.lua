@@ -166,6 +166,37 @@ describe("shared buffers", function()
     pub:close()
   end)
 
+  it("leave nothing in /dev/shm, and stay out of the pool while a killed receiver held them", function()
+    local function shm_entries()
+      local listing = io.popen("ls -A /dev/shm 2>/dev/null")
+      local names = listing:read("*a")
+      listing:close()
+      return names
+    end
+    local before = shm_entries()
+    local pool = assert(nml.shm_pool { size = 4096, count = 1 })
+    local push = helper.socket("push", { share = true, send_timeout = 10000 })
+    local url = ipc_url()
+    assert(push:listen(url))
+    local child = assert(io.popen(peer .. " view " .. url .. " 2>&1"))
+    local buf = assert(pool:take())
+    buf:write(0, "kept")
+    assert(push:send({ buffer = buf, buffer_ud_type = "u8" }))
+    buf:free()
+    local pid, seen = child:read("*l"):match("^holding (%d+) (%a+)$")
+    assert.are.equal("kept", seen)
+    os.execute("kill -9 " .. pid)
+    child:close()
+    -- The receiver died holding its view: its hold stays, so the pool never lends that memory
+    -- while someone may still read it (the documented cost of a crash on the receiving side).
+    assert.are.same({ nil, "again" }, { pool:take(), select(3, pool:take()) })
+    assert.are.equal(0, pool:available())
+    push:close()
+    pool = nil -- luacheck: ignore
+    collectgarbage()
+    assert.are.equal(before, shm_entries(), "a segment was left in /dev/shm")
+  end)
+
   it("check their arguments and the option", function()
     assert.has_error(function() nml.shm_pool() end)
     assert.has_error(function() nml.shm_pool { size = 0, count = 1 } end)

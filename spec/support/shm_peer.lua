@@ -6,6 +6,8 @@
 --                                   "close", free the buffer, exit
 --   lua shm_peer.lua receive URL    pull: listen on URL, receive one message, print what recv
 --                                   returned (run as another user)
+--   lua shm_peer.lua view URL       pull: dial URL, receive one message, print "holding <pid>"
+--                                   and wait, holding its view, until killed
 local nml = require "nml"
 local mode, url, n = arg[1], arg[2], tonumber(arg[3])
 
@@ -29,6 +31,14 @@ elseif mode == "hold" then
   buf:free()
   pair:close()
   print("closed")
+elseif mode == "view" then
+  local pull = assert(nml.socket("pull", { recv_timeout = 10000 }))
+  assert(pull:dial(url))
+  local t = assert(pull:recv())
+  local pid = io.open("/proc/self/stat"):read("*l"):match("^(%d+)")
+  print("holding " .. pid .. " " .. t.buffer:read(0, 4))
+  io.stdout:flush()
+  while t do nml.sleep(1000) end
 elseif mode == "receive" then
   local pull = assert(nml.socket("pull", { recv_timeout = 10000 }))
   assert(pull:listen(url))
