@@ -87,9 +87,17 @@ describe("shared buffers", function()
       pending("running a receiver as another user needs root and setpriv")
       return
     end
+    -- The other user may not be able to read this checkout (a clone in a private directory):
+    -- it runs copies of nml.so and the peer from a directory of its own.
+    local dir = os.tmpname()
+    os.remove(dir)
+    local so = helper.cpath:match("([^;]*)%?%.so") .. "nml.so"
+    assert(os.execute(string.format("mkdir -m 755 %s && cp %s %s/support/shm_peer.lua %s/ && chmod 644 %s/*",
+      dir, so, here, dir, dir)))
     local url = ipc_url()
-    local child = assert(io.popen("setpriv --reuid=65534 --regid=65534 --clear-groups " .. peer
-      .. " receive " .. url .. " 2>&1"))
+    local as_nobody = "cd / && setpriv --reuid=65534 --regid=65534 --clear-groups "
+    local child = assert(io.popen(string.format("%senv LUA_CPATH='%s/?.so' %s %s/shm_peer.lua receive %s 2>&1",
+      as_nobody, dir, helper.lua, dir, url)))
     assert.are.equal("listening", child:read("*l"))
     local push = helper.socket("push", { share = true, send_timeout = 10000 })
     assert(push:dial(url))
@@ -99,6 +107,7 @@ describe("shared buffers", function()
     child:close()
     assert.matches("recv:%s+nil%s+the shared buffer of pid %d+ belongs to another user%s+permission", said)
     push:close()
+    os.execute("rm -r " .. dir)
   end)
 
   it("come from a bounded pool, lent again only once the message is gone and every view released", function()
