@@ -73,6 +73,25 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The kind of a `LUA_T*` type code.
+    fn of_type(t: c_int) -> Kind {
+        match t {
+            ffi::LUA_TNONE => Kind::None,
+            ffi::LUA_TNIL => Kind::Nil,
+            ffi::LUA_TBOOLEAN => Kind::Boolean,
+            ffi::LUA_TLIGHTUSERDATA => Kind::LightUserdata,
+            ffi::LUA_TNUMBER => Kind::Number,
+            ffi::LUA_TSTRING => Kind::String,
+            ffi::LUA_TTABLE => Kind::Table,
+            ffi::LUA_TFUNCTION => Kind::Function,
+            ffi::LUA_TUSERDATA => Kind::Userdata,
+            ffi::LUA_TTHREAD => Kind::Thread,
+            _ => Kind::Other,
+        }
+    }
+}
+
+impl Kind {
     pub fn name(self) -> &'static str {
         match self {
             Kind::None => "no value",
@@ -177,19 +196,7 @@ impl Stack {
 
     pub fn kind(&self, idx: c_int) -> Kind {
         // SAFETY: lua_type accepts any acceptable index.
-        match unsafe { ffi::lua_type(self.l, idx) } {
-            ffi::LUA_TNONE => Kind::None,
-            ffi::LUA_TNIL => Kind::Nil,
-            ffi::LUA_TBOOLEAN => Kind::Boolean,
-            ffi::LUA_TLIGHTUSERDATA => Kind::LightUserdata,
-            ffi::LUA_TNUMBER => Kind::Number,
-            ffi::LUA_TSTRING => Kind::String,
-            ffi::LUA_TTABLE => Kind::Table,
-            ffi::LUA_TFUNCTION => Kind::Function,
-            ffi::LUA_TUSERDATA => Kind::Userdata,
-            ffi::LUA_TTHREAD => Kind::Thread,
-            _ => Kind::Other,
-        }
+        Kind::of_type(unsafe { ffi::lua_type(self.l, idx) })
     }
 
     pub fn is_none_or_nil(&self, idx: c_int) -> bool {
@@ -391,9 +398,10 @@ impl Stack {
     /// Pushes `t[n]` without metamethods and returns its kind.
     pub fn raw_get_index(&self, t: Table, n: i64) -> Kind {
         // SAFETY: `t` holds a table; raw access never raises. Indexes stay far below the 5.1
-        // limit of c_int because they count elements of a table that exists.
-        unsafe { ffi::lua_rawgeti(self.l, t.0, n as ffi::lua_Integer) };
-        self.kind(-1)
+        // limit of c_int because they count elements of a table that exists. The call returns
+        // the value's type (on 5.1 and LuaJIT mlua-sys reads it with lua_type, so reading it
+        // again here would cost a second call).
+        Kind::of_type(unsafe { ffi::lua_rawgeti(self.l, t.0, n as ffi::lua_Integer) })
     }
 
     /// Pushes `t[key]` (key a string) without metamethods and returns its kind. May raise
@@ -406,9 +414,9 @@ impl Stack {
     /// Replaces the key on the top with `t[key]` without metamethods; returns the value's kind.
     /// Never raises.
     pub fn raw_get(&self, t: Table) -> Kind {
-        // SAFETY: `t` holds a table; raw access never raises.
-        unsafe { ffi::lua_rawget(self.l, t.0) };
-        self.kind(-1)
+        // SAFETY: `t` holds a table; raw access never raises. The call returns the value's type,
+        // as in `raw_get_index`.
+        Kind::of_type(unsafe { ffi::lua_rawget(self.l, t.0) })
     }
 
     /// Pops a value and stores it as `t[n]` without metamethods. May raise (memory).
@@ -481,6 +489,15 @@ impl Stack {
 
     pub fn push_bytes(&self, b: &[u8]) {
         // SAFETY: Lua copies `b` into a new string; a memory error is the only way it raises.
+        // On 5.1 and LuaJIT, the C function itself: mlua-sys's wrapper of the same name also
+        // calls lua_tolstring on the result, to return a pointer nml never uses. (`b.as_ptr()`
+        // of an empty slice is non-null and dangling; Lua reads none of it.)
+        #[cfg(any(feature = "lua51", feature = "luajit"))]
+        unsafe {
+            ffi::lua_pushlstring_(self.l, b.as_ptr() as *const _, b.len());
+        }
+        // SAFETY: as above; 5.2 to 5.4 have no wrapper here.
+        #[cfg(not(any(feature = "lua51", feature = "luajit")))]
         unsafe {
             ffi::lua_pushlstring(self.l, b.as_ptr() as *const _, b.len());
         }
