@@ -110,6 +110,13 @@ function helper.next_id()
   return counter
 end
 
+-- A fresh ipc address, listened on by nothing yet.
+function helper.ipc_url()
+  local path = os.tmpname()
+  os.remove(path)
+  return "ipc://" .. path .. ".ipc"
+end
+
 -- Listens on a fresh address of `transport`; returns the URL.
 function helper.listen_fresh(sock, transport)
   if transport == "inproc" then
@@ -117,9 +124,7 @@ function helper.listen_fresh(sock, transport)
     assert(sock:listen(url))
     return url
   elseif transport == "ipc" then
-    local path = os.tmpname()
-    os.remove(path)
-    local url = "ipc://" .. path .. ".ipc"
+    local url = helper.ipc_url()
     assert(sock:listen(url))
     return url
   end

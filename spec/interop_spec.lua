@@ -73,6 +73,19 @@ end
 
 local read = helper.read_file
 
+-- Every case, nml's and Python's only, as Python's msgpack packs them one after another.
+local function packed_by_python()
+  local cases = {}
+  for _, c in ipairs(corpus) do cases[#cases + 1] = c end
+  for _, c in ipairs(python_only) do cases[#cases + 1] = c end
+  local path = os.tmpname()
+  local out, ok = helper.run(peer .. " pack " .. path .. " " .. names_of(cases))
+  assert(ok, out)
+  local data = read(path)
+  os.remove(path)
+  return cases, data
+end
+
 describe("MessagePack interop with Python's msgpack", function()
   it("nml's bytes decode in Python to the same values", function()
     local parts = {}
@@ -87,14 +100,7 @@ describe("MessagePack interop with Python's msgpack", function()
   end)
 
   it("Python's bytes unpack in nml to the same values", function()
-    local cases = {}
-    for _, c in ipairs(corpus) do cases[#cases + 1] = c end
-    for _, c in ipairs(python_only) do cases[#cases + 1] = c end
-    local path = os.tmpname()
-    local out, ok = helper.run(peer .. " pack " .. path .. " " .. names_of(cases))
-    assert(ok, out)
-    local data = read(path)
-    os.remove(path)
+    local cases, data = packed_by_python()
     local offset = 0
     for _, case in ipairs(cases) do
       local value, next_offset = nml.unpack_one(data, offset)
@@ -109,14 +115,7 @@ describe("MessagePack interop with Python's msgpack", function()
   end)
 
   it("Python's bytes, cut at random, come out of nml.unpacker value by value", function()
-    local cases = {}
-    for _, c in ipairs(corpus) do cases[#cases + 1] = c end
-    for _, c in ipairs(python_only) do cases[#cases + 1] = c end
-    local path = os.tmpname()
-    local out, ok = helper.run(peer .. " pack " .. path .. " " .. names_of(cases))
-    assert(ok, out)
-    local data = read(path)
-    os.remove(path)
+    local cases, data = packed_by_python()
     math.randomseed(16)
     for _, largest in ipairs({ 1, 7, 64, 4096, 100000 }) do
       local u, got, at = nml.unpacker(), {}, 1

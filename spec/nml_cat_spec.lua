@@ -50,11 +50,7 @@ local function without_time(l)
   return rest
 end
 
-local function ipc_url()
-  local path = os.tmpname()
-  os.remove(path)
-  return "ipc://" .. path .. ".ipc"
-end
+local ipc_url = helper.ipc_url
 
 local function listening(kind, options)
   options = options or {}

@@ -6,11 +6,7 @@ local nml = helper.nml
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
 local peer = string.format("env LUA_CPATH='%s;;' %s %s/support/shm_peer.lua", helper.cpath, helper.lua, here)
 
-local function ipc_url()
-  local path = os.tmpname()
-  os.remove(path)
-  return "ipc://" .. path .. ".ipc"
-end
+local ipc_url = helper.ipc_url
 
 describe("shared buffers", function()
   it("cross as a reference on a socket with share = true: the receiver maps the same memory", function()

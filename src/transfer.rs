@@ -177,10 +177,10 @@ fn may_give_up(pattern: Pattern, dontwait: bool) -> bool {
 /// per receiver the pattern gives it to, so that a pool lends the buffer again only once each
 /// of them has let go of its view; the holds are given back if the send fails.
 fn send_holding(module: &Module, e: &Endpoint, msg: Message, dontwait: bool) -> Result<()> {
-    let shared = module.codec().cache.take_shared();
-    if shared.is_empty() {
+    if !e.state.share.get() {
         return send_message(e, msg, dontwait);
     }
+    let shared = module.codec().cache.take_shared();
     let receivers = match e.state.pattern {
         Pattern::Pub | Pattern::Bus | Pattern::Surveyor => {
             e.state.open()?.pipe_stats()?.pipes.min(u32::MAX as u64) as u32

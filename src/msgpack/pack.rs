@@ -290,7 +290,11 @@ impl<'a, S: Sink> Packer<'a, S> {
         let s = self.stack;
         let size = descriptor_size(s, t)?;
         if let Some(m) = s.test_udata::<MsgBox>(buffer, message::METATABLE) {
-            if let (true, Some((r, control))) = (self.share, m.shared_reference()?) {
+            let shared = match self.share {
+                true => m.shared_reference()?,
+                false => None,
+            };
+            if let Some((r, control)) = shared {
                 self.cache.shared.borrow_mut().push(control);
                 let reference = r.to_bytes();
                 return format::ext(&mut self.out, codec::SHARED_EXT_TYPE, &reference)
