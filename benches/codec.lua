@@ -21,6 +21,18 @@ local cjson, mpack, purelua = optional "cjson", optional "mpack", optional "Mess
 local codecs = {
   { name = "nml", pack = nml.pack, unpack = nml.unpack, bin = nml.bin },
 }
+-- LuaJIT: each of nml's two MessagePack codecs (the manual's "LuaJIT"), chosen for the row
+-- with nml.config{codec = ...}, and LuaJIT's own serializer (not MessagePack) as the ceiling.
+if jit then
+  local function path(name)
+    return {
+      name = "nml:" .. name, bin = nml.bin,
+      before = function() nml.config { codec = name } end,
+      pack = nml.pack, unpack = nml.unpack,
+    }
+  end
+  codecs = { path "lua", path "rust" }
+end
 -- The cost of strings = "auto" (a UTF-8 check of every string): the same call with each
 -- setting, on the payloads that hold strings, packing only (unpacking does not change).
 local STR, AUTO = { strings = "str" }, { strings = "auto" }
@@ -36,6 +48,10 @@ if mpack then
 end
 if purelua then
   codecs[#codecs + 1] = { name = "MessagePack.lua", pack = purelua.pack, unpack = purelua.unpack }
+end
+local has_sbuf, sbuf = pcall(require, "string.buffer")
+if has_sbuf then
+  codecs[#codecs + 1] = { name = "string.buffer", pack = sbuf.encode, unpack = sbuf.decode }
 end
 if cjson then
   local c = cjson.new()
@@ -77,15 +93,23 @@ local function median(t)
   return t[math.ceil(#t / 2)]
 end
 
-local function batch(f, input, n)
+-- The timing loop, compiled anew for each row: on LuaJIT one loop shared by every codec
+-- would call many functions from one place, and the JIT, which specializes a loop to what it
+-- calls, would measure how it copes with that rather than the codec.
+local BATCH = [[
+  local f, input, n = ...
   local start = os.clock()
   for _ = 1, n do f(input) end
   return os.clock() - start
+]]
+local function new_batch()
+  return (loadstring or load)(BATCH)
 end
 
 -- Median seconds per operation of f(input), with input made fresh per sample by make(). The
 -- batch size is calibrated once so that the clock is read twice per batch, not per call.
 local function time_per_op(make, f)
+  local batch = new_batch()
   local n, probe = 1, make(1)
   local elapsed = batch(f, probe, n)
   while elapsed < sample_seconds / 8 do
@@ -115,6 +139,7 @@ for _, p in ipairs(payloads()) do
   local msgpack_bytes = #nml.pack(p.binary and nml.bin(make(1)) or make(1))
   for _, c in ipairs(codecs) do
     local wrap = (p.binary and c.bin) or function(v) return v end
+    if c.before then c.before() end
     local ok, encoded = pcall(c.pack, wrap(make(1)))
     if ok then
       row(p.name, "pack", c.name, time_per_op(function(run) return wrap(make(run)) end, c.pack), msgpack_bytes)

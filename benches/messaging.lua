@@ -8,6 +8,8 @@
 -- the same layouts, and also two threads of one process. Sockets keep NNG's default queue
 -- depths, as the raw bench's do, except over inproc, where the queues must hold a batch.
 local nml = require "nml"
+-- On LuaJIT, which MessagePack codec (benches/run's jit part runs each): inherited by the peer.
+if os.getenv("NML_CODEC") then nml.config { codec = os.getenv("NML_CODEC") } end
 
 local MIB = 1024 * 1024
 local small_map = {

@@ -363,8 +363,8 @@ function nml.protocol(name) end
 ---@return string
 function nml.register_protocol(name, spec) end
 
----@param settings? { max_depth?: integer, float32?: boolean, strings?: "str"|"auto", buffers?: "message"|"string" }
----@return { max_depth: integer, float32: boolean, strings: "str"|"auto", buffers: "message"|"string" }
+---@param settings? { max_depth?: integer, float32?: boolean, strings?: "str"|"auto", buffers?: "message"|"string", codec?: "auto"|"lua"|"rust" }
+---@return { max_depth: integer, float32: boolean, strings: "str"|"auto", buffers: "message"|"string", codec: "auto"|"lua"|"rust" }
 function nml.config(settings) end
 
 ---@generic T: table

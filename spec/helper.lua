@@ -4,6 +4,10 @@ local nml = require "nml"
 
 local helper = { nml = nml }
 
+-- On LuaJIT `make specs` runs the codec's specs once more with NML_CODEC=rust: once through
+-- the Lua codec (the default there) and once through the Rust one.
+if os.getenv("NML_CODEC") then nml.config { codec = os.getenv("NML_CODEC") } end
+
 -- Lua 5.3+ has 64-bit integers; 5.1, 5.2 and LuaJIT have doubles only.
 helper.has_int64 = math.type ~= nil
 -- The interpreter and module path children run with: what `make specs` says, else this one's.

@@ -5,9 +5,9 @@ local helper = require "helper"
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
 local luajit = helper.lua:find("luajit", 1, true) ~= nil
 
-local function run(case)
-  local cmd = string.format("LUA_CPATH='%s;;' %s %s/support/lua_errors.lua %s",
-    helper.cpath, helper.lua, here, case)
+local function run(case, codec)
+  local cmd = string.format("NML_CODEC=%s LUA_CPATH='%s;;' %s %s/support/lua_errors.lua %s",
+    codec or os.getenv("NML_CODEC") or "auto", helper.cpath, helper.lua, here, case)
   local out, ok = helper.run(cmd)
   assert(ok, case .. " failed:\n" .. out)
   assert.matches("ok ", out)
@@ -15,10 +15,19 @@ local function run(case)
 end
 
 describe("a Lua error inside an nml call", function()
-  it("from a finalizer during unpack of a string", function() run "gc_unpack" end)
-  it("from a finalizer during unpack of a message", function() run "gc_unpack_message" end)
-  it("from a finalizer during pack", function() run "gc_pack" end)
-  it("from a finalizer during recv, leaking no message", function() run "gc_recv" end)
+  -- On LuaJIT the Lua codec runs as compiled code, and LuaJIT 2.1 before the fix of its pull
+  -- request #946 crashes when a finalizer raises during a garbage collection step taken by
+  -- compiled code, whoever's the code (a pure Lua loop building tables crashes alike). There
+  -- these cases run with the Rust codec.
+  local codec = luajit and "rust" or nil
+  it("from a finalizer during unpack of a string", function() run("gc_unpack", codec) end)
+  it("from a finalizer during unpack of a message", function() run("gc_unpack_message", codec) end)
+  it("from a finalizer during pack", function() run("gc_pack", codec) end)
+  it("from a finalizer during recv, leaking no message", function() run("gc_recv", codec) end)
+  if luajit then
+    pending("from a finalizer with LuaJIT's Lua codec (a raising finalizer in compiled code "
+      .. "crashes LuaJIT before its PR #946)")
+  end
 
   if luajit then
     it("for a string longer than LuaJIT allows", function() run "too_long" end)
@@ -60,7 +69,7 @@ describe("an nml function whose module upvalue the debug library replaced", func
 
   it("works on, or raises, when the marker or key tables are replaced, and never reads them as tables", function()
     local nml = require "nml"
-    local unpack, map = nml.unpack, nml.map
+    local unpack, map = nml.decode, nml.map -- C functions on every Lua (LuaJIT's nml.unpack is Lua)
     local packed = nml.pack({ name = "x", list = {}, empty = nml.map() })
     local _, keys = debug.getupvalue(unpack, 6)
     local _, marker = debug.getupvalue(map, 2)

@@ -3,7 +3,7 @@
 
 use std::ffi::c_int;
 
-use crate::codec::{marker, Mark, Strings, MAX_MAX_DEPTH};
+use crate::codec::{marker, CodecPath, Mark, Settings, Strings, MAX_MAX_DEPTH};
 use crate::error::{bad_argument, Error, Result};
 use crate::lua::{Kind, LuaFn, Number, Returns, Stack, Table};
 use crate::msgpack::{
@@ -325,7 +325,8 @@ fn config_impl(s: &Stack) -> Returns {
     const F: &str = "config";
     let module = Module::of(s)?;
     let mut settings = module.settings();
-    match crate::args::options(s, 1, F, &["max_depth", "float32", "strings", "buffers"])? {
+    let known = &["max_depth", "float32", "strings", "buffers", "codec"];
+    match crate::args::options(s, 1, F, known)? {
         None => {}
         Some(opts) => {
             match s.raw_get_field(opts, "max_depth") {
@@ -354,6 +355,7 @@ fn config_impl(s: &Stack) -> Returns {
             }
             s.pop(3);
             settings.strings = Strings::field(s, opts, F, settings.strings)?;
+            settings.path = codec_path(s, opts, settings)?;
             module.update_settings(|now| *now = settings);
         }
     }
@@ -369,7 +371,36 @@ fn config_impl(s: &Stack) -> Returns {
         false => "message",
     });
     s.raw_set_field(now, "buffers");
+    s.push_str(match cfg!(feature = "luajit") {
+        true => settings.path.name(),
+        false => CodecPath::Rust.name(),
+    });
+    s.raw_set_field(now, "codec");
     Ok(1)
+}
+
+/// The `codec` field of `nml.config`'s options: "auto", "lua" (LuaJIT only) or "rust".
+fn codec_path(s: &Stack, opts: Table, settings: Settings) -> Result<CodecPath> {
+    let path = match s.raw_get_field(opts, "codec") {
+        Kind::Nil => Ok(settings.path),
+        _ => match s.opt_bytes(-1) {
+            Some(b"auto") => Ok(CodecPath::Auto),
+            Some(b"rust") => Ok(CodecPath::Rust),
+            Some(b"lua") if cfg!(feature = "luajit") => Ok(CodecPath::Lua),
+            Some(b"lua") => Err(bad_argument(
+                "config",
+                1,
+                "codec = \"lua\" needs LuaJIT (this is a build for another Lua)",
+            )),
+            _ => Err(bad_argument(
+                "config",
+                1,
+                "codec must be \"auto\", \"lua\" or \"rust\"",
+            )),
+        },
+    };
+    s.pop(1);
+    path
 }
 
 /// `nml.map([t]) -> t`: marks `t` (or a new table) to pack as a map, even when empty.

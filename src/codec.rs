@@ -142,6 +142,53 @@ pub struct Settings {
     /// LuaJIT only: a registry reference to the function of `lua/nml/luajit.lua`, which says
     /// where an FFI cdata's or a string.buffer's bytes are (`None` elsewhere).
     pub buffer_span: Option<c_int>,
+    /// Which MessagePack codec packs and unpacks (`nml.config{codec = ...}`).
+    pub path: CodecPath,
+    /// LuaJIT only: the Lua codec of `lua/nml/jit_codec.lua` (`None` elsewhere).
+    pub lua_codec: Option<LuaCodec>,
+}
+
+/// The MessagePack codec in use: on LuaJIT the Lua one (`lua/nml/jit_codec.lua`, compiled by
+/// the JIT) takes what it can and leaves the rest to the Rust one; elsewhere only Rust's runs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum CodecPath {
+    /// The measured choice: the Lua codec on LuaJIT (the manual's "LuaJIT").
+    Auto,
+    /// The Lua codec wherever it can (LuaJIT only).
+    Lua,
+    /// The Rust codec always.
+    Rust,
+}
+
+impl CodecPath {
+    pub fn name(self) -> &'static str {
+        match self {
+            CodecPath::Auto => "auto",
+            CodecPath::Lua => "lua",
+            CodecPath::Rust => "rust",
+        }
+    }
+}
+
+/// Registry references to the Lua codec's entry points for sends and receives.
+#[derive(Clone, Copy)]
+pub struct LuaCodec {
+    pub pack: c_int,
+    pub unpack: c_int,
+}
+
+impl Settings {
+    /// The Lua codec, when it is the one to pack with: it writes strings as str only.
+    pub fn lua_packer(&self) -> Option<c_int> {
+        let codec = self.lua_codec?;
+        (self.path != CodecPath::Rust && self.strings == Strings::Str).then_some(codec.pack)
+    }
+
+    /// The Lua codec, when it is the one to unpack with.
+    pub fn lua_unpacker(&self) -> Option<c_int> {
+        let codec = self.lua_codec?;
+        (self.path != CodecPath::Rust).then_some(codec.unpack)
+    }
 }
 
 impl Settings {
@@ -154,6 +201,8 @@ impl Settings {
             share: false,
             buffers_as_strings: false,
             buffer_span: None,
+            path: CodecPath::Auto,
+            lua_codec: None,
         }
     }
 }

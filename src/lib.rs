@@ -109,6 +109,9 @@ const LUA_PARTS: &[(&std::ffi::CStr, &str)] = &[
 /// LuaJIT only: the function that says where an FFI cdata's or a string.buffer's bytes are.
 const LUAJIT_PART: &str = include_str!("../lua/nml/luajit.lua");
 
+/// LuaJIT only: the MessagePack codec in Lua, which the JIT compiles.
+const LUA_CODEC: &str = include_str!("../lua/nml/jit_codec.lua");
+
 // The entry point Lua's `require "nml"` looks for.
 lua_functions! {
     #[no_mangle]
@@ -229,8 +232,29 @@ fn open(s: &Stack) -> lua::Returns {
         s.pcall(0, 1).map_err(error::Error::raise)?;
         let span = s.make_ref();
         module.update_settings(|settings| settings.buffer_span = Some(span));
+        open_lua_codec(s, module, table)?;
     }
     Ok(1)
+}
+
+/// LuaJIT only: the MessagePack codec in Lua (`lua/nml/jit_codec.lua`). The chunk takes the
+/// module table, puts its own nml.pack, nml.unpack, nml.unpack_one and nml.config in it, and
+/// returns the entry points sends and receives call.
+fn open_lua_codec(s: &Stack, module: &Module, table: lua::Table) -> Result<(), error::Error> {
+    s.load(LUA_CODEC.as_bytes(), c"@lua/nml/jit_codec.lua")
+        .map_err(error::Error::raise)?;
+    s.push_value(table.index());
+    s.pcall(1, 1).map_err(error::Error::raise)?;
+    let entries = s
+        .table(-1)
+        .ok_or_else(|| error::Error::raise("lua/nml/jit_codec.lua returned no table"))?;
+    s.raw_get_field(entries, "pack_message");
+    let pack = s.make_ref();
+    s.raw_get_field(entries, "unpack_message");
+    let unpack = s.make_ref();
+    s.pop(1);
+    module.update_settings(|settings| settings.lua_codec = Some(codec::LuaCodec { pack, unpack }));
+    Ok(())
 }
 
 /// Sets up the registry metatable of a userdata class: `__gc` drops the Rust value, `__index`

@@ -372,6 +372,52 @@ impl Stack {
         }))
     }
 
+    /// LuaJIT: calls the Lua codec's packer (registry reference `pack`, from
+    /// `lua/nml/jit_codec.lua`) on the value at `idx`. It answers the address and size of the
+    /// bytes it packed into its own buffer, which stay there until its next call (no Lua code
+    /// runs before the caller copies them), or nothing when it leaves the value to the Rust
+    /// codec: `None`.
+    pub fn lua_packed(&self, pack: c_int, idx: c_int) -> Option<&[u8]> {
+        let idx = self.abs(idx);
+        if !self.check_stack(3) {
+            return None;
+        }
+        self.push_ref(pack);
+        self.push_value(idx);
+        self.pcall(1, 2).ok()?;
+        let found = self.to_f64(-2).zip(self.to_f64(-1));
+        self.pop(2);
+        let (address, len) = found?;
+        if len == 0.0 {
+            return Some(&[]);
+        }
+        // SAFETY: the packer answers the address of its FFI buffer (malloc'd, held by the
+        // chunk) and how many bytes it wrote there; nothing touches the buffer until the
+        // packer's next call, which only the caller can make.
+        Some(unsafe { std::slice::from_raw_parts(address as usize as *const u8, len as usize) })
+    }
+
+    /// LuaJIT: calls the Lua codec's unpacker (registry reference `unpack`) on `data`: true with
+    /// the one value `data` holds pushed, or false (nothing pushed) when it leaves `data` to the
+    /// Rust codec.
+    pub fn lua_unpacked(&self, unpack: c_int, data: &[u8]) -> bool {
+        if !self.check_stack(4) {
+            return false;
+        }
+        self.push_ref(unpack);
+        self.push_light(data.as_ptr() as *mut c_void);
+        self.push_int(data.len() as i64);
+        if self.pcall(2, 2).is_err() {
+            return false;
+        }
+        if !self.to_bool(-2) {
+            self.pop(2);
+            return false;
+        }
+        self.replace(-2);
+        true
+    }
+
     // --- tables ------------------------------------------------------------------------------
 
     /// The table at `idx`, as the proof the table methods take; `None` if it holds anything

@@ -68,6 +68,13 @@ fn encode_message(
     protocol: &Protocol,
     idx: c_int,
 ) -> Result<Message> {
+    if let (Protocol::MessagePack, Some(pack)) = (protocol, codec.settings.lua_packer()) {
+        // LuaJIT: the Lua codec packs into its own buffer, copied once into the message; it
+        // leaves buffer descriptors (and anything else it does not take) to the Rust codec.
+        if let Some(bytes) = s.lua_packed(pack, idx) {
+            return bytes_message(header, bytes);
+        }
+    }
     module.with_scratch(|buf| {
         if let Protocol::MessagePack = protocol {
             let Some(measured) = msgpack::stage(s, codec, idx, buf)? else {
@@ -601,7 +608,14 @@ pub fn push_received(s: &Stack, carried: &Carried, payload: &[u8], buffers: Buff
     match carried {
         Carried::Known(p) => {
             let module = Module::of(s)?;
+            let lua_unpacker = module.settings().lua_unpacker();
             let decoded = match p {
+                // LuaJIT: the Lua codec reads the message in place, unless it holds descriptors.
+                Protocol::MessagePack
+                    if lua_unpacker.is_some_and(|f| s.lua_unpacked(f, payload)) =>
+                {
+                    Ok(())
+                }
                 Protocol::MessagePack => {
                     decode_msgpack(Unpacker::new(s, module.codec(), payload, 0).buffers(buffers))
                 }

@@ -5,6 +5,7 @@
 local nml = require "nml"
 
 local case = assert(arg[1], "usage: lua_errors.lua CASE")
+if os.getenv("NML_CODEC") then nml.config { codec = os.getenv("NML_CODEC") } end
 
 -- An object whose finalizer raises while `armed` (only inside the nml call under test; 5.1
 -- and LuaJIT run __gc on userdata only).

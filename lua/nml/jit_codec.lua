@@ -1,0 +1,659 @@
+-- LuaJIT only: MessagePack in Lua through the FFI, which the JIT compiles into the caller's
+-- traces (the manual's "LuaJIT"). A call into a C module leaves compiled code, and inside the
+-- Rust codec every lua_next, lua_type and lua_tolstring runs at interpreter speed; here the
+-- same work is a loop the JIT turns into machine code.
+--
+-- The Rust codec stays the reference. This one writes the same bytes and reads the same
+-- values, and takes only what it fully understands: on anything else (a buffer descriptor,
+-- an error of any kind, strings = "auto") it raises inside its own protected call and the
+-- Rust codec does the whole call again, so every error message, code and edge case is the
+-- Rust codec's own. It has no side effects to undo: it writes only its own buffer and tables
+-- nobody has seen.
+--
+-- Called by `require "nml"` with the module table; replaces nml.pack, nml.unpack,
+-- nml.unpack_one and nml.config (keeping the Rust codec's for what it leaves), and returns the
+-- two functions the Rust side calls for sends and receives (`pack_message`, `unpack_message`).
+local nml = ...
+local rust = {
+  pack = nml.pack, unpack = nml.unpack, unpack_one = nml.unpack_one, config = nml.config,
+  map = nml.map, array = nml.array, bin = nml.bin, ext = nml.ext,
+}
+
+local ffi = require "ffi"
+local bit = require "bit"
+local new_table = require "table.new"
+
+local band, rshift, bswap = bit.band, bit.rshift, bit.bswap
+local floor = math.floor
+local type, next, rawget, getmetatable, setmetatable = type, next, rawget, getmetatable, setmetatable
+local select, pcall, error, unpack, tonumber = select, pcall, error, unpack, tonumber
+local ffi_copy, ffi_string, ffi_cast = ffi.copy, ffi.string, ffi.cast
+
+ffi.cdef [[
+void *malloc(size_t size);
+void *realloc(void *ptr, size_t size);
+void free(void *ptr);
+void *memmove(void *dest, const void *src, size_t n);
+]]
+local C = ffi.C
+
+local u8p = ffi.typeof("uint8_t *")
+local cu8p = ffi.typeof("const uint8_t *")
+local u32p = ffi.typeof("uint32_t *")
+local u64p = ffi.typeof("uint64_t *")
+local uintptr_t = ffi.typeof("uintptr_t")
+-- One number seen as its bits, both ways.
+local bits = ffi.new("union { double d; uint64_t u64; float f; uint32_t u32; }")
+
+local null = nml.null
+local MAP_MT = getmetatable(rust.map())
+local ARRAY_MT = getmetatable(rust.array())
+local BIN_MT = getmetatable(rust.bin(""))
+local EXT_MT = getmetatable(rust.ext(0, ""))
+
+local EXACT = 2 ^ 53 -- integral numbers within this pack as integers (the manual's type mapping)
+local MAX_LEN = 2 ^ 32 - 1
+
+-- nml.config's settings, read again after every nml.config call.
+local max_depth, float32, lua_pack, lua_unpack
+
+-- The packer's output: one buffer for the Lua state (freed with it), grown by doubling and
+-- given back when a large value left it over KEEP bytes. malloc, not ffi.new: no zeroing.
+local INITIAL, KEEP = 4096, 1024 * 1024
+local buf, cap = nil, 0
+
+local function reserve(cap_wanted)
+  local size = cap > 0 and cap or INITIAL
+  while size < cap_wanted do size = size * 2 end
+  local grown = C.realloc(buf and ffi.gc(buf, nil), size)
+  if grown == nil then
+    buf = buf and ffi.gc(buf, C.free) -- realloc left it as it was
+    error("out of memory", 0)
+  end
+  buf, cap = ffi.gc(ffi_cast(u8p, grown), C.free), size
+end
+reserve(INITIAL)
+
+local function shrink()
+  if cap > KEEP then
+    C.free(ffi.gc(buf, nil))
+    buf, cap = nil, 0
+    reserve(INITIAL)
+  end
+end
+
+-- Room for n more bytes at pos.
+local function ensure(pos, n)
+  if pos + n > cap then reserve(pos + n) end
+end
+
+-- Big-endian stores, on a buffer with room for them.
+local function put16(pos, v)
+  buf[pos], buf[pos + 1] = rshift(v, 8), band(v, 0xff)
+end
+
+local function put32(pos, v)
+  ffi_cast(u32p, buf + pos)[0] = bswap(v)
+end
+
+-- A 64-bit integer (within 2^53, as every number that packs as one) after its marker.
+local function put64(marker, v, pos)
+  local hi = floor(v / 4294967296)
+  buf[pos] = marker
+  put32(pos + 1, hi)
+  put32(pos + 5, v - hi * 4294967296)
+  return pos + 9
+end
+
+local function put_int(v, pos)
+  ensure(pos, 9)
+  if v >= 0 then
+    if v < 128 then
+      buf[pos] = v
+      return pos + 1
+    elseif v < 256 then
+      buf[pos], buf[pos + 1] = 0xcc, v
+      return pos + 2
+    elseif v < 65536 then
+      buf[pos] = 0xcd
+      put16(pos + 1, v)
+      return pos + 3
+    elseif v <= MAX_LEN then
+      buf[pos] = 0xce
+      put32(pos + 1, v)
+      return pos + 5
+    end
+    return put64(0xcf, v, pos)
+  elseif v >= -32 then
+    buf[pos] = band(v, 0xff)
+    return pos + 1
+  elseif v >= -128 then
+    buf[pos], buf[pos + 1] = 0xd0, band(v, 0xff)
+    return pos + 2
+  elseif v >= -32768 then
+    buf[pos] = 0xd1
+    put16(pos + 1, band(v, 0xffff))
+    return pos + 3
+  elseif v >= -2147483648 then
+    buf[pos] = 0xd2
+    put32(pos + 1, v)
+    return pos + 5
+  end
+  return put64(0xd3, v, pos)
+end
+
+local function put_float(v, pos)
+  ensure(pos, 9)
+  if float32 then
+    bits.f = v
+    buf[pos] = 0xca
+    ffi_cast(u32p, buf + pos + 1)[0] = bswap(bits.u32)
+    return pos + 5
+  end
+  bits.d = v
+  buf[pos] = 0xcb
+  ffi_cast(u64p, buf + pos + 1)[0] = bswap(bits.u64)
+  return pos + 9
+end
+
+-- Whether the number v packs as an integer. The loops below test this themselves rather than
+-- call one function that packs either: a side trace that starts inside a called function ends
+-- when it returns (LuaJIT cannot continue it into the caller), and the rest of that iteration
+-- would run in the interpreter each time the other kind comes.
+local function integral(v)
+  return floor(v) == v and v <= EXACT and v >= -EXACT and (v ~= 0 or 1 / v > 0)
+end
+
+-- A length after one of the 8, 16 or 32-bit markers m8, m8 + 1, m8 + 2.
+local function put_length(n, m8, pos)
+  if n < 256 then
+    buf[pos], buf[pos + 1] = m8, n
+    return pos + 2
+  elseif n < 65536 then
+    buf[pos] = m8 + 1
+    put16(pos + 1, n)
+    return pos + 3
+  elseif n <= MAX_LEN then
+    buf[pos] = m8 + 2
+    put32(pos + 1, n)
+    return pos + 5
+  end
+  error("too long", 0)
+end
+
+local function put_string(s, pos)
+  local n = #s
+  ensure(pos, n + 5)
+  if n < 32 then
+    buf[pos] = 0xa0 + n
+    pos = pos + 1
+  else
+    pos = put_length(n, 0xd9, pos)
+  end
+  ffi_copy(buf + pos, s, n)
+  return pos + n
+end
+
+local function put_bin(s, pos)
+  local n = #s
+  ensure(pos, n + 5)
+  pos = put_length(n, 0xc4, pos)
+  ffi_copy(buf + pos, s, n)
+  return pos + n
+end
+
+-- An array's or a map's header: fix, then 16 and 32-bit markers m16, m16 + 1.
+local function put_header(n, fix, m16, pos)
+  ensure(pos, 5)
+  if n < 16 then
+    buf[pos] = fix + n
+    return pos + 1
+  elseif n < 65536 then
+    buf[pos] = m16
+    put16(pos + 1, n)
+    return pos + 3
+  end
+  buf[pos] = m16 + 1
+  put32(pos + 1, n)
+  return pos + 5
+end
+
+local pack_value
+
+local function pack_ext(t, pos)
+  local ty, data = rawget(t, "type"), rawget(t, "data")
+  if type(ty) ~= "number" or floor(ty) ~= ty or ty < -128 or ty > 127 or (ty == 0 and 1 / ty < 0)
+    or type(data) ~= "string" then
+    error("bad ext", 0)
+  end
+  local n = #data
+  ensure(pos, n + 6)
+  if n == 1 or n == 2 or n == 4 or n == 8 or n == 16 then
+    buf[pos] = n == 1 and 0xd4 or n == 2 and 0xd5 or n == 4 and 0xd6 or n == 8 and 0xd7 or 0xd8
+    pos = pos + 1
+  else
+    pos = put_length(n, 0xc7, pos)
+  end
+  buf[pos] = band(ty, 0xff)
+  ffi_copy(buf + pos + 1, data, n)
+  return pos + 1 + n
+end
+
+-- The entries of t as a map; the header is a one-byte placeholder that grows once they are
+-- counted, as in the Rust packer.
+local function pack_map(t, pos, depth)
+  ensure(pos, 1)
+  local head = pos
+  pos = pos + 1
+  local count = 0
+  for k, v in next, t do
+    if type(k) == "string" then
+      pos = put_string(k, pos)
+      -- A buffer descriptor: the Rust codec copies its buffer once, into the message.
+      if k == "buffer" and rawget(t, "buffer_ud_type") ~= nil then error("descriptor", 0) end
+    else
+      pos = pack_value(k, pos, depth)
+    end
+    -- Strings and numbers written here, not through the recursive pack_value, keep the loop
+    -- one trace that the JIT compiles whole.
+    local tv = type(v)
+    if tv == "string" then
+      pos = put_string(v, pos)
+    elseif tv == "number" then
+      if integral(v) then pos = put_int(v, pos) else pos = put_float(v, pos) end
+    else
+      pos = pack_value(v, pos, depth)
+    end
+    count = count + 1
+  end
+  if count < 16 then
+    buf[head] = 0x80 + count
+    return pos
+  end
+  local grow = count < 65536 and 2 or 4
+  ensure(pos, grow)
+  C.memmove(buf + head + 1 + grow, buf + head + 1, pos - head - 1)
+  put_header(count, 0x80, 0xde, head)
+  return pos + grow
+end
+
+local function pack_array(t, n, pos, depth)
+  pos = put_header(n, 0x90, 0xdc, pos)
+  for i = 1, n do
+    local v = rawget(t, i)
+    if v == nil then
+      ensure(pos, 1)
+      buf[pos] = 0xc0
+      pos = pos + 1
+    else
+      pos = pack_value(v, pos, depth)
+    end
+  end
+  return pos
+end
+
+-- A table whose traversal did not meet 1..n in order: an array if its keys are exactly 1..n
+-- all the same (n entries, all of 1..n there), else a map. `start` is where it begins.
+local function pack_unordered(t, n, start, depth)
+  local count = 0
+  for _ in next, t do count = count + 1 end
+  if count == n then
+    for i = 1, n do
+      if rawget(t, i) == nil then return pack_map(t, start, depth) end
+    end
+    return pack_array(t, n, start, depth)
+  end
+  return pack_map(t, start, depth)
+end
+
+-- A table without a marker: an array when its keys are exactly 1..n, else a map. As in the
+-- Rust packer, the common array is checked while it is written: the traversal must meet the
+-- keys 1..n in order (a sequence in the array part does), else what was written is undone.
+local function pack_plain(t, pos, depth)
+  local n = #t
+  if n == 0 then
+    if next(t) == nil then
+      ensure(pos, 1)
+      buf[pos] = 0x90
+      return pos + 1
+    end
+    return pack_map(t, pos, depth)
+  end
+  local start = pos
+  pos = put_header(n, 0x90, 0xdc, pos)
+  local i = 0
+  for k, v in next, t do
+    i = i + 1
+    if k ~= i or i > n then return pack_unordered(t, n, start, depth) end
+    -- Numbers and strings written here, as in pack_map.
+    local tv = type(v)
+    if tv == "number" then
+      if integral(v) then pos = put_int(v, pos) else pos = put_float(v, pos) end
+    elseif tv == "string" then
+      pos = put_string(v, pos)
+    else
+      pos = pack_value(v, pos, depth)
+    end
+  end
+  return pos
+end
+
+local function pack_table(t, pos, depth)
+  if depth >= max_depth then error("too deep", 0) end
+  depth = depth + 1
+  local mt = getmetatable(t)
+  if mt == nil then return pack_plain(t, pos, depth) end
+  if mt == MAP_MT then return pack_map(t, pos, depth) end
+  if mt == ARRAY_MT then return pack_array(t, #t, pos, depth) end
+  if mt == BIN_MT then
+    local s = rawget(t, 1)
+    if type(s) ~= "string" then error("bad bin", 0) end
+    return put_bin(s, pos)
+  end
+  if mt == EXT_MT then return pack_ext(t, pos) end
+  return pack_plain(t, pos, depth)
+end
+
+function pack_value(v, pos, depth)
+  local tv = type(v)
+  if tv == "string" then return put_string(v, pos) end
+  if tv == "number" then
+    if integral(v) then return put_int(v, pos) end
+    return put_float(v, pos)
+  end
+  if tv == "table" then return pack_table(v, pos, depth) end
+  ensure(pos, 1)
+  if tv == "boolean" then
+    buf[pos] = v and 0xc3 or 0xc2
+  elseif v == nil or v == null then
+    buf[pos] = 0xc0
+  else
+    error("cannot pack", 0)
+  end
+  return pos + 1
+end
+
+-- Packs the arguments into buf; returns the packed size.
+local function pack_all(n, ...)
+  local pos = 0
+  for i = 1, n do
+    pos = pack_value((select(i, ...)), pos, 0)
+  end
+  return pos
+end
+
+local function packed_string(n, ...)
+  local ok, size = pcall(pack_all, n, ...)
+  if not ok then return nil end
+  local s = ffi_string(buf, size)
+  shrink()
+  return s
+end
+
+local rust_pack = rust.pack
+function nml.pack(...)
+  local n = select("#", ...)
+  if lua_pack and n > 0 then
+    -- A large string or nml.bin alone: its header joined to it, one copy into the result
+    -- rather than two (into the buffer, then out of it).
+    local v = ...
+    if n == 1 and type(v) == "table" and getmetatable(v) == BIN_MT then
+      local bytes = rawget(v, 1)
+      if type(bytes) == "string" and #bytes > 4096 and #bytes <= MAX_LEN then
+        return ffi_string(buf, put_length(#bytes, 0xc4, 0)) .. bytes
+      end
+    elseif n == 1 and type(v) == "string" and #v > 4096 and #v <= MAX_LEN then
+      return ffi_string(buf, put_length(#v, 0xd9, 0)) .. v
+    end
+    local s = packed_string(n, ...)
+    if s then return s end
+  end
+  return rust_pack(...)
+end
+
+-- For a send (the Rust side calls it, on sockets whose protocol is MessagePack): the value
+-- packed into buf; returns its address and size, or nothing for the Rust codec to pack it.
+local function pack_message(v)
+  local ok, size = pcall(pack_value, v, 0, 0)
+  if not ok then return nil end
+  return tonumber(ffi_cast(uintptr_t, buf)), size
+end
+
+---------------------------------------------------------------------------------------------
+-- Unpacking
+
+local function be16(p, pos)
+  return p[pos] * 256 + p[pos + 1]
+end
+
+local function be32(p, pos)
+  return p[pos] * 16777216 + p[pos + 1] * 65536 + p[pos + 2] * 256 + p[pos + 3]
+end
+
+local function be_double(p, pos)
+  bits.u64 = bswap(ffi_cast(u64p, p + pos)[0])
+  return bits.d
+end
+
+local function be_float(p, pos)
+  bits.u32 = bswap(ffi_cast(u32p, p + pos)[0])
+  return bits.f
+end
+
+local function truncated() error("truncated", 0) end
+
+-- A length of 1, 2 or 4 bytes at pos, checked against the data.
+local function len8(p, pos, len)
+  if pos >= len then truncated() end
+  return p[pos]
+end
+
+local function len16(p, pos, len)
+  if pos + 2 > len then truncated() end
+  return be16(p, pos)
+end
+
+local function len32(p, pos, len)
+  if pos + 4 > len then truncated() end
+  return be32(p, pos)
+end
+
+local unpack_value
+
+local function unpack_array(p, pos, len, n, depth)
+  if depth >= max_depth or n > len - pos then error("bad array", 0) end
+  depth = depth + 1
+  local t = new_table(n, 0)
+  for i = 1, n do
+    local v
+    v, pos = unpack_value(p, pos, len, depth)
+    if v == nil then v = null end
+    t[i] = v
+  end
+  return t, pos
+end
+
+local function unpack_map(p, pos, len, n, depth)
+  if depth >= max_depth or 2 * n > len - pos then error("bad map", 0) end
+  depth = depth + 1
+  if n == 0 then return setmetatable({}, MAP_MT), pos end
+  local t = new_table(0, n)
+  for _ = 1, n do
+    local k, v
+    k, pos = unpack_value(p, pos, len, depth)
+    if k == nil then k = null end
+    -- Maybe a buffer descriptor: the Rust codec makes its buffer a message (or a view).
+    if k == "buffer" and pos < len and p[pos] >= 0xc4 and p[pos] <= 0xc7 then
+      error("descriptor", 0)
+    end
+    v, pos = unpack_value(p, pos, len, depth)
+    if v == nil then v = null end
+    t[k] = v
+  end
+  return t, pos
+end
+
+local function unpack_string(p, pos, len, n)
+  if n > len - pos then truncated() end
+  return ffi_string(p + pos, n), pos + n
+end
+
+local function unpack_ext(p, pos, len, n)
+  if n + 1 > len - pos then truncated() end
+  local ty = p[pos]
+  if ty >= 128 then ty = ty - 256 end
+  return setmetatable({ type = ty, data = ffi_string(p + pos + 1, n) }, EXT_MT), pos + 1 + n
+end
+
+-- The value at pos in the len bytes at p, and where the next one starts; nil is nil here
+-- (the callers make it nml.null inside tables).
+function unpack_value(p, pos, len, depth)
+  if pos >= len then truncated() end
+  local b = p[pos]
+  pos = pos + 1
+  if b < 0x80 then return b, pos end
+  if b >= 0xe0 then return b - 256, pos end
+  if b >= 0xa0 and b < 0xc0 then return unpack_string(p, pos, len, b - 0xa0) end
+  if b < 0x90 then return unpack_map(p, pos, len, b - 0x80, depth) end
+  if b < 0xa0 then return unpack_array(p, pos, len, b - 0x90, depth) end
+  if b == 0xc0 then return nil, pos end
+  if b == 0xc2 then return false, pos end
+  if b == 0xc3 then return true, pos end
+  if b == 0xcb then
+    if pos + 8 > len then truncated() end
+    return be_double(p, pos), pos + 8
+  end
+  if b == 0xcc then
+    if pos >= len then truncated() end
+    return p[pos], pos + 1
+  end
+  if b == 0xcd then
+    if pos + 2 > len then truncated() end
+    return be16(p, pos), pos + 2
+  end
+  if b == 0xce then
+    if pos + 4 > len then truncated() end
+    return be32(p, pos), pos + 4
+  end
+  if b == 0xcf then
+    if pos + 8 > len then truncated() end
+    return be32(p, pos) * 4294967296 + be32(p, pos + 4), pos + 8
+  end
+  if b == 0xd0 then
+    if pos >= len then truncated() end
+    local v = p[pos]
+    return v >= 128 and v - 256 or v, pos + 1
+  end
+  if b == 0xd1 then
+    if pos + 2 > len then truncated() end
+    local v = be16(p, pos)
+    return v >= 32768 and v - 65536 or v, pos + 2
+  end
+  if b == 0xd2 then
+    if pos + 4 > len then truncated() end
+    local v = be32(p, pos)
+    return v >= 2147483648 and v - 4294967296 or v, pos + 4
+  end
+  if b == 0xd3 then
+    if pos + 8 > len then truncated() end
+    local hi = be32(p, pos)
+    if hi >= 2147483648 then hi = hi - 4294967296 end
+    return hi * 4294967296 + be32(p, pos + 4), pos + 8
+  end
+  if b == 0xca then
+    if pos + 4 > len then truncated() end
+    return be_float(p, pos), pos + 4
+  end
+  if b == 0xd9 or b == 0xc4 then return unpack_string(p, pos + 1, len, len8(p, pos, len)) end
+  if b == 0xda or b == 0xc5 then return unpack_string(p, pos + 2, len, len16(p, pos, len)) end
+  if b == 0xdb or b == 0xc6 then return unpack_string(p, pos + 4, len, len32(p, pos, len)) end
+  if b == 0xdc then return unpack_array(p, pos + 2, len, len16(p, pos, len), depth) end
+  if b == 0xdd then return unpack_array(p, pos + 4, len, len32(p, pos, len), depth) end
+  if b == 0xde then return unpack_map(p, pos + 2, len, len16(p, pos, len), depth) end
+  if b == 0xdf then return unpack_map(p, pos + 4, len, len32(p, pos, len), depth) end
+  if b >= 0xd4 and b <= 0xd8 then return unpack_ext(p, pos, len, 2 ^ (b - 0xd4)) end
+  if b == 0xc7 then return unpack_ext(p, pos + 1, len, len8(p, pos, len)) end
+  if b == 0xc8 then return unpack_ext(p, pos + 2, len, len16(p, pos, len)) end
+  if b == 0xc9 then return unpack_ext(p, pos + 4, len, len32(p, pos, len)) end
+  error("invalid byte", 0) -- 0xc1
+end
+
+-- Up to this many values from one nml.unpack call come back through a Lua table (more go
+-- to the Rust codec, which pushes them on the stack).
+local MANY = 200
+
+local function unpack_all(p, pos, len)
+  local v, at = unpack_value(p, pos, len, 0)
+  if at == len then return 1, v end
+  local values, n = { v }, 1
+  while at < len do
+    if n == MANY then error("many", 0) end
+    n = n + 1
+    values[n], at = unpack_value(p, at, len, 0)
+  end
+  return n, values
+end
+
+-- The offset argument when it is plain (an integral number inside the data), else nil.
+local function plain_offset(offset, len)
+  if offset == nil then return 0 end
+  if type(offset) == "number" and floor(offset) == offset and offset >= 0 and offset < len then
+    return offset
+  end
+end
+
+local rust_unpack, rust_unpack_one = rust.unpack, rust.unpack_one
+
+function nml.unpack(data, offset, options)
+  if lua_unpack and type(data) == "string" and options == nil then
+    local len = #data
+    local pos = plain_offset(offset, len)
+    if pos then
+      local ok, n, v = pcall(unpack_all, ffi_cast(cu8p, data), pos, len)
+      if ok then
+        if n == 1 then return v end
+        return unpack(v, 1, n)
+      end
+    end
+  end
+  return rust_unpack(data, offset, options)
+end
+
+function nml.unpack_one(data, offset, options)
+  if lua_unpack and type(data) == "string" and options == nil then
+    local len = #data
+    local pos = plain_offset(offset, len)
+    if pos then
+      local ok, v, at = pcall(unpack_value, ffi_cast(cu8p, data), pos, len, 0)
+      if ok then return v, at end
+    end
+  end
+  return rust_unpack_one(data, offset, options)
+end
+
+-- For a receive (the Rust side calls it): the one value in the len bytes at address p, or
+-- nothing for the Rust codec to unpack them.
+local function unpack_message(p, len)
+  local ok, v, at = pcall(unpack_value, ffi_cast(cu8p, p), 0, len, 0)
+  if ok and at == len then return true, v end
+  return nil
+end
+
+---------------------------------------------------------------------------------------------
+-- Settings
+
+local rust_config = rust.config
+local function settings_changed(now)
+  max_depth, float32 = now.max_depth, now.float32
+  -- strings = "auto" checks UTF-8, which only the Rust codec does.
+  lua_pack = now.codec ~= "rust" and now.strings == "str"
+  lua_unpack = now.codec ~= "rust"
+  return now
+end
+
+function nml.config(options)
+  return settings_changed(rust_config(options))
+end
+settings_changed(rust_config())
+
+return { pack_message = pack_message, unpack_message = unpack_message }

@@ -1,0 +1,187 @@
+-- LuaJIT's two MessagePack codecs (the manual's "LuaJIT"): the Lua one must write the bytes
+-- the Rust one writes and read what it reads, and leave to it what it does not take.
+local helper = require "helper"
+local nml = helper.nml
+
+local on_luajit = jit ~= nil
+
+local unpack = unpack or table.unpack
+local function pack_n(...) return { n = select("#", ...), ... } end
+
+-- The values given, as text (NaN included, which no two values equal).
+local function show(...)
+  local parts = {}
+  for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
+  return table.concat(parts, ", ")
+end
+
+-- Runs f with nml.config{codec = path}, then puts the setting back.
+local function with_codec(path, f, ...)
+  local before = nml.config().codec
+  nml.config { codec = path }
+  local results = pack_n(pcall(f, ...))
+  nml.config { codec = before }
+  assert(results[1], results[2])
+  return unpack(results, 2, results.n)
+end
+
+-- A value drawn from a seeded generator: every MessagePack type the codecs write, nested.
+local function random_value(rand, depth)
+  local kind = rand(depth > 3 and 9 or 12)
+  if kind == 1 then return nil end
+  if kind == 2 then return rand(2) == 1 end
+  if kind == 3 then return rand(0, 300) - 150 end
+  if kind == 4 then
+    local scales = { 1, 2 ^ 8, 2 ^ 16, 2 ^ 31, 2 ^ 32, 2 ^ 53 }
+    return (rand(2) == 1 and 1 or -1) * math.floor(rand() * scales[rand(#scales)])
+  end
+  if kind == 5 then
+    local special = { 0.5, -0.0, 1 / 0, -1 / 0, 1e300, -2.5e-310, 3.14159, 2 ^ 53 + 2 }
+    return special[rand(#special)]
+  end
+  if kind == 6 then return nml.null end
+  if kind == 7 then
+    local n = ({ 0, 5, 31, 32, 255, 256, 70000 })[rand(7)]
+    return string.rep(string.char(rand(0, 255)), n)
+  end
+  if kind == 8 then return nml.bin(string.rep("\0\1", rand(0, 40))) end
+  if kind == 9 then return nml.ext(rand(0, 255) - 128, string.rep("x", ({ 0, 1, 2, 3, 4, 8, 16, 17 })[rand(8)])) end
+  if kind == 10 then
+    local t = {}
+    for i = 1, ({ 0, 3, 15, 16, 40 })[rand(5)] do t[i] = random_value(rand, depth + 1) or false end
+    return t
+  end
+  if kind == 11 then
+    local t = {}
+    for _ = 1, ({ 0, 1, 15, 16, 17, 40 })[rand(6)] do
+      local key = rand(3) == 1 and rand(-5, 100) or ("k" .. rand(1000))
+      t[key] = random_value(rand, depth + 1) or nml.null
+    end
+    return rand(4) == 1 and nml.map(t) or t
+  end
+  local t = nml.array { random_value(rand, depth + 1), nil, random_value(rand, depth + 1) }
+  t[5] = 1
+  return t
+end
+
+describe("LuaJIT's Lua codec", function()
+  if not on_luajit then
+    it("is LuaJIT's only (this interpreter has the Rust codec alone)", function()
+      assert.are.equal("rust", nml.config().codec)
+      local ok, err = pcall(nml.config, { codec = "lua" })
+      assert.is_false(ok)
+      assert.matches("needs LuaJIT", err)
+    end)
+    return
+  end
+
+  it("is the default (auto), and nml.pack a Lua function the JIT can trace", function()
+    assert.are.equal(os.getenv("NML_CODEC") or "auto", nml.config().codec)
+    assert.are.equal("Lua", debug.getinfo(nml.pack, "S").what)
+    assert.are.equal("Lua", debug.getinfo(nml.unpack, "S").what)
+  end)
+
+  it("rejects a codec it does not know", function()
+    local ok, err = pcall(nml.config, { codec = "fast" })
+    assert.is_false(ok)
+    assert.matches("codec must be", err)
+  end)
+
+  it("packs a random corpus to the Rust codec's bytes, and unpacks it to the same values", function()
+    local seed = tonumber(os.getenv("NML_SEED")) or os.time()
+    math.randomseed(seed)
+    for i = 1, 400 do
+      local v = random_value(math.random, 0)
+      local rust_bytes = with_codec("rust", nml.pack, v)
+      local lua_bytes = with_codec("lua", nml.pack, v)
+      assert(rust_bytes == lua_bytes,
+        ("value %d of seed %d: lua %s, rust %s"):format(i, seed,
+          helper.hex(lua_bytes):sub(1, 80), helper.hex(rust_bytes):sub(1, 80)))
+      local from_lua = with_codec("lua", nml.unpack, rust_bytes)
+      local from_rust = with_codec("rust", nml.unpack, rust_bytes)
+      assert(with_codec("rust", nml.pack, from_lua) == with_codec("rust", nml.pack, from_rust),
+        ("value %d of seed %d unpacks differently"):format(i, seed))
+    end
+  end)
+
+  it("unpacks every integer and float format as the Rust codec does", function()
+    local cases = {
+      "cc80", "cdffff", "ceffffffff", "cf0020000000000001", "cfffffffffffffffff", "d0df", "d18000",
+      "d280000000", "d3ffe0000000000001", "d38000000000000000", "ca3fc00000", "ca7fc00000",
+      "cb3ff8000000000000", "cbfff0000000000000", "e0", "7f",
+    }
+    for _, h in ipairs(cases) do
+      local bytes = helper.unhex(h)
+      local a = with_codec("lua", nml.unpack, bytes)
+      local b = with_codec("rust", nml.unpack, bytes)
+      assert(a == b or (a ~= a and b ~= b), h .. ": " .. tostring(a) .. " vs " .. tostring(b))
+    end
+  end)
+
+  it("gives the Rust codec's errors, messages and codes on bad values and bad bytes", function()
+    local t = {}
+    t.self = t
+    local bad_values = { function() end, t, { 1, coroutine.create(function() end) },
+      setmetatable({ type = 300, data = "x" }, getmetatable(nml.ext(0, ""))),
+      setmetatable({ type = -0.0, data = "x" }, getmetatable(nml.ext(0, ""))),
+      setmetatable({}, getmetatable(nml.bin(""))), io.stdout, { [0 / 0 > 0 and 1 or "k"] = print } }
+    for _, v in ipairs(bad_values) do
+      local _, rust_err = with_codec("rust", pcall, nml.pack, v)
+      local ok, lua_err = with_codec("lua", pcall, nml.pack, v)
+      assert.is_false(ok)
+      assert.are.equal(rust_err, lua_err)
+    end
+    for _, h in ipairs { "c1", "92", "dc0002c0", "a5616263", "cb0000", "81ca7fc00000c0", "81cb7ff8000000000000c0", "c0c0c0" } do
+      local bytes = helper.unhex(h)
+      assert.are.equal(show(with_codec("rust", nml.unpack_one, bytes)),
+        show(with_codec("lua", nml.unpack_one, bytes)))
+      assert.are.equal(show(with_codec("rust", nml.unpack, bytes, 1)), show(with_codec("lua", nml.unpack, bytes, 1)))
+    end
+  end)
+
+  it("honours max_depth, float32 and offsets as the Rust codec does", function()
+    local deep = {}
+    local at = deep
+    for _ = 1, 20 do at[1] = {}; at = at[1] end
+    local before = nml.config()
+    nml.config { max_depth = 10, float32 = true }
+    local ok1, e1 = with_codec("rust", pcall, nml.pack, deep)
+    local ok2, e2 = with_codec("lua", pcall, nml.pack, deep)
+    assert.are.same({ ok1, e1 }, { ok2, e2 })
+    assert.are.equal(with_codec("rust", nml.pack, { 1.5, 0.1 }), with_codec("lua", nml.pack, { 1.5, 0.1 }))
+    local packed_deep = string.rep("\145", 20) .. "\192"
+    assert.are.same({ with_codec("rust", nml.unpack, packed_deep) }, { with_codec("lua", nml.unpack, packed_deep) })
+    nml.config { max_depth = before.max_depth, float32 = before.float32 }
+    local three = nml.pack(1, "two", { 3 })
+    assert.are.same({ with_codec("rust", nml.unpack_one, three, 1) }, { with_codec("lua", nml.unpack_one, three, 1) })
+    assert.are.same({ with_codec("rust", nml.unpack, three, 5) }, { with_codec("lua", nml.unpack, three, 5) })
+  end)
+
+  it("leaves buffer descriptors to the Rust codec, which copies their bytes once", function()
+    local ffi = require "ffi"
+    local frame = ffi.new("uint8_t[4]", { 1, 2, 3, 4 })
+    local d = { buffer = frame, buffer_ud_type = "u8", buffer_ud_size = 4 }
+    local bytes = with_codec("lua", nml.pack, d)
+    assert.are.equal(with_codec("rust", nml.pack, d), bytes)
+    local back = with_codec("lua", nml.unpack, bytes)
+    assert.are.equal("\1\2\3\4", back.buffer:tostring())
+  end)
+
+  it("carries values through sockets both ways, each side on either codec", function()
+    local url = helper.ipc_url()
+    local a, b = nml.socket("pair"), nml.socket("pair")
+    assert(a:listen(url))
+    assert(b:dial(url))
+    local value = { id = 7, name = "frame", scores = { 1.5, -2, 3 }, empty = nml.map {}, none = nml.null }
+    for _, send_path in ipairs { "lua", "rust" } do
+      for _, recv_path in ipairs { "lua", "rust" } do
+        with_codec(send_path, a.send, a, value)
+        local got, protocol = with_codec(recv_path, b.recv, b)
+        assert.are.equal("MessagePack", protocol)
+        helper.assert_same(value, got)
+      end
+    end
+    a:close()
+    b:close()
+  end)
+end)
