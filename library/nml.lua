@@ -363,8 +363,9 @@ function nml.protocol(name) end
 ---@return string
 function nml.register_protocol(name, spec) end
 
----@param settings? { max_depth?: integer, float32?: boolean, strings?: "str"|"auto", buffers?: "message"|"string", codec?: "auto"|"lua"|"rust" }
----@return { max_depth: integer, float32: boolean, strings: "str"|"auto", buffers: "message"|"string", codec: "auto"|"lua"|"rust" }
+---@alias nml.CodecPath "auto"|"lua"|"rust"
+---@param settings? { max_depth?: integer, float32?: boolean, strings?: "str"|"auto", buffers?: "message"|"string", codec?: nml.CodecPath }
+---@return { max_depth: integer, float32: boolean, strings: "str"|"auto", buffers: "message"|"string", codec: nml.CodecPath }
 function nml.config(settings) end
 
 ---@generic T: table

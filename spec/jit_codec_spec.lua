@@ -131,7 +131,9 @@ describe("LuaJIT's Lua codec", function()
       assert.is_false(ok)
       assert.are.equal(rust_err, lua_err)
     end
-    for _, h in ipairs { "c1", "92", "dc0002c0", "a5616263", "cb0000", "81ca7fc00000c0", "81cb7ff8000000000000c0", "c0c0c0" } do
+    local bad_bytes = { "c1", "92", "dc0002c0", "a5616263", "cb0000", "81ca7fc00000c0",
+      "81cb7ff8000000000000c0", "c0c0c0" }
+    for _, h in ipairs(bad_bytes) do
       local bytes = helper.unhex(h)
       assert.are.equal(show(with_codec("rust", nml.unpack_one, bytes)),
         show(with_codec("lua", nml.unpack_one, bytes)))
