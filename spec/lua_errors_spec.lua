@@ -69,7 +69,9 @@ describe("an nml function whose module upvalue the debug library replaced", func
 
   it("works on, or raises, when the marker or key tables are replaced, and never reads them as tables", function()
     local nml = require "nml"
-    local unpack, map = nml.decode, nml.map -- C functions on every Lua (LuaJIT's nml.unpack is Lua)
+    -- C functions (LuaJIT's nml.unpack is Lua there, so nml.decode, the Rust codec's, stands in)
+  local unpack = debug.getinfo(nml.unpack, "S").what == "C" and nml.unpack or nml.decode
+  local map = nml.map
     local packed = nml.pack({ name = "x", list = {}, empty = nml.map() })
     local _, keys = debug.getupvalue(unpack, 6)
     local _, marker = debug.getupvalue(map, 2)
@@ -77,9 +79,9 @@ describe("an nml function whose module upvalue the debug library replaced", func
     local t = unpack(packed)
     assert.equals("x", t.name)
     debug.setupvalue(unpack, 2, "not a table")      -- the map marker, for the empty map
-    local ok, err = pcall(unpack, packed)
-    assert.is_false(ok)
-    assert.matches("marker metatable upvalue is not a table", err)
+    local ok, v, err = pcall(unpack, packed) -- decode returns nil, message where unpack raises
+    assert.is_nil(ok and v or nil)
+    assert.matches("marker metatable upvalue is not a table", ok and err or v)
     debug.setupvalue(map, 2, io.stdout)
     ok, err = pcall(map, {})
     assert.is_false(ok)
