@@ -363,9 +363,16 @@ function nml.protocol(name) end
 ---@return string
 function nml.register_protocol(name, spec) end
 
----@alias nml.CodecPath "auto"|"lua"|"rust"
----@param settings? { max_depth?: integer, float32?: boolean, strings?: "str"|"auto", buffers?: "message"|"string", codec?: nml.CodecPath }
----@return { max_depth: integer, float32: boolean, strings: "str"|"auto", buffers: "message"|"string", codec: nml.CodecPath }
+---The settings nml.config changes (any of them) and returns (all of them).
+---@class nml.settings
+---@field max_depth? integer
+---@field float32? boolean
+---@field strings? "str"|"auto"
+---@field buffers? "message"|"string"
+---@field codec? "auto"|"lua"|"rust"
+
+---@param settings? nml.settings
+---@return nml.settings
 function nml.config(settings) end
 
 ---@generic T: table

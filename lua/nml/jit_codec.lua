@@ -58,7 +58,8 @@ local MAX_LEN = 2 ^ 32 - 1
 local max_depth, float32, lua_pack, lua_unpack
 
 -- The packer's output: one buffer for the Lua state (freed with it), grown by doubling and
--- given back when a large value left it over KEEP bytes. malloc, not ffi.new: no zeroing.
+-- given back at the next call when a large value left it over KEEP bytes (a send's bytes are
+-- copied out after the packer returns). malloc, not ffi.new: no zeroing.
 local INITIAL, KEEP = 4096, 1024 * 1024
 local buf, cap = nil, 0
 
@@ -383,11 +384,10 @@ local function pack_all(n, ...)
 end
 
 local function packed_string(n, ...)
+  shrink()
   local ok, size = pcall(pack_all, n, ...)
   if not ok then return nil end
-  local s = ffi_string(buf, size)
-  shrink()
-  return s
+  return ffi_string(buf, size)
 end
 
 local rust_pack = rust.pack
@@ -414,6 +414,7 @@ end
 -- For a send (the Rust side calls it, on sockets whose protocol is MessagePack): the value
 -- packed into buf; returns its address and size, or nothing for the Rust codec to pack it.
 local function pack_message(v)
+  shrink()
   local ok, size = pcall(pack_value, v, 0, 0)
   if not ok then return nil end
   return tonumber(ffi_cast(uintptr_t, buf)), size
@@ -617,31 +618,33 @@ local function unpack_here(p, pos, len)
   return e < 0x80 or e >= 0xe0 or (e >= 0xca and e <= 0xd3)
 end
 
+-- The bytes and start of an nml.unpack or nml.unpack_one call this codec takes (a string, no
+-- options, a plain offset, data the rule gives it), else nil.
+local function taken(data, offset, options)
+  if not lua_unpack or type(data) ~= "string" or options ~= nil then return nil end
+  local len = #data
+  local pos = plain_offset(offset, len)
+  local p = ffi_cast(cu8p, data)
+  if pos and unpack_here(p, pos, len) then return p, pos, len end
+end
+
 function nml.unpack(data, offset, options)
-  if lua_unpack and type(data) == "string" and options == nil then
-    local len = #data
-    local pos = plain_offset(offset, len)
-    local p = ffi_cast(cu8p, data)
-    if pos and unpack_here(p, pos, len) then
-      local ok, n, v = pcall(unpack_all, p, pos, len)
-      if ok then
-        if n == 1 then return v end
-        return unpack(v, 1, n)
-      end
+  local p, pos, len = taken(data, offset, options)
+  if p then
+    local ok, n, v = pcall(unpack_all, p, pos, len)
+    if ok then
+      if n == 1 then return v end
+      return unpack(v, 1, n)
     end
   end
   return rust_unpack(data, offset, options)
 end
 
 function nml.unpack_one(data, offset, options)
-  if lua_unpack and type(data) == "string" and options == nil then
-    local len = #data
-    local pos = plain_offset(offset, len)
-    local p = ffi_cast(cu8p, data)
-    if pos and unpack_here(p, pos, len) then
-      local ok, v, at = pcall(unpack_value, p, pos, len, 0)
-      if ok then return v, at end
-    end
+  local p, pos, len = taken(data, offset, options)
+  if p then
+    local ok, v, at = pcall(unpack_value, p, pos, len, 0)
+    if ok then return v, at end
   end
   return rust_unpack_one(data, offset, options)
 end
