@@ -26,7 +26,7 @@ feature = $(if $(filter luajit,$(1)),luajit,lua$(subst .,,$(1)))
 interp = $(if $(filter luajit,$(1)),luajit,lua$(1))
 headers = $(if $(filter luajit,$(1)),/usr/include/luajit-2.1,/usr/include/lua$(1))
 
-.PHONY: all build test demo bench lint fuzz check-memory memcheck-one soak deps cargo-test specs codec-specs-rust rockspec-test clean $(addprefix build-,5.1 5.2 5.3 5.4 luajit) pytest
+.PHONY: all build test demo bench lint fuzz check-memory memcheck-one soak deps cargo-test specs rockspec-test clean $(addprefix build-,5.1 5.2 5.3 5.4 luajit) pytest
 
 all: build
 
@@ -59,18 +59,18 @@ specs: build-$(LUA) build/$(LUA)/cbuf.so build/$(LUA)/memlimit.so
 	  busted --lua=$(call interp,$(LUA)) --cpath="$(CURDIR)/build/$(LUA)/?.so" \
 	    --lpath="$(CURDIR)/spec/?.lua" spec 2>&1 | tee build/busted-$(LUA).log; \
 	  tools/count-busted build/busted-$(LUA).log >> build/counts
-	@$(if $(filter luajit,$(LUA)),$(MAKE) --no-print-directory codec-specs-rust LUA=$(LUA))
+	@$(if $(filter luajit,$(LUA)),$(MAKE) --no-print-directory codec-specs-rust codec-specs-lua LUA=$(LUA))
 
-# LuaJIT packs and unpacks with its Lua codec by default; the codec's specs run once more with
-# the Rust codec, so that both pass every one.
+# LuaJIT's default codec ("auto") packs with its Lua codec and unpacks with either: the codec's
+# specs run once more with each codec alone, so that both pass every one.
 CODEC_SPECS := msgpack strings buffers protocol lua_errors jit_codec socket interop stream chunks
-codec-specs-rust:
-	@echo "== codec specs on $(call interp,$(LUA)) with the Rust codec"
-	@NML_CODEC=rust NML_LUA=$(call interp,$(LUA)) NML_CPATH="$(CURDIR)/build/$(LUA)/?.so" \
+codec-specs-%:
+	@echo "== codec specs on $(call interp,$(LUA)) with the $* codec"
+	@NML_CODEC=$* NML_LUA=$(call interp,$(LUA)) NML_CPATH="$(CURDIR)/build/$(LUA)/?.so" \
 	  busted --lua=$(call interp,$(LUA)) --cpath="$(CURDIR)/build/$(LUA)/?.so" \
 	    --lpath="$(CURDIR)/spec/?.lua" $(patsubst %,spec/%_spec.lua,$(CODEC_SPECS)) 2>&1 \
-	    | tee build/busted-$(LUA)-rust.log; \
-	  tools/count-busted build/busted-$(LUA)-rust.log >> build/counts
+	    | tee build/busted-$(LUA)-$*.log; \
+	  tools/count-busted build/busted-$(LUA)-$*.log >> build/counts
 
 # The Python companion (python/nml_peer), alone and against nml on this interpreter.
 pytest: build-$(LUA)

@@ -4,8 +4,8 @@ local nml = require "nml"
 
 local helper = { nml = nml }
 
--- On LuaJIT `make specs` runs the codec's specs once more with NML_CODEC=rust: once through
--- the Lua codec (the default there) and once through the Rust one.
+-- On LuaJIT `make specs` runs the codec's specs twice more, with NML_CODEC=rust and =lua: the
+-- default there ("auto") takes either codec per call, these take one of them alone.
 if os.getenv("NML_CODEC") then nml.config { codec = os.getenv("NML_CODEC") } end
 
 -- Lua 5.3+ has 64-bit integers; 5.1, 5.2 and LuaJIT have doubles only.
