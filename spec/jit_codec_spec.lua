@@ -164,6 +164,17 @@ describe("LuaJIT's Lua codec", function()
     end
   end)
 
+  it("refuses a NaN map key once the JIT has compiled the map loop (LuaJIT issue 1069)", function()
+    -- Compiled code before LuaJIT's fix stores a NaN key where the interpreter raises.
+    local trained = nml.map()
+    for i = 1, 40 do trained[i + 0.5] = i end
+    local bytes = with_codec("rust", nml.pack, trained)
+    for _ = 1, 200 do with_codec("lua", nml.unpack, bytes) end
+    local nan_key = helper.unhex("82cb3ff800000000000001cb7ff800000000000002")
+    assert.are.equal(show(with_codec("rust", nml.unpack_one, nan_key)),
+      show(with_codec("lua", nml.unpack_one, nan_key)))
+  end)
+
   it("honours max_depth, float32 and offsets as the Rust codec does", function()
     local deep = {}
     local at = deep

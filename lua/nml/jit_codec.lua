@@ -527,6 +527,9 @@ local function unpack_map(p, pos, len, n, depth)
     local k, v
     k, pos = unpack_value(p, pos, len, depth)
     if k == nil then k = null end
+    -- The interpreter refuses a NaN key, but compiled code before LuaJIT's fix of its issue
+    -- 1069 (2023) would store it: refused here, and the Rust codec reports it.
+    if k ~= k then error("NaN key", 0) end
     -- Maybe a buffer descriptor: the Rust codec makes its buffer a message (or a view).
     if k == "buffer" and pos < len and p[pos] >= 0xc4 and p[pos] <= 0xc7 then
       error("descriptor", 0)
