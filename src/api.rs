@@ -371,9 +371,9 @@ fn config_impl(s: &Stack) -> Returns {
         false => "message",
     });
     s.raw_set_field(now, "buffers");
-    s.push_str(match cfg!(feature = "luajit") {
-        true => settings.path.name(),
-        false => CodecPath::Rust.name(),
+    s.push_str(match settings.lua_codec {
+        Some(_) => settings.path.name(),
+        None => CodecPath::Rust.name(),
     });
     s.raw_set_field(now, "codec");
     Ok(1)
@@ -386,7 +386,12 @@ fn codec_path(s: &Stack, opts: Table, settings: Settings) -> Result<CodecPath> {
         _ => match s.opt_bytes(-1) {
             Some(b"auto") => Ok(CodecPath::Auto),
             Some(b"rust") => Ok(CodecPath::Rust),
-            Some(b"lua") if cfg!(feature = "luajit") => Ok(CodecPath::Lua),
+            Some(b"lua") if settings.lua_codec.is_some() => Ok(CodecPath::Lua),
+            Some(b"lua") if cfg!(feature = "luajit") => Err(bad_argument(
+                "config",
+                1,
+                "codec = \"lua\" needs LuaJIT's FFI, which this LuaJIT leaves out",
+            )),
             Some(b"lua") => Err(bad_argument(
                 "config",
                 1,

@@ -66,7 +66,7 @@ pub mod unpacker;
 use std::ffi::c_int;
 
 use codec::{upvalue, Marks};
-use lua::{lua_State, LuaFn, Stack};
+use lua::{lua_State, Kind, LuaFn, Stack};
 use state::Module;
 
 const MODULE_METATABLE: &std::ffi::CStr = c"nml.module";
@@ -230,9 +230,13 @@ fn open(s: &Stack) -> lua::Returns {
         s.load(LUAJIT_PART.as_bytes(), c"@lua/nml/luajit.lua")
             .map_err(error::Error::raise)?;
         s.pcall(0, 1).map_err(error::Error::raise)?;
-        let span = s.make_ref();
-        module.update_settings(|settings| settings.buffer_span = Some(span));
-        open_lua_codec(s, module, table)?;
+        if s.kind(-1) == Kind::Nil {
+            s.pop(1); // a LuaJIT without its FFI: no cdata to send, no Lua codec
+        } else {
+            let span = s.make_ref();
+            module.update_settings(|settings| settings.buffer_span = Some(span));
+            open_lua_codec(s, module, table)?;
+        }
     }
     Ok(1)
 }

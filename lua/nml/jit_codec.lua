@@ -13,13 +13,16 @@
 -- Called by `require "nml"` with the module table; replaces nml.pack, nml.unpack,
 -- nml.unpack_one and nml.config (keeping the Rust codec's for what it leaves), and returns the
 -- two functions the Rust side calls for sends and receives (`pack_message`, `unpack_message`).
+-- Without the FFI (an embedder may leave it out) it changes nothing and returns nothing: nml
+-- runs on the Rust codec alone.
 local nml = ...
+local has_ffi, ffi = pcall(require, "ffi")
+if not has_ffi then return nil end
 local rust = {
   pack = nml.pack, unpack = nml.unpack, unpack_one = nml.unpack_one, config = nml.config,
   map = nml.map, array = nml.array, bin = nml.bin, ext = nml.ext,
 }
 
-local ffi = require "ffi"
 local bit = require "bit"
 local new_table = require "table.new"
 
@@ -42,11 +45,14 @@ local C = ffi.C
 -- and another kind then leaves the loop's trace on every iteration (through a side trace that
 -- re-enters it from the top: integers and doubles packed 2.4 times slower after the other
 -- kind trained the loop). Arrays go to a copy chosen by the kind of their first element.
+-- (f itself where an embedder removed string.dump or the debug library: slower, still right.)
+local dump, debug_lib = string and string.dump, debug
 local function compiled_apart(f)
-  local copy = load(string.dump(f), "=nml.jit_codec", "b")
+  if not (dump and debug_lib and debug_lib.getupvalue and debug_lib.upvaluejoin) then return f end
+  local copy = load(dump(f), "=nml.jit_codec", "b")
   local i = 1
-  while debug.getupvalue(f, i) do
-    debug.upvaluejoin(copy, i, f, i)
+  while debug_lib.getupvalue(f, i) do
+    debug_lib.upvaluejoin(copy, i, f, i)
     i = i + 1
   end
   return copy

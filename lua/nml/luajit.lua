@@ -4,7 +4,9 @@
 --   span(v) -> address, size   an array (size from ffi.sizeof) or a string.buffer (its contents)
 --   span(v) -> address, nil    a pointer: the descriptor's buffer_ud_size says how many bytes
 --   span(v) -> nil, why        anything else
-local ffi = require "ffi"
+-- Without the FFI (an embedder may leave it out) no cdata exists: the chunk returns nothing.
+local has_ffi, ffi = pcall(require, "ffi")
+if not has_ffi then return nil end
 
 local has_sbuf, sbuf = pcall(require, "string.buffer")
 local sbuf_mt = has_sbuf and getmetatable(sbuf.new()) or nil
