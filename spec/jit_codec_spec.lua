@@ -81,13 +81,18 @@ describe("LuaJIT's Lua codec", function()
     assert.are.equal("Lua", debug.getinfo(nml.unpack, "S").what)
   end)
 
+  -- Runs script in a fresh LuaJIT with nml on its path; it must print "ok".
+  local function runs_ok(script)
+    local out, ok = helper.run(("LUA_CPATH='%s;;' %s -e \"%s\""):format(helper.cpath, helper.lua, script))
+    assert(ok, out)
+    assert.matches("^ok", out)
+  end
+
   it("loads where an embedder removed string.dump and the debug library", function()
     local script = "debug = nil; string.dump = nil; local nml = require 'nml'; "
       .. "nml.config { codec = 'lua' }; local t = nml.unpack(nml.pack { 1.5, 2, 'x' }); "
       .. "assert(t[1] == 1.5 and t[2] == 2 and t[3] == 'x'); print('ok')"
-    local out, ok = helper.run(("LUA_CPATH='%s;;' %s -e \"%s\""):format(helper.cpath, helper.lua, script))
-    assert(ok, out)
-    assert.matches("^ok", out)
+    runs_ok(script)
   end)
 
   it("leaves the Rust codec alone where an embedder left the FFI out", function()
@@ -97,9 +102,7 @@ describe("LuaJIT's Lua codec", function()
       .. "assert(not ok and err:find('needs LuaJIT.s FFI'), err); "
       .. "assert(debug.getinfo(nml.pack, 'S').what == 'C'); "
       .. "assert(nml.unpack(nml.pack { 1.5, 'x' })[2] == 'x'); print('ok')"
-    local out, ok = helper.run(("LUA_CPATH='%s;;' %s -e \"%s\""):format(helper.cpath, helper.lua, script))
-    assert(ok, out)
-    assert.matches("^ok", out)
+    runs_ok(script)
   end)
 
   it("rejects a codec it does not know", function()
