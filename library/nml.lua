@@ -370,6 +370,7 @@ function nml.register_protocol(name, spec) end
 ---@field strings? "str"|"auto"
 ---@field buffers? "message"|"string"
 ---@field codec? "auto"|"lua"|"rust"
+---@field int64? "cdata"|"number"|"integer"
 
 ---@param settings? nml.settings
 ---@return nml.settings

@@ -10,6 +10,10 @@ if os.getenv("NML_CODEC") then nml.config { codec = os.getenv("NML_CODEC") } end
 
 -- Lua 5.3+ has 64-bit integers; 5.1, 5.2 and LuaJIT have doubles only.
 helper.has_int64 = math.type ~= nil
+
+-- LuaJIT's FFI integers (int64_t and uint64_t cdata), which nml packs exactly and gives for
+-- integers beyond ±2^53 (nml.config int64 = "cdata"): `helper.int64 "-5LL"`. nil elsewhere.
+helper.int64 = jit and function(literal) return loadstring("return " .. literal)() end or nil
 -- The interpreter and module path children run with: what `make specs` says, else this one's.
 helper.lua = os.getenv("NML_LUA") or (arg and arg[-1]) or "lua"
 helper.cpath = os.getenv("NML_CPATH") or package.cpath
@@ -42,6 +46,10 @@ local function same(a, b, path)
     if a ~= b and not (a ~= a and b ~= b) then
       return false, string.format("%s: %.17g vs %.17g", path, a, b)
     end
+    return true
+  end
+  if type(a) == "cdata" then -- LuaJIT's 64-bit integers: "5LL" and "5ULL" differ
+    if tostring(a) ~= tostring(b) then return false, string.format("%s: %s vs %s", path, tostring(a), tostring(b)) end
     return true
   end
   if type(a) ~= "table" then

@@ -55,9 +55,13 @@ local corpus = {
 if helper.has_int64 then
   corpus[#corpus + 1] = { "int64_max", math.maxinteger }
   corpus[#corpus + 1] = { "int64_min", math.mininteger }
+elseif helper.int64 then
+  corpus[#corpus + 1] = { "int64_max", helper.int64 "9223372036854775807LL" }
+  corpus[#corpus + 1] = { "int64_min", helper.int64 "-9223372036854775807LL - 1" }
 end
--- Python only: Lua has no integer beyond int64, so nml cannot pack this one.
-local python_only = { { "uint64_max", nil, from_python = 18446744073709551615.0 } }
+-- Python only: Lua has no integer beyond int64 (LuaJIT's FFI has), so nml cannot pack this one.
+local python_only = { { "uint64_max", nil, from_python = helper.int64 and helper.int64 "18446744073709551615ULL"
+  or 18446744073709551615.0 } }
 
 local function names_of(cases)
   local names = {}

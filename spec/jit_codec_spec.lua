@@ -31,6 +31,9 @@ local function random_value(rand, depth)
   if kind == 1 then return nil end
   if kind == 2 then return rand(2) == 1 end
   if kind == 3 then return rand(0, 300) - 150 end
+  if kind == 4 and on_luajit and rand(3) == 1 then -- an int64_t, within 2^53 or beyond
+    return helper.int64("0LL") + (rand(2) == 1 and 1 or -1) * rand(0, 2 ^ 31 - 1) * 2 ^ 32 + rand(0, 2 ^ 31)
+  end
   if kind == 4 then
     local scales = { 1, 2 ^ 8, 2 ^ 16, 2 ^ 31, 2 ^ 32, 2 ^ 53 }
     return (rand(2) == 1 and 1 or -1) * math.floor(rand() * scales[rand(#scales)])
@@ -149,6 +152,43 @@ describe("LuaJIT's Lua codec", function()
       assert(with_codec("rust", nml.pack, from_lua) == with_codec("rust", nml.pack, from_rust),
         "array " .. i .. " unpacks differently")
     end
+  end)
+
+  it("packs int64_t and uint64_t cdata exactly, and unpacks integers beyond ±2^53 as them", function()
+    -- { the value, its bytes, what they unpack to }: within 2^53 a number, beyond a cdata,
+    -- int64_t up to the int64 maximum, uint64_t above it.
+    local cases = {
+      { "5LL", "05", "5" }, { "-5LL", "fb", "-5" }, { "5ULL", "05", "5" },
+      { "9007199254740992LL", "cf0020000000000000", "9.007199254741e+15" },
+      { "9007199254740993LL", "cf0020000000000001", "9007199254740993LL" },
+      { "-9007199254740993LL", "d3ffdfffffffffffff", "-9007199254740993LL" },
+      { "9223372036854775807LL", "cf7fffffffffffffff", "9223372036854775807LL" },
+      { "-9223372036854775807LL - 1", "d38000000000000000", "-9223372036854775808LL" },
+      { "9007199254740993ULL", "cf0020000000000001", "9007199254740993LL" },
+      { "18446744073709551615ULL", "cfffffffffffffffff", "18446744073709551615ULL" },
+    }
+    local int32 = require("ffi").new("int32_t", 3)
+    for _, codec in ipairs { "lua", "rust" } do
+      for _, case in ipairs(cases) do
+        local bytes = with_codec(codec, nml.pack, helper.int64(case[1]))
+        assert.are.equal(case[2], helper.hex(bytes), codec .. " packs " .. case[1])
+        local v = with_codec(codec, nml.unpack, bytes)
+        assert.are.equal(case[3], tostring(v), codec .. " unpacks " .. case[2])
+        assert.are.equal(case[3]:find("LL") and "cdata" or "number", type(v))
+      end
+      -- A key too: kept, where rounding could merge two keys into one.
+      local keys = with_codec(codec, nml.unpack, helper.unhex "82cf0020000000000001a161cf0020000000000002a162")
+      local n = 0
+      for k in pairs(keys) do n = n + 1; assert.are.equal("cdata", type(k)) end
+      assert.are.equal(2, n)
+      assert.are.equal("nml.pack: cannot pack a cdata value", select(2, with_codec(codec, pcall, nml.pack, int32)))
+    end
+    -- JSON keeps the same rule.
+    local json = nml.encode({ helper.int64 "-9007199254740993LL", helper.int64 "18446744073709551615ULL" }, "json")
+    assert.are.equal("[-9007199254740993,18446744073709551615]", json)
+    local back = nml.decode(json, "json")
+    assert.are.equal("-9007199254740993LL 18446744073709551615ULL", tostring(back[1]) .. " " .. tostring(back[2]))
+    assert.is_false((pcall(nml.encode, int32, "json")))
   end)
 
   it("unpacks every integer and float format as the Rust codec does", function()

@@ -209,8 +209,12 @@ describe("nml.unpack: MessagePack to Lua", function()
     end
   end)
 
-  it("unpacks uint64 beyond int64 to a float", function()
+  it("unpacks uint64 beyond int64 to a float (on LuaJIT, a uint64_t cdata)", function()
     local v = nml.unpack(unhex "cfffffffffffffffff")
+    if helper.int64 then
+      helper.assert_same(helper.int64 "18446744073709551615ULL", v)
+      return
+    end
     assert.are.equal(18446744073709551615.0, v)
     if helper.has_int64 then assert.are.equal("float", math.type(v)) end
   end)
@@ -323,6 +327,22 @@ describe("bad values raise clear errors", function()
     assert.is_nil(none)
     assert.matches("nesting deeper than 512", msg)
     assert.are.equal("malformed", code)
+  end)
+
+  it("says what integers beyond 2^53 unpack as (int64), and takes back what it says", function()
+    local now = nml.config()
+    local expected = helper.has_int64 and "integer" or helper.int64 and "cdata" or "number"
+    assert.are.equal(expected, now.int64)
+    assert.are.equal(expected, nml.config(now).int64)
+    assert.has_error(function() nml.config { int64 = "double" } end)
+    if helper.int64 then
+      assert.are.equal("number", nml.config({ int64 = "number" }).int64)
+      assert.are.equal(2 ^ 60, nml.unpack(unhex "cf1000000000000000"))
+      assert.are.equal("cdata", nml.config({ int64 = "cdata" }).int64)
+      helper.assert_same(helper.int64 "1152921504606846976LL", nml.unpack(unhex "cf1000000000000000"))
+    else
+      assert.has_error(function() nml.config { int64 = "cdata" } end)
+    end
   end)
 
   it("raises on misuse of its arguments", function()

@@ -320,12 +320,20 @@ fn aliases_of(s: &Stack, idx: c_int, func: &str) -> Result<Vec<String>> {
 
 /// `nml.config([settings]) -> settings`: `max_depth` (nesting limit for every codec),
 /// `float32` (pack non-integral numbers as float 32), `strings` (how strings pack) and
-/// `buffers` (what descriptors' buffers unpack as). Returns the settings now in force.
+/// `buffers` (what descriptors' buffers unpack as), `codec` and `int64` (LuaJIT). Returns the
+/// settings now in force.
 fn config_impl(s: &Stack) -> Returns {
     const F: &str = "config";
     let module = Module::of(s)?;
     let mut settings = module.settings();
-    let known = &["max_depth", "float32", "strings", "buffers", "codec"];
+    let known = &[
+        "max_depth",
+        "float32",
+        "strings",
+        "buffers",
+        "codec",
+        "int64",
+    ];
     match crate::args::options(s, 1, F, known)? {
         None => {}
         Some(opts) => {
@@ -356,6 +364,7 @@ fn config_impl(s: &Stack) -> Returns {
             s.pop(3);
             settings.strings = Strings::field(s, opts, F, settings.strings)?;
             settings.path = codec_path(s, opts, settings)?;
+            settings.exact_int64 = int64_option(s, opts, settings)?;
             module.update_settings(|now| *now = settings);
         }
     }
@@ -376,7 +385,40 @@ fn config_impl(s: &Stack) -> Returns {
         None => CodecPath::Rust.name(),
     });
     s.raw_set_field(now, "codec");
+    s.push_str(int64_name(settings));
+    s.raw_set_field(now, "int64");
     Ok(1)
+}
+
+/// What integers beyond ±2^53 unpack as: "integer" on 5.3+ (Lua's own), "cdata" or "number"
+/// on LuaJIT with its FFI, "number" elsewhere.
+fn int64_name(settings: Settings) -> &'static str {
+    match (
+        cfg!(any(feature = "lua53", feature = "lua54")),
+        settings.int64_cdata,
+    ) {
+        (true, _) => "integer",
+        (false, Some(_)) if settings.exact_int64 => "cdata",
+        _ => "number",
+    }
+}
+
+/// The `int64` field of `nml.config`'s options: "cdata" or "number" where LuaJIT's FFI is;
+/// elsewhere only the one this interpreter has (so that a saved `nml.config()` goes back in).
+fn int64_option(s: &Stack, opts: Table, settings: Settings) -> Result<bool> {
+    const WHAT: &str =
+        "int64 must be \"cdata\" or \"number\" (LuaJIT with its FFI), or what nml.config() says";
+    let exact = match s.raw_get_field(opts, "int64") {
+        Kind::Nil => Ok(settings.exact_int64),
+        _ => match (s.opt_bytes(-1), settings.int64_cdata) {
+            (Some(b"cdata"), Some(_)) => Ok(true),
+            (Some(b"number"), Some(_)) => Ok(false),
+            (Some(b), _) if b == int64_name(settings).as_bytes() => Ok(settings.exact_int64),
+            _ => Err(bad_argument("config", 1, WHAT)),
+        },
+    };
+    s.pop(1);
+    exact
 }
 
 /// The `codec` field of `nml.config`'s options: "auto", "lua" (LuaJIT only) or "rust".

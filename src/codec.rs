@@ -146,6 +146,19 @@ pub struct Settings {
     pub path: CodecPath,
     /// LuaJIT only: the Lua codec of `lua/nml/jit_codec.lua` (`None` elsewhere).
     pub lua_codec: Option<LuaCodec>,
+    /// LuaJIT only: the FFI's 64-bit integers, which pack as integers (`None` elsewhere).
+    pub int64_cdata: Option<Int64Cdata>,
+    /// Integers beyond ±2^53 unpack as int64_t/uint64_t cdata (`nml.config{int64 = "cdata"}`,
+    /// the default where `int64_cdata` is set), not as the nearest number.
+    pub exact_int64: bool,
+}
+
+/// Registry references to the functions of `lua/nml/luajit.lua` that read an FFI 64-bit
+/// integer (`parts`) and make one (`make`).
+#[derive(Clone, Copy)]
+pub struct Int64Cdata {
+    pub parts: c_int,
+    pub make: c_int,
 }
 
 /// The MessagePack codec in use: on LuaJIT the Lua one (`lua/nml/jit_codec.lua`, compiled by
@@ -184,6 +197,13 @@ impl Settings {
         (self.path != CodecPath::Rust && self.strings == Strings::Str).then_some(codec.pack)
     }
 
+    /// Where integers beyond ±2^53 unpack as FFI cdata: the function that makes them.
+    pub fn int64_maker(&self) -> Option<c_int> {
+        self.int64_cdata
+            .filter(|_| self.exact_int64)
+            .map(|c| c.make)
+    }
+
     /// The Lua codec, when it is the one to unpack with.
     pub fn lua_unpacker(&self) -> Option<c_int> {
         let codec = self.lua_codec?;
@@ -203,6 +223,8 @@ impl Settings {
             buffer_span: None,
             path: CodecPath::Auto,
             lua_codec: None,
+            int64_cdata: None,
+            exact_int64: true,
         }
     }
 }

@@ -18,7 +18,7 @@ use serde::ser::{self, Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use crate::codec::{self, marker, Mark, Marks, Settings};
 use crate::error::{Error, Result};
-use crate::lua::{Kind, Number, Stack, Table};
+use crate::lua::{Int64, Kind, Number, Stack, Table};
 
 /// Appends the JSON text of the value at `idx` to `out`.
 pub fn encode(stack: &Stack, settings: &Settings, idx: c_int, out: &mut Vec<u8>) -> Result<()> {
@@ -26,6 +26,7 @@ pub fn encode(stack: &Stack, settings: &Settings, idx: c_int, out: &mut Vec<u8>)
         stack,
         marks: settings.marks,
         max_depth: settings.max_depth,
+        int64_parts: settings.int64_cdata.map(|c| c.parts),
         path: RefCell::new(Vec::new()),
     };
     let value = LuaValue {
@@ -45,6 +46,7 @@ pub fn decode(stack: &Stack, settings: &Settings, data: &[u8]) -> Result<()> {
         depth: 0,
         max_depth: settings.max_depth,
         top: true,
+        int64_maker: settings.int64_maker(),
     };
     seed.deserialize(&mut de)
         .and_then(|()| de.end())
@@ -57,6 +59,8 @@ struct Ctx<'a> {
     stack: &'a Stack,
     marks: Marks,
     max_depth: usize,
+    /// LuaJIT: reads the FFI's 64-bit integers (see `Settings::int64_cdata`).
+    int64_parts: Option<c_int>,
     /// Tables being written, for cycle checks.
     path: RefCell<Vec<*const std::ffi::c_void>>,
 }
@@ -83,10 +87,30 @@ impl Serialize for LuaValue<'_> {
                 Some(t) => self.table(ser, t),
                 None => Err(ser::Error::custom("the value changed while it was encoded")),
             },
+            Kind::Other => self.cdata(ser),
             k => Err(ser::Error::custom(format!(
                 "a {} value has no JSON form",
                 k.name()
             ))),
+        }
+    }
+}
+
+impl LuaValue<'_> {
+    /// LuaJIT's FFI cdata: an `int64_t` or `uint64_t` is a JSON integer, exact.
+    fn cdata<S: Serializer>(&self, ser: S) -> std::result::Result<S::Ok, S::Error> {
+        let int = match self.ctx.int64_parts {
+            Some(parts) => self
+                .ctx
+                .stack
+                .luajit_int64(self.idx, parts)
+                .map_err(ser::Error::custom)?,
+            None => None,
+        };
+        match int {
+            Some(Int64::Signed(i)) => ser.serialize_i64(i),
+            Some(Int64::Unsigned(u)) => ser.serialize_u64(u),
+            None => Err(ser::Error::custom("a cdata value has no JSON form")),
         }
     }
 }
@@ -222,6 +246,8 @@ struct Seed<'a> {
     depth: usize,
     max_depth: usize,
     top: bool,
+    /// LuaJIT: makes integers beyond ±2^53 FFI cdata (see `Settings::int64_maker`).
+    int64_maker: Option<c_int>,
 }
 
 impl<'a> Seed<'a> {
@@ -231,6 +257,7 @@ impl<'a> Seed<'a> {
             depth: self.depth + 1,
             max_depth: self.max_depth,
             top: false,
+            int64_maker: self.int64_maker,
         }
     }
 
@@ -277,16 +304,19 @@ impl<'de> Visitor<'de> for Seed<'_> {
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<(), E> {
-        self.stack.push_int(v);
-        Ok(())
+        self.stack
+            .push_int64(Int64::Signed(v), self.int64_maker)
+            .map_err(E::custom)
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<(), E> {
-        match i64::try_from(v) {
-            Ok(i) => self.stack.push_int(i),
-            Err(_) => self.stack.push_float(v as f64),
-        }
-        Ok(())
+        let value = match i64::try_from(v) {
+            Ok(i) => Int64::Signed(i),
+            Err(_) => Int64::Unsigned(v),
+        };
+        self.stack
+            .push_int64(value, self.int64_maker)
+            .map_err(E::custom)
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<(), E> {

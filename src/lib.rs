@@ -106,7 +106,8 @@ const LUA_PARTS: &[(&std::ffi::CStr, &str)] = &[
     ),
 ];
 
-/// LuaJIT only: the function that says where an FFI cdata's or a string.buffer's bytes are.
+/// LuaJIT only: the functions that say where an FFI cdata's or a string.buffer's bytes are, and
+/// read and make the FFI's 64-bit integers.
 const LUAJIT_PART: &str = include_str!("../lua/nml/luajit.lua");
 
 /// LuaJIT only: the MessagePack codec in Lua, which the JIT compiles.
@@ -229,12 +230,17 @@ fn open(s: &Stack) -> lua::Returns {
     if cfg!(feature = "luajit") {
         s.load(LUAJIT_PART.as_bytes(), c"@lua/nml/luajit.lua")
             .map_err(error::Error::raise)?;
-        s.pcall(0, 1).map_err(error::Error::raise)?;
-        if s.kind(-1) == Kind::Nil {
-            s.pop(1); // a LuaJIT without its FFI: no cdata to send, no Lua codec
+        s.pcall(0, 3).map_err(error::Error::raise)?;
+        if s.kind(-3) == Kind::Nil {
+            s.pop(3); // a LuaJIT without its FFI: no cdata to send, no Lua codec
         } else {
+            let make = s.make_ref();
+            let parts = s.make_ref();
             let span = s.make_ref();
-            module.update_settings(|settings| settings.buffer_span = Some(span));
+            module.update_settings(|settings| {
+                settings.buffer_span = Some(span);
+                settings.int64_cdata = Some(codec::Int64Cdata { parts, make });
+            });
             open_lua_codec(s, module, table)?;
         }
     }

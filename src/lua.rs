@@ -55,6 +55,13 @@ pub use mlua_sys::lua_State;
 
 use crate::error::{Error, Result};
 
+/// A 64-bit integer as LuaJIT's FFI holds it: an `int64_t` or a `uint64_t` cdata.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Int64 {
+    Signed(i64),
+    Unsigned(u64),
+}
+
 /// Lua's value types, as `lua_type` reports them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -322,6 +329,18 @@ impl Stack {
         })
     }
 
+    /// Calls the function at registry reference `f` on the value at `idx`, protected, leaving
+    /// its `nres` results on the stack (nothing when it raised: the message is the `Err`).
+    fn call_ref(&self, f: c_int, idx: c_int, nres: c_int) -> std::result::Result<(), String> {
+        let idx = self.abs(idx);
+        if !self.check_stack(nres + 1) {
+            return Err("Lua stack exhausted".into());
+        }
+        self.push_ref(f);
+        self.push_value(idx);
+        self.pcall(1, nres)
+    }
+
     /// LuaJIT: the bytes of the FFI cdata or string.buffer at `idx`, as the function at
     /// registry reference `span` (from `lua/nml/luajit.lua`) places them: `size` bytes (all of
     /// them when `size` is `None`, which a pointer does not allow). `Ok(None)` when the value is
@@ -333,13 +352,7 @@ impl Stack {
         span: c_int,
         size: Option<usize>,
     ) -> std::result::Result<Option<&[u8]>, String> {
-        let idx = self.abs(idx);
-        if !self.check_stack(3) {
-            return Err("Lua stack exhausted".into());
-        }
-        self.push_ref(span);
-        self.push_value(idx);
-        self.pcall(1, 2)?;
+        self.call_ref(span, idx, 2)?;
         let found = match (self.to_f64(-2), self.kind(-1)) {
             (Some(address), Kind::Number) => Ok(Some((address, self.to_f64(-1)))),
             (Some(address), Kind::Nil) => Ok(Some((address, None))),
@@ -370,6 +383,72 @@ impl Stack {
         Ok(Some(unsafe {
             std::slice::from_raw_parts(address as usize as *const u8, len)
         }))
+    }
+
+    /// LuaJIT: the value at `idx` as an integer, when it is an `int64_t` or `uint64_t` cdata,
+    /// which the function at registry reference `parts` (from `lua/nml/luajit.lua`) splits into
+    /// its sign and two 32-bit halves. `Ok(None)` for any other value. Slow (a protected call
+    /// into Lua), for cdata only.
+    pub fn luajit_int64(
+        &self,
+        idx: c_int,
+        parts: c_int,
+    ) -> std::result::Result<Option<Int64>, String> {
+        self.call_ref(parts, idx, 3)?;
+        let halves = (self.to_f64(-2), self.to_f64(-1));
+        let value = match (self.kind(-3), halves) {
+            (Kind::Boolean, (Some(high), Some(low))) => {
+                let bits = (high as u64) << 32 | low as u64;
+                Some(match self.to_bool(-3) {
+                    true => Int64::Signed(bits as i64),
+                    false => Int64::Unsigned(bits),
+                })
+            }
+            _ => None,
+        };
+        self.pop(3);
+        Ok(value)
+    }
+
+    /// Pushes a 64-bit integer the way every codec unpacks one: a Lua integer on 5.3+ (a float
+    /// above the int64 range); where `cdata` (LuaJIT's `int64 = "cdata"`, see
+    /// `Settings::int64_maker`) and beyond ±2^53, an FFI cdata; else the nearest number.
+    pub fn push_int64(
+        &self,
+        value: Int64,
+        cdata: Option<c_int>,
+    ) -> std::result::Result<(), String> {
+        const EXACT: u64 = 1 << 53;
+        match (value, cdata) {
+            (Int64::Signed(i), Some(make)) if i.unsigned_abs() > EXACT => {
+                self.push_luajit_int64(make, value)?
+            }
+            (Int64::Unsigned(u), Some(make)) if u > EXACT => self.push_luajit_int64(make, value)?,
+            (Int64::Signed(i), _) => self.push_int(i),
+            (Int64::Unsigned(u), _) => match i64::try_from(u) {
+                Ok(i) => self.push_int(i),
+                Err(_) => self.push_float(u as f64),
+            },
+        }
+        Ok(())
+    }
+
+    /// LuaJIT: pushes `value` as an `int64_t` or `uint64_t` cdata, made by the function at
+    /// registry reference `make` (from `lua/nml/luajit.lua`). Protected: `Err` when Lua raised
+    /// (memory), with nothing pushed.
+    fn push_luajit_int64(&self, make: c_int, value: Int64) -> std::result::Result<(), String> {
+        if !self.check_stack(4) {
+            return Err("Lua stack exhausted".into());
+        }
+        let (bits, signed) = match value {
+            Int64::Signed(i) => (i as u64, true),
+            Int64::Unsigned(u) => (u, false),
+        };
+        self.push_ref(make);
+        self.push_float((bits >> 32) as f64);
+        self.push_float((bits & 0xffff_ffff) as f64);
+        self.push_bool(signed);
+        self.pcall(3, 1)
     }
 
     /// LuaJIT: calls the Lua codec's packer (registry reference `pack`, from

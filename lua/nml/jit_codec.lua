@@ -63,6 +63,8 @@ local cu8p = ffi.typeof("const uint8_t *")
 local u32p = ffi.typeof("uint32_t *")
 local u64p = ffi.typeof("uint64_t *")
 local uintptr_t = ffi.typeof("uintptr_t")
+local int64_t, uint64_t = ffi.typeof("int64_t"), ffi.typeof("uint64_t")
+local istype = ffi.istype
 -- One number seen as its bits, both ways.
 local bits = ffi.new("union { double d; uint64_t u64; float f; uint32_t u32; }")
 
@@ -76,7 +78,7 @@ local EXACT = 2 ^ 53 -- integral numbers within this pack as integers (the manua
 local MAX_LEN = 2 ^ 32 - 1
 
 -- nml.config's settings, read again after every nml.config call.
-local max_depth, float32, lua_pack, lua_unpack
+local max_depth, float32, lua_pack, lua_unpack, exact_int64
 
 -- The packer's output: one buffer for the Lua state (freed with it), grown by doubling and
 -- given back at the next call when a large value left it over KEEP bytes (a send's bytes are
@@ -162,6 +164,18 @@ local function put_int(v, pos)
     return pos + 5
   end
   return put64(0xd3, v, pos)
+end
+
+-- An int64_t or uint64_t cdata, exact (any other cdata is the Rust codec's error): within
+-- 2^53 as the number it equals, beyond in 8 bytes, as the Rust codec writes them.
+local function put_int64(v, pos)
+  local signed = istype(int64_t, v)
+  if not signed and not istype(uint64_t, v) then error("cannot pack", 0) end
+  if v <= EXACT and (not signed or v >= -EXACT) then return put_int(tonumber(v), pos) end
+  ensure(pos, 9)
+  buf[pos] = (signed and v < 0) and 0xd3 or 0xcf
+  ffi_cast(u64p, buf + pos + 1)[0] = bswap(ffi_cast(uint64_t, v))
+  return pos + 9
 end
 
 local function put_float(v, pos)
@@ -398,6 +412,7 @@ function pack_value(v, pos, depth)
     return put_float(v, pos)
   end
   if tv == "table" then return pack_table(v, pos, depth) end
+  if tv == "cdata" then return put_int64(v, pos) end
   ensure(pos, 1)
   if tv == "boolean" then
     buf[pos] = v and 0xc3 or 0xc2
@@ -477,6 +492,13 @@ local function be_float(p, pos)
 end
 
 local function truncated() error("truncated", 0) end
+
+-- The 8 big-endian bytes at pos as an int64_t (signed) or uint64_t cdata.
+local function int64_at(p, pos, signed)
+  local u = bswap(ffi_cast(u64p, p + pos)[0])
+  if signed then return ffi_cast(int64_t, u) end
+  return u
+end
 
 -- A length of 1, 2 or 4 bytes at pos, checked against the data.
 local function len8(p, pos, len)
@@ -591,7 +613,11 @@ function unpack_value(p, pos, len, depth)
   end
   if b == 0xcf then
     if pos + 8 > len then truncated() end
-    return be32(p, pos) * 4294967296 + be32(p, pos + 4), pos + 8
+    local hi, lo = be32(p, pos), be32(p, pos + 4)
+    if exact_int64 and (hi > 0x200000 or hi == 0x200000 and lo > 0) then
+      return int64_at(p, pos, hi < 0x80000000), pos + 8
+    end
+    return hi * 4294967296 + lo, pos + 8
   end
   if b == 0xd0 then
     if pos >= len then truncated() end
@@ -610,9 +636,12 @@ function unpack_value(p, pos, len, depth)
   end
   if b == 0xd3 then
     if pos + 8 > len then truncated() end
-    local hi = be32(p, pos)
+    local hi, lo = be32(p, pos), be32(p, pos + 4)
     if hi >= 2147483648 then hi = hi - 4294967296 end
-    return hi * 4294967296 + be32(p, pos + 4), pos + 8
+    if exact_int64 and (hi > 0x200000 or hi == 0x200000 and lo > 0 or hi < -0x200000) then
+      return int64_at(p, pos, true), pos + 8
+    end
+    return hi * 4294967296 + lo, pos + 8
   end
   if b == 0xca then
     if pos + 4 > len then truncated() end
@@ -717,7 +746,7 @@ end
 
 local rust_config = rust.config
 local function settings_changed(now)
-  max_depth, float32 = now.max_depth, now.float32
+  max_depth, float32, exact_int64 = now.max_depth, now.float32, now.int64 == "cdata"
   -- strings = "auto" checks UTF-8, which only the Rust codec does.
   lua_pack = now.codec ~= "rust" and now.strings == "str"
   lua_unpack = now.codec == "auto" and "auto" or now.codec == "lua"

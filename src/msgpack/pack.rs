@@ -14,7 +14,7 @@ use super::sink::Sink;
 use super::{Cache, Codec};
 use crate::codec::{self, Mark, Marks, Strings};
 use crate::error::{Error, Result};
-use crate::lua::{Kind, Number, Stack, Table};
+use crate::lua::{Int64, Kind, Number, Stack, Table};
 use crate::message::{self, MsgBox};
 
 pub struct Packer<'a, S: Sink> {
@@ -27,6 +27,7 @@ pub struct Packer<'a, S: Sink> {
     strings: Strings,
     share: bool,
     buffer_span: Option<c_int>,
+    int64_parts: Option<c_int>,
     /// The tables being packed, outermost first: their number is the depth, and a table met
     /// again while it is on this path is a cycle.
     path: Vec<*const c_void>,
@@ -46,6 +47,7 @@ impl<'a, S: Sink> Packer<'a, S> {
             strings: codec.settings.strings,
             share: codec.settings.share,
             buffer_span: codec.settings.buffer_span,
+            int64_parts: codec.settings.int64_cdata.map(|c| c.parts),
             path: {
                 // A new pass: only the last pass's references are the message's.
                 codec.cache.shared.borrow_mut().clear();
@@ -96,7 +98,22 @@ impl<'a, S: Sink> Packer<'a, S> {
                 )))
             }
             Kind::None => return Err(Error::raise("nothing to pack: no value was given")),
+            Kind::Other => self.cdata(idx)?,
             k => return Err(Error::raise(format!("cannot pack a {} value", k.name()))),
+        }
+        Ok(())
+    }
+
+    /// LuaJIT's FFI cdata: an `int64_t` or `uint64_t` packs as an integer, exact.
+    fn cdata(&mut self, idx: c_int) -> Result<()> {
+        let int = match self.int64_parts {
+            Some(parts) => self.stack.luajit_int64(idx, parts).map_err(Error::raise)?,
+            None => None,
+        };
+        match int {
+            Some(Int64::Signed(i)) => format::int(&mut self.out, i),
+            Some(Int64::Unsigned(u)) => format::uint(&mut self.out, u),
+            None => return Err(Error::raise("cannot pack a cdata value")),
         }
         Ok(())
     }

@@ -4,13 +4,15 @@
 //! allocated for it (an array of n elements needs at least n bytes, a map 2n), the reserved byte
 //! 0xC1 is rejected, and nesting is bounded. Errors say what and at which byte offset.
 
+use std::ffi::c_int;
+
 use rmp::Marker;
 
 use super::keys::KeyCache;
 use super::Codec;
 use crate::codec::{marker, Mark, SHARED_EXT_TYPE};
 use crate::error::{code, Error, Result};
-use crate::lua::{Stack, Table};
+use crate::lua::{Int64, Stack, Table};
 use crate::message::{MsgBox, SharedMsg, HEADROOM};
 use crate::nng::Message;
 use crate::shm;
@@ -24,6 +26,8 @@ pub struct Unpacker<'a> {
     pos: usize,
     max_depth: usize,
     buffers: Buffers<'a>,
+    /// LuaJIT: makes integers beyond ±2^53 FFI cdata (see `Settings::int64_maker`).
+    int64_maker: Option<c_int>,
 }
 
 /// What the `buffer` of a descriptor (a map holding `buffer` as bin and `buffer_ud_type`,
@@ -70,6 +74,7 @@ impl<'a> Unpacker<'a> {
                 true => Buffers::Strings,
                 false => Buffers::Copies,
             },
+            int64_maker: codec.settings.int64_maker(),
         }
     }
 
@@ -85,6 +90,12 @@ impl<'a> Unpacker<'a> {
 
     pub fn at_end(&self) -> bool {
         self.pos >= self.data.len()
+    }
+
+    fn int64(&self, value: Int64) -> Result<()> {
+        self.stack
+            .push_int64(value, self.int64_maker)
+            .map_err(Error::raise)
     }
 
     /// Pushes the next value.
@@ -109,14 +120,20 @@ impl<'a> Unpacker<'a> {
             Marker::U8 => s.push_int(self.be::<1>()?[0] as i64),
             Marker::U16 => s.push_int(u16::from_be_bytes(self.be()?) as i64),
             Marker::U32 => s.push_int(u32::from_be_bytes(self.be()?) as i64),
-            Marker::U64 => match u64::from_be_bytes(self.be()?) {
-                u if u <= i64::MAX as u64 => s.push_int(u as i64),
-                u => s.push_float(u as f64),
-            },
+            Marker::U64 => {
+                let u = u64::from_be_bytes(self.be()?);
+                self.int64(match i64::try_from(u) {
+                    Ok(i) => Int64::Signed(i),
+                    Err(_) => Int64::Unsigned(u),
+                })?
+            }
             Marker::I8 => s.push_int(self.be::<1>()?[0] as i8 as i64),
             Marker::I16 => s.push_int(i16::from_be_bytes(self.be()?) as i64),
             Marker::I32 => s.push_int(i32::from_be_bytes(self.be()?) as i64),
-            Marker::I64 => s.push_int(i64::from_be_bytes(self.be()?)),
+            Marker::I64 => {
+                let i = i64::from_be_bytes(self.be()?);
+                self.int64(Int64::Signed(i))?
+            }
             Marker::F32 => s.push_float(f32::from_be_bytes(self.be()?) as f64),
             Marker::F64 => s.push_float(f64::from_be_bytes(self.be()?)),
             Marker::FixStr(n) => self.string(n as usize)?,
