@@ -108,6 +108,28 @@ describe("LuaJIT's Lua codec", function()
     runs_ok(script)
   end)
 
+  it("unpacks every NaN as Lua's own, whatever its sign and payload", function()
+    -- LuaJIT keeps its type tags in the bits of NaNs: a negative NaN with a payload, made a
+    -- Lua number as it is, reads as some other object and crashes the process. In a child
+    -- process, so that a crash fails the spec instead of ending busted.
+    local script = "local nml = require 'nml'; nml.config { codec = 'lua' }; "
+      .. "for _, hex in ipairs { 'cbfffbe00000000000', 'cbfff0000000000001', 'cbffffffffffffffff', "
+      .. "'cb7ff0000000000001', 'caffdf0000', 'caff800001', 'caffffffff', 'ca7fc00001' } do "
+      .. "local data = hex:gsub('..', function(b) return string.char(tonumber(b, 16)) end); "
+      .. "local v = nml.unpack(data); local t = nml.unpack(string.char(0x91) .. data); "
+      .. "assert(type(v) == 'number' and v ~= v and t[1] ~= t[1], hex); "
+      .. "assert(nml.pack(v) == nml.pack(0 / 0), hex) end; print('ok')"
+    runs_ok(script)
+  end)
+
+  it("packs with the Lua codec from the start, before any nml.config call", function()
+    -- (In a fresh process: read from the codec's own flag, as both codecs write alike.)
+    runs_ok("local nml = require 'nml'; local i = 1; while true do "
+      .. "local name, value = debug.getupvalue(nml.pack, i); assert(name, 'no lua_pack'); "
+      .. "if name == 'lua_pack' then assert(value == true, 'lua_pack is ' .. tostring(value)) break end; "
+      .. "i = i + 1 end; print('ok')")
+  end)
+
   it("rejects a codec it does not know", function()
     local ok, err = pcall(nml.config, { codec = "fast" })
     assert.is_false(ok)
@@ -189,6 +211,53 @@ describe("LuaJIT's Lua codec", function()
     local back = nml.decode(json, "json")
     assert.are.equal("-9007199254740993LL 18446744073709551615ULL", tostring(back[1]) .. " " .. tostring(back[2]))
     assert.is_false((pcall(nml.encode, int32, "json")))
+  end)
+
+  it("unpacks bytes mutated at random as the Rust codec does: the same values or errors", function()
+    -- A value as text, map order aside, for comparing what each codec gives back.
+    local function canon(v)
+      local t = type(v)
+      if t == "number" then return v ~= v and "nan" or ("%.17g"):format(v) end
+      if t == "string" then return ("%q"):format(v) end
+      if t == "table" then
+        local parts = {}
+        for k, x in pairs(v) do parts[#parts + 1] = canon(k) .. "=" .. canon(x) end
+        table.sort(parts)
+        return tostring(getmetatable(v) ~= nil) .. "{" .. table.concat(parts, ",") .. "}"
+      end
+      return t .. ":" .. tostring(v == nml.null and "null" or v)
+    end
+    local function outcome(codec, f, data, offset)
+      local r = pack_n(with_codec(codec, pcall, f, data, offset))
+      local parts = {}
+      for i = 1, math.max(r.n, 4) do parts[i] = canon(r[i]) end
+      return table.concat(parts, "|")
+    end
+    local sources = {
+      nml.pack { id = 12345, command = "predict", args = { 1, 2.5, "x", true, nml.null } },
+      nml.pack { 1, 2, 3, { a = { b = { c = 1 } } }, nml.ext(5, "abc"), nml.bin "\0\1" },
+      nml.pack { [1.5] = 2, [-3] = "y", k = -2 ^ 40, f = 0.1 },
+      helper.unhex "92cf8000000000000001d3ffdf000000000001", nml.pack { string.rep("s", 40) },
+    }
+    local seed = tonumber(os.getenv("NML_SEED")) or os.time()
+    math.randomseed(seed)
+    local rand = math.random
+    for i = 1, 4000 do
+      local bytes = { sources[rand(#sources)]:byte(1, -1) }
+      for _ = 1, rand(3) do
+        local op = rand(3)
+        if op == 1 then bytes[rand(#bytes)] = rand(0, 255)
+        elseif op == 2 and #bytes > 1 then for _ = 1, rand(#bytes - 1) do table.remove(bytes) end
+        else table.insert(bytes, rand(#bytes + 1), rand(0, 255)) end
+      end
+      local data = string.char(unpack(bytes))
+      local offset = rand(3) == 1 and rand(0, #data) or 0
+      for _, f in ipairs { nml.unpack_one, nml.unpack } do
+        local lua, rust = outcome("lua", f, data, offset), outcome("rust", f, data, offset)
+        assert(lua == rust, ("case %d of seed %d (%s at %d): lua %s, rust %s"):format(
+          i, seed, helper.hex(data), offset, lua:sub(1, 120), rust:sub(1, 120)))
+      end
+    end
   end)
 
   it("unpacks every integer and float format as the Rust codec does", function()

@@ -380,9 +380,9 @@ fn config_impl(s: &Stack) -> Returns {
         false => "message",
     });
     s.raw_set_field(now, "buffers");
-    s.push_str(match settings.lua_codec {
-        Some(_) => settings.path.name(),
-        None => CodecPath::Rust.name(),
+    s.push_str(match settings.has_ffi() {
+        true => settings.path.name(),
+        false => CodecPath::Rust.name(),
     });
     s.raw_set_field(now, "codec");
     s.push_str(int64_name(settings));
@@ -428,7 +428,7 @@ fn codec_path(s: &Stack, opts: Table, settings: Settings) -> Result<CodecPath> {
         _ => match s.opt_bytes(-1) {
             Some(b"auto") => Ok(CodecPath::Auto),
             Some(b"rust") => Ok(CodecPath::Rust),
-            Some(b"lua") if settings.lua_codec.is_some() => Ok(CodecPath::Lua),
+            Some(b"lua") if settings.has_ffi() => Ok(CodecPath::Lua),
             Some(b"lua") if cfg!(feature = "luajit") => Err(bad_argument(
                 "config",
                 1,

@@ -197,6 +197,12 @@ impl Settings {
         (self.path != CodecPath::Rust && self.strings == Strings::Str).then_some(codec.pack)
     }
 
+    /// LuaJIT with its FFI, so with the Lua codec too. (Known before the Lua codec's chunk
+    /// runs, which reads these settings as it loads.)
+    pub fn has_ffi(&self) -> bool {
+        self.int64_cdata.is_some()
+    }
+
     /// Where integers beyond ±2^53 unpack as FFI cdata: the function that makes them.
     pub fn int64_maker(&self) -> Option<c_int> {
         self.int64_cdata

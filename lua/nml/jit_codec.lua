@@ -481,13 +481,25 @@ local function be32(p, pos)
   return p[pos] * 16777216 + p[pos + 1] * 65536 + p[pos + 2] * 256 + p[pos + 3]
 end
 
+-- Floats. Every NaN becomes Lua's own: LuaJIT keeps its type tags in NaN bits, and a
+-- negative NaN with a payload, made a number as it is, reads as another object (a crash).
+-- The Rust codec's lua_pushnumber does the same.
+local NAN = 0 / 0
+
 local function be_double(p, pos)
+  local high = bswap(ffi_cast(u32p, p + pos)[0])
+  if band(high, 0x7ff00000) == 0x7ff00000
+    and (band(high, 0xfffff) ~= 0 or ffi_cast(u32p, p + pos + 4)[0] ~= 0) then
+    return NAN
+  end
   bits.u64 = bswap(ffi_cast(u64p, p + pos)[0])
   return bits.d
 end
 
 local function be_float(p, pos)
-  bits.u32 = bswap(ffi_cast(u32p, p + pos)[0])
+  local u = bswap(ffi_cast(u32p, p + pos)[0])
+  if band(u, 0x7f800000) == 0x7f800000 and band(u, 0x7fffff) ~= 0 then return NAN end
+  bits.u32 = u
   return bits.f
 end
 
