@@ -310,12 +310,8 @@ impl<'de> Visitor<'de> for Seed<'_> {
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<(), E> {
-        let value = match i64::try_from(v) {
-            Ok(i) => Int64::Signed(i),
-            Err(_) => Int64::Unsigned(v),
-        };
         self.stack
-            .push_int64(value, self.int64_maker)
+            .push_int64(Int64::Unsigned(v), self.int64_maker)
             .map_err(E::custom)
     }
 

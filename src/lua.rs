@@ -412,23 +412,25 @@ impl Stack {
 
     /// Pushes a 64-bit integer the way every codec unpacks one: a Lua integer on 5.3+ (a float
     /// above the int64 range); where `cdata` (LuaJIT's `int64 = "cdata"`, see
-    /// `Settings::int64_maker`) and beyond ±2^53, an FFI cdata; else the nearest number.
+    /// `Settings::int64_maker`) and beyond ±2^53, an FFI cdata (an `int64_t` up to the int64
+    /// maximum, whichever format the value came in); else the nearest number.
     pub fn push_int64(
         &self,
         value: Int64,
         cdata: Option<c_int>,
     ) -> std::result::Result<(), String> {
         const EXACT: u64 = 1 << 53;
+        let value = match value {
+            Int64::Unsigned(u) if u <= i64::MAX as u64 => Int64::Signed(u as i64),
+            v => v,
+        };
         match (value, cdata) {
             (Int64::Signed(i), Some(make)) if i.unsigned_abs() > EXACT => {
                 self.push_luajit_int64(make, value)?
             }
-            (Int64::Unsigned(u), Some(make)) if u > EXACT => self.push_luajit_int64(make, value)?,
+            (Int64::Unsigned(_), Some(make)) => self.push_luajit_int64(make, value)?,
             (Int64::Signed(i), _) => self.push_int(i),
-            (Int64::Unsigned(u), _) => match i64::try_from(u) {
-                Ok(i) => self.push_int(i),
-                Err(_) => self.push_float(u as f64),
-            },
+            (Int64::Unsigned(u), _) => self.push_float(u as f64),
         }
         Ok(())
     }

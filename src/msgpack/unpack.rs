@@ -122,10 +122,7 @@ impl<'a> Unpacker<'a> {
             Marker::U32 => s.push_int(u32::from_be_bytes(self.be()?) as i64),
             Marker::U64 => {
                 let u = u64::from_be_bytes(self.be()?);
-                self.int64(match i64::try_from(u) {
-                    Ok(i) => Int64::Signed(i),
-                    Err(_) => Int64::Unsigned(u),
-                })?
+                self.int64(Int64::Unsigned(u))?
             }
             Marker::I8 => s.push_int(self.be::<1>()?[0] as i8 as i64),
             Marker::I16 => s.push_int(i16::from_be_bytes(self.be()?) as i64),
