@@ -47,10 +47,11 @@ print(string.format("publisher: sent %d messages, %d per protocol", 3 * per_prot
 io.write(subscribers:read("*a"))
 assert(subscribers:close(), "the subscribers failed")
 
-local control = assert(nml.socket("req", { recv_timeout = 5000 }))
+local control = assert(nml.socket("req", { recv_timeout = 20000 }))
 assert(control:dial(control_url))
 assert(control:send("stop"))
-assert(control:recv() == "stopped")
+local stopped, why = control:recv()
+assert(stopped == "stopped", "the forwarder did not answer stop: " .. tostring(why))
 forwarder:close()
 publisher:close()
 print("forwarder ok: every message crossed to both hosts")
