@@ -18,7 +18,7 @@ local function stamp(seq)
 end
 
 if arg[1] == "sink" then
-  local pair = assert(nml.socket("pair", { recv_timeout = 10000, send_timeout = 10000 }))
+  local pair = assert(nml.socket("pair", { share = true, recv_timeout = 10000, send_timeout = 10000 }))
   assert(pair:dial(arg[2]))
   local latencies, wrong = {}, 0
   while true do

@@ -609,7 +609,7 @@ fn unwrap_impl(s: &Stack) -> Returns {
     };
     // Decoding makes Lua values, which may raise: protected, as `carried` may own a protocol.
     s.protect(0, 0, |p| {
-        crate::transfer::push_received(p, &carried, &body[parsed.payload_at..], buffers)?;
+        crate::transfer::push_received(p, &carried, &body[parsed.payload_at..], buffers, false)?;
         match parsed.topic {
             [] => p.push_nil(),
             topic => p.push_bytes(topic),

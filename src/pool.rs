@@ -92,11 +92,12 @@ fn take_impl(s: &Stack) -> Returns {
     // which brings other lent buffers home.
     let segment = {
         let mut free = pool.home.try_borrow_mut().map_err(|_| busy())?;
-        let unheld = free.iter().position(|seg| seg.control().holds() == 0);
+        // Lent under a new token, so that a reference to what it held before no longer opens.
+        let unheld = free.iter_mut().position(Segment::renew);
         unheld.map(|i| free.swap_remove(i))
     };
     let Some(segment) = segment else {
-        let held = pool.controls.iter().filter(|c| c.holds() > 0).count();
+        let held = pool.controls.iter().filter(|c| c.is_held()).count();
         return Err(Error::returned(
             code::AGAIN,
             format!(
@@ -113,7 +114,7 @@ fn take_impl(s: &Stack) -> Returns {
 fn available_impl(s: &Stack) -> Returns {
     let pool = check(s, 1, "available")?;
     let free = pool.home.try_borrow().map_err(|_| busy())?;
-    let n = free.iter().filter(|seg| seg.control().holds() == 0).count();
+    let n = free.iter().filter(|seg| !seg.control().is_held()).count();
     s.push_int(n as i64);
     Ok(1)
 }

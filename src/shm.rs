@@ -9,10 +9,16 @@
 //! - it has no name: the kernel frees it when the last descriptor and mapping are gone, so a
 //!   crash of either side leaves nothing behind in `/dev/shm` or anywhere else.
 //!
-//! The first page is a control block (a magic number, a random token that tells this buffer
-//! from a later one under the same pid and fd, the data's length, and the count of holds:
-//! the sender adds one per receiver before it sends a reference, each receiver's view gives
-//! one back when it goes); the data starts at the second page.
+//! The first page is a control block: a magic number, a random token that tells this buffer
+//! from a later one under the same pid and fd (a pool draws a new one each time it lends the
+//! buffer again), the data's length, and two counts that keep it out of a pool while anyone may
+//! read it: references sent and not yet opened (the sender adds one per receiver it counts), and
+//! receivers' views open now.
+//!
+//! A reference is bytes from a peer (docs/design.md, "Threat model"): `Segment::open` opens
+//! nothing before the path names a memfd of nml's, opens it so that it can never become a
+//! controlling terminal or block, checks it again once open, and fails the same way whatever is
+//! wrong, so that a peer learns nothing of this host's processes and descriptors.
 
 #![allow(unsafe_code)] // the OS's memfd and mmap (see lib.rs)
 
@@ -20,9 +26,14 @@ use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-const MAGIC: u64 = u64::from_be_bytes(*b"nml.shm1");
+const MAGIC: u64 = u64::from_be_bytes(*b"nml.shm2");
+/// The memfd's name, which `/proc/<pid>/fd/<fd>` shows as `/memfd:<name> (deleted)`.
+const NAME: &str = "nml-shared-buffer";
+/// The largest data length a reference may claim: far beyond any real buffer, and small enough
+/// that no size computed from it overflows.
+const MAX_LEN: u64 = 1 << 46;
 /// Where the data starts: one page for the control block.
 pub const DATA_AT: usize = 4096;
 
@@ -30,10 +41,12 @@ pub const DATA_AT: usize = 4096;
 #[repr(C)]
 struct ControlBlock {
     magic: u64,
-    token: u64,
+    token: AtomicU64,
     len: u64,
-    /// References sent and not yet let go of by their receivers.
-    holds: AtomicU32,
+    /// References sent and not yet opened: one per receiver the sender counted.
+    in_flight: AtomicU32,
+    /// Receivers' views open now (a forwarder's fan-out may open more than were counted).
+    views: AtomicU32,
 }
 
 /// What crosses instead of the bytes: enough for a process of the same user on this host to
@@ -73,17 +86,10 @@ impl Reference {
     }
 }
 
-/// Why a reference could not be opened.
+/// A reference that was not opened. Why is kept for this crate's tests only: the receiver says
+/// the same thing whatever it is.
 #[derive(Debug)]
-pub enum OpenError {
-    /// The creator has exited or closed the buffer (or the reference is not of this host).
-    Gone,
-    /// The kernel refused: the creator is another user.
-    Refused,
-    /// What is there is not the buffer the reference names (another segment, a wrong size).
-    Mismatch(&'static str),
-    Io(io::Error),
-}
+pub struct Refused(#[allow(dead_code)] pub &'static str);
 
 /// A segment's control page, mapped read-write on its own, so that whoever keeps a handle
 /// (the sender at send time, a pool) can count holds for as long as it keeps it.
@@ -99,26 +105,63 @@ impl Control {
 
     fn block(&self) -> &ControlBlock {
         // SAFETY: the page is mapped for as long as `self` lives and holds the ControlBlock
-        // written by `Segment::create`; `holds` is atomic, the other fields are never written
-        // again.
+        // written by `Segment::create`; the counts and the token are atomic, the other fields
+        // are never written again.
         unsafe { &*self.block }
     }
 
-    /// References sent and not yet let go of.
-    pub fn holds(&self) -> u32 {
-        self.block().holds.load(Ordering::Acquire)
+    /// Whether anyone may still read the buffer: a reference on its way, or a view open.
+    pub fn is_held(&self) -> bool {
+        let b = self.block();
+        b.in_flight.load(Ordering::SeqCst) > 0 || b.views.load(Ordering::SeqCst) > 0
     }
 
-    pub fn add_holds(&self, n: u32) {
-        self.block().holds.fetch_add(n, Ordering::AcqRel);
+    /// Counts `n` references about to be sent.
+    pub fn add_in_flight(&self, n: u32) {
+        self.block().in_flight.fetch_add(n, Ordering::SeqCst);
     }
 
-    /// Gives back `n` holds (never below zero, whatever a peer wrote there).
-    pub fn drop_holds(&self, n: u32) {
-        let holds = &self.block().holds;
-        let _ = holds.fetch_update(Ordering::AcqRel, Ordering::Acquire, |h| {
+    /// Takes back `n` references that were not sent after all, or one a receiver opened (never
+    /// below zero: a forwarder may fan one reference out to more receivers than were counted).
+    pub fn drop_in_flight(&self, n: u32) {
+        let in_flight = &self.block().in_flight;
+        let _ = in_flight.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |h| {
             Some(h.saturating_sub(n))
         });
+    }
+
+    /// Counts a receiver's view, if the buffer is still the one `token` names: false (and
+    /// nothing counted) once it was lent again under a new token. With `renew` this is the
+    /// order that keeps a reader and a pool apart (both SeqCst): the view is counted before the
+    /// token is read, the pool writes the token before it reads the count, so at least one of
+    /// them sees the other.
+    fn open_view(&self, token: u64) -> bool {
+        let b = self.block();
+        b.views.fetch_add(1, Ordering::SeqCst);
+        if b.token.load(Ordering::SeqCst) != token {
+            b.views.fetch_sub(1, Ordering::SeqCst);
+            return false;
+        }
+        self.drop_in_flight(1);
+        true
+    }
+
+    fn close_view(&self) {
+        let views = &self.block().views;
+        let _ = views.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| {
+            Some(v.saturating_sub(1))
+        });
+    }
+
+    /// For a pool about to lend the buffer again: a new token, so that a reference to the old
+    /// contents no longer opens; false if someone may still read it.
+    fn renew(&self, token: u64) -> bool {
+        if self.is_held() {
+            return false;
+        }
+        let b = self.block();
+        b.token.store(token, Ordering::SeqCst);
+        b.views.load(Ordering::SeqCst) == 0
     }
 }
 
@@ -164,7 +207,7 @@ fn random_token() -> u64 {
 impl Segment {
     /// A new segment of `len` data bytes, zeroed, mapped read-write, its size sealed.
     pub fn create(len: usize) -> io::Result<Segment> {
-        let name = CString::new("nml-shared-buffer").expect("no NUL in the name");
+        let name = CString::new(NAME).expect("no NUL in the name");
         // SAFETY: memfd_create takes a NUL-terminated name and flags; it returns a new fd or -1.
         let raw = unsafe {
             libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING)
@@ -193,9 +236,10 @@ impl Segment {
         unsafe {
             control.block.write(ControlBlock {
                 magic: MAGIC,
-                token,
+                token: AtomicU64::new(token),
                 len: len as u64,
-                holds: AtomicU32::new(0),
+                in_flight: AtomicU32::new(0),
+                views: AtomicU32::new(0),
             });
         }
         let base = map(&fd, total, libc::PROT_READ | libc::PROT_WRITE, 0)?;
@@ -226,35 +270,48 @@ impl Segment {
     }
 
     /// Opens the segment `r` names, of a process of this user on this host: its data
-    /// read-only, its control page read-write (to give back the hold its sender placed for
-    /// this view, when the view is dropped).
-    pub fn open(r: &Reference) -> Result<Segment, OpenError> {
-        let path = CString::new(format!("/proc/{}/fd/{}", r.pid, r.fd)).expect("no NUL in a path");
+    /// read-only, its control page read-write (to count this view while it lives). Nothing is
+    /// opened unless the path names a memfd of nml's; nothing is mapped unless the descriptor
+    /// opened is one, sealed, of the size sent, with nml's magic and the token sent.
+    pub fn open(r: &Reference) -> Result<Segment, Refused> {
+        if r.pid == 0 || r.fd > i32::MAX as u32 || r.len > MAX_LEN {
+            return Err(Refused("a pid, fd or length out of range"));
+        }
+        let path = format!("/proc/{}/fd/{}", r.pid, r.fd);
+        if !names_our_memfd(&path) {
+            return Err(Refused("not a memfd of nml's"));
+        }
+        let path = CString::new(path).expect("no NUL in a path");
+        // O_NOCTTY: never a controlling terminal; O_NONBLOCK: never a wait (for a FIFO's other
+        // end, a device), should the link have changed since it was read.
+        let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_NONBLOCK | libc::O_CLOEXEC;
         // SAFETY: open takes a NUL-terminated path; it returns a new fd or -1.
-        let raw = unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
+        let raw = unsafe { libc::open(path.as_ptr(), flags) };
         if raw < 0 {
-            let e = io::Error::last_os_error();
-            return Err(match e.raw_os_error() {
-                Some(libc::ENOENT) | Some(libc::ESRCH) => OpenError::Gone,
-                Some(libc::EACCES) | Some(libc::EPERM) => OpenError::Refused,
-                _ => OpenError::Io(e),
-            });
+            return Err(Refused("open failed"));
         }
         // SAFETY: `raw` was just opened by this process.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        check_sealed(&fd, r.len)?;
-        let control = Control::map(&fd).map_err(OpenError::Io)?;
-        let block = control.block();
-        if block.magic != MAGIC {
-            return Err(OpenError::Mismatch("not an nml shared buffer"));
+        // The link may have changed between the look and the open: look at what was opened.
+        if !names_our_memfd(&format!("/proc/self/fd/{raw}")) {
+            return Err(Refused("what was opened is not a memfd of nml's"));
         }
-        if block.token != r.token || block.len != r.len {
-            return Err(OpenError::Mismatch(
-                "another buffer than the one sent (it was replaced)",
-            ));
+        check_sealed(&fd, r.len)?;
+        let control = Control::map(&fd).map_err(|_| Refused("cannot map the control page"))?;
+        let block = control.block();
+        if block.magic != MAGIC || block.len != r.len {
+            return Err(Refused("not an nml shared buffer of the length sent"));
         }
         let total = DATA_AT + r.len as usize;
-        let base = map(&fd, total, libc::PROT_READ, 0).map_err(OpenError::Io)?;
+        let base =
+            map(&fd, total, libc::PROT_READ, 0).map_err(|_| Refused("cannot map the data"))?;
+        if !control.open_view(r.token) {
+            // SAFETY: mapped just above, referred to by nothing else.
+            unsafe { libc::munmap(base.cast(), total) };
+            return Err(Refused(
+                "another buffer than the one sent (it was lent again)",
+            ));
+        }
         Ok(Segment {
             fd,
             base,
@@ -264,6 +321,17 @@ impl Segment {
             writable: false,
             control,
         })
+    }
+
+    /// For a pool about to lend this buffer again: true, under a new token, if no reference to
+    /// it is on its way and no view is open.
+    pub fn renew(&mut self) -> bool {
+        let token = random_token();
+        if !self.control.renew(token) {
+            return false;
+        }
+        self.token = token;
+        true
     }
 
     pub fn len(&self) -> usize {
@@ -304,7 +372,7 @@ impl Segment {
 impl Drop for Segment {
     fn drop(&mut self) {
         if !self.writable {
-            self.control.drop_holds(1); // a receiver's view gives back its hold
+            self.control.close_view();
         }
         // SAFETY: `base` was mapped with `mapped` bytes by this Segment and nothing refers to it
         // once the Segment is gone; the fd closes with `self.fd`.
@@ -332,25 +400,37 @@ fn map(fd: &OwnedFd, len: usize, prot: libc::c_int, offset: libc::off_t) -> io::
     Ok(p.cast())
 }
 
-/// A segment opened from another process must have its size sealed, and the size sent.
-fn check_sealed(fd: &OwnedFd, len: u64) -> Result<(), OpenError> {
+/// Whether the link at `path` (in /proc) names a memfd made by `Segment::create`.
+fn names_our_memfd(path: &str) -> bool {
+    std::fs::read_link(path).is_ok_and(|target| {
+        let target = target.as_os_str().as_encoded_bytes();
+        target
+            .strip_prefix(b"/memfd:")
+            .and_then(|rest| rest.strip_prefix(NAME.as_bytes()))
+            .is_some_and(|rest| rest.is_empty() || rest == b" (deleted)")
+    })
+}
+
+/// A segment opened from another process must be a regular file (a memfd is one) with its
+/// size sealed, and the size sent.
+fn check_sealed(fd: &OwnedFd, len: u64) -> Result<(), Refused> {
     // SAFETY: F_GET_SEALS and fstat only read the state of an fd this process owns.
-    let (seals, size) = unsafe {
+    let (seals, st) = unsafe {
         let seals = libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS);
         let mut st: libc::stat = std::mem::zeroed();
         if libc::fstat(fd.as_raw_fd(), &mut st) != 0 {
-            return Err(OpenError::Io(io::Error::last_os_error()));
+            return Err(Refused("fstat failed"));
         }
-        (seals, st.st_size as u64)
+        (seals, st)
     };
     let needed = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW;
-    if seals < 0 || seals & needed != needed {
-        return Err(OpenError::Mismatch(
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG || seals < 0 || seals & needed != needed {
+        return Err(Refused(
             "not a sealed buffer: it could shrink under a mapping",
         ));
     }
-    if size != DATA_AT as u64 + len {
-        return Err(OpenError::Mismatch("its size is not the size sent"));
+    if st.st_size as u64 != DATA_AT as u64 + len {
+        return Err(Refused("its size is not the size sent"));
     }
     Ok(())
 }
@@ -360,7 +440,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_receiver_sees_the_creators_bytes_and_gives_back_its_hold() {
+    fn a_receiver_sees_the_creators_bytes_and_counts_its_view() {
         let mut s = Segment::create(10_000).unwrap();
         s.data_mut().unwrap()[..5].copy_from_slice(b"hello");
         let r = s.reference();
@@ -369,15 +449,22 @@ mod tests {
         assert!(!view.is_creator());
         s.data_mut().unwrap()[0] = b'j';
         assert_eq!(&view.data()[..5], b"jello", "the same memory, not a copy");
-        // the sender places a hold per receiver; each view gives its own back
-        s.control().add_holds(2);
+        // the sender counts a reference per receiver; opening turns it into a view
+        s.control().add_in_flight(1);
+        assert!(!s.renew(), "a reference is on its way");
         let second = Segment::open(&r).unwrap();
-        assert_eq!(s.control().holds(), 2);
+        assert!(!s.renew(), "two views are open");
         drop(view);
-        assert_eq!(s.control().holds(), 1);
+        assert!(!s.renew(), "a view is open");
         drop(second);
-        drop(Segment::open(&r).unwrap()); // a view without a hold takes nothing below zero
-        assert_eq!(s.control().holds(), 0);
+        assert!(s.renew(), "no one reads it");
+        let gone = Segment::open(&r);
+        assert!(
+            gone.is_err(),
+            "a reference from before the renewal no longer opens"
+        );
+        drop(Segment::open(&s.reference()).unwrap()); // no count below zero
+        assert!(s.renew());
     }
 
     #[test]
@@ -394,16 +481,27 @@ mod tests {
         let s = Segment::create(100).unwrap();
         let mut r = s.reference();
         r.token ^= 1;
-        assert!(matches!(Segment::open(&r), Err(OpenError::Mismatch(_))));
+        assert!(Segment::open(&r).is_err());
         let mut r = s.reference();
         r.len = 99;
-        assert!(matches!(Segment::open(&r), Err(OpenError::Mismatch(_))));
+        assert!(Segment::open(&r).is_err());
+        let mut r = s.reference();
+        r.len = u64::MAX;
+        assert!(Segment::open(&r).is_err());
         let r = s.reference();
         drop(s);
-        // gone; or, if another test's file took the same fd number meanwhile, not this buffer
-        assert!(matches!(
-            Segment::open(&r),
-            Err(OpenError::Gone | OpenError::Mismatch(_))
-        ));
+        assert!(Segment::open(&r).is_err());
+    }
+
+    #[test]
+    fn nothing_but_a_memfd_of_nmls_is_opened() {
+        let file = std::fs::File::open("/proc/self/stat").unwrap();
+        let r = Reference {
+            pid: std::process::id(),
+            fd: file.as_raw_fd() as u32,
+            token: 0,
+            len: 0,
+        };
+        assert!(matches!(Segment::open(&r), Err(Refused("not a memfd of nml's"))));
     }
 }

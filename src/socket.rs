@@ -76,6 +76,24 @@ pub struct Traffic {
 }
 
 impl SocketState {
+    /// Whether this socket may open the shared-buffer references in `msg`: it asked for them
+    /// (`share`), and the message came from this host (docs/design.md, "Threat model").
+    pub fn opens_shared_from(&self, msg: &crate::nng::Message) -> bool {
+        if !self.share.get() {
+            return false;
+        }
+        match msg.pipe_scheme() {
+            Some(scheme) => crate::nng::is_local_scheme(&scheme),
+            // The pipe has closed since (its sender may have exited): local if every
+            // endpoint of this socket is.
+            None => self
+                .endpoints
+                .borrow()
+                .iter()
+                .all(|e| e.url().is_ok_and(|url| crate::nng::is_local_url(&url))),
+        }
+    }
+
     pub fn count(&self, update: impl FnOnce(&mut Traffic)) {
         let mut t = self.traffic.get();
         update(&mut t);

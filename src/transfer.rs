@@ -195,12 +195,12 @@ fn send_holding(module: &Module, e: &Endpoint, msg: Message, dontwait: bool) -> 
         _ => 1,
     };
     for control in &shared {
-        control.add_holds(receivers);
+        control.add_in_flight(receivers);
     }
     let sent = send_message(e, msg, dontwait);
     if sent.is_err() {
         for control in &shared {
-            control.drop_holds(receivers);
+            control.drop_in_flight(receivers);
         }
     }
     sent
@@ -580,6 +580,7 @@ fn sock_recv_impl(s: &Stack) -> Returns {
     let endpoint = Endpoint::at(s, 1, "recv")?;
     let (dontwait, as_strings) = recv_options(s, 2, "recv")?;
     let r = receive(s, &endpoint, dontwait)?;
+    let open_shared = endpoint.state.opens_shared_from(&r.msg);
     // Shared, so that descriptors' buffers can be views into it; it is
     // freed on return unless a view refers to it.
     let msg: SharedMsg = Rc::new(RefCell::new(Held::new(r.msg)));
@@ -592,7 +593,7 @@ fn sock_recv_impl(s: &Stack) -> Returns {
             true => Buffers::Strings,
             false => Buffers::Views(&msg, r.payload_at),
         };
-        push_received(s, &r.carried, &body[r.payload_at..], buffers)?;
+        push_received(s, &r.carried, &body[r.payload_at..], buffers, open_shared)?;
         let topic = &body[..r.topic_len];
         if topic.is_empty() {
             s.push_nil();
@@ -604,7 +605,13 @@ fn sock_recv_impl(s: &Stack) -> Returns {
 }
 
 /// Pushes the decoded payload (or its bytes) and its protocol name.
-pub fn push_received(s: &Stack, carried: &Carried, payload: &[u8], buffers: Buffers) -> Result<()> {
+pub fn push_received(
+    s: &Stack,
+    carried: &Carried,
+    payload: &[u8],
+    buffers: Buffers,
+    open_shared: bool,
+) -> Result<()> {
     match carried {
         Carried::Known(p) => {
             let module = Module::of(s)?;
@@ -617,7 +624,8 @@ pub fn push_received(s: &Stack, carried: &Carried, payload: &[u8], buffers: Buff
                     Ok(())
                 }
                 Protocol::MessagePack => {
-                    decode_msgpack(Unpacker::new(s, module.codec(), payload, 0).buffers(buffers))
+                    let unpacker = Unpacker::new(s, module.codec(), payload, 0);
+                    decode_msgpack(unpacker.buffers(buffers).open_shared(open_shared))
                 }
                 _ => p.decode(s, module.codec(), payload),
             };

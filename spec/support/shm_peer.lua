@@ -32,7 +32,7 @@ elseif mode == "hold" then
   pair:close()
   print("closed")
 elseif mode == "view" then
-  local pull = assert(nml.socket("pull", { recv_timeout = 10000 }))
+  local pull = assert(nml.socket("pull", { recv_timeout = 10000, share = true }))
   assert(pull:dial(url))
   local t = assert(pull:recv())
   local pid = io.open("/proc/self/stat"):read("*l"):match("^(%d+)")
@@ -40,7 +40,7 @@ elseif mode == "view" then
   io.stdout:flush()
   while t do nml.sleep(1000) end
 elseif mode == "receive" then
-  local pull = assert(nml.socket("pull", { recv_timeout = 10000 }))
+  local pull = assert(nml.socket("pull", { recv_timeout = 10000, share = true }))
   assert(pull:listen(url))
   print("listening")
   io.stdout:flush()

@@ -28,6 +28,9 @@ pub struct Unpacker<'a> {
     buffers: Buffers<'a>,
     /// LuaJIT: makes integers beyond ±2^53 FFI cdata (see `Settings::int64_maker`).
     int64_maker: Option<c_int>,
+    /// Whether shared-buffer references are opened (a socket with `share`, a message from
+    /// this host); otherwise they stay the ext they are on the wire.
+    open_shared: bool,
 }
 
 /// What the `buffer` of a descriptor (a map holding `buffer` as bin and `buffer_ud_type`,
@@ -75,7 +78,15 @@ impl<'a> Unpacker<'a> {
                 false => Buffers::Copies,
             },
             int64_maker: codec.settings.int64_maker(),
+            open_shared: false,
         }
+    }
+
+    /// Opens shared-buffer references in descriptors (only for a socket that asked for them,
+    /// and a message that came from this host: docs/design.md, "Threat model").
+    pub fn open_shared(mut self, open: bool) -> Self {
+        self.open_shared = open;
+        self
     }
 
     /// Says what descriptors' buffers become (the default: copies, or strings if configured).
@@ -273,11 +284,11 @@ impl<'a> Unpacker<'a> {
     }
 
     /// Pushes a descriptor's shared buffer: a read-only view of the sender's memory, mapped
-    /// here (or its bytes as a string with `buffers = "string"`). Outside a descriptor the
-    /// reference is the ext it is on the wire.
+    /// here (or its bytes as a string with `buffers = "string"`), where references may be
+    /// opened; elsewhere, and outside a descriptor, the reference is the ext it is on the wire.
     fn shared_buffer(&mut self, r: &shm::Reference, typed: bool) -> Result<()> {
         let s = self.stack;
-        if !typed {
+        if !typed || !self.open_shared {
             let ext = s.new_table(0, 2);
             s.push_int(SHARED_EXT_TYPE as i64);
             s.raw_set_field(ext, "type");
@@ -286,20 +297,13 @@ impl<'a> Unpacker<'a> {
             s.set_metatable(ext.index(), marker(s, Mark::Ext)?);
             return Ok(());
         }
-        let segment = shm::Segment::open(r).map_err(|e| match e {
-            shm::OpenError::Gone => Error::returned(
+        // One answer whatever failed, so that a peer learns nothing of this host.
+        let segment = shm::Segment::open(r).map_err(|_| {
+            Error::returned(
                 code::GONE,
-                format!(
-                    "the sender of a shared buffer (pid {}) has exited or freed it",
-                    r.pid
-                ),
-            ),
-            shm::OpenError::Refused => Error::returned(
-                code::PERMISSION,
-                format!("the shared buffer of pid {} belongs to another user", r.pid),
-            ),
-            shm::OpenError::Mismatch(why) => self.malformed(&format!("shared buffer: {why}")),
-            shm::OpenError::Io(e) => Error::returned(code::GONE, format!("shared buffer: {e}")),
+                "a shared buffer could not be opened: its sender freed it or exited, or the \
+                 reference names no nml buffer of this user",
+            )
         })?;
         match self.buffers {
             Buffers::Strings => s.push_bytes(segment.data()),

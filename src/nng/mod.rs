@@ -16,6 +16,17 @@ pub use endpoint::{Endpoint, EndpointError, TcpOptions};
 pub use pipes::{Allow, Happened, PipeEvent};
 pub use tls::{AuthMode, TlsOptions};
 
+/// Whether a transport stays within this host: inproc, and ipc under each of its names.
+pub fn is_local_scheme(scheme: &str) -> bool {
+    matches!(scheme, "inproc" | "ipc" | "unix" | "abstract")
+}
+
+/// Whether an endpoint's URL is of a transport that stays within this host.
+pub fn is_local_url(url: &str) -> bool {
+    url.split_once("://")
+        .is_some_and(|(scheme, _)| is_local_scheme(scheme))
+}
+
 use std::cell::OnceCell;
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr::NonNull;
@@ -808,6 +819,14 @@ impl Message {
     pub fn len(&self) -> usize {
         // SAFETY: we own a live message.
         unsafe { sys::nng_msg_len(self.0.as_ptr()) }
+    }
+
+    /// The transport of the pipe a received message came through ("tcp", "ipc", ...); `None`
+    /// for a message not received, or once its pipe has closed.
+    pub fn pipe_scheme(&self) -> Option<String> {
+        // SAFETY: we own a live message; its pipe is an id, checked by NNG when used.
+        let pipe = unsafe { sys::nng_msg_get_pipe(self.0.as_ptr()) };
+        pipes::scheme(pipe)
     }
 
     pub fn is_empty(&self) -> bool {

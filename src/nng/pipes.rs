@@ -182,8 +182,8 @@ fn record(socket_id: u32, make: impl FnOnce(&mut Queue) -> Option<PipeEvent>) {
     });
 }
 
-/// The transport of `pipe` ("tcp", "ipc", "inproc", ...).
-fn scheme(pipe: sys::nng_pipe) -> Option<String> {
+/// The transport of `pipe` ("tcp", "ipc", "inproc", ...); `None` once the pipe has closed.
+pub(super) fn scheme(pipe: sys::nng_pipe) -> Option<String> {
     let mut name = std::ptr::null();
     // SAFETY: NNG points `name` at a static string.
     if unsafe { sys::nng_pipe_get_scheme(pipe, &mut name) } != sys::nng_err::NNG_OK
