@@ -502,6 +502,9 @@ mod tests {
             token: 0,
             len: 0,
         };
-        assert!(matches!(Segment::open(&r), Err(Refused("not a memfd of nml's"))));
+        assert!(matches!(
+            Segment::open(&r),
+            Err(Refused("not a memfd of nml's"))
+        ));
     }
 }

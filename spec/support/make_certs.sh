@@ -1,6 +1,6 @@
 #!/bin/sh
 # Makes a throwaway PKI for the TLS specs in directory $1: a CA, a server certificate for
-# localhost and 127.0.0.1, a client certificate, both signed by the CA, and a second CA that
+# localhost and 127.0.0.1, one for server.example only, a client certificate, both signed by the CA, and a second CA that
 # signed nothing of these (for "a client that does not trust the server"). EC P-256 keys.
 set -eu
 dir="$1"
@@ -21,5 +21,6 @@ signed() { # name, CN, extensions
 ca ca "nml spec CA"
 ca other-ca "another CA"
 signed server localhost "subjectAltName=DNS:localhost,IP:127.0.0.1"
+signed elsewhere server.example "subjectAltName=DNS:server.example"
 signed client "nml spec client" "extendedKeyUsage=clientAuth"
 echo "certificates in $dir"

@@ -91,28 +91,12 @@ impl Endpoint {
             true => 0,
             false => sys::NNG_FLAG_NONBLOCK as c_int,
         };
-        let started = endpoint.prepare(tcp, tls, false).and_then(|()| {
+        let url = url.to_string_lossy();
+        let tls = dialer_tls(&url, tls);
+        let started = endpoint.prepare(tcp, tls.as_ref(), false).and_then(|()| {
             // SAFETY: starting the dialer just made.
-            check(unsafe { sys::nng_dialer_start(d, flags) }).map_err(|error| {
-                // NNG reports every failed verification alike (mbedTLS: "X509 - Certificate
-                // verification failed"), so the message names what to check.
-                let detail = match (tls.is_some(), error.code()) {
-                    (true, "crypto" | "peer_auth") => Some(
-                        "the TLS handshake failed: the server's certificate is not signed by a \
-                         CA in tls.ca_file, or does not name tls.server_name (or the URL's host), \
-                         or the server refused this end's certificate",
-                    ),
-                    (true, "reset") => Some(
-                        "the server ended the TLS handshake: it may require a client \
-                         certificate (tls.cert_file and tls.key_file) signed by a CA it trusts",
-                    ),
-                    _ => None,
-                };
-                EndpointError {
-                    error,
-                    detail: detail.map(str::to_string),
-                }
-            })
+            check(unsafe { sys::nng_dialer_start(d, flags) })
+                .map_err(|error| dial_error(error, tls.as_ref(), &url))
         });
         if let Err(e) = started {
             endpoint.close();
@@ -204,10 +188,99 @@ impl Endpoint {
     }
 }
 
+/// A failed dial, with what to check when TLS refused. NNG reports every failed verification
+/// alike (mbedTLS: "X509 - Certificate verification failed"), so the message names what to
+/// check.
+fn dial_error(error: NngError, tls: Option<&TlsOptions>, url: &str) -> EndpointError {
+    let detail = match (tls, error.code()) {
+        (Some(tls), "crypto" | "peer_auth") => {
+            let name = tls.server_name.as_deref().unwrap_or_default();
+            let by_address = name.parse::<std::net::IpAddr>().is_ok();
+            let checked = match url_host(url.split_once("://").map_or("", |(_, rest)| rest)) {
+                Some(host) if host == name && by_address => format!(
+                    "the URL's host {name}, an address: the TLS library checks certificates \
+                     for names only, so set tls.server_name to a name the certificate carries"
+                ),
+                Some(host) if host == name => format!("the URL's host {name}"),
+                _ => format!("tls.server_name {name}"),
+            };
+            Some(format!(
+                "the TLS handshake failed: the server's certificate is not signed by a CA in \
+                 tls.ca_file, or does not name {checked}, or the server refused this end's \
+                 certificate"
+            ))
+        }
+        (Some(_), "reset") => Some(
+            "the server ended the TLS handshake: it may require a client certificate \
+             (tls.cert_file and tls.key_file) signed by a CA it trusts"
+                .to_string(),
+        ),
+        _ => None,
+    };
+    EndpointError { error, detail }
+}
+
+/// The TLS settings a dialer of `url` uses: on a TLS scheme, the given ones (or NNG's defaults)
+/// with the name the server's certificate must carry defaulting to the URL's host. NNG checks
+/// no name unless it is given one, so without this a certificate for any host would do.
+fn dialer_tls(url: &str, tls: Option<&TlsOptions>) -> Option<TlsOptions> {
+    let (scheme, rest) = url.split_once("://")?;
+    let is_tls = matches!(
+        scheme,
+        "tls+tcp" | "tls+tcp4" | "tls+tcp6" | "wss" | "wss4" | "wss6"
+    );
+    if !is_tls {
+        return tls.cloned();
+    }
+    let mut options = tls.cloned().unwrap_or_default();
+    if options.server_name.is_none() {
+        options.server_name = url_host(rest).map(str::to_string);
+    }
+    Some(options)
+}
+
+/// The host of a URL's part after `scheme://`: `host`, `host:port`, `[v6]:port`, then a path.
+fn url_host(rest: &str) -> Option<&str> {
+    let authority = rest.split('/').next()?;
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?,
+        None => authority.split(':').next()?,
+    };
+    (!host.is_empty() && host != "*").then_some(host)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::nng::{Pattern, Socket};
+
+    #[test]
+    fn a_tls_dialer_checks_the_urls_host_unless_told_another_name() {
+        let name = |url: &str, given: Option<&str>| {
+            let tls = TlsOptions {
+                server_name: given.map(str::to_string),
+                ..TlsOptions::default()
+            };
+            dialer_tls(url, Some(&tls)).and_then(|t| t.server_name)
+        };
+        assert_eq!(
+            name("tls+tcp://server.example:5555", None).as_deref(),
+            Some("server.example")
+        );
+        assert_eq!(
+            name("tls+tcp://127.0.0.1:5555", None).as_deref(),
+            Some("127.0.0.1")
+        );
+        assert_eq!(name("wss://[::1]:443/path", None).as_deref(), Some("::1"));
+        assert_eq!(
+            name("wss://h.example/a:b", None).as_deref(),
+            Some("h.example")
+        );
+        assert_eq!(name("tls+tcp://a:1", Some("b")).as_deref(), Some("b"));
+        assert_eq!(name("tcp://a:1", None), None);
+        let defaulted = dialer_tls("tls+tcp://a:1", None).unwrap();
+        assert_eq!(defaulted.server_name.as_deref(), Some("a"));
+    }
 
     fn listener_bool(e: Endpoint, name: &'static [u8]) -> bool {
         let Endpoint::Listener(l) = e else {
