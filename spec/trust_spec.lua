@@ -202,6 +202,33 @@ describe("offsets and sizes", function()
       raised(function() nml.unpack(nml.pack(1), "0") end))
   end)
 
+  it("beyond 2^53 and 2^62 are out of range, printed exactly, never raised", function()
+    local big = { 2 ^ 53, 2 ^ 53 + 2, 2 ^ 63, 2 ^ 70 }
+    if math.type then big[#big + 1] = math.tointeger(2 ^ 62) end
+    for _, n in ipairs(big) do
+      local exact = string.format("%.0f", n)
+      for name, f in pairs({
+        read = function() return m:read(n, 1) end,
+        read_count = function() return m:read(0, n) end,
+        write = function() return m:write(n, "x") end,
+        tostring = function() return m:tostring(n) end,
+        unpack = function() return nml.unpack(nml.pack(1), n) end,
+      }) do
+        local ok, v, err, code = pcall(f)
+        assert(ok, name .. " raised for " .. exact .. ": " .. tostring(v))
+        assert.is_nil(v, name)
+        assert.are.equal("range", code, name .. " " .. exact)
+        assert.is_truthy(err:find(exact, 1, true), name .. ": " .. err .. " does not say " .. exact)
+      end
+    end
+  end)
+
+  it("name the method even when it is called without one (pcall(m.read, m, ...))", function()
+    local ok, err = pcall(m.read, m, 0.5, 1)
+    assert.is_false(ok)
+    assert.matches("bad argument #2 to 'read' %(offset must be an integer", err)
+  end)
+
   it("name a missing value instead of packing it", function()
     local a = helper.socket("pair")
     assert.matches("bad argument #1 to 'send' %(value expected%)", raised(function() a:send() end))

@@ -12,18 +12,24 @@ use std::ffi::c_int;
 use std::ops::Range;
 
 use crate::error::{bad_argument, code, Error, Result};
-use crate::lua::{Kind, Stack, Table};
+use crate::lua::{Kind, Number, Stack, Table};
 
-/// The integer at `idx`, or a raised "`what` must be an integer" naming argument `idx`.
-fn integer(s: &Stack, idx: c_int, func: &str, what: &str) -> Result<i64> {
-    match s.to_f64(idx) {
-        Some(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => Ok(n as i64),
-        _ => Err(bad_argument(
-            func,
-            idx as usize,
-            format!("{what} must be an integer, got {}", describe(s, idx)),
-        )),
+/// The integer at `idx`, or a raised "`what` must be an integer" naming argument `idx`. Exact
+/// on 5.3 and 5.4; elsewhere an integral float, whatever its size, so that one beyond every
+/// length is a range failure, not a mistake.
+fn integer(s: &Stack, idx: c_int, func: &str, what: &str) -> Result<i128> {
+    if s.kind(idx) == Kind::Number {
+        match s.to_number(idx) {
+            Number::Int(n) => return Ok(n as i128),
+            Number::Float(f) if f.fract() == 0.0 => return Ok(f as i128),
+            Number::Float(_) => {}
+        }
     }
+    Err(bad_argument(
+        func,
+        idx as usize,
+        format!("{what} must be an integer, got {}", describe(s, idx)),
+    ))
 }
 
 fn describe(s: &Stack, idx: c_int) -> String {
@@ -43,7 +49,7 @@ pub fn offset(s: &Stack, idx: c_int, len: usize, default: usize, func: &str) -> 
         return Ok(default);
     }
     let at = integer(s, idx, func, "offset")?;
-    if at < 0 || at as u64 > len as u64 {
+    if at < 0 || at > len as i128 {
         return Err(out_of_range(format!(
             "offset {at} is outside the data ({len} bytes)"
         )));
@@ -57,10 +63,11 @@ pub fn count(s: &Stack, idx: c_int, func: &str) -> Result<Option<usize>> {
         return Ok(None);
     }
     let n = integer(s, idx, func, "count")?;
-    if n < 0 {
-        return Err(out_of_range(format!("count {n} is negative")));
+    match usize::try_from(n) {
+        Ok(n) => Ok(Some(n)),
+        Err(_) if n < 0 => Err(out_of_range(format!("count {n} is negative"))),
+        Err(_) => Err(out_of_range(format!("count {n} is beyond any size"))),
     }
-    Ok(Some(n as usize))
 }
 
 /// The bytes from `offset` to `offset + count` of `len`, or `nil, msg, "range"` saying what

@@ -1082,10 +1082,15 @@ pub unsafe fn entry(l: *mut lua_State, f: fn(&Stack) -> Returns) -> c_int {
                 unsafe { ffi::lua_error(l) }
             }),
         None => {
-            let argument = error.argument().map(|(n, what)| {
-                stack.push_str(what);
-                n as c_int
-            });
+            // luaL_argerror names the function as its caller called it, or '?' when the call
+            // has no name (`pcall(msg.read, msg, ...)`): then nml's own words, which name it.
+            let argument = error
+                .argument()
+                .filter(|_| caller_named_it(l))
+                .map(|(n, what)| {
+                    stack.push_str(what);
+                    n as c_int
+                });
             if argument.is_none() {
                 stack.push_str(error.message());
             }
@@ -1100,6 +1105,18 @@ pub unsafe fn entry(l: *mut lua_State, f: fn(&Stack) -> Returns) -> c_int {
                 }
             }
         }
+    }
+}
+
+/// Whether Lua knows a name for the running C function (a global, a field, a method).
+fn caller_named_it(l: *mut lua_State) -> bool {
+    // SAFETY: lua_Debug is plain data that lua_getstack and lua_getinfo fill; level 0 is the
+    // running function, which exists while it runs.
+    unsafe {
+        let mut ar: ffi::lua_Debug = std::mem::zeroed();
+        ffi::lua_getstack(l, 0, &mut ar) != 0
+            && ffi::lua_getinfo(l, c"n".as_ptr(), &mut ar) != 0
+            && !ar.name.is_null()
     }
 }
 
