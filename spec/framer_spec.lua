@@ -42,6 +42,22 @@ describe("nml.frame / nml.framer: length-prefixed byte streams", function()
     assert.are.same({ "hello" }, collect(f))
   end)
 
+  it("holds about twice the frame it assembles, even fed one byte at a time", function()
+    local frame = nml.frame(string.rep("x", 1024 * 1024))
+    local f = nml.framer()
+    collectgarbage()
+    collectgarbage()
+    local base, peak = collectgarbage("count"), 0
+    local sub = string.sub
+    for i = 1, #frame do
+      f:feed(sub(frame, i, i))
+      if i % 32768 == 0 then peak = math.max(peak, collectgarbage("count") - base) end
+    end
+    local ratio = peak * 1024 / #frame
+    assert.is_true(ratio < 4, string.format("held %.1f times the frame", ratio))
+    assert.are.equal(1024 * 1024, #f:messages()())
+  end)
+
   it("refuses a frame over max_size before allocating it, and stays failed", function()
     local f = nml.framer { max_size = 10 }
     local ok, err, code = f:feed("\255\255\255\255")
