@@ -21,8 +21,8 @@ end
 -- The tagged MessagePack body of a descriptor whose buffer is the reference (pid, fd, token,
 -- len): what a hostile peer can send.
 local function forged(pid, fd, token, len)
-  local ref = "\xc7\x18\x4e" .. be(pid, 4) .. be(fd, 4) .. token .. be(len, 8)
-  return "\xc1\x01\x82\xa6buffer" .. ref .. "\xaebuffer_ud_type\xa2u8"
+  local ref = "\199\24\78" .. be(pid, 4) .. be(fd, 4) .. token .. be(len, 8)
+  return "\193\1\130\166buffer" .. ref .. "\174buffer_ud_type\162u8"
 end
 
 -- A sender of exact bytes: an untagged string socket writes them as they are.
@@ -115,7 +115,7 @@ describe("shared-buffer references from a peer", function()
     local buf = assert(nml.shm_alloc(4096))
     assert(real_push:send({ buffer = buf, buffer_ud_type = "u8" }))
     local body = assert(real_pull:recv())
-    local at = assert(body:find("\xc7\x18\x4e", 1, true))
+    local at = assert(body:find("\199\24\78", 1, true))
     local real = body:sub(at + 3, at + 26) -- the reference's 24 bytes
     local real_fd = (real:byte(5) * 2 ^ 24) + (real:byte(6) * 2 ^ 16) + real:byte(7) * 256 + real:byte(8)
     cases.wrong_token = forged(pid_of_self(), real_fd, string.rep("\1", 8), 4096)

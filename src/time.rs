@@ -1,7 +1,7 @@
 //! Time for scripts: `nml.clock()`, `nml.time()` and `nml.sleep(ms)`. Lua itself has only CPU time and
 //! whole seconds, and no way to wait without busy looping.
 
-use crate::error::{bad_argument, Result};
+use crate::error::{bad_argument, Error, Result};
 use crate::lua::{LuaFn, Returns, Stack};
 
 crate::lua_functions! {
@@ -32,11 +32,29 @@ fn time_impl(s: &Stack) -> Returns {
     Ok(1)
 }
 
-/// `nml.sleep(ms)`: blocks the calling thread for `ms` milliseconds (0 yields the processor).
+/// `nml.sleep(ms) [-> nil, msg, "interrupted"]`: blocks the calling thread for `ms`
+/// milliseconds (0 yields the processor); Ctrl-C ends it early.
 fn sleep_impl(s: &Stack) -> Returns {
     let ms = milliseconds(s, 1)?;
-    std::thread::sleep(std::time::Duration::from_millis(ms));
-    Ok(0)
+    if ms == 0 {
+        std::thread::yield_now();
+        return Ok(0);
+    }
+    let until = std::time::Instant::now() + std::time::Duration::from_millis(ms);
+    loop {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Ok(0);
+        }
+        let slice = left.as_millis().clamp(1, i32::MAX as u128) as i32;
+        if let Err(e) = crate::nng::poll_readable(&[], slice) {
+            let code = match e.kind() {
+                std::io::ErrorKind::Interrupted => "interrupted",
+                _ => "invalid",
+            };
+            return Err(Error::returned(code, format!("sleep: {e}")));
+        }
+    }
 }
 
 fn milliseconds(s: &Stack, idx: i32) -> Result<u64> {

@@ -743,11 +743,12 @@ fn poll_impl(s: &Stack) -> Returns {
         fds.extend(socket_fds(s, list, Direction::Send)?);
     }
     let ready = crate::nng::poll_readable(&fds, timeout).map_err(|e| {
-        let code = match e.raw_os_error() {
-            Some(libc::ENOMEM) => "nomem",
+        let code = match (e.kind(), e.raw_os_error()) {
+            (std::io::ErrorKind::Interrupted, _) => "interrupted",
+            (_, Some(libc::ENOMEM)) => "nomem",
             _ => "invalid",
         };
-        Error::returned(code, format!("poll failed: {e}"))
+        Error::returned(code, format!("poll: {e}"))
     })?;
     // The lists are made while `ready` is ours: protected, with the argument tables as 1 and 2.
     s.push_value(recv_list.index());

@@ -9,6 +9,7 @@
 #![allow(unsafe_code)] // one of the two places that speak C (see lib.rs)
 
 mod endpoint;
+pub mod interrupt;
 mod pipes;
 mod tls;
 
@@ -63,6 +64,7 @@ impl NngError {
             sys::nng_err::NNG_ECRYPTO => "crypto",
             sys::nng_err::NNG_EPEERAUTH => "peer_auth",
             sys::nng_err::NNG_EPERM => "permission",
+            sys::nng_err::NNG_EINTR => "interrupted",
             _ => "error",
         }
     }
@@ -677,12 +679,22 @@ impl Aio {
         // SAFETY: the aio is ours and idle (the last operation was waited for).
         unsafe { sys::nng_aio_set_timeout(a, timeout) };
         start(a);
+        // A wait that blocks can be ended by Ctrl-C (interrupt.rs); one that is over at once,
+        // the common case when messages are queued, costs nothing more.
+        // SAFETY: asking about the operation just started on our aio.
+        let armed = match nonblocking || !unsafe { sys::nng_aio_busy(a) } {
+            true => None,
+            false => interrupt::Armed::aio(a),
+        };
         // SAFETY: waiting for the operation just started on our aio.
         let rv = unsafe {
             sys::nng_aio_wait(a);
             sys::nng_aio_result(a)
         };
-        if nonblocking && rv == sys::nng_err::NNG_ETIMEDOUT {
+        let interrupted = armed.is_some_and(|armed| armed.interrupted());
+        if interrupted && rv != sys::nng_err::NNG_OK {
+            sys::nng_err::NNG_EINTR
+        } else if nonblocking && rv == sys::nng_err::NNG_ETIMEDOUT {
             sys::nng_err::NNG_EAGAIN
         } else {
             rv
@@ -735,6 +747,7 @@ pub fn pin_library() {
 }
 
 /// Waits until one of `fds` is readable or `timeout_ms` passes (-1: forever); returns which are.
+/// Ctrl-C ends a wait that may block with an error of kind `Interrupted` (interrupt.rs).
 pub fn poll_readable(fds: &[c_int], timeout_ms: c_int) -> std::io::Result<Vec<bool>> {
     let mut polled: Vec<libc::pollfd> = fds
         .iter()
@@ -744,6 +757,17 @@ pub fn poll_readable(fds: &[c_int], timeout_ms: c_int) -> std::io::Result<Vec<bo
             revents: 0,
         })
         .collect();
+    let armed = match timeout_ms {
+        0 => None,
+        _ => interrupt::Armed::poll(),
+    };
+    if armed.is_some() {
+        polled.extend(interrupt::wake_fd().map(|fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        }));
+    }
     loop {
         // SAFETY: polled is a valid array of pollfd of the length given.
         let n = unsafe {
@@ -753,15 +777,23 @@ pub fn poll_readable(fds: &[c_int], timeout_ms: c_int) -> std::io::Result<Vec<bo
                 timeout_ms,
             )
         };
-        if n >= 0 {
-            return Ok(polled
-                .iter()
-                .map(|p| p.revents & libc::POLLIN != 0)
-                .collect());
+        let failed = (n < 0).then(std::io::Error::last_os_error);
+        let woken = n > 0 && armed.is_some() && polled[fds.len()].revents & libc::POLLIN != 0;
+        if woken {
+            interrupt::drain_wake();
         }
-        let err = std::io::Error::last_os_error();
-        if err.kind() != std::io::ErrorKind::Interrupted {
-            return Err(err);
+        if armed.as_ref().is_some_and(|a| a.interrupted()) {
+            return Err(std::io::ErrorKind::Interrupted.into());
+        }
+        match failed {
+            None if !woken => {
+                return Ok(polled[..fds.len()]
+                    .iter()
+                    .map(|p| p.revents & libc::POLLIN != 0)
+                    .collect())
+            }
+            Some(err) if err.kind() != std::io::ErrorKind::Interrupted => return Err(err),
+            _ => {} // another signal, or a wake left from before: wait again
         }
     }
 }

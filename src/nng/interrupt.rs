@@ -1,0 +1,242 @@
+//! Waits that Ctrl-C ends (the manual's "Interrupts").
+//!
+//! The standalone `lua` and `luajit` catch SIGINT with a handler that only sets a hook, which
+//! raises "interrupted!" at the next Lua instruction. While nml waits inside NNG no instruction
+//! runs, so a blocking `recv` ignored Ctrl-C until a second one killed the process. Around each
+//! wait that really blocks, nml now puts a handler of its own in front of the one there: it
+//! notes the interrupt, has a watcher thread end the wait (a signal handler may not call NNG),
+//! and calls the previous handler, so that the interpreter's own handling runs once nml has
+//! returned `nil, msg, "interrupted"`. With SIGINT at its default action (Ctrl-C ends the
+//! process) or ignored, nothing is installed. The handler that was there is put back after the
+//! wait, unless someone changed it meanwhile (Lua's own handler sets the default once called).
+
+#![allow(unsafe_code)] // signal handlers, pipes and NNG's C API (see lib.rs)
+
+use std::ffi::{c_int, c_void};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use nng_sys as sys;
+
+/// Set by the handler; read (and cleared) by the wait it ended.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// The handler that was there before nml's, for nml's to call: its address and flags.
+static PREVIOUS_HANDLER: AtomicUsize = AtomicUsize::new(libc::SIG_DFL);
+static PREVIOUS_FLAGS: AtomicI32 = AtomicI32::new(0);
+/// The write end of the pipe the handler wakes the watcher through.
+static SIGNAL_PIPE: AtomicI32 = AtomicI32::new(-1);
+/// What blocks now, for the watcher to end.
+static WAITING: Mutex<Waiting> = Mutex::new(Waiting::Nothing);
+/// The whole action that was there, to put back.
+static PREVIOUS: Mutex<Option<Action>> = Mutex::new(None);
+/// The pipe a `poll` waiter also watches, written when Ctrl-C should end its wait.
+static WAKE: OnceLock<Option<(c_int, c_int)>> = OnceLock::new();
+
+struct Action(libc::sigaction);
+// SAFETY: a plain C struct of a handler address, flags and a signal mask; no pointer in it is
+// dereferenced by this code.
+unsafe impl Send for Action {}
+
+enum Waiting {
+    Nothing,
+    Aio(AioPtr),
+    Poll,
+}
+
+struct AioPtr(*mut sys::nng_aio);
+// SAFETY: NNG's aio functions may be called from any thread; the pointer is used only while
+// the wait that registered it runs (it is taken out under the same lock before the wait
+// returns).
+unsafe impl Send for AioPtr {}
+
+fn waiting() -> MutexGuard<'static, Waiting> {
+    WAITING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+extern "C" fn on_sigint(sig: c_int, info: *mut libc::siginfo_t, context: *mut c_void) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+    let fd = SIGNAL_PIPE.load(Ordering::SeqCst);
+    if fd >= 0 {
+        let byte = 1u8;
+        // SAFETY: write is async-signal-safe; one byte from a local.
+        unsafe { libc::write(fd, (&byte as *const u8).cast(), 1) };
+    }
+    let previous = PREVIOUS_HANDLER.load(Ordering::SeqCst);
+    if previous == libc::SIG_DFL || previous == libc::SIG_IGN {
+        return;
+    }
+    // SAFETY: `previous` is the handler the process had installed for SIGINT, called as its
+    // flags say it expects to be called.
+    unsafe {
+        if PREVIOUS_FLAGS.load(Ordering::SeqCst) & libc::SA_SIGINFO != 0 {
+            let f: extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void) =
+                std::mem::transmute(previous);
+            f(sig, info, context);
+        } else {
+            let f: extern "C" fn(c_int) = std::mem::transmute(previous);
+            f(sig);
+        }
+    }
+}
+
+/// Starts the watcher thread and its pipe, once; false if they cannot be made.
+fn watcher_running() -> bool {
+    static STARTED: OnceLock<bool> = OnceLock::new();
+    *STARTED.get_or_init(|| {
+        let Some((read_end, write_end)) = pipe() else {
+            return false;
+        };
+        let started = std::thread::Builder::new()
+            .name("nml-interrupt".into())
+            .spawn(move || watch(read_end));
+        if started.is_err() {
+            return false;
+        }
+        SIGNAL_PIPE.store(write_end, Ordering::SeqCst);
+        true
+    })
+}
+
+/// The watcher: ends whatever waits each time the handler says Ctrl-C was pressed.
+fn watch(read_end: c_int) {
+    // SAFETY: sigset_t is plain data; this thread never takes SIGINT, so the handler never runs
+    // on it.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+    let mut buf = [0u8; 64];
+    loop {
+        // SAFETY: reading into a local buffer of its length.
+        let n = unsafe { libc::read(read_end, buf.as_mut_ptr().cast(), buf.len()) };
+        if n <= 0 {
+            if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return;
+        }
+        match &*waiting() {
+            // SAFETY: the aio is live while it is registered (see AioPtr); aborting one whose
+            // operation has finished does nothing.
+            Waiting::Aio(aio) => unsafe { sys::nng_aio_abort(aio.0, sys::nng_err::NNG_EINTR) },
+            Waiting::Poll => {
+                if let Some(Some((_, write_end))) = WAKE.get() {
+                    let byte = 1u8;
+                    // SAFETY: one byte from a local, to a pipe of ours.
+                    unsafe { libc::write(*write_end, (&byte as *const u8).cast(), 1) };
+                }
+            }
+            Waiting::Nothing => {}
+        }
+    }
+}
+
+fn pipe() -> Option<(c_int, c_int)> {
+    let mut fds = [0 as c_int; 2];
+    // SAFETY: pipe2 writes two descriptors into the array.
+    (unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } == 0).then_some((fds[0], fds[1]))
+}
+
+/// The read end of the pipe a `poll` waiter watches beside its own descriptors.
+pub fn wake_fd() -> Option<c_int> {
+    WAKE.get_or_init(|| {
+        let (read_end, write_end) = pipe()?;
+        // SAFETY: making our own pipe's read end non-blocking, to drain it.
+        unsafe { libc::fcntl(read_end, libc::F_SETFL, libc::O_NONBLOCK) };
+        Some((read_end, write_end))
+    })
+    .map(|(read_end, _)| read_end)
+}
+
+/// Empties the wake pipe after a poll it ended.
+pub fn drain_wake() {
+    if let Some(read_end) = wake_fd() {
+        let mut buf = [0u8; 64];
+        // SAFETY: a non-blocking read into a local buffer of its length.
+        while unsafe { libc::read(read_end, buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
+    }
+}
+
+/// Ctrl-C armed for one wait; put back as it was when dropped.
+pub struct Armed {
+    installed: bool,
+}
+
+impl Armed {
+    /// Arms Ctrl-C for an NNG operation that is about to be waited for.
+    pub(super) fn aio(aio: *mut sys::nng_aio) -> Option<Armed> {
+        arm(Waiting::Aio(AioPtr(aio)))
+    }
+
+    /// Arms Ctrl-C for a `poll` that also watches [`wake_fd`].
+    pub fn poll() -> Option<Armed> {
+        wake_fd()?;
+        arm(Waiting::Poll)
+    }
+
+    /// Whether Ctrl-C was pressed during the wait.
+    pub fn interrupted(&self) -> bool {
+        INTERRUPTED.swap(false, Ordering::SeqCst)
+    }
+}
+
+/// Puts nml's handler in front of SIGINT's for one wait, where there is a handler to call.
+fn arm(what: Waiting) -> Option<Armed> {
+    // SAFETY: sigaction is plain data, for which all zeros is valid.
+    let mut current: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: with no new action, sigaction only reads the current one into `current`.
+    if unsafe { libc::sigaction(libc::SIGINT, std::ptr::null(), &mut current) } != 0 {
+        return None;
+    }
+    let handler = current.sa_sigaction;
+    if handler == libc::SIG_DFL || handler == libc::SIG_IGN || !watcher_running() {
+        return None;
+    }
+    INTERRUPTED.store(false, Ordering::SeqCst);
+    *waiting() = what;
+    let ours = on_sigint as extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void) as usize;
+    if handler == ours {
+        return Some(Armed { installed: false });
+    }
+    PREVIOUS_HANDLER.store(handler, Ordering::SeqCst);
+    PREVIOUS_FLAGS.store(current.sa_flags, Ordering::SeqCst);
+    // SAFETY: sigaction_t is plain data; the new action calls `on_sigint`, which does only
+    // async-signal-safe work before it calls the previous handler.
+    let installed = unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = ours;
+        action.sa_flags =
+            libc::SA_SIGINFO | libc::SA_RESTART | (current.sa_flags & libc::SA_ONSTACK);
+        libc::sigemptyset(&mut action.sa_mask);
+        libc::sigaction(libc::SIGINT, &action, std::ptr::null_mut()) == 0
+    };
+    if installed {
+        *PREVIOUS.lock().unwrap_or_else(|e| e.into_inner()) = Some(Action(current));
+    }
+    Some(Armed { installed })
+}
+
+impl Drop for Armed {
+    fn drop(&mut self) {
+        *waiting() = Waiting::Nothing;
+        if !self.installed {
+            return;
+        }
+        let Some(Action(previous)) = PREVIOUS.lock().unwrap_or_else(|e| e.into_inner()).take()
+        else {
+            return;
+        };
+        // SAFETY: reading the current action, then putting the previous one back only if nml's
+        // is still the one there (Lua's handler, once called, sets the default: that stays).
+        unsafe {
+            let mut current: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(libc::SIGINT, std::ptr::null(), &mut current);
+            let ours = on_sigint as extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void);
+            if current.sa_sigaction == ours as usize {
+                libc::sigaction(libc::SIGINT, &previous, std::ptr::null_mut());
+            }
+        }
+    }
+}
