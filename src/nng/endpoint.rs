@@ -162,12 +162,14 @@ impl Endpoint {
 
     /// The URL of a listener, with the port the system chose for port 0.
     pub fn url(&self) -> Result<String, NngError> {
-        let Endpoint::Listener(l) = *self else {
-            return Err(NngError::NOT_SUPPORTED);
-        };
         let mut url = std::ptr::null();
-        // SAFETY: NNG points `url` at the listener's own URL, alive while the listener is.
-        check(unsafe { sys::nng_listener_get_url(l, &mut url) })?;
+        // SAFETY: NNG points `url` at the endpoint's own URL, alive while the endpoint is.
+        check(unsafe {
+            match *self {
+                Endpoint::Listener(l) => sys::nng_listener_get_url(l, &mut url),
+                Endpoint::Dialer(d) => sys::nng_dialer_get_url(d, &mut url),
+            }
+        })?;
         let mut buf = [0 as std::ffi::c_char; 512];
         // SAFETY: NNG writes at most `buf.len()` bytes, NUL-terminated, into `buf`.
         unsafe { sys::nng_url_sprintf(buf.as_mut_ptr(), buf.len(), url) };
