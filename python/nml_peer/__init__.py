@@ -30,6 +30,12 @@ _IDS = {"MessagePack": 1, "JSON": 2, "string": 3}
 _NAMES = {v: k for k, v in _IDS.items()}
 
 
+def _printable(name: bytes) -> bool:
+    """Whether `name` is made of the bytes a protocol name may hold: printable ASCII without
+    the space, 0x21 to 0x7E."""
+    return all(0x21 <= b <= 0x7E for b in name)
+
+
 class Message(NamedTuple):
     """A decoded message: the value, the protocol's name (None without an envelope) and the
     topic (None when there is none)."""
@@ -50,6 +56,8 @@ def header(protocol: str = "MessagePack", topic: Optional[str] = None) -> bytes:
     name = protocol.encode("utf-8")
     if not 1 <= len(name) <= 255:
         raise ValueError("a protocol name takes 1 to 255 bytes")
+    if not _printable(name):
+        raise ValueError(f"protocol name {protocol!r} is not printable ASCII (0x21 to 0x7E)")
     return front + bytes([TAG, 0, len(name)]) + name
 
 
@@ -98,7 +106,11 @@ def parse(body: bytes, topics: bool = False):
     name = body[at + 3:at + 3 + n]
     if len(name) < n:
         raise ValueError(f"the envelope's protocol name claims {n} bytes but only {len(name)} are left")
-    return name.decode("utf-8", "replace"), topic or None, at + 3 + n
+    if n == 0:
+        raise ValueError("the envelope names a protocol of 0 bytes (names take 1 to 255)")
+    if not _printable(name):
+        raise ValueError(f"the envelope's protocol name {bytes(name)!r} is not printable ASCII (0x21 to 0x7E)")
+    return name.decode("ascii"), topic or None, at + 3 + n
 
 
 def unwrap(body: bytes, topics: bool = False) -> Message:

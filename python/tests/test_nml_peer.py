@@ -121,3 +121,16 @@ def test_streamed_replies_round_trip_and_carry_errors():
     assert got == [1]
     with pytest.raises(nml_peer.StreamError, match="out of step"):
         list(nml_peer.read_chunks(iter([parts[0], parts[2]])))
+
+
+def test_protocol_names_are_printable_ascii_of_1_to_255_bytes():
+    for name in ["\x1b]0;OWNED\x07\x1b[2J", "two words", "caf\u00e9", "\u009bx", "tab\t", "x" * 256]:
+        with pytest.raises(ValueError):
+            nml_peer.header(name)
+    assert nml_peer.header("a~!") == b"\xc1\x00\x03a~!"
+    for body in [b"\xc1\x00\x00payload", b"\xc1\x00\x05\x1b[2Jpayload", b"\xc1\x00\x03k\xc1vpayload",
+                 b"\xc1\x00\x03a bpayload", b"\xc1\x00\x02\xc2\x9bpayload"]:
+        with pytest.raises(ValueError, match="protocol"):
+            nml_peer.parse(body)
+    with pytest.raises(ValueError):
+        nml_peer.parse(b"topic\xc1\x00\x00payload", topics=True)
