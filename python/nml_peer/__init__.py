@@ -239,7 +239,14 @@ class StreamError(Exception):
 def stream_parts(chunks, stream_id: Any = 1, meta: Any = None):
     """The messages of a streamed reply, as nml.send_chunks sends them: a start, a chunk per
     item of `chunks`, then an end; if iterating `chunks` raises, an error part instead (and
-    nothing is raised here). Send each one (wrap it first on an nml socket)."""
+    nothing is raised here). Send each one (wrap it first on an nml socket). `stream_id` is a
+    string or an integer (ids compare by value); anything else raises TypeError here."""
+    if not _is_stream_id(stream_id):
+        raise TypeError(f"stream_id must be a string or an integer, not {type(stream_id).__name__}")
+    return _stream_parts(chunks, stream_id, meta)
+
+
+def _stream_parts(chunks, stream_id, meta):
     start = {"stream": stream_id, "part": "start"}
     if meta is not None:
         start["meta"] = meta

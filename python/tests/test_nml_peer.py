@@ -205,3 +205,11 @@ def test_every_malformed_stream_raises_stream_error():
     with pytest.raises(nml_peer.StreamError) as raised:
         list(nml_peer.read_chunks(iter([])))
     assert isinstance(raised.value.__cause__, StopIteration)
+
+
+def test_stream_ids_are_strings_or_integers():
+    for stream_id in ["r1", 7, 0, -3]:
+        assert list(nml_peer.read_chunks(nml_peer.stream_parts(["x"], stream_id))) == ["x"]
+    for bad in [{"a": 1}, [1], True, 1.5, None, b"r1"]:
+        with pytest.raises(TypeError, match="stream_id"):
+            nml_peer.stream_parts(["x"], bad)
