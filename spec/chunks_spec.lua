@@ -99,6 +99,34 @@ describe("streamed replies", function()
     b:close()
   end)
 
+  it("take stream ids that compare by value, strings and integers, and refuse others", function()
+    local a, b = pair()
+    for _, id in ipairs({ "r1", 7, 0, -3, math.floor(2 ^ 40) }) do
+      assert(nml.send_chunks(a, { id }, { id = id }))
+      assert.are.same({ { id, 1 } }, collect(nml.chunks(b, { id = id })))
+    end
+    for _, bad in ipairs({ {}, true, 1.5, 0 / 0, 1 / 0, print, nml.null }) do
+      local ok, err = pcall(nml.send_chunks, a, { 1 }, { id = bad })
+      assert.is_false(ok, tostring(bad))
+      assert.matches("bad argument #3 to 'send_chunks' (id must be a string or an integer", err, 1, true)
+      ok, err = pcall(nml.chunks, b, { id = bad })
+      assert.is_false(ok, tostring(bad))
+      assert.matches("bad argument #2 to 'chunks' (id must be a string or an integer", err, 1, true)
+    end
+    -- A peer's start whose id is no string or integer is out of step.
+    for _, bad in ipairs({ { 1 }, 1.5, true }) do
+      assert(a:send({ stream = bad, part = "start" }))
+      assert(a:send({ stream = bad, part = "end", count = 0 }))
+      local data, err, code = nml.chunks(b, { errors = "return" })()
+      assert.is_nil(data)
+      assert.are.equal("malformed", code)
+      assert.matches("a stream id is a string or an integer", err, 1, true)
+      assert(b:recv()) -- the end part
+    end
+    a:close()
+    b:close()
+  end)
+
   it("travel over nml.stream too", function()
     local sent = {}
     local conn = { send = function(_, s) sent[#sent + 1] = s return #s end, receive = function() end }

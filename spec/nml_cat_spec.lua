@@ -70,6 +70,38 @@ local function buffer_of(size)
   return buf
 end
 
+-- Where `text` holds something a terminal would act on, or nil: a control character other
+-- than the line end, DEL, a C1 control (raw or in UTF-8), a bidi control, or a byte that is
+-- not UTF-8 (a stray 0x9b is CSI to a terminal that is not in UTF-8 mode).
+local function terminal_unsafe(text)
+  local flat = text:gsub("\n", "")
+  local at = flat:find("%c")
+  if at then return string.format("control byte 0x%02x at %d", flat:byte(at), at) end
+  for _, p in ipairs({ "\194[\128-\159]", "\226\128[\142\143\168-\174]", "\226\129[\166-\169]", "\216\156" }) do
+    at = flat:find(p)
+    if at then return "a C1 or bidi control at " .. at .. ": " .. helper.hex(flat:sub(at, at + 2)) end
+  end
+  local i = 1
+  while i <= #flat do
+    local c = flat:byte(i)
+    local len = (c < 0x80 and 1) or (c >= 0xC2 and c < 0xE0 and 2) or (c >= 0xE0 and c < 0xF0 and 3)
+      or (c >= 0xF0 and c < 0xF5 and 4)
+    if not len then return string.format("byte 0x%02x at %d is not UTF-8", c, i) end
+    for j = i + 1, i + len - 1 do
+      local b = flat:byte(j)
+      if not b or b < 0x80 or b > 0xBF then return string.format("byte 0x%02x at %d is not UTF-8", c, i) end
+    end
+    i = i + len
+  end
+  return nil
+end
+
+local function write_file(path, bytes)
+  local f = assert(io.open(path, "wb"))
+  f:write(bytes)
+  f:close()
+end
+
 describe("nml-cat", function()
   it("shows each message on one line: time, size, protocol and the value", function()
     local push, url = listening("push")
@@ -337,6 +369,70 @@ describe("nml-cat", function()
     assert.matches("0 of 1 messages came, then: ", out, 1, true)
     push:close()
     os.execute("rm -r " .. pki)
+  end)
+
+  it("escapes everything a terminal would act on, in every field, with --stream and --json too", function()
+    local hostile = "\27]0;OWNED\7\27[2J\27[31m"
+    local c1, bidi = "\194\155", "\226\128\174\226\129\166\216\156\226\128\142\226\128\170"
+    local value = { ["k" .. c1 .. "ey" .. bidi] = "v" .. hostile .. "\127" .. c1 .. bidi, plain = "\155 raw C1",
+      frame = { buffer = buffer_of(4), buffer_ud_type = hostile .. c1 }, ext = nml.ext(1, "\27[2J") }
+    value[hostile] = true
+    local bodies = {
+      "\193\0" .. string.char(#hostile) .. hostile .. "payload",   -- a protocol name that is all escapes
+      nml.wrap(value, nil, { topic = "t" .. hostile .. bidi }),   -- topic, keys, values, buffer type
+      "bare " .. hostile .. c1 .. bidi,                             -- no envelope: the bytes, valid UTF-8
+      "\193\002{" .. hostile,                                     -- an error line
+    }
+    local capture = os.tmpname()
+    local frames = {}
+    for i, body in ipairs(bodies) do frames[i] = nml.frame(body) end
+    write_file(capture, table.concat(frames))
+    local out, status = cat("--stream < " .. capture)
+    assert.are.equal(0, status, out)
+    assert.is_nil(terminal_unsafe(out), out)
+    assert.are.equal(#bodies, #lines_of(out), out)
+    assert.matches("\\x1b]0;OWNED\\x07\\x1b[2J\\x1b[31m", out, 1, true)
+    assert.matches("\\u{9b}", out, 1, true)
+    assert.matches("\\u{202e}\\u{2066}\\u{61c}\\u{200e}\\u{202a}", out, 1, true)
+    assert.matches("\\x9b raw C1", out, 1, true)
+    assert.matches("<\\x1b]0;OWNED", out, 1, true)   -- the buffer's type
+    -- The same through a socket, and one JSON object per message whose strings read back whole.
+    local push, url = listening("push", { tagged = false, protocol = "string" })
+    local finish = start("--pull --dial " .. url .. " --count " .. #bodies .. " --timeout 10")
+    for _, body in ipairs(bodies) do assert(push:send(body)) end
+    local shown
+    shown, status = finish()
+    assert.are.equal(0, status, shown)
+    assert.is_nil(terminal_unsafe(shown), shown)
+    out, status = cat("--stream --json < " .. capture)
+    assert.are.equal(0, status, out)
+    assert.is_nil(terminal_unsafe(out), out)
+    local second = assert(nml.decode(lines_of(out)[2], "json"))
+    assert.are.equal("t" .. hostile .. bidi, second.topic)
+    assert.are.equal(value["k" .. c1 .. "ey" .. bidi], second.value["k" .. c1 .. "ey" .. bidi])
+    assert.are.equal(hostile .. c1, second.value.frame.buffer_ud_type)
+    assert.are.equal("bare " .. hostile .. c1 .. bidi, assert(nml.decode(lines_of(out)[3], "json")).value)
+    os.remove(capture)
+  end)
+
+  it("shows a prefix of a large body for the work the prefix takes", function()
+    -- Under a limit of CPU seconds, which a loaded machine does not eat into as it does the
+    -- wall clock: before, these took 2 s (the string, each) and 40 s (the hex of the body).
+    local capture = os.tmpname()
+    local big = nml.frame(nml.wrap(string.rep("y", 16 * 1024 * 1024)))
+    write_file(capture, big .. big .. big .. big)
+    local out, status = shell("ulimit -t 4; " .. CAT .. " --stream < " .. capture)
+    assert.are.equal(0, status, out)
+    assert.are.equal(4, #lines_of(out))
+    assert.matches('"' .. string.rep("y", 64) .. '"...(16777216 bytes)', out, 1, true)
+    write_file(capture, nml.frame("\193\002{" .. string.rep("x", 32 * 1024 * 1024)))
+    out, status = shell("ulimit -t 4; " .. CAT .. " --stream --json < " .. capture)
+    assert.are.equal(0, status, #out < 1000 and out or #out .. " bytes")
+    assert.is_true(#out < 2048, #out .. " bytes of output")
+    local shown = assert(nml.decode(out, "json"))
+    assert.are.equal(32 * 1024 * 1024 + 3, shown.size)
+    assert.are.equal("c1027b" .. string.rep("78", 253), shown.hex)
+    os.remove(capture)
   end)
 
   it("says what is wrong with a command line, with exit status 2", function()

@@ -176,3 +176,62 @@ describe("nml.register_protocol", function()
     assert.are.equal("a!", nml.encode("a", "upper"))
   end)
 end)
+
+describe("protocol names: printable ASCII, 1 to 255 bytes", function()
+  local fns = { encode = tostring, decode = tostring }
+  local function options(aliases)
+    return { encode = tostring, decode = tostring, aliases = aliases }
+  end
+
+  it("are what register_protocol takes, for names and aliases", function()
+    for _, name in ipairs({ "arrow-ipc", "x.y_z+1", "A~!", "memory-test", string.rep("n", 255) }) do
+      assert.are.equal(name, nml.register_protocol(name, fns))
+    end
+    local bad = { "\27]0;OWNED\7\27[2J\27[31m", "k\193v", "two words", "caf\195\169", "tab\t", "del\127",
+      "\194\155x", " lead" }
+    for _, name in ipairs(bad) do
+      local ok, err = pcall(nml.register_protocol, name, fns)
+      assert.is_false(ok, helper.hex(name))
+      assert.matches("printable", err, 1, true)
+      assert.is_nil(err:find("\27", 1, true), err) -- the error names it escaped
+      ok, err = pcall(nml.register_protocol, "fine", options({ name }))
+      assert.is_false(ok, helper.hex(name))
+      assert.matches("printable", err, 1, true)
+    end
+    assert.has_error(function() nml.register_protocol("", fns) end)
+    assert.has_error(function() nml.register_protocol(string.rep("n", 256), fns) end)
+  end)
+
+  it("are what an envelope may name: others are malformed, the body kept", function()
+    local bodies = {
+      "\193\0\0payload",                          -- a name of 0 bytes
+      "\193\0\5\27[2Jpayload",                    -- ESC
+      "\193\0\3k\193vpayload",                     -- 0xC1
+      "\193\0\3a bpayload",                        -- a space
+      "\193\0\2\194\155payload",                   -- U+009B, valid UTF-8
+      "topic\193\0\0payload",                     -- with a topic
+    }
+    for _, body in ipairs(bodies) do
+      local v, err, code, raw = nml.unwrap(body)
+      assert.is_nil(v, helper.hex(body))
+      assert.are.equal("malformed", code, helper.hex(body))
+      assert.matches("malformed envelope", err, 1, true)
+      assert.is_nil(err:find("[%c\128-\255]"), err)
+      assert.are.equal(body, raw)
+    end
+    assert.are.same({ "payload", "cbor" }, { nml.unwrap("\193\0\4cborpayload") })
+    -- the same through a socket
+    local bare, tagged = helper.pair_of("pair", "pair", "inproc")
+    bare:setopt("tagged", false)
+    for _, body in ipairs(bodies) do
+      if body:sub(1, 1) == "\193" then
+        assert(bare:send(body, "string"))
+        local v, _, code, raw = tagged:recv()
+        assert.is_nil(v)
+        assert.are.same({ "malformed", body }, { code, raw })
+      end
+    end
+    bare:close()
+    tagged:close()
+  end)
+end)

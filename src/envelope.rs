@@ -8,7 +8,7 @@
 //! 0xC1 never starts MessagePack and never occurs in UTF-8, so the first 0xC1 ends the topic and
 //! a tagged message cannot be mistaken for a bare one.
 
-use crate::protocol::Protocol;
+use crate::protocol::{printable_byte, Protocol};
 
 pub const TAG: u8 = 0xC1;
 
@@ -127,6 +127,15 @@ pub fn parse(body: &[u8], topics: bool) -> Result<Parsed<'_>, String> {
             body.len() - name_at
         )
     })?;
+    if n == 0 {
+        return Err("the envelope names a protocol of 0 bytes (names take 1 to 255)".to_string());
+    }
+    if !name.iter().copied().all(printable_byte) {
+        return Err(format!(
+            "the envelope's protocol name \"{}\" is not printable ASCII (0x21 to 0x7E)",
+            name.escape_ascii()
+        ));
+    }
     Ok(Parsed {
         topic,
         tag: Tag::Named(name),
@@ -178,6 +187,16 @@ mod tests {
         assert!(parse(b"\xc1\x00", false).is_err());
         assert!(parse(b"\xc1\x00\xff", false).is_err());
         assert!(parse(b"\xc1\x00\x05abc", false).is_err());
+        // names are 1 to 255 bytes of printable ASCII
+        assert!(parse(b"\xc1\x00\x00payload", false).is_err());
+        assert!(parse(b"\xc1\x00\x02\x1b[payload", false).is_err());
+        assert!(parse(b"\xc1\x00\x03k\xc1vpayload", false).is_err());
+        assert!(parse(b"\xc1\x00\x03a bpayload", false).is_err());
+        assert!(parse(b"\xc1\x00\x02\xc2\x9bpayload", false).is_err());
+        assert_eq!(
+            parse(b"\xc1\x00\x03a~!x", false).unwrap().tag,
+            Tag::Named(b"a~!")
+        );
     }
 
     #[test]

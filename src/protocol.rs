@@ -191,6 +191,13 @@ impl Registry {
             ));
         }
         for n in std::iter::once(name).chain(aliases.iter().map(String::as_str)) {
+            if !n.bytes().all(printable_byte) {
+                return Err(Error::raise(format!(
+                    "protocol name \"{}\" is not printable: names are ASCII from '!' to '~' \
+                     (0x21 to 0x7E)",
+                    n.escape_default()
+                )));
+            }
             let key = normalize(n.as_bytes());
             if key.is_empty() {
                 return Err(Error::raise(format!(
@@ -233,6 +240,12 @@ impl Registry {
         }
         Ok(())
     }
+}
+
+/// Whether `b` may be in a protocol name: printable ASCII without the space, 0x21 to 0x7E
+/// (docs/wire-format.md), so that a name shown anywhere is what it says.
+pub fn printable_byte(b: u8) -> bool {
+    (0x21..=0x7E).contains(&b)
 }
 
 /// Lower case, letters and digits only, without a leading "lua".

@@ -26,6 +26,25 @@ local function check_options(options, arg, func, known)
   return options
 end
 
+-- Whether `id` can name a stream: a string or an integer, which compare by value (a table
+-- would never equal the copy a receiver decodes) and travel as they are. Before Lua 5.3 an
+-- integer is a number with no fraction that nml packs as one (magnitude up to 2^53).
+local math_type = math.type
+local function is_stream_id(id)
+  local t = type(id)
+  if t == "string" then return true end
+  if t ~= "number" then return false end
+  if math_type then return math_type(id) == "integer" end
+  return id % 1 == 0 and id >= -2 ^ 53 and id <= 2 ^ 53
+end
+
+local function check_id(id, arg, func)
+  if id ~= nil and not is_stream_id(id) then
+    error(string.format("bad argument #%d to '%s' (id must be a string or an integer, got %s)", arg, func,
+      type(id) == "number" and "the number " .. tostring(id) or type(id)), 3)
+  end
+end
+
 -- The chunks as an iterator: a list's elements, or what a function returns until nil.
 local function each(chunks)
   if type(chunks) == "function" then return chunks end
@@ -46,6 +65,7 @@ function nml.send_chunks(x, chunks, options)
     error("bad argument #2 to 'send_chunks' (a list or an iterator function expected, got " .. type(chunks) .. ")", 2)
   end
   options = check_options(options, 3, "send_chunks", { id = true, meta = true, protocol = true })
+  check_id(options.id, 3, "send_chunks")
   local id = options.id
   if id == nil then
     last_id = last_id + 1
@@ -81,6 +101,9 @@ local function out_of_step(state, value)
   end
   if state.id == nil then
     if value.part ~= "start" then return "a stream must begin with its start part, not " .. value.part end
+    if not is_stream_id(value.stream) then
+      return "a stream id is a string or an integer, not a " .. type(value.stream) .. " value"
+    end
     if state.want ~= nil and value.stream ~= state.want then
       return "stream " .. tostring(value.stream) .. " is not the stream awaited (" .. tostring(state.want) .. ")"
     end
@@ -105,6 +128,7 @@ function nml.chunks(x, options)
     error("bad argument #1 to 'chunks' (a socket, context or stream expected, got " .. t .. ")", 2)
   end
   options = check_options(options, 2, "chunks", { id = true, errors = true })
+  check_id(options.id, 2, "chunks")
   local raise = true
   if options.errors ~= nil then
     if options.errors ~= "raise" and options.errors ~= "return" then

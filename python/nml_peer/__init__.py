@@ -10,6 +10,7 @@ The format is docs/wire-format.md in the nml repository.
     Message(value={'op': 'add', 'args': [2, 3]}, protocol='MessagePack', topic=None)
 """
 import json
+import reprlib
 import struct
 from typing import Any, NamedTuple, Optional
 
@@ -17,7 +18,7 @@ import msgpack
 
 __all__ = [
     "Message", "wrap", "unwrap", "header", "parse", "frame", "Framer", "descriptor",
-    "is_descriptor", "TAG", "MAX_FRAME", "stream_parts", "read_chunks", "StreamError",
+    "is_descriptor", "TAG", "MAX_FRAME", "stream_parts", "read_chunks", "StreamError", "canonical",
 ]
 
 TAG = 0xC1
@@ -28,6 +29,59 @@ MAX_FRAME = 64 * 1024 * 1024
 
 _IDS = {"MessagePack": 1, "JSON": 2, "string": 3}
 _NAMES = {v: k for k, v in _IDS.items()}
+_BUILTIN = {
+    "messagepack": "MessagePack", "msgpack": "MessagePack", "mpack": "MessagePack",
+    "json": "JSON", "dkjson": "JSON",
+    "string": "string", "raw": "string", "bytes": "string", "binary": "string", "text": "string",
+}
+
+
+def _normalize(name: str) -> str:
+    """nml's key for a name: lower case, ASCII letters and digits only, no leading "lua"."""
+    folded = "".join(c.lower() for c in name if c.isascii() and c.isalnum())
+    if folded.startswith("lua") and len(folded) > 3:
+        folded = folded[3:]
+    return folded
+
+
+def canonical(name: str) -> str:
+    """The built-in protocol `name` means, matched as nml matches names (case and punctuation
+    do not count, nor a leading "lua", nor the "c" of C bindings: "lua-cjson" is "JSON"), or
+    `name` itself when it means none."""
+    key = _normalize(name)
+    found = _BUILTIN.get(key)
+    if found is None and key.startswith("c"):
+        found = _BUILTIN.get(key[1:])
+    return found or name
+
+
+# MessagePack as nml writes it: map keys of any type (integers for {1, 2, nil, 4}, floats,
+# booleans), and str that is not UTF-8 (a Lua string holds any bytes), read as surrogate
+# escapes, which pack back to the same bytes.
+_UNPACK = {"raw": False, "strict_map_key": False, "unicode_errors": "surrogateescape"}
+
+
+def _hashable(key: Any) -> Any:
+    """A map key Python can hold: a list as a tuple, a dict as a tuple of (key, value) pairs."""
+    if isinstance(key, list):
+        return tuple(_hashable(k) for k in key)
+    if isinstance(key, dict):
+        return tuple((_hashable(k), _hashable(v)) for k, v in key.items())
+    return key
+
+
+def _unpack(payload: bytes) -> Any:
+    try:
+        return msgpack.unpackb(payload, **_UNPACK)
+    except TypeError:  # a table as a map key (unhashable in Python): read again, converting
+        return msgpack.unpackb(payload, object_pairs_hook=lambda pairs: {_hashable(k): v for k, v in pairs},
+                               **_UNPACK)
+
+
+def _printable(name: bytes) -> bool:
+    """Whether `name` is made of the bytes a protocol name may hold: printable ASCII without
+    the space, 0x21 to 0x7E."""
+    return all(0x21 <= b <= 0x7E for b in name)
 
 
 class Message(NamedTuple):
@@ -39,23 +93,28 @@ class Message(NamedTuple):
 
 
 def header(protocol: str = "MessagePack", topic: Optional[str] = None) -> bytes:
-    """The bytes that go before a payload: the topic (UTF-8), then the tag."""
+    """The bytes that go before a payload: the topic (UTF-8), then the tag. A name that means
+    a built-in protocol (as `canonical` matches it) gives its one-byte id."""
     front = b""
     if topic:
         front = topic.encode("utf-8")
         if TAG in front:
             raise ValueError("a topic cannot contain the byte 0xC1")
+    protocol = canonical(protocol)
     if protocol in _IDS:
         return front + bytes([TAG, _IDS[protocol]])
     name = protocol.encode("utf-8")
     if not 1 <= len(name) <= 255:
         raise ValueError("a protocol name takes 1 to 255 bytes")
+    if not _printable(name):
+        raise ValueError(f"protocol name {protocol!r} is not printable ASCII (0x21 to 0x7E)")
     return front + bytes([TAG, 0, len(name)]) + name
 
 
 def _encode(value: Any, protocol: str) -> bytes:
+    protocol = canonical(protocol)
     if protocol == "MessagePack":
-        return msgpack.packb(value, use_bin_type=True)
+        return msgpack.packb(value, use_bin_type=True, unicode_errors="surrogateescape")
     if protocol == "JSON":
         return json.dumps(value, separators=(",", ":")).encode("utf-8")
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -67,14 +126,17 @@ def _encode(value: Any, protocol: str) -> bytes:
 
 def wrap(value: Any, protocol: str = "MessagePack", topic: Optional[str] = None) -> bytes:
     """The body of an nml message holding `value`, encoded by `protocol` ("MessagePack",
-    "JSON", "string", or a registered name, whose payload must then be bytes)."""
+    "JSON", "string", any name nml takes for them, or a registered name, whose payload must
+    then be bytes)."""
     return header(protocol, topic) + _encode(value, protocol)
 
 
 def parse(body: bytes, topics: bool = False):
     """The envelope of `body`: (protocol name or None, topic or None, where the payload
-    starts). `topics`: the body came from a sub socket, where a topic may come first.
-    Raises ValueError for a body that ends inside its envelope."""
+    starts). `topics`: the body came from a sub socket, where a topic may come first. A name
+    that means a built-in protocol as nml matches names ("json", "lua-cjson") gives the
+    protocol's own name ("JSON"), as nml's recv does. Raises ValueError for a body that ends
+    inside its envelope or names a protocol with 0 bytes or bytes that are not printable."""
     if topics:
         at = body.find(bytes([TAG]))
         if at < 0:
@@ -98,17 +160,24 @@ def parse(body: bytes, topics: bool = False):
     name = body[at + 3:at + 3 + n]
     if len(name) < n:
         raise ValueError(f"the envelope's protocol name claims {n} bytes but only {len(name)} are left")
-    return name.decode("utf-8", "replace"), topic or None, at + 3 + n
+    if n == 0:
+        raise ValueError("the envelope names a protocol of 0 bytes (names take 1 to 255)")
+    if not _printable(name):
+        raise ValueError(f"the envelope's protocol name {bytes(name)!r} is not printable ASCII (0x21 to 0x7E)")
+    return canonical(name.decode("ascii")), topic or None, at + 3 + n
 
 
 def unwrap(body: bytes, topics: bool = False) -> Message:
     """Decodes a message body as nml's recv does: the built-in protocols are decoded; any
     other tag gives the payload's bytes and the tag's name; no envelope gives the bytes and
-    None."""
+    None. MessagePack maps may have keys of any type, as nml's do: a key that is an array or
+    a map comes as a tuple (of (key, value) pairs for a map); a str that is not UTF-8 comes
+    with surrogate escapes (errors="surrogateescape"), which `wrap` packs back as they were.
+    Note that Python's dicts hold True, 1 and 1.0 as one key, where Lua's tables hold three."""
     protocol, topic, at = parse(body, topics)
     payload = body[at:]
     if protocol == "MessagePack":
-        return Message(msgpack.unpackb(payload, raw=False), protocol, topic)
+        return Message(_unpack(payload), protocol, topic)
     if protocol == "JSON":
         return Message(json.loads(payload), protocol, topic)
     return Message(bytes(payload), protocol, topic)
@@ -170,7 +239,14 @@ class StreamError(Exception):
 def stream_parts(chunks, stream_id: Any = 1, meta: Any = None):
     """The messages of a streamed reply, as nml.send_chunks sends them: a start, a chunk per
     item of `chunks`, then an end; if iterating `chunks` raises, an error part instead (and
-    nothing is raised here). Send each one (wrap it first on an nml socket)."""
+    nothing is raised here). Send each one (wrap it first on an nml socket). `stream_id` is a
+    string or an integer (ids compare by value); anything else raises TypeError here."""
+    if not _is_stream_id(stream_id):
+        raise TypeError(f"stream_id must be a string or an integer, not {type(stream_id).__name__}")
+    return _stream_parts(chunks, stream_id, meta)
+
+
+def _stream_parts(chunks, stream_id, meta):
     start = {"stream": stream_id, "part": "start"}
     if meta is not None:
         start["meta"] = meta
@@ -186,26 +262,73 @@ def stream_parts(chunks, stream_id: Any = 1, meta: Any = None):
     yield {"stream": stream_id, "part": "end", "count": count}
 
 
-def read_chunks(messages):
-    """The data of each chunk of one streamed reply, from an iterator of decoded messages;
-    raises StreamError for an error part or parts out of step."""
-    messages = iter(messages)
-    start = next(messages)
-    if not isinstance(start, dict) or start.get("part") != "start":
-        raise StreamError(f"a stream begins with its start part, not {start!r:.60}")
-    stream_id, count = start["stream"], 0
-    for part in messages:
-        if not isinstance(part, dict) or part.get("stream") != stream_id:
-            raise StreamError(f"not a part of stream {stream_id!r}: {part!r:.60}")
-        kind = part.get("part")
-        if kind == "chunk" and part.get("seq") == count + 1:
-            count += 1
-            yield part.get("data")
-        elif kind == "end" and part.get("count") == count:
-            return
-        elif kind == "error":
-            raise StreamError(f"stream {stream_id!r} failed after {count} chunks: {part.get('error')}")
-        else:
-            raise StreamError(f"stream {stream_id!r} out of step at {part!r:.60}")
-    raise StreamError(f"stream {stream_id!r} ended without its end part")
+_SHOW = reprlib.Repr()
+_SHOW.maxlevel, _SHOW.maxstring, _SHOW.maxother = 3, 40, 40
 
+
+def _show(value: Any) -> str:
+    """A short repr of a received value, however deep it is nested."""
+    try:
+        return _SHOW.repr(value)
+    except Exception:  # a repr that fails: the type at least
+        return f"<{type(value).__name__}>"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_stream_id(value: Any) -> bool:
+    """Stream ids compare by value: strings and integers (not booleans)."""
+    return isinstance(value, str) or _is_int(value)
+
+
+def _same_id(value: Any, stream_id: Any) -> bool:
+    return _is_stream_id(value) and type(value) is type(stream_id) and value == stream_id
+
+
+def _next_part(part: Any, stream_id: Any, count: int):
+    """What `part` does to the stream (("chunk", data) or ("end", None)); raises StreamError
+    for an error part or a part out of step."""
+    if not isinstance(part, dict) or not _same_id(part.get("stream"), stream_id):
+        raise StreamError(f"not a part of stream {stream_id!r}: {_show(part)}")
+    kind, seq = part.get("part"), part.get("seq")
+    if kind == "chunk" and _is_int(seq) and seq == count + 1:
+        return "chunk", part.get("data")
+    if kind == "end" and _is_int(part.get("count")) and part["count"] == count:
+        return "end", None
+    if kind == "error":
+        raise StreamError(f"stream {stream_id!r} failed after {count} chunks: {part.get('error')}")
+    raise StreamError(f"stream {stream_id!r} out of step at {_show(part)}")
+
+
+def read_chunks(messages):
+    """The data of each chunk of one streamed reply, from an iterator of decoded messages.
+    Raises StreamError for an error part, parts out of step or anything else that is not a
+    well-formed stream (with what failed as its __cause__); what iterating `messages` raises
+    goes through as it is."""
+    messages = iter(messages)
+    try:
+        start = next(messages)
+    except StopIteration as e:
+        raise StreamError("the messages ended before the stream's start part") from e
+    if not isinstance(start, dict) or start.get("part") != "start":
+        raise StreamError(f"a stream begins with its start part, not {_show(start)}")
+    stream_id, count = start.get("stream"), 0
+    if not _is_stream_id(stream_id):
+        raise StreamError(f"a stream id is a string or an integer, not {_show(stream_id)}")
+    while True:
+        try:
+            part = next(messages)
+        except StopIteration as e:
+            raise StreamError(f"stream {stream_id!r} ended without its end part") from e
+        try:
+            kind, data = _next_part(part, stream_id, count)
+        except StreamError:
+            raise
+        except Exception as e:  # whatever else a malformed part makes fail
+            raise StreamError(f"stream {stream_id!r}: a malformed part {_show(part)}") from e
+        if kind == "end":
+            return
+        count += 1
+        yield data

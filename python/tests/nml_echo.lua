@@ -1,6 +1,7 @@
 -- The nml side of test_nml_peer.py: reads framed message bodies on stdin, decodes each with
 -- nml.unwrap, and answers on stdout with a framed body saying what it got; on "done" it sends
--- bodies nml made itself (a descriptor, JSON with a topic, a string, a custom protocol).
+-- bodies nml made itself (a descriptor, JSON with a topic, a string, a custom protocol); on
+-- "tables", tables whose keys and strings Python holds otherwise.
 local nml = require "nml"
 nml.register_protocol("kv", { encode = function(t) return t.k .. "=" .. t.v end,
   decode = function(s) local k, v = s:match("(.-)=(.*)") return { k = k, v = v } end })
@@ -22,7 +23,16 @@ while true do
   local body = read_frame()
   if not body then break end
   local value, protocol, topic = nml.unwrap(body)
-  if value == "done" then
+  if value == "tables" then
+    -- Tables Python's dicts and strings do not take as they are: keys that are integers,
+    -- floats, booleans and tables, and a string that is not UTF-8.
+    reply({ 1, 2, nil, 4 })
+    reply({ [10] = "x" })
+    reply({ [1.5] = "f", [true] = "t", [-3] = "n" })
+    reply({ [{ 1, 2 }] = "list key", [{ a = 1 }] = "map key" })
+    reply({ bytes = "\255\254" })
+    reply({ n = 1 }, "json")
+  elseif value == "done" then
     local frame = nml.allocmsg(5)
     frame:write(0, "\1\2\3\4\5")
     reply({ seq = 1, frame = { buffer = frame, buffer_ud_type = "bytes5" } })
@@ -30,6 +40,7 @@ while true do
     reply("plain text", "string")
     reply({ k = "key", v = "value" }, "kv")
     os.exit(0)
+  else
+    reply({ echo = value, protocol = protocol or false, topic = topic or false })
   end
-  reply({ echo = value, protocol = protocol or false, topic = topic or false })
 end

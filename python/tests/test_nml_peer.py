@@ -3,6 +3,7 @@ and nml.so of NML_LUA and NML_CPATH)."""
 import os
 import subprocess
 
+import msgpack
 import pytest
 
 import nml_peer
@@ -121,3 +122,94 @@ def test_streamed_replies_round_trip_and_carry_errors():
     assert got == [1]
     with pytest.raises(nml_peer.StreamError, match="out of step"):
         list(nml_peer.read_chunks(iter([parts[0], parts[2]])))
+
+
+def test_protocol_names_are_printable_ascii_of_1_to_255_bytes():
+    for name in ["\x1b]0;OWNED\x07\x1b[2J", "two words", "caf\u00e9", "\u009bx", "tab\t", "x" * 256]:
+        with pytest.raises(ValueError):
+            nml_peer.header(name)
+    assert nml_peer.header("a~!") == b"\xc1\x00\x03a~!"
+    for body in [b"\xc1\x00\x00payload", b"\xc1\x00\x05\x1b[2Jpayload", b"\xc1\x00\x03k\xc1vpayload",
+                 b"\xc1\x00\x03a bpayload", b"\xc1\x00\x02\xc2\x9bpayload"]:
+        with pytest.raises(ValueError, match="protocol"):
+            nml_peer.parse(body)
+    with pytest.raises(ValueError):
+        nml_peer.parse(b"topic\xc1\x00\x00payload", topics=True)
+
+
+def test_tables_with_keys_other_than_strings():
+    # What nml packs for {1, 2, nil, 4}, {[10] = "x"}, float and boolean keys.
+    for value in [{1: 1, 2: 2, 4: 4}, {10: "x"}, {1.5: "f", True: "t", -3: "n"}]:
+        body = b"\xc1\x01" + msgpack.packb(value, use_bin_type=True)
+        assert nml_peer.unwrap(body) == (value, "MessagePack", None)
+    # A table as a key: a tuple for an array, a tuple of (key, value) pairs for a map.
+    body = b"\xc1\x01" + msgpack.packb({(1, 2): "list key"}, use_bin_type=True)
+    assert nml_peer.unwrap(body).value == {(1, 2): "list key"}
+    # A str that is not UTF-8 (nml packs Lua strings as str): surrogate escapes, and back.
+    body = b"\xc1\x01\x81\xa5bytes\xa2\xff\xfe"
+    assert nml_peer.unwrap(body).value == {"bytes": "\udcff\udcfe"}
+    assert nml_peer.wrap(nml_peer.unwrap(body).value) == body
+
+
+def test_protocol_names_match_loosely_as_in_nml():
+    for name in ["json", "lua-cjson", "dkjson", "JSON"]:
+        body = nml_peer.header(name) + b'{"a":1}'
+        assert body[:2] == b"\xc1\x02"
+        assert nml_peer.unwrap(b"\xc1\x00" + bytes([len(name)]) + name.encode() + b'{"a":1}') == (
+            {"a": 1}, "JSON", None)
+    assert nml_peer.unwrap(b"\xc1\x00\x07msgpack\x92\x01\x02") == ([1, 2], "MessagePack", None)
+    assert nml_peer.unwrap(b"\xc1\x00\x03rawxyz") == (b"xyz", "string", None)
+    assert nml_peer.unwrap(b"\xc1\x00\x04cborxyz") == (b"xyz", "cbor", None)   # stays cbor
+    assert nml_peer.wrap({"a": 1}, "cjson") == nml_peer.wrap({"a": 1}, "JSON")
+    assert nml_peer.wrap(b"x", "bytes") == b"\xc1\x03x"
+
+
+def test_python_reads_every_table_nml_sends_and_names_protocols_as_nml_does(nml_echo):
+    nml_echo.stdin.write(nml_peer.frame(nml_peer.wrap("tables", "string")))
+    nml_echo.stdin.flush()
+    got = read_messages(nml_echo, 6)
+    assert got[0].value == {1: 1, 2: 2, 4: 4}
+    assert got[1].value == {10: "x"}
+    assert got[2].value == {1.5: "f", True: "t", -3: "n"}
+    assert got[3].value == {(1, 2): "list key", (("a", 1),): "map key"}
+    assert got[4].value == {"bytes": "\udcff\udcfe"}
+    assert got[5] == ({"n": 1}, "JSON", None)
+    # A name nml matches loosely is the same protocol to both.
+    nml_echo.stdin.write(nml_peer.frame(b"\xc1\x00\x09lua-cjson" + b'{"b":2}'))
+    nml_echo.stdin.flush()
+    (reply,) = read_messages(nml_echo, 1)
+    assert reply.value == {"echo": {"b": 2}, "protocol": "JSON", "topic": False}
+
+
+def test_every_malformed_stream_raises_stream_error():
+    deep = []
+    for _ in range(100000):
+        deep = [deep]
+    start = {"stream": 1, "part": "start"}
+    cases = [
+        [],                                           # no start part
+        [{"part": "start"}],                          # no stream id
+        [{"stream": [1], "part": "start"}],           # an id that is no string or integer
+        [{"stream": True, "part": "start"}],
+        [deep],                                       # nesting deeper than repr goes
+        [start, deep],
+        [start, {"stream": 1, "part": "chunk", "seq": True, "data": 1}],
+        [start, {"stream": 1, "part": "end", "count": 0.0}],
+        [start, {"stream": 1, "part": "chunk", "seq": 1}, {"stream": 1}],
+        [start, {"stream": 1.0, "part": "end", "count": 0}],
+        [start],                                      # no end part
+    ]
+    for parts in cases:
+        with pytest.raises(nml_peer.StreamError):
+            list(nml_peer.read_chunks(iter(parts)))
+    with pytest.raises(nml_peer.StreamError) as raised:
+        list(nml_peer.read_chunks(iter([])))
+    assert isinstance(raised.value.__cause__, StopIteration)
+
+
+def test_stream_ids_are_strings_or_integers():
+    for stream_id in ["r1", 7, 0, -3]:
+        assert list(nml_peer.read_chunks(nml_peer.stream_parts(["x"], stream_id))) == ["x"]
+    for bad in [{"a": 1}, [1], True, 1.5, None, b"r1"]:
+        with pytest.raises(TypeError, match="stream_id"):
+            nml_peer.stream_parts(["x"], bad)

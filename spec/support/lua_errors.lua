@@ -165,7 +165,7 @@ function cases.memory()
       return nml.pack(big_value(false), { malloc = nml.allocmsg, realloc = nml.reallocmsg, free = nml.freemsg })
     end,
     register_protocol = function()
-      return nml.register_protocol("memory test", { encode = tostring, decode = tostring, aliases = { "mt1", "mt2" } })
+      return nml.register_protocol("memory-test", { encode = tostring, decode = tostring, aliases = { "mt1", "mt2" } })
     end,
   }
   local failed = 0
