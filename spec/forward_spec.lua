@@ -117,4 +117,34 @@ describe("nml.forward", function()
     collectgarbage()
     collectgarbage()
   end)
+
+  it("refuses to forward between two sockets one of which dials the other", function()
+    for _, transport in ipairs({ "inproc", "ipc", "tcp" }) do
+      local front, back = raw("sub"), raw("pub")
+      local url = helper.listen_fresh(front, transport)
+      if transport == "tcp" then url = url:gsub("127%.0%.0%.1", "localhost") end
+      assert(back:dial(url))
+      local ok, err, code = nml.forward(front, back)
+      assert.is_nil(ok, transport .. ": a forwarder that feeds itself was started")
+      assert.equals("state", code)
+      assert.matches("the back dials .* where the front listens", err)
+      front:close()
+      back:close()
+    end
+  end)
+
+  it("says why a socket in a forwarder takes no new endpoint", function()
+    local front, back = forwarder("pull", "push", "inproc")
+    for _, s in ipairs({ front, back }) do
+      local ok, err, code = s:listen("inproc://forward-late-" .. helper.next_id())
+      assert.is_nil(ok)
+      assert.equals("state", code)
+      assert.matches("give it its listeners and dialers before nml.forward", err, 1, true)
+      ok, err, code = s:dial("inproc://forward-late-" .. helper.next_id(), { block = false })
+      assert.is_nil(ok)
+      assert.equals("state", code)
+    end
+    front:close()
+    back:close()
+  end)
 end)

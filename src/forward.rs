@@ -4,8 +4,8 @@
 
 use crate::error::Error;
 use crate::lua::{LuaFn, Returns, Stack};
-use crate::nng::Device;
-use crate::socket;
+use crate::nng::{reaches, Device};
+use crate::socket::{self, SocketState};
 
 crate::lua_functions! {
     forward => forward_impl;
@@ -29,6 +29,12 @@ fn forward_impl(s: &Stack) -> Returns {
             ));
         }
     }
+    if let Some(why) = feeds_itself(front, back) {
+        return Err(Error::returned(
+            "state",
+            format!("cannot forward: {why}, so every message would go round forever"),
+        ));
+    }
     let device = Device::start(&*front.open()?, &*back.open()?).map_err(|e| {
         Error::returned(
             e.code(),
@@ -40,9 +46,33 @@ fn forward_impl(s: &Stack) -> Returns {
             ),
         )
     })?;
+    front.forwarding.set(true);
+    back.forwarding.set(true);
     let mut forwarders = front.forwarders.borrow_mut();
     forwarders.retain(Device::is_running);
     forwarders.push(device);
     s.push_bool(true);
     Ok(1)
+}
+
+/// Says how the two sockets are joined already, if one dials the other: a forwarder between
+/// them would then feed itself. (A loop through other processes cannot be seen from here.)
+fn feeds_itself(front: &SocketState, back: &SocketState) -> Option<String> {
+    let (front_listens, front_dials) = front.urls();
+    let (back_listens, back_dials) = back.urls();
+    let pairs = [
+        ("the back", &back_dials, "the front", &front_listens),
+        ("the front", &front_dials, "the back", &back_listens),
+    ];
+    let found = pairs
+        .into_iter()
+        .find_map(|(dialer, dials, listener, listens)| {
+            let (d, l) = dials
+                .iter()
+                .find_map(|d| listens.iter().find(|l| reaches(d, l)).map(|l| (d, l)))?;
+            Some(format!(
+                "{dialer} dials {d}, where {listener} listens ({l})"
+            ))
+        });
+    found
 }

@@ -63,6 +63,8 @@ pub struct SocketState {
     pub raw: bool,
     /// The forwarders this socket is the front of; each stops when either socket closes.
     pub forwarders: RefCell<Vec<Device>>,
+    /// In a forwarder (front or back): NNG then adds no endpoint to it.
+    pub forwarding: Cell<bool>,
 }
 
 /// Messages and bytes (envelopes included) that went each way, and those refused for size.
@@ -76,6 +78,20 @@ pub struct Traffic {
 }
 
 impl SocketState {
+    /// The URLs of its listeners and of its dialers.
+    pub fn urls(&self) -> (Vec<String>, Vec<String>) {
+        let mut listeners = Vec::new();
+        let mut dialers = Vec::new();
+        for e in self.endpoints.borrow().iter() {
+            let Ok(url) = e.url() else { continue };
+            match e {
+                Endpoint::Listener(_) => listeners.push(url),
+                Endpoint::Dialer(_) => dialers.push(url),
+            }
+        }
+        (listeners, dialers)
+    }
+
     /// Whether this socket may open the shared-buffer references in `msg`: it asked for them
     /// (`share`), and the message came from this host (docs/design.md, "Threat model").
     pub fn opens_shared_from(&self, msg: &crate::nng::Message) -> bool {
@@ -196,6 +212,7 @@ fn socket_impl(s: &Stack) -> Returns {
             traffic: Cell::new(Traffic::default()),
             tcp: Cell::new(TcpOptions::default()),
             endpoints: RefCell::new(Vec::new()),
+            forwarding: Cell::new(false),
             raw,
             forwarders: RefCell::new(Vec::new()),
         })),
@@ -230,6 +247,7 @@ fn listen_impl(s: &Stack) -> Returns {
         Some(opts) => tls_field(s, opts, "listen")?,
         None => None,
     };
+    not_forwarding(b, "listen on", &url)?;
     let endpoint = b
         .open()?
         .listen(&url, b.tcp.get(), tls.as_ref())
@@ -252,6 +270,7 @@ fn dial_impl(s: &Stack) -> Returns {
         ),
         None => (true, None),
     };
+    not_forwarding(b, "dial", &url)?;
     let endpoint = b
         .open()?
         .dial(&url, blocking, b.tcp.get(), tls.as_ref())
@@ -259,6 +278,21 @@ fn dial_impl(s: &Stack) -> Returns {
     b.endpoints.borrow_mut().push(endpoint);
     s.push_bool(true);
     Ok(1)
+}
+
+/// NNG adds no endpoint to a socket in a forwarder (it says only "Resource busy").
+fn not_forwarding(b: &SocketState, what: &str, url: &CStr) -> Result<()> {
+    match b.forwarding.get() {
+        true => Err(Error::returned(
+            "state",
+            format!(
+                "cannot {what} {}: the socket is in a forwarder (nml.forward), which takes no \
+                 new endpoints; give it its listeners and dialers before nml.forward",
+                url.to_string_lossy()
+            ),
+        )),
+        false => Ok(()),
+    }
 }
 
 fn endpoint_error(e: EndpointError, what: &str, url: &CStr) -> Error {

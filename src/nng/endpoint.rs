@@ -241,6 +241,51 @@ fn dialer_tls(url: &str, tls: Option<&TlsOptions>) -> Option<TlsOptions> {
     Some(options)
 }
 
+/// Whether a dialer of `dialed` reaches a listener of `listened` (the same transport, path and
+/// port; the same host, or a listener on every address, or loopback both). For spotting a
+/// forwarder that would feed itself; a listener reached under another name is not seen.
+pub fn reaches(dialed: &str, listened: &str) -> bool {
+    let (Some((ds, drest)), Some((ls, lrest))) =
+        (dialed.split_once("://"), listened.split_once("://"))
+    else {
+        return false;
+    };
+    if family(ds) != family(ls) {
+        return false;
+    }
+    if matches!(family(ds), "ipc" | "inproc" | "abstract" | "socket") {
+        return drest == lrest;
+    }
+    let (dhost, dport, dpath) = host_port_path(drest);
+    let (lhost, lport, lpath) = host_port_path(lrest);
+    let wildcard = |h: &str| matches!(h, "" | "*" | "0.0.0.0" | "::");
+    let loopback = |h: &str| h == "localhost" || h == "::1" || h.starts_with("127.");
+    dport == lport
+        && dpath == lpath
+        && (dhost == lhost || wildcard(lhost) || (loopback(dhost) && loopback(lhost)))
+}
+
+/// A scheme's transport, under its several names.
+fn family(scheme: &str) -> &str {
+    match scheme {
+        "tcp" | "tcp4" | "tcp6" => "tcp",
+        "tls+tcp" | "tls+tcp4" | "tls+tcp6" => "tls",
+        "ws" | "ws4" | "ws6" => "ws",
+        "wss" | "wss4" | "wss6" => "wss",
+        "ipc" | "unix" => "ipc",
+        other => other,
+    }
+}
+
+/// `host:port/path` (or `[v6]:port/path`) as its three parts.
+fn host_port_path(rest: &str) -> (&str, &str, &str) {
+    let authority = rest.split('/').next().unwrap_or("");
+    let path = &rest[authority.len()..];
+    let host = url_host(rest).unwrap_or("");
+    let port = authority.rsplit_once(':').map_or("", |(_, p)| p);
+    (host, port, path)
+}
+
 /// The host of a URL's part after `scheme://`: `host`, `host:port`, `[v6]:port`, then a path.
 fn url_host(rest: &str) -> Option<&str> {
     let authority = rest.split('/').next()?;
@@ -281,6 +326,12 @@ mod tests {
         assert_eq!(name("tls+tcp://a:1", Some("b")).as_deref(), Some("b"));
         assert_eq!(name("tcp://a:1", None), None);
         let defaulted = dialer_tls("tls+tcp://a:1", None).unwrap();
+        assert!(reaches("tcp://127.0.0.1:5555", "tcp://0.0.0.0:5555"));
+        assert!(reaches("tcp://localhost:5555", "tcp4://127.0.0.1:5555"));
+        assert!(reaches("ipc:///tmp/a.ipc", "unix:///tmp/a.ipc"));
+        assert!(!reaches("tcp://127.0.0.1:5556", "tcp://127.0.0.1:5555"));
+        assert!(!reaches("ws://127.0.0.1:80/a", "ws://127.0.0.1:80/b"));
+        assert!(!reaches("inproc://a", "inproc://b"));
         assert_eq!(defaulted.server_name.as_deref(), Some("a"));
     }
 

@@ -13,7 +13,7 @@ pub mod interrupt;
 mod pipes;
 mod tls;
 
-pub use endpoint::{Endpoint, EndpointError, TcpOptions};
+pub use endpoint::{reaches, Endpoint, EndpointError, TcpOptions};
 pub use pipes::{Allow, Happened, PipeEvent};
 pub use tls::{AuthMode, TlsOptions};
 
