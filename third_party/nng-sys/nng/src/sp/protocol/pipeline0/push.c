@@ -51,6 +51,7 @@ struct push0_pipe {
 	nni_pipe     *pipe;
 	push0_sock   *push;
 	nni_list_node node;
+	bool          closed; // set by push0_pipe_close, under push->m
 
 	nni_aio aio_recv;
 	nni_aio aio_send;
@@ -158,6 +159,7 @@ push0_pipe_close(void *arg)
 	nni_aio_close(&p->aio_send);
 
 	nni_mtx_lock(&s->m);
+	p->closed = true;
 	if (nni_list_node_active(&p->node)) {
 		nni_list_node_remove(&p->node);
 
@@ -194,6 +196,16 @@ push0_pipe_ready(push0_pipe *p)
 	bool        blocked;
 
 	nni_mtx_lock(&s->m);
+
+	// A send that completed while the pipe was being closed must not
+	// put the pipe back on the ready list: push0_pipe_close has already
+	// taken it off, and the pipe is freed once stopped, leaving a
+	// dangling entry for push0_sock_send to use.  Nothing is taken from
+	// the queues for a closed pipe, so no message is lost here.
+	if (p->closed) {
+		nni_mtx_unlock(&s->m);
+		return;
+	}
 
 	blocked = nni_lmq_full(&s->wq) && nni_list_empty(&s->pl);
 
