@@ -322,7 +322,22 @@ void
 nni_aio_wait(nni_aio *aio)
 {
 	if (aio != NULL && aio->a_expire_q != NULL) {
+		nni_aio_expire_q *eq = aio->a_expire_q;
+
 		nni_task_wait(&aio->a_task);
+
+		// The expire thread may have taken this aio for a timeout just
+		// as the operation completed some other way, and still be
+		// about to call the provider's cancel function with the
+		// provider's argument (a socket, say).  Returning now would let
+		// the caller close that socket, freeing what the cancel
+		// function is about to lock.  Wait until it has returned, as
+		// nni_aio_stop does.
+		nni_mtx_lock(&eq->eq_mtx);
+		while (aio->a_expiring) {
+			nni_cv_wait(&eq->eq_cv);
+		}
+		nni_mtx_unlock(&eq->eq_mtx);
 	}
 }
 
