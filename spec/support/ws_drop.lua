@@ -1,0 +1,28 @@
+-- A push over ws:// whose pull hangs up on it, again and again: the pull's recv_max_size is
+-- 1000, each 5 KB message makes NNG close the connection, and the push sends again while that
+-- close is under way. NNG 2.0.0 could put the closing pipe back on push's ready list and free
+-- it there, and a later send used it: SIGSEGV or SIGABRT (issue 24, item 3a;
+-- third_party/patches/0001-push0-closed-pipe-ready-list.patch). Run by spec/ws_drop_spec.lua
+-- and by a soak, in a child process, so that a crash is a failed exit.
+--   ws_drop.lua ROUNDS [SENDS]   ROUNDS x a fresh push/pull pair, SENDS (30) big+small sends each
+local nml = require "nml"
+
+local rounds, sends = tonumber(arg[1]) or 10, tonumber(arg[2]) or 30
+local big = string.rep("x", 5000)
+local sent, received = 0, 0
+
+for _ = 1, rounds do
+  local pull = assert(nml.socket("pull", { recv_max_size = 1000 }))
+  -- send_timeout: a send waits for the dialer to reconnect (every 1 ms), or gives up.
+  local push = assert(nml.socket("push", { send_timeout = 50, reconnect_min = 1, reconnect_max = 1 }))
+  local listener = assert(pull:listen("ws://127.0.0.1:0/nml"))
+  assert(push:dial(assert(listener:url())))
+  for _ = 1, sends do
+    if push:send(big, "string") then sent = sent + 1 end
+    if push:send("small", "string") then sent = sent + 1 end
+    while pull:recv({ dontwait = true }) do received = received + 1 end
+  end
+  push:close()
+  pull:close()
+end
+print(string.format("survived %d rounds: %d sends taken, %d small ones received", rounds, sent, received))

@@ -1,0 +1,29 @@
+-- A push over ws:// whose pull hangs up on it (a message over recv_max_size), sending again at
+-- once: NNG 2.0.0 crashed here, freeing a pipe still on push's ready list, or a socket the aio
+-- expire thread was about to lock (issue 24, item 3a; third_party/patches/0001 and 0002). The
+-- drops run in child processes (spec/support/ws_drop.lua), two at a time so that each loads the
+-- other, and a crash is a failed exit.
+local helper = require "helper"
+
+local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
+
+-- Two children of `rounds` fresh push/pull pairs each, `sends` big and small sends per pair.
+local function two_at_once(rounds, sends)
+  local child = string.format("LUA_CPATH='%s;;' %s %s/support/ws_drop.lua %d %d",
+    helper.cpath, helper.lua, here, rounds, sends)
+  return helper.run(string.format(
+    "%s & first=$!; %s; second=$?; wait $first; first=$?; echo \"children exited $first $second\"; "
+      .. "[ $first -eq 0 ] && [ $second -eq 0 ]", child, child))
+end
+
+describe("a push over ws:// whose pull drops the connection", function()
+  it("survives 50 rounds of oversize messages and sends right after", function()
+    for run = 1, 5 do -- 5 x 2 children x 5 rounds x 20 drops: about 15 s
+      local out, ok = two_at_once(5, 20)
+      assert(ok, "run " .. run .. ": " .. out)
+      assert.matches("children exited 0 0", out)
+      local _, survived = out:gsub("survived 5 rounds", "")
+      assert.are.equal(2, survived, out)
+    end
+  end)
+end)
