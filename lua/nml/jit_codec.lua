@@ -68,6 +68,22 @@ local istype = ffi.istype
 -- One number seen as its bits, both ways.
 local bits = ffi.new("union { double d; uint64_t u64; float f; uint32_t u32; }")
 
+-- A table's own metatable, as the Rust codec reads it (lua_getmetatable): getmetatable gives
+-- the `__metatable` field instead where the metatable has one, which may be one of nml's
+-- markers, or hide one. getmetatable is nil only for a table without a metatable, which the
+-- JIT compiles; for the others debug.getmetatable tells. Where an embedder removed the debug
+-- library it is UNKNOWN, and the table goes to the Rust codec.
+local debug_getmetatable = debug_lib and debug_lib.getmetatable
+local UNKNOWN = {}
+local function raw_metatable(t)
+  if getmetatable(t) == nil then return nil end
+  if debug_getmetatable then return debug_getmetatable(t) end
+  return UNKNOWN
+end
+-- A LuaJIT built with LUAJIT_ENABLE_LUA52COMPAT has rawlen, and its # calls __len: a table
+-- whose metatable has one goes to the Rust codec, which takes the raw length.
+local len_metamethods = rawlen ~= nil
+
 local null = nml.null
 local MAP_MT = getmetatable(rust.map())
 local ARRAY_MT = getmetatable(rust.array())
@@ -285,8 +301,11 @@ local function pack_map(t, pos, depth)
   for k, v in next, t do
     if type(k) == "string" then
       pos = put_string(k, pos)
-      -- A buffer descriptor: the Rust codec copies its buffer once, into the message.
-      if k == "buffer" and rawget(t, "buffer_ud_type") ~= nil then error("descriptor", 0) end
+      -- A buffer descriptor: the Rust codec copies its buffer once, into the message. A
+      -- cdata there without buffer_ud_type is the Rust codec's error.
+      if k == "buffer" and (rawget(t, "buffer_ud_type") ~= nil or type(v) == "cdata") then
+        error("descriptor", 0)
+      end
     else
       pos = pack_value(k, pos, depth)
     end
@@ -391,7 +410,7 @@ end
 local function pack_table(t, pos, depth)
   if depth >= max_depth then error("too deep", 0) end
   depth = depth + 1
-  local mt = getmetatable(t)
+  local mt = raw_metatable(t)
   if mt == nil then return pack_plain(t, pos, depth) end
   if mt == MAP_MT then return pack_map(t, pos, depth) end
   if mt == ARRAY_MT then return pack_array(t, #t, pos, depth) end
@@ -401,6 +420,7 @@ local function pack_table(t, pos, depth)
     return put_bin(s, pos)
   end
   if mt == EXT_MT then return pack_ext(t, pos) end
+  if mt == UNKNOWN or len_metamethods and rawget(mt, "__len") ~= nil then error("metatable", 0) end
   return pack_plain(t, pos, depth)
 end
 
@@ -447,7 +467,7 @@ function nml.pack(...)
     -- A large string or nml.bin alone: its header joined to it, one copy into the result
     -- rather than two (into the buffer, then out of it).
     local v = ...
-    if n == 1 and type(v) == "table" and getmetatable(v) == BIN_MT then
+    if n == 1 and type(v) == "table" and raw_metatable(v) == BIN_MT then
       local bytes = rawget(v, 1)
       if type(bytes) == "string" and #bytes > 4096 and #bytes <= MAX_LEN then
         return ffi_string(buf, put_length(#bytes, 0xc4, 0)) .. bytes
