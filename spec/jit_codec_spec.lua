@@ -104,6 +104,37 @@ describe("LuaJIT's Lua codec", function()
     assert(failure == nil, failure)
   end)
 
+  it("walks tables without ITERN, which Debian's LuaJIT may enter with a key as its index", function()
+    -- LuaJIT issue 827 (fixed upstream in April 2022, after Debian 12's snapshot): compiled
+    -- ITERN (`for k, v in next, t`, pairs) reads its index slot unchecked, and the packer runs
+    -- that loop inside itself: with the JIT forced hot, a crash in compiled code. Every Lua
+    -- function the codec reaches from nml.pack and nml.unpack must be free of it.
+    local funcinfo, funcbc = require("jit.util").funcinfo, require("jit.util").funcbc
+    local bcnames = require("jit.vmdef").bcnames
+    local seen, found = {}, {}
+    local function scan(f)
+      if type(f) ~= "function" or seen[f] or not funcinfo(f).loc then return end
+      seen[f] = true
+      local pc = 1
+      while true do
+        local ins = funcbc(f, pc)
+        if not ins then break end
+        local name = bcnames:sub(ins % 256 * 6 + 1, ins % 256 * 6 + 6):gsub(" ", "")
+        if name:find("ITERN") then found[#found + 1] = funcinfo(f).loc end
+        pc = pc + 1
+      end
+      local i = 1
+      while debug.getupvalue(f, i) do
+        local _, up = debug.getupvalue(f, i)
+        if type(up) == "table" then for _, g in pairs(up) do scan(g) end else scan(up) end
+        i = i + 1
+      end
+    end
+    scan(nml.pack)
+    scan(nml.unpack)
+    assert.are.same({}, found)
+  end)
+
   it("packs a table by its own metatable, whatever __metatable says, as the Rust codec does", function()
     local map_mt, array_mt = getmetatable(nml.map()), getmetatable(nml.array())
     local cases = {

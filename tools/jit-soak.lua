@@ -21,6 +21,7 @@ if arg[1] == "child" then
   os.exit(0)
 end
 
+io.stdout:setvbuf("line")
 local seconds = tonumber(arg[1]) or 60
 local cases = tonumber(arg[2]) or 4000
 local jobs = tonumber(arg[3]) or 2

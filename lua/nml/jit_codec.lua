@@ -29,6 +29,11 @@ local new_table = require "table.new"
 local band, rshift, bswap = bit.band, bit.rshift, bit.bswap
 local floor = math.floor
 local type, next, rawget, getmetatable, setmetatable = type, next, rawget, getmetatable, setmetatable
+-- Tables are walked with calls of next, never `for k, v in next, t` or pairs: those compile to
+-- ITERN, which LuaJIT before its fix of issue 827 (April 2022; Debian 12 ships an older one)
+-- may enter with a key in the slot where it keeps its index, and read a node far past the
+-- table (a crash inside compiled code). The packer walks tables inside tables with the same
+-- loop, which is how the JIT, forced hot, reached that state (make soak-jit).
 local select, pcall, error, unpack, tonumber = select, pcall, error, unpack, tonumber
 local ffi_copy, ffi_string, ffi_cast = ffi.copy, ffi.string, ffi.cast
 
@@ -298,7 +303,8 @@ local function pack_map(t, pos, depth)
   local head = pos
   pos = pos + 1
   local count = 0
-  for k, v in next, t do
+  local k, v = next(t)
+  while k ~= nil do
     if type(k) == "string" then
       pos = put_string(k, pos)
       -- A buffer descriptor: the Rust codec copies its buffer once, into the message. A
@@ -320,6 +326,7 @@ local function pack_map(t, pos, depth)
       pos = pack_value(v, pos, depth)
     end
     count = count + 1
+    k, v = next(t, k)
   end
   if count < 16 then
     buf[head] = 0x80 + count
@@ -351,7 +358,11 @@ end
 -- all the same (n entries, all of 1..n there), else a map. `start` is where it begins.
 local function pack_unordered(t, n, start, depth)
   local count = 0
-  for _ in next, t do count = count + 1 end
+  local k = next(t)
+  while k ~= nil do
+    count = count + 1
+    k = next(t, k)
+  end
   if count == n then
     for i = 1, n do
       if rawget(t, i) == nil then return pack_map(t, start, depth) end
@@ -368,7 +379,8 @@ local function sequence(t, n, pos, depth)
   local start = pos
   pos = put_header(n, 0x90, 0xdc, pos)
   local i = 0
-  for k, v in next, t do
+  local k, v = next(t)
+  while k ~= nil do
     i = i + 1
     if k ~= i or i > n then return pack_unordered(t, n, start, depth) end
     -- Numbers and strings written here, as in pack_map.
@@ -380,6 +392,7 @@ local function sequence(t, n, pos, depth)
     else
       pos = pack_value(v, pos, depth)
     end
+    k, v = next(t, k)
   end
   return pos
 end

@@ -101,7 +101,12 @@ local function canon(nml, v)
   if t == "string" then return ("%q"):format(v) end
   if t == "table" then
     local parts = {}
-    for k, x in pairs(v) do parts[#parts + 1] = canon(nml, k) .. "=" .. canon(nml, x) end
+    -- (next, not pairs: see "ITERN" in lua/nml/jit_codec.lua; this harness runs forced hot)
+    local k, x = next(v)
+    while k ~= nil do
+      parts[#parts + 1] = canon(nml, k) .. "=" .. canon(nml, x)
+      k, x = next(v, k)
+    end
     table.sort(parts)
     return tostring(getmetatable(v) ~= nil) .. "{" .. table.concat(parts, ",") .. "}"
   end
