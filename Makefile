@@ -10,6 +10,7 @@
 #   make lint                 cargo fmt --check, cargo clippy -D warnings, luacheck
 #   make check-memory         the specs under valgrind memcheck on Lua 5.4 and 5.1
 #   make soak                 req/rep, push/pull and pair over ipc and tcp for SOAK_SECONDS (60)
+#   make soak-jit             LuaJIT's two codecs side by side, JIT forced hot, SOAK_JIT_SECONDS (60)
 
 LUA ?=
 DEFAULT_LUAS := 5.4 5.1 luajit
@@ -26,7 +27,7 @@ feature = $(if $(filter luajit,$(1)),luajit,lua$(subst .,,$(1)))
 interp = $(if $(filter luajit,$(1)),luajit,lua$(1))
 headers = $(if $(filter luajit,$(1)),/usr/include/luajit-2.1,/usr/include/lua$(1))
 
-.PHONY: all build test demo bench lint fuzz check-memory memcheck-one soak deps cargo-test specs rockspec-test clean $(addprefix build-,5.1 5.2 5.3 5.4 luajit) pytest
+.PHONY: all build test demo bench lint fuzz check-memory memcheck-one soak soak-jit deps cargo-test specs rockspec-test clean $(addprefix build-,5.1 5.2 5.3 5.4 luajit) pytest
 
 all: build
 
@@ -180,6 +181,16 @@ soak: build-5.4
 	@tools/deps.sh 5.4 +build
 	@GLIBC_TUNABLES=glibc.malloc.mmap_threshold=1048576 LUA_CPATH="$(CURDIR)/build/5.4/?.so;;" \
 	  lua5.4 tools/soak.lua $(SOAK_SECONDS)
+
+# LuaJIT's two codecs side by side (spec/support/differential.lua: random values with
+# metatables and cdata, and mutated bytes, SOAK_JIT_CASES of each) with the JIT forced hot, a
+# child process per run and a new seed each, for SOAK_JIT_SECONDS; fails on a crash or a
+# difference, and names the seed.
+SOAK_JIT_SECONDS ?= 60
+SOAK_JIT_CASES ?= 4000
+soak-jit: build-luajit
+	@tools/deps.sh luajit +build
+	@LUA_CPATH="$(CURDIR)/build/luajit/?.so;;" luajit tools/jit-soak.lua $(SOAK_JIT_SECONDS) $(SOAK_JIT_CASES)
 
 clean:
 	rm -rf build target

@@ -329,6 +329,53 @@ describe("bad values raise clear errors", function()
     assert.are.equal("malformed", code)
   end)
 
+  it("packs and unpacks nesting up to the highest max_depth, and refuses one level more", function()
+    -- The ceiling (the manual's "The codec"): 10000, and 3000 on Lua 5.1 and LuaJIT, whose C
+    -- functions have 8000 stack slots (LUAI_MAXCSTACK) and an unpacked map holds two a level.
+    local ceiling = (jit or _VERSION == "Lua 5.1") and 3000 or 10000
+    local before = nml.config().max_depth
+    local refused, why = pcall(nml.config, { max_depth = ceiling + 1 })
+    assert.is_false(refused)
+    assert.matches("max_depth must be an integer from 1 to " .. ceiling, why)
+    nml.config { max_depth = ceiling }
+    -- A map, an array and the two by turns, n levels deep: as a table, and as bytes (n
+    -- levels around an empty array, n even for the two by turns).
+    local function nest(kind, n)
+      local t = {}
+      for i = 2, n do t = (kind == "map" or kind == "mixed" and i % 2 == 0) and { k = t } or { t } end
+      return t
+    end
+    local function bytes(kind, n)
+      local map, array = "\129\161k", "\145"
+      if kind == "mixed" then return string.rep(array .. map, n / 2) .. "\144" end
+      return string.rep(kind == "map" and map or array, n) .. "\144"
+    end
+    for _, kind in ipairs { "map", "array", "mixed" } do
+      local packed = nml.pack(nest(kind, ceiling))
+      if kind ~= "mixed" then assert.are.equal(bytes(kind, ceiling - 1), packed) end
+      assert.are.equal("table", type(nml.unpack(packed)), kind)
+      assert.are.equal("table", type(nml.unpack(bytes(kind, kind == "mixed" and ceiling - 2 or ceiling - 1))))
+      local ok, err = pcall(nml.pack, nest(kind, ceiling + 1))
+      assert.is_false(ok)
+      assert.matches("nested deeper than " .. ceiling, err)
+      local none, msg, code = nml.unpack(bytes(kind, ceiling + 2))
+      assert.is_nil(none)
+      assert.matches("nesting deeper than " .. ceiling, msg)
+      assert.are.equal("malformed", code)
+    end
+    -- Where other values already fill the Lua stack, a deep map that no longer fits is bad
+    -- bytes too (nil, message, code), never a raised "stack overflow".
+    local r = { pcall(nml.unpack, string.rep("\0", 2500) .. bytes("map", ceiling - 1)) }
+    assert.is_true(r[1], r[2])
+    if r[2] == nil then
+      assert.matches("too deep for the Lua stack", r[3])
+      assert.are.equal("malformed", r[4])
+    else
+      assert.are.equal(2501, #r - 1)
+    end
+    nml.config { max_depth = before }
+  end)
+
   it("says what integers beyond 2^53 unpack as (int64), and takes back what it says", function()
     local now = nml.config()
     local expected = helper.has_int64 and "integer" or helper.int64 and "cdata" or "number"

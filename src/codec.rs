@@ -14,8 +14,14 @@ use crate::lua::{Kind, Number, Stack, Table};
 
 pub const DEFAULT_MAX_DEPTH: usize = 512;
 /// The ceiling for `max_depth`: nesting is followed by recursion on the C stack, which must not
-/// overflow whatever a script sets.
-pub const MAX_MAX_DEPTH: usize = 10_000;
+/// overflow whatever a script sets. On Lua 5.1 and LuaJIT a C function also has at most
+/// LUAI_MAXCSTACK (8000) Lua stack slots, and an unpacked map holds two a level (its table and
+/// the key being read): 3000 levels leave room for other values on the stack.
+pub const MAX_MAX_DEPTH: usize = if cfg!(any(feature = "lua51", feature = "luajit")) {
+    3_000
+} else {
+    10_000
+};
 
 /// The MessagePack ext type of a shared buffer's reference under a descriptor's `buffer`
 /// (docs/wire-format.md, "Shared buffers").

@@ -1056,31 +1056,36 @@ pub unsafe fn entry(l: *mut lua_State, f: fn(&Stack) -> Returns) -> c_int {
         Err(e) => e,
     };
     match error.code() {
-        // Protected: the error (with the raw bytes it may carry) is still ours.
-        Some(code) => stack
-            .protect(0, 0, |p| {
-                p.push_nil();
-                p.push_str(error.message());
-                p.push_str(code);
-                Ok(match error.raw() {
-                    Some(raw) => {
-                        p.push_bytes(raw);
-                        4
-                    }
-                    None => 3,
+        // Protected: the error (with the raw bytes it may carry) is still ours. What the body
+        // left on the stack goes first: a value half unpacked may fill it to the last slot a C
+        // function has (LUAI_MAXCSTACK on Lua 5.1 and LuaJIT), with no room left for these.
+        Some(code) => {
+            stack.set_top(0);
+            stack
+                .protect(0, 0, |p| {
+                    p.push_nil();
+                    p.push_str(error.message());
+                    p.push_str(code);
+                    Ok(match error.raw() {
+                        Some(raw) => {
+                            p.push_bytes(raw);
+                            4
+                        }
+                        None => 3,
+                    })
                 })
-            })
-            .unwrap_or_else(|e| {
-                // Lua could not even make the message: raise what it said (no Rust value is
-                // left by then but this one, dropped first).
-                let message = e.message().to_string();
-                drop(e);
-                drop(error);
-                stack.push_str(&message);
-                drop(message);
-                // SAFETY: as below.
-                unsafe { ffi::lua_error(l) }
-            }),
+                .unwrap_or_else(|e| {
+                    // Lua could not even make the message: raise what it said (no Rust value is
+                    // left by then but this one, dropped first).
+                    let message = e.message().to_string();
+                    drop(e);
+                    drop(error);
+                    stack.push_str(&message);
+                    drop(message);
+                    // SAFETY: as below.
+                    unsafe { ffi::lua_error(l) }
+                })
+        }
         None => {
             // luaL_argerror names the function as its caller called it, or '?' when the call
             // has no name (`pcall(msg.read, msg, ...)`): then nml's own words, which name it.

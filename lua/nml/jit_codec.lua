@@ -29,6 +29,11 @@ local new_table = require "table.new"
 local band, rshift, bswap = bit.band, bit.rshift, bit.bswap
 local floor = math.floor
 local type, next, rawget, getmetatable, setmetatable = type, next, rawget, getmetatable, setmetatable
+-- Tables are walked with calls of next, never `for k, v in next, t` or pairs: those compile to
+-- ITERN, which LuaJIT before its fix of issue 827 (April 2022; Debian 12 ships an older one)
+-- may enter with a key in the slot where it keeps its index, and read a node far past the
+-- table (a crash inside compiled code). The packer walks tables inside tables with the same
+-- loop, which is how the JIT, forced hot, reached that state (make soak-jit).
 local select, pcall, error, unpack, tonumber = select, pcall, error, unpack, tonumber
 local ffi_copy, ffi_string, ffi_cast = ffi.copy, ffi.string, ffi.cast
 
@@ -67,6 +72,22 @@ local int64_t, uint64_t = ffi.typeof("int64_t"), ffi.typeof("uint64_t")
 local istype = ffi.istype
 -- One number seen as its bits, both ways.
 local bits = ffi.new("union { double d; uint64_t u64; float f; uint32_t u32; }")
+
+-- A table's own metatable, as the Rust codec reads it (lua_getmetatable): getmetatable gives
+-- the `__metatable` field instead where the metatable has one, which may be one of nml's
+-- markers, or hide one. getmetatable is nil only for a table without a metatable, which the
+-- JIT compiles; for the others debug.getmetatable tells. Where an embedder removed the debug
+-- library it is UNKNOWN, and the table goes to the Rust codec.
+local debug_getmetatable = debug_lib and debug_lib.getmetatable
+local UNKNOWN = {}
+local function raw_metatable(t)
+  if getmetatable(t) == nil then return nil end
+  if debug_getmetatable then return debug_getmetatable(t) end
+  return UNKNOWN
+end
+-- A LuaJIT built with LUAJIT_ENABLE_LUA52COMPAT has rawlen, and its # calls __len: a table
+-- whose metatable has one goes to the Rust codec, which takes the raw length.
+local len_metamethods = rawlen ~= nil
 
 local null = nml.null
 local MAP_MT = getmetatable(rust.map())
@@ -282,11 +303,15 @@ local function pack_map(t, pos, depth)
   local head = pos
   pos = pos + 1
   local count = 0
-  for k, v in next, t do
+  local k, v = next(t)
+  while k ~= nil do
     if type(k) == "string" then
       pos = put_string(k, pos)
-      -- A buffer descriptor: the Rust codec copies its buffer once, into the message.
-      if k == "buffer" and rawget(t, "buffer_ud_type") ~= nil then error("descriptor", 0) end
+      -- A buffer descriptor: the Rust codec copies its buffer once, into the message. A
+      -- cdata there without buffer_ud_type is the Rust codec's error.
+      if k == "buffer" and (rawget(t, "buffer_ud_type") ~= nil or type(v) == "cdata") then
+        error("descriptor", 0)
+      end
     else
       pos = pack_value(k, pos, depth)
     end
@@ -301,6 +326,7 @@ local function pack_map(t, pos, depth)
       pos = pack_value(v, pos, depth)
     end
     count = count + 1
+    k, v = next(t, k)
   end
   if count < 16 then
     buf[head] = 0x80 + count
@@ -332,7 +358,11 @@ end
 -- all the same (n entries, all of 1..n there), else a map. `start` is where it begins.
 local function pack_unordered(t, n, start, depth)
   local count = 0
-  for _ in next, t do count = count + 1 end
+  local k = next(t)
+  while k ~= nil do
+    count = count + 1
+    k = next(t, k)
+  end
   if count == n then
     for i = 1, n do
       if rawget(t, i) == nil then return pack_map(t, start, depth) end
@@ -349,7 +379,8 @@ local function sequence(t, n, pos, depth)
   local start = pos
   pos = put_header(n, 0x90, 0xdc, pos)
   local i = 0
-  for k, v in next, t do
+  local k, v = next(t)
+  while k ~= nil do
     i = i + 1
     if k ~= i or i > n then return pack_unordered(t, n, start, depth) end
     -- Numbers and strings written here, as in pack_map.
@@ -361,6 +392,7 @@ local function sequence(t, n, pos, depth)
     else
       pos = pack_value(v, pos, depth)
     end
+    k, v = next(t, k)
   end
   return pos
 end
@@ -391,7 +423,7 @@ end
 local function pack_table(t, pos, depth)
   if depth >= max_depth then error("too deep", 0) end
   depth = depth + 1
-  local mt = getmetatable(t)
+  local mt = raw_metatable(t)
   if mt == nil then return pack_plain(t, pos, depth) end
   if mt == MAP_MT then return pack_map(t, pos, depth) end
   if mt == ARRAY_MT then return pack_array(t, #t, pos, depth) end
@@ -401,6 +433,7 @@ local function pack_table(t, pos, depth)
     return put_bin(s, pos)
   end
   if mt == EXT_MT then return pack_ext(t, pos) end
+  if mt == UNKNOWN or len_metamethods and rawget(mt, "__len") ~= nil then error("metatable", 0) end
   return pack_plain(t, pos, depth)
 end
 
@@ -447,7 +480,7 @@ function nml.pack(...)
     -- A large string or nml.bin alone: its header joined to it, one copy into the result
     -- rather than two (into the buffer, then out of it).
     local v = ...
-    if n == 1 and type(v) == "table" and getmetatable(v) == BIN_MT then
+    if n == 1 and type(v) == "table" and raw_metatable(v) == BIN_MT then
       local bytes = rawget(v, 1)
       if type(bytes) == "string" and #bytes > 4096 and #bytes <= MAX_LEN then
         return ffi_string(buf, put_length(#bytes, 0xc4, 0)) .. bytes
