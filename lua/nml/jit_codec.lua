@@ -789,7 +789,8 @@ end
 ---------------------------------------------------------------------------------------------
 -- Settings
 
-local rust_config = rust.config
+-- Named `config`, so that the Rust function's argument errors name nml.config as users call it.
+local config = rust.config
 local function settings_changed(now)
   max_depth, float32, exact_int64 = now.max_depth, now.float32, now.int64 == "cdata"
   -- strings = "auto" checks UTF-8, which only the Rust codec does.
@@ -799,8 +800,8 @@ local function settings_changed(now)
 end
 
 function nml.config(options)
-  return settings_changed(rust_config(options))
+  return settings_changed(config(options))
 end
-settings_changed(rust_config())
+settings_changed(config())
 
 return { pack_message = pack_message, unpack_message = unpack_message }
