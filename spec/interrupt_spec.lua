@@ -2,6 +2,7 @@
 -- nil, msg, "interrupted", then the interpreter's own SIGINT handling runs (the standalone lua
 -- raises "interrupted!"). Each case is a child process sent SIGINT while it blocks.
 local helper = require "helper"
+local nml = helper.nml
 
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
 
@@ -39,4 +40,56 @@ describe("Ctrl-C", function()
       end
     end)
   end
+
+  -- A script with a SIGINT handler of its own goes on after "interrupted": nothing may be
+  -- lost (a message taken, then reported interrupted) or sent twice (sent, then reported
+  -- interrupted, then sent again).
+  local function storm(pid)
+    os.execute(string.format(
+      "(for i in $(seq 250); do kill -INT %s 2>/dev/null || exit 0; sleep 0.003; done) >/dev/null 2>&1 &", pid))
+  end
+  local storm_child = string.format("env LUA_CPATH='%s;;' %s %s/support/interrupt_storm.lua",
+    helper.cpath, helper.lua, here)
+  local N = 8000
+
+  it("storms lose no message a blocking recv took", function()
+    local url = helper.ipc_url()
+    local child = assert(io.popen(storm_child .. " recv " .. url))
+    local pid = child:read("*l"):match("^ready (%d+)")
+    local push = helper.socket("push", { send_buffer = 8192, send_timeout = 5000 })
+    assert(push:dial(url))
+    storm(pid)
+    for i = 1, N do
+      assert(push:send(i))
+      if i % 20 == 0 then nml.sleep(1) end
+    end
+    local said = child:read("*a")
+    child:close()
+    push:close()
+    assert.matches("last " .. N .. " gaps 0 ", said)
+    assert.matches("handler true", said)
+  end)
+
+  it("storms send nothing twice", function()
+    local url = helper.ipc_url()
+    local pull = helper.socket("pull", { recv_timeout = 5000 })
+    assert(pull:listen(url))
+    local child = assert(io.popen(storm_child .. " send " .. url .. " " .. N))
+    local pid = child:read("*l"):match("^ready (%d+)")
+    storm(pid)
+    local seen, dups, last = {}, 0, 0
+    while last < N do
+      local v = pull:recv()
+      if not v then break end
+      if seen[v] then dups = dups + 1 end
+      seen[v], last = true, math.max(last, v)
+      if last % 10 == 0 then nml.sleep(1) end
+    end
+    local said = child:read("*a")
+    child:close()
+    pull:close()
+    assert.are.equal(N, last, said)
+    assert.are.equal(0, dups, "sent twice: " .. dups .. "; " .. said)
+    assert.matches("handler true", said)
+  end)
 end)

@@ -43,6 +43,15 @@ impl NngError {
     const NOMEM: NngError = NngError(sys::nng_err::NNG_ENOMEM);
     const NOT_SUPPORTED: NngError = NngError(sys::nng_err::NNG_ENOTSUP);
 
+    /// This error, for an operation that did not do its work; NNG's "internal error" should
+    /// it have said OK (no protocol does).
+    fn or_failed(self) -> NngError {
+        match self.0 {
+            sys::nng_err::NNG_OK => NngError(sys::nng_err::NNG_EINTERNAL),
+            _ => self,
+        }
+    }
+
     /// nml's stable code for it (the manual's error-code table).
     pub fn code(self) -> &'static str {
         match self.0 {
@@ -618,25 +627,31 @@ impl Channel {
                 }
             }
         });
-        aio.detach_msg();
-        match check(rv) {
-            Ok(()) => Ok(()),
-            // SAFETY: on failure the message is still ours, so we take it back.
-            Err(e) => Err((e, unsafe { Message::from_raw(raw) })),
+        // Whether NNG took the message tells whether it was sent, not the result: an abort
+        // (Ctrl-C) that lands just after the send finished still writes its error there.
+        match aio.detach_msg().is_null() {
+            true => Ok(()),
+            // SAFETY: not taken, so the message is still ours (and was attached until now).
+            false => Err((NngError(rv).or_failed(), unsafe { Message::from_raw(raw) })),
         }
     }
 
     fn recv(&self, from: Target, nonblocking: bool) -> Result<Message, NngError> {
         let aio = Aio::get(&self.recv_aio)?;
         // SAFETY: starting a receive on our idle aio.
-        check(aio.run(nonblocking, |a| unsafe {
+        let rv = aio.run(nonblocking, |a| unsafe {
             match from {
                 Target::Socket(id) => sys::nng_socket_recv(id, a),
                 Target::Context(ctx) => sys::nng_ctx_recv(ctx, a),
             }
-        }))?;
-        // SAFETY: a successful receive leaves a live message on the aio, now ours.
-        Ok(unsafe { Message::from_raw(aio.detach_msg()) })
+        });
+        // A message on the aio is one received, whatever the result says (see `send`).
+        let raw = aio.detach_msg();
+        match raw.is_null() {
+            true => Err(NngError(rv).or_failed()),
+            // SAFETY: a receive that left a message hands it over; it is ours now.
+            false => Ok(unsafe { Message::from_raw(raw) }),
+        }
     }
 }
 
