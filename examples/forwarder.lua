@@ -47,7 +47,8 @@ print(string.format("publisher: sent %d messages, %d per protocol", 3 * per_prot
 io.write(subscribers:read("*a"))
 assert(subscribers:close(), "the subscribers failed")
 
-local control = assert(nml.socket("req", { recv_timeout = 20000 }))
+-- A request lost on its way (the worker's pipe not yet joined, under load) is sent again.
+local control = assert(nml.socket("req", { recv_timeout = 20000, resend_time = 1000 }))
 assert(control:dial(control_url))
 assert(control:send("stop"))
 local stopped, why = control:recv()
