@@ -20,6 +20,11 @@ io.stdout:flush()
 -- Never waits for ever: a parent that failed before saying "stop" must not leave this behind.
 local control = assert(nml.socket("rep", { recv_timeout = 60000 }))
 assert(control:listen(control_url))
-if control:recv() == "stop" then assert(control:send("stopped")) end
+if control:recv() == "stop" then
+  assert(control:send("stopped"))
+  -- NNG keeps no linger: closing now could drop the reply. The parent hangs up once it has it.
+  local deadline = nml.clock() + 5
+  while control:stats().pipes > 0 and nml.clock() < deadline do nml.sleep(10) end
+end
 front:close()
 back:close()
