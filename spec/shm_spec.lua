@@ -106,6 +106,60 @@ describe("shared buffers", function()
     os.execute("rm -r " .. dir)
   end)
 
+  it("of another user are refused to a receiver, root included", function()
+    local uid = io.popen("id -u"):read("*l")
+    local setpriv = io.popen("command -v setpriv"):read("*l")
+    if uid ~= "0" or not setpriv then
+      pending("running a sender as another user needs root and setpriv")
+      return
+    end
+    local dir = os.tmpname()
+    os.remove(dir)
+    local so = helper.cpath:match("([^;]*)%?%.so") .. "nml.so"
+    assert(os.execute(string.format("mkdir -m 777 %s && cp %s %s/support/shm_peer.lua %s/ && chmod 644 %s/*",
+      dir, so, here, dir, dir)))
+    local url = "ipc://" .. dir .. "/offer.ipc"
+    local as_nobody = "cd / && setpriv --reuid=65534 --regid=65534 --clear-groups "
+    local child = assert(io.popen(string.format("%senv LUA_CPATH='%s/?.so' %s %s/shm_peer.lua offer %s 2>&1",
+      as_nobody, dir, helper.lua, dir, url)))
+    assert.are.equal("listening", child:read("*l"))
+    local pull = helper.socket("pull", { share = true, recv_timeout = 10000 })
+    assert(pull:dial(url))
+    local v, err, code = pull:recv()
+    child:read("*a")
+    child:close()
+    assert.is_nil(v, "root opened another user's buffer")
+    assert.are.equal("gone", code)
+    assert.matches("could not be opened", err)
+    pull:close()
+    os.execute("rm -r " .. dir)
+  end)
+
+  it("keep no descriptor per view, and a message opens at most 256", function()
+    local function fds()
+      local n = 0
+      for _ in io.popen("ls /proc/self/fd"):lines() do n = n + 1 end
+      return n
+    end
+    local pull, push = helper.pair_of("pull", "push", "inproc", { share = true })
+    local bufs = {}
+    for i = 1, 300 do bufs[i] = { buffer = assert(nml.shm_alloc(64)), buffer_ud_type = "u8" } end
+    local before = fds()
+    local some = {}
+    for i = 1, 100 do some[i] = bufs[i] end
+    assert(push:send(some))
+    local views = assert(pull:recv())
+    assert.are.equal(100, #views)
+    assert.is_true(fds() - before < 10, (fds() - before) .. " descriptors for 100 views")
+    assert(push:send(bufs))
+    local v, err, code = pull:recv()
+    assert.is_nil(v)
+    assert.are.equal("too_large", code)
+    assert.matches("more than 256 shared buffers in one message", err)
+    push:close()
+    pull:close()
+  end)
+
   it("come from a bounded pool, lent again only once the message is gone and every view released", function()
     local pool = assert(nml.shm_pool { size = 65536, count = 2 })
     assert.are.equal("nml.shm_pool (2 buffers of 65536 bytes)", tostring(pool))

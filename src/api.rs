@@ -8,7 +8,7 @@ use crate::error::{bad_argument, Error, Result};
 use crate::lua::{Kind, LuaFn, Number, Returns, Stack, Table};
 use crate::msgpack::{
     self,
-    unpack::{Buffers, Unpacker},
+    unpack::{Buffers, SharedRefs, Unpacker},
 };
 use crate::protocol::{self, Protocol};
 use crate::state::Module;
@@ -609,7 +609,13 @@ fn unwrap_impl(s: &Stack) -> Returns {
     };
     // Decoding makes Lua values, which may raise: protected, as `carried` may own a protocol.
     s.protect(0, 0, |p| {
-        crate::transfer::push_received(p, &carried, &body[parsed.payload_at..], buffers, false)?;
+        crate::transfer::push_received(
+            p,
+            &carried,
+            &body[parsed.payload_at..],
+            buffers,
+            SharedRefs::Keep,
+        )?;
         match parsed.topic {
             [] => p.push_nil(),
             topic => p.push_bytes(topic),

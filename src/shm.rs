@@ -15,10 +15,11 @@
 //! read it: references sent and not yet opened (the sender adds one per receiver it counts), and
 //! receivers' views open now.
 //!
-//! A reference is bytes from a peer (docs/design.md, "Threat model"): `Segment::open` opens
-//! nothing before the path names a memfd of nml's, opens it so that it can never become a
-//! controlling terminal or block, checks it again once open, and fails the same way whatever is
-//! wrong, so that a peer learns nothing of this host's processes and descriptors.
+//! A reference is bytes from a peer (docs/design.md, "Threat model"): `Segment::open` takes
+//! only one naming the process it came from, pins the descriptor without opening it, opens it
+//! only once it is shown to be a memfd of nml's of this user, and fails the same way whatever
+//! is wrong, so that a peer learns nothing of this host's processes and descriptors. A
+//! receiver's view keeps its mappings, not the descriptor.
 
 #![allow(unsafe_code)] // the OS's memfd and mmap (see lib.rs)
 
@@ -177,7 +178,9 @@ impl Drop for Control {
 
 /// One mapping of a segment: the creator's (writable) or a receiver's (data read-only).
 pub struct Segment {
-    fd: OwnedFd,
+    /// The creator's descriptor, which receivers open through /proc; a receiver keeps none
+    /// (its mappings keep the memory), so that views cost no descriptors.
+    fd: Option<OwnedFd>,
     base: *mut u8,
     mapped: usize,
     len: usize,
@@ -244,7 +247,7 @@ impl Segment {
         }
         let base = map(&fd, total, libc::PROT_READ | libc::PROT_WRITE, 0)?;
         Ok(Segment {
-            fd,
+            fd: Some(fd),
             base,
             mapped: total,
             len,
@@ -258,7 +261,10 @@ impl Segment {
     pub fn reference(&self) -> Reference {
         Reference {
             pid: std::process::id(),
-            fd: self.fd.as_raw_fd() as u32,
+            fd: self
+                .fd
+                .as_ref()
+                .map_or(u32::MAX, |fd| fd.as_raw_fd() as u32),
             token: self.token,
             len: self.len as u64,
         }
@@ -269,34 +275,29 @@ impl Segment {
         Rc::clone(&self.control)
     }
 
-    /// Opens the segment `r` names, of a process of this user on this host: its data
-    /// read-only, its control page read-write (to count this view while it lives). Nothing is
-    /// opened unless the path names a memfd of nml's; nothing is mapped unless the descriptor
-    /// opened is one, sealed, of the size sent, with nml's magic and the token sent.
-    pub fn open(r: &Reference) -> Result<Segment, Refused> {
-        if r.pid == 0 || r.fd > i32::MAX as u32 || r.len > MAX_LEN {
-            return Err(Refused("a pid, fd or length out of range"));
+    /// Opens the segment `r` names, made by process `sender` (the peer the reference came
+    /// from) of this user: its data read-only, its control page read-write (to count this view
+    /// while it lives). The descriptor is pinned with `O_PATH`, which opens nothing (no FIFO
+    /// end, no device, no terminal), and checked there: a memfd of nml's, a regular file of
+    /// this user, of the size sent. Only then is it opened for reading and writing, through
+    /// that pin, so it cannot be swapped meanwhile; then the seals, magic and token.
+    pub fn open(r: &Reference, sender: u32) -> Result<Segment, Refused> {
+        if r.pid != sender || r.pid == 0 || r.fd > i32::MAX as u32 || r.len > MAX_LEN {
+            return Err(Refused(
+                "another pid than the sender's, or a field out of range",
+            ));
         }
-        let path = format!("/proc/{}/fd/{}", r.pid, r.fd);
-        if !names_our_memfd(&path) {
+        let pinned = open_path(&format!("/proc/{}/fd/{}", r.pid, r.fd), libc::O_PATH)
+            .ok_or(Refused("no such descriptor"))?;
+        if !names_our_memfd(&format!("/proc/self/fd/{}", pinned.as_raw_fd())) {
             return Err(Refused("not a memfd of nml's"));
         }
-        let path = CString::new(path).expect("no NUL in a path");
-        // O_NOCTTY: never a controlling terminal; O_NONBLOCK: never a wait (for a FIFO's other
-        // end, a device), should the link have changed since it was read.
-        let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_NONBLOCK | libc::O_CLOEXEC;
-        // SAFETY: open takes a NUL-terminated path; it returns a new fd or -1.
-        let raw = unsafe { libc::open(path.as_ptr(), flags) };
-        if raw < 0 {
-            return Err(Refused("open failed"));
-        }
-        // SAFETY: `raw` was just opened by this process.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        // The link may have changed between the look and the open: look at what was opened.
-        if !names_our_memfd(&format!("/proc/self/fd/{raw}")) {
-            return Err(Refused("what was opened is not a memfd of nml's"));
-        }
-        check_sealed(&fd, r.len)?;
+        check_file(&pinned, r.len)?;
+        // O_NOCTTY and O_NONBLOCK, though what is pinned was just shown to be a regular file.
+        let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_NONBLOCK;
+        let fd = open_path(&format!("/proc/self/fd/{}", pinned.as_raw_fd()), flags)
+            .ok_or(Refused("cannot open the pinned descriptor"))?;
+        check_sealed(&fd)?;
         let control = Control::map(&fd).map_err(|_| Refused("cannot map the control page"))?;
         let block = control.block();
         if block.magic != MAGIC || block.len != r.len {
@@ -313,7 +314,7 @@ impl Segment {
             ));
         }
         Ok(Segment {
-            fd,
+            fd: None,
             base,
             mapped: total,
             len: r.len as usize,
@@ -375,7 +376,7 @@ impl Drop for Segment {
             self.control.close_view();
         }
         // SAFETY: `base` was mapped with `mapped` bytes by this Segment and nothing refers to it
-        // once the Segment is gone; the fd closes with `self.fd`.
+        // once the Segment is gone; the creator's fd closes with `self.fd`.
         unsafe {
             libc::munmap(self.base.cast(), self.mapped);
         }
@@ -411,26 +412,47 @@ fn names_our_memfd(path: &str) -> bool {
     })
 }
 
-/// A segment opened from another process must be a regular file (a memfd is one) with its
-/// size sealed, and the size sent.
-fn check_sealed(fd: &OwnedFd, len: u64) -> Result<(), Refused> {
-    // SAFETY: F_GET_SEALS and fstat only read the state of an fd this process owns.
-    let (seals, st) = unsafe {
-        let seals = libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS);
+/// `path` opened with `flags` (and O_CLOEXEC), or None.
+fn open_path(path: &str, flags: libc::c_int) -> Option<OwnedFd> {
+    let path = CString::new(path).ok()?;
+    // SAFETY: open takes a NUL-terminated path; it returns a new fd or -1.
+    let raw = unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC) };
+    // SAFETY: `raw`, when not -1, was just opened by this process and is owned by no one else.
+    (raw >= 0).then(|| unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// What a receiver is about to open must be a regular file (a memfd is one) of this user, of
+/// the size sent.
+fn check_file(fd: &OwnedFd, len: u64) -> Result<(), Refused> {
+    // SAFETY: fstat only reads the state of an fd this process owns (O_PATH ones included);
+    // all zeros is a valid stat to overwrite.
+    let st = unsafe {
         let mut st: libc::stat = std::mem::zeroed();
         if libc::fstat(fd.as_raw_fd(), &mut st) != 0 {
             return Err(Refused("fstat failed"));
         }
-        (seals, st)
+        st
     };
-    let needed = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW;
-    if st.st_mode & libc::S_IFMT != libc::S_IFREG || seals < 0 || seals & needed != needed {
-        return Err(Refused(
-            "not a sealed buffer: it could shrink under a mapping",
-        ));
+    // SAFETY: geteuid cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG || st.st_uid != me {
+        return Err(Refused("not a regular file of this user"));
     }
     if st.st_size as u64 != DATA_AT as u64 + len {
         return Err(Refused("its size is not the size sent"));
+    }
+    Ok(())
+}
+
+/// A segment opened from another process must have its size sealed.
+fn check_sealed(fd: &OwnedFd) -> Result<(), Refused> {
+    // SAFETY: F_GET_SEALS only reads the state of an fd this process owns.
+    let seals = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) };
+    let needed = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW;
+    if seals < 0 || seals & needed != needed {
+        return Err(Refused(
+            "not a sealed buffer: it could shrink under a mapping",
+        ));
     }
     Ok(())
 }
@@ -444,7 +466,7 @@ mod tests {
         let mut s = Segment::create(10_000).unwrap();
         s.data_mut().unwrap()[..5].copy_from_slice(b"hello");
         let r = s.reference();
-        let view = Segment::open(&r).unwrap();
+        let view = Segment::open(&r, std::process::id()).unwrap();
         assert_eq!(&view.data()[..5], b"hello");
         assert!(!view.is_creator());
         s.data_mut().unwrap()[0] = b'j';
@@ -452,26 +474,27 @@ mod tests {
         // the sender counts a reference per receiver; opening turns it into a view
         s.control().add_in_flight(1);
         assert!(!s.renew(), "a reference is on its way");
-        let second = Segment::open(&r).unwrap();
+        let second = Segment::open(&r, std::process::id()).unwrap();
         assert!(!s.renew(), "two views are open");
         drop(view);
         assert!(!s.renew(), "a view is open");
         drop(second);
         assert!(s.renew(), "no one reads it");
-        let gone = Segment::open(&r);
+        let gone = Segment::open(&r, std::process::id());
         assert!(
             gone.is_err(),
             "a reference from before the renewal no longer opens"
         );
-        drop(Segment::open(&s.reference()).unwrap()); // no count below zero
+        drop(Segment::open(&s.reference(), std::process::id()).unwrap()); // no count below zero
         assert!(s.renew());
     }
 
     #[test]
     fn its_size_is_sealed() {
         let s = Segment::create(100).unwrap();
+        let fd = s.fd.as_ref().unwrap().as_raw_fd();
         // SAFETY: ftruncate on a descriptor the segment owns; it must fail.
-        let shrunk = unsafe { libc::ftruncate(s.fd.as_raw_fd(), 10) };
+        let shrunk = unsafe { libc::ftruncate(fd, 10) };
         assert_eq!(shrunk, -1);
         assert_eq!(io::Error::last_os_error().raw_os_error(), Some(libc::EPERM));
     }
@@ -481,16 +504,16 @@ mod tests {
         let s = Segment::create(100).unwrap();
         let mut r = s.reference();
         r.token ^= 1;
-        assert!(Segment::open(&r).is_err());
+        assert!(Segment::open(&r, std::process::id()).is_err());
         let mut r = s.reference();
         r.len = 99;
-        assert!(Segment::open(&r).is_err());
+        assert!(Segment::open(&r, std::process::id()).is_err());
         let mut r = s.reference();
         r.len = u64::MAX;
-        assert!(Segment::open(&r).is_err());
+        assert!(Segment::open(&r, std::process::id()).is_err());
         let r = s.reference();
         drop(s);
-        assert!(Segment::open(&r).is_err());
+        assert!(Segment::open(&r, std::process::id()).is_err());
     }
 
     #[test]
@@ -503,8 +526,13 @@ mod tests {
             len: 0,
         };
         assert!(matches!(
-            Segment::open(&r),
+            Segment::open(&r, std::process::id()),
             Err(Refused("not a memfd of nml's"))
         ));
+        let s = Segment::create(100).unwrap();
+        assert!(
+            Segment::open(&s.reference(), std::process::id() + 1).is_err(),
+            "a reference is opened only from the process it names"
+        );
     }
 }

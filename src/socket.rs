@@ -8,6 +8,7 @@ use std::rc::Rc;
 use crate::codec::Strings;
 use crate::error::{bad_argument, Error, Result};
 use crate::lua::{Kind, LuaFn, Number, Returns, Stack, Table};
+use crate::msgpack::unpack::SharedRefs;
 use crate::nng::{
     opt, Allow, AuthMode, Device, Endpoint, EndpointError, Happened, NngError, Pattern, Socket,
     TcpOptions, TlsOptions,
@@ -92,22 +93,32 @@ impl SocketState {
         (listeners, dialers)
     }
 
-    /// Whether this socket may open the shared-buffer references in `msg`: it asked for them
-    /// (`share`), and the message came from this host (docs/design.md, "Threat model").
-    pub fn opens_shared_from(&self, msg: &crate::nng::Message) -> bool {
+    /// What becomes of the shared-buffer references in `msg`: opened only on a socket that
+    /// asked for them (`share`), for a message from this host, naming the process it came
+    /// from (inproc: this one; ipc: the peer the kernel names). docs/design.md, "Threat model".
+    pub fn shared_refs_from(&self, msg: &crate::nng::Message) -> SharedRefs {
         if !self.share.get() {
-            return false;
+            return SharedRefs::Keep;
         }
-        match msg.pipe_scheme() {
-            Some(scheme) => crate::nng::is_local_scheme(&scheme),
-            // The pipe has closed since (its sender may have exited): local if every
-            // endpoint of this socket is.
-            None => self
-                .endpoints
-                .borrow()
-                .iter()
-                .all(|e| e.url().is_ok_and(|url| crate::nng::is_local_url(&url))),
+        match msg.pipe_scheme().as_deref() {
+            Some("inproc") => SharedRefs::OpenFrom(std::process::id()),
+            Some(scheme) if crate::nng::is_local_scheme(scheme) => msg
+                .pipe_peer_pid()
+                .map_or(SharedRefs::Refuse, SharedRefs::OpenFrom),
+            Some(_) => SharedRefs::Keep,
+            // The pipe has closed since (its sender may have exited): who sent it is no longer
+            // known, so it is refused, if it could only have come from this host.
+            None if self.local_only() => SharedRefs::Refuse,
+            None => SharedRefs::Keep,
         }
+    }
+
+    /// Whether every endpoint of this socket stays within this host.
+    fn local_only(&self) -> bool {
+        self.endpoints
+            .borrow()
+            .iter()
+            .all(|e| e.url().is_ok_and(|url| crate::nng::is_local_url(&url)))
     }
 
     pub fn count(&self, update: impl FnOnce(&mut Traffic)) {
@@ -248,6 +259,7 @@ fn listen_impl(s: &Stack) -> Returns {
         None => None,
     };
     not_forwarding(b, "listen on", &url)?;
+    local_if_sharing(b, "listen on", &url)?;
     let endpoint = b
         .open()?
         .listen(&url, b.tcp.get(), tls.as_ref())
@@ -271,6 +283,7 @@ fn dial_impl(s: &Stack) -> Returns {
         None => (true, None),
     };
     not_forwarding(b, "dial", &url)?;
+    local_if_sharing(b, "dial", &url)?;
     let endpoint = b
         .open()?
         .dial(&url, blocking, b.tcp.get(), tls.as_ref())
@@ -278,6 +291,22 @@ fn dial_impl(s: &Stack) -> Returns {
     b.endpoints.borrow_mut().push(endpoint);
     s.push_bool(true);
     Ok(1)
+}
+
+/// A socket with `share` stays on this host: its references would mean nothing elsewhere,
+/// and would tell a remote peer this host's pids and descriptors.
+fn local_if_sharing(b: &SocketState, what: &str, url: &CStr) -> Result<()> {
+    let url = url.to_string_lossy();
+    match b.share.get() && !crate::nng::is_local_url(&url) {
+        true => Err(Error::returned(
+            "invalid",
+            format!(
+                "cannot {what} {url}: a socket with share = true stays on this host (inproc, \
+                 ipc, unix, abstract)"
+            ),
+        )),
+        false => Ok(()),
+    }
 }
 
 /// NNG adds no endpoint to a socket in a forwarder (it says only "Resource busy").
@@ -623,7 +652,16 @@ fn set_option(s: &Stack, b: &SocketState, name: &str, value: c_int, func: &str) 
             if s.kind(value) != Kind::Boolean {
                 return Err(bad_argument(func, 3, "share must be a boolean"));
             }
-            b.share.set(s.to_bool(value));
+            let share = s.to_bool(value);
+            if share && !b.local_only() {
+                return Err(Error::returned(
+                    "invalid",
+                    "share = true needs a socket whose every listener and dialer stays on this \
+                     host (inproc, ipc, unix, abstract): a shared buffer's reference means \
+                     nothing elsewhere",
+                ));
+            }
+            b.share.set(share);
             Ok(())
         }
         Value::Tcp(nodelay) => {

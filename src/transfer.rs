@@ -17,7 +17,7 @@ use crate::error::{bad_argument, Error, Result};
 use crate::lua::{Kind, LuaFn, Returns, Stack, Table};
 use crate::message::{self, Held, MsgBox, SharedMsg};
 use crate::msgpack;
-use crate::msgpack::unpack::{Buffers, Unpacker};
+use crate::msgpack::unpack::{Buffers, SharedRefs, Unpacker};
 use crate::nng::{Message, Pattern};
 use crate::protocol::Protocol;
 use crate::socket::{self, SocketState};
@@ -580,7 +580,7 @@ fn sock_recv_impl(s: &Stack) -> Returns {
     let endpoint = Endpoint::at(s, 1, "recv")?;
     let (dontwait, as_strings) = recv_options(s, 2, "recv")?;
     let r = receive(s, &endpoint, dontwait)?;
-    let open_shared = endpoint.state.opens_shared_from(&r.msg);
+    let shared = endpoint.state.shared_refs_from(&r.msg);
     // Shared, so that descriptors' buffers can be views into it; it is
     // freed on return unless a view refers to it.
     let msg: SharedMsg = Rc::new(RefCell::new(Held::new(r.msg)));
@@ -593,7 +593,7 @@ fn sock_recv_impl(s: &Stack) -> Returns {
             true => Buffers::Strings,
             false => Buffers::Views(&msg, r.payload_at),
         };
-        push_received(s, &r.carried, &body[r.payload_at..], buffers, open_shared)?;
+        push_received(s, &r.carried, &body[r.payload_at..], buffers, shared)?;
         let topic = &body[..r.topic_len];
         if topic.is_empty() {
             s.push_nil();
@@ -610,7 +610,7 @@ pub fn push_received(
     carried: &Carried,
     payload: &[u8],
     buffers: Buffers,
-    open_shared: bool,
+    shared: SharedRefs,
 ) -> Result<()> {
     match carried {
         Carried::Known(p) => {
@@ -625,7 +625,7 @@ pub fn push_received(
                 }
                 Protocol::MessagePack => {
                     let unpacker = Unpacker::new(s, module.codec(), payload, 0);
-                    decode_msgpack(unpacker.buffers(buffers).open_shared(open_shared))
+                    decode_msgpack(unpacker.buffers(buffers).shared(shared))
                 }
                 _ => p.decode(s, module.codec(), payload),
             };

@@ -6,6 +6,9 @@
 --                                   "close", free the buffer, exit
 --   lua shm_peer.lua receive URL    pull: listen on URL, receive one message, print what recv
 --                                   returned (run as another user)
+--   lua shm_peer.lua offer URL      push: listen on URL, print "listening", send one shared
+--                                   buffer to whoever dials, wait a little, exit (run as
+--                                   another user)
 --   lua shm_peer.lua view URL       pull: dial URL, receive one message, print "holding <pid>"
 --                                   and wait, holding its view, until killed
 local nml = require "nml"
@@ -39,6 +42,15 @@ elseif mode == "view" then
   print("holding " .. pid .. " " .. t.buffer:read(0, 4))
   io.stdout:flush()
   while t do nml.sleep(1000) end
+elseif mode == "offer" then
+  local push = assert(nml.socket("push", { share = true, send_timeout = 10000 }))
+  assert(push:listen(url))
+  print("listening")
+  io.stdout:flush()
+  local buf = assert(nml.shm_alloc(100))
+  buf:write(0, "not yours")
+  assert(push:send({ buffer = buf, buffer_ud_type = "u8" }))
+  nml.sleep(1000)
 elseif mode == "receive" then
   local pull = assert(nml.socket("pull", { recv_timeout = 10000, share = true }))
   assert(pull:listen(url))

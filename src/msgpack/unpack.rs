@@ -28,10 +28,26 @@ pub struct Unpacker<'a> {
     buffers: Buffers<'a>,
     /// LuaJIT: makes integers beyond ±2^53 FFI cdata (see `Settings::int64_maker`).
     int64_maker: Option<c_int>,
-    /// Whether shared-buffer references are opened (a socket with `share`, a message from
-    /// this host); otherwise they stay the ext they are on the wire.
-    open_shared: bool,
+    /// What becomes of shared-buffer references.
+    shared: SharedRefs,
+    /// References opened so far in this message.
+    opened: usize,
 }
+
+/// What a descriptor's shared-buffer reference becomes (docs/design.md, "Threat model").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SharedRefs {
+    /// The ext it is on the wire: nothing is opened (the default, and every path but a socket
+    /// with `share` receiving from this host).
+    Keep,
+    /// Opened if it names process `pid`, the peer the message came from.
+    OpenFrom(u32),
+    /// Refused: the peer it came from is no longer known.
+    Refuse,
+}
+
+/// The most references one message may have opened: each view costs two mappings.
+const MAX_SHARED_PER_MESSAGE: usize = 256;
 
 /// What the `buffer` of a descriptor (a map holding `buffer` as bin and `buffer_ud_type`,
 /// the wire format's "Buffer descriptors") becomes.
@@ -78,14 +94,15 @@ impl<'a> Unpacker<'a> {
                 false => Buffers::Copies,
             },
             int64_maker: codec.settings.int64_maker(),
-            open_shared: false,
+            shared: SharedRefs::Keep,
+            opened: 0,
         }
     }
 
-    /// Opens shared-buffer references in descriptors (only for a socket that asked for them,
-    /// and a message that came from this host: docs/design.md, "Threat model").
-    pub fn open_shared(mut self, open: bool) -> Self {
-        self.open_shared = open;
+    /// Says what shared-buffer references in descriptors become (opened only for a socket that
+    /// asked for them, from a peer of this host: docs/design.md, "Threat model").
+    pub fn shared(mut self, shared: SharedRefs) -> Self {
+        self.shared = shared;
         self
     }
 
@@ -288,23 +305,36 @@ impl<'a> Unpacker<'a> {
     /// opened; elsewhere, and outside a descriptor, the reference is the ext it is on the wire.
     fn shared_buffer(&mut self, r: &shm::Reference, typed: bool) -> Result<()> {
         let s = self.stack;
-        if !typed || !self.open_shared {
-            let ext = s.new_table(0, 2);
-            s.push_int(SHARED_EXT_TYPE as i64);
-            s.raw_set_field(ext, "type");
-            s.push_bytes(&r.to_bytes());
-            s.raw_set_field(ext, "data");
-            s.set_metatable(ext.index(), marker(s, Mark::Ext)?);
-            return Ok(());
+        let sender = match (typed, self.shared) {
+            (true, SharedRefs::OpenFrom(pid)) => Some(pid),
+            (true, SharedRefs::Refuse) => None,
+            _ => {
+                let ext = s.new_table(0, 2);
+                s.push_int(SHARED_EXT_TYPE as i64);
+                s.raw_set_field(ext, "type");
+                s.push_bytes(&r.to_bytes());
+                s.raw_set_field(ext, "data");
+                s.set_metatable(ext.index(), marker(s, Mark::Ext)?);
+                return Ok(());
+            }
+        };
+        self.opened += 1;
+        if self.opened > MAX_SHARED_PER_MESSAGE {
+            return Err(Error::returned(
+                code::TOO_LARGE,
+                format!("more than {MAX_SHARED_PER_MESSAGE} shared buffers in one message"),
+            ));
         }
         // One answer whatever failed, so that a peer learns nothing of this host.
-        let segment = shm::Segment::open(r).map_err(|_| {
-            Error::returned(
-                code::GONE,
-                "a shared buffer could not be opened: its sender freed it or exited, or the \
-                 reference names no nml buffer of this user",
-            )
-        })?;
+        let segment = sender
+            .and_then(|pid| shm::Segment::open(r, pid).ok())
+            .ok_or_else(|| {
+                Error::returned(
+                    code::GONE,
+                    "a shared buffer could not be opened: its sender freed it or exited, or \
+                     the reference names no nml buffer of this user",
+                )
+            })?;
         match self.buffers {
             Buffers::Strings => s.push_bytes(segment.data()),
             _ => MsgBox::push_mapped(s, segment, None)?,

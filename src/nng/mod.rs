@@ -871,9 +871,18 @@ impl Message {
     /// The transport of the pipe a received message came through ("tcp", "ipc", ...); `None`
     /// for a message not received, or once its pipe has closed.
     pub fn pipe_scheme(&self) -> Option<String> {
+        pipes::scheme(self.pipe())
+    }
+
+    /// The pid of the process at the other end of the ipc connection a received message came
+    /// through, as the kernel tells it; `None` on other transports or once the pipe closed.
+    pub fn pipe_peer_pid(&self) -> Option<u32> {
+        pipes::peer_id(self.pipe(), sys::NNG_OPT_PEER_PID).and_then(|pid| pid.try_into().ok())
+    }
+
+    fn pipe(&self) -> sys::nng_pipe {
         // SAFETY: we own a live message; its pipe is an id, checked by NNG when used.
-        let pipe = unsafe { sys::nng_msg_get_pipe(self.0.as_ptr()) };
-        pipes::scheme(pipe)
+        unsafe { sys::nng_msg_get_pipe(self.0.as_ptr()) }
     }
 
     pub fn is_empty(&self) -> bool {

@@ -233,7 +233,7 @@ fn peer_address(pipe: sys::nng_pipe) -> Option<String> {
 }
 
 /// An integer option of the pipe (the ipc peer ids), if its transport has it.
-fn peer_id(pipe: sys::nng_pipe, name: &'static [u8]) -> Option<u64> {
+pub(super) fn peer_id(pipe: sys::nng_pipe, name: &'static [u8]) -> Option<u64> {
     let name = CStr::from_bytes_with_nul(name).ok()?;
     let mut v: c_int = 0;
     // SAFETY: NNG writes one int; transports without the option say so.
