@@ -877,6 +877,7 @@ fn stats_impl(s: &Stack) -> Returns {
         ("received", t.received),
         ("received_bytes", t.received_bytes),
         ("oversize_drops", t.oversize_drops + pipes.oversize_drops),
+        ("send_drops", pipes.send_drops),
         ("pipes", pipes.pipes),
         ("connects", pipes.connects),
         ("disconnects", pipes.disconnects),

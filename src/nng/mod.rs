@@ -181,6 +181,8 @@ pub struct PipeStats {
     pub disconnects: u64,
     /// Messages NNG dropped for exceeding `recv_max_size`.
     pub oversize_drops: u64,
+    /// Messages a pub socket dropped: for a subscriber whose queue was full, or with none.
+    pub send_drops: u64,
 }
 
 /// A snapshot of NNG's statistics, freed on drop.
@@ -469,6 +471,9 @@ impl Socket {
         snapshot.walk(&mut |item| match stat_name(item) {
             b"socket" if child_value(item, c"id") == id => {
                 stats.pipes = child_value(item, c"pipes");
+                // pub only: messages a subscriber's full queue pushed out, and sends with no
+                // subscriber at all
+                stats.send_drops = child_value(item, c"tx_discard");
             }
             b"dialer" | b"listener" if child_value(item, c"socket") == id => {
                 stats.connects += child_value(item, c"connect") + child_value(item, c"accept");
