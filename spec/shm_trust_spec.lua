@@ -122,12 +122,12 @@ describe("shared-buffer references from a peer", function()
     cases.wrong_len = forged(pid_of_self(), real_fd, real:sub(9, 16), 4095)
 
     local said = {}
-    for name, body in pairs(cases) do
-      assert(push:send(body))
+    for name, case in pairs(cases) do
+      assert(push:send(case))
       local v, err, code, raw = pull:recv()
       assert.is_nil(v, name)
       said[name] = tostring(err) .. " / " .. tostring(code)
-      assert.are.equal(body:sub(3), raw, name .. ": the bytes are given back")
+      assert.are.equal(case:sub(3), raw, name .. ": the bytes are given back")
       assert.is_nil(err:find(tostring(pid), 1, true), name .. " names the pid: " .. err)
     end
     local first
