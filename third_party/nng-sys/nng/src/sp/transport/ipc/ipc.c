@@ -45,8 +45,13 @@ struct ipc_pipe {
 	nni_aio       rx_aio;
 	nni_aio       neg_aio;
 	nni_msg      *rx_msg;
+	uint8_t      *rx_skip_buf; // scratch, only while skipping a message
+	uint64_t      rx_skip;     // bytes of it still to read
 	nni_mtx       mtx;
 };
+
+// An oversize message is read and discarded this many bytes at a time.
+#define IPC_SKIP_CHUNK 65536
 
 struct ipc_ep {
 	nni_mtx              mtx;
@@ -141,6 +146,9 @@ ipc_pipe_fini(void *arg)
 	nni_aio_fini(&p->tx_aio);
 	nni_aio_fini(&p->neg_aio);
 	nni_msg_free(p->rx_msg);
+	if (p->rx_skip_buf != NULL) {
+		nni_free(p->rx_skip_buf, IPC_SKIP_CHUNK);
+	}
 	nni_mtx_fini(&p->mtx);
 }
 
@@ -294,6 +302,19 @@ ipc_pipe_send_cb(void *arg)
 	nni_aio_finish_sync(aio, 0, n);
 }
 
+// Reads the next piece of the message being skipped into the scratch buffer.
+static void
+ipc_pipe_skip_next(ipc_pipe *p)
+{
+	nni_iov iov;
+	iov.iov_buf = p->rx_skip_buf;
+	iov.iov_len =
+	    p->rx_skip < IPC_SKIP_CHUNK ? (size_t) p->rx_skip : IPC_SKIP_CHUNK;
+	p->rx_skip -= iov.iov_len;
+	nni_aio_set_iov(&p->rx_aio, 1, &iov);
+	nng_stream_recv(p->conn, &p->rx_aio);
+}
+
 static void
 ipc_pipe_recv_cb(void *arg)
 {
@@ -322,6 +343,20 @@ ipc_pipe_recv_cb(void *arg)
 		return;
 	}
 
+	// Skipping an oversize message: read on, or once it is all read,
+	// go on with the next message's header.
+	if (p->rx_skip_buf != NULL) {
+		if (p->rx_skip == 0) {
+			nni_free(p->rx_skip_buf, IPC_SKIP_CHUNK);
+			p->rx_skip_buf = NULL;
+			ipc_pipe_recv_start(p);
+		} else {
+			ipc_pipe_skip_next(p);
+		}
+		nni_mtx_unlock(&p->mtx);
+		return;
+	}
+
 	// If we don't have a message yet, we were reading the message
 	// header, which is just the length.  This tells us the size of the
 	// message to allocate and how much more to expect.
@@ -342,8 +377,10 @@ ipc_pipe_recv_cb(void *arg)
 			goto error;
 		}
 
-		// Make sure the message payload is not too big.  If it is
-		// the caller will shut down the pipe.
+		// If the message payload is too big, read it and throw it
+		// away in small pieces, and go on with the next one: the
+		// connection carries nothing that says "stop", so hanging up
+		// would lose every message the peer sent after this one.
 		if ((len > p->rcv_max) && (p->rcv_max > 0)) {
 			int  pid;
 			char peer[64] = "";
@@ -358,8 +395,15 @@ ipc_pipe_recv_cb(void *arg)
 			    (unsigned long) len, (unsigned long) p->rcv_max,
 			    nni_pipe_sock_id(p->pipe), nni_pipe_id(p->pipe),
 			    peer);
-			rv = NNG_EMSGSIZE;
-			goto error;
+			if ((p->rx_skip_buf = nni_alloc(IPC_SKIP_CHUNK)) ==
+			    NULL) {
+				rv = NNG_ENOMEM;
+				goto error;
+			}
+			p->rx_skip = len;
+			ipc_pipe_skip_next(p);
+			nni_mtx_unlock(&p->mtx);
+			return;
 		}
 
 		// Note that all IO on this pipe is blocked behind this
@@ -407,6 +451,10 @@ error:
 	}
 	msg       = p->rx_msg;
 	p->rx_msg = NULL;
+	if (p->rx_skip_buf != NULL) {
+		nni_free(p->rx_skip_buf, IPC_SKIP_CHUNK);
+		p->rx_skip_buf = NULL;
+	}
 	nni_pipe_bump_error(p->pipe, rv);
 	// Intentionally, we do not queue up another receive.
 	// The protocol should notice this error and close the pipe.
