@@ -1,6 +1,7 @@
--- A message over the receiver's recv_max_size is dropped alone (issue 24, item 4): over tcp,
--- ipc and tls+tcp the transport reads it past and goes on with the next message on the same
--- connection, and the receiver counts it in stats().oversize_drops (third_party/patches/0003).
+-- A message over the receiver's recv_max_size is dropped alone (issue 24, items 4 and 7): over
+-- tcp, ipc, tls+tcp and ws the transport reads it past and goes on with the next message on the
+-- same connection, and the receiver counts it in stats().oversize_drops
+-- (third_party/patches/0003 and 0004).
 local helper = require "helper"
 
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
@@ -36,7 +37,7 @@ local function receive(pull, n)
   return got
 end
 
-for _, transport in ipairs { "tcp", "ipc", "tls+tcp" } do
+for _, transport in ipairs { "tcp", "ipc", "tls+tcp", "ws" } do
   describe("a message over recv_max_size over " .. transport, function()
     it("is counted, and the messages after it arrive on the same connection", function()
       local pull, push = connected(transport, { recv_max_size = 1000 })
