@@ -1,7 +1,8 @@
 -- A message over the receiver's recv_max_size is dropped alone (issue 24, items 4 and 7): over
 -- tcp, ipc, tls+tcp and ws the transport reads it past and goes on with the next message on the
 -- same connection, and the receiver counts it in stats().oversize_drops
--- (third_party/patches/0003 and 0004).
+-- (third_party/patches/0003 and 0004). And a peer that announces a large message gets a
+-- buffer that grows as the bytes arrive, not the whole announced length at once (0005).
 local helper = require "helper"
 
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
@@ -79,3 +80,17 @@ for _, transport in ipairs { "tcp", "ipc", "tls+tcp", "ws" } do
     end)
   end)
 end
+
+describe("peers that announce large messages and stall", function()
+  it("do not make the receiver reserve what they announced", function()
+    local clients, length = 50, 60 * 1000 * 1000
+    local out, ok = helper.run(string.format(
+      "MALLOC_ARENA_MAX=1 LUA_CPATH='%s;;' %s %s/support/stalled_server.lua %s %s/peers %d %d",
+      helper.cpath, helper.lua, here, helper.python, here, clients, length))
+    assert(ok, out)
+    local grown_mib = tonumber((assert(out:match("grew (%d+) KiB"), out))) / 1024
+    -- Before: 50 x 60 MB (2861 MiB) at once. Now 1 MiB each until more arrives.
+    assert.is_true(grown_mib < clients * length / 2 ^ 20 / 10,
+      string.format("address space grew by %.0f MiB", grown_mib))
+  end)
+end)

@@ -47,11 +47,16 @@ struct ipc_pipe {
 	nni_msg      *rx_msg;
 	uint8_t      *rx_skip_buf; // scratch, only while skipping a message
 	uint64_t      rx_skip;     // bytes of it still to read
+	size_t        rx_want;     // length of the message being read
 	nni_mtx       mtx;
 };
 
 // An oversize message is read and discarded this many bytes at a time.
 #define IPC_SKIP_CHUNK 65536
+
+// A message body is first allocated this big at most, then doubled as it
+// fills, so what a peer makes us reserve stays near what it has sent.
+#define IPC_RX_FIRST (1U << 20)
 
 struct ipc_ep {
 	nni_mtx              mtx;
@@ -411,7 +416,9 @@ ipc_pipe_recv_cb(void *arg)
 		// lock for the read side in the future, so that we allow
 		// transmits to proceed normally.  In practice this is
 		// unlikely to be much of an issue though.
-		if ((rv = nni_msg_alloc(&p->rx_msg, (size_t) len)) != 0) {
+		p->rx_want = (size_t) len;
+		if ((rv = nni_msg_alloc(&p->rx_msg,
+		         len < IPC_RX_FIRST ? (size_t) len : IPC_RX_FIRST)) != 0) {
 			goto error;
 		}
 
@@ -420,13 +427,33 @@ ipc_pipe_recv_cb(void *arg)
 			// Submit the rest of the data for a read -- we want to
 			// read the entire message now.
 			iov.iov_buf = nni_msg_body(p->rx_msg);
-			iov.iov_len = (size_t) len;
+			iov.iov_len = nni_msg_len(p->rx_msg);
 
 			nni_aio_set_iov(rx_aio, 1, &iov);
 			nng_stream_recv(p->conn, rx_aio);
 			nni_mtx_unlock(&p->mtx);
 			return;
 		}
+	}
+
+	// The body read so far is in.  If the message is longer, double the
+	// buffer (up to the length) and read on into the new part.
+	if (nni_msg_len(p->rx_msg) < p->rx_want) {
+		nni_iov iov;
+		size_t  have = nni_msg_len(p->rx_msg);
+		size_t  more = p->rx_want - have;
+		if (more > have) {
+			more = have;
+		}
+		if ((rv = nni_msg_extend(p->rx_msg, have + more)) != 0) {
+			goto error;
+		}
+		iov.iov_buf = (uint8_t *) nni_msg_body(p->rx_msg) + have;
+		iov.iov_len = more;
+		nni_aio_set_iov(rx_aio, 1, &iov);
+		nng_stream_recv(p->conn, rx_aio);
+		nni_mtx_unlock(&p->mtx);
+		return;
 	}
 
 	// Otherwise, we got a message read completely.  Let the user know the

@@ -44,11 +44,16 @@ struct tcptran_pipe {
 	nni_msg      *rxmsg;
 	uint8_t      *rxskipbuf; // scratch, only while skipping a message
 	uint64_t      rxskip;    // bytes of it still to read
+	size_t        rxwant;    // length of the message being read
 	nni_mtx       mtx;
 };
 
 // An oversize message is read and discarded this many bytes at a time.
 #define TCPTRAN_SKIP_CHUNK 65536
+
+// A message body is first allocated this big at most, then doubled as it
+// fills, so what a peer makes us reserve stays near what it has sent.
+#define TCPTRAN_RX_FIRST (1U << 20)
 
 struct tcptran_ep {
 	nni_mtx              mtx;
@@ -399,7 +404,9 @@ tcptran_pipe_recv_cb(void *arg)
 			return;
 		}
 
-		if ((rv = nni_msg_alloc(&p->rxmsg, (size_t) len)) != 0) {
+		p->rxwant = (size_t) len;
+		if ((rv = nni_msg_alloc(&p->rxmsg,
+		         len < TCPTRAN_RX_FIRST ? (size_t) len : TCPTRAN_RX_FIRST)) != 0) {
 			goto recv_error;
 		}
 
@@ -408,13 +415,33 @@ tcptran_pipe_recv_cb(void *arg)
 		if (len != 0) {
 			nni_iov iov;
 			iov.iov_buf = nni_msg_body(p->rxmsg);
-			iov.iov_len = (size_t) len;
+			iov.iov_len = nni_msg_len(p->rxmsg);
 
 			nni_aio_set_iov(rxaio, 1, &iov);
 			nng_stream_recv(p->conn, rxaio);
 			nni_mtx_unlock(&p->mtx);
 			return;
 		}
+	}
+
+	// The body read so far is in.  If the message is longer, double the
+	// buffer (up to the length) and read on into the new part.
+	if (nni_msg_len(p->rxmsg) < p->rxwant) {
+		nni_iov iov;
+		size_t  have = nni_msg_len(p->rxmsg);
+		size_t  more = p->rxwant - have;
+		if (more > have) {
+			more = have;
+		}
+		if ((rv = nni_msg_extend(p->rxmsg, have + more)) != 0) {
+			goto recv_error;
+		}
+		iov.iov_buf = (uint8_t *) nni_msg_body(p->rxmsg) + have;
+		iov.iov_len = more;
+		nni_aio_set_iov(rxaio, 1, &iov);
+		nng_stream_recv(p->conn, rxaio);
+		nni_mtx_unlock(&p->mtx);
+		return;
 	}
 
 	// We read a message completely.  Let the user know the good news.

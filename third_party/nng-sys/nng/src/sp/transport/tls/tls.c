@@ -48,11 +48,16 @@ struct tlstran_pipe {
 	nni_msg      *rxmsg;
 	uint8_t      *rxskipbuf; // scratch, only while skipping a message
 	uint64_t      rxskip;    // bytes of it still to read
+	size_t        rxwant;    // length of the message being read
 	nni_mtx       mtx;
 };
 
 // An oversize message is read and discarded this many bytes at a time.
 #define TLSTRAN_SKIP_CHUNK 65536
+
+// A message body is first allocated this big at most, then doubled as it
+// fills, so what a peer makes us reserve stays near what it has sent.
+#define TLSTRAN_RX_FIRST (1U << 20)
 
 // Stuff that is common to both dialers and listeners.
 struct tlstran_ep {
@@ -406,7 +411,9 @@ tlstran_pipe_recv_cb(void *arg)
 			return;
 		}
 
-		if ((rv = nni_msg_alloc(&p->rxmsg, (size_t) len)) != 0) {
+		p->rxwant = (size_t) len;
+		if ((rv = nni_msg_alloc(&p->rxmsg,
+		         len < TLSTRAN_RX_FIRST ? (size_t) len : TLSTRAN_RX_FIRST)) != 0) {
 			goto recv_error;
 		}
 
@@ -415,13 +422,33 @@ tlstran_pipe_recv_cb(void *arg)
 		if (len != 0) {
 			nni_iov iov;
 			iov.iov_buf = nni_msg_body(p->rxmsg);
-			iov.iov_len = (size_t) len;
+			iov.iov_len = nni_msg_len(p->rxmsg);
 			nni_aio_set_iov(rxaio, 1, &iov);
 
 			nng_stream_recv(p->tls, rxaio);
 			nni_mtx_unlock(&p->mtx);
 			return;
 		}
+	}
+
+	// The body read so far is in.  If the message is longer, double the
+	// buffer (up to the length) and read on into the new part.
+	if (nni_msg_len(p->rxmsg) < p->rxwant) {
+		nni_iov iov;
+		size_t  have = nni_msg_len(p->rxmsg);
+		size_t  more = p->rxwant - have;
+		if (more > have) {
+			more = have;
+		}
+		if ((rv = nni_msg_extend(p->rxmsg, have + more)) != 0) {
+			goto recv_error;
+		}
+		iov.iov_buf = (uint8_t *) nni_msg_body(p->rxmsg) + have;
+		iov.iov_len = more;
+		nni_aio_set_iov(rxaio, 1, &iov);
+		nng_stream_recv(p->tls, rxaio);
+		nni_mtx_unlock(&p->mtx);
+		return;
 	}
 
 	// We read a message completely.  Let the user know the good news.
