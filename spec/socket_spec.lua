@@ -277,13 +277,9 @@ describe("sockets", function()
     assert.is_nil(none)
     assert.are.equal("timeout", code)
     pull:setopt("recv_timeout", TIMEOUT)
-    -- NNG closes the connection that carried it; the dialer reconnects and the next one arrives
-    local got
-    for _ = 1, 50 do
-      push:send("small", "string")
-      got = pull:recv()
-      if got then break end
-    end
+    -- NNG reads it past and goes on with the next one on the same connection
+    assert(push:send("small", "string"))
+    local got = pull:recv()
     assert.are.equal("small", got)
     pull:close()
     push:close()

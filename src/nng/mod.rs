@@ -129,12 +129,13 @@ fn init() {
 }
 
 /// Messages NNG dropped for being larger than the receiving socket's `recv_max_size`, by socket
-/// id. NNG counts them nowhere: it logs a warning and hangs up on the peer, so nml's logger
-/// counts the warnings.
+/// id. NNG counts them nowhere: it logs a warning and reads the message past (patched NNG,
+/// third_party/patches/0003 and 0004), so nml's logger counts the warnings.
 static OVERSIZE_DROPS: std::sync::Mutex<Vec<(u32, u64)>> = std::sync::Mutex::new(Vec::new());
 
 /// NNG's logger, called on NNG's threads: counts "NNG-RCVMAX" warnings by the socket id in
-/// their text ("Oversize message of N bytes (> M) on socket<ID> pipe<P> from ...").
+/// their text ("Oversize message of N bytes (> M) on socket<ID> pipe<P> from ...", or over ws
+/// "Oversize message (over the receive limit) on socket<ID> pipe<P> from WS ...").
 unsafe extern "C" fn count_warnings(
     _level: sys::nng_log_level,
     _facility: sys::nng_log_facility,
@@ -1025,6 +1026,9 @@ mod tests {
     fn oversize_warnings_name_their_socket() {
         let ipc = b"Oversize message of 2002 bytes (> 1000) on socket<17> pipe<3> from IPC";
         assert_eq!(socket_id_in(ipc), Some(17));
+        let ws =
+            b"Oversize message (over the receive limit) on socket<4> pipe<9> from WS 127.0.0.1:5";
+        assert_eq!(socket_id_in(ws), Some(4));
         assert_eq!(socket_id_in(b"on socket<> pipe"), None);
         assert_eq!(socket_id_in(b"nothing here"), None);
     }

@@ -15,6 +15,16 @@ nni_std_free(void *ptr, size_t z)
 
 void (*nni_free_fn)(void *, size_t) = nni_std_free;
 
+void *
+nni_realloc_libc(void *ptr, size_t sz)
+{
+	if ((nni_malloc_fn != malloc) || (nni_calloc_fn != calloc) ||
+	    (nni_free_fn != nni_std_free)) {
+		return (NULL);
+	}
+	return (realloc(ptr, sz));
+}
+
 int
 nni_alloc_set(void *(*malloc_fn)(size_t), void *(*calloc_fn)(size_t, size_t),
     void (*free_fn)(void *, size_t))

@@ -276,6 +276,12 @@ extern void *(*nni_calloc_fn)(size_t, size_t);
 
 extern void (*nni_free_fn)(void *, size_t);
 
+// nni_realloc_libc grows a block from nni_alloc or nni_zalloc to sz bytes
+// with the C library's realloc, when NNG allocates with the C library (the
+// default); otherwise, or if realloc fails, it returns NULL and the block is
+// unchanged.  Bytes past the old size are not initialized.
+extern void *nni_realloc_libc(void *, size_t);
+
 // nni_alloc allocates memory.  In most cases this can just be malloc().
 // However, you may provide a different allocator, for example it is
 // possible to use a slab allocator or somesuch.  It is permissible for this

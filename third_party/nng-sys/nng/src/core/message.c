@@ -497,6 +497,29 @@ nni_msg_realloc(nni_msg *m, size_t sz)
 	return (0);
 }
 
+// nni_msg_extend makes the body sz bytes long, keeping what it holds; the
+// bytes added are not initialized.  For a transport reading a body as it
+// arrives: a body that starts its buffer is grown in place with realloc
+// where NNG allocates with the C library, which for large blocks moves
+// pages instead of copying them; otherwise as nni_msg_realloc does.
+int
+nni_msg_extend(nni_msg *m, size_t sz)
+{
+	nni_chunk *ch = &m->m_body;
+	uint8_t   *buf;
+
+	if ((sz > ch->ch_cap) && (ch->ch_buf != NULL) &&
+	    (ch->ch_ptr == ch->ch_buf) &&
+	    ((buf = nni_realloc_libc(ch->ch_buf, sz)) != NULL)) {
+		ch->ch_buf = buf;
+		ch->ch_ptr = buf;
+		ch->ch_cap = sz;
+		ch->ch_len = sz;
+		return (0);
+	}
+	return (nni_msg_realloc(m, sz));
+}
+
 int
 nni_msg_reserve(nni_msg *m, size_t capacity)
 {

@@ -19,6 +19,7 @@
 extern int      nni_msg_alloc(nni_msg **, size_t);
 extern void     nni_msg_free(nni_msg *);
 extern int      nni_msg_realloc(nni_msg *, size_t);
+extern int      nni_msg_extend(nni_msg *, size_t);
 extern int      nni_msg_reserve(nni_msg *, size_t);
 extern size_t   nni_msg_capacity(nni_msg *);
 extern int      nni_msg_dup(nni_msg **, const nni_msg *);

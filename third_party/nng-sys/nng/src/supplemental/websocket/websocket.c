@@ -75,6 +75,7 @@ struct nni_ws {
 	bool             wclose;
 	bool             isstream;
 	bool             inmsg;
+	bool             rxskip; // dropping the rest of an oversize message
 	bool             send_text;
 	bool             recv_text;
 	bool             recv_res;
@@ -85,6 +86,7 @@ struct nni_ws {
 	nni_list         rxq;
 	int              rxq_len;
 	size_t           rxq_size;
+	unsigned         rxdrops; // oversize messages dropped, not yet reported
 	ws_frame        *txframe;
 	ws_frame        *rxframe;
 	nni_aio          txaio; // physical aios
@@ -209,7 +211,13 @@ struct ws_frame {
 	uint8_t      *adata;
 	uint8_t      *buf;
 	nng_aio      *aio;
+	bool          skipping; // payload read into adata and discarded
+	size_t        skip;     // payload bytes still to read when skipping
 };
+
+// The payload of a frame of an oversize message is read and discarded this
+// many bytes at a time.
+#define WS_SKIP_CHUNK 65536
 
 static void ws_send_close(nni_ws *ws, uint16_t code);
 static void ws_conn_cb(void *);
@@ -946,6 +954,15 @@ ws_read_finish_msg(nni_ws *ws)
 	int       rv;
 	uint8_t  *body;
 
+	// Oversize messages dropped before the next one are reported first,
+	// each as NNG_EMSGSIZE to one receive; the connection stays up.
+	while ((ws->rxdrops > 0) &&
+	    ((aio = nni_list_first(&ws->recvq)) != NULL)) {
+		ws->rxdrops--;
+		nni_aio_list_remove(aio);
+		nni_aio_finish_error(aio, NNG_EMSGSIZE);
+	}
+
 	// If we have no data, no waiter, or have not received the complete
 	// message yet, then there is nothing to do.
 	if (ws->inmsg || nni_list_empty(&ws->rxq) ||
@@ -1082,6 +1099,64 @@ ws_read_frame_cb(nni_ws *ws, ws_frame *frame)
 	ws_read_finish(ws);
 }
 
+// Reads the next piece of a frame being discarded.
+static void
+ws_skip_next(nni_ws *ws, ws_frame *frame)
+{
+	nni_iov iov;
+	iov.iov_buf = frame->adata;
+	iov.iov_len = frame->skip < frame->asize ? frame->skip : frame->asize;
+	frame->skip -= iov.iov_len;
+	nni_aio_set_iov(&ws->rxaio, 1, &iov);
+	nng_stream_recv(ws->stream, &ws->rxaio);
+}
+
+// A data frame of a message over recvmax or with a frame over maxframe
+// (message mode only): the message is dropped, but not the connection.
+// Frames of it already queued are freed, this one and the rest of the
+// message are read and discarded, and one receive is told NNG_EMSGSIZE.
+// Returns false if the frame breaks the protocol, after closing.
+static bool
+ws_skip_frame(nni_ws *ws, ws_frame *frame, bool new_drop)
+{
+	ws_frame *f;
+
+	if ((frame->op == WS_CONT) ? !ws->inmsg : ws->inmsg) {
+		ws_close(ws, WS_CLOSE_PROTOCOL_ERR);
+		return (false);
+	}
+	if ((frame->op == WS_TEXT) && !ws->recv_text) {
+		ws_close(ws, WS_CLOSE_UNSUPP_FORMAT);
+		return (false);
+	}
+	if (new_drop) {
+		while ((f = nni_list_first(&ws->rxq)) != NULL) {
+			nni_list_remove(&ws->rxq, f);
+			ws_frame_fini(f);
+		}
+		ws->rxq_len  = 0;
+		ws->rxq_size = 0;
+		ws->rxdrops++;
+	}
+	ws->inmsg  = !frame->final;
+	ws->rxskip = !frame->final;
+	frame->skipping = true;
+	frame->skip     = frame->len;
+	if (frame->len > 0) {
+		frame->asize =
+		    frame->len < WS_SKIP_CHUNK ? frame->len : WS_SKIP_CHUNK;
+		if ((frame->adata = nni_alloc(frame->asize)) == NULL) {
+			frame->asize = 0;
+			ws_close(ws, WS_CLOSE_INTERNAL);
+			return (false);
+		}
+	}
+	if (new_drop) {
+		ws_read_finish(ws);
+	}
+	return (true);
+}
+
 static void
 ws_read_cb(void *arg)
 {
@@ -1105,6 +1180,19 @@ ws_read_cb(void *arg)
 	}
 	if (nni_aio_iov_count(aio) != 0) {
 		nng_stream_recv(ws->stream, aio);
+		nni_mtx_unlock(&ws->mtx);
+		return;
+	}
+
+	// A frame of an oversize message: read on, or drop it once read.
+	if (frame->skipping) {
+		if (frame->skip > 0) {
+			ws_skip_next(ws, frame);
+		} else {
+			ws->rxframe = NULL;
+			ws_frame_fini(frame);
+			ws_start_read(ws);
+		}
 		nni_mtx_unlock(&ws->mtx);
 		return;
 	}
@@ -1144,6 +1232,8 @@ ws_read_cb(void *arg)
 	// anyway to prevent DoS.)
 
 	if (frame->buf == NULL) {
+		bool drop     = false;
+		bool new_drop = false;
 
 		// Determine expected frame size.
 		switch ((frame->len = (frame->head[1] & 0x7Fu))) {
@@ -1166,20 +1256,24 @@ ws_read_cb(void *arg)
 			break;
 		}
 
-		if ((frame->len > ws->maxframe) && (ws->maxframe > 0)) {
+		// In message mode, a data frame over maxframe, or one that
+		// takes the message over recvmax, drops the message; the
+		// connection goes on (see ws_skip_frame).  In stream mode, or
+		// for a control frame, it closes the connection.
+		if ((!ws->isstream) && ((frame->op & 0x8u) == 0)) {
+			if (ws->rxskip) {
+				drop = true;
+			} else if (((frame->len > ws->maxframe) &&
+			               (ws->maxframe > 0)) ||
+			    ((ws->recvmax > 0) &&
+			        (ws->rxq_size + frame->len > ws->recvmax))) {
+				drop     = true;
+				new_drop = true;
+			}
+		} else if ((frame->len > ws->maxframe) && (ws->maxframe > 0)) {
 			ws_close(ws, WS_CLOSE_TOO_BIG);
 			nni_mtx_unlock(&ws->mtx);
 			return;
-		}
-		// For message mode, also check to make sure that the overall
-		// length of the message has not exceeded our recvmax.
-		// (Protect against an infinite stream of small messages!)
-		if ((!ws->isstream) && (ws->recvmax > 0)) {
-			if (ws->rxq_size + frame->len > ws->recvmax) {
-				ws_close(ws, WS_CLOSE_TOO_BIG);
-				nni_mtx_unlock(&ws->mtx);
-				return;
-			}
 		}
 
 		// Check for masking.  (We don't actually unmask
@@ -1193,6 +1287,20 @@ ws_read_cb(void *arg)
 			}
 		} else if (ws->server) {
 			ws_close(ws, WS_CLOSE_PROTOCOL_ERR);
+			nni_mtx_unlock(&ws->mtx);
+			return;
+		}
+
+		if (drop) {
+			if (ws_skip_frame(ws, frame, new_drop)) {
+				if (frame->skip > 0) {
+					ws_skip_next(ws, frame);
+				} else {
+					ws->rxframe = NULL;
+					ws_frame_fini(frame);
+					ws_start_read(ws);
+				}
+			}
 			nni_mtx_unlock(&ws->mtx);
 			return;
 		}

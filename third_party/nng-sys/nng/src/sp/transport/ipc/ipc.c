@@ -45,8 +45,18 @@ struct ipc_pipe {
 	nni_aio       rx_aio;
 	nni_aio       neg_aio;
 	nni_msg      *rx_msg;
+	uint8_t      *rx_skip_buf; // scratch, only while skipping a message
+	uint64_t      rx_skip;     // bytes of it still to read
+	size_t        rx_want;     // length of the message being read
 	nni_mtx       mtx;
 };
+
+// An oversize message is read and discarded this many bytes at a time.
+#define IPC_SKIP_CHUNK 65536
+
+// A message body is first allocated this big at most, then doubled as it
+// fills, so what a peer makes us reserve stays near what it has sent.
+#define IPC_RX_FIRST (1U << 20)
 
 struct ipc_ep {
 	nni_mtx              mtx;
@@ -141,6 +151,9 @@ ipc_pipe_fini(void *arg)
 	nni_aio_fini(&p->tx_aio);
 	nni_aio_fini(&p->neg_aio);
 	nni_msg_free(p->rx_msg);
+	if (p->rx_skip_buf != NULL) {
+		nni_free(p->rx_skip_buf, IPC_SKIP_CHUNK);
+	}
 	nni_mtx_fini(&p->mtx);
 }
 
@@ -294,6 +307,19 @@ ipc_pipe_send_cb(void *arg)
 	nni_aio_finish_sync(aio, 0, n);
 }
 
+// Reads the next piece of the message being skipped into the scratch buffer.
+static void
+ipc_pipe_skip_next(ipc_pipe *p)
+{
+	nni_iov iov;
+	iov.iov_buf = p->rx_skip_buf;
+	iov.iov_len =
+	    p->rx_skip < IPC_SKIP_CHUNK ? (size_t) p->rx_skip : IPC_SKIP_CHUNK;
+	p->rx_skip -= iov.iov_len;
+	nni_aio_set_iov(&p->rx_aio, 1, &iov);
+	nng_stream_recv(p->conn, &p->rx_aio);
+}
+
 static void
 ipc_pipe_recv_cb(void *arg)
 {
@@ -322,6 +348,20 @@ ipc_pipe_recv_cb(void *arg)
 		return;
 	}
 
+	// Skipping an oversize message: read on, or once it is all read,
+	// go on with the next message's header.
+	if (p->rx_skip_buf != NULL) {
+		if (p->rx_skip == 0) {
+			nni_free(p->rx_skip_buf, IPC_SKIP_CHUNK);
+			p->rx_skip_buf = NULL;
+			ipc_pipe_recv_start(p);
+		} else {
+			ipc_pipe_skip_next(p);
+		}
+		nni_mtx_unlock(&p->mtx);
+		return;
+	}
+
 	// If we don't have a message yet, we were reading the message
 	// header, which is just the length.  This tells us the size of the
 	// message to allocate and how much more to expect.
@@ -342,8 +382,10 @@ ipc_pipe_recv_cb(void *arg)
 			goto error;
 		}
 
-		// Make sure the message payload is not too big.  If it is
-		// the caller will shut down the pipe.
+		// If the message payload is too big, read it and throw it
+		// away in small pieces, and go on with the next one: the
+		// connection carries nothing that says "stop", so hanging up
+		// would lose every message the peer sent after this one.
 		if ((len > p->rcv_max) && (p->rcv_max > 0)) {
 			int  pid;
 			char peer[64] = "";
@@ -358,8 +400,15 @@ ipc_pipe_recv_cb(void *arg)
 			    (unsigned long) len, (unsigned long) p->rcv_max,
 			    nni_pipe_sock_id(p->pipe), nni_pipe_id(p->pipe),
 			    peer);
-			rv = NNG_EMSGSIZE;
-			goto error;
+			if ((p->rx_skip_buf = nni_alloc(IPC_SKIP_CHUNK)) ==
+			    NULL) {
+				rv = NNG_ENOMEM;
+				goto error;
+			}
+			p->rx_skip = len;
+			ipc_pipe_skip_next(p);
+			nni_mtx_unlock(&p->mtx);
+			return;
 		}
 
 		// Note that all IO on this pipe is blocked behind this
@@ -367,7 +416,9 @@ ipc_pipe_recv_cb(void *arg)
 		// lock for the read side in the future, so that we allow
 		// transmits to proceed normally.  In practice this is
 		// unlikely to be much of an issue though.
-		if ((rv = nni_msg_alloc(&p->rx_msg, (size_t) len)) != 0) {
+		p->rx_want = (size_t) len;
+		if ((rv = nni_msg_alloc(&p->rx_msg,
+		         len < IPC_RX_FIRST ? (size_t) len : IPC_RX_FIRST)) != 0) {
 			goto error;
 		}
 
@@ -376,13 +427,33 @@ ipc_pipe_recv_cb(void *arg)
 			// Submit the rest of the data for a read -- we want to
 			// read the entire message now.
 			iov.iov_buf = nni_msg_body(p->rx_msg);
-			iov.iov_len = (size_t) len;
+			iov.iov_len = nni_msg_len(p->rx_msg);
 
 			nni_aio_set_iov(rx_aio, 1, &iov);
 			nng_stream_recv(p->conn, rx_aio);
 			nni_mtx_unlock(&p->mtx);
 			return;
 		}
+	}
+
+	// The body read so far is in.  If the message is longer, double the
+	// buffer (up to the length) and read on into the new part.
+	if (nni_msg_len(p->rx_msg) < p->rx_want) {
+		nni_iov iov;
+		size_t  have = nni_msg_len(p->rx_msg);
+		size_t  more = p->rx_want - have;
+		if (more > have) {
+			more = have;
+		}
+		if ((rv = nni_msg_extend(p->rx_msg, have + more)) != 0) {
+			goto error;
+		}
+		iov.iov_buf = (uint8_t *) nni_msg_body(p->rx_msg) + have;
+		iov.iov_len = more;
+		nni_aio_set_iov(rx_aio, 1, &iov);
+		nng_stream_recv(p->conn, rx_aio);
+		nni_mtx_unlock(&p->mtx);
+		return;
 	}
 
 	// Otherwise, we got a message read completely.  Let the user know the
@@ -407,6 +478,10 @@ error:
 	}
 	msg       = p->rx_msg;
 	p->rx_msg = NULL;
+	if (p->rx_skip_buf != NULL) {
+		nni_free(p->rx_skip_buf, IPC_SKIP_CHUNK);
+		p->rx_skip_buf = NULL;
+	}
 	nni_pipe_bump_error(p->pipe, rv);
 	// Intentionally, we do not queue up another receive.
 	// The protocol should notice this error and close the pipe.

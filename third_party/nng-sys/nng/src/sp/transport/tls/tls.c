@@ -46,8 +46,18 @@ struct tlstran_pipe {
 	nng_aio       rxaio;
 	nng_aio       negoaio;
 	nni_msg      *rxmsg;
+	uint8_t      *rxskipbuf; // scratch, only while skipping a message
+	uint64_t      rxskip;    // bytes of it still to read
+	size_t        rxwant;    // length of the message being read
 	nni_mtx       mtx;
 };
+
+// An oversize message is read and discarded this many bytes at a time.
+#define TLSTRAN_SKIP_CHUNK 65536
+
+// A message body is first allocated this big at most, then doubled as it
+// fills, so what a peer makes us reserve stays near what it has sent.
+#define TLSTRAN_RX_FIRST (1U << 20)
 
 // Stuff that is common to both dialers and listeners.
 struct tlstran_ep {
@@ -143,6 +153,9 @@ tlstran_pipe_fini(void *arg)
 	nni_aio_fini(&p->txaio);
 	nni_aio_fini(&p->negoaio);
 	nni_msg_free(p->rxmsg);
+	if (p->rxskipbuf != NULL) {
+		nni_free(p->rxskipbuf, TLSTRAN_SKIP_CHUNK);
+	}
 	nni_mtx_fini(&p->mtx);
 }
 
@@ -307,6 +320,19 @@ tlstran_pipe_send_cb(void *arg)
 	nni_aio_finish_sync(aio, 0, n);
 }
 
+// Reads the next piece of the message being skipped into the scratch buffer.
+static void
+tlstran_pipe_skip_next(tlstran_pipe *p)
+{
+	nni_iov iov;
+	iov.iov_buf = p->rxskipbuf;
+	iov.iov_len = p->rxskip < TLSTRAN_SKIP_CHUNK ? (size_t) p->rxskip
+	                                             : TLSTRAN_SKIP_CHUNK;
+	p->rxskip -= iov.iov_len;
+	nni_aio_set_iov(&p->rxaio, 1, &iov);
+	nng_stream_recv(p->tls, &p->rxaio);
+}
+
 static void
 tlstran_pipe_recv_cb(void *arg)
 {
@@ -333,6 +359,20 @@ tlstran_pipe_recv_cb(void *arg)
 		return;
 	}
 
+	// Skipping an oversize message: read on, or once it is all read,
+	// go on with the next message's header.
+	if (p->rxskipbuf != NULL) {
+		if (p->rxskip == 0) {
+			nni_free(p->rxskipbuf, TLSTRAN_SKIP_CHUNK);
+			p->rxskipbuf = NULL;
+			tlstran_pipe_recv_start(p);
+		} else {
+			tlstran_pipe_skip_next(p);
+		}
+		nni_mtx_unlock(&p->mtx);
+		return;
+	}
+
 	// If we don't have a message yet, we were reading the TCP message
 	// header, which is just the length.  This tells us the size of the
 	// message to allocate and how much more to expect.
@@ -346,8 +386,10 @@ tlstran_pipe_recv_cb(void *arg)
 			goto recv_error;
 		}
 
-		// Make sure the message payload is not too big.  If it is
-		// the caller will shut down the pipe.
+		// If the message payload is too big, read it and throw it
+		// away in small pieces, and go on with the next one: the
+		// connection carries nothing that says "stop", so hanging up
+		// would lose every message the peer sent after this one.
 		if ((len > p->rcvmax) && (p->rcvmax > 0)) {
 			char peer[NNG_MAXADDRSTRLEN];
 
@@ -358,11 +400,20 @@ tlstran_pipe_recv_cb(void *arg)
 			    nni_pipe_sock_id(p->npipe), nni_pipe_id(p->npipe),
 			    nng_str_sockaddr(nng_stream_peer_addr(p->tls),
 			        peer, sizeof(peer)));
-			rv = NNG_EMSGSIZE;
-			goto recv_error;
+			if ((p->rxskipbuf = nni_alloc(TLSTRAN_SKIP_CHUNK)) ==
+			    NULL) {
+				rv = NNG_ENOMEM;
+				goto recv_error;
+			}
+			p->rxskip = len;
+			tlstran_pipe_skip_next(p);
+			nni_mtx_unlock(&p->mtx);
+			return;
 		}
 
-		if ((rv = nni_msg_alloc(&p->rxmsg, (size_t) len)) != 0) {
+		p->rxwant = (size_t) len;
+		if ((rv = nni_msg_alloc(&p->rxmsg,
+		         len < TLSTRAN_RX_FIRST ? (size_t) len : TLSTRAN_RX_FIRST)) != 0) {
 			goto recv_error;
 		}
 
@@ -371,13 +422,33 @@ tlstran_pipe_recv_cb(void *arg)
 		if (len != 0) {
 			nni_iov iov;
 			iov.iov_buf = nni_msg_body(p->rxmsg);
-			iov.iov_len = (size_t) len;
+			iov.iov_len = nni_msg_len(p->rxmsg);
 			nni_aio_set_iov(rxaio, 1, &iov);
 
 			nng_stream_recv(p->tls, rxaio);
 			nni_mtx_unlock(&p->mtx);
 			return;
 		}
+	}
+
+	// The body read so far is in.  If the message is longer, double the
+	// buffer (up to the length) and read on into the new part.
+	if (nni_msg_len(p->rxmsg) < p->rxwant) {
+		nni_iov iov;
+		size_t  have = nni_msg_len(p->rxmsg);
+		size_t  more = p->rxwant - have;
+		if (more > have) {
+			more = have;
+		}
+		if ((rv = nni_msg_extend(p->rxmsg, have + more)) != 0) {
+			goto recv_error;
+		}
+		iov.iov_buf = (uint8_t *) nni_msg_body(p->rxmsg) + have;
+		iov.iov_len = more;
+		nni_aio_set_iov(rxaio, 1, &iov);
+		nng_stream_recv(p->tls, rxaio);
+		nni_mtx_unlock(&p->mtx);
+		return;
 	}
 
 	// We read a message completely.  Let the user know the good news.
@@ -398,6 +469,10 @@ recv_error:
 	nni_aio_list_remove(aio);
 	msg      = p->rxmsg;
 	p->rxmsg = NULL;
+	if (p->rxskipbuf != NULL) {
+		nni_free(p->rxskipbuf, TLSTRAN_SKIP_CHUNK);
+		p->rxskipbuf = NULL;
+	}
 	nni_pipe_bump_error(p->npipe, rv);
 	// Intentionally, we do not queue up another receive.
 	// The protocol should notice this error and close the pipe.

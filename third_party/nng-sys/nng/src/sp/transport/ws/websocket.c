@@ -90,7 +90,23 @@ wstran_pipe_recv_cb(void *arg)
 	nni_mtx_lock(&p->mtx);
 	uaio          = p->user_rxaio;
 	p->user_rxaio = NULL;
-	if ((rv = nni_aio_result(raio)) != NNG_OK) {
+	if (((rv = nni_aio_result(raio)) == NNG_EMSGSIZE) && (uaio != NULL)) {
+		// The websocket dropped a message over the receive limit
+		// and kept the connection: say so as the other transports
+		// do, and wait for the next message for the same receive.
+		char peer[NNG_MAXADDRSTRLEN];
+		nng_log_warn("NNG-RCVMAX",
+		    "Oversize message (over the receive limit) "
+		    "on socket<%u> pipe<%u> from WS %s",
+		    nni_pipe_sock_id(p->npipe), nni_pipe_id(p->npipe),
+		    nng_str_sockaddr(
+		        nng_stream_peer_addr(p->ws), peer, sizeof(peer)));
+		p->user_rxaio = uaio;
+		nng_stream_recv(p->ws, raio);
+		nni_mtx_unlock(&p->mtx);
+		return;
+	}
+	if (rv != NNG_OK) {
 		if (uaio != NULL) {
 			nni_aio_finish_error(uaio, rv);
 		}
