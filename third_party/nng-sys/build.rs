@@ -95,6 +95,9 @@ fn main() {
     if let LibrarySource::Vendored = source {
         println!("cargo:rerun-if-changed=nng/CMakeLists.txt");
         println!("cargo:rerun-if-changed=nng/include/nng/nng.h");
+        // nml: NNG is rebuilt when any of its sources changes, so that a patch takes effect
+        // without `cargo clean -p nng-sys` (cargo walks the directory).
+        println!("cargo:rerun-if-changed=nng/src");
     }
 
     if cfg!(feature = "bindgen") {
