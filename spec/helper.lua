@@ -164,6 +164,37 @@ function helper.pair_of(kind_a, kind_b, transport, options)
   return a, b, url
 end
 
+-- A throwaway PKI (spec/support/make_certs.sh) in a fresh directory; returns its path, ending
+-- in "/".
+function helper.pki()
+  local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
+  local dir = helper.tmpname() .. "-pki/"
+  local made = os.execute(here .. "/support/make_certs.sh " .. dir .. " >/dev/null")
+  assert(made == true or made == 0, "openssl could not make the test certificates")
+  return dir
+end
+
+-- Runs `script` (a file in spec/support) with `args` as user nobody, from a directory that user
+-- can read (a clone in a private directory hides the checkout from it), holding copies of
+-- nml.so and the script; returns the child (io.popen, output and errors) and that directory.
+-- nil when this is not root or setpriv is missing.
+function helper.as_nobody(script, args)
+  local uid = io.popen("id -u"):read("*l")
+  local setpriv = io.popen("command -v setpriv"):read("*l")
+  if uid ~= "0" or not setpriv then return nil end
+  local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
+  local dir = os.tmpname()
+  os.remove(dir)
+  local so = helper.cpath:match("([^;]*)%?%.so") .. "nml.so"
+  assert(os.execute(string.format("mkdir -m 777 %s && cp %s %s/support/%s %s/ && chmod 644 %s/*",
+    dir, so, here, script, dir, dir)))
+  args = args:gsub("%$DIR", dir)
+  local child = assert(io.popen(string.format(
+    "cd / && setpriv --reuid=65534 --regid=65534 --clear-groups env LUA_CPATH='%s/?.so' %s %s/%s %s 2>&1",
+    dir, helper.lua, dir, script, args)))
+  return child, dir
+end
+
 -- The test-only C module of spec/support/cbuf.c (built by `make specs`): plain full userdata
 -- buffers made by a module that is not nml.
 function helper.cbuf()

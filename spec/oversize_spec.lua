@@ -6,9 +6,7 @@
 local helper = require "helper"
 
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
-local pki = helper.tmpname() .. "-pki/"
-local made = os.execute(here .. "/support/make_certs.sh " .. pki .. " >/dev/null")
-assert(made == true or made == 0, "openssl could not make the test certificates")
+local pki = helper.pki()
 local server_tls = { cert_file = pki .. "server.crt", key_file = pki .. "server.key" }
 local client_tls = { ca_file = pki .. "ca.crt", server_name = "localhost" }
 

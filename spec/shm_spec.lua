@@ -77,23 +77,12 @@ describe("shared buffers", function()
   end)
 
   it("are refused to a receiver of another user", function()
-    local uid = io.popen("id -u"):read("*l")
-    local setpriv = io.popen("command -v setpriv"):read("*l")
-    if uid ~= "0" or not setpriv then
+    local url = ipc_url()
+    local child, dir = helper.as_nobody("shm_peer.lua", "receive " .. url)
+    if not child then
       pending("running a receiver as another user needs root and setpriv")
       return
     end
-    -- The other user may not be able to read this checkout (a clone in a private directory):
-    -- it runs copies of nml.so and the peer from a directory of its own.
-    local dir = os.tmpname()
-    os.remove(dir)
-    local so = helper.cpath:match("([^;]*)%?%.so") .. "nml.so"
-    assert(os.execute(string.format("mkdir -m 755 %s && cp %s %s/support/shm_peer.lua %s/ && chmod 644 %s/*",
-      dir, so, here, dir, dir)))
-    local url = ipc_url()
-    local as_nobody = "cd / && setpriv --reuid=65534 --regid=65534 --clear-groups "
-    local child = assert(io.popen(string.format("%senv LUA_CPATH='%s/?.so' %s %s/shm_peer.lua receive %s 2>&1",
-      as_nobody, dir, helper.lua, dir, url)))
     assert.are.equal("listening", child:read("*l"))
     local push = helper.socket("push", { share = true, send_timeout = 10000 })
     assert(push:dial(url))
@@ -107,24 +96,14 @@ describe("shared buffers", function()
   end)
 
   it("of another user are refused to a receiver, root included", function()
-    local uid = io.popen("id -u"):read("*l")
-    local setpriv = io.popen("command -v setpriv"):read("*l")
-    if uid ~= "0" or not setpriv then
+    local child, dir = helper.as_nobody("shm_peer.lua", "offer ipc://$DIR/offer.ipc")
+    if not child then
       pending("running a sender as another user needs root and setpriv")
       return
     end
-    local dir = os.tmpname()
-    os.remove(dir)
-    local so = helper.cpath:match("([^;]*)%?%.so") .. "nml.so"
-    assert(os.execute(string.format("mkdir -m 777 %s && cp %s %s/support/shm_peer.lua %s/ && chmod 644 %s/*",
-      dir, so, here, dir, dir)))
-    local url = "ipc://" .. dir .. "/offer.ipc"
-    local as_nobody = "cd / && setpriv --reuid=65534 --regid=65534 --clear-groups "
-    local child = assert(io.popen(string.format("%senv LUA_CPATH='%s/?.so' %s %s/shm_peer.lua offer %s 2>&1",
-      as_nobody, dir, helper.lua, dir, url)))
     assert.are.equal("listening", child:read("*l"))
     local pull = helper.socket("pull", { share = true, recv_timeout = 10000 })
-    assert(pull:dial(url))
+    assert(pull:dial("ipc://" .. dir .. "/offer.ipc"))
     local v, err, code = pull:recv()
     child:read("*a")
     child:close()
