@@ -77,6 +77,19 @@ describe("TLS", function()
     assert.matches("does not name tls.server_name", err)
   end)
 
+  it("refuses a TLS listener without its certificate at once", function()
+    local server = helper.socket("rep")
+    for _, tls in ipairs({ false, {}, { ca_file = pki .. "ca.crt" } }) do
+      for _, url in ipairs({ "tls+tcp://127.0.0.1:0", "wss://127.0.0.1:0/x" }) do
+        local ok, err, code = server:listen(url, tls and { tls = tls } or nil)
+        assert.is_nil(ok, url)
+        assert.equals("invalid", code)
+        assert.matches("a TLS listener needs its certificate", err, 1, true)
+      end
+    end
+    server:close()
+  end)
+
   describe("checks the server's name by default: the URL's host", function()
     -- A dial with only the CA: the certificate must name the host dialed.
     local function dial_host(cert, host)

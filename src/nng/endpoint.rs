@@ -59,6 +59,7 @@ impl Endpoint {
         tcp: TcpOptions,
         tls: Option<&TlsOptions>,
     ) -> Result<Endpoint, EndpointError> {
+        listener_has_cert(&url.to_string_lossy(), tls)?;
         let mut l = sys::nng_listener::default();
         // SAFETY: url is NUL-terminated; NNG writes the new listener's id into `l`.
         check(unsafe { sys::nng_listener_create(&mut l, socket, url.as_ptr()) })?;
@@ -190,6 +191,33 @@ impl Endpoint {
     }
 }
 
+/// Whether a URL scheme is a transport over TLS.
+fn is_tls_scheme(scheme: &str) -> bool {
+    matches!(
+        scheme,
+        "tls+tcp" | "tls+tcp4" | "tls+tcp6" | "wss" | "wss4" | "wss6"
+    )
+}
+
+/// A TLS listener without a certificate would start, and fail every handshake: refused at
+/// once, naming what is missing (NNG says nothing until a client fails).
+fn listener_has_cert(url: &str, tls: Option<&TlsOptions>) -> Result<(), EndpointError> {
+    let is_tls = url
+        .split_once("://")
+        .is_some_and(|(scheme, _)| is_tls_scheme(scheme));
+    match is_tls && tls.is_none_or(|t| t.cert_file.is_none()) {
+        true => Err(EndpointError {
+            error: NngError(sys::nng_err::NNG_EINVAL),
+            detail: Some(
+                "a TLS listener needs its certificate: {tls = {cert_file = ..., key_file = \
+                 ...}}"
+                    .to_string(),
+            ),
+        }),
+        false => Ok(()),
+    }
+}
+
 /// A failed dial, with what to check when TLS refused. NNG reports every failed verification
 /// alike (mbedTLS: "X509 - Certificate verification failed"), so the message names what to
 /// check.
@@ -227,11 +255,7 @@ fn dial_error(error: NngError, tls: Option<&TlsOptions>, url: &str) -> EndpointE
 /// no name unless it is given one, so without this a certificate for any host would do.
 fn dialer_tls(url: &str, tls: Option<&TlsOptions>) -> Option<TlsOptions> {
     let (scheme, rest) = url.split_once("://")?;
-    let is_tls = matches!(
-        scheme,
-        "tls+tcp" | "tls+tcp4" | "tls+tcp6" | "wss" | "wss4" | "wss6"
-    );
-    if !is_tls {
+    if !is_tls_scheme(scheme) {
         return tls.cloned();
     }
     let mut options = tls.cloned().unwrap_or_default();
