@@ -1,6 +1,7 @@
 -- TLS: tls+tcp:// and wss:// with a throwaway PKI made by openssl at test time
 -- (spec/support/make_certs.sh): round trips, and every refusal with a code that says why.
 local helper = require "helper"
+local nml = helper.nml
 
 local pki = helper.pki()
 
@@ -62,6 +63,18 @@ describe("TLS", function()
     client:close()
     return ok, err, code
   end
+
+  it("counts no pipe for a client whose handshake failed", function()
+    local server, url = serve("tls+tcp", server_tls)
+    for _ = 1, 3 do
+      local client = helper.socket("req")
+      assert.is_nil(client:dial(url, { tls = { ca_file = pki .. "other-ca.crt", server_name = "localhost" } }))
+      client:close()
+    end
+    nml.sleep(100)
+    assert.are.equal(0, server:stats().pipes)
+    server:close()
+  end)
 
   it("refuses a server whose CA the client does not trust", function()
     local ok, err, code = dial_with({ ca_file = pki .. "other-ca.crt", server_name = "localhost" })

@@ -1361,8 +1361,11 @@ dialer_start_pipe(nni_dialer *d, nni_pipe *p)
 	nni_mtx_unlock(&s->s_mx);
 
 #ifdef NNG_ENABLE_STATS
+	nni_mtx_lock(&s->s_mx);
 	nni_stat_inc(&s->st_pipes, 1);
 	nni_stat_inc(&d->st_pipes, 1);
+	p->p_counted = true;
+	nni_mtx_unlock(&s->s_mx);
 #endif
 
 	nni_pipe_run_cb(p, NNG_PIPE_EV_ADD_PRE);
@@ -1484,8 +1487,11 @@ listener_start_pipe(nni_listener *l, nni_pipe *p)
 	nni_sock *s = l->l_sock;
 
 #ifdef NNG_ENABLE_STATS
+	nni_mtx_lock(&s->s_mx);
 	nni_stat_inc(&l->st_pipes, 1);
 	nni_stat_inc(&s->st_pipes, 1);
+	p->p_counted = true;
+	nni_mtx_unlock(&s->s_mx);
 #endif
 
 	nni_pipe_run_cb(p, NNG_PIPE_EV_ADD_PRE);
@@ -1681,12 +1687,17 @@ nni_pipe_remove(nni_pipe *p)
 
 	nni_mtx_lock(&s->s_mx);
 #ifdef NNG_ENABLE_STATS
-	nni_stat_dec(&s->st_pipes, 1);
-	if (p->p_listener != NULL) {
-		nni_stat_dec(&p->p_listener->st_pipes, 1);
-	}
-	if (p->p_dialer != NULL) {
-		nni_stat_dec(&p->p_dialer->st_pipes, 1);
+	// Only a pipe that was counted (started) is taken off the counts: one whose
+	// connection failed before it started (a TLS handshake refused) never was.
+	if (p->p_counted) {
+		p->p_counted = false;
+		nni_stat_dec(&s->st_pipes, 1);
+		if (p->p_listener != NULL) {
+			nni_stat_dec(&p->p_listener->st_pipes, 1);
+		}
+		if (p->p_dialer != NULL) {
+			nni_stat_dec(&p->p_dialer->st_pipes, 1);
+		}
 	}
 #endif
 	nni_list_node_remove(&p->p_sock_node);

@@ -124,6 +124,7 @@ struct nni_pipe {
 	nng_pipe_ev        p_last_event;
 
 #ifdef NNG_ENABLE_STATS
+	bool          p_counted; // counted in the socket's and endpoint's pipes
 	nni_stat_item st_root;
 	nni_stat_item st_id;
 	nni_stat_item st_ep_id;
