@@ -114,7 +114,7 @@ describe("shared buffers", function()
     os.execute("rm -r " .. dir)
   end)
 
-  it("keep no descriptor per view, and a message opens at most 256", function()
+  it("keep no descriptor per view, and a message carries and opens at most 256", function()
     local function fds()
       local n = 0
       for _ in io.popen("ls /proc/self/fd"):lines() do n = n + 1 end
@@ -130,11 +130,29 @@ describe("shared buffers", function()
     local views = assert(pull:recv())
     assert.are.equal(100, #views)
     assert.is_true(fds() - before < 10, (fds() - before) .. " descriptors for 100 views")
-    assert(push:send(bufs))
-    local v, err, code = pull:recv()
+    local ok, err = pcall(push.send, push, bufs) -- packing what no receiver opens: a mistake
+    assert.is_false(ok, "the sender sent what no receiver opens")
+    assert.matches("more than 256 shared buffers in one message", err)
+    local code
+
+    -- a receiver opens no more either: 257 references to one real buffer, sent as bytes
+    local grab = helper.socket("pull", { tagged = false, protocol = "string" })
+    local sharer = helper.socket("push", { share = true })
+    assert(sharer:dial(helper.listen_fresh(grab, "inproc")))
+    assert(sharer:send({ buffer = bufs[1].buffer, buffer_ud_type = "u8" }))
+    local body = assert(grab:recv())
+    local at = assert(body:find(string.char(0xc7, 24, 78), 1, true))
+    local descriptor = string.char(0x82, 0xa6) .. "buffer" .. body:sub(at, at + 26)
+      .. string.char(0xae) .. "buffer_ud_type" .. string.char(0xa2) .. "u8"
+    local raw = helper.socket("push", { tagged = false, protocol = "string" })
+    assert(raw:dial(helper.listen_fresh(pull, "inproc")))
+    assert(raw:send(string.char(0xc1, 1, 0xdc, 1, 1) .. string.rep(descriptor, 257)))
+    local v
+    v, err, code = pull:recv()
     assert.is_nil(v)
     assert.are.equal("too_large", code)
     assert.matches("more than 256 shared buffers in one message", err)
+    for _, sock in ipairs({ grab, sharer, raw }) do sock:close() end
     push:close()
     pull:close()
   end)

@@ -26,6 +26,9 @@ pub const MAX_MAX_DEPTH: usize = if cfg!(any(feature = "lua51", feature = "luaji
 /// The MessagePack ext type of a shared buffer's reference under a descriptor's `buffer`
 /// (docs/wire-format.md, "Shared buffers").
 pub const SHARED_EXT_TYPE: i8 = 78;
+/// The most shared-buffer references one message may carry: a receiver maps two pages' worth
+/// of mappings per view, so a message is bounded in what it makes a receiver hold.
+pub const MAX_SHARED_PER_MESSAGE: usize = 256;
 
 /// Upvalue slots of every nml C function.
 pub mod upvalue {

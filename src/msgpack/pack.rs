@@ -13,7 +13,7 @@ use super::keys::Name;
 use super::sink::Sink;
 use super::{Cache, Codec};
 use crate::codec::{self, Mark, Marks, Strings};
-use crate::error::{Error, Result};
+use crate::error::{code, Error, Result};
 use crate::lua::{Int64, Kind, Number, Stack, Table};
 use crate::message::{self, MsgBox};
 
@@ -312,7 +312,19 @@ impl<'a, S: Sink> Packer<'a, S> {
                 false => None,
             };
             if let Some((r, control)) = shared {
-                self.cache.shared.borrow_mut().push(control);
+                let mut references = self.cache.shared.borrow_mut();
+                if references.len() == codec::MAX_SHARED_PER_MESSAGE {
+                    return Err(Error::returned(
+                        code::TOO_LARGE,
+                        format!(
+                            "more than {} shared buffers in one message (a receiver opens no \
+                             more)",
+                            codec::MAX_SHARED_PER_MESSAGE
+                        ),
+                    ));
+                }
+                references.push(control);
+                drop(references);
                 let reference = r.to_bytes();
                 return format::ext(&mut self.out, codec::SHARED_EXT_TYPE, &reference)
                     .map_err(too_long);

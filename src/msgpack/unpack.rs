@@ -10,7 +10,7 @@ use rmp::Marker;
 
 use super::keys::KeyCache;
 use super::Codec;
-use crate::codec::{marker, Mark, SHARED_EXT_TYPE};
+use crate::codec::{marker, Mark, MAX_SHARED_PER_MESSAGE, SHARED_EXT_TYPE};
 use crate::error::{code, Error, Result};
 use crate::lua::{Int64, Stack, Table};
 use crate::message::{MsgBox, SharedMsg, HEADROOM};
@@ -45,9 +45,6 @@ pub enum SharedRefs {
     /// Refused: the peer it came from is no longer known.
     Refuse,
 }
-
-/// The most references one message may have opened: each view costs two mappings.
-const MAX_SHARED_PER_MESSAGE: usize = 256;
 
 /// What the `buffer` of a descriptor (a map holding `buffer` as bin and `buffer_ud_type`,
 /// the wire format's "Buffer descriptors") becomes.
