@@ -4,6 +4,7 @@
 -- (third_party/patches/0003 and 0004). And a peer that announces a large message gets a
 -- buffer that grows as the bytes arrive, not the whole announced length at once (0005).
 local helper = require "helper"
+local nml = helper.nml
 
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
 local pki = helper.pki()
@@ -91,4 +92,23 @@ describe("peers that announce large messages and stall", function()
     assert.is_true(grown_mib < clients * length / 2 ^ 20 / 10,
       string.format("address space grew by %.0f MiB", grown_mib))
   end)
+
+  -- 2^60 bytes and more: more than any message can hold (found by an outside attack: the
+  -- connection dropped and nothing counted it).
+  for _, case in ipairs({ { limit = 1000, disconnects = 0 }, { limit = 0, disconnects = 1 } }) do
+    it("announcing more than any message can hold are counted (recv_max_size " .. case.limit .. ")", function()
+      local pull = helper.socket("pull", { recv_max_size = case.limit })
+      local listener = assert(pull:listen("tcp://127.0.0.1:0"))
+      local client = assert(io.popen(string.format("%s %s/peers/stalled_clients.py 127.0.0.1 %d 1 %s",
+        helper.python, here, listener:port(), "1152921504606846976")))
+      assert.are.equal("ready", client:read("*l"))
+      local deadline = nml.clock() + 5
+      while pull:stats().oversize_drops == 0 and nml.clock() < deadline do nml.sleep(10) end
+      assert.are.equal(1, pull:stats().oversize_drops)
+      nml.sleep(50)
+      assert.are.equal(case.disconnects, pull:stats().disconnects)
+      pull:close()
+      client:close()
+    end)
+  end
 end)

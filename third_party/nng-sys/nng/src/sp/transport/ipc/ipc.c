@@ -377,7 +377,16 @@ ipc_pipe_recv_cb(void *arg)
 		// We should have gotten a message header.
 		NNI_GET64(p->rx_head + 1, len);
 
-		if (!nni_msg_size_valid(len)) {
+		// A length no message can have is read past, and counted, when it is
+		// over the limit (below); with no limit to read it past by, the pipe
+		// fails, but the warning still counts it.
+		if (!nni_msg_size_valid(len) &&
+		    ((p->rcv_max == 0) || (len <= p->rcv_max))) {
+			nng_log_warn("NNG-RCVMAX",
+			    "Oversize message of %llu bytes (more than any "
+			    "message can hold) on socket<%u> pipe<%u>",
+			    (unsigned long long) len,
+			    nni_pipe_sock_id(p->pipe), nni_pipe_id(p->pipe));
 			rv = NNG_EMSGSIZE;
 			goto error;
 		}

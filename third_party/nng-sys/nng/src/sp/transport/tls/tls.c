@@ -381,7 +381,16 @@ tlstran_pipe_recv_cb(void *arg)
 		// We should have gotten a message header.
 		NNI_GET64(p->rxlen, len);
 
-		if (!nni_msg_size_valid(len)) {
+		// A length no message can have is read past, and counted, when it is
+		// over the limit (below); with no limit to read it past by, the pipe
+		// fails, but the warning still counts it.
+		if (!nni_msg_size_valid(len) &&
+		    ((p->rcvmax == 0) || (len <= p->rcvmax))) {
+			nng_log_warn("NNG-RCVMAX",
+			    "Oversize message of %llu bytes (more than any "
+			    "message can hold) on socket<%u> pipe<%u>",
+			    (unsigned long long) len,
+			    nni_pipe_sock_id(p->npipe), nni_pipe_id(p->npipe));
 			rv = NNG_EMSGSIZE;
 			goto recv_error;
 		}
