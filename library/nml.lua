@@ -247,6 +247,17 @@ function Stream:send(value, protocol, options) end
 ---@return any value, string|string? protocol, string|string? topic, string? raw
 function Stream:recv() end
 
+-- A streamed reply being read: call it (a `for` loop does) for each chunk.
+---@class nml.chunks
+---@overload fun(): any, integer|string|nil, any
+local Reply = {}
+
+---@return boolean|nil ended true after the end part; nil after a failure; false while not over
+---@return string? err
+---@return string? code
+---@return any raw
+function Reply:result() end
+
 -- Module functions --------------------------------------------------------------------------
 
 ---@param kind "pair"|"pair0"|"pair1"|"req"|"rep"|"pub"|"sub"|"push"|"pull"|"bus"|"surveyor"|"respondent"
@@ -421,7 +432,7 @@ function nml.send_chunks(x, chunks, options) end
 
 ---@param x { recv: function }
 ---@param options? { id?: string|integer, errors?: "raise"|"return" }
----@return fun(): any, integer|string|nil, any
+---@return nml.chunks reply called as an iterator: data, seq, meta (or nil, msg, code)
 function nml.chunks(x, options) end
 
 ---@param options? { max_size?: integer, buffers?: "message"|"string" }

@@ -18,6 +18,57 @@ local function collect(iterator)
   return got
 end
 
+-- Parts written as a peer might write them, byte for byte (so that 1.0 stays a float and a bin
+-- a bin, whatever this Lua would pack): tagged MessagePack maps of pre-packed values.
+local function str(s) return string.char(0xa0 + #s) .. s end
+local function part(fields)
+  local out = { string.char(0x80 + #fields) }
+  for _, f in ipairs(fields) do out[#out + 1] = str(f[1]) .. f[2] end
+  return "\193\001" .. table.concat(out)
+end
+local FLOAT_ONE, FLOAT_ZERO = "\203\063\240\000\000\000\000\000\000", "\203" .. string.rep("\000", 8)
+local INT64_MAX = "\211\127" .. string.rep("\255", 7)       -- 9223372036854775807
+local UINT64_MAX = "\207" .. string.rep("\255", 8)           -- 18446744073709551615
+local TWO_53_PLUS_1 = "\207\000\032\000\000\000\000\000\001" -- 9007199254740993
+local TWO_53 = "\207\000\032\000\000\000\000\000\000"
+local function start_of(id) return part { { "stream", id }, { "part", str "start" } } end
+local function chunk_of(id, seq)
+  return part { { "stream", id }, { "part", str "chunk" }, { "seq", seq }, { "data", str "x" } }
+end
+local function end_of(id, count) return part { { "stream", id }, { "part", str "end" }, { "count", count } } end
+
+-- An nml.stream that reads these bodies, then says "closed".
+local function stream_of(bodies)
+  local frames = {}
+  for i, body in ipairs(bodies) do frames[i] = nml.frame(body) end
+  local bytes, at = table.concat(frames), 1
+  return nml.stream({
+    send = function() return nil, "closed" end,
+    receive = function(_, n)
+      local piece = bytes:sub(at, at + n - 1)
+      at = at + n
+      if #piece < n then return nil, "closed" end
+      return piece
+    end,
+  })
+end
+
+-- What nml.chunks makes of these bodies: the data of each chunk, then what ended the loop (true
+-- for the end part, or the message and code of the failure).
+local function read_parts(bodies, options)
+  options = options or {}
+  options.errors = "return"
+  local reply = nml.chunks(stream_of(bodies), options)
+  local got = {}
+  for data in reply do got[#got + 1] = data end
+  local ok, err, code = reply:result()
+  return got, ok, err, code
+end
+
+-- Lua 5.3 and later tell floats from integers; LuaJIT has exact 64-bit integers (as cdata).
+local has_subtypes = math.type ~= nil
+local exact_int64 = math.type ~= nil or jit ~= nil
+
 describe("streamed replies", function()
   it("send a list or an iterator's values as start, chunks and end, read back in order", function()
     local a, b = pair()
@@ -125,6 +176,102 @@ describe("streamed replies", function()
     end
     a:close()
     b:close()
+  end)
+
+  it("compare ids by type and value on every part, and take only integers for seq and count", function()
+    local one = "\001"
+    -- The same id on every part: read whole.
+    local got, ok = read_parts({ start_of(one), chunk_of(one, "\001"), end_of(one, "\001") })
+    assert.are.same({ { "x" }, true }, { got, ok })
+    -- An id of another type or value is another stream, on a chunk as on an end.
+    for _, case in ipairs({
+      { start_of(str "1"), chunk_of(one, "\001") },
+      { start_of(one), chunk_of(str "1", "\001") },
+      { start_of(one), end_of(str "1", "\000") },
+      { start_of(one), chunk_of("\002", "\001") },
+    }) do
+      local _, done, err, code = read_parts(case)
+      assert.are.same({ nil, "malformed" }, { done, code })
+      assert.matches("inside stream", err, 1, true)
+    end
+    if has_subtypes then
+      -- 1.0 is a float: refused on a start, and not stream 1 on a chunk or an end.
+      local _, done, err, code = read_parts({ start_of(FLOAT_ONE), end_of(FLOAT_ONE, "\000") })
+      assert.are.same({ nil, "malformed" }, { done, code })
+      assert.matches("a stream id is a string or an integer, not the number 1.0", err, 1, true)
+      _, done, err = read_parts({ start_of(one), chunk_of(FLOAT_ONE, "\001"), end_of(one, "\001") })
+      assert.is_nil(done)
+      assert.matches("a part of stream 1.0 inside stream 1", err, 1, true)
+      _, done, err = read_parts({ start_of(one), end_of(FLOAT_ONE, "\000") })
+      assert.is_nil(done)
+      assert.matches("a part of stream 1.0 inside stream 1", err, 1, true)
+      -- seq 1.0 and count 0.0 are out of step.
+      _, done, err = read_parts({ start_of(one), chunk_of(one, FLOAT_ONE), end_of(one, "\001") })
+      assert.is_nil(done)
+      assert.matches("chunk 1.0 where chunk 1 was due", err, 1, true)
+      _, done, err = read_parts({ start_of(one), end_of(one, FLOAT_ZERO) })
+      assert.is_nil(done)
+      assert.matches("ended after 0 chunks, its end says 0.0", err, 1, true)
+    end
+    -- 64-bit ids, where integers are exact; an id one past 2^53 is not 2^53.
+    local _, done, err = read_parts({ start_of(INT64_MAX), end_of(INT64_MAX, "\000") })
+    if exact_int64 then
+      assert.is_true(done, err)
+      local big = TWO_53_PLUS_1
+      got, done = read_parts({ start_of(big), chunk_of(big, "\001"), end_of(big, "\001") })
+      assert.are.same({ { "x" }, true }, { got, done })
+      _, done, err = read_parts({ start_of(TWO_53_PLUS_1), chunk_of(TWO_53, "\001") })
+      assert.is_nil(done)
+      assert.matches("a part of stream 9007199254740992 inside stream 9007199254740993", err, 1, true)
+    else
+      assert.is_nil(done)
+      assert.matches("a stream id is a string or an integer", err, 1, true)
+    end
+    -- Numbers in messages are exact.
+    _, done, err = read_parts({ start_of(one), chunk_of(one, INT64_MAX) })
+    assert.is_nil(done)
+    assert.matches(exact_int64 and "chunk 9223372036854775807 where chunk 1 was due"
+      or "chunk 9.223372036854776e+18 where chunk 1 was due", err, 1, true)
+    _, done, err = read_parts({ start_of(one), end_of(one, UINT64_MAX) })
+    assert.is_nil(done)
+    assert.matches(jit and "its end says 18446744073709551615"
+      or "its end says 1.8446744073709552e+19", err, 1, true)
+    _, done, err = read_parts({ start_of(one), chunk_of(one, "\203\063\248\000\000\000\000\000\000") })
+    assert.is_nil(done)
+    assert.matches("chunk 1.5 where chunk 1 was due", err, 1, true)
+    -- A str id and a bin id of the same bytes: both are Lua strings, the same id.
+    got, done = read_parts({ start_of(str "a"), chunk_of("\196\001a", "\001"), end_of(str "a", "\001") })
+    assert.are.same({ { "x" }, true }, { got, done })
+  end)
+
+  it("say after a for loop whether the stream ended with its end part", function()
+    local one = "\001"
+    local complete = nml.chunks(stream_of({ start_of(one), chunk_of(one, "\001"), end_of(one, "\001") }),
+      { errors = "return" })
+    assert.are.same({ false, "nml.chunks: the stream has not ended" }, { complete:result() })
+    for _ in complete do end
+    assert.is_true(complete:result())
+    -- Cut short: the loop ends as quietly, but the result says why.
+    local broken = nml.chunks(stream_of({ start_of(one), chunk_of(one, "\001") }), { errors = "return" })
+    local got = {}
+    for data in broken do got[#got + 1] = data end
+    assert.are.same({ "x" }, got)
+    local ok, err, code = broken:result()
+    assert.is_nil(ok)
+    assert.are.same({ "closed", "closed" }, { err, code })
+    -- An error part, the same; and the iterator still returns the failure when called.
+    local failed = nml.chunks(stream_of({ start_of(one),
+      part { { "stream", one }, { "part", str "error" }, { "error", str "boom" }, { "count", "\000" } } }),
+      { errors = "return" })
+    for _ in failed do end
+    ok, err, code = failed:result()
+    assert.are.same({ nil, "stream_error" }, { ok, code })
+    assert.matches("stream 1 failed after 0 chunks: boom", err, 1, true)
+    assert.are.equal("stream_error", select(3, failed()))
+    -- With errors = "raise" the loop raises, and the result says so too.
+    local raising = nml.chunks(stream_of({ start_of(one) }))
+    assert.has_error(function() for _ in raising do end end)
+    assert.are.equal("closed", select(3, raising:result()))
   end)
 
   it("travel over nml.stream too", function()

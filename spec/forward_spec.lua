@@ -133,6 +133,48 @@ describe("nml.forward", function()
     end
   end)
 
+  it("refuses a dialer that names the listener's ipc path another way", function()
+    -- A directory of its own, a link to it, and the cwd (ipc paths without a leading / are
+    -- relative to it) as a path up to the root.
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p '" .. dir .. "/sub' && ln -s '" .. dir .. "' '" .. dir .. "-link'"))
+    local pwd = assert(io.popen("pwd")):read("*l")
+    local up = pwd:gsub("[^/]+", ".."):sub(2) -- "/a/b" -> "../.."
+    local relative = up .. dir                -- "../../tmp/lua_xxx"
+    local spellings = {
+      { "ipc://" .. dir .. "/fw.ipc", "ipc://" .. dir .. "/./fw.ipc" },
+      { "ipc://" .. dir .. "/fw.ipc", "ipc://" .. dir .. "//fw.ipc" },
+      { "ipc://" .. dir .. "/fw.ipc", "ipc://" .. dir .. "/sub/../fw.ipc" },
+      { "ipc://" .. dir .. "/fw.ipc", "ipc://" .. dir .. "-link/fw.ipc" },
+      { "ipc://" .. dir .. "/fw.ipc", "unix://" .. dir .. "-link/./fw.ipc" },
+      { "ipc://" .. dir .. "/fw.ipc", "ipc://" .. relative .. "/fw.ipc" },
+      { "ipc://" .. relative .. "/fw.ipc", "ipc://" .. dir .. "/fw.ipc" },
+      { "ipc://" .. dir .. "-link/fw.ipc", "ipc://" .. dir .. "/sub/../fw.ipc" },
+    }
+    for i, case in ipairs(spellings) do
+      local name = "fw" .. i .. ".ipc" -- a socket file of its own each time
+      local listened, dialed = case[1]:gsub("fw%.ipc$", name), case[2]:gsub("fw%.ipc$", name)
+      local front, back = raw("pull"), raw("push")
+      assert(front:listen(listened))
+      assert(back:dial(dialed))
+      local ok, err, code = nml.forward(front, back)
+      assert.is_nil(ok, dialed .. " reaches " .. listened .. ": a forwarder that feeds itself was started")
+      assert.equals("state", code)
+      assert.matches("the back dials .* where the front listens", err)
+      back:close()
+      front:close()
+    end
+    -- Another file in the same directory is another address.
+    local front, back = raw("pull"), raw("push")
+    assert(front:listen("ipc://" .. dir .. "/fw.ipc"))
+    assert(back:dial("ipc://" .. dir .. "-link/other.ipc", { block = false }))
+    assert(nml.forward(front, back))
+    back:close()
+    front:close()
+    os.execute("rm -rf '" .. dir .. "' '" .. dir .. "-link'")
+  end)
+
   it("says why a socket in a forwarder takes no new endpoint", function()
     local front, back = forwarder("pull", "push", "inproc")
     for _, s in ipairs({ front, back }) do

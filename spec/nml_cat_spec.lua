@@ -435,6 +435,79 @@ describe("nml-cat", function()
     os.remove(capture)
   end)
 
+  it("bounds each --json line unless --full, marking every cut with $cut", function()
+    -- Before, a 16 MiB string of ESC bytes made a 100 MB line, a million integers 6.9 MB, 2 MB
+    -- of keys 12 MB. Under a limit of CPU seconds, as the spec above.
+    local deep = {}
+    for _ = 1, 100 do deep = { deep } end
+    local wide = {}
+    for i = 1, 1000 do wide[string.format("k%04d", i)] = string.rep("\27", 4096) end
+    local ints, keys = {}, {}
+    for i = 1, 1000000 do ints[i] = i end
+    for i = 1, 200000 do keys[string.format("key%06d", i)] = i end
+    local bodies = {
+      nml.wrap(string.rep("\27", 16 * 1024 * 1024)),             -- escaping would make it 6 times larger
+      nml.wrap(ints),
+      nml.wrap(keys),
+      nml.wrap(deep),
+      nml.wrap(string.rep("\255", 16 * 1024 * 1024)),            -- not UTF-8: hex
+      nml.wrap(wide),                                             -- 1,000 entries of 4 KiB each
+      nml.wrap(nml.ext(1, string.rep("e", 1024 * 1024))),
+      nml.wrap("v", nil, { topic = string.rep("\27", 1024 * 1024) }),
+    }
+    local frames = {}
+    for i, body in ipairs(bodies) do frames[i] = nml.frame(body) end
+    local capture = os.tmpname()
+    write_file(capture, table.concat(frames))
+    local out, status = shell("ulimit -t 8; " .. CAT .. " --stream --json < " .. capture)
+    assert.are.equal(0, status, #out < 1000 and out or #out .. " bytes")
+    local got = lines_of(out)
+    assert.are.equal(#bodies, #got)
+    local bounds = { 32768, 16384, 32768, 4096, 16384, 2 * 1024 * 1024, 32768, 32768 }
+    for i, l in ipairs(got) do
+      assert.is_true(#l < bounds[i], "line " .. i .. " has " .. #l .. " bytes")
+    end
+    local v = assert(nml.decode(got[1], "json")).value
+    assert.are.same({ ["$cut"] = 16 * 1024 * 1024, ["$prefix"] = string.rep("\27", 4096) }, v)
+    v = assert(nml.decode(got[2], "json")).value
+    assert.are.equal(1001, #v)
+    assert.are.equal(1000, v[1000])
+    assert.are.same({ ["$cut"] = 1000000 }, v[1001])
+    v = assert(nml.decode(got[3], "json")).value
+    local count = 0
+    for _ in pairs(v) do count = count + 1 end
+    assert.are.equal(1001, count)
+    assert.are.equal(200000, v["$cut"])
+    v = assert(nml.decode(got[4], "json")).value
+    local depth = 0
+    while v[1] do v, depth = v[1], depth + 1 end
+    assert.are.equal(1, v["$cut"])
+    assert.is_true(depth >= 16 and depth < 100, depth .. " levels shown")
+    v = assert(nml.decode(got[5], "json")).value
+    assert.are.same({ ["$cut"] = 16 * 1024 * 1024, ["$hex"] = string.rep("ff", 4096) }, v)
+    v = assert(nml.decode(got[6], "json")).value
+    assert.are.equal(1000, v["$cut"])
+    v = assert(nml.decode(got[7], "json")).value
+    assert.are.same({ ["$ext"] = 1, ["$cut"] = 1024 * 1024, ["$hex"] = string.rep("65", 4096) }, v)
+    local topic = assert(nml.decode(got[8], "json")).topic
+    assert.are.same({ ["$cut"] = 1024 * 1024, ["$prefix"] = string.rep("\27", 4096) }, topic)
+    -- Without --json, a long topic is cut as strings are.
+    write_file(capture, frames[8])
+    out, status = shell(CAT .. " --stream < " .. capture)
+    assert.are.equal(0, status, out)
+    assert.is_true(#out < 2048, #out .. " bytes")
+    assert.matches('"...(1048576 bytes)', out, 1, true)
+    -- --full shows everything.
+    local some = {}
+    for i = 1, 1500 do some[i] = i end
+    write_file(capture, nml.frame(nml.wrap({ text = string.rep("x", 5000), list = some })))
+    out, status = shell(CAT .. " --stream --json --full < " .. capture)
+    assert.are.equal(0, status, out)
+    v = assert(nml.decode(out, "json")).value
+    assert.are.same({ text = string.rep("x", 5000), list = some }, v)
+    os.remove(capture)
+  end)
+
   it("says what is wrong with a command line, with exit status 2", function()
     local cases = {
       { "--pull --dial", "--dial needs a value" },

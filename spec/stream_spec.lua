@@ -87,6 +87,36 @@ describe("nml.stream", function()
     assert.same({ "second", "string" }, results[2])
   end)
 
+  it("holds about twice the frame it reads, even one byte a call", function()
+    -- A connection that hands over one byte a call, as LuaSocket does with a partial read
+    -- (nil, "timeout", the byte), unless one byte is all that was asked for.
+    local frame = nml.frame(nml.wrap(string.rep("x", 1024 * 1024), "string"))
+    local fake = { at = 0 }
+    local sub = string.sub
+    function fake.send() return true end
+    function fake.receive(self, n)
+      if self.at >= #frame then return nil, "timeout", "" end
+      self.at = self.at + 1
+      local piece = sub(frame, self.at, self.at)
+      if n == 1 then return piece end
+      return nil, "timeout", piece
+    end
+    local stream = nml.stream(fake)
+    collectgarbage()
+    collectgarbage()
+    local base, peak, value = collectgarbage("count"), 0, nil
+    for i = 1, #frame do
+      local v, _, code = stream:recv()
+      value = v
+      if value ~= nil then break end
+      assert.equals("timeout", code)
+      if i % 32768 == 0 then peak = math.max(peak, collectgarbage("count") - base) end
+    end
+    local ratio = peak * 1024 / #frame
+    assert.is_true(ratio < 4, string.format("held %.1f times the frame", ratio))
+    assert.equals(1024 * 1024, #value)
+  end)
+
   it("checks its arguments", function()
     assert.has_error(function() nml.stream(42) end)
     assert.has_error(function() nml.stream({}) end)

@@ -90,7 +90,8 @@ const FUNCTIONS: &[&[(&str, LuaFn)]] = &[
 ];
 
 /// The pure-Lua part of the module (`lua/nml/`), compiled in: each chunk is called with the
-/// module table and adds its functions to it.
+/// module table, to which it adds its functions, and a table the chunks share (in this order:
+/// a chunk may use what an earlier one put there).
 const LUA_PARTS: &[(&std::ffi::CStr, &str)] = &[
     (
         c"@lua/nml/framer.lua",
@@ -222,12 +223,17 @@ fn open(s: &Stack) -> lua::Returns {
     );
     s.push_str(concat!("nml ", env!("CARGO_PKG_VERSION")));
     s.raw_set_field(table, "_VERSION");
+    // Each part gets the module table, and a table of its own for what the parts share and
+    // the module does not show (framer.lua's merging of small pieces, which stream.lua uses).
+    let shared = s.new_table(0, 4);
     for (name, source) in LUA_PARTS {
         s.load(source.as_bytes(), name)
             .map_err(error::Error::raise)?;
         s.push_value(table.index());
-        s.pcall(1, 0).map_err(error::Error::raise)?;
+        s.push_value(shared.index());
+        s.pcall(2, 0).map_err(error::Error::raise)?;
     }
+    s.pop(1);
     if cfg!(feature = "luajit") {
         s.load(LUAJIT_PART.as_bytes(), c"@lua/nml/luajit.lua")
             .map_err(error::Error::raise)?;

@@ -4,8 +4,9 @@
 -- NNG sockets: a worker on a pipe, a Unix or TCP stream.
 --
 -- Loaded by `require "nml"` (the file is compiled into the module); it receives the module
--- table and adds nml.frame and nml.framer to it.
-local nml = ...
+-- table and adds nml.frame and nml.framer to it, and the table the module's Lua parts share,
+-- to which it adds add_piece (stream.lua gathers frames with it too).
+local nml, shared = ...
 
 local char, byte, floor = string.char, string.byte, math.floor
 local concat = table.concat
@@ -13,6 +14,22 @@ local concat = table.concat
 local DEFAULT_MAX_SIZE = 64 * 1024 * 1024
 local LENGTH_LIMIT = 4294967295 -- what 4 bytes can say
 local BLOCK = 65536 -- pieces fed are joined until they are this long
+
+-- Appends the string `piece` to the list `pieces`, to be joined with table.concat once all
+-- have come. Small pieces are merged as they come, as a binary counter merges (each piece
+-- below BLOCK bytes is joined to the next one as long as that is no shorter), until they make
+-- a block: a list of one-byte strings cost some 35 bytes per byte fed, this stays within about
+-- twice the bytes fed, and a byte of a large piece is copied once more at most.
+local function add_piece(pieces, piece)
+  local n = #pieces + 1
+  pieces[n] = piece
+  while n > 1 and #pieces[n - 1] < BLOCK and #pieces[n - 1] <= #pieces[n] do
+    pieces[n - 1] = pieces[n - 1] .. pieces[n]
+    pieces[n] = nil
+    n = n - 1
+  end
+end
+shared.add_piece = add_piece
 
 local function be32(n)
   return char(floor(n / 16777216) % 256, floor(n / 65536) % 256, floor(n / 256) % 256, n % 256)
@@ -74,18 +91,7 @@ function Framer:feed(chunk)
   if type(chunk) ~= "string" then
     error("bad argument #1 to 'feed' (string expected, got " .. type(chunk) .. ")", 2)
   end
-  local chunks = self.chunks
-  -- Small pieces are merged as they come, as a binary counter merges (each piece below
-  -- BLOCK bytes is joined to the next one as long as that is no shorter), until they make a
-  -- block: a list of one-byte strings cost some 35 bytes per byte fed, this stays within about
-  -- twice the bytes fed, and a byte of a large piece is copied once more at most.
-  local n = #chunks + 1
-  chunks[n] = chunk
-  while n > 1 and #chunks[n - 1] < BLOCK and #chunks[n - 1] <= #chunks[n] do
-    chunks[n - 1] = chunks[n - 1] .. chunks[n]
-    chunks[n] = nil
-    n = n - 1
-  end
+  add_piece(self.chunks, chunk)
   self.buffered = self.buffered + #chunk
   -- Join the pieces only once the frame being waited for is complete.
   if self.buffered < self.need then return true end

@@ -4,10 +4,11 @@
 -- nml.wrap makes it, so the peer learns the protocol from the message itself.
 --
 -- Loaded by `require "nml"` (the file is compiled into the module); it receives the module
--- table and adds nml.stream to it.
-local nml = ...
+-- table and adds nml.stream to it, and the table the module's Lua parts share.
+local nml, shared = ...
 
 local byte, concat = string.byte, table.concat
+local add_piece = shared.add_piece -- framer.lua's: small pieces merged as they come
 local DEFAULT_MAX_SIZE = 64 * 1024 * 1024
 
 local Stream = {}
@@ -76,14 +77,16 @@ function Stream:send(value, protocol, options)
 end
 
 -- Reads exactly `n` bytes; nil, err, code if the connection says otherwise, keeping what
--- arrived for the next call. The pieces are joined once, when all have come.
+-- arrived for the next call. The pieces are joined once, when all have come; small ones are
+-- merged as they come, so that what is held stays about twice the frame, even when the
+-- connection gives a byte a call.
 function Stream:_take(n)
   local parts = self.parts
   while self.have < n do
     local data, err, part = self.conn:receive(n - self.have)
     local piece = data or part
     if piece and #piece > 0 then
-      parts[#parts + 1] = piece
+      add_piece(parts, piece)
       self.have = self.have + #piece
     end
     if not data then return nil, err, code_of(err) end

@@ -240,9 +240,10 @@ def stream_parts(chunks, stream_id: Any = 1, meta: Any = None):
     """The messages of a streamed reply, as nml.send_chunks sends them: a start, a chunk per
     item of `chunks`, then an end; if iterating `chunks` raises, an error part instead (and
     nothing is raised here). Send each one (wrap it first on an nml socket). `stream_id` is a
-    string or an integer (ids compare by value); anything else raises TypeError here."""
+    string (str or bytes) or an integer of the int64 range (ids compare by value); anything else
+    raises TypeError here."""
     if not _is_stream_id(stream_id):
-        raise TypeError(f"stream_id must be a string or an integer, not {type(stream_id).__name__}")
+        raise TypeError(f"stream_id must be a string or an int64 integer, not {_show(stream_id)}")
     return _stream_parts(chunks, stream_id, meta)
 
 
@@ -278,13 +279,28 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _id_key(value: Any):
+    """What a stream id is compared by, as nml.chunks in Lua compares it: a string's bytes (a str
+    and a bytes with the same bytes are the same id: MessagePack's str and bin both decode to
+    Lua strings), or an integer of the int64 range (Lua's integers; not booleans, not floats).
+    None for anything else."""
+    if isinstance(value, str):
+        return ("s", value.encode("utf-8", "surrogatepass"))
+    if isinstance(value, bytes):
+        return ("s", value)
+    if _is_int(value) and -2**63 <= value < 2**63:
+        return ("i", value)
+    return None
+
+
 def _is_stream_id(value: Any) -> bool:
-    """Stream ids compare by value: strings and integers (not booleans)."""
-    return isinstance(value, str) or _is_int(value)
+    """Stream ids compare by value: strings (str or bytes) and integers of the int64 range."""
+    return _id_key(value) is not None
 
 
 def _same_id(value: Any, stream_id: Any) -> bool:
-    return _is_stream_id(value) and type(value) is type(stream_id) and value == stream_id
+    key = _id_key(value)
+    return key is not None and key == _id_key(stream_id)
 
 
 def _next_part(part: Any, stream_id: Any, count: int):

@@ -210,6 +210,30 @@ def test_every_malformed_stream_raises_stream_error():
 def test_stream_ids_are_strings_or_integers():
     for stream_id in ["r1", 7, 0, -3]:
         assert list(nml_peer.read_chunks(nml_peer.stream_parts(["x"], stream_id))) == ["x"]
-    for bad in [{"a": 1}, [1], True, 1.5, None, b"r1"]:
+    for bad in [{"a": 1}, [1], True, 1.5, None, 2**63, -2**63 - 1]:
         with pytest.raises(TypeError, match="stream_id"):
             nml_peer.stream_parts(["x"], bad)
+
+
+def test_stream_ids_compare_as_nml_compares_them():
+    """As nml.chunks in Lua: an id is a string (str or bin: both are Lua strings, compared by
+    their bytes) or an integer of the int64 range; every part must carry the start's id, and
+    seq and count are integers (a float is out of step, whatever its value)."""
+    for stream_id in [b"r1", b"\xff", 2**63 - 1, -2**63]:
+        assert list(nml_peer.read_chunks(nml_peer.stream_parts(["x"], stream_id))) == ["x"]
+    mixed = [{"stream": "r1", "part": "start"}, {"stream": b"r1", "part": "chunk", "seq": 1, "data": "x"},
+             {"stream": "r1", "part": "end", "count": 1}]
+    assert list(nml_peer.read_chunks(iter(mixed))) == ["x"]
+    start = {"stream": 1, "part": "start"}
+    for parts in [
+        [{"stream": 2**63, "part": "start"}, {"stream": 2**63, "part": "end", "count": 0}],
+        [{"stream": 1.0, "part": "start"}, {"stream": 1.0, "part": "end", "count": 0}],
+        [start, {"stream": 1.0, "part": "chunk", "seq": 1, "data": "x"}],
+        [start, {"stream": "1", "part": "end", "count": 0}],
+        [start, {"stream": b"1", "part": "end", "count": 0}],
+        [{"stream": "a", "part": "start"}, {"stream": b"b", "part": "end", "count": 0}],
+        [start, {"stream": 1, "part": "chunk", "seq": 1.0, "data": "x"}],
+        [start, {"stream": 1, "part": "end", "count": 0.0}],
+    ]:
+        with pytest.raises(nml_peer.StreamError):
+            list(nml_peer.read_chunks(iter(parts)))

@@ -266,8 +266,9 @@ fn dialer_tls(url: &str, tls: Option<&TlsOptions>) -> Option<TlsOptions> {
 }
 
 /// Whether a dialer of `dialed` reaches a listener of `listened` (the same transport, path and
-/// port; the same host, or a listener on every address, or loopback both). For spotting a
-/// forwarder that would feed itself; a listener reached under another name is not seen.
+/// port; the same host, or a listener on every address, or loopback both; for ipc, the same
+/// file however its path is spelled). For spotting a forwarder that would feed itself; a tcp
+/// listener reached under another host name is not seen.
 pub fn reaches(dialed: &str, listened: &str) -> bool {
     let (Some((ds, drest)), Some((ls, lrest))) =
         (dialed.split_once("://"), listened.split_once("://"))
@@ -277,7 +278,10 @@ pub fn reaches(dialed: &str, listened: &str) -> bool {
     if family(ds) != family(ls) {
         return false;
     }
-    if matches!(family(ds), "ipc" | "inproc" | "abstract" | "socket") {
+    if family(ds) == "ipc" {
+        return drest == lrest || ipc_file(drest).is_some_and(|d| Some(d) == ipc_file(lrest));
+    }
+    if matches!(family(ds), "inproc" | "abstract" | "socket") {
         return drest == lrest;
     }
     let (dhost, dport, dpath) = host_port_path(drest);
@@ -287,6 +291,26 @@ pub fn reaches(dialed: &str, listened: &str) -> bool {
     dport == lport
         && dpath == lpath
         && (dhost == lhost || wildcard(lhost) || (loopback(dhost) && loopback(lhost)))
+}
+
+/// The file an ipc path names, as the kernel would find it now: a relative path taken from the
+/// working directory, then the whole path resolved (symbolic links, `.`, `..`) if it exists, as
+/// a listener's socket file does; else its directory resolved, with the file name kept; else
+/// the path with `.` and repeated slashes dropped. None for a path that names no file.
+fn ipc_file(path: &str) -> Option<std::path::PathBuf> {
+    let path = std::path::Path::new(path);
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().ok()?.join(path)
+    };
+    if let Ok(file) = std::fs::canonicalize(&absolute) {
+        return Some(file);
+    }
+    let name = absolute.file_name()?;
+    let dir = absolute.parent()?;
+    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.components().collect());
+    Some(dir.join(name))
 }
 
 /// A scheme's transport, under its several names.
@@ -357,6 +381,43 @@ mod tests {
         assert!(!reaches("ws://127.0.0.1:80/a", "ws://127.0.0.1:80/b"));
         assert!(!reaches("inproc://a", "inproc://b"));
         assert_eq!(defaulted.server_name.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn an_ipc_path_reaches_its_file_however_spelled() {
+        let dir = std::env::temp_dir().join(format!("nml-reaches-{}", std::process::id()));
+        let link = dir.with_extension("link");
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&dir, &link).unwrap();
+        let (d, l) = (dir.display(), link.display());
+        let listened = format!("ipc://{d}/fw.ipc");
+        // Not made: the directory part is resolved, the file name kept.
+        for dialed in [
+            format!("ipc://{d}/./fw.ipc"),
+            format!("ipc://{d}//fw.ipc"),
+            format!("ipc://{d}/sub/../fw.ipc"),
+            format!("unix://{l}/fw.ipc"),
+        ] {
+            assert!(reaches(&dialed, &listened), "{dialed}");
+        }
+        assert!(!reaches(&format!("ipc://{l}/other.ipc"), &listened));
+        assert!(!reaches(&format!("ipc://{d}/nowhere/../fw.ipc"), &listened));
+        // Made, and reached through a link to the file itself.
+        std::fs::write(dir.join("fw.ipc"), b"").unwrap();
+        std::os::unix::fs::symlink(dir.join("fw.ipc"), dir.join("alias.ipc")).unwrap();
+        assert!(reaches(&format!("ipc://{l}/alias.ipc"), &listened));
+        // Relative to the working directory.
+        let cwd = std::env::current_dir().unwrap();
+        let up = cwd
+            .components()
+            .skip(1)
+            .map(|_| "..")
+            .collect::<Vec<_>>()
+            .join("/");
+        assert!(reaches(&format!("ipc://{up}{d}/fw.ipc"), &listened));
+        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_file(&link).unwrap();
     }
 
     fn listener_bool(e: Endpoint, name: &'static [u8]) -> bool {
