@@ -29,6 +29,7 @@ local function live_objects()
     Socket = sock, Context = ctx, Listener = listener, Message = nml.allocmsg(1),
     Framer = nml.framer(), Stream = nml.stream({ send = function() end, receive = function() end }),
     Unpacker = nml.unpacker(), ShmPool = nml.shm_pool { size = 1, count = 1 },
+    Reply = nml.chunks(sock), -- iterates lazily: nothing is received until it is called
   }
   return objects, function() sock:close() end
 end
