@@ -32,4 +32,46 @@ describe("messages lost by design are counted", function()
     pub:close()
     sub:close()
   end)
+
+  for _, transport in ipairs({ "inproc", "ipc" }) do
+    it("sub: what its own full queue loses counts in recv_drops, every message accounted (" .. transport .. ")", function()
+      local pub = helper.socket("pub", { send_buffer = 1 })
+      local url = helper.listen_fresh(pub, transport)
+      local sub = helper.socket("sub", { recv_buffer = 1 })
+      assert(sub:subscribe("t"))
+      assert(sub:dial(url))
+      while pub:stats().pipes < 1 do nml.sleep(5) end
+      nml.sleep(50)
+      local n = 300
+      for i = 1, n do
+        assert(pub:send(i, nil, { topic = "t" }))
+        assert(pub:send(i, nil, { topic = "other" })) -- not subscribed: no loss
+      end
+      nml.sleep(300)
+      local got = 0
+      while sub:recv({ dontwait = true }) do got = got + 1 end
+      local drops = sub:stats().recv_drops
+      assert.is_true(drops > 0, "nothing counted")
+      local lost_at_pub = pub:stats().send_drops
+      assert.is_true(got + drops + lost_at_pub >= n,
+        string.format("%d received, %d dropped by sub, %d by pub, of %d", got, drops, lost_at_pub, n))
+      assert.is_true(got + drops <= n, got .. " received and " .. drops .. " counted of " .. n)
+      pub:close()
+      sub:close()
+    end)
+  end
+
+  it("raw sub (a forwarder's front): what its full queue loses counts in recv_drops", function()
+    local front = assert(nml.socket("sub", { raw = true, recv_buffer = 1 }))
+    local url = helper.listen_fresh(front, "inproc")
+    local pub = helper.socket("pub")
+    assert(pub:dial(url))
+    while front:stats().pipes < 1 do nml.sleep(5) end
+    nml.sleep(50)
+    for i = 1, 50 do assert(pub:send(i)) end
+    nml.sleep(200)
+    assert.is_true(front:stats().recv_drops > 0, "nothing counted")
+    pub:close()
+    front:close()
+  end)
 end)

@@ -878,6 +878,7 @@ fn stats_impl(s: &Stack) -> Returns {
         ("received_bytes", t.received_bytes),
         ("oversize_drops", t.oversize_drops + pipes.oversize_drops),
         ("send_drops", pipes.send_drops),
+        ("recv_drops", pipes.recv_drops),
         ("pipes", pipes.pipes),
         ("connects", pipes.connects),
         ("disconnects", pipes.disconnects),

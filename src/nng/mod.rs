@@ -184,6 +184,8 @@ pub struct PipeStats {
     pub oversize_drops: u64,
     /// Messages a pub socket dropped: for a subscriber whose queue was full, or with none.
     pub send_drops: u64,
+    /// Messages a sub socket's full receive queue lost.
+    pub recv_drops: u64,
 }
 
 /// A snapshot of NNG's statistics, freed on drop.
@@ -475,6 +477,8 @@ impl Socket {
                 // pub only: messages a subscriber's full queue pushed out, and sends with no
                 // subscriber at all
                 stats.send_drops = child_value(item, c"tx_discard");
+                // sub and raw sub only (NNG patch 0008): messages their full queue lost
+                stats.recv_drops = child_value(item, c"rx_discard");
             }
             b"dialer" | b"listener" if child_value(item, c"socket") == id => {
                 stats.connects += child_value(item, c"connect") + child_value(item, c"accept");

@@ -72,6 +72,9 @@ struct sub0_sock {
 	size_t       recv_buf_len;
 	bool         prefer_new;
 	nni_mtx      lk;
+#ifdef NNG_ENABLE_STATS
+	nni_stat_item stat_rx_discard; // matching messages a full queue lost
+#endif
 };
 
 // sub0_pipe is our per-pipe protocol private structure.
@@ -207,11 +210,22 @@ sub0_sock_fini(void *arg)
 }
 
 static void
-sub0_sock_init(void *arg, nni_sock *unused)
+sub0_sock_init(void *arg, nni_sock *ns)
 {
 	sub0_sock *sock = arg;
 
-	NNI_ARG_UNUSED(unused);
+#ifdef NNG_ENABLE_STATS
+	static const nni_stat_info rx_discard_info = {
+		.si_name = "rx_discard",
+		.si_desc = "matching messages dropped for a full receive queue",
+		.si_type = NNG_STAT_COUNTER,
+		.si_unit = NNG_UNIT_MESSAGES,
+	};
+	nni_stat_init(&sock->stat_rx_discard, &rx_discard_info);
+	nni_sock_add_stat(ns, &sock->stat_rx_discard);
+#else
+	NNI_ARG_UNUSED(ns);
+#endif
 
 	NNI_LIST_INIT(&sock->contexts, sub0_ctx, node);
 	nni_mtx_init(&sock->lk);
@@ -340,12 +354,15 @@ sub0_recv_cb(void *arg)
 	NNI_LIST_FOREACH (&sock->contexts, ctx) {
 		bool queued = false;
 
-		if (nni_lmq_full(&ctx->lmq) && !ctx->prefer_new) {
-			// Cannot deliver here, as receive buffer is full.
+		if (!sub0_matches(ctx, body, len)) {
 			continue;
 		}
 
-		if (!sub0_matches(ctx, body, len)) {
+		if (nni_lmq_full(&ctx->lmq) && !ctx->prefer_new) {
+			// Cannot deliver here, as receive buffer is full.
+#ifdef NNG_ENABLE_STATS
+			nni_stat_inc(&sock->stat_rx_discard, 1);
+#endif
 			continue;
 		}
 
@@ -355,6 +372,9 @@ sub0_recv_cb(void *arg)
 		if (sock->num_contexts > 1) {
 			if (nni_msg_dup(&dup_msg, msg) != 0) {
 				// if we cannot dup it, continue on
+#ifdef NNG_ENABLE_STATS
+				nni_stat_inc(&sock->stat_rx_discard, 1);
+#endif
 				continue;
 			}
 		} else {
@@ -374,6 +394,9 @@ sub0_recv_cb(void *arg)
 			nni_msg *old;
 			(void) nni_lmq_get(&ctx->lmq, &old);
 			nni_msg_free(old);
+#ifdef NNG_ENABLE_STATS
+			nni_stat_inc(&sock->stat_rx_discard, 1);
+#endif
 
 			(void) nni_lmq_put(&ctx->lmq, dup_msg);
 			queued = true;

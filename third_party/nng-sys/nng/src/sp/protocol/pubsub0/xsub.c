@@ -40,6 +40,9 @@ static void xsub0_pipe_fini(void *);
 struct xsub0_sock {
 	nni_msgq *urq;
 	nni_mtx   lk;
+#ifdef NNG_ENABLE_STATS
+	nni_stat_item stat_rx_discard; // messages a full queue lost
+#endif
 };
 
 // sub0_pipe is our per-pipe protocol private structure.
@@ -55,6 +58,16 @@ xsub0_sock_init(void *arg, nni_sock *sock)
 	xsub0_sock *s = arg;
 
 	s->urq = nni_sock_recvq(sock);
+#ifdef NNG_ENABLE_STATS
+	static const nni_stat_info rx_discard_info = {
+		.si_name = "rx_discard",
+		.si_desc = "messages dropped for a full receive queue",
+		.si_type = NNG_STAT_COUNTER,
+		.si_unit = NNG_UNIT_MESSAGES,
+	};
+	nni_stat_init(&s->stat_rx_discard, &rx_discard_info);
+	nni_sock_add_stat(sock, &s->stat_rx_discard);
+#endif
 }
 
 static void
@@ -154,6 +167,9 @@ xsub0_recv_cb(void *arg)
 		// case the easiest thing to do is just free the message
 		// and try again.
 		nni_msg_free(msg);
+#ifdef NNG_ENABLE_STATS
+		nni_stat_inc(&s->stat_rx_discard, 1);
+#endif
 	}
 	nni_pipe_recv(p->pipe, &p->aio_recv);
 }
