@@ -189,4 +189,31 @@ describe("nml.forward", function()
     front:close()
     back:close()
   end)
+
+  it("refuses to join an inproc address to one that leaves the host (shared-buffer references would cross)", function()
+    for _, kinds in ipairs({ { "sub", "pub" }, { "pull", "push" } }) do
+      for _, order in ipairs({ { "inproc", "tcp" }, { "tcp", "inproc" }, { "inproc", "ws" } }) do
+        local front, back = raw(kinds[1]), raw(kinds[2])
+        if order[1] == "ws" or order[2] == "ws" then
+          assert(front:listen(order[1] == "ws" and "ws://127.0.0.1:0/f" or "inproc://fw-" .. helper.next_id()))
+          assert(back:listen(order[2] == "ws" and "ws://127.0.0.1:0/b" or "inproc://fw-" .. helper.next_id()))
+        else
+          helper.listen_fresh(front, order[1])
+          helper.listen_fresh(back, order[2])
+        end
+        local ok, err, code = nml.forward(front, back)
+        assert.is_nil(ok, order[1] .. " to " .. order[2])
+        assert.equals("state", code)
+        assert.matches("leave the host", err)
+        front:close()
+        back:close()
+      end
+    end
+    local front, back = raw("pull"), raw("push") -- inproc and ipc stay on the host
+    helper.listen_fresh(front, "inproc")
+    helper.listen_fresh(back, "ipc")
+    assert(nml.forward(front, back))
+    front:close()
+    back:close()
+  end)
 end)

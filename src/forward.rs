@@ -4,7 +4,7 @@
 
 use crate::error::Error;
 use crate::lua::{LuaFn, Returns, Stack};
-use crate::nng::{reaches, Device};
+use crate::nng::{is_local_url, reaches, Device};
 use crate::socket::{self, SocketState};
 
 crate::lua_functions! {
@@ -33,6 +33,16 @@ fn forward_impl(s: &Stack) -> Returns {
         return Err(Error::returned(
             "state",
             format!("cannot forward: {why}, so every message would go round forever"),
+        ));
+    }
+    if let Some(why) = joins_inproc_to_network(front, back) {
+        return Err(Error::returned(
+            "state",
+            format!(
+                "cannot forward between {why}: shared-buffer references of this process would \
+                 leave the host, and a remote peer could send them back to be opened; forward \
+                 between inproc and ipc, or between network addresses"
+            ),
         ));
     }
     let device = Device::start(&*front.open()?, &*back.open()?).map_err(|e| {
@@ -75,4 +85,22 @@ fn feeds_itself(front: &SocketState, back: &SocketState) -> Option<String> {
             ))
         });
     found
+}
+
+/// Says which addresses join, if one socket is on an inproc address and the other on one that
+/// leaves the host. Such a forwarder would carry this process's shared-buffer references (pid,
+/// descriptor, token) to the network, and the network's into an inproc socket of this process,
+/// where a reference naming this process is opened (docs/design.md, "Threat model").
+fn joins_inproc_to_network(front: &SocketState, back: &SocketState) -> Option<String> {
+    let all = |b: &SocketState| {
+        let (listens, dials) = b.urls();
+        listens.into_iter().chain(dials).collect::<Vec<_>>()
+    };
+    let (front, back) = (all(front), all(back));
+    let inproc = |urls: &[String]| urls.iter().find(|u| u.starts_with("inproc://")).cloned();
+    let network = |urls: &[String]| urls.iter().find(|u| !is_local_url(u)).cloned();
+    let joined = |a: &[String], b: &[String]| Some((inproc(a)?, network(b)?));
+    joined(&front, &back)
+        .or_else(|| joined(&back, &front))
+        .map(|(local, remote)| format!("{local} and {remote}"))
 }
