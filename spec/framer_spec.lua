@@ -45,18 +45,9 @@ describe("nml.frame / nml.framer: length-prefixed byte streams", function()
   it("holds about twice the frame it assembles, even fed one byte at a time", function()
     local frame = nml.frame(string.rep("x", 1024 * 1024))
     local f = nml.framer()
-    collectgarbage()
-    collectgarbage()
-    local base, peak = collectgarbage("count"), 0
     local sub = string.sub
-    for i = 1, #frame do
-      f:feed(sub(frame, i, i))
-      if i % 65536 == 0 then -- what is held: garbage collected first
-        collectgarbage()
-        peak = math.max(peak, collectgarbage("count") - base)
-      end
-    end
-    local ratio = peak * 1024 / #frame
+    local peak = helper.peak_held(#frame, 65536, function(i) f:feed(sub(frame, i, i)) end)
+    local ratio = peak / #frame
     assert.is_true(ratio < 4, string.format("held %.1f times the frame", ratio))
     assert.are.equal(1024 * 1024, #f:messages()())
   end)

@@ -164,6 +164,23 @@ function helper.pair_of(kind_a, kind_b, transport, options)
   return a, b, url
 end
 
+-- Calls `step(i)` for i = 1 to n (until it returns true) and gives the most the Lua heap held
+-- meanwhile beyond what it held before, in bytes, sampled every `every` steps after a full
+-- collection (what is held, not garbage not yet collected).
+function helper.peak_held(n, every, step)
+  collectgarbage()
+  collectgarbage()
+  local base, peak = collectgarbage("count"), 0
+  for i = 1, n do
+    if step(i) then break end
+    if i % every == 0 then
+      collectgarbage()
+      peak = math.max(peak, collectgarbage("count") - base)
+    end
+  end
+  return peak * 1024
+end
+
 -- A throwaway PKI (spec/support/make_certs.sh) in a fresh directory; returns its path, ending
 -- in "/".
 function helper.pki()

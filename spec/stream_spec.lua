@@ -102,20 +102,14 @@ describe("nml.stream", function()
       return nil, "timeout", piece
     end
     local stream = nml.stream(fake)
-    collectgarbage()
-    collectgarbage()
-    local base, peak, value = collectgarbage("count"), 0, nil
-    for i = 1, #frame do
+    local value
+    local peak = helper.peak_held(#frame, 16384, function()
       local v, _, code = stream:recv()
       value = v
-      if value ~= nil then break end
+      if value ~= nil then return true end
       assert.equals("timeout", code)
-      if i % 16384 == 0 then -- what is held: garbage collected first
-        collectgarbage()
-        peak = math.max(peak, collectgarbage("count") - base)
-      end
-    end
-    local ratio = peak * 1024 / #frame
+    end)
+    local ratio = peak / #frame
     assert.is_true(ratio < 4, string.format("held %.1f times the frame", ratio))
     assert.equals(256 * 1024, #value)
   end)
