@@ -34,7 +34,7 @@ describe("messages lost by design are counted", function()
   end)
 
   for _, transport in ipairs({ "inproc", "ipc" }) do
-    it("sub: what its own full queue loses counts in recv_drops, every message accounted (" .. transport .. ")", function()
+    it("sub: what its full queue loses counts in recv_drops, every message accounted (" .. transport .. ")", function()
       -- The pub queues all (so that they reach the sub), the sub holds one and reads none.
       local pub = helper.socket("pub", { send_buffer = 8192 })
       local url = helper.listen_fresh(pub, transport)
