@@ -75,4 +75,24 @@ describe("messages lost by design are counted", function()
     pub:close()
     front:close()
   end)
+
+  it("bus: what a full queue loses, either side, counts in send_drops and recv_drops", function()
+    local a = helper.socket("bus")
+    local url = helper.listen_fresh(a, "inproc")
+    local b = helper.socket("bus", { recv_buffer = 1 })
+    assert(b:dial(url))
+    while a:stats().pipes < 1 do nml.sleep(5) end
+    nml.sleep(50)
+    local n = 300
+    for i = 1, n do assert(a:send(i)) end
+    local deadline = nml.clock() + 5
+    local function counted() return a:stats().send_drops + b:stats().recv_drops end
+    while counted() + 1 < n and nml.clock() < deadline do nml.sleep(10) end
+    local got = 0
+    while b:recv({ dontwait = true }) do got = got + 1 end
+    assert.is_true(counted() > 0, "nothing counted")
+    assert.are.equal(n, got + counted(), string.format("%d received, %d counted, of %d", got, counted(), n))
+    a:close()
+    b:close()
+  end)
 end)

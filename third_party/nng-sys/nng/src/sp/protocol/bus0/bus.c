@@ -46,6 +46,10 @@ struct bus0_sock {
 	nni_list     recv_wait;
 	int          send_buf;
 	bool         raw;
+#ifdef NNG_ENABLE_STATS
+	nni_stat_item stat_tx_discard; // messages a peer's full queue lost
+	nni_stat_item stat_rx_discard; // messages the full receive queue lost
+#endif
 };
 
 // bus0_pipe is our per-pipe protocol private structure.
@@ -75,7 +79,26 @@ bus0_sock_init(void *arg, nni_sock *ns)
 {
 	bus0_sock *s = arg;
 
+#ifdef NNG_ENABLE_STATS
+	static const nni_stat_info tx_discard_info = {
+		.si_name = "tx_discard",
+		.si_desc = "messages dropped for a peer's full send queue",
+		.si_type = NNG_STAT_COUNTER,
+		.si_unit = NNG_UNIT_MESSAGES,
+	};
+	static const nni_stat_info rx_discard_info = {
+		.si_name = "rx_discard",
+		.si_desc = "messages dropped for a full receive queue",
+		.si_type = NNG_STAT_COUNTER,
+		.si_unit = NNG_UNIT_MESSAGES,
+	};
+	nni_stat_init(&s->stat_tx_discard, &tx_discard_info);
+	nni_stat_init(&s->stat_rx_discard, &rx_discard_info);
+	nni_sock_add_stat(ns, &s->stat_tx_discard);
+	nni_sock_add_stat(ns, &s->stat_rx_discard);
+#else
 	NNI_ARG_UNUSED(ns);
+#endif
 
 	NNI_LIST_INIT(&s->pipes, bus0_pipe, node);
 	nni_mtx_init(&s->mtx);
@@ -245,6 +268,9 @@ bus0_pipe_recv_cb(void *arg)
 	} else {
 		// dropped message due to no room
 		nni_msg_free(msg);
+#ifdef NNG_ENABLE_STATS
+		nni_stat_inc(&s->stat_rx_discard, 1);
+#endif
 	}
 	nni_mtx_unlock(&s->mtx);
 
@@ -310,6 +336,10 @@ bus0_sock_send(void *arg, nni_aio *aio)
 		} else if (!nni_lmq_full(&pipe->send_queue)) {
 			nni_msg_clone(msg);
 			nni_lmq_put(&pipe->send_queue, msg);
+		} else {
+#ifdef NNG_ENABLE_STATS
+			nni_stat_inc(&s->stat_tx_discard, 1);
+#endif
 		}
 	}
 	nni_mtx_unlock(&s->mtx);
