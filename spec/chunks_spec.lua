@@ -37,11 +37,9 @@ local function chunk_of(id, seq)
 end
 local function end_of(id, count) return part { { "stream", id }, { "part", str "end" }, { "count", count } } end
 
--- An nml.stream that reads these bodies, then says "closed".
-local function stream_of(bodies)
-  local frames = {}
-  for i, body in ipairs(bodies) do frames[i] = nml.frame(body) end
-  local bytes, at = table.concat(frames), 1
+-- An nml.stream that reads `bytes`, then says "closed".
+local function reading(bytes)
+  local at = 1
   return nml.stream({
     send = function() return nil, "closed" end,
     receive = function(_, n)
@@ -51,6 +49,13 @@ local function stream_of(bodies)
       return piece
     end,
   })
+end
+
+-- An nml.stream that reads these bodies, then says "closed".
+local function stream_of(bodies)
+  local frames = {}
+  for i, body in ipairs(bodies) do frames[i] = nml.frame(body) end
+  return reading(table.concat(frames))
 end
 
 -- What nml.chunks makes of these bodies: the data of each chunk, then what ended the loop (true
@@ -279,17 +284,7 @@ describe("streamed replies", function()
     local conn = { send = function(_, s) sent[#sent + 1] = s return #s end, receive = function() end }
     local out = nml.stream(conn)
     assert(nml.send_chunks(out, { "a", "b" }))
-    local bytes = table.concat(sent)
-    local at = 1
-    local input = nml.stream({
-      send = function() return nil, "closed" end,
-      receive = function(_, n)
-        local piece = bytes:sub(at, at + n - 1)
-        at = at + n
-        if #piece < n then return nil, "closed" end
-        return piece
-      end,
-    })
+    local input = reading(table.concat(sent))
     assert.are.same({ { "a", 1 }, { "b", 2 } }, collect(nml.chunks(input)))
   end)
 

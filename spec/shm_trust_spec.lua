@@ -176,13 +176,19 @@ describe("shared buffers through a forwarder", function()
     return pub, subs, close
   end
 
-  it("are not lent again while the second subscriber still reads them", function()
-    local pub, subs, close = fan_out()
+  -- A pool of one buffer, "first" written in it, published and let go of by the publisher.
+  local function send_first(pub)
     local pool = assert(nml.shm_pool { size = 4096, count = 1 })
     local buf = assert(pool:take())
     buf:write(0, "first")
     assert(pub:send({ buffer = buf, buffer_ud_type = "u8" }))
     buf:free()
+    return pool
+  end
+
+  it("are not lent again while the second subscriber still reads them", function()
+    local pub, subs, close = fan_out()
+    local pool = send_first(pub)
     local a = assert(subs[1]:recv()).buffer
     local b = assert(subs[2]:recv()).buffer
     a:free()
@@ -197,11 +203,7 @@ describe("shared buffers through a forwarder", function()
 
   it("read by a late subscriber after reuse are refused, never read anew", function()
     local pub, subs, close = fan_out()
-    local pool = assert(nml.shm_pool { size = 4096, count = 1 })
-    local buf = assert(pool:take())
-    buf:write(0, "first")
-    assert(pub:send({ buffer = buf, buffer_ud_type = "u8" }))
-    buf:free()
+    local pool = send_first(pub)
     assert(subs[1]:recv()).buffer:free()
     local reused = pool:take()
     if reused then -- lent again: the second subscriber's reference must no longer open
