@@ -1384,6 +1384,10 @@ ws_stop(void *arg)
 			nni_mtx_lock(&d->mtx);
 			nni_list_node_remove(&ws->node);
 			ws->dialer = NULL;
+			// ws_dialer_stop waits for wspend to empty.
+			if (nni_list_empty(&d->wspend)) {
+				nni_cv_wake(&d->cv);
+			}
 			nni_mtx_unlock(&d->mtx);
 		}
 	}
@@ -2539,6 +2543,8 @@ ws_conn_cb(void *arg)
 	return;
 
 err:
+	// The dialer finds its dials by useraio: this one is done with it.
+	ws->useraio = NULL;
 	nni_aio_finish_error(uaio, rv);
 	nni_mtx_unlock(&ws->mtx);
 	ws_reap(ws);
@@ -2601,19 +2607,35 @@ ws_dialer_free(void *arg)
 	NNI_FREE_STRUCT(d);
 }
 
+// The cancel function's argument is the dialer, not the connection being
+// dialed: nni_aio_close calls it after dropping the aio's lock, and by then
+// the connection may have completed or failed and been reaped. The dialer
+// outlives its dials, and a connection is on its wspend list (under d->mtx)
+// until the connection is done with the user's aio.
 static void
 ws_dial_cancel(nni_aio *aio, void *arg, nng_err rv)
 {
-	nni_ws *ws = arg;
+	nni_ws_dialer *d = arg;
+	nni_ws        *ws;
 
-	nni_mtx_lock(&ws->mtx);
-	if (aio == ws->useraio) {
-		nni_aio_abort(&ws->connaio, rv);
-		nni_aio_abort(&ws->httpaio, rv);
-		ws->useraio = NULL;
-		nni_aio_finish_error(aio, rv);
+	nni_mtx_lock(&d->mtx);
+	NNI_LIST_FOREACH (&d->wspend, ws) {
+		if (ws->useraio == aio) {
+			break;
+		}
 	}
-	nni_mtx_unlock(&ws->mtx);
+	if (ws != NULL) {
+		// ws_conn_cb gives the aio up under ws->mtx alone: look again.
+		nni_mtx_lock(&ws->mtx);
+		if (ws->useraio == aio) {
+			nni_aio_abort(&ws->connaio, rv);
+			nni_aio_abort(&ws->httpaio, rv);
+			ws->useraio = NULL;
+			nni_aio_finish_error(aio, rv);
+		}
+		nni_mtx_unlock(&ws->mtx);
+	}
+	nni_mtx_unlock(&d->mtx);
 }
 
 static void
@@ -2635,7 +2657,7 @@ ws_dialer_dial(void *arg, nni_aio *aio)
 		ws_reap(ws);
 		return;
 	}
-	if (!nni_aio_start(aio, ws_dial_cancel, ws)) {
+	if (!nni_aio_start(aio, ws_dial_cancel, d)) {
 		nni_mtx_unlock(&d->mtx);
 		ws_reap(ws);
 		return;
