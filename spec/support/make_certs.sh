@@ -1,7 +1,9 @@
 #!/bin/sh
-# Makes a throwaway PKI for the TLS specs in directory $1: a CA, a server certificate for
-# localhost and 127.0.0.1, one for server.example only, a client certificate, both signed by the CA, and a second CA that
-# signed nothing of these (for "a client that does not trust the server"). EC P-256 keys.
+# Makes a throwaway PKI for the TLS specs in directory $1: a CA; signed by it, a server
+# certificate for localhost, 127.0.0.1 and ::1, one for server.example only, one naming
+# 127.0.0.1 only as a DNS name and common name (not an IP address), and a client certificate;
+# and a second CA that signed nothing of these (for "a client that does not trust the server").
+# EC P-256 keys.
 set -eu
 dir="$1"
 mkdir -p "$dir"
@@ -20,7 +22,8 @@ signed() { # name, CN, extensions
 }
 ca ca "nml spec CA"
 ca other-ca "another CA"
-signed server localhost "subjectAltName=DNS:localhost,IP:127.0.0.1"
+signed server localhost "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1"
 signed elsewhere server.example "subjectAltName=DNS:server.example"
+signed dns-address 127.0.0.1 "subjectAltName=DNS:127.0.0.1"
 signed client "nml spec client" "extendedKeyUsage=clientAuth"
 echo "certificates in $dir"

@@ -226,13 +226,15 @@ fn dial_error(error: NngError, tls: Option<&TlsOptions>, url: &str) -> EndpointE
         (Some(tls), "crypto" | "peer_auth") => {
             let name = tls.server_name.as_deref().unwrap_or_default();
             let by_address = name.parse::<std::net::IpAddr>().is_ok();
-            let checked = match url_host(url.split_once("://").map_or("", |(_, rest)| rest)) {
-                Some(host) if host == name && by_address => format!(
-                    "the URL's host {name}, an address: the TLS library checks certificates \
-                     for names only, so set tls.server_name to a name the certificate carries"
-                ),
-                Some(host) if host == name => format!("the URL's host {name}"),
-                _ => format!("tls.server_name {name}"),
+            let whose = match url_host(url.split_once("://").map_or("", |(_, rest)| rest)) {
+                Some(host) if host == name => "the URL's host",
+                _ => "tls.server_name",
+            };
+            // An address is matched against the certificate's IP address entries only (NNG
+            // patch 0012), never a DNS name spelling it.
+            let checked = match by_address {
+                true => format!("{whose} {name} among its IP addresses"),
+                false => format!("{whose} {name}"),
             };
             Some(format!(
                 "the TLS handshake failed: the server's certificate is not signed by a CA in \

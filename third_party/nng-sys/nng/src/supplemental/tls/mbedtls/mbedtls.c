@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
 #include "nng/nng.h"
 
 #include "../../../core/nng_impl.h"
@@ -96,6 +98,8 @@ struct nng_tls_engine_cert {
 struct nng_tls_engine_conn {
 	void               *tls; // parent conn
 	mbedtls_ssl_context ctx;
+	unsigned char       server_ip[16]; // the server name, when an address
+	size_t              server_ip_len; // 4 or 16; 0 when a name
 	nng_time            exp1;
 	nng_time            exp2;
 	bool                closed;
@@ -324,6 +328,48 @@ conn_get_timer(void *arg)
 	return (0);
 }
 
+// The server name as an IP address (4 or 16 bytes in ip), or 0 if it is a name.
+static size_t
+server_name_ip(const char *name, unsigned char *ip)
+{
+	if (name == NULL) {
+		return (0);
+	}
+	if (inet_pton(AF_INET, name, ip) == 1) {
+		return (4);
+	}
+	if (inet_pton(AF_INET6, name, ip) == 1) {
+		return (16);
+	}
+	return (0);
+}
+
+// mbedTLS 2.28 matches a server name against the certificate's DNS names and
+// common name only, so a server dialed by address could be matched by a DNS
+// name spelling the address, and never by the iPAddress entry RFC 6125 asks
+// for. For an address, conn_init sets no host name and this callback checks
+// the leaf certificate's iPAddress subjectAltNames, byte for byte.
+static int
+conn_verify_ip(void *arg, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+{
+	nng_tls_engine_conn         *ec = arg;
+	const mbedtls_x509_sequence *san;
+
+	if (depth != 0) {
+		return (0);
+	}
+	for (san = &crt->subject_alt_names; san != NULL; san = san->next) {
+		if ((san->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7)) &&
+		    (san->buf.len == ec->server_ip_len) &&
+		    (memcmp(san->buf.p, ec->server_ip, ec->server_ip_len) ==
+		        0)) {
+			return (0);
+		}
+	}
+	*flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
+	return (0);
+}
+
 static int
 conn_init(nng_tls_engine_conn *ec, void *tls, nng_tls_engine_config *cfg,
     const nng_sockaddr *sa)
@@ -343,7 +389,15 @@ conn_init(nng_tls_engine_conn *ec, void *tls, nng_tls_engine_config *cfg,
 	mbedtls_ssl_set_bio(&ec->ctx, tls, net_send, net_recv, NULL);
 	mbedtls_ssl_set_timer_cb(&ec->ctx, ec, conn_set_timer, conn_get_timer);
 
-	if ((rv = mbedtls_ssl_set_hostname(&ec->ctx, cfg->server_name)) != 0) {
+	ec->server_ip_len = 0;
+	if (cfg->mode == NNG_TLS_MODE_CLIENT) {
+		ec->server_ip_len = server_name_ip(cfg->server_name, ec->server_ip);
+	}
+	if (ec->server_ip_len != 0) {
+		// An address: no host name (nor SNI, which may not carry one).
+		mbedtls_ssl_set_verify(&ec->ctx, conn_verify_ip, ec);
+	} else if ((rv = mbedtls_ssl_set_hostname(
+	                &ec->ctx, cfg->server_name)) != 0) {
 		tls_log_warn("NNG-TLS-CONN-FAIL",
 		    "Failed to configure server hostname", rv);
 		return (tls_mk_err(rv));
