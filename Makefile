@@ -54,7 +54,7 @@ test: deps
 	@tools/summary build/counts build/cargo-test.log
 
 # Specs (and, through spec/examples_spec.lua, the examples) for one interpreter.
-specs: build-$(LUA) build/$(LUA)/cbuf.so build/$(LUA)/memlimit.so build/$(LUA)/sigcount.so
+specs: build-$(LUA) build/$(LUA)/cbuf.so build/$(LUA)/memlimit.so build/$(LUA)/sigcount.so build/$(LUA)/forker.so
 	@echo "== specs on $(call interp,$(LUA))"
 	@NML_LUA=$(call interp,$(LUA)) NML_CPATH="$(CURDIR)/build/$(LUA)/?.so" \
 	  busted --lua=$(call interp,$(LUA)) --cpath="$(CURDIR)/build/$(LUA)/?.so" \
@@ -90,9 +90,13 @@ layers:
 	  || { echo "layers 0 1 0" >> build/counts; exit 1; }
 
 # Test-only C modules: plain full userdata buffers (spec/support/cbuf.c), a memory budget
-# for the Lua state (spec/support/memlimit.c), and a SIGINT handler of a script's own
-# (spec/support/sigcount.c).
+# for the Lua state (spec/support/memlimit.c), a SIGINT handler of a script's own
+# (spec/support/sigcount.c), and fork (spec/support/forker.c).
 build/%/sigcount.so: spec/support/sigcount.c
+	@mkdir -p build/$*
+	@cc -O2 -Wall -shared -fPIC -I$(call headers,$*) -o $@ $<
+
+build/%/forker.so: spec/support/forker.c
 	@mkdir -p build/$*
 	@cc -O2 -Wall -shared -fPIC -I$(call headers,$*) -o $@ $<
 
@@ -166,7 +170,7 @@ check-memory:
 	@tools/deps.sh $(CHECK_LUAS) +build +python +valgrind +events +pki
 	@for v in $(CHECK_LUAS); do $(MAKE) --no-print-directory memcheck-one LUA=$$v || exit 1; done
 
-memcheck-one: build-$(LUA) build/$(LUA)/cbuf.so build/$(LUA)/memlimit.so build/$(LUA)/sigcount.so
+memcheck-one: build-$(LUA) build/$(LUA)/cbuf.so build/$(LUA)/memlimit.so build/$(LUA)/sigcount.so build/$(LUA)/forker.so
 	@rm -rf build/memcheck-$(LUA) && mkdir -p build/memcheck-$(LUA)
 	@echo "== specs under valgrind on $(call interp,$(LUA)) (a few minutes)"
 	@NML_LUA=$(call interp,$(LUA)) NML_CPATH="$(CURDIR)/build/$(LUA)/?.so" \

@@ -31,7 +31,14 @@ impl ContextBox {
     }
 }
 
+/// The context at `idx`, for a method that calls NNG (see error::usable_here).
 pub fn check<'a>(s: &'a Stack, idx: c_int, func: &str) -> Result<&'a ContextBox> {
+    crate::error::usable_here(func)?;
+    held(s, idx, func)
+}
+
+/// The context at `idx`, for `close` and `tostring`, which work in a forked child too.
+fn held<'a>(s: &'a Stack, idx: c_int, func: &str) -> Result<&'a ContextBox> {
     crate::args::check_udata(s, idx, METATABLE, func, "nml context")
 }
 
@@ -131,7 +138,7 @@ fn getopt_impl(s: &Stack) -> Returns {
 
 /// `ctx:close() -> true`; again does nothing. The socket stays open.
 fn close_impl(s: &Stack) -> Returns {
-    let c = check(s, 1, "close")?;
+    let c = held(s, 1, "close")?;
     c.context
         .try_borrow_mut()
         .map_err(|_| Error::returned("busy", "the context is in use by the call in progress"))?
@@ -141,7 +148,7 @@ fn close_impl(s: &Stack) -> Returns {
 }
 
 fn describe_impl(s: &Stack) -> Returns {
-    let c = check(s, 1, "tostring")?;
+    let c = held(s, 1, "tostring")?;
     let state = match c.open() {
         Ok(_) => "open",
         Err(_) => "closed",

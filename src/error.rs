@@ -124,3 +124,19 @@ pub fn bad_argument(func: &str, arg: usize, what: impl fmt::Display) -> Error {
     e.0.argument = Some((arg, what));
     e
 }
+
+/// Raises in a process forked after NNG started in it (nng::forked): NNG's threads stayed in
+/// the parent and NNG would abort the process at its first lock. Every function that calls
+/// NNG asks this first; `close` and `tostring` of an object from before the fork work, and do
+/// not touch NNG.
+pub fn usable_here(func: &str) -> Result<()> {
+    match crate::nng::forked() {
+        false => Ok(()),
+        true => Err(Error::raise(format!(
+            "{func}: this process was forked after nml started NNG in it, and NNG cannot run \
+             in a forked child (its threads stayed in the parent): open sockets after the fork, \
+             in the process that uses them (in OpenResty, in init_worker_by_lua, not \
+             init_by_lua)"
+        ))),
+    }
+}

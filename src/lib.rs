@@ -123,6 +123,7 @@ lua_functions! {
 
 fn open(s: &Stack) -> lua::Returns {
     nng::pin_library();
+    nng::watch_forks();
     // The values every nml function holds as upvalues 2 to 6 (state::upvalue), at base + 1..:
     // the marker metatables (a table with one of these packs as that kind), then the key cache.
     let base = s.top();

@@ -13,7 +13,14 @@ pub struct ListenerBox {
     pub endpoint: Endpoint,
 }
 
+/// The listener (or dialer) at `idx`, for a method that calls NNG (see error::usable_here).
 pub fn check<'a>(s: &'a Stack, idx: c_int, func: &str) -> Result<&'a ListenerBox> {
+    crate::error::usable_here(func)?;
+    held(s, idx, func)
+}
+
+/// The listener at `idx`, for `close` and `tostring`, which work in a forked child too.
+fn held<'a>(s: &'a Stack, idx: c_int, func: &str) -> Result<&'a ListenerBox> {
     crate::args::check_udata(s, idx, METATABLE, func, "nml listener")
 }
 
@@ -51,13 +58,13 @@ fn url_impl(s: &Stack) -> Returns {
 /// `listener:close() -> true`: stops listening and ends the connections it accepted; the socket
 /// stays open.
 fn close_impl(s: &Stack) -> Returns {
-    check(s, 1, "close")?.endpoint.close();
+    held(s, 1, "close")?.endpoint.close();
     s.push_bool(true);
     Ok(1)
 }
 
 fn describe_impl(s: &Stack) -> Returns {
-    let l = check(s, 1, "tostring")?;
+    let l = held(s, 1, "tostring")?;
     let text = match l.endpoint.url() {
         Ok(url) => format!("nml.listener ({url})"),
         Err(_) => "nml.listener (closed)".to_string(),

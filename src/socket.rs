@@ -151,7 +151,14 @@ impl SocketState {
     }
 }
 
+/// The socket at `idx`, for a method that calls NNG.
 pub fn check<'a>(s: &'a Stack, idx: c_int, func: &str) -> Result<&'a SocketBox> {
+    crate::error::usable_here(func)?;
+    held(s, idx, func)
+}
+
+/// The socket at `idx`, for `close` and `tostring`, which work in a forked child too.
+fn held<'a>(s: &'a Stack, idx: c_int, func: &str) -> Result<&'a SocketBox> {
     crate::args::check_udata(s, idx, METATABLE, func, "nml socket")
 }
 
@@ -172,6 +179,7 @@ crate::lua_functions! {
 
 /// `nml.socket(kind [, options]) -> socket | nil, err, code`.
 fn socket_impl(s: &Stack) -> Returns {
+    crate::error::usable_here("socket")?;
     let name = s
         .opt_bytes(1)
         .ok_or_else(|| bad_argument("socket", 1, "socket kind expected"))?;
@@ -893,13 +901,13 @@ fn stats_impl(s: &Stack) -> Returns {
 
 /// `sock:close() -> true`; closing again does nothing.
 fn close_impl(s: &Stack) -> Returns {
-    check(s, 1, "close")?.socket.borrow_mut().close();
+    held(s, 1, "close")?.socket.borrow_mut().close();
     s.push_bool(true);
     Ok(1)
 }
 
 fn describe_impl(s: &Stack) -> Returns {
-    let b = check(s, 1, "__tostring")?;
+    let b = held(s, 1, "__tostring")?;
     let state = if b.socket.borrow().is_open() {
         ""
     } else {

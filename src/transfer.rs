@@ -109,6 +109,7 @@ struct Endpoint<'a> {
 impl<'a> Endpoint<'a> {
     /// The socket or context at `idx`.
     fn at(s: &'a Stack, idx: c_int, func: &str) -> Result<Endpoint<'a>> {
+        crate::error::usable_here(func)?;
         if let Some(c) = s.test_udata::<ContextBox>(idx, context::METATABLE) {
             return Ok(Endpoint {
                 state: &c.socket,
@@ -809,6 +810,7 @@ fn send_fd_impl(s: &Stack) -> Returns {
 /// The poll descriptors of the sockets in `list` (a context stands for its socket), for
 /// `direction`.
 fn socket_fds(s: &Stack, list: Table, direction: Direction) -> Result<Vec<c_int>> {
+    crate::error::usable_here("poll")?;
     let arg = list.index() as usize;
     let n = s.raw_len(list.index());
     let mut fds = Vec::with_capacity(n);

@@ -163,6 +163,9 @@ impl Endpoint {
 
     /// The URL of a listener, with the port the system chose for port 0.
     pub fn url(&self) -> Result<String, NngError> {
+        if super::forked() {
+            return Err(NngError(sys::nng_err::NNG_ESTATE)); // the parent's; see forked()
+        }
         let mut url = std::ptr::null();
         // SAFETY: NNG points `url` at the endpoint's own URL, alive while the endpoint is.
         check(unsafe {
@@ -181,6 +184,9 @@ impl Endpoint {
     }
 
     pub fn close(&self) {
+        if super::forked() {
+            return; // the parent's endpoint: NNG may not run here (see forked())
+        }
         // SAFETY: closing an id NNG made; one already closed only returns an error.
         unsafe {
             match *self {

@@ -13,8 +13,8 @@
 #![allow(unsafe_code)] // signal handlers, pipes and NNG's C API (see lib.rs)
 
 use std::ffi::{c_int, c_void};
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 use nng_sys as sys;
 
@@ -23,14 +23,21 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 /// The handler that was there before nml's, for nml's to call: its address and flags.
 static PREVIOUS_HANDLER: AtomicUsize = AtomicUsize::new(libc::SIG_DFL);
 static PREVIOUS_FLAGS: AtomicI32 = AtomicI32::new(0);
-/// The write end of the pipe the handler wakes the watcher through.
+/// The write end of the pipe the handler wakes the watcher through; -1 where this process has
+/// no watcher of its own yet.
 static SIGNAL_PIPE: AtomicI32 = AtomicI32::new(-1);
+/// The watcher's read end, and the pipe it wakes a `poll` waiter through (read, write ends).
+static SIGNAL_READ: AtomicI32 = AtomicI32::new(-1);
+static WAKE_READ: AtomicI32 = AtomicI32::new(-1);
+static WAKE_WRITE: AtomicI32 = AtomicI32::new(-1);
+/// The process that made the pipes and the watcher. A child forked after them has the pipes,
+/// shared with its parent, but no watcher (threads do not survive fork): its Ctrl-C would wake
+/// the parent's watcher, which ended the parent's wait. It makes its own at its first wait.
+static PLUMBED_BY: AtomicU32 = AtomicU32::new(0);
 /// What blocks now, for the watcher to end.
 static WAITING: Mutex<Waiting> = Mutex::new(Waiting::Nothing);
 /// The whole action that was there, to put back.
 static PREVIOUS: Mutex<Option<Action>> = Mutex::new(None);
-/// The pipe a `poll` waiter also watches, written when Ctrl-C should end its wait.
-static WAKE: OnceLock<Option<(c_int, c_int)>> = OnceLock::new();
 
 struct Action(libc::sigaction);
 // SAFETY: a plain C struct of a handler address, flags and a signal mask; no pointer in it is
@@ -79,26 +86,52 @@ extern "C" fn on_sigint(sig: c_int, info: *mut libc::siginfo_t, context: *mut c_
     }
 }
 
-/// Starts the watcher thread and its pipe, once; false if they cannot be made.
+/// Called in the child right after a fork (nng::watch_forks): until it makes its own, the
+/// child's handler writes to no pipe. Async-signal-safe: one atomic store.
+pub(super) fn forget_parents_watcher() {
+    SIGNAL_PIPE.store(-1, Ordering::SeqCst);
+}
+
+/// Makes this process's watcher thread and pipes, once per process; false if they cannot be
+/// made. A forked child closes its copies of its parent's (the parent keeps its own).
 fn watcher_running() -> bool {
-    static STARTED: OnceLock<bool> = OnceLock::new();
-    *STARTED.get_or_init(|| {
-        let Some((read_end, write_end)) = pipe() else {
-            return false;
-        };
-        let started = std::thread::Builder::new()
-            .name("nml-interrupt".into())
-            .spawn(move || watch(read_end));
-        if started.is_err() {
-            return false;
+    static MAKING: Mutex<()> = Mutex::new(());
+    let pid = std::process::id();
+    if PLUMBED_BY.load(Ordering::SeqCst) == pid {
+        return true;
+    }
+    let _one_at_a_time = MAKING.lock().unwrap_or_else(|e| e.into_inner());
+    if PLUMBED_BY.load(Ordering::SeqCst) == pid {
+        return true;
+    }
+    for inherited in [&SIGNAL_READ, &WAKE_READ, &WAKE_WRITE] {
+        let fd = inherited.swap(-1, Ordering::SeqCst);
+        if fd >= 0 {
+            // SAFETY: this process's copy of a descriptor its parent made for the same use.
+            unsafe { libc::close(fd) };
         }
-        SIGNAL_PIPE.store(write_end, Ordering::SeqCst);
-        true
-    })
+    }
+    let Some(((signal_read, signal_write), (wake_read, wake_write))) = pipe().zip(pipe()) else {
+        return false;
+    };
+    // SAFETY: making our own pipe's read end non-blocking, to drain it.
+    unsafe { libc::fcntl(wake_read, libc::F_SETFL, libc::O_NONBLOCK) };
+    let started = std::thread::Builder::new()
+        .name("nml-interrupt".into())
+        .spawn(move || watch(signal_read, wake_write));
+    if started.is_err() {
+        return false;
+    }
+    SIGNAL_READ.store(signal_read, Ordering::SeqCst);
+    WAKE_READ.store(wake_read, Ordering::SeqCst);
+    WAKE_WRITE.store(wake_write, Ordering::SeqCst);
+    SIGNAL_PIPE.store(signal_write, Ordering::SeqCst);
+    PLUMBED_BY.store(pid, Ordering::SeqCst);
+    true
 }
 
 /// The watcher: ends whatever waits each time the handler says Ctrl-C was pressed.
-fn watch(read_end: c_int) {
+fn watch(read_end: c_int, wake_write: c_int) {
     // SAFETY: sigset_t is plain data; this thread never takes SIGINT, so the handler never runs
     // on it.
     unsafe {
@@ -122,11 +155,9 @@ fn watch(read_end: c_int) {
             // operation has finished does nothing.
             Waiting::Aio(aio) => unsafe { sys::nng_aio_abort(aio.0, sys::nng_err::NNG_EINTR) },
             Waiting::Poll => {
-                if let Some(Some((_, write_end))) = WAKE.get() {
-                    let byte = 1u8;
-                    // SAFETY: one byte from a local, to a pipe of ours.
-                    unsafe { libc::write(*write_end, (&byte as *const u8).cast(), 1) };
-                }
+                let byte = 1u8;
+                // SAFETY: one byte from a local, to a pipe of ours.
+                unsafe { libc::write(wake_write, (&byte as *const u8).cast(), 1) };
             }
             Waiting::Nothing => {}
         }
@@ -141,13 +172,7 @@ fn pipe() -> Option<(c_int, c_int)> {
 
 /// The read end of the pipe a `poll` waiter watches beside its own descriptors.
 pub fn wake_fd() -> Option<c_int> {
-    WAKE.get_or_init(|| {
-        let (read_end, write_end) = pipe()?;
-        // SAFETY: making our own pipe's read end non-blocking, to drain it.
-        unsafe { libc::fcntl(read_end, libc::F_SETFL, libc::O_NONBLOCK) };
-        Some((read_end, write_end))
-    })
-    .map(|(read_end, _)| read_end)
+    watcher_running().then(|| WAKE_READ.load(Ordering::SeqCst))
 }
 
 /// Empties the wake pipe after a poll it ended.

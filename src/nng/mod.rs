@@ -31,6 +31,7 @@ pub fn is_local_url(url: &str) -> bool {
 use std::cell::OnceCell;
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use nng_sys as sys;
 
@@ -109,9 +110,39 @@ fn check(rv: impl Status) -> Result<(), NngError> {
     }
 }
 
+/// Set once NNG has started in this process (or in the parent it was forked from).
+static STARTED: AtomicBool = AtomicBool::new(false);
+/// Set in a child forked after NNG started: NNG's threads stayed in the parent, and NNG aborts
+/// the process at the first lock it takes in the child (its own pthread_atfork handler).
+static FORKED: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process was forked after NNG started: then no NNG call may be made here (the
+/// Lua API raises, and dropping an object leaves its NNG side to the parent).
+pub fn forked() -> bool {
+    FORKED.load(Ordering::Relaxed)
+}
+
+extern "C" fn in_forked_child() {
+    if STARTED.load(Ordering::Relaxed) {
+        FORKED.store(true, Ordering::Relaxed);
+    }
+    interrupt::forget_parents_watcher();
+}
+
+/// Watches for forks, once per process (from `require "nml"`): see [`forked`].
+pub fn watch_forks() {
+    static WATCHING: std::sync::Once = std::sync::Once::new();
+    // SAFETY: registers a child handler that only stores atomics (async-signal-safe, as a
+    // handler run after fork in a multithreaded process must be).
+    WATCHING.call_once(|| unsafe {
+        libc::pthread_atfork(None, None, Some(in_forked_child));
+    });
+}
+
 /// NNG 2.0 must be initialised once before any other call; later calls are no-ops here.
 fn init() {
     static INIT: std::sync::Once = std::sync::Once::new();
+    STARTED.store(true, Ordering::Relaxed);
     INIT.call_once(|| {
         // SAFETY: null asks for NNG's default parameters; nml never calls nng_fini, so the
         // library stays up until the process ends (NNG's threads may outlive a Lua state).
@@ -217,6 +248,9 @@ impl Snapshot {
 
 impl Drop for Snapshot {
     fn drop(&mut self) {
+        if forked() {
+            return; // the parent's NNG made it; the child may not call NNG
+        }
         // SAFETY: freeing the snapshot nng_stats_get made, once.
         unsafe { sys::nng_stats_free(self.0) };
     }
@@ -370,7 +404,7 @@ impl Socket {
     }
 
     pub fn close(&mut self) {
-        if std::mem::replace(&mut self.open, false) {
+        if std::mem::replace(&mut self.open, false) && !forked() {
             // SAFETY: closing a socket id we opened; NNG tolerates ids already closed.
             unsafe { sys::nng_socket_close(self.id) };
             pipes::forget(self.numeric_id());
@@ -536,7 +570,7 @@ impl Context {
     }
 
     pub fn close(&mut self) {
-        if std::mem::replace(&mut self.open, false) {
+        if std::mem::replace(&mut self.open, false) && !forked() {
             // SAFETY: closing a context we opened; NNG tolerates one its socket closed.
             unsafe { sys::nng_ctx_close(self.ctx) };
         }
@@ -740,6 +774,9 @@ impl Aio {
 
 impl Drop for Aio {
     fn drop(&mut self) {
+        if forked() {
+            return; // left to the parent's NNG: freeing it here would take NNG's locks
+        }
         // SAFETY: freeing our aio once; nng_aio_free waits for any operation on it, and none is
         // running (every one is waited for).
         unsafe { sys::nng_aio_free(self.0.as_ptr()) };

@@ -137,6 +137,9 @@ impl TlsConfig {
 
 impl Drop for TlsConfig {
     fn drop(&mut self) {
+        if super::forked() {
+            return; // the parent's NNG made it; the child may not call NNG
+        }
         // SAFETY: releasing the hold nng_tls_config_alloc gave us, once.
         unsafe { sys::nng_tls_config_free(self.as_ptr()) };
     }
