@@ -136,12 +136,16 @@ describe("sockets", function()
     }
     for name, r in pairs(ranges) do
       for _, bad in ipairs { r[1], r[2], 1.5 } do
+        -- The value as given, and the argument it came in: setopt's #3, socket's options #2.
+        local shown = bad == 1.5 and "1%.5" or string.format("%d", bad):gsub("%-", "%%-")
         local ok, err = pcall(s.setopt, s, name, bad)
         assert.is_false(ok, name .. " = " .. tostring(bad))
-        assert.matches(name .. " must be an integer %(" .. r[3] .. "%)", err)
+        assert.matches("bad argument #3 to 'setopt' %(" .. name .. " must be a whole number %("
+          .. r[3] .. "%), got " .. shown .. "%)", err)
         ok, err = pcall(nml.socket, "req", { [name] = bad })
         assert.is_false(ok, name .. " = " .. tostring(bad))
-        assert.matches(name .. " must be an integer %(" .. r[3] .. "%)", err)
+        assert.matches("bad argument #2 to 'socket' %(" .. name .. " must be a whole number %("
+          .. r[3] .. "%), got " .. shown .. "%)", err)
       end
     end
     local _, err = pcall(s.getopt, s, "colour")
@@ -320,6 +324,43 @@ describe("sockets", function()
     assert.are.equal("timeout", last_code)
     d:close()
     full:close()
+  end)
+
+  it("says what was wrong with an address NNG calls invalid", function()
+    local d = socket("push")
+    for url, says in pairs({
+      ["tcp://127.0.0.1"] = "the URL needs a port, as in tcp://127.0.0.1:5555",
+      ["tcp://[::1]"] = "the URL needs a port, as in tcp://[::1]:5555",
+      ["tcp://nohost.invalid:5555"] = "the host nohost.invalid does not resolve",
+      ["ws://nohost.invalid/x"] = "the host nohost.invalid does not resolve",
+    }) do
+      local ok, err, code = d:dial(url)
+      assert.is_nil(ok, url)
+      assert.are.equal("bad_address", code)
+      assert.matches(says, err, 1, true)
+    end
+    local ok, err, code = d:listen("tcp://192.0.2.1:5555") -- TEST-NET-1: no host has it
+    assert.is_nil(ok)
+    assert.are.equal("bad_address", code)
+    assert.matches("192.0.2.1 is not an address of this machine", err, 1, true)
+    d:close()
+  end)
+
+  it("says whose turn it is when req/rep or a survey is used out of turn", function()
+    for _, case in ipairs({
+      { "rep", "send", "a rep socket %(or context%) sends one reply per request" },
+      { "req", "recv", "a req socket %(or context%) receives a reply only after it sent a request" },
+      { "surveyor", "recv", "a surveyor receives answers only after it sent a survey" },
+      { "respondent", "send", "a respondent sends one answer per survey" },
+    }) do
+      local s = socket(case[1])
+      local ok, err, code
+      if case[2] == "send" then ok, err, code = s:send("x") else ok, err, code = s:recv() end
+      assert.is_nil(ok, case[1])
+      assert.are.equal("state", code)
+      assert.matches(case[3], err)
+      s:close()
+    end
   end)
 
   it("closes sockets the script forgot when they are collected", function()

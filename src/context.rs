@@ -106,7 +106,7 @@ fn setopt_impl(s: &Stack) -> Returns {
             ),
         ));
     };
-    let ms = socket::option_integer(s, o, 3, "setopt")?;
+    let ms = socket::option_integer(s, o, (3, 3), "setopt")?;
     c.open()?.set_ms(nng_name(), ms as i32).map_err(|e| {
         Error::returned(
             e.code(),

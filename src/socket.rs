@@ -249,7 +249,7 @@ fn socket_impl(s: &Stack) -> Returns {
             };
             // `raw` was read above: it decides how the socket opens.
             if name != "raw" {
-                set_option(s, b, &name, key + 1, "socket")?;
+                set_option(s, b, &name, (key + 1, 2), "socket")?;
             }
             s.pop(1);
         }
@@ -442,7 +442,7 @@ fn setopt_impl(s: &Stack) -> Returns {
             .ok_or_else(|| bad_argument("setopt", 2, "option name expected"))?,
     )
     .into_owned();
-    set_option(s, b, &name, 3, "setopt")?;
+    set_option(s, b, &name, (3, 3), "setopt")?;
     s.push_bool(true);
     Ok(1)
 }
@@ -594,19 +594,27 @@ fn set_defaults(socket: &Socket) -> Result<()> {
     Ok(())
 }
 
-/// The integer at `value` for option `o`, checked against its range.
-pub fn option_integer(s: &Stack, o: &SocketOption, value: c_int, func: &str) -> Result<i64> {
+/// The integer at stack index `value` for option `o`, checked against its range. `arg` is the
+/// argument it came in, for the error: 3 for `setopt`'s value, 2 for `nml.socket`'s options.
+pub fn option_integer(
+    s: &Stack,
+    o: &SocketOption,
+    (value, arg): (c_int, usize),
+    func: &str,
+) -> Result<i64> {
     let (range, what) = o.value.range().expect("an NNG option");
-    let n = match s.kind(value) {
+    let (n, shown) = match s.kind(value) {
         Kind::Number => match s.to_number(value) {
-            Number::Int(i) => Some(i),
-            Number::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(f as i64),
-            Number::Float(_) => None,
+            Number::Int(i) => (Some(i), i.to_string()),
+            Number::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
+                (Some(f as i64), (f as i64).to_string())
+            }
+            Number::Float(f) => (None, f.to_string()),
         },
         k => {
             return Err(bad_argument(
                 func,
-                3,
+                arg,
                 format!("{} must be a number ({what}), got {}", o.name, k.name()),
             ))
         }
@@ -615,50 +623,60 @@ pub fn option_integer(s: &Stack, o: &SocketOption, value: c_int, func: &str) -> 
         Some(n) if range.contains(&n) => Ok(n),
         _ => Err(bad_argument(
             func,
-            3,
-            format!("{} must be an integer ({what})", o.name),
+            arg,
+            format!("{} must be a whole number ({what}), got {shown}", o.name),
         )),
     }
 }
 
-fn set_option(s: &Stack, b: &SocketState, name: &str, value: c_int, func: &str) -> Result<()> {
+/// Sets option `name` to the value at stack index `value`, which came in argument `arg`.
+fn set_option(
+    s: &Stack,
+    b: &SocketState,
+    name: &str,
+    (value, arg): (c_int, usize),
+    func: &str,
+) -> Result<()> {
     let o = option(name, func)?;
     let socket = b.open()?;
     let set = match o.value {
-        Value::Ms(nng_name) => socket.set_ms(nng_name(), option_integer(s, o, value, func)? as i32),
+        Value::Ms(nng_name) => {
+            socket.set_ms(nng_name(), option_integer(s, o, (value, arg), func)? as i32)
+        }
         Value::Bytes(nng_name) => {
-            let n = option_integer(s, o, value, func)? as usize;
+            let n = option_integer(s, o, (value, arg), func)? as usize;
             let set = socket.set_size(nng_name(), n);
             if set.is_ok() && name == "recv_max_size" {
                 b.recv_max_size.set(n);
             }
             set
         }
-        Value::Messages(nng_name) => {
-            socket.set_int(nng_name(), option_integer(s, o, value, func)? as c_int)
-        }
+        Value::Messages(nng_name) => socket.set_int(
+            nng_name(),
+            option_integer(s, o, (value, arg), func)? as c_int,
+        ),
         Value::Protocol => {
             let pname = s
                 .opt_bytes(value)
-                .ok_or_else(|| bad_argument(func, 3, "protocol name expected"))?;
+                .ok_or_else(|| bad_argument(func, arg, "protocol name expected"))?;
             let resolved = Module::of(s)?.protocols.borrow().resolve(pname);
             *b.protocol.borrow_mut() = resolved.ok_or_else(|| crate::protocol::unknown(pname))?;
             Ok(())
         }
         Value::Tagged => {
             if s.kind(value) != Kind::Boolean {
-                return Err(bad_argument(func, 3, "tagged must be a boolean"));
+                return Err(bad_argument(func, arg, "tagged must be a boolean"));
             }
             b.tagged.set(s.to_bool(value));
             Ok(())
         }
         Value::Strings => {
-            b.strings.set(Some(Strings::from_arg(s, value, 3, func)?));
+            b.strings.set(Some(Strings::from_arg(s, value, arg, func)?));
             Ok(())
         }
         Value::Share => {
             if s.kind(value) != Kind::Boolean {
-                return Err(bad_argument(func, 3, "share must be a boolean"));
+                return Err(bad_argument(func, arg, "share must be a boolean"));
             }
             let share = s.to_bool(value);
             if share && !b.local_only() {
@@ -674,7 +692,7 @@ fn set_option(s: &Stack, b: &SocketState, name: &str, value: c_int, func: &str) 
         }
         Value::Tcp(nodelay) => {
             if s.kind(value) != Kind::Boolean {
-                return Err(bad_argument(func, 3, format!("{name} must be a boolean")));
+                return Err(bad_argument(func, arg, format!("{name} must be a boolean")));
             }
             let on = Some(s.to_bool(value));
             let mut tcp = b.tcp.get();

@@ -18,7 +18,7 @@ use crate::lua::{Kind, LuaFn, Returns, Stack, Table};
 use crate::message::{self, Held, MsgBox, SharedMsg};
 use crate::msgpack;
 use crate::msgpack::unpack::{Buffers, SharedRefs, Unpacker};
-use crate::nng::{Message, Pattern};
+use crate::nng::{Message, NngError, Pattern};
 use crate::protocol::Protocol;
 use crate::socket::{self, SocketState};
 use crate::state::Module;
@@ -140,7 +140,7 @@ impl<'a> Endpoint<'a> {
             Some(c) => c.open()?.send(msg, dontwait),
             None => self.state.open()?.send(msg, dontwait),
         };
-        sent.map_err(|(e, _msg)| Error::from(e))
+        sent.map_err(|(e, _msg)| out_of_turn(e, self.state.pattern, Direction::Send))
     }
 
     /// The socket's poll descriptor for `direction` (a context's is its socket's).
@@ -156,11 +156,33 @@ impl<'a> Endpoint<'a> {
     }
 
     fn recv(&self, dontwait: bool) -> Result<Message> {
-        Ok(match self.context {
-            Some(c) => c.open()?.recv(dontwait)?,
-            None => self.state.open()?.recv(dontwait)?,
-        })
+        let received = match self.context {
+            Some(c) => c.open()?.recv(dontwait),
+            None => self.state.open()?.recv(dontwait),
+        };
+        received.map_err(|e| out_of_turn(e, self.state.pattern, Direction::Recv))
     }
+}
+
+/// NNG's error, saying what the pattern expects where NNG says only "Incorrect state": the
+/// request/reply and survey patterns take turns.
+fn out_of_turn(e: NngError, pattern: Pattern, direction: Direction) -> Error {
+    let turn = match (e.code(), pattern, direction) {
+        ("state", Pattern::Rep, Direction::Send) => {
+            "a rep socket (or context) sends one reply per request, after recv took it"
+        }
+        ("state", Pattern::Req, Direction::Recv) => {
+            "a req socket (or context) receives a reply only after it sent a request"
+        }
+        ("state", Pattern::Surveyor, Direction::Recv) => {
+            "a surveyor receives answers only after it sent a survey, until survey_time passes"
+        }
+        ("state", Pattern::Respondent, Direction::Send) => {
+            "a respondent sends one answer per survey, after recv took it"
+        }
+        _ => return Error::from(e),
+    };
+    Error::returned("state", format!("{turn} ({})", e.describe()))
 }
 
 /// `b`, if it is not a raw socket: raw sockets carry NNG's headers and only forward.

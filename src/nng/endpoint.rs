@@ -59,14 +59,17 @@ impl Endpoint {
         tcp: TcpOptions,
         tls: Option<&TlsOptions>,
     ) -> Result<Endpoint, EndpointError> {
-        listener_has_cert(&url.to_string_lossy(), tls)?;
+        let text = url.to_string_lossy();
+        listener_has_cert(&text, tls)?;
         let mut l = sys::nng_listener::default();
         // SAFETY: url is NUL-terminated; NNG writes the new listener's id into `l`.
-        check(unsafe { sys::nng_listener_create(&mut l, socket, url.as_ptr()) })?;
+        check(unsafe { sys::nng_listener_create(&mut l, socket, url.as_ptr()) })
+            .map_err(|error| address_error(error, &text, true))?;
         let endpoint = Endpoint::Listener(l);
         let started = endpoint.prepare(tcp, tls, true).and_then(|()| {
             // SAFETY: starting the listener just made.
-            Ok(check(unsafe { sys::nng_listener_start(l, 0) })?)
+            check(unsafe { sys::nng_listener_start(l, 0) })
+                .map_err(|error| address_error(error, &text, true))
         });
         if let Err(e) = started {
             endpoint.close();
@@ -86,7 +89,8 @@ impl Endpoint {
     ) -> Result<Endpoint, EndpointError> {
         let mut d = sys::nng_dialer::default();
         // SAFETY: url is NUL-terminated; NNG writes the new dialer's id into `d`.
-        check(unsafe { sys::nng_dialer_create(&mut d, socket, url.as_ptr()) })?;
+        check(unsafe { sys::nng_dialer_create(&mut d, socket, url.as_ptr()) })
+            .map_err(|error| address_error(error, &url.to_string_lossy(), false))?;
         let endpoint = Endpoint::Dialer(d);
         let flags = match blocking {
             true => 0,
@@ -253,8 +257,35 @@ fn dial_error(error: NngError, tls: Option<&TlsOptions>, url: &str) -> EndpointE
              (tls.cert_file and tls.key_file) signed by a CA it trusts"
                 .to_string(),
         ),
-        _ => None,
+        _ => return address_error(error, url, false),
     };
+    EndpointError { error, detail }
+}
+
+/// A failed listen or dial, with what to check when NNG found the address wrong (NNG says
+/// only "Address invalid", for a missing port as for a host that does not resolve).
+fn address_error(error: NngError, url: &str, listening: bool) -> EndpointError {
+    let detail = url
+        .split_once("://")
+        .filter(|_| error.code() == "bad_address")
+        .and_then(|(scheme, rest)| {
+            let (host, port, _) = host_port_path(rest);
+            let bracketed = format!("[{host}]");
+            let host = if host.contains(':') { &bracketed } else { host };
+            match (family(scheme), listening) {
+                ("tcp" | "tls", _) if port.is_empty() || port.parse::<u16>().is_err() => Some(
+                    format!("the URL needs a port, as in {scheme}://{host}:5555"),
+                ),
+                ("tcp" | "tls" | "ws" | "wss", false) => Some(format!(
+                    "the host {host} does not resolve to an address, or the URL is malformed"
+                )),
+                ("tcp" | "tls" | "ws" | "wss", true) => Some(format!(
+                    "{host} is not an address of this machine, or does not resolve: listen \
+                     on 0.0.0.0 (every address), 127.0.0.1, or one of this machine's own"
+                )),
+                _ => None,
+            }
+        });
     EndpointError { error, detail }
 }
 
