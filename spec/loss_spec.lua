@@ -95,4 +95,209 @@ describe("messages lost by design are counted", function()
     a:close()
     b:close()
   end)
+
+  -- Waits (bounded) until `done()`; survey specs poll counters that move on NNG's threads.
+  local function wait_for(done)
+    local deadline = nml.clock() + 5
+    while not done() and nml.clock() < deadline do nml.sleep(5) end
+  end
+
+  -- Surveys "hello" until `respondent` (dialed) receives one (surveys sent before the connection
+  -- is up go nowhere), then takes any other "hello" still on its way.
+  local function hello(surveyor, respondent)
+    respondent:setopt("recv_timeout", 50)
+    for _ = 1, 100 do
+      assert(surveyor:send("hello"))
+      if respondent:recv() then break end
+    end
+    nml.sleep(50)
+    while respondent:recv({ dontwait = true }) do end
+    respondent:setopt("recv_timeout", helper.TIMEOUT)
+  end
+
+  -- A surveyor and a respondent that has received a survey.
+  local function surveyed(survey_time)
+    local surveyor = helper.socket("surveyor", { survey_time = survey_time })
+    local url = helper.listen_fresh(surveyor, "inproc")
+    local respondent = helper.socket("respondent")
+    assert(respondent:dial(url))
+    hello(surveyor, respondent)
+    return surveyor, respondent, url
+  end
+
+  it("surveyor: each copy of a survey a respondent's full queue skips counts in send_drops", function()
+    local surveyor, respondent = surveyed(5000)
+    -- The respondent holds one survey and reads no more: the surveyor's queue for it fills.
+    local n = 100
+    for i = 1, n do assert(surveyor:send(i)) end
+    local drops = surveyor:stats().send_drops
+    local got = 0
+    wait_for(function()
+      while respondent:recv({ dontwait = true }) do got = got + 1 end
+      return got + drops >= n
+    end)
+    assert.is_true(drops > 0, "nothing counted")
+    assert.are.equal(n, got + drops, string.format("%d received, %d counted, of %d", got, drops, n))
+    surveyor:close()
+    respondent:close()
+  end)
+
+  it("surveyor: answers after survey_time count in recv_drops", function()
+    local surveyor, respondent = surveyed(50)
+    for i = 1, 3 do
+      assert(surveyor:send(i))
+      assert.are.equal(i, respondent:recv())
+      local ok, _, code = surveyor:recv()
+      assert.is_nil(ok)
+      assert.are.equal("timeout", code)
+      assert(respondent:send(i)) -- too late
+      wait_for(function() return surveyor:stats().recv_drops >= i end)
+      assert.are.equal(i, surveyor:stats().recv_drops)
+    end
+    surveyor:close()
+    respondent:close()
+  end)
+
+  it("surveyor: an answer to a survey a newer one replaced counts in recv_drops", function()
+    local surveyor, respondent = surveyed(5000)
+    assert(surveyor:send("old"))
+    assert.are.equal("old", respondent:recv())
+    assert(surveyor:send("new"))
+    assert(respondent:send("to old")) -- its survey is no longer current
+    assert.are.equal("new", respondent:recv())
+    assert(respondent:send("to new"))
+    assert.are.equal("to new", surveyor:recv())
+    assert.are.equal(1, surveyor:stats().recv_drops)
+    surveyor:close()
+    respondent:close()
+  end)
+
+  it("surveyor: answers not read before the next survey count in recv_drops", function()
+    local surveyor, respondent, url = surveyed(5000)
+    local others = {}
+    for i = 1, 2 do
+      others[i] = helper.socket("respondent")
+      assert(others[i]:dial(url))
+    end
+    while surveyor:stats().pipes < 3 do nml.sleep(5) end
+    nml.sleep(50)
+    assert(surveyor:send("first"))
+    for _, r in ipairs { respondent, others[1], others[2] } do
+      assert.are.equal("first", r:recv())
+      assert(r:send("answer"))
+    end
+    nml.sleep(50)
+    assert(surveyor:send("second")) -- the three answers were never read
+    wait_for(function() return surveyor:stats().recv_drops >= 3 end)
+    assert.are.equal(3, surveyor:stats().recv_drops)
+    for _, s in ipairs { surveyor, respondent, others[1], others[2] } do s:close() end
+  end)
+
+  it("surveyor: answers its full queue (128, whatever recv_buffer says) cannot take count in recv_drops", function()
+    local surveyor = helper.socket("surveyor", { survey_time = 1000, recv_buffer = 8192 })
+    local url = helper.listen_fresh(surveyor, "inproc")
+    local n = 130
+    local respondents = {}
+    for i = 1, n do
+      respondents[i] = helper.socket("respondent")
+      assert(respondents[i]:dial(url))
+    end
+    while surveyor:stats().pipes < n do nml.sleep(5) end
+    nml.sleep(50)
+    assert(surveyor:send("count off"))
+    for _, r in ipairs(respondents) do
+      assert.are.equal("count off", r:recv())
+      assert(r:send("here"))
+    end
+    wait_for(function() return surveyor:stats().recv_drops >= n - 128 end)
+    local got = 0
+    while surveyor:recv() do got = got + 1 end -- until survey_time ends
+    local drops = surveyor:stats().recv_drops
+    assert.are.equal(n - 128, drops)
+    assert.are.equal(n, got + drops, string.format("%d received, %d counted, of %d", got, drops, n))
+    surveyor:close()
+    for _, r in ipairs(respondents) do r:close() end
+  end)
+
+  it("respondent: an answer whose surveyor is gone counts in send_drops", function()
+    local surveyor, respondent = surveyed(5000)
+    surveyor:close()
+    while respondent:stats().pipes > 0 do nml.sleep(5) end
+    assert(respondent:send("nobody asks any more"))
+    assert.are.equal(1, respondent:stats().send_drops)
+    respondent:close()
+  end)
+
+  -- surveyor -> raw respondent (front) -> nml.forward -> raw surveyor (back) -> respondent
+  local function forwarded_survey()
+    local front = assert(nml.socket("respondent", { raw = true }))
+    local back = assert(nml.socket("surveyor", { raw = true }))
+    local front_url = helper.listen_fresh(front, "inproc")
+    local back_url = helper.listen_fresh(back, "inproc")
+    assert(nml.forward(front, back))
+    local surveyor = helper.socket("surveyor", { survey_time = 5000 })
+    local respondent = helper.socket("respondent")
+    assert(surveyor:dial(front_url))
+    assert(respondent:dial(back_url))
+    hello(surveyor, respondent)
+    return surveyor, front, back, respondent
+  end
+
+  it("raw surveyor (a forwarder's back): each copy a respondent's full queue skips counts in send_drops", function()
+    local surveyor, front, back, respondent = forwarded_survey()
+    local n = 100
+    for i = 1, n do
+      assert(surveyor:send(i))
+      nml.sleep(2) -- the forwarder keeps up: the back's queue fills, not the surveyor's
+    end
+    local function counted() return surveyor:stats().send_drops + back:stats().send_drops end
+    local got = 0
+    wait_for(function()
+      while respondent:recv({ dontwait = true }) do got = got + 1 end
+      return got + counted() >= n
+    end)
+    assert.is_true(back:stats().send_drops > 0,
+      string.format("nothing counted at the back (%d at the surveyor)", surveyor:stats().send_drops))
+    assert.are.equal(n, got + counted(), string.format("%d received, %d counted, of %d", got, counted(), n))
+    for _, s in ipairs { surveyor, front, back, respondent } do s:close() end
+  end)
+
+  it("raw respondent (a forwarder's front): an answer whose surveyor is gone counts in send_drops", function()
+    local surveyor, front, back, respondent = forwarded_survey()
+    surveyor:close()
+    while front:stats().pipes > 0 do nml.sleep(5) end
+    assert(respondent:send("nobody asks any more"))
+    wait_for(function() return front:stats().send_drops >= 1 end)
+    assert.are.equal(1, front:stats().send_drops)
+    assert.are.equal(0, respondent:stats().send_drops) -- its surveyor (the back) is there
+    for _, s in ipairs { front, back, respondent } do s:close() end
+  end)
+
+  it("respondent: a survey past NNG's hop limit (8 forwarders) counts in recv_drops", function()
+    local surveyor = helper.socket("surveyor", { survey_time = 5000 })
+    local url = helper.listen_fresh(surveyor, "inproc")
+    local sockets = { surveyor }
+    for _ = 1, 8 do
+      local front = assert(nml.socket("respondent", { raw = true }))
+      local back = assert(nml.socket("surveyor", { raw = true }))
+      assert(front:dial(url))
+      url = helper.listen_fresh(back, "inproc")
+      assert(nml.forward(front, back))
+      sockets[#sockets + 1], sockets[#sockets + 2] = front, back
+    end
+    local respondent = helper.socket("respondent")
+    assert(respondent:dial(url))
+    sockets[#sockets + 1] = respondent
+    for _, s in ipairs(sockets) do
+      while s:stats().pipes < 1 do nml.sleep(5) end
+    end
+    nml.sleep(50)
+    for i = 1, 3 do assert(surveyor:send(i)) end
+    wait_for(function() return respondent:stats().recv_drops >= 3 end)
+    assert.are.equal(3, respondent:stats().recv_drops)
+    local ok, _, code = respondent:recv({ dontwait = true })
+    assert.is_nil(ok)
+    assert.are.equal("again", code)
+    for _, s in ipairs(sockets) do s:close() end
+  end)
 end)

@@ -213,9 +213,11 @@ pub struct PipeStats {
     pub disconnects: u64,
     /// Messages NNG dropped for exceeding `recv_max_size`.
     pub oversize_drops: u64,
-    /// Messages a pub socket dropped: for a subscriber whose queue was full, or with none.
+    /// Messages a pub, bus, surveyor or respondent socket dropped on the way out: for a peer
+    /// whose queue was full, with no subscriber, or for a surveyor gone.
     pub send_drops: u64,
-    /// Messages a sub socket's full receive queue lost.
+    /// Messages a sub, bus or surveyor socket dropped on the way in: its queue full, or (surveyor)
+    /// an answer to no current survey or left unread.
     pub recv_drops: u64,
 }
 
@@ -508,10 +510,11 @@ impl Socket {
         snapshot.walk(&mut |item| match stat_name(item) {
             b"socket" if child_value(item, c"id") == id => {
                 stats.pipes = child_value(item, c"pipes");
-                // pub only: messages a subscriber's full queue pushed out, and sends with no
-                // subscriber at all
+                // pub (NNG's own), bus (patch 0009), surveyor and respondent (0011): what went
+                // to no peer (a full queue, no subscriber, a surveyor gone)
                 stats.send_drops = child_value(item, c"tx_discard");
-                // sub and raw sub only (NNG patch 0008): messages their full queue lost
+                // sub (0008), bus (0009), surveyor and respondent (0011): what arrived and was
+                // dropped (a full queue, an answer too late, a survey over the hop limit)
                 stats.recv_drops = child_value(item, c"rx_discard");
             }
             b"dialer" | b"listener" if child_value(item, c"socket") == id => {

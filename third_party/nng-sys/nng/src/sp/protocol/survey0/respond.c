@@ -18,6 +18,7 @@
 #include "../../../core/pipe.h"
 #include "../../../core/pollable.h"
 #include "../../../core/protocol.h"
+#include "../../../core/socket.h"
 
 // Respondent protocol.  The RESPONDENT protocol is the "replier" side of
 // the surveyor pattern.  This is useful for building service discovery, or
@@ -61,6 +62,10 @@ struct resp0_sock {
 	nni_list       recvq;
 	nni_pollable   readable;
 	nni_pollable   writable;
+#ifdef NNG_ENABLE_STATS
+	nni_stat_item stat_tx_discard; // answers whose surveyor was gone
+	nni_stat_item stat_rx_discard; // surveys over the hop limit, or no memory
+#endif
 };
 
 // resp0_pipe is our per-pipe protocol private structure.
@@ -182,6 +187,9 @@ resp0_ctx_send(void *arg, nni_aio *aio)
 
 	if ((p = nni_id_get(&s->pipes, pid)) == NULL) {
 		// Surveyor has left the building.  Just discard the reply.
+#ifdef NNG_ENABLE_STATS
+		nni_stat_inc(&s->stat_tx_discard, 1);
+#endif
 		nni_mtx_unlock(&s->mtx);
 		nni_aio_set_msg(aio, NULL);
 		nni_aio_finish(aio, 0, nni_msg_len(msg));
@@ -224,7 +232,26 @@ resp0_sock_init(void *arg, nni_sock *nsock)
 {
 	resp0_sock *s = arg;
 
+#ifdef NNG_ENABLE_STATS
+	static const nni_stat_info tx_discard_info = {
+		.si_name = "tx_discard",
+		.si_desc = "answers dropped: their surveyor was gone",
+		.si_type = NNG_STAT_COUNTER,
+		.si_unit = NNG_UNIT_MESSAGES,
+	};
+	static const nni_stat_info rx_discard_info = {
+		.si_name = "rx_discard",
+		.si_desc = "surveys dropped: over the hop limit (ttl), or no memory",
+		.si_type = NNG_STAT_COUNTER,
+		.si_unit = NNG_UNIT_MESSAGES,
+	};
+	nni_stat_init(&s->stat_tx_discard, &tx_discard_info);
+	nni_stat_init(&s->stat_rx_discard, &rx_discard_info);
+	nni_sock_add_stat(nsock, &s->stat_tx_discard);
+	nni_sock_add_stat(nsock, &s->stat_rx_discard);
+#else
 	NNI_ARG_UNUSED(nsock);
+#endif
 
 	nni_mtx_init(&s->mtx);
 	nni_id_map_init(&s->pipes, 0, 0, false);
@@ -349,6 +376,9 @@ resp0_pipe_close(void *arg)
 		nni_aio_set_msg(aio, NULL);
 		nni_aio_finish(aio, 0, nni_msg_len(msg));
 		nni_msg_free(msg);
+#ifdef NNG_ENABLE_STATS
+		nni_stat_inc(&s->stat_tx_discard, 1);
+#endif
 	}
 	if (p->id == s->ctx.pipe_id) {
 		// Make sure user space knows they can send a message to us,
@@ -557,6 +587,9 @@ resp0_pipe_recv_cb(void *arg)
 
 drop:
 	nni_msg_free(msg);
+#ifdef NNG_ENABLE_STATS
+	nni_stat_inc(&s->stat_rx_discard, 1);
+#endif
 	nni_aio_set_msg(&p->aio_recv, NULL);
 	nni_pipe_recv(p->npipe, &p->aio_recv);
 }

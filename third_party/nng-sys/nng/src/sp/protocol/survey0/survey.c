@@ -18,6 +18,7 @@
 #include "../../../core/platform.h"
 #include "../../../core/pollable.h"
 #include "../../../core/protocol.h"
+#include "../../../core/socket.h"
 
 // Surveyor protocol.  The SURVEYOR protocol is the "survey" side of the
 // survey pattern.  This is useful for building service discovery, voting, etc.
@@ -58,6 +59,10 @@ struct surv0_sock {
 	nni_pollable   writable;
 	nni_pollable   readable;
 	nni_atomic_int send_buf;
+#ifdef NNG_ENABLE_STATS
+	nni_stat_item stat_tx_discard; // survey copies a peer's full queue lost
+	nni_stat_item stat_rx_discard; // answers no current survey could take
+#endif
 };
 
 // surv0_pipe is our per-pipe protocol private structure.
@@ -216,6 +221,10 @@ surv0_ctx_send(void *arg, nni_aio *aio)
 
 	nni_mtx_lock(&sock->mtx);
 
+	// Answers to the last survey that were never read are lost now.
+#ifdef NNG_ENABLE_STATS
+	nni_stat_inc(&sock->stat_rx_discard, nni_lmq_len(&ctx->recv_lmq));
+#endif
 	// Abort everything outstanding.
 	surv0_ctx_abort(ctx, NNG_ECANCELED);
 
@@ -243,6 +252,10 @@ surv0_ctx_send(void *arg, nni_aio *aio)
 		} else if (!nni_lmq_full(&pipe->send_queue)) {
 			nni_msg_clone(msg);
 			nni_lmq_put(&pipe->send_queue, msg);
+		} else {
+#ifdef NNG_ENABLE_STATS
+			nni_stat_inc(&sock->stat_tx_discard, 1);
+#endif
 		}
 	}
 
@@ -273,7 +286,26 @@ surv0_sock_init(void *arg, nni_sock *s)
 {
 	surv0_sock *sock = arg;
 
+#ifdef NNG_ENABLE_STATS
+	static const nni_stat_info tx_discard_info = {
+		.si_name = "tx_discard",
+		.si_desc = "survey copies dropped for a peer's full send queue",
+		.si_type = NNG_STAT_COUNTER,
+		.si_unit = NNG_UNIT_MESSAGES,
+	};
+	static const nni_stat_info rx_discard_info = {
+		.si_name = "rx_discard",
+		.si_desc = "answers dropped: no current survey, or its queue full",
+		.si_type = NNG_STAT_COUNTER,
+		.si_unit = NNG_UNIT_MESSAGES,
+	};
+	nni_stat_init(&sock->stat_tx_discard, &tx_discard_info);
+	nni_stat_init(&sock->stat_rx_discard, &rx_discard_info);
+	nni_sock_add_stat(s, &sock->stat_tx_discard);
+	nni_sock_add_stat(s, &sock->stat_rx_discard);
+#else
 	NNI_ARG_UNUSED(s);
+#endif
 
 	NNI_LIST_INIT(&sock->pipes, surv0_pipe, node);
 	nni_mtx_init(&sock->mtx);
@@ -455,6 +487,9 @@ surv0_pipe_recv_cb(void *arg)
 	if (((ctx = nni_id_get(&sock->surveys, id)) == NULL) ||
 	    (nni_lmq_full(&ctx->recv_lmq))) {
 		nni_msg_free(msg);
+#ifdef NNG_ENABLE_STATS
+		nni_stat_inc(&sock->stat_rx_discard, 1);
+#endif
 	} else if ((aio = nni_list_first(&ctx->recv_queue)) != NULL) {
 		nni_list_remove(&ctx->recv_queue, aio);
 		nni_aio_finish_msg(aio, msg);

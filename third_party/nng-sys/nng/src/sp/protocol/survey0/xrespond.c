@@ -47,6 +47,10 @@ struct xresp0_sock {
 	nni_id_map     pipes;
 	nni_aio        aio_getq;
 	nni_mtx        mtx;
+#ifdef NNG_ENABLE_STATS
+	nni_stat_item stat_tx_discard; // answers with no surveyor to take them
+	nni_stat_item stat_rx_discard; // surveys over the hop limit, or no memory
+#endif
 };
 
 // resp0_pipe is our per-pipe protocol private structure.
@@ -75,6 +79,25 @@ static void
 xresp0_sock_init(void *arg, nni_sock *ns)
 {
 	xresp0_sock *s = arg;
+
+#ifdef NNG_ENABLE_STATS
+	static const nni_stat_info tx_discard_info = {
+		.si_name = "tx_discard",
+		.si_desc = "answers dropped: no route back, surveyor gone or its queue full",
+		.si_type = NNG_STAT_COUNTER,
+		.si_unit = NNG_UNIT_MESSAGES,
+	};
+	static const nni_stat_info rx_discard_info = {
+		.si_name = "rx_discard",
+		.si_desc = "surveys dropped: over the hop limit (ttl), or no memory",
+		.si_type = NNG_STAT_COUNTER,
+		.si_unit = NNG_UNIT_MESSAGES,
+	};
+	nni_stat_init(&s->stat_tx_discard, &tx_discard_info);
+	nni_stat_init(&s->stat_rx_discard, &rx_discard_info);
+	nni_sock_add_stat(ns, &s->stat_tx_discard);
+	nni_sock_add_stat(ns, &s->stat_rx_discard);
+#endif
 
 	nni_mtx_init(&s->mtx);
 	nni_atomic_init(&s->ttl);
@@ -215,6 +238,9 @@ xresp0_sock_getq_cb(void *arg)
 	// We yank the outgoing pipe id from the header
 	if (nni_msg_header_len(msg) < 4) {
 		nni_msg_free(msg);
+#ifdef NNG_ENABLE_STATS
+		nni_stat_inc(&s->stat_tx_discard, 1);
+#endif
 		// We can't really close down the socket, so just keep going.
 		nni_msgq_aio_get(s->uwq, &s->aio_getq);
 		return;
@@ -228,6 +254,9 @@ xresp0_sock_getq_cb(void *arg)
 	if (((p = nni_id_get(&s->pipes, id)) == NULL) ||
 	    (nni_msgq_tryput(p->sendq, msg) != 0)) {
 		nni_msg_free(msg);
+#ifdef NNG_ENABLE_STATS
+		nni_stat_inc(&s->stat_tx_discard, 1);
+#endif
 	}
 	nni_mtx_unlock(&s->mtx);
 	nni_msgq_aio_get(s->uwq, &s->aio_getq);
@@ -321,6 +350,9 @@ xresp0_recv_cb(void *arg)
 
 drop:
 	nni_msg_free(msg);
+#ifdef NNG_ENABLE_STATS
+	nni_stat_inc(&s->stat_rx_discard, 1);
+#endif
 	nni_pipe_recv(p->npipe, &p->aio_recv);
 }
 

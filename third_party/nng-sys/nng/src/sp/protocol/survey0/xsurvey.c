@@ -43,6 +43,10 @@ struct xsurv0_sock {
 	nni_msgq      *urq;
 	nni_mtx        mtx;
 	nni_atomic_int ttl;
+#ifdef NNG_ENABLE_STATS
+	nni_stat_item stat_tx_discard; // survey copies a peer's full queue lost
+	nni_stat_item stat_rx_discard; // answers lost for want of memory
+#endif
 };
 
 // surv0_pipe is our per-pipe protocol private structure.
@@ -70,6 +74,25 @@ static void
 xsurv0_sock_init(void *arg, nni_sock *nsock)
 {
 	xsurv0_sock *s = arg;
+
+#ifdef NNG_ENABLE_STATS
+	static const nni_stat_info tx_discard_info = {
+		.si_name = "tx_discard",
+		.si_desc = "survey copies dropped for a peer's full send queue",
+		.si_type = NNG_STAT_COUNTER,
+		.si_unit = NNG_UNIT_MESSAGES,
+	};
+	static const nni_stat_info rx_discard_info = {
+		.si_name = "rx_discard",
+		.si_desc = "answers dropped for want of memory",
+		.si_type = NNG_STAT_COUNTER,
+		.si_unit = NNG_UNIT_MESSAGES,
+	};
+	nni_stat_init(&s->stat_tx_discard, &tx_discard_info);
+	nni_stat_init(&s->stat_rx_discard, &rx_discard_info);
+	nni_sock_add_stat(nsock, &s->stat_tx_discard);
+	nni_sock_add_stat(nsock, &s->stat_rx_discard);
+#endif
 
 	nni_aio_init(&s->aio_getq, xsurv0_sock_getq_cb, s);
 	NNI_LIST_INIT(&s->pipes, xsurv0_pipe, node);
@@ -267,6 +290,9 @@ xsurv0_recv_cb(void *arg)
 		if (nni_msg_header_append(msg, body, sizeof(uint32_t)) != 0) {
 			// TODO: bump a no-memory stat
 			nni_msg_free(msg);
+#ifdef NNG_ENABLE_STATS
+			nni_stat_inc(&p->psock->stat_rx_discard, 1);
+#endif
 			// Closing the pipe may release some memory.
 			// It at least gives an indication to the peer
 			// that we've lost the message.
@@ -316,9 +342,16 @@ xsurv0_sock_getq_cb(void *arg)
 
 	nni_mtx_lock(&s->mtx);
 	NNI_LIST_FOREACH (&s->pipes, p) {
+		int rv;
 		nni_msg_clone(msg);
-		if (nni_msgq_tryput(p->sendq, msg) != 0) {
+		if ((rv = nni_msgq_tryput(p->sendq, msg)) != 0) {
 			nni_msg_free(msg);
+#ifdef NNG_ENABLE_STATS
+			// Counted when full; a closed queue's peer is leaving.
+			if (rv == NNG_EAGAIN) {
+				nni_stat_inc(&s->stat_tx_discard, 1);
+			}
+#endif
 		}
 	}
 
