@@ -346,6 +346,22 @@ describe("sockets", function()
     d:close()
   end)
 
+  it("returns at once from a surveyor's recv with dontwait, during a survey", function()
+    -- NNG 2.0.0 stretched a receive timeout of 0 to the survey's end (patch 0013).
+    local surveyor = socket("surveyor", { survey_time = 2000 })
+    assert(surveyor:send("anyone?")) -- no respondent: nothing will come
+    for _, context in ipairs({ surveyor, surveyor:context() }) do
+      if context ~= surveyor then assert(context:send("anyone?")) end
+      local started = nml.clock()
+      local ok, _, code = context:recv({ dontwait = true })
+      local took = nml.clock() - started
+      assert.is_nil(ok)
+      assert.are.equal("again", code)
+      assert.is_true(took < 0.5, string.format("dontwait took %.2f s", took))
+    end
+    surveyor:close()
+  end)
+
   it("says whose turn it is when req/rep or a survey is used out of turn", function()
     for _, case in ipairs({
       { "rep", "send", "a rep socket %(or context%) sends one reply per request" },

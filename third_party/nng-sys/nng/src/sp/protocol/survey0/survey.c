@@ -180,8 +180,10 @@ surv0_ctx_recv(void *arg, nni_aio *aio)
 	}
 
 	timeout = nni_aio_get_timeout(aio);
-	if ((timeout < 1) || ((now + timeout) > ctx->expire)) {
-		// limit the timeout to the survey time
+	if ((timeout != NNG_DURATION_ZERO) &&
+	    ((timeout < 1) || ((now + timeout) > ctx->expire))) {
+		// limit the timeout to the survey time; a zero timeout (do not
+		// wait) stays zero
 		nni_aio_set_expire(aio, ctx->expire);
 	}
 
