@@ -26,8 +26,8 @@ local payload1m = string.rep("y", MIB)
 -- half their rate.)
 local function socket(kind, transport)
   local options = { recv_timeout = 10000, send_timeout = 10000 }
-  if transport == "inproc" then
-    options.send_buffer, options.recv_buffer = 8192, 8192
+  if transport == "inproc" and kind == "push" then
+    options.send_buffer = 8192 -- pull, req and rep keep no queue of their own to size
   end
   return assert(nml.socket(kind, options))
 end

@@ -27,8 +27,8 @@ local nml = {}
 ---@field recv_timeout? integer
 ---@field send_timeout? integer
 ---@field recv_max_size? integer
----@field recv_buffer? integer
----@field send_buffer? integer
+---@field recv_buffer? integer messages (0 to 8192): bus, pair, pair1, sub and raw sockets only
+---@field send_buffer? integer messages (0 to 8192): bus, pair, pair1, push, pub and raw sockets only
 ---@field reconnect_min? integer
 ---@field reconnect_max? integer
 ---@field survey_time? integer

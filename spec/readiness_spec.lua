@@ -14,7 +14,7 @@ end
 
 describe("readiness", function()
   it("a push socket that cannot send says again at once, and polls writable when it can", function()
-    local pull, push = helper.pair_of("pull", "push", "inproc", { recv_buffer = 1 })
+    local pull, push = helper.pair_of("pull", "push", "inproc")
     assert(push:setopt("send_buffer", 1))
     local _, writable = nml.poll({}, 1000, { push })
     assert.equals(push, writable[1])

@@ -44,7 +44,7 @@ describe("shared buffers", function()
   end)
 
   it("are refused with nil, msg, \"gone\" once their sender has exited, and nothing else is lost", function()
-    local pull = helper.socket("pull", { recv_timeout = 10000, recv_buffer = 16, share = true })
+    local pull = helper.socket("pull", { recv_timeout = 10000, share = true })
     local url = ipc_url()
     assert(pull:listen(url))
     local out, ok = helper.run(peer .. " send " .. url .. " 3")

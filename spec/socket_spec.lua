@@ -56,7 +56,8 @@ for _, transport in ipairs { "inproc", "ipc", "tcp" } do
     end)
 
     it("push/pull delivers in order", function()
-      local pull, push = pair_of("pull", "push", transport, { send_buffer = 32, recv_buffer = 32 })
+      local pull, push = pair_of("pull", "push", transport)
+      assert(push:setopt("send_buffer", 32))
       for i = 1, 20 do assert(push:send({ seq = i })) end
       for i = 1, 20 do assert.are.equal(i, pull:recv().seq) end
       pull:close()
@@ -161,11 +162,17 @@ describe("sockets", function()
     assert.are.equal(64 * 1024 * 1024, s:getopt("recv_max_size"))
     assert.are.equal("MessagePack", s:getopt("protocol"))
     assert.is_true(s:getopt("tagged"))
-    for name, v in pairs { recv_timeout = 250, send_timeout = -1, recv_max_size = 1024, recv_buffer = 8,
-      send_buffer = 4, reconnect_min = 10, reconnect_max = 1000, resend_time = 5000 } do
+    for name, v in pairs { recv_timeout = 250, send_timeout = -1, recv_max_size = 1024,
+      reconnect_min = 10, reconnect_max = 1000, resend_time = 5000 } do
       assert.is_true(s:setopt(name, v), name)
       assert.are.equal(v, s:getopt(name), name)
     end
+    local p = socket("pair")
+    for name, v in pairs { recv_buffer = 8, send_buffer = 4 } do
+      assert.is_true(p:setopt(name, v), name)
+      assert.are.equal(v, p:getopt(name), name)
+    end
+    p:close()
     assert(s:setopt("protocol", "lua-cjson"))
     assert.are.equal("JSON", s:getopt("protocol"))
     local none, _, code = s:setopt("protocol", "nope")
@@ -324,6 +331,34 @@ describe("sockets", function()
     assert.are.equal("timeout", last_code)
     d:close()
     full:close()
+  end)
+
+  it("sizes queues only where the pattern keeps one: NNG accepts the option and never reads it elsewhere", function()
+    local queues = {
+      recv_buffer = { bus = true, pair = true, pair1 = true, sub = true },
+      send_buffer = { bus = true, pair = true, pair1 = true, push = true, pub = true },
+    }
+    for _, kind in ipairs({ "pair", "pair1", "req", "rep", "pub", "sub", "push", "pull", "bus",
+      "surveyor", "respondent" }) do
+      local s = socket(kind)
+      for name, kinds in pairs(queues) do
+        local ok, err, code = s:setopt(name, 16)
+        local got = s:getopt(name)
+        if kinds[kind] then
+          assert.is_true(ok, kind .. " " .. name)
+          assert.are.equal(16, got, kind .. " " .. name)
+        else
+          assert.is_nil(ok, kind .. " " .. name .. " was taken")
+          assert.are.equal("not_supported", code)
+          assert.matches("a " .. kind .. " socket keeps no queue that " .. name .. " sizes", err, 1, true)
+          assert.is_nil(got)
+          local none, _, socket_code = nml.socket(kind, { [name] = 16 })
+          assert.is_nil(none)
+          assert.are.equal("not_supported", socket_code)
+        end
+      end
+      s:close()
+    end
   end)
 
   it("says what was wrong with an address NNG calls invalid", function()

@@ -651,10 +651,11 @@ fn set_option(
             }
             set
         }
-        Value::Messages(nng_name) => socket.set_int(
-            nng_name(),
-            option_integer(s, o, (value, arg), func)? as c_int,
-        ),
+        Value::Messages(nng_name) => {
+            let n = option_integer(s, o, (value, arg), func)? as c_int;
+            has_queue(b, name)?;
+            socket.set_int(nng_name(), n)
+        }
         Value::Protocol => {
             let pname = s
                 .opt_bytes(value)
@@ -728,13 +729,37 @@ fn getopt_impl(s: &Stack) -> Returns {
     Ok(1)
 }
 
+/// Whether the socket keeps the queue `recv_buffer` or `send_buffer` sizes. NNG accepts both
+/// options on every socket, and a protocol without that queue never reads them: a pull socket
+/// with `recv_buffer = 8192` would queue nothing more. Raw sockets use NNG's socket queues.
+fn has_queue(b: &SocketState, name: &str) -> Result<()> {
+    let has = match name {
+        "recv_buffer" => b.pattern.keeps_recv_queue(),
+        _ => b.pattern.keeps_send_queue(),
+    };
+    match has || b.raw {
+        true => Ok(()),
+        false => Err(Error::returned(
+            "not_supported",
+            format!(
+                "a {} socket keeps no queue that {name} sizes (recv_buffer: bus, pair, pair1, \
+                 sub; send_buffer: bus, pair, pair1, push, pub)",
+                b.pattern.name()
+            ),
+        )),
+    }
+}
+
 /// Pushes the value of option `o` of the socket.
 pub fn push_option(s: &Stack, b: &SocketState, o: &SocketOption) -> Result<()> {
     let socket = b.open()?;
     let got = match o.value {
         Value::Ms(nng_name) => socket.get_ms(nng_name()).map(|v| s.push_int(v as i64)),
         Value::Bytes(nng_name) => socket.get_size(nng_name()).map(|v| s.push_int(v as i64)),
-        Value::Messages(nng_name) => socket.get_int(nng_name()).map(|v| s.push_int(v as i64)),
+        Value::Messages(nng_name) => {
+            has_queue(b, o.name)?;
+            socket.get_int(nng_name()).map(|v| s.push_int(v as i64))
+        }
         Value::Protocol => {
             s.push_str(b.protocol.borrow().name());
             Ok(())

@@ -64,7 +64,9 @@ end
 -- The peer: echoes what it receives (rep, pair) or checks and counts it (pull), until "stop".
 local function peer(pattern, url, seconds)
   local kind = ({ req = "rep", push = "pull", pair = "pair" })[pattern]
-  local sock = assert(nml.socket(kind, { recv_timeout = 30000, send_timeout = TIMEOUT, recv_buffer = QUEUE }))
+  local options = { recv_timeout = 30000, send_timeout = TIMEOUT }
+  if kind == "pair" then options.recv_buffer = QUEUE end -- rep and pull keep no queue to size
+  local sock = assert(nml.socket(kind, options))
   assert(sock:dial(url))
   local received, corrupted, expected = 0, 0, 1
   local warm_at, rss_warm = nml.clock() + seconds / 5, nil
@@ -104,7 +106,9 @@ end
 local function run(pattern, transport, seconds)
   local lua = arg[-1]
   local url = url_for(transport)
-  local sock = assert(nml.socket(pattern, { recv_timeout = TIMEOUT, send_timeout = TIMEOUT, send_buffer = QUEUE }))
+  local options = { recv_timeout = TIMEOUT, send_timeout = TIMEOUT }
+  if pattern ~= "req" then options.send_buffer = QUEUE end -- req keeps no queue to size
+  local sock = assert(nml.socket(pattern, options))
   assert(sock:listen(url))
   local peer_out = assert(io.popen(string.format("%s %s peer %s %s %f", lua, arg[0], pattern, url, seconds), "r"))
   local r = { pattern = pattern, transport = transport, sent = 0, received = 0, lost = 0, corrupted = 0 }

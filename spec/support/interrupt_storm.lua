@@ -10,7 +10,7 @@ sigcount.install()
 local pid = io.open("/proc/self/stat"):read("*l"):match("^(%d+)")
 
 if mode == "recv" then
-  local pull = assert(nml.socket("pull", { recv_timeout = 1500, recv_buffer = 8192 }))
+  local pull = assert(nml.socket("pull", { recv_timeout = 1500 }))
   assert(pull:listen(url))
   print("ready " .. pid)
   io.stdout:flush()

@@ -292,6 +292,22 @@ pub enum Pattern {
 }
 
 impl Pattern {
+    /// Whether NNG's protocol keeps a receive queue that `recv_buffer` sizes.
+    pub fn keeps_recv_queue(self) -> bool {
+        matches!(
+            self,
+            Pattern::Bus | Pattern::Pair0 | Pattern::Pair1 | Pattern::Sub
+        )
+    }
+
+    /// Whether NNG's protocol keeps a send queue that `send_buffer` sizes.
+    pub fn keeps_send_queue(self) -> bool {
+        matches!(
+            self,
+            Pattern::Bus | Pattern::Pair0 | Pattern::Pair1 | Pattern::Push | Pattern::Pub
+        )
+    }
+
     pub fn from_name(name: &[u8]) -> Option<Pattern> {
         Some(match name {
             b"pair" | b"pair0" => Pattern::Pair0,
