@@ -301,3 +301,64 @@ describe("messages lost by design are counted", function()
     for _, s in ipairs(sockets) do s:close() end
   end)
 end)
+
+-- A connection that breaks with messages on their way: the one being written, and (pub, bus)
+-- those queued for that peer, are counted at the sender. Bytes already in the kernel's buffers
+-- when the peer went cannot be known. The receiver reads nothing, so the connection fills; then
+-- it goes, and the sender's write in progress fails. A pull or pair pushes back, so it can be a
+-- socket here that is closed; a sub or bus reads on into its own queue, dropping, so it is a
+-- process that is stopped (SIGSTOP), then killed.
+describe("messages a broken connection takes with it", function()
+  local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
+  local big = string.rep("x", 4 * 1024 * 1024)
+
+  -- A receiver of `kind` on `url`, and how to break its connection.
+  local function receiver_in_this_process(kind, url)
+    local receiver = helper.socket(kind)
+    assert(receiver:dial(url))
+    return function() receiver:close() end
+  end
+  local function receiver_in_a_stopped_process(kind, url)
+    local child = assert(io.popen(string.format("LUA_CPATH='%s;;' %s %s/support/stalled_peer.lua %s %s & echo $!",
+      helper.cpath, helper.lua, here, kind, url)))
+    local pid = child:read("*l")
+    assert(child:read("*l") == "ready", "the peer did not start")
+    return function()
+      os.execute("kill -9 " .. pid)
+      child:close()
+    end, pid
+  end
+
+  local cases = {
+    { "push", "pull", receiver_in_this_process }, { "pair", "pair", receiver_in_this_process },
+    { "pair1", "pair1", receiver_in_this_process }, { "bus", "bus", receiver_in_a_stopped_process },
+    { "pub", "sub", receiver_in_a_stopped_process },
+  }
+  for _, transport in ipairs({ "ipc", "tcp" }) do
+    for _, case in ipairs(cases) do
+      local sender_kind, receiver_kind, receiver = case[1], case[2], case[3]
+      it(sender_kind .. " counts them in send_drops (" .. transport .. ")", function()
+        local sender = helper.socket(sender_kind, { send_timeout = 300 })
+        local url = helper.listen_fresh(sender, transport)
+        local break_it, pid = receiver(receiver_kind, url)
+        while sender:stats().pipes < 1 do nml.sleep(5) end
+        if pid then os.execute("kill -STOP " .. pid) end
+        local taken = 0
+        for _ = 1, 12 do -- until the connection is full (push and pair: the send times out)
+          if not sender:send(big, "string") then break end
+          taken = taken + 1
+        end
+        nml.sleep(100)
+        local before = sender:stats().send_drops -- pub and bus: a full queue's, counted already
+        break_it()
+        local deadline = nml.clock() + 5
+        while sender:stats().pipes > 0 and nml.clock() < deadline do nml.sleep(10) end
+        nml.sleep(50)
+        local drops = sender:stats().send_drops - before
+        assert.is_true(drops >= 1, string.format("%d taken, none counted", taken))
+        assert.is_true(drops + before <= taken, string.format("%d counted of %d taken", drops + before, taken))
+        sender:close()
+      end)
+    end
+  end
+end)

@@ -527,8 +527,10 @@ impl Socket {
             b"socket" if child_value(item, c"id") == id => {
                 stats.pipes = child_value(item, c"pipes");
                 // pub (NNG's own), bus (patch 0009), surveyor and respondent (0011): what went
-                // to no peer (a full queue, no subscriber, a surveyor gone)
-                stats.send_drops = child_value(item, c"tx_discard");
+                // to no peer (a full queue, no subscriber, a surveyor gone); push, pair, pub and
+                // bus (0014): what a connection took with it when it broke (pair1 counts that
+                // in its own tx_drop, which NNG declared and never counted)
+                stats.send_drops = child_value(item, c"tx_discard") + child_value(item, c"tx_drop");
                 // sub (0008), bus (0009), surveyor and respondent (0011): what arrived and was
                 // dropped (a full queue, an answer too late, a survey over the hop limit)
                 stats.recv_drops = child_value(item, c"rx_discard");

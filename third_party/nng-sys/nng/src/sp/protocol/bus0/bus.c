@@ -86,6 +86,8 @@ bus0_sock_init(void *arg, nni_sock *ns)
 		.si_desc = "messages dropped for a peer's full send queue",
 		.si_type = NNG_STAT_COUNTER,
 		.si_unit = NNG_UNIT_MESSAGES,
+		// also counted where the lock may be held or not (a send failing)
+		.si_atomic = true,
 	};
 	static const nni_stat_info rx_discard_info = {
 		.si_name = "rx_discard",
@@ -207,6 +209,10 @@ bus0_pipe_close(void *arg)
 	nni_aio_close(&p->aio_recv);
 
 	nni_mtx_lock(&s->mtx);
+#ifdef NNG_ENABLE_STATS
+	// Queued for a peer whose connection is gone: that peer never has them.
+	nni_stat_inc(&s->stat_tx_discard, nni_lmq_len(&p->send_queue));
+#endif
 	nni_lmq_flush(&p->send_queue);
 	if (nni_list_active(&s->pipes, p)) {
 		nni_list_remove(&s->pipes, p);
@@ -222,8 +228,14 @@ bus0_pipe_send_cb(void *arg)
 	nni_msg   *msg;
 
 	if (nni_aio_result(&p->aio_send) != NNG_OK) {
-		// closed?
-		nni_msg_free(nni_aio_get_msg(&p->aio_send));
+		nni_msg *lost = nni_aio_get_msg(&p->aio_send);
+		if (lost != NULL) {
+			// Written to a connection that broke: the peer never had it.
+			nni_msg_free(lost);
+#ifdef NNG_ENABLE_STATS
+			nni_stat_inc(&s->stat_tx_discard, 1);
+#endif
+		}
 		nni_aio_set_msg(&p->aio_send, NULL);
 		nni_pipe_close(p->pipe);
 		return;

@@ -15,6 +15,7 @@
 #include "../../../core/pipe.h"
 #include "../../../core/pollable.h"
 #include "../../../core/protocol.h"
+#include "../../../core/socket.h"
 
 // Pair protocol.  The PAIR protocol is a simple 1:1 messaging pattern.
 // While a peer is connected to the server, all other peer connection
@@ -45,6 +46,9 @@ struct pair0_sock {
 	nni_pollable writable;
 	bool         rd_ready; // pipe ready for read
 	bool         wr_ready; // pipe ready for write
+#ifdef NNG_ENABLE_STATS
+	nni_stat_item stat_tx_discard; // messages lost with a broken connection
+#endif
 };
 
 // A pair0_pipe is our per-pipe protocol private structure.  We keep
@@ -62,7 +66,19 @@ static void
 pair0_sock_init(void *arg, nni_sock *sock)
 {
 	pair0_sock *s = arg;
+#ifdef NNG_ENABLE_STATS
+	static const nni_stat_info tx_discard_info = {
+		.si_name   = "tx_discard",
+		.si_desc   = "messages lost with a connection that broke",
+		.si_type   = NNG_STAT_COUNTER,
+		.si_unit   = NNG_UNIT_MESSAGES,
+		.si_atomic = true,
+	};
+	nni_stat_init(&s->stat_tx_discard, &tx_discard_info);
+	nni_sock_add_stat(sock, &s->stat_tx_discard);
+#else
 	NNI_ARG_UNUSED(sock);
+#endif
 
 	nni_mtx_init(&s->mtx);
 
@@ -293,7 +309,14 @@ pair0_pipe_send_cb(void *arg)
 	pair0_pipe *p = arg;
 
 	if (nni_aio_result(&p->aio_send) != NNG_OK) {
-		nni_msg_free(nni_aio_get_msg(&p->aio_send));
+		nni_msg *lost = nni_aio_get_msg(&p->aio_send);
+		if (lost != NULL) {
+			// Written to a connection that broke: the peer never had it.
+			nni_msg_free(lost);
+#ifdef NNG_ENABLE_STATS
+			nni_stat_inc(&p->pair->stat_tx_discard, 1);
+#endif
+		}
 		nni_aio_set_msg(&p->aio_send, NULL);
 		nni_pipe_close(p->pipe);
 		return;

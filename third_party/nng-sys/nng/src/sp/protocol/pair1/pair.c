@@ -439,7 +439,14 @@ pair1_pipe_send_cb(void *arg)
 	pair1_pipe *p = arg;
 
 	if (nni_aio_result(&p->aio_send) != NNG_OK) {
-		nni_msg_free(nni_aio_get_msg(&p->aio_send));
+		nni_msg *lost = nni_aio_get_msg(&p->aio_send);
+		if (lost != NULL) {
+			// Written to a connection that broke: the peer never had it.
+			nni_msg_free(lost);
+#ifdef NNG_ENABLE_STATS
+			BUMP_STAT(&p->pair->stat_tx_drop);
+#endif
+		}
 		nni_aio_set_msg(&p->aio_send, NULL);
 		nni_pipe_close(p->pipe);
 		return;

@@ -17,6 +17,7 @@
 #include "../../../core/pipe.h"
 #include "../../../core/pollable.h"
 #include "../../../core/protocol.h"
+#include "../../../core/socket.h"
 
 // Push protocol.  The PUSH protocol is the "write" side of a pipeline.
 // Push distributes fairly, or tries to, by giving messages in round-robin
@@ -44,6 +45,9 @@ struct push0_sock {
 	nni_list     pl; // list of pipes ready to send
 	nni_pollable writable;
 	nni_mtx      m;
+#ifdef NNG_ENABLE_STATS
+	nni_stat_item stat_tx_discard; // messages lost with a broken connection
+#endif
 };
 
 // push0_pipe is our per-pipe protocol private structure.
@@ -61,7 +65,19 @@ static void
 push0_sock_init(void *arg, nni_sock *sock)
 {
 	push0_sock *s = arg;
+#ifdef NNG_ENABLE_STATS
+	static const nni_stat_info tx_discard_info = {
+		.si_name   = "tx_discard",
+		.si_desc   = "messages lost with a connection that broke",
+		.si_type   = NNG_STAT_COUNTER,
+		.si_unit   = NNG_UNIT_MESSAGES,
+		.si_atomic = true,
+	};
+	nni_stat_init(&s->stat_tx_discard, &tx_discard_info);
+	nni_sock_add_stat(sock, &s->stat_tx_discard);
+#else
 	NNI_ARG_UNUSED(sock);
+#endif
 
 	nni_mtx_init(&s->m);
 	nni_aio_list_init(&s->aq);
@@ -257,7 +273,14 @@ push0_send_cb(void *arg)
 	push0_pipe *p = arg;
 
 	if (nni_aio_result(&p->aio_send) != NNG_OK) {
-		nni_msg_free(nni_aio_get_msg(&p->aio_send));
+		nni_msg *lost = nni_aio_get_msg(&p->aio_send);
+		if (lost != NULL) {
+			// Written to a connection that broke: the peer never had it.
+			nni_msg_free(lost);
+#ifdef NNG_ENABLE_STATS
+			nni_stat_inc(&p->push->stat_tx_discard, 1);
+#endif
+		}
 		nni_aio_set_msg(&p->aio_send, NULL);
 		nni_pipe_close(p->pipe);
 		return;

@@ -100,6 +100,8 @@ pub0_sock_init(void *arg, nni_sock *ns)
 		.si_desc = "messages dropped (once per pipe)",
 		.si_type = NNG_STAT_COUNTER,
 		.si_unit = NNG_UNIT_MESSAGES,
+		// also counted where the lock may be held or not (a send failing)
+		.si_atomic = true,
 	};
 	static const nni_stat_info tx_queued_info = {
 		.si_name = "tx_queued",
@@ -211,6 +213,10 @@ pub0_pipe_close(void *arg)
 
 	nni_mtx_lock(&sock->mtx);
 	p->closed = true;
+#ifdef NNG_ENABLE_STATS
+	// Queued for a subscriber whose connection is gone: it never has them.
+	nni_stat_inc(&sock->stat_tx_discard, nni_lmq_len(&p->sendq));
+#endif
 	nni_lmq_flush(&p->sendq);
 
 	if (nni_list_active(&sock->pipes, p)) {
@@ -240,7 +246,14 @@ pub0_pipe_send_cb(void *arg)
 	nni_msg   *msg;
 
 	if (nni_aio_result(&p->aio_send) != NNG_OK) {
-		nni_msg_free(nni_aio_get_msg(&p->aio_send));
+		nni_msg *lost = nni_aio_get_msg(&p->aio_send);
+		if (lost != NULL) {
+			// Written to a connection that broke: the peer never had it.
+			nni_msg_free(lost);
+#ifdef NNG_ENABLE_STATS
+			nni_stat_inc(&sock->stat_tx_discard, 1);
+#endif
+		}
 		nni_aio_set_msg(&p->aio_send, NULL);
 		nni_pipe_close(p->pipe);
 		return;
