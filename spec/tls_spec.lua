@@ -187,6 +187,16 @@ describe("TLS", function()
       { tls = { cert_file = pki .. "client.crt", key_file = pki .. "ca.crt" } })
     assert.equals("crypto", code)
     assert.matches("tls.cert_file .* and tls.key_file .*: not a certificate and its private key", err)
+    -- Both EC P-256, from one CA, but not a pair: refused where they are given, not at the
+    -- first handshake (a client would then blame its CA or the name).
+    local server = helper.socket("rep")
+    local mismatched = { cert_file = pki .. "server.crt", key_file = pki .. "elsewhere.key" }
+    _, err, code = server:listen("tls+tcp://127.0.0.1:0", { tls = mismatched })
+    assert.equals("crypto", code)
+    assert.matches("tls.cert_file .* and tls.key_file .*: not a certificate and its private key", err)
+    _, err, code = client:dial("tls+tcp://127.0.0.1:1", { tls = mismatched })
+    assert.equals("crypto", code)
+    server:close()
     _, err, code = client:dial("tls+tcp://127.0.0.1:1", { tls = { cert_file = pki .. "client.crt" } })
     assert.equals("invalid", code)
     assert.matches("tls.cert_file and tls.key_file go together", err)

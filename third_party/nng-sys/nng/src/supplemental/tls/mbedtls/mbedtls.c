@@ -858,6 +858,23 @@ config_own_cert(nng_tls_engine_config *cfg, const char *cert, const char *key,
 		goto err;
 	}
 
+	// A key of the right kind that belongs to another certificate would
+	// be taken here and fail every handshake, where the peer sees only a
+	// verification failure: refuse the pair now.
+#if MBEDTLS_VERSION_MAJOR < 3
+	rv = mbedtls_pk_check_pair(&p->crt.pk, &p->key);
+#elif MBEDTLS_VERSION_MAJOR < 4
+	rv = mbedtls_pk_check_pair(&p->crt.pk, &p->key, tls_random, NULL);
+#else
+	rv = mbedtls_pk_check_pair(&p->crt.pk, &p->key);
+#endif
+	if (rv != 0) {
+		tls_log_err("NNG-TLS-KEY",
+		    "Private key does not match the certificate", rv);
+		rv = tls_mk_err(rv);
+		goto err;
+	}
+
 	rv = mbedtls_ssl_conf_own_cert(&cfg->cfg_ctx, &p->crt, &p->key);
 	if (rv != 0) {
 		tls_log_err("NNG-TLS-SELF",
