@@ -374,6 +374,16 @@ describe("sockets", function()
       assert.are.equal("bad_address", code)
       assert.matches(says, err, 1, true)
     end
+    local refused, why, refused_code = d:dial("ipc://" .. helper.tmpname() .. ".ipc")
+    assert.is_nil(refused)
+    assert.are.equal("refused", refused_code)
+    assert.matches("listen first, or dial with {block = false}", why, 1, true)
+    for _, url in ipairs({ "http://example.com/x", "foo://bar" }) do
+      local none, unknown, unknown_code = d:dial(url)
+      assert.is_nil(none)
+      assert.are.equal("not_supported", unknown_code)
+      assert.matches("no transport " .. url:match("^[^:]+") .. "://", unknown, 1, true)
+    end
     local ok, err, code = d:listen("tcp://192.0.2.1:5555") -- TEST-NET-1: no host has it
     assert.is_nil(ok)
     assert.are.equal("bad_address", code)

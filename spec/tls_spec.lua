@@ -145,6 +145,18 @@ describe("TLS", function()
       assert.matches("does not name the URL's host 127.0.0.1", err, 1, true)
     end)
 
+    it("without a ca_file, says that none was given", function()
+      local server = helper.socket("rep")
+      local tls = { cert_file = pki .. "server.crt", key_file = pki .. "server.key" }
+      local listener = assert(server:listen("tls+tcp://127.0.0.1:0", { tls = tls }))
+      local client = helper.socket("req")
+      local ok, err = client:dial("tls+tcp://localhost:" .. listener:port(), { tls = {} })
+      assert.is_nil(ok)
+      assert.matches("no tls.ca_file was given", err, 1, true)
+      server:close()
+      client:close()
+    end)
+
     it("over wss:// too", function()
       local tls = { cert_file = pki .. "elsewhere.crt", key_file = pki .. "elsewhere.key" }
       local server, url = serve("wss", tls, "/nml")

@@ -59,14 +59,20 @@ pub fn offset(s: &Stack, idx: c_int, len: usize, default: usize, func: &str) -> 
 
 /// A byte count (`None` when absent): an integer from 0.
 pub fn count(s: &Stack, idx: c_int, func: &str) -> Result<Option<usize>> {
+    bytes(s, idx, func, "count")
+}
+
+/// A number of bytes the errors call `what` ("count", "size"), `None` when absent: an
+/// integer from 0.
+pub fn bytes(s: &Stack, idx: c_int, func: &str, what: &str) -> Result<Option<usize>> {
     if s.is_none_or_nil(idx) {
         return Ok(None);
     }
-    let n = integer(s, idx, func, "count")?;
+    let n = integer(s, idx, func, what)?;
     match usize::try_from(n) {
         Ok(n) => Ok(Some(n)),
-        Err(_) if n < 0 => Err(out_of_range(format!("count {n} is negative"))),
-        Err(_) => Err(out_of_range(format!("count {n} is beyond any size"))),
+        Err(_) if n < 0 => Err(out_of_range(format!("{what} {n} is negative"))),
+        Err(_) => Err(out_of_range(format!("{what} {n} is beyond any size"))),
     }
 }
 

@@ -422,7 +422,7 @@ pub fn check<'a>(s: &'a Stack, idx: c_int, func: &str) -> Result<&'a MsgBox> {
 
 /// A required size argument: a byte count (see `args`).
 fn required_size(s: &Stack, idx: c_int, func: &str) -> Result<usize> {
-    crate::args::count(s, idx, func)?
+    crate::args::bytes(s, idx, func, "size")?
         .ok_or_else(|| bad_argument(func, idx as usize, "size expected"))
 }
 

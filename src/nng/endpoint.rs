@@ -233,6 +233,11 @@ fn listener_has_cert(url: &str, tls: Option<&TlsOptions>) -> Result<(), Endpoint
 /// check.
 fn dial_error(error: NngError, tls: Option<&TlsOptions>, url: &str) -> EndpointError {
     let detail = match (tls, error.code()) {
+        (Some(tls), "crypto" | "peer_auth") if tls.ca_file.is_none() => Some(
+            "the TLS handshake failed: no tls.ca_file was given, and a dialer verifies the \
+             server's certificate against the CAs in it (auth_mode = \"none\" verifies nothing)"
+                .to_string(),
+        ),
         (Some(tls), "crypto" | "peer_auth") => {
             let name = tls.server_name.as_deref().unwrap_or_default();
             let by_address = name.parse::<std::net::IpAddr>().is_ok();
@@ -265,28 +270,50 @@ fn dial_error(error: NngError, tls: Option<&TlsOptions>, url: &str) -> EndpointE
 /// A failed listen or dial, with what to check when NNG found the address wrong (NNG says
 /// only "Address invalid", for a missing port as for a host that does not resolve).
 fn address_error(error: NngError, url: &str, listening: bool) -> EndpointError {
-    let detail = url
-        .split_once("://")
-        .filter(|_| error.code() == "bad_address")
-        .and_then(|(scheme, rest)| {
-            let (host, port, _) = host_port_path(rest);
-            let bracketed = format!("[{host}]");
-            let host = if host.contains(':') { &bracketed } else { host };
-            match (family(scheme), listening) {
-                ("tcp" | "tls", _) if port.is_empty() || port.parse::<u16>().is_err() => Some(
-                    format!("the URL needs a port, as in {scheme}://{host}:5555"),
-                ),
-                ("tcp" | "tls" | "ws" | "wss", false) => Some(format!(
-                    "the host {host} does not resolve to an address, or the URL is malformed"
-                )),
-                ("tcp" | "tls" | "ws" | "wss", true) => Some(format!(
-                    "{host} is not an address of this machine, or does not resolve: listen \
-                     on 0.0.0.0 (every address), 127.0.0.1, or one of this machine's own"
-                )),
-                _ => None,
-            }
-        });
+    let scheme = url.split_once("://").map_or(url, |(scheme, _)| scheme);
+    let known = |s: &str| {
+        matches!(
+            family(s),
+            "tcp" | "tls" | "ws" | "wss" | "ipc" | "inproc" | "abstract" | "socket"
+        )
+    };
+    let detail = match error.code() {
+        "not_supported" if !known(scheme) => Some(format!(
+            "no transport {scheme}:// (tcp, ipc, inproc, ws, wss, tls+tcp, unix, abstract, and \
+             tcp4, tcp6 and the like)"
+        )),
+        "refused" if !listening => Some(
+            "nothing listens there (yet): listen first, or dial with {block = false} and NNG \
+             keeps trying in the background"
+                .to_string(),
+        ),
+        "bad_address" => address_hint(url, listening),
+        _ => None,
+    };
     EndpointError { error, detail }
+}
+
+/// What to check in an address NNG found invalid: a missing port, a host that does not
+/// resolve, one that is not this machine's.
+fn address_hint(url: &str, listening: bool) -> Option<String> {
+    url.split_once("://").and_then(|(scheme, rest)| {
+        let (host, port, _) = host_port_path(rest);
+        let bracketed = format!("[{host}]");
+        let host = if host.contains(':') { &bracketed } else { host };
+        match (family(scheme), listening) {
+            ("tcp" | "tls", _) if port.is_empty() || port.parse::<u16>().is_err() => Some(format!(
+                "the URL needs a port, as in {scheme}://{host}:5555"
+            )),
+            ("tcp" | "tls" | "ws" | "wss", false) => Some(format!(
+                "the host {host} does not resolve to an address, or the URL is malformed"
+            )),
+            ("tcp" | "tls" | "ws" | "wss", true) => Some(format!(
+                "{host} is not an address of this machine, or does not resolve: listen \
+                     on 0.0.0.0 (every address), 127.0.0.1, or one of this machine's own"
+            )),
+            _ => None,
+        }
+    })
 }
 
 /// The TLS settings a dialer of `url` uses: on a TLS scheme, the given ones (or NNG's defaults)
