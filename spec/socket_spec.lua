@@ -365,6 +365,7 @@ describe("sockets", function()
     local d = socket("push")
     for url, says in pairs({
       ["tcp://127.0.0.1"] = "the URL needs a port, as in tcp://127.0.0.1:5555",
+      ["tcp://127.0.0.1:5555/x"] = "a tcp URL has no path: tcp://host:port (/x is left over)",
       ["tcp://[::1]"] = "the URL needs a port, as in tcp://[::1]:5555",
       ["tcp://nohost.invalid:5555"] = "the host nohost.invalid does not resolve",
       ["ws://nohost.invalid/x"] = "the host nohost.invalid does not resolve",

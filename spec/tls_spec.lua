@@ -4,6 +4,7 @@ local helper = require "helper"
 local nml = helper.nml
 
 local pki = helper.pki()
+local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
 
 local server_tls = { cert_file = pki .. "server.crt", key_file = pki .. "server.key" }
 local client_tls = { ca_file = pki .. "ca.crt", server_name = "localhost" }
@@ -167,6 +168,28 @@ describe("TLS", function()
       server:close()
       client:close()
     end)
+  end)
+
+  it("lets go of clients that close the connection without a TLS close_notify", function()
+    -- NNG 2.0.0 kept such a pipe (its descriptor and what it had received) for good when the
+    -- end of the connection came while no receive waited (patch 0016).
+    local tls = { cert_file = pki .. "server.crt", key_file = pki .. "server.key" }
+    for _, case in ipairs({ { "tls+tcp://127.0.0.1:0", "header", "partial" }, { "wss://127.0.0.1:0/sp", "ws" } }) do
+      local server = helper.socket("pull", { recv_timeout = 100 })
+      local listener = assert(server:listen(case[1], { tls = tls }))
+      for i = 2, #case do
+        local out, ok = helper.run(string.format("%s %s/support/tls_abrupt.py 127.0.0.1 %d 15 %s",
+          helper.python, here, listener:port(), case[i]))
+        assert(ok, out)
+      end
+      local deadline = nml.clock() + 5
+      while server:stats().pipes > 0 and nml.clock() < deadline do server:recv() end
+      local stats = server:stats()
+      assert.are.equal(0, stats.pipes, string.format("%s: %d of %d connections still held",
+        case[1], stats.pipes, stats.connects))
+      assert.is_true(stats.connects > 0, case[1] .. ": no client got through")
+      server:close()
+    end
   end)
 
   it("with client certificates required, refuses a client without one", function()

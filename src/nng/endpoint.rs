@@ -297,10 +297,13 @@ fn address_error(error: NngError, url: &str, listening: bool) -> EndpointError {
 /// resolve, one that is not this machine's.
 fn address_hint(url: &str, listening: bool) -> Option<String> {
     url.split_once("://").and_then(|(scheme, rest)| {
-        let (host, port, _) = host_port_path(rest);
+        let (host, port, path) = host_port_path(rest);
         let bracketed = format!("[{host}]");
         let host = if host.contains(':') { &bracketed } else { host };
         match (family(scheme), listening) {
+            ("tcp" | "tls", _) if !path.is_empty() => Some(format!(
+                "a {scheme} URL has no path: {scheme}://host:port ({path} is left over)"
+            )),
             ("tcp" | "tls", _) if port.is_empty() || port.parse::<u16>().is_err() => Some(format!(
                 "the URL needs a port, as in {scheme}://{host}:5555"
             )),

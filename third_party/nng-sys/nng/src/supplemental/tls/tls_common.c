@@ -269,6 +269,13 @@ nni_tls_start(nni_tls_conn *conn, const nni_tls_bio_ops *biops, void *bio,
 	return (nni_tls_conn_ops->init(econ, conn, cfg, sa));
 }
 
+// What the transport under a closed or failed connection said, for the engine.
+static nng_err
+tls_bio_end(nni_tls_conn *conn)
+{
+	return (conn->bio_err != NNG_OK ? conn->bio_err : NNG_ECLOSED);
+}
+
 static void
 tls_conn_err(nni_tls_conn *conn, nng_err rv)
 {
@@ -627,6 +634,10 @@ tls_engine_send_msg(nni_tls_conn *conn, const uint8_t *buf, size_t *szp)
 
 	// move the data into a message for the queue
 	nni_mtx_lock(&conn->bio_lock);
+	if (conn->bio_closed) {
+		nni_mtx_unlock(&conn->bio_lock);
+		return (tls_bio_end(conn));
+	}
 	if (nni_lmq_full(&conn->bio_send_lmq)) {
 		nni_mtx_unlock(&conn->bio_lock);
 		return (NNG_EAGAIN);
@@ -657,6 +668,11 @@ nng_tls_engine_send(void *arg, const uint8_t *buf, size_t *szp)
 		return (tls_engine_send_msg(conn, buf, szp));
 	}
 	nni_mtx_lock(&conn->bio_lock);
+	if (conn->bio_closed) {
+		// Nothing will be written again: waiting for room would hang.
+		nni_mtx_unlock(&conn->bio_lock);
+		return (tls_bio_end(conn));
+	}
 	head  = conn->bio_send_head;
 	tail  = conn->bio_send_tail;
 	space = NNG_TLS_MAX_SEND_SIZE - conn->bio_send_len;
@@ -708,6 +724,11 @@ tls_engine_recv_msg(nni_tls_conn *conn, uint8_t *buf, size_t *szp)
 	size_t   len;
 	nni_mtx_lock(&conn->bio_lock);
 	if ((conn->bio_recv_msg == NULL) &&
+	    nni_lmq_empty(&conn->bio_recv_lmq) && conn->bio_closed) {
+		nni_mtx_unlock(&conn->bio_lock);
+		return (tls_bio_end(conn));
+	}
+	if ((conn->bio_recv_msg == NULL) &&
 	    nni_lmq_empty(&conn->bio_recv_lmq)) {
 		tls_bio_recv_msg_start(conn);
 		nni_mtx_unlock(&conn->bio_lock);
@@ -748,6 +769,13 @@ nng_tls_engine_recv(void *arg, uint8_t *buf, size_t *szp)
 
 	nni_mtx_lock(&conn->bio_lock);
 	if (conn->bio_recv_len == 0) {
+		if (conn->bio_closed) {
+			// The connection ended (or failed) with nothing left to
+			// read: say so. "Try again" would leave a receive that
+			// came after the end waiting for good, and the pipe open.
+			nni_mtx_unlock(&conn->bio_lock);
+			return (tls_bio_end(conn));
+		}
 		tls_bio_recv_start(conn);
 		nni_mtx_unlock(&conn->bio_lock);
 		return (NNG_EAGAIN);
