@@ -139,11 +139,20 @@ describe("TLS", function()
     end)
 
     it("dialed by address, refuses an address written only as a name in the certificate", function()
-      -- A DNS name or common name "127.0.0.1" is not an IP address entry (RFC 6125, 6.2.1).
-      local ok, err, code = dial_host("dns-address", "127.0.0.1")
-      assert.is_nil(ok, "an address matched a DNS name")
-      assert.equals("crypto", code)
-      assert.matches("does not name the URL's host 127.0.0.1", err, 1, true)
+      -- A DNS name or common name "127.0.0.1" is not an IP address entry (RFC 6125, 6.2.1);
+      -- nor are the other ways to write 127.0.0.1 that the resolver reads as that address.
+      for _, host in ipairs({ "127.0.0.1", "127.1", "2130706433", "0x7f.0.0.1" }) do
+        local ok, err, code = dial_host("dns-address", host)
+        assert.is_nil(ok, host .. ": an address matched a DNS name")
+        assert.equals("crypto", code)
+        assert.matches("does not name the URL's host " .. host, err, 1, true)
+      end
+    end)
+
+    it("dialed by address written another way, checks the address it reaches", function()
+      for _, host in ipairs({ "127.1", "2130706433" }) do
+        assert(dial_host("server", host)) -- the certificate's IP:127.0.0.1
+      end
     end)
 
     it("without a ca_file, says that none was given", function()

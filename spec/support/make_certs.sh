@@ -1,7 +1,8 @@
 #!/bin/sh
 # Makes a throwaway PKI for the TLS specs in directory $1: a CA; signed by it, a server
 # certificate for localhost, 127.0.0.1 and ::1, one for server.example only, one naming
-# 127.0.0.1 only as a DNS name and common name (not an IP address), and a client certificate;
+# 127.0.0.1 (and 127.1, 2130706433, 0x7f.0.0.1) only as DNS names and common name (not an IP
+# address), and a client certificate;
 # and a second CA that signed nothing of these (for "a client that does not trust the server").
 # EC P-256 keys.
 set -eu
@@ -24,6 +25,6 @@ ca ca "nml spec CA"
 ca other-ca "another CA"
 signed server localhost "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1"
 signed elsewhere server.example "subjectAltName=DNS:server.example"
-signed dns-address 127.0.0.1 "subjectAltName=DNS:127.0.0.1"
+signed dns-address 127.0.0.1 "subjectAltName=DNS:127.0.0.1,DNS:127.1,DNS:2130706433,DNS:0x7f.0.0.1"
 signed client "nml spec client" "extendedKeyUsage=clientAuth"
 echo "certificates in $dir"

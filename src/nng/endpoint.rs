@@ -240,7 +240,7 @@ fn dial_error(error: NngError, tls: Option<&TlsOptions>, url: &str) -> EndpointE
         ),
         (Some(tls), "crypto" | "peer_auth") => {
             let name = tls.server_name.as_deref().unwrap_or_default();
-            let by_address = name.parse::<std::net::IpAddr>().is_ok();
+            let by_address = is_address(name);
             let whose = match url_host(url.split_once("://").map_or("", |(_, rest)| rest)) {
                 Some(host) if host == name => "the URL's host",
                 _ => "tls.server_name",
@@ -317,6 +317,25 @@ fn address_hint(url: &str, listening: bool) -> Option<String> {
             _ => None,
         }
     })
+}
+
+/// Whether a server name is an IP address as the resolver (and patch 0012) reads it: any form
+/// inet_aton takes (127.1, 2130706433), or IPv6 with or without a zone.
+fn is_address(name: &str) -> bool {
+    let v6 = name.split('%').next().unwrap_or(name);
+    if v6.parse::<std::net::Ipv6Addr>().is_ok() {
+        return true;
+    }
+    let Ok(c_name) = std::ffi::CString::new(name) else {
+        return false;
+    };
+    extern "C" {
+        // glibc's; the libc crate does not declare it.
+        fn inet_aton(cp: *const std::ffi::c_char, inp: *mut libc::in_addr) -> c_int;
+    }
+    let mut addr = libc::in_addr { s_addr: 0 };
+    // SAFETY: inet_aton reads a NUL-terminated string and writes one in_addr, a local.
+    unsafe { inet_aton(c_name.as_ptr(), &mut addr) != 0 }
 }
 
 /// The TLS settings a dialer of `url` uses: on a TLS scheme, the given ones (or NNG's defaults)

@@ -335,11 +335,21 @@ server_name_ip(const char *name, unsigned char *ip)
 	if (name == NULL) {
 		return (0);
 	}
-	if (inet_pton(AF_INET, name, ip) == 1) {
+	// inet_aton reads every form the resolver takes for an IPv4 address
+	// (127.1, 0x7f.0.0.1, 2130706433): the address the dialer reaches.
+	if (inet_aton(name, (struct in_addr *) ip) != 0) {
 		return (4);
 	}
-	if (inet_pton(AF_INET6, name, ip) == 1) {
-		return (16);
+	// An IPv6 address may carry a zone (fe80::1%eth0), which the resolver
+	// takes and the certificate cannot: the address is what is checked.
+	char   v6[INET6_ADDRSTRLEN];
+	size_t len = strcspn(name, "%");
+	if (len < sizeof(v6)) {
+		memcpy(v6, name, len);
+		v6[len] = '\0';
+		if (inet_pton(AF_INET6, v6, ip) == 1) {
+			return (16);
+		}
 	}
 	return (0);
 }
