@@ -13,6 +13,31 @@ describe("messages lost by design are counted", function()
     pub:close()
   end)
 
+  it("bus: a send with no peer counts in send_drops, as pub's does", function()
+    local bus = helper.socket("bus")
+    helper.listen_fresh(bus, "inproc")
+    for i = 1, 3 do assert(bus:send(i)) end
+    assert.are.equal(3, bus:stats().send_drops)
+    bus:close()
+  end)
+
+  it("a queue is never shrunk under the messages in it: NNG would free them uncounted", function()
+    for _, case in ipairs({ { "pair", "recv_buffer" }, { "pair", "send_buffer" }, { "sub", "recv_buffer" },
+      { "bus", "recv_buffer" }, { "push", "send_buffer" }, { "pub", "send_buffer" } }) do
+      local s = helper.socket(case[1], { [case[2]] = 16 })
+      helper.listen_fresh(s, "inproc")
+      local ok, err, code = s:setopt(case[2], 2)
+      assert.is_nil(ok, case[1] .. " " .. case[2] .. " shrank")
+      assert.are.equal("invalid", code)
+      assert.matches(case[2] .. " only grows once the socket has a listener or dialer", err, 1, true)
+      assert.is_true(s:setopt(case[2], 32)) -- growing drops nothing
+      s:close()
+    end
+    local fresh = helper.socket("pair", { recv_buffer = 16 })
+    assert.is_true(fresh:setopt("recv_buffer", 2)) -- nothing can be queued yet
+    fresh:close()
+  end)
+
   it("pub: what a slow subscriber's full queue pushes out counts in send_drops", function()
     local pub = helper.socket("pub", { send_buffer = 1 })
     local url = helper.listen_fresh(pub, "ipc")

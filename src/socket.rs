@@ -654,6 +654,18 @@ fn set_option(
         Value::Messages(nng_name) => {
             let n = option_integer(s, o, (value, arg), func)? as c_int;
             has_queue(b, name)?;
+            let now = socket.get_int(nng_name()).unwrap_or(0);
+            if n < now && !b.endpoints.borrow().is_empty() {
+                // NNG frees, uncounted, what no longer fits in a queue made smaller.
+                return Err(Error::returned(
+                    "invalid",
+                    format!(
+                        "{name} only grows once the socket has a listener or dialer (from \
+                         {now} to {n} would drop messages queued now, uncounted): give it in \
+                         nml.socket's options"
+                    ),
+                ));
+            }
             socket.set_int(nng_name(), n)
         }
         Value::Protocol => {

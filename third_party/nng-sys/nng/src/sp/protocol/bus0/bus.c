@@ -334,11 +334,13 @@ bus0_sock_send(void *arg, nni_aio *aio)
 		return;
 	}
 
+	bool to_anyone = false;
 	NNI_LIST_FOREACH (&s->pipes, pipe) {
 
 		if (s->raw && nni_pipe_id(pipe->pipe) == sender) {
 			continue;
 		}
+		to_anyone = true;
 
 		// if the pipe isn't busy, then send this message direct.
 		if (!pipe->busy) {
@@ -355,6 +357,14 @@ bus0_sock_send(void *arg, nni_aio *aio)
 #endif
 		}
 	}
+#ifdef NNG_ENABLE_STATS
+	if (!to_anyone) {
+		// No peer to send it to: gone, as pub counts it.
+		nni_stat_inc(&s->stat_tx_discard, 1);
+	}
+#else
+	NNI_ARG_UNUSED(to_anyone);
+#endif
 	nni_mtx_unlock(&s->mtx);
 
 	nni_msg_free(msg);
