@@ -22,6 +22,9 @@ describe("a process forked after nml started NNG", function()
         .. ": this process was forked after nml started NNG in it", out)
     end
     assert.matches("child codec:%s+3", out) -- what needs no NNG still works
+    -- A pool's free list stays with the process that made it: the child would lend its buffers.
+    assert.matches("child pool:%s+false%s+[^\n]*take: this pool was made by the process this one was forked from", out)
+    assert.matches("parent pool:%s+true", out)
     assert.matches("child collected", out)
     assert.matches("parent round trip:%s+after the fork%s+world", out)
   end)

@@ -19,6 +19,8 @@ pub struct PoolBox {
     /// Every segment's control page, to count what receivers hold.
     controls: Vec<Rc<Control>>,
     size: usize,
+    /// The process that made it: a forked child shares its memory but not its bookkeeping.
+    made_by: u32,
 }
 
 crate::lua_functions! {
@@ -78,6 +80,7 @@ fn new_impl(s: &Stack) -> Returns {
             home: Rc::new(RefCell::new(segments)),
             controls,
             size,
+            made_by: std::process::id(),
         },
         METATABLE,
     )?;
@@ -88,6 +91,13 @@ fn new_impl(s: &Stack) -> Returns {
 /// until it is freed or collected.
 fn take_impl(s: &Stack) -> Returns {
     let pool = check(s, 1, "take")?;
+    if pool.made_by != std::process::id() {
+        // Both processes would lend the same buffers: the memory is shared, the free list not.
+        return Err(Error::raise(
+            "take: this pool was made by the process this one was forked from, which lends the \
+             same buffers: make pools after the fork, in the process that uses them",
+        ));
+    }
     // The free list is let go of before the message is made: making it may run the collector,
     // which brings other lent buffers home.
     let segment = {

@@ -26,12 +26,14 @@ if mode == "after-socket" then
   assert(pull:listen("inproc://before-fork"))
   local push = assert(nml.socket("push", { send_timeout = 2000 }))
   assert(push:dial("inproc://before-fork"))
+  local pool = assert(nml.shm_pool { size = 4096, count = 1 })
   local pid = forker.fork()
   if pid == 0 then
     print("child send:", pcall(push.send, push, "from the child"))
     print("child socket:", pcall(nml.socket, "pair"))
     print("child stats:", pcall(pull.stats, pull))
     print("child codec:", nml.unpack(nml.pack({ 1, 2, 3 }))[3])
+    print("child pool:", pcall(pool.take, pool))
     push, pull = nil, nil
     collectgarbage()
     collectgarbage()
@@ -39,6 +41,7 @@ if mode == "after-socket" then
     return -- the interpreter closes its state: every __gc runs
   end
   print("parent sees the child end:", forker.wait(pid))
+  print("parent pool:", pool:take() ~= nil)
   assert(push:send("after the fork"))
   print("parent round trip:", pull:recv(), round_trip("inproc://parent-after-fork"))
 elseif mode == "before-socket" then
