@@ -566,7 +566,11 @@ impl Value {
                 -1..=i32::MAX as i64,
                 "milliseconds: -1 for forever, or 0 to 2^31 - 1",
             )),
-            Value::Bytes(_) => Some((0..=i64::MAX, "bytes: 0 for no limit, or more")),
+            // NNG's limit: stream transports keep the length's top 4 bits.
+            Value::Bytes(_) => Some((
+                0..=(1 << 60) - 1,
+                "bytes: 0 for no limit, or up to 2^60 - 1",
+            )),
             Value::Messages(_) => Some((0..=8192, "messages: 0 to 8192")),
             Value::Protocol | Value::Tagged | Value::Strings | Value::Share | Value::Tcp(_) => None,
         }
