@@ -184,7 +184,7 @@ function Message:read(offset, count) end
 
 ---@param offset integer
 ---@param data string
----@return true|nil, string?, string?
+---@return nml.msg|nil, string?, string?
 function Message:write(offset, data) end
 
 ---@param offset? integer
