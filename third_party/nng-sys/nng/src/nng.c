@@ -91,6 +91,17 @@ nng_recv(nng_socket s, void *buf, size_t *szp, int flags)
 	return (0);
 }
 
+// nni_aio_reset forgets a request made just before with nng_aio_skip_callback;
+// the operations below keep it, so that one completing at once reports it as
+// nng_sendmsg and nng_recvmsg do, with no task dispatched to wake a waiter.
+static void
+aio_reset_keeping_skip(nni_aio *aio)
+{
+	bool *skip = aio->a_skipped_callback;
+	nni_aio_reset(aio);
+	aio->a_skipped_callback = skip;
+}
+
 int
 nng_recvmsg(nng_socket s, nng_msg **msgp, int flags)
 {
@@ -195,7 +206,7 @@ nng_socket_recv(nng_socket s, nng_aio *aio)
 	nni_sock *sock;
 	int       rv;
 
-	nni_aio_reset(aio);
+	aio_reset_keeping_skip(aio);
 	if ((rv = nni_sock_find(&sock, s.id)) != 0) {
 		nni_aio_finish_error(aio, rv);
 		return;
@@ -210,7 +221,7 @@ nng_socket_send(nng_socket s, nng_aio *aio)
 	nni_sock *sock;
 	int       rv;
 
-	nni_aio_reset(aio);
+	aio_reset_keeping_skip(aio);
 	if (nni_aio_get_msg(aio) == NULL) {
 		nni_aio_finish_error(aio, NNG_EINVAL);
 		return;
@@ -309,7 +320,7 @@ nng_ctx_recv(nng_ctx cid, nng_aio *aio)
 	int      rv;
 	nni_ctx *ctx;
 
-	nni_aio_reset(aio);
+	aio_reset_keeping_skip(aio);
 	if ((rv = nni_ctx_find(&ctx, cid.id)) != 0) {
 		nni_aio_finish_error(aio, rv);
 		return;
@@ -324,7 +335,7 @@ nng_ctx_send(nng_ctx cid, nng_aio *aio)
 	int      rv;
 	nni_ctx *ctx;
 
-	nni_aio_reset(aio);
+	aio_reset_keeping_skip(aio);
 	if (nni_aio_get_msg(aio) == NULL) {
 		nni_aio_finish_error(aio, NNG_EINVAL);
 		return;
