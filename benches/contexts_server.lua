@@ -11,7 +11,8 @@ nml.waiter(function(fd, timeout_ms)
 end)
 
 local server = assert(nml.socket("rep"))
-assert(server:listen(assert(arg[1], "usage: contexts_server.lua <url>")))
+local url = assert(arg[1], "usage: contexts_server.lua <url>")
+assert(server:listen(url)) -- (assert returns its message too, which listen took as options)
 local loop = cqueues.new()
 for _ = 1, 64 do
   local ctx = assert(server:context())
