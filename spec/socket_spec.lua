@@ -408,6 +408,21 @@ describe("sockets", function()
     surveyor:close()
   end)
 
+  it("says why a sub socket that subscribes to nothing times out", function()
+    local sub = socket("sub", { recv_timeout = 10 })
+    local _, err, code = sub:recv()
+    assert.are.equal("timeout", code)
+    assert.matches("subscribes to nothing", err, 1, true)
+    assert(sub:subscribe("a"))
+    _, err = sub:recv()
+    assert.is_nil(err:find("subscribes to nothing", 1, true))
+    assert(sub:subscribe("a")) -- twice: NNG keeps one
+    assert(sub:unsubscribe("a"))
+    _, err = sub:recv()
+    assert.matches("subscribes to nothing", err, 1, true)
+    sub:close()
+  end)
+
   it("says whose turn it is when req/rep or a survey is used out of turn", function()
     for _, case in ipairs({
       { "rep", "send", "a rep socket %(or context%) sends one reply per request" },

@@ -66,6 +66,8 @@ pub struct SocketState {
     pub forwarders: RefCell<Vec<Device>>,
     /// In a forwarder (front or back): NNG then adds no endpoint to it.
     pub forwarding: Cell<bool>,
+    /// Topic prefixes a sub socket subscribes to now (none: it receives nothing).
+    pub subscriptions: RefCell<std::collections::HashSet<Vec<u8>>>,
 }
 
 /// Messages and bytes (envelopes included) that went each way, and those refused for size.
@@ -232,6 +234,7 @@ fn socket_impl(s: &Stack) -> Returns {
             tcp: Cell::new(TcpOptions::default()),
             endpoints: RefCell::new(Vec::new()),
             forwarding: Cell::new(false),
+            subscriptions: RefCell::default(),
             raw,
             forwarders: RefCell::new(Vec::new()),
         })),
@@ -831,6 +834,10 @@ fn subscription(s: &Stack, func: &str, subscribe: bool) -> Returns {
         .opt_bytes(2)
         .ok_or_else(|| bad_argument(func, 2, "topic prefix string expected"))?;
     b.open()?.subscription(prefix, subscribe)?;
+    match subscribe {
+        true => b.subscriptions.borrow_mut().insert(prefix.to_vec()),
+        false => b.subscriptions.borrow_mut().remove(prefix),
+    };
     s.push_bool(true);
     Ok(1)
 }

@@ -160,7 +160,26 @@ impl<'a> Endpoint<'a> {
             Some(c) => c.open()?.recv(dontwait),
             None => self.state.open()?.recv(dontwait),
         };
-        received.map_err(|e| out_of_turn(e, self.state.pattern, Direction::Recv))
+        received.map_err(|e| match e.code() {
+            "timeout" if self.subscribes_to_nothing() => Error::returned(
+                "timeout",
+                format!(
+                    "{} (this sub socket subscribes to nothing, so nothing reaches it: \
+                     sock:subscribe(\"\") takes every topic)",
+                    e.describe()
+                ),
+            ),
+            _ => out_of_turn(e, self.state.pattern, Direction::Recv),
+        })
+    }
+}
+
+impl Endpoint<'_> {
+    /// A sub socket (not a context: those subscribe apart) with no subscription.
+    fn subscribes_to_nothing(&self) -> bool {
+        self.state.pattern == Pattern::Sub
+            && self.context.is_none()
+            && self.state.subscriptions.borrow().is_empty()
     }
 }
 
