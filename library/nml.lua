@@ -154,6 +154,15 @@ function Context:send_fd() end
 ---@return true
 function Context:close() end
 
+---A sub context's own subscriptions (a new context has none).
+---@param prefix string
+---@return true|nil, string?, string?
+function Context:subscribe(prefix) end
+
+---@param prefix string
+---@return true|nil, string?, string?
+function Context:unsubscribe(prefix) end
+
 ---@class nml.listener
 local Listener = {}
 

@@ -48,6 +48,8 @@ crate::lua_functions! {
     getopt => getopt_impl;
     close => close_impl;
     describe => describe_impl;
+    subscribe => subscribe_impl;
+    unsubscribe => unsubscribe_impl;
 }
 
 /// The socket method of this file: `sock:context()`.
@@ -55,7 +57,13 @@ pub const SOCKET_METHODS: &[(&str, LuaFn)] = &[("context", context)];
 
 /// Methods of contexts (with `send` and `recv`, `transfer::CONTEXT_METHODS`), and their
 /// metamethods.
-pub const METHODS: &[(&str, LuaFn)] = &[("setopt", setopt), ("getopt", getopt), ("close", close)];
+pub const METHODS: &[(&str, LuaFn)] = &[
+    ("setopt", setopt),
+    ("getopt", getopt),
+    ("close", close),
+    ("subscribe", subscribe),
+    ("unsubscribe", unsubscribe),
+];
 pub const METAMETHODS: &[(&str, LuaFn)] = &[("__tostring", describe), ("__close", close)];
 
 /// `sock:context() -> context | nil, err, code`.
@@ -134,6 +142,24 @@ fn getopt_impl(s: &Stack) -> Returns {
     })?;
     s.push_int(ms as i64);
     Ok(1)
+}
+
+/// `ctx:subscribe(prefix)`, `ctx:unsubscribe(prefix)` -> `true | nil, err, code`: a sub
+/// context's own subscriptions (a new one has none, whatever its socket's).
+fn subscription(s: &Stack, func: &str, subscribe: bool) -> Returns {
+    let c = check(s, 1, func)?;
+    let prefix = socket::topic_prefix(s, &c.socket, func)?;
+    c.open()?.subscription(prefix, subscribe)?;
+    s.push_bool(true);
+    Ok(1)
+}
+
+fn subscribe_impl(s: &Stack) -> Returns {
+    subscription(s, "subscribe", true)
+}
+
+fn unsubscribe_impl(s: &Stack) -> Returns {
+    subscription(s, "unsubscribe", false)
 }
 
 /// `ctx:close() -> true`; again does nothing. The socket stays open.

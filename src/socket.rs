@@ -824,15 +824,7 @@ pub fn push_option(s: &Stack, b: &SocketState, o: &SocketOption) -> Result<()> {
 
 fn subscription(s: &Stack, func: &str, subscribe: bool) -> Returns {
     let b = check(s, 1, func)?;
-    if b.pattern != Pattern::Sub {
-        return Err(Error::raise(format!(
-            "{func} is for sub sockets, not {}",
-            b.pattern.name()
-        )));
-    }
-    let prefix = s
-        .opt_bytes(2)
-        .ok_or_else(|| bad_argument(func, 2, "topic prefix string expected"))?;
+    let prefix = topic_prefix(s, b, func)?;
     b.open()?.subscription(prefix, subscribe)?;
     match subscribe {
         true => b.subscriptions.borrow_mut().insert(prefix.to_vec()),
@@ -840,6 +832,19 @@ fn subscription(s: &Stack, func: &str, subscribe: bool) -> Returns {
     };
     s.push_bool(true);
     Ok(1)
+}
+
+/// The topic prefix argument of `subscribe` or `unsubscribe` on a sub socket or its context;
+/// raises on other patterns.
+pub fn topic_prefix<'a>(s: &'a Stack, b: &SocketState, func: &str) -> Result<&'a [u8]> {
+    if b.pattern != Pattern::Sub {
+        return Err(Error::raise(format!(
+            "{func} is for sub sockets and their contexts, not {}",
+            b.pattern.name()
+        )));
+    }
+    s.opt_bytes(2)
+        .ok_or_else(|| bad_argument(func, 2, "topic prefix string expected"))
 }
 
 /// `sub:subscribe(prefix) -> true | nil, err, code`; "" receives everything.

@@ -578,7 +578,8 @@ impl Socket {
 }
 
 /// A context of a socket (`nng_ctx`): sends and receives as the socket does, keeping its own
-/// protocol state. Closed explicitly or on drop; closing its socket closes it too.
+/// protocol state (a sub context, its own subscriptions). Closed explicitly or on drop;
+/// closing its socket closes it too.
 pub struct Context {
     ctx: sys::nng_ctx,
     open: bool,
@@ -595,6 +596,17 @@ impl Context {
             // SAFETY: closing a context we opened; NNG tolerates one its socket closed.
             unsafe { sys::nng_ctx_close(self.ctx) };
         }
+    }
+
+    /// Subscribes a sub context to messages whose topic starts with `prefix`, or stops.
+    pub fn subscription(&self, prefix: &[u8], subscribe: bool) -> Result<(), NngError> {
+        let change = if subscribe {
+            sys::nng_sub0_ctx_subscribe
+        } else {
+            sys::nng_sub0_ctx_unsubscribe
+        };
+        // SAFETY: NNG copies `prefix.len()` bytes from `prefix`.
+        check(unsafe { change(self.ctx, prefix.as_ptr() as *const c_void, prefix.len()) })
     }
 
     pub fn send(&self, msg: Message, nonblocking: bool) -> Result<(), (NngError, Message)> {

@@ -308,12 +308,23 @@ bus0_sock_send(void *arg, nni_aio *aio)
 	uint32_t   sender = 0;
 	size_t     len;
 
+	nni_mtx_lock(&s->mtx);
+
+	// A bus send never waits, so a zero timeout (do not wait) is no reason
+	// to refuse it: nni_aio_start fails such an operation with a timeout, and
+	// it used to run after the message was taken off the aio, which was lost
+	// (and leaked) while the caller saw no message left to send again.
+	// Started first, a stopped or aborted send leaves the message the
+	// caller's.
+	if ((nni_aio_get_timeout(aio) != NNG_DURATION_ZERO) &&
+	    (!nni_aio_start(aio, NULL, NULL))) {
+		nni_mtx_unlock(&s->mtx);
+		return;
+	}
+
 	msg = nni_aio_get_msg(aio);
 	len = nni_msg_len(msg);
 	nni_aio_set_msg(aio, NULL);
-
-	// this test is so that we detect when the aio itself is terminated,
-	// otherwise we could loop forever.
 
 	if (s->raw) {
 		// In raw mode, we look for the message header, to see if it
@@ -325,13 +336,6 @@ bus0_sock_send(void *arg, nni_aio *aio)
 	} else {
 		// In cooked mode just strip the header.
 		nni_msg_header_clear(msg);
-	}
-
-	nni_mtx_lock(&s->mtx);
-
-	if (!nni_aio_start(aio, NULL, NULL)) {
-		nni_mtx_unlock(&s->mtx);
-		return;
 	}
 
 	bool to_anyone = false;
