@@ -375,6 +375,32 @@ describe("messages a broken connection takes with it", function()
     { "pair1", "pair1", receiver_in_this_process }, { "bus", "bus", receiver_in_a_stopped_process },
     { "pub", "sub", receiver_in_a_stopped_process },
   }
+  it("push to pull over inproc: every message is received or counted when the pull's listener goes", function()
+    -- Nothing sits in a kernel buffer over inproc, so the books must balance exactly: the
+    -- push counts what it was handing over, the pull what it had read and not yet delivered
+    -- (patch 0020), and the push's own queue goes to the next connection.
+    local pull = helper.socket("pull", { recv_timeout = 300 })
+    local url = "inproc://nml-loss-relisten-" .. tostring(pull):gsub("%W", "")
+    local listener = assert(pull:listen(url))
+    local push = helper.socket("push", { send_timeout = 100, send_buffer = 4, reconnect_min = 10 })
+    assert(push:dial(url))
+    local taken = 0
+    for i = 1, 20 do
+      if not push:send(i) then break end
+      taken = taken + 1
+    end
+    listener:close()
+    while push:stats().pipes > 0 do nml.sleep(5) end
+    assert(pull:listen(url))
+    local received = 0
+    while pull:recv() do received = received + 1 end
+    local counted = push:stats().send_drops + pull:stats().recv_drops
+    assert.are.equal(taken, received + counted,
+      string.format("%d taken, %d received, %d counted", taken, received, counted))
+    push:close()
+    pull:close()
+  end)
+
   for _, transport in ipairs({ "ipc", "tcp" }) do
     for _, case in ipairs(cases) do
       local sender_kind, receiver_kind, receiver = case[1], case[2], case[3]

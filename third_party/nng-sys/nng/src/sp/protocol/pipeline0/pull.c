@@ -15,6 +15,7 @@
 #include "../../../core/pipe.h"
 #include "../../../core/pollable.h"
 #include "../../../core/protocol.h"
+#include "../../../core/socket.h"
 
 // Pull protocol.  The PULL protocol is the "read" side of a pipeline.
 
@@ -38,6 +39,9 @@ struct pull0_sock {
 	nni_list     rq; // recv queue (aio list)
 	nni_mtx      m;
 	nni_pollable readable;
+#ifdef NNG_ENABLE_STATS
+	nni_stat_item stat_rx_discard; // read from a connection, never delivered
+#endif
 };
 
 // pull0_pipe is our per-pipe protocol private structure.
@@ -54,7 +58,20 @@ static void
 pull0_sock_init(void *arg, nni_sock *sock)
 {
 	pull0_sock *s = arg;
+#ifdef NNG_ENABLE_STATS
+	static const nni_stat_info rx_discard_info = {
+		.si_name   = "rx_discard",
+		.si_desc   = "messages received on a connection that closed "
+		             "before they were delivered",
+		.si_type   = NNG_STAT_COUNTER,
+		.si_unit   = NNG_UNIT_MESSAGES,
+		.si_atomic = true,
+	};
+	nni_stat_init(&s->stat_rx_discard, &rx_discard_info);
+	nni_sock_add_stat(sock, &s->stat_rx_discard);
+#else
 	NNI_ARG_UNUSED(sock);
+#endif
 
 	nni_aio_list_init(&s->rq);
 	NNI_LIST_INIT(&s->pl, pull0_pipe, node);
@@ -127,6 +144,13 @@ pull0_pipe_close(void *arg)
 
 	nni_mtx_lock(&s->m);
 	p->closed = true;
+#ifdef NNG_ENABLE_STATS
+	if (p->m != NULL) {
+		// Read from the connection, waiting for a recv: freed with the
+		// pipe, never delivered.
+		nni_stat_inc(&s->stat_rx_discard, 1);
+	}
+#endif
 	if (nni_list_node_active(&p->node)) {
 		nni_list_node_remove(&p->node);
 		if (nni_list_empty(&s->pl)) {
@@ -162,6 +186,9 @@ pull0_recv_cb(void *arg)
 	if (p->closed) {
 		nni_mtx_unlock(&s->m);
 		nni_msg_free(m);
+#ifdef NNG_ENABLE_STATS
+		nni_stat_inc(&s->stat_rx_discard, 1);
+#endif
 		return;
 	}
 	if (nni_list_empty(&s->rq)) {
