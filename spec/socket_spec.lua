@@ -149,6 +149,9 @@ describe("sockets", function()
           .. r[3] .. "%), got " .. shown .. "%)", err)
       end
     end
+    -- Whole floats count as integers as far as they go (all numbers are on 5.1 and LuaJIT).
+    assert.is_true(s:setopt("recv_max_size", 2 ^ 59))
+    assert.are.equal(2 ^ 59, s:getopt("recv_max_size"))
     local _, err = pcall(s.getopt, s, "colour")
     for _, name in ipairs { "recv_timeout", "send_timeout", "recv_max_size", "recv_buffer", "send_buffer",
       "reconnect_min", "reconnect_max", "survey_time", "resend_time", "protocol", "tagged" } do
@@ -366,6 +369,8 @@ describe("sockets", function()
     for url, says in pairs({
       ["tcp://127.0.0.1"] = "the URL needs a port, as in tcp://127.0.0.1:5555",
       ["tcp://127.0.0.1:5555/x"] = "a tcp URL has no path: tcp://host:port (/x is left over)",
+      ["tcp://127.0.0.1:0"] = "port 0 means \"any\" only to listen",
+      ["ws://127.0.0.1:0/x"] = "port 0 means \"any\" only to listen",
       ["tcp://[::1]"] = "the URL needs a port, as in tcp://[::1]:5555",
       ["tcp://nohost.invalid:5555"] = "the host nohost.invalid does not resolve",
       ["ws://nohost.invalid/x"] = "the host nohost.invalid does not resolve",
@@ -379,6 +384,11 @@ describe("sockets", function()
     assert.is_nil(refused)
     assert.are.equal("refused", refused_code)
     assert.matches("listen first, or dial with {block = false}", why, 1, true)
+    local ws = helper.socket("pull")
+    local named = assert(ws:listen("ws://127.0.0.1:0/x"))
+    local _, other_name = d:dial("ws://localhost:" .. named:port() .. "/x")
+    assert.matches("a ws listener on a named address answers requests for that name only", other_name, 1, true)
+    ws:close()
     for _, url in ipairs({ "http://example.com/x", "foo://bar" }) do
       local none, unknown, unknown_code = d:dial(url)
       assert.is_nil(none)

@@ -149,6 +149,18 @@ describe("TLS", function()
       end
     end)
 
+    it("takes a server_name with trailing text for a name, not the address before it", function()
+      local server = helper.socket("rep")
+      local tls = { cert_file = pki .. "server.crt", key_file = pki .. "server.key" }
+      local listener = assert(server:listen("tls+tcp://127.0.0.1:0", { tls = tls }))
+      local client = helper.socket("req")
+      local ok = client:dial("tls+tcp://127.0.0.1:" .. listener:port(),
+        { tls = { ca_file = pki .. "ca.crt", server_name = "127.0.0.1 x" } })
+      assert.is_nil(ok, "\"127.0.0.1 x\" matched IP:127.0.0.1")
+      server:close()
+      client:close()
+    end)
+
     it("dialed by address written another way, checks the address it reaches", function()
       for _, host in ipairs({ "127.1", "2130706433" }) do
         assert(dial_host("server", host)) -- the certificate's IP:127.0.0.1

@@ -613,7 +613,8 @@ pub fn option_integer(
     let (n, shown) = match s.kind(value) {
         Kind::Number => match s.to_number(value) {
             Number::Int(i) => (Some(i), i.to_string()),
-            Number::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
+            // Whole floats as far as i64 goes (Lua 5.1 and LuaJIT have no other numbers).
+            Number::Float(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => {
                 (Some(f as i64), (f as i64).to_string())
             }
             Number::Float(f) => (None, f.to_string()),

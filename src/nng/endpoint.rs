@@ -282,6 +282,12 @@ fn address_error(error: NngError, url: &str, listening: bool) -> EndpointError {
             "no transport {scheme}:// (tcp, ipc, inproc, ws, wss, tls+tcp, unix, abstract, and \
              tcp4, tcp6 and the like)"
         )),
+        "refused" if !listening && matches!(family(scheme), "ws" | "wss") => Some(
+            "nothing listens there (yet), or not at this path, or not for this host name: a \
+             ws listener on a named address answers requests for that name only (listen on \
+             0.0.0.0 to answer any); or dial with {block = false} and NNG keeps trying"
+                .to_string(),
+        ),
         "refused" if !listening => Some(
             "nothing listens there (yet): listen first, or dial with {block = false} and NNG \
              keeps trying in the background"
@@ -304,6 +310,10 @@ fn address_hint(url: &str, listening: bool) -> Option<String> {
             ("tcp" | "tls", _) if !path.is_empty() => Some(format!(
                 "a {scheme} URL has no path: {scheme}://host:port ({path} is left over)"
             )),
+            ("tcp" | "tls" | "ws" | "wss", false) if port == "0" => Some(format!(
+                "port 0 means \"any\" only to listen: dial the listener's port \
+                 ({scheme}://{host}:5555; listener:port() tells it)"
+            )),
             ("tcp" | "tls", _) if port.is_empty() || port.parse::<u16>().is_err() => Some(format!(
                 "the URL needs a port, as in {scheme}://{host}:5555"
             )),
@@ -322,6 +332,9 @@ fn address_hint(url: &str, listening: bool) -> Option<String> {
 /// Whether a server name is an IP address as the resolver (and patch 0012) reads it: any form
 /// inet_aton takes (127.1, 2130706433), or IPv6 with or without a zone.
 fn is_address(name: &str) -> bool {
+    if name.contains(char::is_whitespace) {
+        return false; // inet_aton would stop at the space and take the rest for nothing
+    }
     let v6 = name.split('%').next().unwrap_or(name);
     if v6.parse::<std::net::Ipv6Addr>().is_ok() {
         return true;

@@ -531,8 +531,9 @@ impl Socket {
                 // bus (0014): what a connection took with it when it broke (pair1 counts that
                 // in its own tx_drop, which NNG declared and never counted)
                 stats.send_drops = child_value(item, c"tx_discard") + child_value(item, c"tx_drop");
-                // sub (0008), bus (0009), surveyor and respondent (0011): what arrived and was
-                // dropped (a full queue, an answer too late, a survey over the hop limit)
+                // sub (0008), bus (0009), surveyor and respondent (0011), pull (0020): what
+                // arrived and was dropped (a full queue, an answer too late, a survey over the
+                // hop limit, a pull's read-ahead when its connection closed)
                 stats.recv_drops = child_value(item, c"rx_discard");
             }
             b"dialer" | b"listener" if child_value(item, c"socket") == id => {

@@ -332,7 +332,8 @@ conn_get_timer(void *arg)
 static size_t
 server_name_ip(const char *name, unsigned char *ip)
 {
-	if (name == NULL) {
+	if ((name == NULL) || (name[strcspn(name, " \t\r\n")] != '\0')) {
+		// inet_aton would stop at a space and ignore what follows.
 		return (0);
 	}
 	// inet_aton reads every form the resolver takes for an IPv4 address
