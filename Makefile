@@ -1,6 +1,7 @@
 # nml: build, test, demo and bench. `make test` and `make demo` install what they need.
 #
-#   make test                 cargo tests, then specs and examples on Lua 5.4, 5.1 and LuaJIT
+#   make test                 cargo tests, then specs and examples on Lua 5.4, 5.1 and LuaJIT,
+#                             and every bench part once at its smallest (bench-smoke)
 #   make test LUA=5.3         the same for one interpreter (5.1 5.2 5.3 5.4 luajit)
 #   make demo                 the main example
 #   make bench                benchmarks, side by side
@@ -27,12 +28,12 @@ feature = $(if $(filter luajit,$(1)),luajit,lua$(subst .,,$(1)))
 interp = $(if $(filter luajit,$(1)),luajit,lua$(1))
 headers = $(if $(filter luajit,$(1)),/usr/include/luajit-2.1,/usr/include/lua$(1))
 
-.PHONY: all build test demo bench lint fuzz check-memory memcheck-one soak soak-jit deps cargo-test specs rockspec-test clean $(addprefix build-,5.1 5.2 5.3 5.4 luajit) pytest
+.PHONY: all build test demo bench bench-smoke lint fuzz check-memory memcheck-one soak soak-jit deps cargo-test specs rockspec-test clean $(addprefix build-,5.1 5.2 5.3 5.4 luajit) pytest
 
 all: build
 
 deps:
-	@tools/deps.sh $(LUAS) +build +python +luarocks +events +pki
+	@tools/deps.sh $(LUAS) +build +python +luarocks +events +pki $(if $(LUA),,+bench)
 
 build: $(addprefix build-,$(LUAS))
 
@@ -51,6 +52,7 @@ test: deps
 	@$(MAKE) --no-print-directory rockspec-test LUA=$(if $(filter luajit,$(firstword $(LUAS))),5.1,$(firstword $(LUAS)))
 	@$(MAKE) --no-print-directory layers LUA=$(firstword $(LUAS))
 	@$(MAKE) --no-print-directory pytest LUA=$(firstword $(LUAS))
+	@$(if $(LUA),,$(MAKE) --no-print-directory bench-smoke)
 	@tools/summary build/counts build/cargo-test.log
 
 # Specs (and, through spec/examples_spec.lua, the examples) for one interpreter.
@@ -82,6 +84,14 @@ pytest: build-$(LUA)
 	  failed=$$(sed -n 's/^\([0-9]*\) failed.*/\1/p;s/.* \([0-9]*\) failed.*/\1/p' build/pytest.log | tail -1); \
 	  echo "pytest $${passed:-0} $${failed:-0} 0" >> build/counts; \
 	  [ -n "$$passed" ] && [ -z "$$failed" ]
+
+# Every bench part once, at its smallest (benches/run with BENCH_QUICK: one round, a hundredth
+# of the messages, the smallest sizes), so that a broken bench fails `make test`; the figures
+# mean nothing. Needs the three builds `make test` makes.
+bench-smoke:
+	@echo "== benches, every part once at its smallest"
+	@BENCH_QUICK=1 benches/run > build/bench-smoke.log 2>&1 && echo "benches 1 0 0" >> build/counts \
+	  || { tail -30 build/bench-smoke.log; echo "benches 0 1 0" >> build/counts; exit 1; }
 
 # Every crate:: path in src/ points down the layer list of src/lib.rs.
 layers:

@@ -124,7 +124,7 @@ else
     thp = "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=1048576:glibc.malloc.hugetlb=1 ",
   }
   lua = assert(tunables[malloc], "malloc setting: default, mmap or thp") .. lua
-  count = mib >= 256 and 3 or 20
+  count = os.getenv("BENCH_QUICK") and 2 or mib >= 256 and 3 or 20
   local function run(cmd)
     local f = assert(io.popen(cmd .. " 2>&1", "r"))
     local out = f:read("*a")

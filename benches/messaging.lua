@@ -34,24 +34,27 @@ end
 
 -- How each test sends one message and receives one, and how many messages are timed. The
 -- receiver starts the clock after the first count/20, as the raw bench does.
+-- BENCH_QUICK (benches/run's smoke, in make test): a hundredth of every count, to show the
+-- bench runs, not to measure.
+local quick = os.getenv("BENCH_QUICK") and 100 or 1
 local tests = {
   one_way_64B = {
-    count = 60000,
+    count = math.floor(60000 / quick),
     send = function(s) assert(nml.send(s, payload64, 0)) end,
     recv = function(s) assert(nml.recv(s, 0)) end,
   },
   one_way_map = {
-    count = 60000,
+    count = math.floor(60000 / quick),
     send = function(s) assert(s:send(small_map)) end,
     recv = function(s) assert(s:recv()) end,
   },
   one_way_1MiB_copy = {
-    count = 2000, bytes = MIB,
+    count = math.floor(2000 / quick), bytes = MIB,
     send = function(s) assert(nml.send(s, payload1m, 0)) end,
     recv = function(s) nml.freemsg(assert(nml.recv(s, 0, nil, nml.NN_MSG))) end,
   },
   one_way_1MiB_nn_msg = {
-    count = 2000, bytes = MIB,
+    count = math.floor(2000 / quick), bytes = MIB,
     send = function(s) assert(nml.send(s, nml.allocmsg(MIB), 0, nml.NN_MSG)) end,
     recv = function(s) nml.freemsg(assert(nml.recv(s, 0, nil, nml.NN_MSG))) end,
   },
@@ -86,6 +89,7 @@ local function peer(test, url, n)
       local buf = assert(nml.recv(rep, 0))
       assert(nml.send(rep, buf, 0))
     end
+    nml.sleep(200) -- no linger in NNG: let the last reply go before the process ends
     return
   end
   local push = socket("push")
@@ -161,7 +165,7 @@ local function one_way(transport, name, n_url)
 end
 
 local function round_trips(transport)
-  local count, warmup = 5000, 10
+  local count, warmup = math.floor(5000 / quick), 10
   local url = url_for(transport, 9)
   local req = socket("req")
   listen(req, url)

@@ -40,8 +40,21 @@ struct Test {
 }
 
 impl Test {
+    /// The messages timed: a hundredth under BENCH_QUICK (benches/run's smoke, in make test).
+    fn count(&self) -> usize {
+        self.count / quick_divisor()
+    }
+
     fn warmup(&self) -> usize {
-        self.count / 20
+        self.count() / 20
+    }
+}
+
+/// 100 when BENCH_QUICK is set (every test once at its smallest, to show the bench runs), else 1.
+fn quick_divisor() -> usize {
+    match std::env::var_os("BENCH_QUICK") {
+        Some(_) => 100,
+        None => 1,
     }
 }
 
@@ -73,6 +86,10 @@ const TESTS: [Test; 4] = [
     },
 ];
 const ROUND_TRIPS: usize = 5_000;
+
+fn round_trip_count() -> usize {
+    ROUND_TRIPS / quick_divisor()
+}
 const RTT_WARMUP: usize = 10;
 
 type Opener = unsafe extern "C" fn(*mut sys::nng_socket) -> i32;
@@ -176,6 +193,10 @@ fn peer(test: &str, url: &str, n: usize) {
             let len = recv_len(rep);
             send_bytes(rep, &vec![0; len], true);
         }
+        // NNG keeps no linger: closing at once could drop the last reply before it is written,
+        // and the requester would wait out its 10 s timeout (the bench then failed, 1 run in
+        // about 15 at BENCH_QUICK's 60 round trips). Give the reply time to go.
+        std::thread::sleep(std::time::Duration::from_millis(200));
         close(rep);
         return;
     }
@@ -193,16 +214,16 @@ fn peer(test: &str, url: &str, n: usize) {
     close(done);
 }
 
-/// Receives `t.warmup()` messages, then times `t.count` more: messages per second.
+/// Receives `t.warmup()` messages, then times `t.count()` more: messages per second.
 fn receive_timed(pull: sys::nng_socket, t: &Test) -> f64 {
     for _ in 0..t.warmup() {
         recv_len(pull);
     }
     let start = Instant::now();
-    for _ in 0..t.count {
+    for _ in 0..t.count() {
         recv_len(pull);
     }
-    t.count as f64 / start.elapsed().as_secs_f64()
+    t.count() as f64 / start.elapsed().as_secs_f64()
 }
 
 fn one_way_processes(url: &str, t: &Test) -> f64 {
@@ -210,7 +231,7 @@ fn one_way_processes(url: &str, t: &Test) -> f64 {
     listen(pull, url);
     let done = socket(sys::nng_pair0_open);
     listen(done, &done_url(url));
-    let mut child = spawn_peer(t.name, url, t.warmup() + t.count);
+    let mut child = spawn_peer(t.name, url, t.warmup() + t.count());
     let rate = receive_timed(pull, t);
     send_bytes(done, b"done", true);
     assert!(child.wait().unwrap().success());
@@ -227,7 +248,7 @@ fn one_way_threads(url: &str, t: &Test) -> f64 {
     let t = *t;
     let sender = std::thread::spawn(move || {
         let payload = vec![3u8; t.size];
-        for _ in 0..t.warmup() + t.count {
+        for _ in 0..t.warmup() + t.count() {
             send_bytes(push, &payload, t.copy);
         }
         push
@@ -262,8 +283,8 @@ fn one_way_one_thread(url: &str, t: &Test) -> f64 {
     };
     run(t.warmup());
     let start = Instant::now();
-    run(t.count);
-    let rate = t.count as f64 / start.elapsed().as_secs_f64();
+    run(t.count());
+    let rate = t.count() as f64 / start.elapsed().as_secs_f64();
     close(push);
     close(pull);
     rate
@@ -274,7 +295,7 @@ fn one_way_one_thread(url: &str, t: &Test) -> f64 {
 fn time_round_trips(req: sys::nng_socket, mut serve: impl FnMut()) -> Vec<f64> {
     let payload = vec![7u8; 64];
     let mut times = Vec::with_capacity(ROUND_TRIPS);
-    for i in 0..ROUND_TRIPS + RTT_WARMUP {
+    for i in 0..round_trip_count() + RTT_WARMUP {
         let start = Instant::now();
         send_bytes(req, &payload, true);
         serve();
@@ -292,7 +313,7 @@ fn time_round_trips(req: sys::nng_socket, mut serve: impl FnMut()) -> Vec<f64> {
 fn round_trips(url: &str, echo: impl FnOnce(&str, usize) -> Option<Child>) -> Vec<f64> {
     let req = socket(sys::nng_req0_open);
     listen(req, url);
-    let child = echo(url, ROUND_TRIPS + RTT_WARMUP);
+    let child = echo(url, round_trip_count() + RTT_WARMUP);
     let times = time_round_trips(req, || {});
     if let Some(mut child) = child {
         assert!(child.wait().unwrap().success());
