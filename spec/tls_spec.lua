@@ -213,6 +213,50 @@ describe("TLS", function()
     end
   end)
 
+  it("agrees TLS 1.3, or TLS 1.2 with ECDHE and an AEAD suite, and nothing older or weaker", function()
+    local server, url = serve("tls+tcp", server_tls)
+    local port = url:match(":(%d+)$")
+    local out, ok = helper.run(string.format("%s %s/support/tls_offer.py 127.0.0.1 %s %s %s",
+      helper.python, here, port, pki .. "ca.crt", table.concat({ "1.3", "1.2:ECDHE-ECDSA-AES256-GCM-SHA384",
+        "1.2:ECDHE-ECDSA-CHACHA20-POLY1305", "1.2:ECDHE-ECDSA-AES128-SHA", "1.2:ECDHE-ECDSA-AES256-SHA384",
+        "1.1" }, " ")))
+    assert(ok, out)
+    assert.equals(table.concat({
+      "1.3 TLSv1.3 TLS_AES_256_GCM_SHA384",
+      "1.2:ECDHE-ECDSA-AES256-GCM-SHA384 TLSv1.2 ECDHE-ECDSA-AES256-GCM-SHA384",
+      "1.2:ECDHE-ECDSA-CHACHA20-POLY1305 TLSv1.2 ECDHE-ECDSA-CHACHA20-POLY1305",
+      "1.2:ECDHE-ECDSA-AES128-SHA refused", -- CBC with SHA-1 (Lucky 13)
+      "1.2:ECDHE-ECDSA-AES256-SHA384 refused", -- CBC
+      "1.1 refused",
+    }, "\n") .. "\n", out)
+    server:close()
+  end)
+
+  it("reads no OpenSSL configuration file: OPENSSL_CONF changes nothing", function()
+    -- A configuration that, were it read, would leave TLS 1.3 one suite, not the one nml
+    -- agrees (NNG sets the protocol versions itself, after it would apply).
+    local conf = helper.tmpname() .. "-openssl.cnf"
+    local f = assert(io.open(conf, "w"))
+    f:write("openssl_conf = init\n[init]\nssl_conf = ssl\n[ssl]\nsystem_default = suites\n",
+      "[suites]\nCiphersuites = TLS_CHACHA20_POLY1305_SHA256\n")
+    f:close()
+    local fifo = helper.tmpname() .. "-stdin"
+    local made = os.execute("mkfifo " .. fifo)
+    assert(made == true or made == 0, "mkfifo")
+    local child = assert(io.popen(string.format("OPENSSL_CONF=%s LUA_CPATH='%s' %s %s/support/tls_server.lua %s < %s",
+      conf, helper.cpath, helper.lua, here, pki, fifo)))
+    local hold = assert(io.open(fifo, "w")) -- the server serves until this closes
+    local port = assert(tonumber(child:read("*l")), "the server says its port")
+    local out, ok = helper.run(string.format("%s %s/support/tls_offer.py 127.0.0.1 %d %s 1.3",
+      helper.python, here, port, pki .. "ca.crt"))
+    hold:close()
+    child:close()
+    os.remove(fifo)
+    os.remove(conf)
+    assert(ok, out)
+    assert.equals("1.3 TLSv1.3 TLS_AES_256_GCM_SHA384\n", out)
+  end)
+
   it("with client certificates required, refuses a client without one", function()
     local tls = { cert_file = server_tls.cert_file, key_file = server_tls.key_file,
       ca_file = pki .. "ca.crt", auth_mode = "required" }

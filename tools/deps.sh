@@ -18,7 +18,7 @@ for arg in "$@"; do
     luajit) want_apt luajit libluajit-5.1-dev lua-busted ;;
     5.1) want_apt lua5.1 liblua5.1-0-dev lua-busted ;; # liblua5.1-dev is a virtual package
     5.[2-4]) want_apt "lua$arg" "liblua$arg-dev" lua-busted ;;
-    +build) want_apt cmake libmbedtls-dev ;; # nng-sys builds its vendored NNG with cmake, TLS on
+    +build) want_apt cmake perl make ;; # nng-sys builds NNG with cmake, and OpenSSL (Configure is perl)
     +bench) want_apt lua-cjson lua-mpack lua-messagepack ;;
     +python) want_apt python3 python3-venv; pip_wanted="$pip_wanted msgpack pynng pytest" ;;
     +luarocks) want_apt luarocks ;;

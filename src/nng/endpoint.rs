@@ -229,7 +229,7 @@ fn listener_has_cert(url: &str, tls: Option<&TlsOptions>) -> Result<(), Endpoint
 }
 
 /// A failed dial, with what to check when TLS refused. NNG reports every failed verification
-/// alike (mbedTLS: "X509 - Certificate verification failed"), so the message names what to
+/// alike (NNG_ECRYPTO, whatever OpenSSL found), so the message names what to
 /// check.
 fn dial_error(error: NngError, tls: Option<&TlsOptions>, url: &str) -> EndpointError {
     let detail = match (tls, error.code()) {

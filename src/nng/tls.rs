@@ -1,5 +1,5 @@
 //! TLS for `tls+tcp://` and `wss://` endpoints: the settings a listener or dialer is given,
-//! made into an NNG TLS configuration (mbedTLS underneath). Every failure says which setting
+//! made into an NNG TLS configuration (OpenSSL 3.5 underneath). Every failure says which setting
 //! caused it.
 
 #![allow(unsafe_code)] // NNG's C API (see lib.rs)

@@ -58,8 +58,14 @@ fn main() {
             }
         }
     }
+    // nml: NNG's OpenSSL engine on the OpenSSL `build_vendored` built; after nng, so that
+    // the linker resolves NNG's references to it.
+    if cfg!(feature = "tls-openssl") {
+        println!("cargo:rustc-link-lib=static=ssl");
+        println!("cargo:rustc-link-lib=static=crypto");
+    }
     // if TLS was requested, make sure we also link mbedtls
-    if cfg!(feature = "tls") {
+    if cfg!(feature = "tls") && !cfg!(feature = "tls-openssl") {
         println!("cargo:rustc-link-lib=dylib=mbedcrypto");
         println!("cargo:rustc-link-lib=dylib=mbedtls");
         println!("cargo:rustc-link-lib=dylib=mbedx509");
@@ -456,6 +462,8 @@ fn build_vendored() -> (LibrarySource, Vec<PathBuf>) {
         config.define(cmake_var, &value);
     }
 
+    openssl_engine(&mut config);
+
     let dst = config.build();
 
     let lib_dir = if cfg!(target_env = "msvc") {
@@ -480,6 +488,62 @@ fn build_vendored() -> (LibrarySource, Vec<PathBuf>) {
 
     (LibrarySource::Vendored, vec![include_dir])
 }
+
+/// nml: with the `tls-openssl` feature, builds OpenSSL 3.5 from source (the `openssl-src`
+/// crate) and points NNG's cmake at it, to use its OpenSSL engine instead of mbedTLS.
+/// Static and without DSO support, so the library needs nothing from the system at run time;
+/// a cdylib exports none of its symbols.
+#[cfg(feature = "tls-openssl")]
+fn openssl_engine(config: &mut cmake::Config) {
+    let root = openssl_installed();
+    println!("cargo:rustc-link-search=native={}", root.join("lib").display());
+    config
+        .define("NNG_TLS_ENGINE", "openssl")
+        .define("OPENSSL_ROOT_DIR", &root)
+        .define("OPENSSL_USE_STATIC_LIBS", "TRUE");
+    // The records NNG's TLS layer buffers per connection, each way: 16 KiB by default, one
+    // TLS record; larger buffers let one pass encrypt or decrypt several records
+    // (docs/performance.md, "TLS").
+    for (name, value) in TLS_BUFFERS {
+        config.cflag(format!("-D{name}={value}"));
+    }
+}
+
+/// Where OpenSSL is installed (`include/`, `lib/`), built first if it is not yet.
+///
+/// `openssl-src` builds into this crate's OUT_DIR and starts again from nothing each time,
+/// about 3 minutes on 2 cores, and this build script runs again whenever an NNG source
+/// changes, and once per profile (release, bench). So OpenSSL is built once per version and
+/// target into the target directory, beside the profiles, and kept there; a file written
+/// last marks a finished build. Cargo's lock on the target directory keeps two builds apart.
+#[cfg(feature = "tls-openssl")]
+fn openssl_installed() -> PathBuf {
+    let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
+    // OUT_DIR is <target dir>[/<triple>]/<profile>/build/nng-sys-<hash>/out.
+    let shared = out_dir
+        .ancestors()
+        .nth(4)
+        .expect("OUT_DIR is inside a target directory");
+    let key = format!("openssl-{}-{}", openssl_src::version(), env::var("TARGET").unwrap());
+    let dir = shared.join(key);
+    let root = dir.join("install");
+    let done = dir.join("built");
+    if !done.exists() {
+        let openssl = openssl_src::Build::new().out_dir(&dir).build();
+        assert_eq!(openssl.lib_dir(), root.join("lib"));
+        std::fs::write(&done, openssl_src::version()).expect("mark OpenSSL built");
+    }
+    root
+}
+
+#[cfg(feature = "tls-openssl")]
+const TLS_BUFFERS: &[(&str, &str)] = &[
+    ("NNG_TLS_MAX_SEND_SIZE", "262144"),
+    ("NNG_TLS_MAX_RECV_SIZE", "262144"),
+];
+
+#[cfg(not(feature = "tls-openssl"))]
+fn openssl_engine(_config: &mut cmake::Config) {}
 
 #[cfg(not(feature = "vendored"))]
 fn build_vendored() -> (LibrarySource, Vec<PathBuf>) {

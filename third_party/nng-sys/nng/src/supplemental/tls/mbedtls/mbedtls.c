@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <arpa/inet.h>
-
 #include "nng/nng.h"
 
 #include "../../../core/nng_impl.h"
@@ -98,8 +96,6 @@ struct nng_tls_engine_cert {
 struct nng_tls_engine_conn {
 	void               *tls; // parent conn
 	mbedtls_ssl_context ctx;
-	unsigned char       server_ip[16]; // the server name, when an address
-	size_t              server_ip_len; // 4 or 16; 0 when a name
 	nng_time            exp1;
 	nng_time            exp2;
 	bool                closed;
@@ -328,59 +324,6 @@ conn_get_timer(void *arg)
 	return (0);
 }
 
-// The server name as an IP address (4 or 16 bytes in ip), or 0 if it is a name.
-static size_t
-server_name_ip(const char *name, unsigned char *ip)
-{
-	if ((name == NULL) || (name[strcspn(name, " \t\r\n")] != '\0')) {
-		// inet_aton would stop at a space and ignore what follows.
-		return (0);
-	}
-	// inet_aton reads every form the resolver takes for an IPv4 address
-	// (127.1, 0x7f.0.0.1, 2130706433): the address the dialer reaches.
-	if (inet_aton(name, (struct in_addr *) ip) != 0) {
-		return (4);
-	}
-	// An IPv6 address may carry a zone (fe80::1%eth0), which the resolver
-	// takes and the certificate cannot: the address is what is checked.
-	char   v6[INET6_ADDRSTRLEN];
-	size_t len = strcspn(name, "%");
-	if (len < sizeof(v6)) {
-		memcpy(v6, name, len);
-		v6[len] = '\0';
-		if (inet_pton(AF_INET6, v6, ip) == 1) {
-			return (16);
-		}
-	}
-	return (0);
-}
-
-// mbedTLS 2.28 matches a server name against the certificate's DNS names and
-// common name only, so a server dialed by address could be matched by a DNS
-// name spelling the address, and never by the iPAddress entry RFC 6125 asks
-// for. For an address, conn_init sets no host name and this callback checks
-// the leaf certificate's iPAddress subjectAltNames, byte for byte.
-static int
-conn_verify_ip(void *arg, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
-{
-	nng_tls_engine_conn         *ec = arg;
-	const mbedtls_x509_sequence *san;
-
-	if (depth != 0) {
-		return (0);
-	}
-	for (san = &crt->subject_alt_names; san != NULL; san = san->next) {
-		if ((san->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7)) &&
-		    (san->buf.len == ec->server_ip_len) &&
-		    (memcmp(san->buf.p, ec->server_ip, ec->server_ip_len) ==
-		        0)) {
-			return (0);
-		}
-	}
-	*flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
-	return (0);
-}
-
 static int
 conn_init(nng_tls_engine_conn *ec, void *tls, nng_tls_engine_config *cfg,
     const nng_sockaddr *sa)
@@ -400,15 +343,7 @@ conn_init(nng_tls_engine_conn *ec, void *tls, nng_tls_engine_config *cfg,
 	mbedtls_ssl_set_bio(&ec->ctx, tls, net_send, net_recv, NULL);
 	mbedtls_ssl_set_timer_cb(&ec->ctx, ec, conn_set_timer, conn_get_timer);
 
-	ec->server_ip_len = 0;
-	if (cfg->mode == NNG_TLS_MODE_CLIENT) {
-		ec->server_ip_len = server_name_ip(cfg->server_name, ec->server_ip);
-	}
-	if (ec->server_ip_len != 0) {
-		// An address: no host name (nor SNI, which may not carry one).
-		mbedtls_ssl_set_verify(&ec->ctx, conn_verify_ip, ec);
-	} else if ((rv = mbedtls_ssl_set_hostname(
-	                &ec->ctx, cfg->server_name)) != 0) {
+	if ((rv = mbedtls_ssl_set_hostname(&ec->ctx, cfg->server_name)) != 0) {
 		tls_log_warn("NNG-TLS-CONN-FAIL",
 		    "Failed to configure server hostname", rv);
 		return (tls_mk_err(rv));
@@ -865,23 +800,6 @@ config_own_cert(nng_tls_engine_config *cfg, const char *cert, const char *key,
 #endif
 	if (rv != 0) {
 		tls_log_err("NNG-TLS-KEY", "Failure parsing private key", rv);
-		rv = tls_mk_err(rv);
-		goto err;
-	}
-
-	// A key of the right kind that belongs to another certificate would
-	// be taken here and fail every handshake, where the peer sees only a
-	// verification failure: refuse the pair now.
-#if MBEDTLS_VERSION_MAJOR < 3
-	rv = mbedtls_pk_check_pair(&p->crt.pk, &p->key);
-#elif MBEDTLS_VERSION_MAJOR < 4
-	rv = mbedtls_pk_check_pair(&p->crt.pk, &p->key, tls_random, NULL);
-#else
-	rv = mbedtls_pk_check_pair(&p->crt.pk, &p->key);
-#endif
-	if (rv != 0) {
-		tls_log_err("NNG-TLS-KEY",
-		    "Private key does not match the certificate", rv);
 		rv = tls_mk_err(rv);
 		goto err;
 	}

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -311,6 +313,56 @@ ossl_conn_fini(nng_tls_engine_conn *ec)
 	}
 }
 
+// The server name as an IP address (4 or 16 bytes in ip), or 0 if it is a name.
+static size_t
+server_name_ip(const char *name, unsigned char *ip)
+{
+	if ((name == NULL) || (name[strcspn(name, " \t\r\n")] != '\0')) {
+		// inet_aton would stop at a space and ignore what follows.
+		return (0);
+	}
+	// inet_aton reads every form the resolver takes for an IPv4 address
+	// (127.1, 0x7f.0.0.1, 2130706433): the address the dialer reaches.
+	if (inet_aton(name, (struct in_addr *) ip) != 0) {
+		return (4);
+	}
+	// An IPv6 address may carry a zone (fe80::1%eth0), which the resolver
+	// takes and the certificate cannot: the address is what is checked.
+	char   v6[INET6_ADDRSTRLEN];
+	size_t len = strcspn(name, "%");
+	if (len < sizeof(v6)) {
+		memcpy(v6, name, len);
+		v6[len] = '\0';
+		if (inet_pton(AF_INET6, v6, ip) == 1) {
+			return (16);
+		}
+	}
+	return (0);
+}
+
+// A client checks the server's certificate against its server name: an
+// address against the certificate's iPAddress entries only (RFC 6125 6.2.1),
+// with no SNI (RFC 6066 3 forbids an address there); a name against its DNS
+// names, and sent as SNI. OpenSSL's own parse of an address (in SSL_set1_host)
+// takes dotted quads only, so 127.1 or 2130706433, which the resolver dials as
+// 127.0.0.1, would be matched as DNS names.
+static int
+ossl_conn_server_name(nng_tls_engine_conn *ec, const char *name)
+{
+	unsigned char ip[16];
+	size_t        ip_len = 0;
+
+	if (ec->mode == NNG_TLS_MODE_CLIENT) {
+		ip_len = server_name_ip(name, ip);
+	}
+	if (ip_len != 0) {
+		return (X509_VERIFY_PARAM_set1_ip(
+		    SSL_get0_param(ec->ssl), ip, ip_len));
+	}
+	return (SSL_set_tlsext_host_name(ec->ssl, name) &&
+	    SSL_set1_host(ec->ssl, name));
+}
+
 static int
 ossl_conn_init(nng_tls_engine_conn *ec, void *tls, nng_tls_engine_config *cfg,
     const nng_sockaddr *sa)
@@ -351,8 +403,7 @@ ossl_conn_init(nng_tls_engine_conn *ec, void *tls, nng_tls_engine_config *cfg,
 
 	if (cfg->server_name != NULL) {
 
-		if ((!SSL_set_tlsext_host_name(ec->ssl, cfg->server_name)) ||
-		    (!SSL_set1_host(ec->ssl, cfg->server_name))) {
+		if (!ossl_conn_server_name(ec, cfg->server_name)) {
 
 			SSL_free(ec->ssl);
 			ec->ssl = NULL;
@@ -837,6 +888,15 @@ ossl_config_version(nng_tls_engine_config *cfg, nng_tls_version min_ver,
 	return (NNG_OK);
 }
 
+// The suites TLS 1.2 (and DTLS 1.2) may agree: forward secret (ECDHE) and
+// authenticated encryption only, as Mozilla's "intermediate" profile, where
+// OpenSSL's default also takes CBC suites (SHA-1 and SHA-2 MACs, Lucky 13).
+// TLS 1.3's suites are all of this kind; OpenSSL's defaults stand there.
+#define TLS12_SUITES                                             \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:" \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"
+
 static int
 ossl_config_prepare(nng_tls_engine_config *cfg, bool datagram)
 {
@@ -863,6 +923,7 @@ ossl_config_prepare(nng_tls_engine_config *cfg, bool datagram)
 	}
 	if (!SSL_CTX_set_min_proto_version(ctx, min_ver) ||
 	    !SSL_CTX_set_max_proto_version(ctx, max_ver) ||
+	    !SSL_CTX_set_cipher_list(ctx, TLS12_SUITES) ||
 	    (cfg->cert != NULL &&
 	        SSL_CTX_use_cert_and_key(ctx, cfg->cert, cfg->key, NULL, 1) !=
 	            1)) {
@@ -1152,6 +1213,10 @@ ossl_cert_not_after(nng_tls_engine_cert *cert, struct tm *tmp)
 static nng_err
 tls_engine_init(void)
 {
+	// No configuration file: OpenSSL would otherwise read the one named by
+	// OPENSSL_CONF (or its build's default path) and let it change what
+	// every connection accepts. nml's TLS is what its options say.
+	OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
 	SSL_library_init();
 	ossl_init_nng();
 	return (NNG_OK);
