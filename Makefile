@@ -1,8 +1,8 @@
 # nml: build, test, demo and bench. `make test` and `make demo` install what they need.
 #
-#   make test                 cargo tests, then specs and examples on Lua 5.4, 5.1 and LuaJIT,
-#                             and every bench part once at its smallest (bench-smoke)
-#   make test LUA=5.3         the same for one interpreter (5.1 5.2 5.3 5.4 luajit)
+#   make test                 cargo tests, then specs and examples on Lua 5.4, 5.1, LuaJIT and
+#                             OpenResty's LuaJIT, and every bench part once at its smallest
+#   make test LUA=5.3         the same for one interpreter (5.1 5.2 5.3 5.4 luajit luajit2)
 #   make demo                 the main example
 #   make bench                benchmarks, side by side
 #   make bench PARTS=messaging   one part of them (codec, messaging, jit, copies, contexts, tls, shm)
@@ -14,9 +14,13 @@
 #   make soak-jit             LuaJIT's two codecs side by side, JIT forced hot, SOAK_JIT_SECONDS (60)
 
 LUA ?=
-DEFAULT_LUAS := 5.4 5.1 luajit
+# luajit is Debian's LuaJIT package; luajit2 is OpenResty's (the one nginx's Lua module runs
+# on), which conflicts with it as a package: tools/deps.sh unpacks it under build/luajit2-root
+# instead of installing it, and the same nml.so (LuaJIT's ABI) runs on both.
+DEFAULT_LUAS := 5.4 5.1 luajit luajit2
 LUAS := $(if $(LUA),$(LUA),$(DEFAULT_LUAS))
 DEMO_LUA := $(if $(LUA),$(LUA),5.4)
+LUAJIT2 := $(CURDIR)/build/luajit2-root/usr/bin/luajit
 
 CARGO ?= cargo
 export CARGO_TERM_QUIET := true
@@ -24,11 +28,11 @@ export CARGO_TERM_QUIET := true
 export PATH := $(CURDIR)/build/venv/bin:$(PATH)
 
 # $(call feature,5.1) -> lua51 ; $(call interp,5.1) -> lua5.1 ; $(call headers,5.1) -> its lua.h
-feature = $(if $(filter luajit,$(1)),luajit,lua$(subst .,,$(1)))
-interp = $(if $(filter luajit,$(1)),luajit,lua$(1))
-headers = $(if $(filter luajit,$(1)),/usr/include/luajit-2.1,/usr/include/lua$(1))
+feature = $(if $(filter luajit%,$(1)),luajit,lua$(subst .,,$(1)))
+interp = $(if $(filter luajit2,$(1)),$(LUAJIT2),$(if $(filter luajit,$(1)),luajit,lua$(1)))
+headers = $(if $(filter luajit%,$(1)),/usr/include/luajit-2.1,/usr/include/lua$(1))
 
-.PHONY: all build test demo bench bench-smoke lint fuzz check-memory memcheck-one soak soak-jit deps cargo-test specs rockspec-test clean $(addprefix build-,5.1 5.2 5.3 5.4 luajit) pytest
+.PHONY: all build test demo bench bench-smoke lint fuzz check-memory memcheck-one soak soak-jit deps cargo-test specs rockspec-test clean $(addprefix build-,5.1 5.2 5.3 5.4 luajit luajit2) pytest
 
 all: build
 
@@ -37,7 +41,7 @@ deps:
 
 build: $(addprefix build-,$(LUAS))
 
-$(addprefix build-,5.1 5.2 5.3 5.4 luajit): build-%:
+$(addprefix build-,5.1 5.2 5.3 5.4 luajit luajit2): build-%:
 	$(CARGO) build --release --no-default-features --features $(call feature,$*)
 	@mkdir -p build/$*
 	@cp target/release/libnml.so build/$*/nml.so.new && mv build/$*/nml.so.new build/$*/nml.so
@@ -49,7 +53,7 @@ test: deps
 	@mkdir -p build && rm -f build/counts
 	@$(MAKE) --no-print-directory cargo-test
 	@for v in $(LUAS); do $(MAKE) --no-print-directory specs LUA=$$v || exit 1; done
-	@$(MAKE) --no-print-directory rockspec-test LUA=$(if $(filter luajit,$(firstword $(LUAS))),5.1,$(firstword $(LUAS)))
+	@$(MAKE) --no-print-directory rockspec-test LUA=$(if $(filter luajit%,$(firstword $(LUAS))),5.1,$(firstword $(LUAS)))
 	@$(MAKE) --no-print-directory layers LUA=$(firstword $(LUAS))
 	@$(MAKE) --no-print-directory pytest LUA=$(firstword $(LUAS))
 	@$(if $(LUA),,$(MAKE) --no-print-directory bench-smoke)
@@ -62,7 +66,7 @@ specs: build-$(LUA) build/$(LUA)/cbuf.so build/$(LUA)/memlimit.so build/$(LUA)/s
 	  busted --lua=$(call interp,$(LUA)) --cpath="$(CURDIR)/build/$(LUA)/?.so" \
 	    --lpath="$(CURDIR)/spec/?.lua" spec 2>&1 | tee build/busted-$(LUA).log; \
 	  tools/count-busted build/busted-$(LUA).log >> build/counts
-	@$(if $(filter luajit,$(LUA)),$(MAKE) --no-print-directory codec-specs-rust codec-specs-lua LUA=$(LUA))
+	@$(if $(filter luajit%,$(LUA)),$(MAKE) --no-print-directory codec-specs-rust codec-specs-lua LUA=$(LUA))
 
 # LuaJIT's default codec ("auto") packs with its Lua codec and unpacks with either: the codec's
 # specs run once more with each codec alone, so that both pass every one.
@@ -122,7 +126,7 @@ build/%/memlimit.so: spec/support/memlimit.c
 rockspec-test: deps
 	@echo "== luarocks make on $(call interp,$(LUA))"
 	@rm -rf build/rocks
-	@luarocks --lua-version=$(subst luajit,5.1,$(LUA)) --tree=build/rocks make --deps-mode=none \
+	@luarocks --lua-version=$(if $(filter luajit%,$(LUA)),5.1,$(LUA)) --tree=build/rocks make --deps-mode=none \
 	  rockspec/nml-scm-1.rockspec >build/rocks.log 2>&1 \
 	  || { cat build/rocks.log; exit 1; }
 	@$(call interp,$(LUA)) tools/check-install.lua
@@ -136,8 +140,8 @@ demo:
 	@cd examples && LUA_CPATH="$(CURDIR)/build/$(DEMO_LUA)/?.so;;" $(call interp,$(DEMO_LUA)) buffers.lua
 
 bench:
-	@tools/deps.sh 5.4 5.1 luajit +build +bench +python +events
-	@for v in 5.4 5.1 luajit; do $(MAKE) --no-print-directory build-$$v || exit 1; done
+	@tools/deps.sh 5.4 5.1 luajit luajit2 +build +bench +python +events
+	@for v in 5.4 5.1 luajit luajit2; do $(MAKE) --no-print-directory build-$$v || exit 1; done
 	@benches/run $(PARTS)
 
 lint:

@@ -180,6 +180,15 @@ describe("LuaJIT's Lua codec", function()
       holed[3] = nil
       arrays[#arrays + 1] = holed
       arrays[#arrays + 1] = { first, first, [4] = first, x = 1 }
+      -- As many entries as its border (3), one of them not in 1..3: a map. (With table.nkeys,
+      -- OpenResty's LuaJIT, the count alone would call it an array.)
+      arrays[#arrays + 1] = { first, nil, first, x = 1 }
+    end
+    -- Maps around each header size: the count is written first where table.nkeys gives it.
+    for _, n in ipairs { 15, 16, 65535, 65536 } do
+      local map = {}
+      for i = 1, n do map["k" .. i] = i end
+      arrays[#arrays + 1] = map
     end
     for i, v in ipairs(arrays) do
       local bytes = with_codec("rust", nml.pack, v)

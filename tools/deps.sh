@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs what nml's make targets need and this machine lacks; does nothing when all is there.
-#   tools/deps.sh [5.1 5.2 5.3 5.4 luajit ...] [+build] [+bench] [+python] [+luarocks] [+fuzz]
+#   tools/deps.sh [5.1 5.2 5.3 5.4 luajit luajit2 ...] [+build] [+bench] [+python] [+luarocks] [+fuzz]
 #   [+valgrind] [+lint] [+events] [+pki]
 # Debian packages come from apt-get. Python packages go into a venv under build/ made with
 # Debian's own python3 (PEP 668: Debian's system Python refuses pip installs).
@@ -11,11 +11,14 @@ venv="$top/build/venv"
 apt_wanted=""
 pip_wanted=""
 want_fuzz=""
+want_luajit2=""
 want_apt() { apt_wanted="$apt_wanted $*"; }
 
 for arg in "$@"; do
   case "$arg" in
     luajit) want_apt luajit libluajit-5.1-dev lua-busted ;;
+    # OpenResty's LuaJIT: Debian's luajit2 conflicts with luajit, so it is unpacked, not installed
+    luajit2) want_apt libluajit-5.1-dev lua-busted; want_luajit2=1 ;;
     5.1) want_apt lua5.1 liblua5.1-0-dev lua-busted ;; # liblua5.1-dev is a virtual package
     5.[2-4]) want_apt "lua$arg" "liblua$arg-dev" lua-busted ;;
     +build) want_apt cmake perl make ;; # nng-sys builds NNG with cmake, and OpenSSL (Configure is perl)
@@ -44,6 +47,20 @@ if [ -n "$missing" ]; then
   [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# Debian's luajit2 package (OpenResty's LuaJIT, statically linked) unpacked into
+# build/luajit2-root: the Makefile runs build/luajit2-root/usr/bin/luajit.
+luajit2_root="$top/build/luajit2-root"
+if [ -n "$want_luajit2" ] && [ ! -x "$luajit2_root/usr/bin/luajit" ]; then
+  echo "deps: unpacking Debian's luajit2 (OpenResty's LuaJIT) into build/luajit2-root"
+  debs=$(mktemp -d)
+  (cd "$debs" && { apt-get download -qq luajit2 2>/dev/null || {
+    sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"; $sudo apt-get update -qq && apt-get download -qq luajit2; }; })
+  mkdir -p "$luajit2_root"
+  for deb in "$debs"/*.deb; do dpkg-deb -x "$deb" "$luajit2_root"; done
+  rm -rf "$debs"
+  "$luajit2_root/usr/bin/luajit" -e 'require "table.nkeys"' || { echo "deps: build/luajit2-root is not OpenResty's LuaJIT" >&2; exit 1; }
 fi
 
 if [ -n "$want_fuzz" ]; then

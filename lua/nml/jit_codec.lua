@@ -35,6 +35,11 @@ local type, next, rawget, getmetatable, setmetatable = type, next, rawget, getme
 -- table (a crash inside compiled code). The packer walks tables inside tables with the same
 -- loop, which is how the JIT, forced hot, reached that state (make soak-jit).
 local select, pcall, error, unpack, tonumber = select, pcall, error, unpack, tonumber
+-- OpenResty's LuaJIT (luajit2, the one nginx's Lua module runs on) counts a table's entries
+-- without walking them, compiled. With it an array is known by its count and read by index,
+-- no next at all, and a map's header is written first. nil on other LuaJITs.
+local has_nkeys, nkeys = pcall(require, "table.nkeys")
+if not has_nkeys then nkeys = nil end
 local ffi_copy, ffi_string, ffi_cast = ffi.copy, ffi.string, ffi.cast
 
 ffi.cdef [[
@@ -275,7 +280,7 @@ local function put_header(n, fix, m16, pos)
   return pos + 5
 end
 
-local pack_value
+local pack_value, pack_counted_map
 
 local function pack_ext(t, pos)
   local ty, data = rawget(t, "type"), rawget(t, "data")
@@ -296,12 +301,8 @@ local function pack_ext(t, pos)
   return pos + 1 + n
 end
 
--- The entries of t as a map; the header is a one-byte placeholder that grows once they are
--- counted, as in the Rust packer.
-local function pack_map(t, pos, depth)
-  ensure(pos, 1)
-  local head = pos
-  pos = pos + 1
+-- The entries of t, keys and values, from pos; returns where they end and how many there were.
+local function pack_entries(t, pos, depth)
   local count = 0
   local k, v = next(t)
   while k ~= nil do
@@ -315,19 +316,37 @@ local function pack_map(t, pos, depth)
     else
       pos = pack_value(k, pos, depth)
     end
-    -- Strings and numbers written here, not through the recursive pack_value, keep the loop
-    -- one trace that the JIT compiles whole.
+    -- Strings and numbers written here, not through the recursive pack_value nor a function
+    -- of their own: a side trace that starts inside a called function ends when it returns
+    -- (LuaJIT cannot continue it into the caller), and the rest of the iteration would run in
+    -- the interpreter each time the other kind comes. So the three loops repeat these lines.
     local tv = type(v)
-    if tv == "string" then
-      pos = put_string(v, pos)
-    elseif tv == "number" then
+    if tv == "number" then
       if integral(v) then pos = put_int(v, pos) else pos = put_float(v, pos) end
+    elseif tv == "string" then
+      pos = put_string(v, pos)
     else
       pos = pack_value(v, pos, depth)
     end
     count = count + 1
     k, v = next(t, k)
   end
+  return pos, count
+end
+
+-- t as a map of `count` entries (table.nkeys counted them): the header, then the entries.
+function pack_counted_map(t, count, pos, depth)
+  return (pack_entries(t, put_header(count, 0x80, 0xde, pos), depth))
+end
+
+-- t as a map. Where the count is not known first, the header is a one-byte placeholder that
+-- grows once the entries are counted, as in the Rust packer.
+local function pack_map(t, pos, depth)
+  if nkeys then return pack_counted_map(t, nkeys(t), pos, depth) end
+  ensure(pos, 1)
+  local head = pos
+  local count
+  pos, count = pack_entries(t, pos + 1, depth)
   if count < 16 then
     buf[head] = 0x80 + count
     return pos
@@ -383,7 +402,7 @@ local function sequence(t, n, pos, depth)
   while k ~= nil do
     i = i + 1
     if k ~= i or i > n then return pack_unordered(t, n, start, depth) end
-    -- Numbers and strings written here, as in pack_map.
+    -- Numbers and strings written here, as in pack_entries.
     local tv = type(v)
     if tv == "number" then
       if integral(v) then pos = put_int(v, pos) else pos = put_float(v, pos) end
@@ -397,10 +416,32 @@ local function sequence(t, n, pos, depth)
   return pos
 end
 
--- One copy of `sequence` per kind of first element ("number" for integral ones).
-local write_sequence = { number = sequence }
+-- `sequence` where table.nkeys told that t has n entries: they are 1..n if none of t[1..n]
+-- is nil, so the elements are read by index; a hole found undoes what was written, and t is
+-- a map.
+local function indexed_sequence(t, n, pos, depth)
+  local start = pos
+  pos = put_header(n, 0x90, 0xdc, pos)
+  for i = 1, n do
+    local v = rawget(t, i)
+    if v == nil then return pack_counted_map(t, n, start, depth) end
+    -- Numbers and strings written here, as in pack_entries.
+    local tv = type(v)
+    if tv == "number" then
+      if integral(v) then pos = put_int(v, pos) else pos = put_float(v, pos) end
+    elseif tv == "string" then
+      pos = put_string(v, pos)
+    else
+      pos = pack_value(v, pos, depth)
+    end
+  end
+  return pos
+end
+
+-- One copy of the sequence writer per kind of first element ("number" for integral ones).
+local write_sequence = { number = nkeys and indexed_sequence or sequence }
 for _, kind in ipairs { "float", "string", "table", "other" } do
-  write_sequence[kind] = compiled_apart(sequence)
+  write_sequence[kind] = compiled_apart(write_sequence.number)
 end
 
 -- A table without a marker: an array when its keys are exactly 1..n, else a map.
@@ -413,6 +454,10 @@ local function pack_plain(t, pos, depth)
       return pos + 1
     end
     return pack_map(t, pos, depth)
+  end
+  if nkeys then
+    local count = nkeys(t)
+    if count ~= n then return pack_counted_map(t, count, pos, depth) end
   end
   local first = rawget(t, 1)
   local kind = type(first)
