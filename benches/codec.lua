@@ -133,8 +133,12 @@ local function row(payload, direction, codec, per_op, bytes)
   io.flush()
 end
 
+-- Debian's luajit and OpenResty's (luajit2) give the same jit.version; only the latter has
+-- table.nkeys.
+local interpreter = jit and (jit.version .. (pcall(require, "table.nkeys") and " (OpenResty's luajit2)"
+  or " (Debian's luajit)")) or _VERSION
 io.write(string.format("codec throughput on %s (median of %d x %.2fs, MB/s of MessagePack bytes)\n",
-  jit and jit.version or _VERSION, samples, sample_seconds))
+  interpreter, samples, sample_seconds))
 for _, p in ipairs(payloads()) do
   local make = p.fresh or function() return p.value end
   local msgpack_bytes = #nml.pack(p.binary and nml.bin(make(1)) or make(1))

@@ -1,7 +1,9 @@
 -- Messaging throughput and latency through nml, for benches/run beside benches/raw_nng.rs.
 --   lua messaging.lua <transport> [<part of a test's name>]
 --                                            prints "nml <transport> <test> <value> <unit>"
---   lua messaging.lua peer <test> <url> <n>  the other process (ipc and tcp)
+--   lua messaging.lua peer <test> <url> <n> <warmup>  the other process (ipc and tcp)
+-- Over ipc and tcp it also prints "cpu <transport> <test> <value> ms/MiB|us/msg": both
+-- processes' CPU time for the timed messages.
 -- A Lua state runs one thread, so over ipc and tcp the sender (or the echo server) is a second
 -- Lua process, and over inproc, which cannot cross processes, one Lua thread does both sides
 -- in turn (sending a batch into the socket buffers, then receiving it). The raw bench measures
@@ -81,7 +83,7 @@ local function done_url(url)
   return url .. "-done"
 end
 
-local function peer(test, url, n)
+local function peer(test, url, n, warmup)
   if test == "echo" then
     local rep = socket("rep")
     dial(rep, url)
@@ -96,8 +98,15 @@ local function peer(test, url, n)
   dial(push, url)
   local done = socket("pair")
   dial(done, done_url(url))
-  for _ = 1, n do tests[test].send(push) end
+  local cpu_start = os.clock()
+  for i = 1, n do
+    if i == warmup + 1 then cpu_start = os.clock() end
+    tests[test].send(push)
+  end
   assert(done:recv()) -- closing before the receiver has everything would drop what is queued
+  -- The CPU time (every thread: NNG's encrypt and write after send returned) of the timed
+  -- messages, for the receiver to report beside its own.
+  print(os.clock() - cpu_start)
   push:close()
 end
 
@@ -111,8 +120,8 @@ end
 local lua = arg[-1] or "lua"
 local script = arg[0]
 
-local function spawn(test, url, n)
-  return assert(io.popen(string.format("%s %s peer %s %s %d", lua, script, test, url, n), "r"))
+local function spawn(test, url, n, warmup)
+  return assert(io.popen(string.format("%s %s peer %s %s %d %d", lua, script, test, url, n, warmup), "r"))
 end
 
 local function one_way(transport, name, n_url)
@@ -121,7 +130,7 @@ local function one_way(transport, name, n_url)
   local url = url_for(transport, n_url)
   local pull = socket("pull", transport)
   listen(pull, url)
-  local elapsed
+  local elapsed, cpu
   if transport == "inproc" then
     local push = socket("push", transport)
     dial(push, url)
@@ -146,12 +155,14 @@ local function one_way(transport, name, n_url)
   else
     local done = socket("pair")
     listen(done, done_url(url))
-    local child = spawn(name, url, warmup + t.count)
+    local child = spawn(name, url, warmup + t.count, warmup)
     for _ = 1, warmup do t.recv(pull) end
-    local start = nml.clock()
+    local start, cpu_start = nml.clock(), os.clock()
     for _ = 1, t.count do t.recv(pull) end
     elapsed = nml.clock() - start
+    cpu = os.clock() - cpu_start
     assert(done:send("done", "string"))
+    cpu = cpu + assert(tonumber(child:read("a")), "the sender reports its CPU time")
     child:close()
     done:close()
   end
@@ -161,6 +172,12 @@ local function one_way(transport, name, n_url)
     print(string.format("nml %s %s %.2f GB/s", transport, name, rate * t.bytes / 1e9))
   else
     print(string.format("nml %s %s %.0f msg/s", transport, name, rate))
+  end
+  -- Both processes' CPU time (all threads) for the timed messages: per MiB, or per message.
+  if cpu and t.bytes then
+    print(string.format("cpu %s %s %.2f ms/MiB", transport, name, cpu * 1e3 / (t.count * t.bytes / MIB)))
+  elseif cpu then
+    print(string.format("cpu %s %s %.2f us/msg", transport, name, cpu * 1e6 / t.count))
   end
 end
 
@@ -174,7 +191,7 @@ local function round_trips(transport)
     rep = socket("rep")
     dial(rep, url)
   else
-    child = spawn("echo", url, count + warmup)
+    child = spawn("echo", url, count + warmup, 0)
   end
   local times = {}
   for i = 1, count + warmup do
@@ -196,7 +213,7 @@ local function round_trips(transport)
 end
 
 if arg[1] == "peer" then
-  peer(arg[2], arg[3], tonumber(arg[4]))
+  peer(arg[2], arg[3], tonumber(arg[4]), tonumber(arg[5]) or 0)
 else
   local transport = arg[1] or "inproc"
   local only = arg[2] or ""

@@ -22,24 +22,34 @@ def table(path):
             rows.setdefault(key, {})[codec] = (int(ops), float(mbs))
             if codec not in codecs:
                 codecs.append(codec)
+    # On LuaJIT the rows are nml's two codecs; its default packs with the Lua one, which is
+    # also compared with LuaJIT's own serializer (string.buffer, not MessagePack).
+    nml_name = "nml" if "nml" in codecs else "nml:lua"
+    sbuf = "string.buffer" in codecs
     out = [f"*{title}*", ""]
     out.append("| payload | | " + " | ".join(codecs)
-               + " | nml / cmsgpack | nml / cjson | nml / best other msgpack |")
-    out.append("|---|---|" + "---:|" * len(codecs) + "---:|---:|---:|")
+               + f" | {nml_name} / cmsgpack | {nml_name} / cjson | {nml_name} / best other msgpack |"
+               + (f" {nml_name} / string.buffer |" if sbuf else ""))
+    out.append("|---|---|" + "---:|" * len(codecs) + "---:|---:|---:|" + ("---:|" if sbuf else ""))
     for (payload, direction), by_codec in rows.items():
         cells = []
         for c in codecs:
             ops = by_codec.get(c)
             cells.append(f"{ops[0]:,}" if ops else "-")
-        nml = by_codec["nml"][0]
+        nml = by_codec[nml_name][0]
         cjson = by_codec.get("lua-cjson", (0,))[0]
-        others = [v[0] for c, v in by_codec.items() if c not in ("nml", "lua-cjson")]
+        others = [v[0] for c, v in by_codec.items()
+                  if not c.startswith("nml") and c not in ("lua-cjson", "string.buffer")]
         cmsgpack = by_codec.get("lua-cmsgpack", (0,))[0]
         ratio_cmsgpack = f"{nml / cmsgpack:.2f}x" if cmsgpack else "-"
         ratio_cjson = f"{nml / cjson:.1f}x" if cjson else "-"
         ratio_best = f"{nml / max(others):.1f}x" if others else "-"
+        ratio_sbuf = ""
+        if sbuf:
+            sb = by_codec.get("string.buffer", (0,))[0]
+            ratio_sbuf = f" {nml / sb:.2f}x |" if sb else " - |"
         out.append(f"| {payload} | {direction} | " + " | ".join(cells)
-                   + f" | {ratio_cmsgpack} | {ratio_cjson} | {ratio_best} |")
+                   + f" | {ratio_cmsgpack} | {ratio_cjson} | {ratio_best} |" + ratio_sbuf)
     return "\n".join(out)
 
 
@@ -182,30 +192,41 @@ def contexts(path):
 
 
 def tls(path):
-    """Rows 'nml tcp|tls <test> <value> <unit>' from several rounds into one table: the median
-    of each, and the median of the rounds' ratios tls / tcp."""
+    """Rows 'nml tcp|tls <test> <value> <unit>' and 'cpu tcp|tls <test> <value> <unit>' (both
+    processes' CPU time) from several rounds into one table: the median of each, and the median
+    of the rounds' ratios tls / tcp."""
     figures, order = {}, []
     for line in open(path):
         parts = line.split()
-        if len(parts) == 5 and parts[0] == "nml" and parts[1] in ("tcp", "tls"):
-            _, transport, test, value, unit = parts
+        if len(parts) == 5 and parts[0] in ("nml", "cpu") and parts[1] in ("tcp", "tls"):
+            kind, transport, test, value, unit = parts
             if test not in figures:
-                figures[test] = {"tcp": [], "tls": [], "unit": unit}
+                figures[test] = {"nml": {"tcp": [], "tls": []}, "cpu": {"tcp": [], "tls": []}}
                 order.append(test)
-            figures[test][transport].append(float(value))
-    rounds = max(len(f["tcp"]) for f in figures.values())
-    out = [f"*median of {rounds} rounds*", "",
-           "| test | tcp:// | tls+tcp:// | tls / tcp |", "|---|---:|---:|---:|"]
+            figures[test][kind][transport].append(float(value))
+            figures[test][kind + "_unit"] = unit
+    rounds = max(len(f["nml"]["tcp"]) for f in figures.values())
+    out = [f"*median of {rounds} rounds; CPU: sender and receiver together, every thread*", "",
+           "| test | tcp:// | tls+tcp:// | tls / tcp | CPU tcp:// | CPU tls+tcp:// | CPU tls / tcp |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
+
+    def fmt(values, unit):
+        if not values:
+            return "-"
+        v = statistics.median(values)
+        return f"{v:,.0f} {unit}" if unit == "msg/s" else f"{v:.2f} {unit}"
+
+    def ratio(pairs):
+        pairs = list(pairs)
+        return f"{statistics.median(b / a for a, b in pairs):.0%}" if pairs else "-"
+
     for test in order:
         f = figures[test]
-        unit = f["unit"]
-
-        def fmt(values):
-            v = statistics.median(values)
-            return f"{v:.2f} {unit}" if unit == "GB/s" else f"{v:,.0f} {unit}"
-
-        ratio = statistics.median(b / a for a, b in zip(f["tcp"], f["tls"]))
-        out.append(f"| {test} | {fmt(f['tcp'])} | {fmt(f['tls'])} | {ratio:.0%} |")
+        speed, cpu = f["nml"], f["cpu"]
+        unit, cpu_unit = f.get("nml_unit", ""), f.get("cpu_unit", "").replace("us/", "µs/")
+        out.append(f"| {test} | {fmt(speed['tcp'], unit)} | {fmt(speed['tls'], unit)} | "
+                   f"{ratio(zip(speed['tcp'], speed['tls']))} | {fmt(cpu['tcp'], cpu_unit)} | "
+                   f"{fmt(cpu['tls'], cpu_unit)} | {ratio(zip(cpu['tcp'], cpu['tls']))} |")
     return "\n".join(out)
 
 
