@@ -23,7 +23,7 @@ os.execute(string.format("mkdir -p %s && cp %s %s/nml.so && cp %s/support/ipc_pe
 local function start_as_nobody(url)
   return assert(io.popen(string.format(
     "LUA_CPATH='%s/?.so;;' setpriv --reuid=nobody --regid=nogroup --clear-groups %s %s/ipc_peer.lua %s 2>&1",
-    shared, helper.lua, shared, url)))
+    shared, helper.lua_for_nobody(shared), shared, url)))
 end
 
 -- Serves one request on `server` in the background of this process: answers "hi" to anything,
@@ -42,7 +42,7 @@ local function nobody_can_load_nml()
   local ran = os.execute(string.format(
     "LUA_CPATH='%s/?.so;;' setpriv --reuid=nobody --regid=nogroup --clear-groups %s -e 'require \"nml\"' "
       .. ">/dev/null 2>&1",
-    shared, helper.lua))
+    shared, helper.lua_for_nobody(shared)))
   return ran == true or ran == 0
 end
 local can_switch = root and nobody_can_load_nml()

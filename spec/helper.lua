@@ -191,6 +191,16 @@ function helper.pki()
   return dir
 end
 
+-- The interpreter as user nobody can run it. One given by path may sit in a checkout nobody
+-- can reach (OpenResty's LuaJIT, which tools/deps.sh unpacks into build/, statically linked):
+-- then a copy in `dir`, a directory nobody can read.
+function helper.lua_for_nobody(dir)
+  if not helper.lua:find("/", 1, true) then return helper.lua end
+  local made = os.execute(string.format("cp %s %s/lua && chmod 755 %s/lua", helper.lua, dir, dir))
+  assert(made == true or made == 0, "cannot copy the interpreter for user nobody")
+  return dir .. "/lua"
+end
+
 -- Runs `script` (a file in spec/support) with `args` as user nobody, from a directory that user
 -- can read (a clone in a private directory hides the checkout from it), holding copies of
 -- nml.so and the script; returns the child (io.popen, output and errors) and that directory.
@@ -206,9 +216,10 @@ function helper.as_nobody(script, args)
   assert(os.execute(string.format("mkdir -m 777 %s && cp %s %s/support/%s %s/ && chmod 644 %s/*",
     dir, so, here, script, dir, dir)))
   args = args:gsub("%$DIR", dir)
+  local lua = helper.lua_for_nobody(dir)
   local child = assert(io.popen(string.format(
     "cd / && setpriv --reuid=65534 --regid=65534 --clear-groups env LUA_CPATH='%s/?.so' %s %s/%s %s 2>&1",
-    dir, helper.lua, dir, script, args)))
+    dir, lua, dir, script, args)))
   return child, dir
 end
 
