@@ -273,9 +273,54 @@ describe("TLS", function()
     else
       assert.is_truthy(code == "crypto" or code == "peer_auth" or code == "reset", code)
       assert.matches("TLS handshake", err)
+      assert.matches("client certificate", err) -- what to give, whichever code came
     end
     server:close()
     client:close()
+  end)
+
+  it("refuses a ca_file with no certificate in it, where it is given", function()
+    -- OpenSSL reads such a file as an empty list, and every handshake then failed, the
+    -- message blaming the CA or the name.
+    local client = helper.socket("req")
+    for _, path in ipairs { pki .. "ca.key", pki .. "server.csr" } do
+      local ok, err, code = client:dial("tls+tcp://127.0.0.1:1", { tls = { ca_file = path } })
+      assert.is_nil(ok)
+      assert.equals("invalid", code)
+      assert.matches("tls.ca_file .*: no certificate in it", err)
+    end
+    client:close()
+  end)
+
+  it("refuses a listener that requires client certificates but has no ca_file to check them", function()
+    local server = helper.socket("rep")
+    local ok, err, code = server:listen("tls+tcp://127.0.0.1:0", { tls = {
+      cert_file = server_tls.cert_file, key_file = server_tls.key_file, auth_mode = "required" } })
+    assert.is_nil(ok)
+    assert.equals("invalid", code)
+    assert.matches("auth_mode = \"required\" needs tls.ca_file", err)
+    server:close()
+  end)
+
+  it("says an encrypted key needs its password, or another one", function()
+    local key = helper.tmpname() .. "-encrypted.key"
+    local made = os.execute(string.format(
+      "openssl pkey -in %s -out %s -aes256 -passout pass:sesame 2>/dev/null", server_tls.key_file, key))
+    assert(made == true or made == 0, "openssl pkey")
+    local server = helper.socket("rep")
+    local tls = { cert_file = server_tls.cert_file, key_file = key }
+    local ok, err, code = server:listen("tls+tcp://127.0.0.1:0", { tls = tls })
+    assert.is_nil(ok)
+    assert.equals("crypto", code)
+    assert.matches("is encrypted: give its tls.key_password", err)
+    tls.key_password = "open"
+    ok, err = server:listen("tls+tcp://127.0.0.1:0", { tls = tls })
+    assert.is_nil(ok)
+    assert.matches("is encrypted and tls.key_password does not open it", err)
+    tls.key_password = "sesame"
+    assert(server:listen("tls+tcp://127.0.0.1:0", { tls = tls }))
+    server:close()
+    os.remove(key)
   end)
 
   it("says which setting is wrong: a missing file, a key that is not one, settings that go together", function()

@@ -7,7 +7,7 @@ use std::ffi::{c_int, CStr};
 
 use nng_sys as sys;
 
-use super::tls::{self, TlsConfig, TlsError, TlsOptions};
+use super::tls::{self, AuthMode, TlsConfig, TlsError, TlsOptions};
 use super::{check, NngError};
 
 /// Why an endpoint could not be made: NNG's error, and for a TLS setting, which one.
@@ -215,16 +215,30 @@ fn listener_has_cert(url: &str, tls: Option<&TlsOptions>) -> Result<(), Endpoint
     let is_tls = url
         .split_once("://")
         .is_some_and(|(scheme, _)| is_tls_scheme(scheme));
-    match is_tls && tls.is_none_or(|t| t.cert_file.is_none()) {
-        true => Err(EndpointError {
-            error: NngError(sys::nng_err::NNG_EINVAL),
-            detail: Some(
-                "a TLS listener needs its certificate: {tls = {cert_file = ..., key_file = \
-                 ...}}"
-                    .to_string(),
-            ),
-        }),
-        false => Ok(()),
+    let invalid = |detail: &str| EndpointError {
+        error: NngError(sys::nng_err::NNG_EINVAL),
+        detail: Some(detail.to_string()),
+    };
+    if !is_tls {
+        return Ok(());
+    }
+    match tls {
+        None
+        | Some(TlsOptions {
+            cert_file: None, ..
+        }) => Err(invalid(
+            "a TLS listener needs its certificate: {tls = {cert_file = ..., key_file = ...}}",
+        )),
+        // It would start, and turn every client away: no CA to check their certificates by.
+        Some(TlsOptions {
+            auth_mode: Some(AuthMode::Required),
+            ca_file: None,
+            ..
+        }) => Err(invalid(
+            "tls.auth_mode = \"required\" needs tls.ca_file, the CAs that vouch for client \
+             certificates",
+        )),
+        Some(_) => Ok(()),
     }
 }
 
@@ -246,15 +260,23 @@ fn dial_error(error: NngError, tls: Option<&TlsOptions>, url: &str) -> EndpointE
                 _ => "tls.server_name",
             };
             // An address is matched against the certificate's IP address entries only (NNG
-            // patch 0012), never a DNS name spelling it.
+            // patch 0021), never a DNS name spelling it.
             let checked = match by_address {
                 true => format!("{whose} {name} among its IP addresses"),
                 false => format!("{whose} {name}"),
             };
+            // Over TLS 1.3 a server that requires a client certificate refuses one it does not
+            // get with an alert this end reads as a failed verification too.
+            let refused = match tls.cert_file {
+                Some(_) => "the server refused this end's certificate",
+                None => {
+                    "the server requires a client certificate and this end gave none \
+                     (tls.cert_file and tls.key_file)"
+                }
+            };
             Some(format!(
                 "the TLS handshake failed: the server's certificate is not signed by a CA in \
-                 tls.ca_file, or does not name {checked}, or the server refused this end's \
-                 certificate"
+                 tls.ca_file, or does not name {checked}, or {refused}"
             ))
         }
         (Some(_), "reset") => Some(

@@ -78,8 +78,19 @@ impl TlsConfig {
                 .map_err(|e| failed(e, "tls.auth_mode"))?;
         }
         if let Some(path) = &o.ca_file {
-            // NNG reads the file itself; a missing one is reported here first, by name.
-            read_pem(path, "tls.ca_file")?;
+            // NNG reads the file itself; a missing one is reported here first, by name, and
+            // one with no certificate too (OpenSSL takes it as an empty list, and every
+            // handshake would fail, the message blaming the CA or the name).
+            let pem = read_pem(path, "tls.ca_file")?;
+            if !holds_certificate(pem.as_bytes()) {
+                return Err(failed(
+                    NngError(sys::nng_err::NNG_EINVAL),
+                    &format!(
+                        "tls.ca_file {path}: no certificate in it (PEM \"BEGIN CERTIFICATE\" \
+                         blocks of the CAs to trust)"
+                    ),
+                ));
+            }
             let c_path = c_string(path, "tls.ca_file")?;
             // SAFETY: a configuration we hold and a NUL-terminated path.
             check(unsafe { sys::nng_tls_config_ca_file(cfg, c_path.as_ptr()) }).map_err(|e| {
@@ -108,13 +119,20 @@ impl TlsConfig {
                     )
                 };
                 check(rv).map_err(|e| {
-                    failed(
-                        e,
-                        &format!(
+                    let why = match (is_encrypted(key.as_bytes()), &o.key_password) {
+                        (true, None) => format!(
+                            "tls.key_file {key_path} is encrypted: give its tls.key_password"
+                        ),
+                        (true, Some(_)) => format!(
+                            "tls.key_file {key_path} is encrypted and tls.key_password does \
+                             not open it (or it is not the key of tls.cert_file {cert_path})"
+                        ),
+                        (false, _) => format!(
                             "tls.cert_file {cert_path} and tls.key_file {key_path}: not a \
                              certificate and its private key"
                         ),
-                    )
+                    };
+                    failed(e, &why)
                 })?;
             }
             (None, None) => {}
@@ -177,6 +195,28 @@ fn read_pem(path: &str, what: &str) -> Result<CString, TlsError> {
             &format!("{what} {path}: not a PEM file (it holds a NUL byte)"),
         )
     })
+}
+
+/// Whether a PEM text holds a certificate (OpenSSL also writes "TRUSTED CERTIFICATE" and
+/// reads the old "X509 CERTIFICATE").
+fn holds_certificate(pem: &[u8]) -> bool {
+    [
+        &b"-----BEGIN CERTIFICATE-----"[..],
+        b"-----BEGIN TRUSTED CERTIFICATE-----",
+        b"-----BEGIN X509 CERTIFICATE-----",
+    ]
+    .iter()
+    .any(|marker| contains(pem, marker))
+}
+
+/// Whether a PEM key is encrypted: PKCS#8 ("ENCRYPTED PRIVATE KEY") or the older
+/// "Proc-Type: 4,ENCRYPTED" header.
+fn is_encrypted(pem: &[u8]) -> bool {
+    contains(pem, b"-----BEGIN ENCRYPTED PRIVATE KEY-----") || contains(pem, b"4,ENCRYPTED")
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Gives `config` to the endpoint (which takes its own hold).
