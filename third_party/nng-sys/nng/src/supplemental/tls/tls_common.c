@@ -58,7 +58,20 @@ tls_cancel(nni_aio *aio, void *arg, nng_err rv)
 {
 	nni_tls_conn *conn = arg;
 	nni_mtx_lock(&conn->lock);
-	if (aio == nni_list_first(&conn->recv_queue)) {
+	if (!conn->hs_done && nni_aio_list_active(aio)) {
+		// During the handshake the operation pending below is the
+		// handshake's own, which may be the other direction's (a
+		// client that sent its hello waits to read): aborting this
+		// direction's would reach nothing, and the caller would wait
+		// for good, its timeout spent. No byte of this operation has
+		// gone, but the handshake cannot finish for it: the
+		// connection fails, and this operation with the error.
+		nni_aio_list_remove(aio);
+		nni_aio_finish_error(aio, rv);
+		nni_mtx_lock(&conn->bio_lock); // after conn->lock, as the engine takes it
+		tls_bio_error(conn, rv);
+		nni_mtx_unlock(&conn->bio_lock);
+	} else if (aio == nni_list_first(&conn->recv_queue)) {
 		nni_aio_abort(&conn->bio_recv, rv);
 	} else if (aio == nni_list_first(&conn->send_queue)) {
 		nni_aio_abort(&conn->bio_send, rv);
