@@ -191,6 +191,14 @@ function helper.pki()
   return dir
 end
 
+-- A fresh FIFO's path (mkfifo).
+function helper.mkfifo(suffix)
+  local path = helper.tmpname() .. (suffix or "-fifo")
+  local made = os.execute("mkfifo " .. path)
+  assert(made == true or made == 0, "mkfifo " .. path)
+  return path
+end
+
 -- The interpreter as user nobody can run it. One given by path may sit in a checkout nobody
 -- can reach (OpenResty's LuaJIT, which tools/deps.sh unpacks into build/, statically linked):
 -- then a copy in `dir`, a directory nobody can read.

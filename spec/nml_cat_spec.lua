@@ -538,7 +538,8 @@ describe("nml-cat", function()
     -- Once, and in nml-cat's own terms: its flags, not the library's option names.
     out, status = cat("--pull --listen tls+tcp://127.0.0.1:0 --timeout 0.2")
     assert.are.equal(1, status)
-    assert.matches("nml-cat: cannot listen on tls+tcp://127.0.0.1:0: a TLS listener needs its certificate: --tls-cert and --tls-key", out, 1, true)
+    assert.matches("nml-cat: cannot listen on tls+tcp://127.0.0.1:0: a TLS listener needs its certificate: "
+      .. "--tls-cert and --tls-key", out, 1, true)
     assert.is_nil(out:find("cannot listen on tls+tcp://127.0.0.1:0: cannot listen", 1, true), out)
     out, status = cat("--pull --dial " .. ipc_url() .. " --count 1 --timeout 0.2")
     assert.are.equal(1, status)

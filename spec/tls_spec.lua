@@ -240,9 +240,7 @@ describe("TLS", function()
     f:write("openssl_conf = init\n[init]\nssl_conf = ssl\n[ssl]\nsystem_default = suites\n",
       "[suites]\nCiphersuites = TLS_CHACHA20_POLY1305_SHA256\n")
     f:close()
-    local fifo = helper.tmpname() .. "-stdin"
-    local made = os.execute("mkfifo " .. fifo)
-    assert(made == true or made == 0, "mkfifo")
+    local fifo = helper.mkfifo("-stdin")
     local child = assert(io.popen(string.format("OPENSSL_CONF=%s LUA_CPATH='%s' %s %s/support/tls_server.lua %s < %s",
       conf, helper.cpath, helper.lua, here, pki, fifo)))
     local hold = assert(io.open(fifo, "w")) -- the server serves until this closes
@@ -276,6 +274,85 @@ describe("TLS", function()
       assert.matches("client certificate", err) -- what to give, whichever code came
     end
     server:close()
+    client:close()
+  end)
+
+  it("gives up a handshake the server never answers, after NNG's 10 s, and says so", function()
+    -- The handshake's own read was not cancelled when the negotiation timed out: a blocking
+    -- dial to a peer that accepts and stays silent waited until the peer hung up.
+    local fifo = helper.mkfifo("-silent")
+    local peer = assert(io.popen(string.format("%s %s/support/silent_peer.py < %s", helper.python, here, fifo)))
+    local hold = assert(io.open(fifo, "w"))
+    local port = assert(tonumber(peer:read("*l")), "the peer says its port")
+    local client = helper.socket("req")
+    local start = nml.clock()
+    local ok, err, code = client:dial("tls+tcp://127.0.0.1:" .. port, { tls = client_tls })
+    local took = nml.clock() - start
+    hold:close()
+    peer:close()
+    os.remove(fifo)
+    client:close()
+    assert.is_nil(ok)
+    assert.equals("timeout", code)
+    assert.matches("does not speak TLS", err)
+    assert.is_true(took < 13, string.format("took %.1f s", took))
+  end)
+
+  it("closes connections that never start their handshake, after NNG's 10 s", function()
+    -- They were held for good: a descriptor and about 70 KiB each, for anyone who connects.
+    local server, url = serve("tls+tcp", server_tls)
+    local port = url:match(":(%d+)$")
+    local child = assert(io.popen(string.format("%s %s/support/idle_clients.py 127.0.0.1 %s 20 12",
+      helper.python, here, port)))
+    -- The listener's work is on NNG's threads; this one only waits for the child.
+    local closed = tonumber(child:read("*a"))
+    child:close()
+    server:close()
+    assert.equals(20, closed)
+  end)
+
+  it("refuses a server_name that is empty, too long, or a domain rather than a host", function()
+    -- OpenSSL takes ".example" as "any host under example" (a certificate for server.example
+    -- passed), and "" or 256 bytes were reported as out of memory.
+    local client = helper.socket("req")
+    for _, name in ipairs { "", ".example", ".server.example", string.rep("a", 254) } do
+      local ok, err, code = client:dial("tls+tcp://127.0.0.1:1", { tls = {
+        ca_file = pki .. "ca.crt", server_name = name } })
+      assert.is_nil(ok, name)
+      assert.equals("invalid", code, name)
+      assert.matches("tls.server_name", err)
+    end
+    client:close()
+  end)
+
+  it("matches a wildcard only as a whole leftmost label", function()
+    -- OpenSSL's default took f*.nml.test for foo.nml.test; the manual says *.name only.
+    local server, url = serve("tls+tcp", { cert_file = pki .. "partial-wildcard.crt",
+      key_file = pki .. "partial-wildcard.key" })
+    local client = helper.socket("req")
+    local ok, _, code = client:dial(url, { tls = { ca_file = pki .. "ca.crt", server_name = "foo.nml.test" } })
+    assert.is_nil(ok)
+    assert.equals("crypto", code)
+    server:close()
+    client:close()
+  end)
+
+  it("reads certificate and key files only when they are files of a sane size", function()
+    -- /dev/zero was read until memory ran out; a FIFO blocked the dial for good.
+    local fifo = helper.mkfifo("-fifo.pem")
+    local client = helper.socket("req")
+    for _, path in ipairs { "/dev/zero", fifo, "/" } do
+      local start = nml.clock()
+      local ok, err, code = client:dial("tls+tcp://127.0.0.1:1", { tls = { ca_file = path } })
+      assert.is_nil(ok, path)
+      assert.equals("invalid", code, path)
+      assert.matches("not a regular file", err)
+      ok, err = client:dial("tls+tcp://127.0.0.1:1", { tls = { cert_file = path, key_file = path } })
+      assert.is_nil(ok, path)
+      assert.matches("not a regular file", err)
+      assert.is_true(nml.clock() - start < 2, path)
+    end
+    os.remove(fifo)
     client:close()
   end)
 

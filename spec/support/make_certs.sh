@@ -2,7 +2,7 @@
 # Makes a throwaway PKI for the TLS specs in directory $1: a CA; signed by it, a server
 # certificate for localhost, 127.0.0.1 and ::1, one for server.example only, one naming
 # 127.0.0.1 (and 127.1, 2130706433, 0x7f.0.0.1) only as DNS names and common name (not an IP
-# address), and a client certificate;
+# address), a client certificate, and one for f*.nml.test (a partial wildcard);
 # and a second CA that signed nothing of these (for "a client that does not trust the server").
 # EC P-256 keys.
 set -eu
@@ -27,4 +27,5 @@ signed server localhost "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1"
 signed elsewhere server.example "subjectAltName=DNS:server.example"
 signed dns-address 127.0.0.1 "subjectAltName=DNS:127.0.0.1,DNS:127.1,DNS:2130706433,DNS:0x7f.0.0.1"
 signed client "nml spec client" "extendedKeyUsage=clientAuth"
+signed partial-wildcard "nml spec partial" "subjectAltName=DNS:f*.nml.test"
 echo "certificates in $dir"

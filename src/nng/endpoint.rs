@@ -281,7 +281,14 @@ fn dial_error(error: NngError, tls: Option<&TlsOptions>, url: &str) -> EndpointE
         }
         (Some(_), "reset") => Some(
             "the server ended the TLS handshake: it may require a client certificate \
-             (tls.cert_file and tls.key_file) signed by a CA it trusts"
+             (tls.cert_file and tls.key_file) signed by a CA it trusts, or it does not speak \
+             TLS"
+            .to_string(),
+        ),
+        // NNG gives a connection 10 s to finish its handshake and SP negotiation.
+        (Some(_), "timeout") => Some(
+            "the TLS handshake did not finish in 10 s: the server answered nothing, so it \
+             does not speak TLS or is stalled"
                 .to_string(),
         ),
         _ => return address_error(error, url, false),

@@ -78,9 +78,9 @@ impl TlsConfig {
                 .map_err(|e| failed(e, "tls.auth_mode"))?;
         }
         if let Some(path) = &o.ca_file {
-            // NNG reads the file itself; a missing one is reported here first, by name, and
-            // one with no certificate too (OpenSSL takes it as an empty list, and every
-            // handshake would fail, the message blaming the CA or the name).
+            // Read here (read_pem's checks), then given to NNG as text. A file with no
+            // certificate is refused: OpenSSL takes it as an empty list, and every handshake
+            // would fail, the message blaming the CA or the name. CRLs in it are not read.
             let pem = read_pem(path, "tls.ca_file")?;
             if !holds_certificate(pem.as_bytes()) {
                 return Err(failed(
@@ -91,14 +91,15 @@ impl TlsConfig {
                     ),
                 ));
             }
-            let c_path = c_string(path, "tls.ca_file")?;
-            // SAFETY: a configuration we hold and a NUL-terminated path.
-            check(unsafe { sys::nng_tls_config_ca_file(cfg, c_path.as_ptr()) }).map_err(|e| {
-                failed(
-                    e,
-                    &format!("tls.ca_file {path}: not a usable CA certificate"),
-                )
-            })?;
+            // SAFETY: a configuration we hold and the NUL-terminated PEM text, which NNG
+            // parses and copies; no CRL.
+            check(unsafe { sys::nng_tls_config_ca_chain(cfg, pem.as_ptr(), std::ptr::null()) })
+                .map_err(|e| {
+                    failed(
+                        e,
+                        &format!("tls.ca_file {path}: not a usable CA certificate"),
+                    )
+                })?;
         }
         match (&o.cert_file, &o.key_file) {
             (Some(cert_path), Some(key_path)) => {
@@ -144,6 +145,7 @@ impl TlsConfig {
             }
         }
         if let Some(name) = &o.server_name {
+            check_server_name(name)?;
             let c_name = c_string(name, "tls.server_name")?;
             // SAFETY: a configuration we hold and a NUL-terminated name.
             check(unsafe { sys::nng_tls_config_server_name(cfg, c_name.as_ptr()) })
@@ -181,14 +183,44 @@ fn c_string(text: &str, what: &str) -> Result<CString, TlsError> {
 
 /// The PEM text of the file at `path`, NUL-terminated for NNG.
 fn read_pem(path: &str, what: &str) -> Result<CString, TlsError> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let io_error = |e: std::io::Error| {
         let error = match e.kind() {
             std::io::ErrorKind::NotFound => sys::nng_err::NNG_ENOENT,
             std::io::ErrorKind::PermissionDenied => sys::nng_err::NNG_EPERM,
             _ => sys::nng_err::NNG_EINVAL,
         };
         failed(NngError(error), &format!("{what} {path}: {e}"))
-    })?;
+    };
+    let invalid = |why: String| {
+        failed(
+            NngError(sys::nng_err::NNG_EINVAL),
+            &format!("{what} {path}: {why}"),
+        )
+    };
+    // Without blocking (a FIFO would wait for a writer), a regular file only (/dev/zero
+    // would be read until memory ran out), and of the size a PEM file has.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(io_error)?;
+    let meta = file.metadata().map_err(io_error)?;
+    if !meta.is_file() {
+        return Err(invalid("not a regular file".to_string()));
+    }
+    if meta.len() > MAX_PEM_SIZE {
+        return Err(invalid(format!(
+            "{} bytes, more than a PEM file of certificates or a key holds ({} MiB at most)",
+            meta.len(),
+            MAX_PEM_SIZE >> 20
+        )));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_PEM_SIZE)
+        .read_to_end(&mut bytes)
+        .map_err(io_error)?;
     CString::new(bytes).map_err(|_| {
         failed(
             NngError(sys::nng_err::NNG_EINVAL),
@@ -196,6 +228,29 @@ fn read_pem(path: &str, what: &str) -> Result<CString, TlsError> {
         )
     })
 }
+
+/// A server name is a host: a DNS name of at most 253 bytes, or an address. OpenSSL reads a
+/// name with a leading dot as "any host in this domain", and NNG reported an empty or a long
+/// one as out of memory.
+fn check_server_name(name: &str) -> Result<(), TlsError> {
+    let why = if name.is_empty() {
+        "is empty (leave it out to check the URL's host)"
+    } else if name.starts_with('.') {
+        "starts with a dot: it names one host, not a domain"
+    } else if name.len() > 253 {
+        "is longer than a DNS name can be (253 bytes)"
+    } else {
+        return Ok(());
+    };
+    Err(failed(
+        NngError(sys::nng_err::NNG_EINVAL),
+        &format!("tls.server_name {why}"),
+    ))
+}
+
+/// The largest certificate, key or CA file read: a CA bundle of every public CA is about
+/// 200 KiB.
+const MAX_PEM_SIZE: u64 = 16 << 20;
 
 /// Whether a PEM text holds a certificate (OpenSSL also writes "TRUSTED CERTIFICATE" and
 /// reads the old "X509 CERTIFICATE").

@@ -359,6 +359,9 @@ ossl_conn_server_name(nng_tls_engine_conn *ec, const char *name)
 		return (X509_VERIFY_PARAM_set1_ip(
 		    SSL_get0_param(ec->ssl), ip, ip_len));
 	}
+	// A wildcard matches a whole leftmost label only (*.example.com), not
+	// part of one (f*.example.com), which OpenSSL takes by default.
+	SSL_set_hostflags(ec->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 	return (SSL_set_tlsext_host_name(ec->ssl, name) &&
 	    SSL_set1_host(ec->ssl, name));
 }
