@@ -83,13 +83,10 @@ impl TlsConfig {
             // would fail, the message blaming the CA or the name. CRLs in it are not read.
             let pem = read_pem(path, "tls.ca_file")?;
             if !holds_certificate(pem.as_bytes()) {
-                return Err(failed(
-                    NngError(sys::nng_err::NNG_EINVAL),
-                    &format!(
-                        "tls.ca_file {path}: no certificate in it (PEM \"BEGIN CERTIFICATE\" \
+                return Err(invalid(&format!(
+                    "tls.ca_file {path}: no certificate in it (PEM \"BEGIN CERTIFICATE\" \
                          blocks of the CAs to trust)"
-                    ),
-                ));
+                )));
             }
             // SAFETY: a configuration we hold and the NUL-terminated PEM text, which NNG
             // parses and copies; no CRL.
@@ -137,12 +134,7 @@ impl TlsConfig {
                 })?;
             }
             (None, None) => {}
-            _ => {
-                return Err(failed(
-                    NngError(sys::nng_err::NNG_EINVAL),
-                    "tls.cert_file and tls.key_file go together",
-                ))
-            }
+            _ => return Err(invalid("tls.cert_file and tls.key_file go together")),
         }
         if let Some(name) = &o.server_name {
             check_server_name(name)?;
@@ -172,13 +164,13 @@ fn failed(error: NngError, detail: &str) -> TlsError {
     }
 }
 
+/// A setting NNG would take and that cannot work (`"invalid"`).
+fn invalid(detail: &str) -> TlsError {
+    failed(NngError(sys::nng_err::NNG_EINVAL), detail)
+}
+
 fn c_string(text: &str, what: &str) -> Result<CString, TlsError> {
-    CString::new(text).map_err(|_| {
-        failed(
-            NngError(sys::nng_err::NNG_EINVAL),
-            &format!("{what} holds a NUL byte"),
-        )
-    })
+    CString::new(text).map_err(|_| invalid(&format!("{what} holds a NUL byte")))
 }
 
 /// The PEM text of the file at `path`, NUL-terminated for NNG.
@@ -193,12 +185,7 @@ fn read_pem(path: &str, what: &str) -> Result<CString, TlsError> {
         };
         failed(NngError(error), &format!("{what} {path}: {e}"))
     };
-    let invalid = |why: String| {
-        failed(
-            NngError(sys::nng_err::NNG_EINVAL),
-            &format!("{what} {path}: {why}"),
-        )
-    };
+    let not_pem = |why: String| invalid(&format!("{what} {path}: {why}"));
     // Without blocking (a FIFO would wait for a writer), a regular file only (/dev/zero
     // would be read until memory ran out), and of the size a PEM file has.
     let file = std::fs::OpenOptions::new()
@@ -208,10 +195,10 @@ fn read_pem(path: &str, what: &str) -> Result<CString, TlsError> {
         .map_err(io_error)?;
     let meta = file.metadata().map_err(io_error)?;
     if !meta.is_file() {
-        return Err(invalid("not a regular file".to_string()));
+        return Err(not_pem("not a regular file".to_string()));
     }
     if meta.len() > MAX_PEM_SIZE {
-        return Err(invalid(format!(
+        return Err(not_pem(format!(
             "{} bytes, more than a PEM file of certificates or a key holds ({} MiB at most)",
             meta.len(),
             MAX_PEM_SIZE >> 20
@@ -222,10 +209,9 @@ fn read_pem(path: &str, what: &str) -> Result<CString, TlsError> {
         .read_to_end(&mut bytes)
         .map_err(io_error)?;
     CString::new(bytes).map_err(|_| {
-        failed(
-            NngError(sys::nng_err::NNG_EINVAL),
-            &format!("{what} {path}: not a PEM file (it holds a NUL byte)"),
-        )
+        invalid(&format!(
+            "{what} {path}: not a PEM file (it holds a NUL byte)"
+        ))
     })
 }
 
@@ -242,10 +228,7 @@ fn check_server_name(name: &str) -> Result<(), TlsError> {
     } else {
         return Ok(());
     };
-    Err(failed(
-        NngError(sys::nng_err::NNG_EINVAL),
-        &format!("tls.server_name {why}"),
-    ))
+    Err(invalid(&format!("tls.server_name {why}")))
 }
 
 /// The largest certificate, key or CA file read: a CA bundle of every public CA is about
