@@ -4,12 +4,15 @@
  *   sigcount.install()   SIGINT now only counts
  *   sigcount.count()     how many came
  *   sigcount.ours()      true while its handler is SIGINT's
+ *   sigcount.in_state(code)  runs code in a Lua state of its own, then closes that state;
+ *                        true, or false and the error
  *
  * Builds against the headers of Lua 5.1 to 5.4 and LuaJIT; needs no Lua library to link. */
 #include <signal.h>
 #include <string.h>
 #include "lua.h"
 #include "lauxlib.h"
+#include "lualib.h"
 
 static volatile sig_atomic_t hits = 0;
 
@@ -40,6 +43,19 @@ static int ours(lua_State *L) {
     return 1;
 }
 
+/* The interpreter running this module exports Lua's API, so a second state can be made. */
+static int in_state(lua_State *L) {
+    const char *code = luaL_checkstring(L, 1);
+    lua_State *other = luaL_newstate();
+    int ok;
+    luaL_openlibs(other);
+    ok = luaL_loadstring(other, code) == 0 && lua_pcall(other, 0, 0, 0) == 0;
+    lua_pushboolean(L, ok);
+    lua_pushstring(L, ok ? "" : lua_tostring(other, -1));
+    lua_close(other);
+    return 2;
+}
+
 int luaopen_sigcount(lua_State *L) {
     lua_newtable(L);
     lua_pushcfunction(L, install);
@@ -48,5 +64,7 @@ int luaopen_sigcount(lua_State *L) {
     lua_setfield(L, -2, "count");
     lua_pushcfunction(L, ours);
     lua_setfield(L, -2, "ours");
+    lua_pushcfunction(L, in_state);
+    lua_setfield(L, -2, "in_state");
     return 1;
 }
