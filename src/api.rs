@@ -62,41 +62,10 @@ fn pack_impl(s: &Stack) -> Returns {
     let module = Module::of(s)?;
     let packed = module.with_scratch(|buf| {
         msgpack::pack_values(s, module.codec(), 1, n, buf).map_err(|e| e.context("nml.pack: "))?;
-        hand_out(s, buf)
+        s.hand_out(buf)
     })?;
     packed.push(s);
     Ok(1)
-}
-
-/// The longest result handed out of the scratch buffer on the C stack.
-const INLINE: usize = 256;
-
-/// Bytes packed into the module's scratch buffer, on their way to Lua. The Lua string may only
-/// be made where a Lua error cannot lose the buffer: a short result is copied out, to be pushed
-/// once the buffer is back in the module and the frame owns nothing (no lua_pcall for the small
-/// values that are most calls); a longer one is pushed at once, protected.
-#[allow(clippy::large_enum_variant)] // on the C stack on purpose: the point is no heap
-enum Packed {
-    Inline([u8; INLINE], usize),
-    Pushed,
-}
-
-fn hand_out(s: &Stack, buf: &[u8]) -> Result<Packed> {
-    if buf.len() <= INLINE {
-        let mut bytes = [0; INLINE];
-        bytes[..buf.len()].copy_from_slice(buf);
-        return Ok(Packed::Inline(bytes, buf.len()));
-    }
-    s.push_bytes_protected(buf)?;
-    Ok(Packed::Pushed)
-}
-
-impl Packed {
-    fn push(self, s: &Stack) {
-        if let Packed::Inline(bytes, n) = self {
-            s.push_bytes(&bytes[..n]);
-        }
-    }
 }
 
 /// `nml.packsize(...) -> bytes`: the exact size `nml.pack` would produce.
@@ -196,7 +165,7 @@ fn encode_impl(s: &Stack) -> Returns {
         protocol
             .encode(s, codec, 1, buf)
             .map_err(|e| e.context("nml.encode: "))?;
-        hand_out(s, buf)
+        s.hand_out(buf)
     })?;
     drop(protocol); // a registered protocol is an Rc: nothing owned while the string is made
     packed.push(s);
@@ -537,7 +506,7 @@ fn wrap_impl(s: &Stack) -> Returns {
         protocol
             .encode(s, codec, 1, buf)
             .map_err(|e| e.context("nml.wrap: "))?;
-        hand_out(s, buf)
+        s.hand_out(buf)
     })?;
     packed.push(s);
     Ok(1)

@@ -644,6 +644,18 @@ impl Stack {
         Ok(())
     }
 
+    /// Bytes in (or borrowed from) something the caller owns, on their way to Lua as a string.
+    /// The string may only be made where a Lua error cannot lose the owner: short bytes are
+    /// copied out ([`Inline`]), to be pushed ([`Handed::push`]) once the caller has let the
+    /// owner go and its frame owns nothing; longer ones are pushed at once, protected.
+    pub fn hand_out(&self, b: &[u8]) -> Result<Handed> {
+        if let Some(inline) = Inline::copy(b) {
+            return Ok(Handed::Inline(inline));
+        }
+        self.push_bytes_protected(b)?;
+        Ok(Handed::Pushed)
+    }
+
     // Pushing a pointer as a value never dereferences it.
     #[allow(clippy::not_unsafe_ptr_arg_deref)]
     pub fn push_light(&self, p: *mut c_void) {
@@ -905,6 +917,49 @@ impl Stack {
             }
         }
         Table(self.top())
+    }
+}
+
+/// Short bytes copied onto the C stack, out of something that must be let go before they
+/// become a Lua string: pushed unprotected then, they need no `lua_pcall` (about 500
+/// instructions), for the short values that are most calls.
+pub struct Inline {
+    bytes: [u8; Inline::MAX],
+    len: usize,
+}
+
+impl Inline {
+    pub const MAX: usize = 256;
+
+    /// A copy of `b`, if it is no longer than [`Inline::MAX`].
+    pub fn copy(b: &[u8]) -> Option<Inline> {
+        let mut bytes = [0; Inline::MAX];
+        bytes.get_mut(..b.len())?.copy_from_slice(b);
+        Some(Inline {
+            bytes,
+            len: b.len(),
+        })
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// What [`Stack::hand_out`] did with the bytes.
+#[allow(clippy::large_enum_variant)] // on the C stack on purpose: the point is no heap
+pub enum Handed {
+    Inline(Inline),
+    Pushed,
+}
+
+impl Handed {
+    /// Pushes the string if it is not on the stack yet; call once the frame owns nothing that
+    /// a Lua error would lose.
+    pub fn push(self, s: &Stack) {
+        if let Handed::Inline(inline) = self {
+            s.push_bytes(inline.as_bytes());
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use crate::codec::Strings;
 use crate::context::{self, ContextBox};
 use crate::envelope::{self, Tag};
 use crate::error::{bad_argument, Error, Result};
-use crate::lua::{Kind, LuaFn, Returns, Stack, Table};
+use crate::lua::{Inline, Kind, LuaFn, Returns, Stack, Table};
 use crate::message::{self, Held, MsgBox, SharedMsg};
 use crate::msgpack;
 use crate::msgpack::unpack::{Buffers, SharedRefs, Unpacker};
@@ -722,6 +722,22 @@ fn recv_impl(s: &Stack) -> Returns {
         Carried::Unknown(name) => Some(name.as_str()),
         Carried::Bare => None,
     };
+    // The common case, a short payload returned as a string: copied out with its protocol's
+    // name, so that the message and `carried` go before anything is pushed, unprotected.
+    if size != Size::Whole && !into_ud {
+        let payload = Inline::copy(&msg.body()[payload_at..]);
+        let name = protocol_name.map(|n| Inline::copy(n.as_bytes()));
+        if let (Some(payload), None | Some(Some(_))) = (payload, &name) {
+            drop((msg, carried));
+            s.push_bytes(payload.as_bytes());
+            s.push_int(payload_len as i64);
+            match name.flatten() {
+                Some(name) => s.push_bytes(name.as_bytes()),
+                None => s.push_nil(),
+            }
+            return Ok(3);
+        }
+    }
     if size == Size::Whole && !into_ud {
         let mut msg = msg;
         msg.trim_front(payload_at);
