@@ -404,6 +404,8 @@ fn bench(transport: &str, only: &str) {
         "ipc" => format!("ipc:///tmp/nml-raw-bench-{}-{n}", std::process::id()),
         _ => format!("tcp://127.0.0.1:{}", 25700 + n),
     };
+    // RAW_SAME_LAYOUT=1: only nml's layout, for counting what one run costs (`perf stat`).
+    let same_layout_only = std::env::var_os("RAW_SAME_LAYOUT").is_some();
     for (i, t) in TESTS.iter().enumerate() {
         if !t.name.contains(only) {
             continue;
@@ -414,12 +416,10 @@ fn bench(transport: &str, only: &str) {
             one_way_processes(&url(i), t)
         };
         print_one_way("raw", transport, t, rate);
-        print_one_way(
-            "raw-threads",
-            transport,
-            t,
-            one_way_threads(&url(10 + i), t),
-        );
+        if !same_layout_only {
+            let rate = one_way_threads(&url(10 + i), t);
+            print_one_way("raw-threads", transport, t, rate);
+        }
     }
     if !"rtt".contains(only) {
         return;
@@ -430,11 +430,10 @@ fn bench(transport: &str, only: &str) {
         round_trips(&url(5), echo_process)
     };
     print_round_trips("raw", transport, &times);
-    print_round_trips(
-        "raw-threads",
-        transport,
-        &round_trips(&url(15), echo_thread),
-    );
+    if !same_layout_only {
+        let times = round_trips(&url(15), echo_thread);
+        print_round_trips("raw-threads", transport, &times);
+    }
 }
 
 fn main() {

@@ -230,6 +230,23 @@ def tls(path):
     return "\n".join(out)
 
 
+def costs(path):
+    """benches/costs.py's lines as a table: what a message costs nml and raw NNG."""
+    rows = {}
+    for line in open(path):
+        f = line.split()
+        if len(f) == 7 and f[0] == "costs":
+            rows.setdefault((f[2], f[3]), {})[f[1]] = f[4:]
+    out = ["| transport | test | CPU, nml | CPU, raw | context switches, nml | context switches, raw "
+           "| instructions, nml | instructions, raw |",
+           "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for (transport, test), by in rows.items():
+        nml, raw = by.get("nml", ["-"] * 3), by.get("raw", ["-"] * 3)
+        out.append("| %s | %s | %s us | %s us | %s | %s | %s | %s |" % (
+            transport, test, nml[0], raw[0], nml[1], raw[1], nml[2], raw[2]))
+    return "\n".join(out)
+
+
 def shm(path):
     """Rows 'shm <way> <bytes> <median µs> <p99 µs> <GB/s> sender <x> receiver <y>' from several
     rounds into one table: the median of each figure over the rounds, each way's latency side by
@@ -279,6 +296,8 @@ if __name__ == "__main__":
         print(contexts(sys.argv[2]))
     elif sys.argv[1] == "--copies":
         print(copies(sys.argv[2]))
+    elif sys.argv[1] == "--costs":
+        print(costs(sys.argv[2]))
     elif sys.argv[1] == "--shm":
         print(shm(sys.argv[2]))
     elif sys.argv[1] == "--strings":
