@@ -10,6 +10,7 @@ use crate::msgpack::{
     self,
     unpack::{Buffers, SharedRefs, Unpacker},
 };
+use crate::payload::Carried;
 use crate::protocol::{self, Protocol};
 use crate::state::Module;
 
@@ -527,30 +528,13 @@ fn codec_with_options<'m>(
     Ok(codec)
 }
 
-/// The `topic` of the options at `opts`: UTF-8 text without 0xC1 (which ends a topic).
+/// The `topic` of the options at `opts`, if it has one.
 fn topic_field<'a>(s: &'a Stack, opts: Table, func: &str) -> Result<Option<&'a [u8]>> {
     let topic = match s.raw_get_field(opts, "topic") {
         Kind::Nil => None,
-        Kind::String => {
-            let t = s.to_bytes(-1);
-            if t.contains(&crate::envelope::TAG) || std::str::from_utf8(t).is_err() {
-                return Err(bad_argument(
-                    func,
-                    opts.index() as usize,
-                    "topic must be UTF-8 text",
-                ));
-            }
-            Some(t)
-        }
-        _ => {
-            return Err(bad_argument(
-                func,
-                opts.index() as usize,
-                "topic must be a string",
-            ))
-        }
+        _ => Some(crate::payload::topic_on_top(s, opts.index(), func)?),
     };
-    // The string stays referenced from the options table, so `topic` stays valid.
+    // The value stays referenced from the options table, so `topic` stays valid.
     s.pop(1);
     Ok(topic)
 }
@@ -571,20 +555,14 @@ fn unwrap_impl(s: &Stack) -> Returns {
     let parsed = crate::envelope::parse(body, true).map_err(|why| {
         Error::malformed(format!("malformed envelope: {why}")).with_raw(body.to_vec())
     })?;
-    let carried = crate::transfer::carried(module, &parsed.tag);
+    let carried = Carried::by_tag(module, &parsed.tag);
     let buffers = match as_strings {
         true => Buffers::Strings,
         false => Buffers::Copies,
     };
     // Decoding makes Lua values, which may raise: protected, as `carried` may own a protocol.
     s.protect(0, 0, |p| {
-        crate::transfer::push_received(
-            p,
-            &carried,
-            &body[parsed.payload_at..],
-            buffers,
-            SharedRefs::Keep,
-        )?;
+        carried.push(p, &body[parsed.payload_at..], buffers, SharedRefs::Keep)?;
         match parsed.topic {
             [] => p.push_nil(),
             topic => p.push_bytes(topic),
@@ -607,17 +585,5 @@ fn check_bytes<'a>(s: &'a Stack, idx: c_int, func: &str) -> Result<&'a [u8]> {
 
 /// The protocol named by argument `idx`; MessagePack when absent.
 fn opt_protocol(s: &Stack, module: &Module, idx: c_int, func: &str) -> Result<Protocol> {
-    match s.kind(idx) {
-        Kind::None | Kind::Nil => Ok(Protocol::MessagePack),
-        Kind::String => {
-            let name = s.to_bytes(idx);
-            let resolved = module.protocols.borrow().resolve(name);
-            resolved.ok_or_else(|| protocol::unknown(name))
-        }
-        k => Err(bad_argument(
-            func,
-            idx as usize,
-            format!("protocol name expected, got {}", k.name()),
-        )),
-    }
+    Ok(crate::payload::protocol_arg(s, module, idx, func)?.unwrap_or(Protocol::MessagePack))
 }

@@ -123,9 +123,14 @@ impl Strings {
 
     /// The `strings` field of the options table `opts`, or `default` when it has none.
     pub fn field(s: &Stack, opts: Table, func: &str, default: Strings) -> Result<Strings> {
+        Ok(Strings::opt_field(s, opts, func)?.unwrap_or(default))
+    }
+
+    /// The `strings` field of the options table `opts`, if it has one.
+    pub fn opt_field(s: &Stack, opts: Table, func: &str) -> Result<Option<Strings>> {
         let strings = match s.raw_get_field(opts, "strings") {
-            Kind::Nil => Ok(default),
-            _ => Strings::from_arg(s, -1, opts.index() as usize, func),
+            Kind::Nil => Ok(None),
+            _ => Strings::from_arg(s, -1, opts.index() as usize, func).map(Some),
         };
         s.pop(1);
         strings

@@ -25,15 +25,18 @@
 //! 13. `protocol.rs`: protocols by name and wire id, built in and registered.
 //! 14. `envelope.rs`: the header that tags a message with its protocol and topic.
 //! 15. `state.rs`: one Lua state's nml: settings, caches, protocols.
-//! 16. `listener.rs`: `nml.listener`, what `sock:listen` returns.
-//! 17. `socket.rs`: `nml.socket`, its options and endpoints.
-//! 18. `forward.rs`: `nml.forward`, NNG's device between two raw sockets.
-//! 19. `context.rs`: `sock:context()`, many requests at once on one socket.
-//! 20. `transfer.rs`: send, recv and poll, through sockets and contexts.
-//! 21. `alloc.rs`: packing into memory the caller provides.
-//! 22. `unpacker.rs`: `nml.unpacker`, MessagePack values from a stream in any pieces.
-//! 23. `api.rs`: the codec's Lua functions.
-//! 24. `lib.rs`: the module table, its classes and registration.
+//! 16. `payload.rs`: what a message carries: protocol and topic arguments, decoding by tag.
+//! 17. `listener.rs`: `nml.listener`, what `sock:listen` returns.
+//! 18. `socket.rs`: `nml.socket`, its options and endpoints, and its messages' rules.
+//! 19. `forward.rs`: `nml.forward`, NNG's device between two raw sockets.
+//! 20. `context.rs`: `sock:context()`, many requests at once on one socket.
+//! 21. `transfer.rs`: `sock:send` and `sock:recv`, through sockets and contexts.
+//! 22. `compat.rs` `poll.rs`: the nanomsg-style `nml.send`/`nml.recv`; `nml.poll` and the
+//!     descriptors event loops watch.
+//! 23. `alloc.rs`: packing into memory the caller provides.
+//! 24. `unpacker.rs`: `nml.unpacker`, MessagePack values from a stream in any pieces.
+//! 25. `api.rs`: the codec's Lua functions.
+//! 26. `lib.rs`: the module table, its classes and registration.
 
 // Unsafe code lives in lua.rs, nng/ and shm.rs (and the C entry points of `lua_functions!`),
 // each block with the reason it is sound beside it.
@@ -45,6 +48,7 @@ pub mod alloc;
 pub mod api;
 pub mod args;
 pub mod codec;
+pub mod compat;
 pub mod context;
 pub mod envelope;
 pub mod error;
@@ -55,6 +59,8 @@ pub mod lua;
 pub mod message;
 pub mod msgpack;
 pub mod nng;
+pub mod payload;
+pub mod poll;
 pub mod pool;
 pub mod protocol;
 pub mod shm;
@@ -73,8 +79,8 @@ use state::Module;
 const MODULE_METATABLE: &std::ffi::CStr = c"nml.module";
 
 /// The module's functions, each file's list: `nml.<name>`. Socket methods are also module
-/// functions (`nml.listen(sock, url)`), except send and recv, whose module forms are the seed's
-/// functions with their buffer cases.
+/// functions (`nml.listen(sock, url)`), except send and recv, whose module forms are the
+/// nanomsg-style ones with their buffer cases (`compat.rs`).
 const FUNCTIONS: &[&[(&str, LuaFn)]] = &[
     api::FUNCTIONS,
     alloc::FUNCTIONS,
@@ -82,7 +88,8 @@ const FUNCTIONS: &[&[(&str, LuaFn)]] = &[
     socket::FUNCTIONS,
     socket::METHODS,
     context::SOCKET_METHODS,
-    transfer::FUNCTIONS,
+    compat::FUNCTIONS,
+    poll::FUNCTIONS,
     time::FUNCTIONS,
     forward::FUNCTIONS,
     unpacker::FUNCTIONS,
@@ -124,7 +131,7 @@ lua_functions! {
 fn open(s: &Stack) -> lua::Returns {
     nng::pin_library();
     nng::watch_forks();
-    // The values every nml function holds as upvalues 2 to 6 (state::upvalue), at base + 1..:
+    // The values every nml function holds as upvalues 2 to 6 (codec::upvalue), at base + 1..:
     // the marker metatables (a table with one of these packs as that kind), then the key cache.
     let base = s.top();
     for kind in ["map", "array", "bin", "ext"] {
@@ -163,9 +170,9 @@ fn open(s: &Stack) -> lua::Returns {
     s.push_light(std::ptr::null_mut());
     s.raw_set_field(table, "null");
     for (name, value) in [
-        ("NN_MSG", transfer::NN_MSG),
-        ("NN_DONTWAIT", transfer::NN_DONTWAIT),
-        ("DONTWAIT", transfer::NN_DONTWAIT),
+        ("NN_MSG", compat::NN_MSG),
+        ("NN_DONTWAIT", compat::NN_DONTWAIT),
+        ("DONTWAIT", compat::NN_DONTWAIT),
     ] {
         s.push_int(value);
         s.raw_set_field(table, name);
@@ -187,6 +194,7 @@ fn open(s: &Stack) -> lua::Returns {
             socket::METHODS,
             context::SOCKET_METHODS,
             transfer::SOCKET_METHODS,
+            poll::SOCKET_METHODS,
         ],
         socket::METAMETHODS,
     );
@@ -219,7 +227,11 @@ fn open(s: &Stack) -> lua::Returns {
         module_at,
         base,
         context::METATABLE,
-        &[context::METHODS, transfer::CONTEXT_METHODS],
+        &[
+            context::METHODS,
+            transfer::CONTEXT_METHODS,
+            poll::CONTEXT_METHODS,
+        ],
         context::METAMETHODS,
     );
     s.push_str(concat!("nml ", env!("CARGO_PKG_VERSION")));
@@ -301,7 +313,7 @@ fn register_class<T: 'static>(
     s.pop(1);
 }
 
-/// Pushes `f` as a closure over the upvalues every nml function has (see `state::upvalue`):
+/// Pushes `f` as a closure over the upvalues every nml function has (see `codec::upvalue`):
 /// the module at `module_at`, the shared values after `shared_base`, and the trampoline of
 /// `Stack::protect`, which sits just above the module.
 fn push_nml_function(

@@ -12,6 +12,8 @@ use std::rc::Rc;
 
 use crate::error::{code, Error, Result};
 use crate::lua::{Kind, Stack};
+use crate::msgpack::unpack::{Buffers, SharedRefs, Unpacker};
+use crate::nng::Message;
 use crate::{json, msgpack};
 
 #[derive(Clone, Debug)]
@@ -99,6 +101,63 @@ impl Protocol {
         }
     }
 
+    /// A message holding `header`, then the encoding of the value at `idx`. MessagePack is
+    /// sized by a counting pass and packed straight into the message; LuaJIT's Lua codec and
+    /// the other protocols encode into `scratch`, copied once into the message.
+    pub fn encode_message(
+        &self,
+        stack: &Stack,
+        codec: msgpack::Codec<'_>,
+        header: &[u8],
+        idx: c_int,
+        scratch: &mut Vec<u8>,
+    ) -> Result<Message> {
+        let Protocol::MessagePack = self else {
+            self.encode(stack, codec, idx, scratch)?;
+            return bytes_message(header, scratch);
+        };
+        if let Some(pack) = codec.settings.lua_packer() {
+            // LuaJIT: the Lua codec packs into its own buffer; it leaves buffer descriptors
+            // (and anything else it does not take) to the Rust codec.
+            if let Some(bytes) = stack.lua_packed(pack, idx) {
+                return bytes_message(header, bytes);
+            }
+        }
+        let Some(measured) = msgpack::stage(stack, codec, idx, scratch)? else {
+            return bytes_message(header, scratch); // packed into `scratch` already
+        };
+        let mut msg = Message::alloc(header.len() + measured.size)?;
+        let (head, payload) = msg.body_mut().split_at_mut(header.len());
+        head.copy_from_slice(header);
+        msgpack::pack_measured(stack, codec, idx, idx, measured, payload)?;
+        Ok(msg)
+    }
+
+    /// Pushes the value a received message's `payload` holds. MessagePack's buffers come
+    /// back as `buffers` says (views into the message, copies, or strings), and shared
+    /// buffers' references as `shared` says; LuaJIT's Lua codec reads what holds no buffer.
+    pub fn decode_received(
+        &self,
+        stack: &Stack,
+        codec: msgpack::Codec<'_>,
+        payload: &[u8],
+        buffers: Buffers,
+        shared: SharedRefs,
+    ) -> Result<()> {
+        let Protocol::MessagePack = self else {
+            return self.decode(stack, codec, payload);
+        };
+        let lua_unpacker = codec.settings.lua_unpacker();
+        if lua_unpacker.is_some_and(|f| stack.lua_unpacked(f, payload)) {
+            return Ok(());
+        }
+        let mut unpacker = Unpacker::new(stack, codec, payload, 0)
+            .buffers(buffers)
+            .shared(shared);
+        unpacker.value()?;
+        msgpack::unpack::expect_end(&unpacker)
+    }
+
     /// Pushes the value `data` holds.
     pub fn decode(&self, stack: &Stack, codec: msgpack::Codec<'_>, data: &[u8]) -> Result<()> {
         match self {
@@ -111,6 +170,15 @@ impl Protocol {
             Protocol::Custom(c) => c.decode(stack, data),
         }
     }
+}
+
+/// A message holding `header` then `payload`.
+pub fn bytes_message(header: &[u8], payload: &[u8]) -> Result<Message> {
+    let mut msg = Message::alloc(header.len() + payload.len())?;
+    let body = msg.body_mut();
+    body[..header.len()].copy_from_slice(header);
+    body[header.len()..].copy_from_slice(payload);
+    Ok(msg)
 }
 
 impl Custom {

@@ -1,13 +1,15 @@
-//! nml sockets: the Lua userdata over an NNG socket, its options and endpoints. Sending and
-//! receiving are in `transfer.rs`.
+//! nml sockets: the Lua userdata over an NNG socket, its options and endpoints, and the rules
+//! its messages follow. Sending and receiving are in `transfer.rs` (and `compat.rs`).
 
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_int, CStr, CString};
 use std::rc::Rc;
 
 use crate::codec::Strings;
+use crate::envelope;
 use crate::error::{bad_argument, Error, Result};
 use crate::lua::{Kind, LuaFn, Number, Returns, Stack, Table};
+use crate::msgpack;
 use crate::msgpack::unpack::SharedRefs;
 use crate::nng::{
     opt, Allow, AuthMode, Device, Endpoint, EndpointError, Happened, NngError, Pattern, Socket,
@@ -127,6 +129,119 @@ impl SocketState {
         let mut t = self.traffic.get();
         update(&mut t);
         self.traffic.set(t);
+    }
+}
+
+/// The socket's rules for its messages: who may send, with which envelope and codec, and what
+/// is counted. `transfer.rs` and `compat.rs` follow them; none of them reads the fields.
+impl SocketState {
+    /// This socket, if it is not raw: raw sockets carry NNG's headers and only forward.
+    pub fn cooked(&self, func: &str) -> Result<&SocketState> {
+        match self.raw {
+            true => Err(Error::raise(format!(
+                "{func}: a raw socket only forwards (nml.forward); open it without raw to {func}"
+            ))),
+            false => Ok(self),
+        }
+    }
+
+    /// Whether a send with `dontwait` may give up at once. Not a reply (rep, respondent): NNG
+    /// forgets the request's return route on the first attempt, so a reply that gave up could
+    /// never be sent; it waits instead for the pipe to finish writing the last one (the send
+    /// timeout bounds the wait).
+    pub fn may_give_up(&self, dontwait: bool) -> bool {
+        dontwait && !matches!(self.pattern, Pattern::Rep | Pattern::Respondent)
+    }
+
+    /// The protocol `send` encodes with when the call names none.
+    pub fn default_protocol(&self) -> Protocol {
+        self.protocol.borrow().clone()
+    }
+
+    /// The envelope of a message on `topic` in `protocol`; none on an untagged socket.
+    pub fn envelope(&self, topic: &[u8], protocol: &Protocol) -> envelope::Header {
+        envelope::header(topic, self.tagged.get().then_some(protocol))
+    }
+
+    /// Checks that a send may carry `topic`: only pub sockets, which put it in the envelope.
+    pub fn may_carry_topic(&self, func: &str) -> Result<()> {
+        if !self.tagged.get() {
+            return Err(Error::raise(format!(
+                "{func}: a topic needs the envelope, and this socket is tagged = false \
+                 (it sends bare payloads: put a prefix in the payload itself)"
+            )));
+        }
+        if self.pattern != Pattern::Pub {
+            return Err(Error::raise(format!(
+                "{func}: topics are for pub sockets, not {}",
+                self.pattern.name()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The codec a send packs with: the call's `strings`, else the socket's, else
+    /// `nml.config`'s; shared buffers as references when the socket says so.
+    pub fn codec<'m>(&self, module: &'m Module, strings: Option<Strings>) -> msgpack::Codec<'m> {
+        let mut codec = module.codec();
+        if let Some(strings) = strings.or(self.strings.get()) {
+            codec.settings.strings = strings;
+        }
+        codec.settings.share = self.share.get();
+        codec
+    }
+
+    /// Whether sends carry shared buffers as references (each held until its receivers let go).
+    pub fn shares(&self) -> bool {
+        self.share.get()
+    }
+
+    /// How many receivers a send reaches: every peer for the patterns that send to all (pub,
+    /// bus, surveyor), else one.
+    pub fn receivers(&self) -> Result<u32> {
+        Ok(match self.pattern {
+            Pattern::Pub | Pattern::Bus | Pattern::Surveyor => {
+                self.open()?.pipe_stats()?.pipes.min(u32::MAX as u64) as u32
+            }
+            _ => 1,
+        })
+    }
+
+    /// Counts a message of `bytes` sent.
+    pub fn count_sent(&self, bytes: u64) {
+        self.count(|t| {
+            t.sent += 1;
+            t.sent_bytes += bytes;
+        });
+    }
+
+    /// Counts a message of `len` bytes received, or refuses it (counted apart) when it is
+    /// larger than `recv_max_size`: NNG enforces the limit on the wire (ipc, tcp), and inproc
+    /// hands over any message.
+    pub fn admit(&self, len: usize) -> Result<()> {
+        let max = self.recv_max_size.get();
+        if max > 0 && len > max {
+            self.count(|t| t.oversize_drops += 1);
+            return Err(Error::returned(
+                crate::error::code::TOO_LARGE,
+                format!("dropped a message of {len} bytes: larger than recv_max_size ({max})"),
+            ));
+        }
+        self.count(|t| {
+            t.received += 1;
+            t.received_bytes += len as u64;
+        });
+        Ok(())
+    }
+
+    /// Whether received messages carry the envelope.
+    pub fn tagged(&self) -> bool {
+        self.tagged.get()
+    }
+
+    /// A sub socket with no subscription, which nothing reaches.
+    pub fn subscribes_to_nothing(&self) -> bool {
+        self.pattern == Pattern::Sub && self.subscriptions.borrow().is_empty()
     }
 }
 
