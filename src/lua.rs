@@ -45,7 +45,7 @@
 //!   [`entry`] and the trampoline of [`Stack::protect`] catch panics only on PUC Lua. A Rust
 //!   panic is a bug in nml; on LuaJIT it ends the process, which cannot take a Rust panic.
 
-#![allow(unsafe_code)] // one of the two files that speak C (see lib.rs)
+#![allow(unsafe_code)] // Lua's C API (lib.rs lists the files where unsafe code is allowed)
 
 use std::ffi::{c_int, c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -8,6 +8,8 @@
 -- other). A file may use its own unit and the units before it; anything else is a violation,
 -- printed as file:line, and the script exits with 1. A file missing from the list is one too.
 -- lib.rs, which puts the module together, is the top and may use everything.
+-- A file may allow unsafe code (`allow(unsafe_code)`) only if its line in the list says
+-- "unsafe code allowed": the crate denies it everywhere else.
 
 local src = arg[1] or "src"
 
@@ -26,9 +28,9 @@ end
 
 -- The layer list: after a line "//! Layers", lines "//! N. `file.rs` `file.rs`: what they
 -- are". Its units are ranked by their place in the list; the numbers are for the reader.
-local rank, order = {}, {}
+local rank, order, unsafe_allowed = {}, {}, {}
 do
-  local in_list = false
+  local in_list, current_unit = false, nil
   for line in (read(src .. "/lib.rs") .. "\n"):gmatch("([^\n]*)\n") do
     if line:match("^//! Layers") then
       in_list = true
@@ -41,8 +43,12 @@ do
           rank[file] = unit
           table.insert(order[unit], file)
         end
+        current_unit = unit
       elseif not line:match("^//!") then
         break
+      end
+      if current_unit and line:find("unsafe code allowed", 1, true) then
+        unsafe_allowed[current_unit] = true
       end
     end
   end
@@ -104,6 +110,9 @@ for file in listing:lines() do
   if not rank[file] then
     print(("%s/%s: not in the layer list of %s/lib.rs"):format(src, file, src))
     failures = failures + 1
+  elseif text:find("allow%(unsafe_code%)") and not unsafe_allowed[rank[file]] then
+    print(("%s/%s: allows unsafe code, which its line in %s/lib.rs does not"):format(src, file, src))
+    failures = failures + 1
   else
     local seen = {}
     local uses = crate_paths(text)
@@ -122,7 +131,8 @@ end
 listing:close()
 
 if failures > 0 then
-  print(("layers: %d uses against the order of %s/lib.rs"):format(failures, src))
+  print(("layers: %d faults against the list in %s/lib.rs"):format(failures, src))
   os.exit(1)
 end
-print(("layers: %d layers, every crate:: path points down"):format(#order))
+print(("layers: %d layers, every crate:: path points down, unsafe code only where allowed")
+  :format(#order))

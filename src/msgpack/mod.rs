@@ -15,9 +15,10 @@ use crate::codec::Settings;
 use crate::error::Result;
 use crate::lua::Stack;
 use crate::shm::Control;
+use format::Sink;
 use keys::KeyCache;
 use pack::Packer;
-use sink::{Counter, Fixed, Growable, Sink, Staged};
+use sink::{Counter, Fixed, Growable, Staged};
 use unpack::Unpacker;
 
 /// What the codec keeps between calls: decoded keys, and vectors kept for their capacity.

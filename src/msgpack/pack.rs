@@ -8,9 +8,9 @@
 
 use std::ffi::{c_int, c_void};
 
+use super::format::Sink;
 use super::format::{self, TooLong};
 use super::keys::Name;
-use super::sink::Sink;
 use super::{Cache, Codec};
 use crate::codec::{self, Mark, Marks, Strings};
 use crate::error::{code, Error, Result};

@@ -12,49 +12,7 @@
 //! entries or more. The counting pass records every map's count so that [`Fixed`], writing
 //! into memory it sized, puts each header right the first time and never moves a buffer.
 
-use super::format::{self, TooLong};
-
-pub trait Sink: Sized {
-    fn put(&mut self, bytes: &[u8]);
-    fn put_u8(&mut self, byte: u8);
-    /// Bytes written so far.
-    fn pos(&self) -> usize;
-    /// Forgets everything written after `pos`.
-    fn truncate(&mut self, pos: usize);
-    /// Moves everything after `at` by `n` bytes, leaving a gap to `patch`.
-    fn open_gap(&mut self, at: usize, n: usize);
-    /// Overwrites bytes already written (or made room for) at `at`.
-    fn patch(&mut self, at: usize, bytes: &[u8]);
-
-    /// Writes the bytes of a descriptor's buffer, which must be copied once.
-    fn put_buffer(&mut self, bytes: &[u8]) {
-        self.put(bytes);
-    }
-
-    /// Gives up the vector of map counts this sink holds (empty if none): the entries of every
-    /// map in the order the maps begin, what [`Fixed::with_maps`] needs, or a vector to reuse.
-    fn take_map_counts(&mut self) -> Vec<usize> {
-        Vec::new()
-    }
-
-    /// Starts a map whose number of entries is told at its end.
-    fn begin_map(&mut self) -> MapStart {
-        let at = self.pos();
-        self.put_u8(0);
-        MapStart { at, known: None }
-    }
-
-    /// Ends the map `start` began, with `n` entries.
-    fn end_map(&mut self, start: MapStart, n: usize) -> Result<(), TooLong> {
-        format::patch_map_header(self, start.at, n)
-    }
-}
-
-/// Where a map began, and the count its header was written for (when it was known).
-pub struct MapStart {
-    at: usize,
-    known: Option<usize>,
-}
+use super::format::{self, MapStart, Sink, TooLong};
 
 /// Counts what would be written, and the entries of every map in the order they begin.
 #[derive(Default)]

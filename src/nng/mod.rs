@@ -6,7 +6,7 @@
 //! time (freed on drop, or handed to NNG by `send`). Listeners and dialers are in
 //! `endpoint.rs`, pipe events in `pipes.rs`.
 
-#![allow(unsafe_code)] // one of the two places that speak C (see lib.rs)
+#![allow(unsafe_code)] // NNG's C API (lib.rs lists the files where unsafe code is allowed)
 
 mod endpoint;
 pub mod interrupt;
