@@ -89,6 +89,25 @@ describe("contexts", function()
     server:close()
   end)
 
+  -- The manual: a context's own options are its timeouts; reconnection is the socket's, for
+  -- all its contexts, as every other option.
+  it("take only their timeouts: reconnect_min and reconnect_max are the socket's", function()
+    local client = helper.socket("req", { reconnect_min = 250, reconnect_max = 4000 })
+    local ctx = assert(client:context())
+    for name, value in pairs({ reconnect_min = 250, reconnect_max = 4000 }) do
+      assert.equals(value, ctx:getopt(name))
+      local ok, err = pcall(ctx.setopt, ctx, name, 100)
+      assert.is_false(ok, name)
+      assert.matches("the socket's option", err)
+      assert.equals(value, client:getopt(name))
+    end
+    for _, name in ipairs({ "recv_timeout", "send_timeout", "resend_time" }) do
+      assert(ctx:setopt(name, 1500), name)
+      assert.equals(1500, ctx:getopt(name))
+    end
+    client:close()
+  end)
+
   it("exist where NNG has them, and say not_supported elsewhere", function()
     for _, kind in ipairs { "req", "rep", "surveyor", "respondent", "sub" } do
       local s = helper.socket(kind)

@@ -78,4 +78,24 @@ describe("library/nml.lua", function()
     end
     done()
   end)
+
+  -- The TLS settings are listed once, in Rust; what names them elsewhere must keep up.
+  it("names every TLS setting nml takes in library/nml.lua, nml-cat and the manual", function()
+    local sock = nml.socket("pair")
+    local ok, err = pcall(sock.dial, sock, "tls+tcp://127.0.0.1:1", { tls = { no_such_setting = 1 } })
+    sock:close()
+    assert.is_false(ok)
+    local known = assert(tostring(err):match("known: ([%w_, ]+)"), err)
+    local cat = helper.read_file(here .. "/../bin/nml-cat")
+    local manual = helper.read_file(here .. "/../docs/manual.md")
+    local fields = 0
+    for field in known:gmatch("[%w_]+") do
+      fields = fields + 1
+      assert.truthy(library:find("---@field " .. field .. "?", 1, true),
+        field .. " has no ---@field in library/nml.lua's TlsOptions")
+      assert.truthy(cat:find('"' .. field .. '"', 1, true), field .. " has no flag in bin/nml-cat")
+      assert.truthy(manual:find("`" .. field .. "`", 1, true), field .. " is not in the manual")
+    end
+    assert.is_true(fields >= 6, known)
+  end)
 end)

@@ -104,7 +104,7 @@ fn named_option(s: &Stack, func: &str) -> Result<&'static socket::SocketOption> 
 fn setopt_impl(s: &Stack) -> Returns {
     let c = check(s, 1, "setopt")?;
     let o = named_option(s, "setopt")?;
-    let Value::Ms(nng_name) = o.value else {
+    let (true, Value::Ms(nng_name)) = (o.per_context, o.value) else {
         return Err(bad_argument(
             "setopt",
             2,
@@ -130,7 +130,7 @@ fn setopt_impl(s: &Stack) -> Returns {
 fn getopt_impl(s: &Stack) -> Returns {
     let c = check(s, 1, "getopt")?;
     let o = named_option(s, "getopt")?;
-    let Value::Ms(nng_name) = o.value else {
+    let (true, Value::Ms(nng_name)) = (o.per_context, o.value) else {
         socket::push_option(s, &c.socket, o)?;
         return Ok(1);
     };

@@ -583,16 +583,44 @@ pub enum Value {
     Strings,
     /// Whether shared buffers go as references.
     Share,
-    /// A TCP option of every listener and dialer: NNG's `tcp-nodelay` (`true`) or
-    /// `tcp-keepalive` (`false`).
-    Tcp(bool),
+    /// A TCP option of every listener and dialer, made before or after.
+    Tcp(TcpOption),
 }
 
-/// A socket option: its name, its value, and nml's default where nml sets one (else NNG's
-/// default stands until the option is set).
+/// The TCP options a socket gives its listeners and dialers.
+#[derive(Clone, Copy)]
+pub enum TcpOption {
+    /// NNG's `tcp-nodelay`: no Nagle delay (NNG's default: on).
+    NoDelay,
+    /// NNG's `tcp-keepalive` (NNG's default: off).
+    KeepAlive,
+}
+
+impl TcpOption {
+    /// Where this option is kept among the socket's TCP options.
+    fn of(self, tcp: &mut TcpOptions) -> &mut Option<bool> {
+        match self {
+            TcpOption::NoDelay => &mut tcp.nodelay,
+            TcpOption::KeepAlive => &mut tcp.keepalive,
+        }
+    }
+
+    /// NNG's default, which holds until the option is set.
+    fn default(self) -> bool {
+        match self {
+            TcpOption::NoDelay => true,
+            TcpOption::KeepAlive => false,
+        }
+    }
+}
+
+/// A socket option: its name, its value, whether each context has its own (else a context
+/// reads the socket's, and setting it there raises), and nml's default where nml sets one
+/// (else NNG's default stands until the option is set).
 pub struct SocketOption {
     pub name: &'static str,
     pub value: Value,
+    pub per_context: bool,
     default: Option<i64>,
 }
 
@@ -602,76 +630,91 @@ const SOCKET_OPTIONS: &[SocketOption] = &[
     SocketOption {
         name: "recv_timeout",
         value: Value::Ms(opt::recv_timeout),
+        per_context: true,
         default: None,
     },
     SocketOption {
         name: "send_timeout",
         value: Value::Ms(opt::send_timeout),
+        per_context: true,
         default: None,
     },
     SocketOption {
         name: "recv_max_size",
         value: Value::Bytes(opt::recv_max_size),
+        per_context: false,
         default: Some(DEFAULT_RECV_MAX_SIZE as i64),
     },
     SocketOption {
         name: "recv_buffer",
         value: Value::Messages(opt::recv_buffer),
+        per_context: false,
         default: None,
     },
     SocketOption {
         name: "send_buffer",
         value: Value::Messages(opt::send_buffer),
+        per_context: false,
         default: None,
     },
     SocketOption {
         name: "reconnect_min",
         value: Value::Ms(opt::reconnect_min),
+        per_context: false,
         default: None,
     },
     SocketOption {
         name: "reconnect_max",
         value: Value::Ms(opt::reconnect_max),
+        per_context: false,
         default: None,
     },
     SocketOption {
         name: "survey_time",
         value: Value::Ms(opt::survey_time),
+        per_context: true,
         default: None,
     },
     SocketOption {
         name: "resend_time",
         value: Value::Ms(opt::resend_time),
+        per_context: true,
         default: None,
     },
     SocketOption {
         name: "protocol",
         value: Value::Protocol,
+        per_context: false,
         default: None,
     },
     SocketOption {
         name: "tagged",
         value: Value::Tagged,
+        per_context: false,
         default: None,
     },
     SocketOption {
         name: "strings",
         value: Value::Strings,
+        per_context: false,
         default: None,
     },
     SocketOption {
         name: "share",
         value: Value::Share,
+        per_context: false,
         default: None,
     },
     SocketOption {
         name: "tcp_nodelay",
-        value: Value::Tcp(true),
+        value: Value::Tcp(TcpOption::NoDelay),
+        per_context: false,
         default: None,
     },
     SocketOption {
         name: "tcp_keepalive",
-        value: Value::Tcp(false),
+        value: Value::Tcp(TcpOption::KeepAlive),
+        per_context: false,
         default: None,
     },
 ];
@@ -826,16 +869,12 @@ fn set_option(
             b.share.set(share);
             Ok(())
         }
-        Value::Tcp(nodelay) => {
+        Value::Tcp(option) => {
             if s.kind(value) != Kind::Boolean {
                 return Err(bad_argument(func, arg, format!("{name} must be a boolean")));
             }
-            let on = Some(s.to_bool(value));
             let mut tcp = b.tcp.get();
-            match nodelay {
-                true => tcp.nodelay = on,
-                false => tcp.keepalive = on,
-            }
+            *option.of(&mut tcp) = Some(s.to_bool(value));
             b.tcp.set(tcp);
             b.set_tcp_everywhere(tcp)
         }
@@ -915,13 +954,9 @@ pub fn push_option(s: &Stack, b: &SocketState, o: &SocketOption) -> Result<()> {
             s.push_bool(b.share.get());
             Ok(())
         }
-        Value::Tcp(nodelay) => {
-            let tcp = b.tcp.get();
-            // Unset, NNG's defaults hold: nodelay on, keepalive off.
-            s.push_bool(match nodelay {
-                true => tcp.nodelay.unwrap_or(true),
-                false => tcp.keepalive.unwrap_or(false),
-            });
+        Value::Tcp(option) => {
+            let mut tcp = b.tcp.get();
+            s.push_bool(option.of(&mut tcp).unwrap_or(option.default()));
             Ok(())
         }
     };
