@@ -247,6 +247,31 @@ def costs(path):
     return "\n".join(out)
 
 
+def compare(path):
+    """benches/compare_builds's lines: two builds' medians side by side."""
+    import re
+    import statistics
+    figures = {}  # (test, unit) -> {label: [values]}
+    for line in open(path):
+        m = re.match(r"^(before|after)\s+(\S.*?)\s{2,}(pack|unpack)\s+(nml\S*)\s+(\d+) ops/s", line)
+        if m:
+            key = ("codec: %s, %s, %s" % (m.group(2), m.group(3), m.group(4)), "ops/s")
+            figures.setdefault(key, {}).setdefault(m.group(1), []).append(float(m.group(5)))
+            continue
+        f = line.split()
+        if len(f) == 6 and f[1] == "nml":
+            key = ("%s %s" % (f[2], f[3]), f[5])
+            figures.setdefault(key, {}).setdefault(f[0], []).append(float(f[4]))
+    out = ["| test | before | after | after / before |", "|---|---:|---:|---:|"]
+    for (test, unit), by in figures.items():
+        if "before" not in by or "after" not in by:
+            continue
+        b, a = statistics.median(by["before"]), statistics.median(by["after"])
+        out.append("| %s | %s %s | %s %s | %.0f%% |" % (test, f"{b:,.1f}", unit, f"{a:,.1f}",
+                                                      unit, 100 * a / b))
+    return "\n".join(out)
+
+
 def shm(path):
     """Rows 'shm <way> <bytes> <median µs> <p99 µs> <GB/s> sender <x> receiver <y>' from several
     rounds into one table: the median of each figure over the rounds, each way's latency side by
@@ -296,6 +321,8 @@ if __name__ == "__main__":
         print(contexts(sys.argv[2]))
     elif sys.argv[1] == "--copies":
         print(copies(sys.argv[2]))
+    elif sys.argv[1] == "--compare":
+        print(compare(sys.argv[2]))
     elif sys.argv[1] == "--costs":
         print(costs(sys.argv[2]))
     elif sys.argv[1] == "--shm":
