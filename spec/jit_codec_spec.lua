@@ -160,6 +160,26 @@ describe("LuaJIT's Lua codec", function()
       .. "assert(nml.pack(t) == '\\129\\2\\1'); assert(nml.pack(nml.bin 'ab') == '\\196\\2ab'); print('ok')")
   end)
 
+  -- The markers are listed once, in Rust (nml._markers); one this codec does not pack itself
+  -- must go to the Rust codec, not pack as a plain table.
+  it("packs a table under every marker nml lists as the Rust codec does", function()
+    local names = 0
+    local name, mt = next(nml._markers)
+    while name do
+      names = names + 1
+      assert.is_function(nml[name], "nml." .. name .. " makes the " .. name .. " marker")
+      local marked = setmetatable({ "abc", type = 7, data = "xy" }, mt)
+      local function pack() return pcall(nml.pack, marked) end
+      local lua_ok, lua_bytes = with_codec("lua", pack)
+      local rust_ok, rust_bytes = with_codec("rust", pack)
+      assert.are.equal(rust_ok, lua_ok, name)
+      if rust_ok then assert.are.equal(rust_bytes, lua_bytes, name) end
+      name, mt = next(nml._markers, name)
+    end
+    assert.are.equal(4, names)
+    assert.are.equal(nml._markers.map, getmetatable(nml.map()))
+  end)
+
   it("raises as the Rust codec does on a cdata under buffer without buffer_ud_type", function()
     local v = { buffer = helper.int64 "5LL" }
     local _, rust_err = with_codec("rust", pcall, nml.pack, v)

@@ -3,7 +3,8 @@
 //!
 //! Every C function nml registers carries the same upvalues (set up in `lib.rs`):
 //! 1. the module's state (`state::Module`) as a full userdata,
-//! 2. to 5. the marker metatables of `nml.map`, `nml.array`, `nml.bin` and `nml.ext`,
+//! 2. to 5. the marker metatables of `nml.map`, `nml.array`, `nml.bin` and `nml.ext` (one
+//!    per entry of [`MARKERS`]),
 //! 6. the table of cached key strings (`msgpack::keys`),
 //! 7. the trampoline of `Stack::protect`, a closure with these same upvalues.
 
@@ -30,26 +31,31 @@ pub const SHARED_EXT_TYPE: i8 = 78;
 /// of mappings per view, so a message is bounded in what it makes a receiver hold.
 pub const MAX_SHARED_PER_MESSAGE: usize = 256;
 
+/// The markers, in one list: a table whose metatable is one of these packs as that kind.
+/// Their metatables, their upvalues, [`Marks`] and `nml._markers` (which LuaJIT's Lua codec
+/// reads, to hand a table with a marker it does not pack itself to the Rust codec) follow
+/// this list; what each kind packs as is the codecs' (`msgpack/pack.rs`, `json.rs`, and
+/// `lua/nml/jit_codec.lua` for those it knows).
+pub const MARKERS: [Mark; 4] = [Mark::Map, Mark::Array, Mark::Bin, Mark::Ext];
+
 /// Upvalue slots of every nml C function.
 pub mod upvalue {
     pub const MODULE: i32 = 1;
-    pub const MAP_MT: i32 = 2;
-    pub const ARRAY_MT: i32 = 3;
-    pub const BIN_MT: i32 = 4;
-    pub const EXT_MT: i32 = 5;
-    pub const KEYS: i32 = 6;
+    /// The first marker metatable; the others follow in the order of `MARKERS`.
+    pub const FIRST_MARKER: i32 = 2;
+    pub const KEYS: i32 = FIRST_MARKER + super::MARKERS.len() as i32;
     pub const PROTECT: i32 = crate::lua::PROTECT_UPVALUE;
-    pub const COUNT: i32 = 7;
+    pub const COUNT: i32 = PROTECT;
+    const _: () = assert!(
+        PROTECT == KEYS + 1,
+        "lua.rs's PROTECT_UPVALUE follows the keys"
+    );
 }
 
-/// Identities of the marker metatables, compared by pointer on the hot path.
+/// Identities of the marker metatables (in the order of [`MARKERS`]), compared by pointer on
+/// the hot path.
 #[derive(Clone, Copy)]
-pub struct Marks {
-    pub map: *const c_void,
-    pub array: *const c_void,
-    pub bin: *const c_void,
-    pub ext: *const c_void,
-}
+pub struct Marks(pub [*const c_void; MARKERS.len()]);
 
 /// The kind a metatable gives a table.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -61,31 +67,40 @@ pub enum Mark {
     Ext,
 }
 
+impl Mark {
+    /// Its name: `nml.<name>` marks a table, and `__nml` in the metatable says it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mark::None => "none",
+            Mark::Map => "map",
+            Mark::Array => "array",
+            Mark::Bin => "bin",
+            Mark::Ext => "ext",
+        }
+    }
+
+    /// Its upvalue slot (none for a table without a marker).
+    fn upvalue(self) -> Option<c_int> {
+        let i = MARKERS.iter().position(|m| *m == self)?;
+        Some(upvalue::FIRST_MARKER + i as c_int)
+    }
+}
+
 impl Marks {
     pub fn of(&self, metatable: *const c_void) -> Mark {
-        if metatable == self.map {
-            Mark::Map
-        } else if metatable == self.array {
-            Mark::Array
-        } else if metatable == self.bin {
-            Mark::Bin
-        } else if metatable == self.ext {
-            Mark::Ext
-        } else {
-            Mark::None
+        match self.0.iter().position(|m| *m == metatable) {
+            Some(i) => MARKERS[i],
+            None => Mark::None,
         }
     }
 }
 
 /// The marker metatable of `mark`, from the running function's upvalues.
 pub fn marker(s: &Stack, mark: Mark) -> Result<Table> {
-    let at = Stack::upvalue(match mark {
-        Mark::Map => upvalue::MAP_MT,
-        Mark::Array => upvalue::ARRAY_MT,
-        Mark::Bin => upvalue::BIN_MT,
-        Mark::Ext | Mark::None => upvalue::EXT_MT,
-    });
-    s.table(at)
+    let slot = mark
+        .upvalue()
+        .ok_or_else(|| Error::raise("nml: no marker metatable for a plain table"))?;
+    s.table(Stack::upvalue(slot))
         .ok_or_else(|| Error::raise("nml: a marker metatable upvalue is not a table"))
 }
 

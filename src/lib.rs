@@ -134,20 +134,15 @@ fn open(s: &Stack) -> lua::Returns {
     // The values every nml function holds as upvalues 2 to 6 (codec::upvalue), at base + 1..:
     // the marker metatables (a table with one of these packs as that kind), then the key cache.
     let base = s.top();
-    for kind in ["map", "array", "bin", "ext"] {
+    for kind in codec::MARKERS {
         let marker = s.new_table(0, 2);
-        s.push_str(kind);
+        s.push_str(kind.name());
         s.raw_set_field(marker, "__nml");
-        s.push_str(&format!("nml.{kind}"));
+        s.push_str(&format!("nml.{}", kind.name()));
         s.raw_set_field(marker, "__name");
     }
     msgpack::keys::push_table(s);
-    let marks = Marks {
-        map: s.to_pointer(base + 1),
-        array: s.to_pointer(base + 2),
-        bin: s.to_pointer(base + 3),
-        ext: s.to_pointer(base + 4),
-    };
+    let marks = Marks(std::array::from_fn(|i| s.to_pointer(base + 1 + i as c_int)));
     let module = s.push_module_udata(Module::new(marks), MODULE_METATABLE);
     let module_at = s.top();
     // The trampoline of Stack::protect: the same upvalues as every nml function, the last
@@ -169,6 +164,13 @@ fn open(s: &Stack) -> lua::Returns {
     }
     s.push_light(std::ptr::null_mut());
     s.raw_set_field(table, "null");
+    // The marker metatables by name, for LuaJIT's Lua codec (lua/nml/jit_codec.lua).
+    let markers = s.new_table(0, codec::MARKERS.len());
+    for (i, kind) in codec::MARKERS.iter().enumerate() {
+        s.push_value(base + 1 + i as c_int);
+        s.raw_set_field(markers, kind.name());
+    }
+    s.raw_set_field(table, "_markers");
     for (name, value) in [
         ("NN_MSG", compat::NN_MSG),
         ("NN_DONTWAIT", compat::NN_DONTWAIT),

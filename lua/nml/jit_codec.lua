@@ -20,7 +20,7 @@ local has_ffi, ffi = pcall(require, "ffi")
 if not has_ffi then return nil end
 local rust = {
   pack = nml.pack, unpack = nml.unpack, unpack_one = nml.unpack_one, config = nml.config,
-  map = nml.map, array = nml.array, bin = nml.bin, ext = nml.ext,
+  map = nml.map, array = nml.array, bin = nml.bin, ext = nml.ext, _markers = nml._markers,
 }
 
 local bit = require "bit"
@@ -95,10 +95,21 @@ end
 local len_metamethods = rawlen ~= nil
 
 local null = nml.null
-local MAP_MT = getmetatable(rust.map())
-local ARRAY_MT = getmetatable(rust.array())
-local BIN_MT = getmetatable(rust.bin(""))
-local EXT_MT = getmetatable(rust.ext(0, ""))
+-- The markers the Rust codec knows (src/codec.rs, MARKERS), by name. A table with one this
+-- codec does not pack itself goes to the Rust codec, so that a marker added there packs the
+-- same on LuaJIT before this codec learns it.
+local markers = rust._markers
+local MAP_MT, ARRAY_MT, BIN_MT, EXT_MT = markers.map, markers.array, markers.bin, markers.ext
+local OTHER_MARKER = {}
+do
+  local name, mt = next(markers)
+  while name do
+    if not (name == "map" or name == "array" or name == "bin" or name == "ext") then
+      OTHER_MARKER[mt] = true
+    end
+    name, mt = next(markers, name)
+  end
+end
 
 local EXACT = 2 ^ 53 -- integral numbers within this pack as integers (the manual's type mapping)
 local MAX_LEN = 2 ^ 32 - 1
@@ -478,7 +489,9 @@ local function pack_table(t, pos, depth)
     return put_bin(s, pos)
   end
   if mt == EXT_MT then return pack_ext(t, pos) end
-  if mt == UNKNOWN or len_metamethods and rawget(mt, "__len") ~= nil then error("metatable", 0) end
+  if mt == UNKNOWN or OTHER_MARKER[mt] or len_metamethods and rawget(mt, "__len") ~= nil then
+    error("metatable", 0)
+  end
   return pack_plain(t, pos, depth)
 end
 
