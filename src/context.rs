@@ -9,7 +9,8 @@ use std::rc::Rc;
 use crate::error::{bad_argument, Error, Result};
 use crate::lua::{LuaFn, Returns, Stack};
 use crate::nng::Context;
-use crate::socket::{self, SocketState, Value};
+use crate::options::{self, SocketOption, Value};
+use crate::socket::{self, SocketState};
 
 pub const METATABLE: &CStr = c"nml.context";
 
@@ -91,11 +92,11 @@ fn context_impl(s: &Stack) -> Returns {
 
 /// The option named by argument 2, and whether the context keeps its own value of it (the
 /// timeouts); every other option is the socket's.
-fn named_option(s: &Stack, func: &str) -> Result<&'static socket::SocketOption> {
+fn named_option(s: &Stack, func: &str) -> Result<&'static SocketOption> {
     let name = s
         .opt_bytes(2)
         .ok_or_else(|| bad_argument(func, 2, "option name expected"))?;
-    socket::option(&String::from_utf8_lossy(name), func)
+    options::option(&String::from_utf8_lossy(name), func)
 }
 
 /// `ctx:setopt(name, value) -> true | nil, err, code`: the context's own timeouts
@@ -114,7 +115,7 @@ fn setopt_impl(s: &Stack) -> Returns {
             ),
         ));
     };
-    let ms = socket::option_integer(s, o, (3, 3), "setopt")?;
+    let ms = options::integer(s, o, (3, 3), "setopt")?;
     c.open()?.set_ms(nng_name(), ms as i32).map_err(|e| {
         Error::returned(
             e.code(),
@@ -131,7 +132,7 @@ fn getopt_impl(s: &Stack) -> Returns {
     let c = check(s, 1, "getopt")?;
     let o = named_option(s, "getopt")?;
     let (true, Value::Ms(nng_name)) = (o.per_context, o.value) else {
-        socket::push_option(s, &c.socket, o)?;
+        options::push(s, &c.socket.option(s, o)?);
         return Ok(1);
     };
     let ms = c.open()?.get_ms(nng_name()).map_err(|e| {

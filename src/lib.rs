@@ -26,17 +26,18 @@
 //! 14. `envelope.rs`: the header that tags a message with its protocol and topic.
 //! 15. `state.rs`: one Lua state's nml: settings, caches, protocols.
 //! 16. `payload.rs`: what a message carries: protocol and topic arguments, decoding by tag.
-//! 17. `listener.rs`: `nml.listener`, what `sock:listen` returns.
-//! 18. `socket.rs`: `nml.socket`, its options and endpoints, and its messages' rules.
-//! 19. `forward.rs`: `nml.forward`, NNG's device between two raw sockets.
-//! 20. `context.rs`: `sock:context()`, many requests at once on one socket.
-//! 21. `transfer.rs`: `sock:send` and `sock:recv`, through sockets and contexts.
-//! 22. `compat.rs` `poll.rs`: the nanomsg-style `nml.send`/`nml.recv`; `nml.poll` and the
+//! 17. `options.rs`: socket options as data, one row each, and their values read from Lua.
+//! 18. `listener.rs`: `nml.listener`, what `sock:listen` returns.
+//! 19. `socket.rs`: `nml.socket`, its options and endpoints, and its messages' rules.
+//! 20. `forward.rs`: `nml.forward`, NNG's device between two raw sockets.
+//! 21. `context.rs`: `sock:context()`, many requests at once on one socket.
+//! 22. `transfer.rs`: `sock:send` and `sock:recv`, through sockets and contexts.
+//! 23. `compat.rs` `poll.rs`: the nanomsg-style `nml.send`/`nml.recv`; `nml.poll` and the
 //!     descriptors event loops watch.
-//! 23. `alloc.rs`: packing into memory the caller provides.
-//! 24. `unpacker.rs`: `nml.unpacker`, MessagePack values from a stream in any pieces.
-//! 25. `api.rs`: the codec's Lua functions.
-//! 26. `lib.rs`: the module table, its classes and registration.
+//! 24. `alloc.rs`: packing into memory the caller provides.
+//! 25. `unpacker.rs`: `nml.unpacker`, MessagePack values from a stream in any pieces.
+//! 26. `api.rs`: the codec's Lua functions.
+//! 27. `lib.rs`: the module table, its classes and registration.
 
 // Unsafe code lives in lua.rs, nng/ and shm.rs (and the C entry points of `lua_functions!`),
 // each block with the reason it is sound beside it.
@@ -59,6 +60,7 @@ pub mod lua;
 pub mod message;
 pub mod msgpack;
 pub mod nng;
+pub mod options;
 pub mod payload;
 pub mod poll;
 pub mod pool;

@@ -8,20 +8,20 @@ use std::rc::Rc;
 use crate::codec::Strings;
 use crate::envelope;
 use crate::error::{bad_argument, Error, Result};
-use crate::lua::{Kind, LuaFn, Number, Returns, Stack, Table};
+use crate::lua::{Kind, LuaFn, Returns, Stack, Table};
 use crate::msgpack;
 use crate::msgpack::unpack::SharedRefs;
 use crate::nng::{
-    opt, Allow, AuthMode, Device, Endpoint, EndpointError, Happened, NngError, Pattern, Socket,
+    Allow, AuthMode, Device, Endpoint, EndpointError, Happened, NngError, Pattern, Socket,
     TcpOptions, TlsOptions,
+};
+use crate::options::{
+    self, Flag, Setting, SocketOption, Value, DEFAULT_RECV_MAX_SIZE, SOCKET_OPTIONS,
 };
 use crate::protocol::Protocol;
 use crate::state::Module;
 
 pub const METATABLE: &CStr = c"nml.socket";
-
-/// NNG's default receive limit is 1 MiB; nml's is 64 MiB (the manual's socket options).
-pub const DEFAULT_RECV_MAX_SIZE: usize = 64 << 20;
 
 /// The Lua userdata of a socket. Its state is shared with the socket's contexts, which keep
 /// the NNG socket open while they live.
@@ -367,7 +367,7 @@ fn socket_impl(s: &Stack) -> Returns {
             };
             // `raw` was read above: it decides how the socket opens.
             if name != "raw" {
-                set_option(s, b, &name, (key + 1, 2), "socket")?;
+                b.set_option(s, &name, (key + 1, 2), "socket")?;
             }
             s.pop(1);
         }
@@ -560,193 +560,9 @@ fn setopt_impl(s: &Stack) -> Returns {
             .ok_or_else(|| bad_argument("setopt", 2, "option name expected"))?,
     )
     .into_owned();
-    set_option(s, b, &name, (3, 3), "setopt")?;
+    b.set_option(s, &name, (3, 3), "setopt")?;
     s.push_bool(true);
     Ok(1)
-}
-
-/// What a socket option's value is, and where it lives: NNG's options in nml's names and
-/// units (the function gives NNG's name), then nml's own.
-#[derive(Clone, Copy)]
-pub enum Value {
-    /// Milliseconds, -1 for forever.
-    Ms(fn() -> &'static CStr),
-    /// Bytes, 0 for no limit.
-    Bytes(fn() -> &'static CStr),
-    /// A number of messages, 0 to 8192.
-    Messages(fn() -> &'static CStr),
-    /// The protocol `send` encodes with when none is given.
-    Protocol,
-    /// Whether messages carry the envelope.
-    Tagged,
-    /// How `send` packs strings.
-    Strings,
-    /// Whether shared buffers go as references.
-    Share,
-    /// A TCP option of every listener and dialer, made before or after.
-    Tcp(TcpOption),
-}
-
-/// The TCP options a socket gives its listeners and dialers.
-#[derive(Clone, Copy)]
-pub enum TcpOption {
-    /// NNG's `tcp-nodelay`: no Nagle delay (NNG's default: on).
-    NoDelay,
-    /// NNG's `tcp-keepalive` (NNG's default: off).
-    KeepAlive,
-}
-
-impl TcpOption {
-    /// Where this option is kept among the socket's TCP options.
-    fn of(self, tcp: &mut TcpOptions) -> &mut Option<bool> {
-        match self {
-            TcpOption::NoDelay => &mut tcp.nodelay,
-            TcpOption::KeepAlive => &mut tcp.keepalive,
-        }
-    }
-
-    /// NNG's default, which holds until the option is set.
-    fn default(self) -> bool {
-        match self {
-            TcpOption::NoDelay => true,
-            TcpOption::KeepAlive => false,
-        }
-    }
-}
-
-/// A socket option: its name, its value, whether each context has its own (else a context
-/// reads the socket's, and setting it there raises), and nml's default where nml sets one
-/// (else NNG's default stands until the option is set).
-pub struct SocketOption {
-    pub name: &'static str,
-    pub value: Value,
-    pub per_context: bool,
-    default: Option<i64>,
-}
-
-/// Every option `setopt`, `getopt` and `nml.socket(kind, options)` take; the manual's table
-/// of socket options lists the same.
-const SOCKET_OPTIONS: &[SocketOption] = &[
-    SocketOption {
-        name: "recv_timeout",
-        value: Value::Ms(opt::recv_timeout),
-        per_context: true,
-        default: None,
-    },
-    SocketOption {
-        name: "send_timeout",
-        value: Value::Ms(opt::send_timeout),
-        per_context: true,
-        default: None,
-    },
-    SocketOption {
-        name: "recv_max_size",
-        value: Value::Bytes(opt::recv_max_size),
-        per_context: false,
-        default: Some(DEFAULT_RECV_MAX_SIZE as i64),
-    },
-    SocketOption {
-        name: "recv_buffer",
-        value: Value::Messages(opt::recv_buffer),
-        per_context: false,
-        default: None,
-    },
-    SocketOption {
-        name: "send_buffer",
-        value: Value::Messages(opt::send_buffer),
-        per_context: false,
-        default: None,
-    },
-    SocketOption {
-        name: "reconnect_min",
-        value: Value::Ms(opt::reconnect_min),
-        per_context: false,
-        default: None,
-    },
-    SocketOption {
-        name: "reconnect_max",
-        value: Value::Ms(opt::reconnect_max),
-        per_context: false,
-        default: None,
-    },
-    SocketOption {
-        name: "survey_time",
-        value: Value::Ms(opt::survey_time),
-        per_context: true,
-        default: None,
-    },
-    SocketOption {
-        name: "resend_time",
-        value: Value::Ms(opt::resend_time),
-        per_context: true,
-        default: None,
-    },
-    SocketOption {
-        name: "protocol",
-        value: Value::Protocol,
-        per_context: false,
-        default: None,
-    },
-    SocketOption {
-        name: "tagged",
-        value: Value::Tagged,
-        per_context: false,
-        default: None,
-    },
-    SocketOption {
-        name: "strings",
-        value: Value::Strings,
-        per_context: false,
-        default: None,
-    },
-    SocketOption {
-        name: "share",
-        value: Value::Share,
-        per_context: false,
-        default: None,
-    },
-    SocketOption {
-        name: "tcp_nodelay",
-        value: Value::Tcp(TcpOption::NoDelay),
-        per_context: false,
-        default: None,
-    },
-    SocketOption {
-        name: "tcp_keepalive",
-        value: Value::Tcp(TcpOption::KeepAlive),
-        per_context: false,
-        default: None,
-    },
-];
-
-impl Value {
-    /// The integers NNG's options take, and how the error says so.
-    fn range(self) -> Option<(std::ops::RangeInclusive<i64>, &'static str)> {
-        match self {
-            Value::Ms(_) => Some((
-                -1..=i32::MAX as i64,
-                "milliseconds: -1 for forever, or 0 to 2^31 - 1",
-            )),
-            // NNG's limit: stream transports keep the length's top 4 bits.
-            Value::Bytes(_) => Some((
-                0..=(1 << 60) - 1,
-                "bytes: 0 for no limit, or up to 2^60 - 1",
-            )),
-            Value::Messages(_) => Some((0..=8192, "messages: 0 to 8192")),
-            Value::Protocol | Value::Tagged | Value::Strings | Value::Share | Value::Tcp(_) => None,
-        }
-    }
-}
-
-/// The option called `name`, or a raised error listing them all.
-pub fn option(name: &str, func: &str) -> Result<&'static SocketOption> {
-    SOCKET_OPTIONS
-        .iter()
-        .find(|o| o.name == name)
-        .ok_or_else(|| {
-            let names: Vec<&str> = SOCKET_OPTIONS.iter().map(|o| o.name).collect();
-            crate::args::unknown_option(func, 2, name, &names)
-        })
 }
 
 /// Sets nml's defaults on a new socket.
@@ -759,138 +575,6 @@ fn set_defaults(socket: &Socket) -> Result<()> {
     Ok(())
 }
 
-/// The integer at stack index `value` for option `o`, checked against its range. `arg` is the
-/// argument it came in, for the error: 3 for `setopt`'s value, 2 for `nml.socket`'s options.
-pub fn option_integer(
-    s: &Stack,
-    o: &SocketOption,
-    (value, arg): (c_int, usize),
-    func: &str,
-) -> Result<i64> {
-    let (range, what) = o.value.range().expect("an NNG option");
-    let (n, shown) = match s.kind(value) {
-        Kind::Number => match s.to_number(value) {
-            Number::Int(i) => (Some(i), i.to_string()),
-            // Whole floats as far as i64 goes (Lua 5.1 and LuaJIT have no other numbers).
-            Number::Float(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => {
-                (Some(f as i64), (f as i64).to_string())
-            }
-            Number::Float(f) => (None, f.to_string()),
-        },
-        k => {
-            return Err(bad_argument(
-                func,
-                arg,
-                format!("{} must be a number ({what}), got {}", o.name, k.name()),
-            ))
-        }
-    };
-    match n {
-        Some(n) if range.contains(&n) => Ok(n),
-        _ => Err(bad_argument(
-            func,
-            arg,
-            format!("{} must be a whole number ({what}), got {shown}", o.name),
-        )),
-    }
-}
-
-/// Sets option `name` to the value at stack index `value`, which came in argument `arg`.
-fn set_option(
-    s: &Stack,
-    b: &SocketState,
-    name: &str,
-    (value, arg): (c_int, usize),
-    func: &str,
-) -> Result<()> {
-    let o = option(name, func)?;
-    let socket = b.open()?;
-    let set = match o.value {
-        Value::Ms(nng_name) => {
-            socket.set_ms(nng_name(), option_integer(s, o, (value, arg), func)? as i32)
-        }
-        Value::Bytes(nng_name) => {
-            let n = option_integer(s, o, (value, arg), func)? as usize;
-            let set = socket.set_size(nng_name(), n);
-            if set.is_ok() && name == "recv_max_size" {
-                b.recv_max_size.set(n);
-            }
-            set
-        }
-        Value::Messages(nng_name) => {
-            let n = option_integer(s, o, (value, arg), func)? as c_int;
-            has_queue(b, name)?;
-            let now = socket.get_int(nng_name()).unwrap_or(0);
-            if n < now && !b.endpoints.borrow().is_empty() {
-                // NNG frees, uncounted, what no longer fits in a queue made smaller.
-                return Err(Error::returned(
-                    "invalid",
-                    format!(
-                        "{name} only grows once the socket has a listener or dialer (from \
-                         {now} to {n} would drop messages queued now, uncounted): give it in \
-                         nml.socket's options"
-                    ),
-                ));
-            }
-            socket.set_int(nng_name(), n)
-        }
-        Value::Protocol => {
-            let pname = s
-                .opt_bytes(value)
-                .ok_or_else(|| bad_argument(func, arg, "protocol name expected"))?;
-            let resolved = Module::of(s)?.protocols.borrow().resolve(pname);
-            *b.protocol.borrow_mut() = resolved.ok_or_else(|| crate::protocol::unknown(pname))?;
-            Ok(())
-        }
-        Value::Tagged => {
-            if s.kind(value) != Kind::Boolean {
-                return Err(bad_argument(func, arg, "tagged must be a boolean"));
-            }
-            b.tagged.set(s.to_bool(value));
-            Ok(())
-        }
-        Value::Strings => {
-            b.strings.set(Some(Strings::from_arg(s, value, arg, func)?));
-            Ok(())
-        }
-        Value::Share => {
-            if s.kind(value) != Kind::Boolean {
-                return Err(bad_argument(func, arg, "share must be a boolean"));
-            }
-            let share = s.to_bool(value);
-            if share && !b.local_only() {
-                return Err(Error::returned(
-                    "invalid",
-                    "share = true needs a socket whose every listener and dialer stays on this \
-                     host (inproc, ipc, unix, abstract): a shared buffer's reference means \
-                     nothing elsewhere",
-                ));
-            }
-            b.share.set(share);
-            Ok(())
-        }
-        Value::Tcp(option) => {
-            if s.kind(value) != Kind::Boolean {
-                return Err(bad_argument(func, arg, format!("{name} must be a boolean")));
-            }
-            let mut tcp = b.tcp.get();
-            *option.of(&mut tcp) = Some(s.to_bool(value));
-            b.tcp.set(tcp);
-            b.set_tcp_everywhere(tcp)
-        }
-    };
-    set.map_err(|e| {
-        Error::returned(
-            e.code(),
-            format!(
-                "cannot set {name} on a {} socket: {}",
-                b.pattern.name(),
-                e.describe()
-            ),
-        )
-    })
-}
-
 /// `sock:getopt(name) -> value | nil, err, code`.
 fn getopt_impl(s: &Stack) -> Returns {
     let b = check(s, 1, "getopt")?;
@@ -899,78 +583,150 @@ fn getopt_impl(s: &Stack) -> Returns {
             .ok_or_else(|| bad_argument("getopt", 2, "option name expected"))?,
     )
     .into_owned();
-    push_option(s, b, option(&name, "getopt")?)?;
+    let setting = b.option(s, options::option(&name, "getopt")?)?;
+    options::push(s, &setting);
     Ok(1)
 }
 
-/// Whether the socket keeps the queue `recv_buffer` or `send_buffer` sizes. NNG accepts both
-/// options on every socket, and a protocol without that queue never reads them: a pull socket
-/// with `recv_buffer = 8192` would queue nothing more. Raw sockets use NNG's socket queues.
-fn has_queue(b: &SocketState, name: &str) -> Result<()> {
-    let has = match name {
-        "recv_buffer" => b.pattern.keeps_recv_queue(),
-        _ => b.pattern.keeps_send_queue(),
-    };
-    match has || b.raw {
-        true => Ok(()),
-        false => Err(Error::returned(
-            "not_supported",
-            format!(
-                "a {} socket keeps no queue that {name} sizes (recv_buffer: bus, pair, pair1, \
-                 sub; send_buffer: bus, pair, pair1, push, pub)",
-                b.pattern.name()
-            ),
-        )),
+/// What setting an option does to the socket (`options.rs` has the rows and reads the values).
+impl SocketState {
+    /// Sets option `name` to the value at stack index `value`, which came in argument `arg`.
+    pub fn set_option(&self, s: &Stack, name: &str, at: (c_int, usize), func: &str) -> Result<()> {
+        let o = options::option(name, func)?;
+        let setting = options::read(s, o, at, func)?;
+        let socket = self.open()?;
+        let nng = |r: std::result::Result<(), NngError>| r.map_err(|e| self.cannot("set", o, e));
+        match (o.value, setting) {
+            (Value::Ms(nng_name), Setting::Integer(n)) => nng(socket.set_ms(nng_name(), n as i32)),
+            (Value::Bytes(nng_name), Setting::Integer(n)) => {
+                nng(socket.set_size(nng_name(), n as usize))?;
+                if o.name == "recv_max_size" {
+                    self.recv_max_size.set(n as usize);
+                }
+                Ok(())
+            }
+            (Value::Messages(nng_name), Setting::Integer(n)) => {
+                self.has_queue(o.name)?;
+                self.may_resize_queue(o.name, socket.get_int(nng_name()).unwrap_or(0), n)?;
+                nng(socket.set_int(nng_name(), n as c_int))
+            }
+            (Value::Protocol, Setting::Protocol(p)) => {
+                *self.protocol.borrow_mut() = p;
+                Ok(())
+            }
+            (Value::Strings, Setting::Strings(strings)) => {
+                self.strings.set(Some(strings));
+                Ok(())
+            }
+            (Value::Flag(Flag::Tagged), Setting::Bool(on)) => {
+                self.tagged.set(on);
+                Ok(())
+            }
+            (Value::Flag(Flag::Share), Setting::Bool(on)) => self.set_share(on),
+            (Value::Tcp(option), Setting::Bool(on)) => {
+                let mut tcp = self.tcp.get();
+                *option.of(&mut tcp) = Some(on);
+                self.tcp.set(tcp);
+                nng(self.set_tcp_everywhere(tcp))
+            }
+            _ => Err(Error::raise(format!(
+                "nml: {} read as another kind",
+                o.name
+            ))),
+        }
     }
-}
 
-/// Pushes the value of option `o` of the socket.
-pub fn push_option(s: &Stack, b: &SocketState, o: &SocketOption) -> Result<()> {
-    let socket = b.open()?;
-    let got = match o.value {
-        Value::Ms(nng_name) => socket.get_ms(nng_name()).map(|v| s.push_int(v as i64)),
-        Value::Bytes(nng_name) => socket.get_size(nng_name()).map(|v| s.push_int(v as i64)),
-        Value::Messages(nng_name) => {
-            has_queue(b, o.name)?;
-            socket.get_int(nng_name()).map(|v| s.push_int(v as i64))
-        }
-        Value::Protocol => {
-            s.push_str(b.protocol.borrow().name());
-            Ok(())
-        }
-        Value::Tagged => {
-            s.push_bool(b.tagged.get());
-            Ok(())
-        }
-        Value::Strings => {
-            let strings = match b.strings.get() {
-                Some(strings) => strings,
-                None => Module::of(s)?.settings().strings,
-            };
-            s.push_str(strings.name());
-            Ok(())
-        }
-        Value::Share => {
-            s.push_bool(b.share.get());
-            Ok(())
-        }
-        Value::Tcp(option) => {
-            let mut tcp = b.tcp.get();
-            s.push_bool(option.of(&mut tcp).unwrap_or(option.default()));
-            Ok(())
-        }
-    };
-    got.map_err(|e| {
+    /// The value of option `o`.
+    pub fn option(&self, s: &Stack, o: &SocketOption) -> Result<Setting> {
+        let socket = self.open()?;
+        let nng = |e: NngError| self.cannot("get", o, e);
+        Ok(match o.value {
+            Value::Ms(nng_name) => Setting::Integer(socket.get_ms(nng_name()).map_err(nng)? as i64),
+            Value::Bytes(nng_name) => {
+                Setting::Integer(socket.get_size(nng_name()).map_err(nng)? as i64)
+            }
+            Value::Messages(nng_name) => {
+                self.has_queue(o.name)?;
+                Setting::Integer(socket.get_int(nng_name()).map_err(nng)? as i64)
+            }
+            Value::Protocol => Setting::Protocol(self.default_protocol()),
+            Value::Strings => match self.strings.get() {
+                Some(strings) => Setting::Strings(strings),
+                None => Setting::Strings(Module::of(s)?.settings().strings),
+            },
+            Value::Flag(Flag::Tagged) => Setting::Bool(self.tagged.get()),
+            Value::Flag(Flag::Share) => Setting::Bool(self.share.get()),
+            Value::Tcp(option) => {
+                let mut tcp = self.tcp.get();
+                Setting::Bool(option.of(&mut tcp).unwrap_or(option.default()))
+            }
+        })
+    }
+
+    /// NNG's error setting or getting option `o`, saying which and on what.
+    fn cannot(&self, what: &str, o: &SocketOption, e: NngError) -> Error {
+        let on = if what == "set" { "on" } else { "of" };
         Error::returned(
             e.code(),
             format!(
-                "cannot get {} of a {} socket: {}",
+                "cannot {what} {} {on} a {} socket: {}",
                 o.name,
-                b.pattern.name(),
+                self.pattern.name(),
                 e.describe()
             ),
         )
-    })
+    }
+
+    /// Whether the socket keeps the queue `recv_buffer` or `send_buffer` sizes. NNG accepts
+    /// both options on every socket, and a protocol without that queue never reads them: a
+    /// pull socket with `recv_buffer = 8192` would queue nothing more. Raw sockets use NNG's
+    /// socket queues.
+    fn has_queue(&self, name: &str) -> Result<()> {
+        let has = match name {
+            "recv_buffer" => self.pattern.keeps_recv_queue(),
+            _ => self.pattern.keeps_send_queue(),
+        };
+        match has || self.raw {
+            true => Ok(()),
+            false => Err(Error::returned(
+                "not_supported",
+                format!(
+                    "a {} socket keeps no queue that {name} sizes (recv_buffer: bus, pair, \
+                     pair1, sub; send_buffer: bus, pair, pair1, push, pub)",
+                    self.pattern.name()
+                ),
+            )),
+        }
+    }
+
+    /// Whether queue `name` may go from `now` to `n` messages: it only grows once the socket
+    /// has an endpoint, as NNG frees, uncounted, what no longer fits in a queue made smaller.
+    fn may_resize_queue(&self, name: &str, now: c_int, n: i64) -> Result<()> {
+        if n >= now as i64 || self.endpoints.borrow().is_empty() {
+            return Ok(());
+        }
+        Err(Error::returned(
+            "invalid",
+            format!(
+                "{name} only grows once the socket has a listener or dialer (from {now} to {n} \
+                 would drop messages queued now, uncounted): give it in nml.socket's options"
+            ),
+        ))
+    }
+
+    /// `share = true` only where every endpoint stays on this host.
+    fn set_share(&self, share: bool) -> Result<()> {
+        if share && !self.local_only() {
+            return Err(Error::returned(
+                "invalid",
+                "share = true needs a socket whose every listener and dialer stays on this \
+                 host (inproc, ipc, unix, abstract): a shared buffer's reference means \
+                 nothing elsewhere",
+            ));
+        }
+        self.share.set(share);
+        Ok(())
+    }
 }
 
 fn subscription(s: &Stack, func: &str, subscribe: bool) -> Returns {
