@@ -9,7 +9,7 @@ use std::rc::Rc;
 use crate::error::{bad_argument, Error, Result};
 use crate::lua::{LuaFn, Returns, Stack};
 use crate::nng::Context;
-use crate::options::{self, SocketOption, Value};
+use crate::options::{self, Value};
 use crate::socket::{self, SocketState};
 
 pub const METATABLE: &CStr = c"nml.context";
@@ -90,21 +90,12 @@ fn context_impl(s: &Stack) -> Returns {
     Ok(1)
 }
 
-/// The option named by argument 2, and whether the context keeps its own value of it (the
-/// timeouts); every other option is the socket's.
-fn named_option(s: &Stack, func: &str) -> Result<&'static SocketOption> {
-    let name = s
-        .opt_bytes(2)
-        .ok_or_else(|| bad_argument(func, 2, "option name expected"))?;
-    options::option(&String::from_utf8_lossy(name), func)
-}
-
 /// `ctx:setopt(name, value) -> true | nil, err, code`: the context's own timeouts
 /// (`recv_timeout`, `send_timeout`, `resend_time`, `survey_time`); the socket's options are set
 /// on the socket.
 fn setopt_impl(s: &Stack) -> Returns {
     let c = check(s, 1, "setopt")?;
-    let o = named_option(s, "setopt")?;
+    let o = options::named(s, 2, "setopt")?;
     let (true, Value::Ms(nng_name)) = (o.per_context, o.value) else {
         return Err(bad_argument(
             "setopt",
@@ -130,7 +121,7 @@ fn setopt_impl(s: &Stack) -> Returns {
 /// option.
 fn getopt_impl(s: &Stack) -> Returns {
     let c = check(s, 1, "getopt")?;
-    let o = named_option(s, "getopt")?;
+    let o = options::named(s, 2, "getopt")?;
     let (true, Value::Ms(nng_name)) = (o.per_context, o.value) else {
         options::push(s, &c.socket.option(s, o)?);
         return Ok(1);

@@ -247,6 +247,14 @@ pub fn push(s: &Stack, setting: &Setting) {
     }
 }
 
+/// The option named by argument `idx`, or a raised error.
+pub fn named(s: &Stack, idx: c_int, func: &str) -> Result<&'static SocketOption> {
+    let name = s
+        .opt_bytes(idx)
+        .ok_or_else(|| bad_argument(func, idx as usize, "option name expected"))?;
+    option(&String::from_utf8_lossy(name), func)
+}
+
 /// The option called `name`, or a raised error listing them all.
 pub fn option(name: &str, func: &str) -> Result<&'static SocketOption> {
     SOCKET_OPTIONS

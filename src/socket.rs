@@ -367,7 +367,8 @@ fn socket_impl(s: &Stack) -> Returns {
             };
             // `raw` was read above: it decides how the socket opens.
             if name != "raw" {
-                b.set_option(s, &name, (key + 1, 2), "socket")?;
+                let o = options::option(&name, "socket")?;
+                b.set_option(s, o, (key + 1, 2), "socket")?;
             }
             s.pop(1);
         }
@@ -555,12 +556,7 @@ fn check_url(s: &Stack, idx: c_int, func: &str) -> Result<CString> {
 /// `sock:setopt(name, value) -> true | nil, err, code`.
 fn setopt_impl(s: &Stack) -> Returns {
     let b = check(s, 1, "setopt")?;
-    let name = String::from_utf8_lossy(
-        s.opt_bytes(2)
-            .ok_or_else(|| bad_argument("setopt", 2, "option name expected"))?,
-    )
-    .into_owned();
-    b.set_option(s, &name, (3, 3), "setopt")?;
+    b.set_option(s, options::named(s, 2, "setopt")?, (3, 3), "setopt")?;
     s.push_bool(true);
     Ok(1)
 }
@@ -578,21 +574,21 @@ fn set_defaults(socket: &Socket) -> Result<()> {
 /// `sock:getopt(name) -> value | nil, err, code`.
 fn getopt_impl(s: &Stack) -> Returns {
     let b = check(s, 1, "getopt")?;
-    let name = String::from_utf8_lossy(
-        s.opt_bytes(2)
-            .ok_or_else(|| bad_argument("getopt", 2, "option name expected"))?,
-    )
-    .into_owned();
-    let setting = b.option(s, options::option(&name, "getopt")?)?;
+    let setting = b.option(s, options::named(s, 2, "getopt")?)?;
     options::push(s, &setting);
     Ok(1)
 }
 
 /// What setting an option does to the socket (`options.rs` has the rows and reads the values).
 impl SocketState {
-    /// Sets option `name` to the value at stack index `value`, which came in argument `arg`.
-    pub fn set_option(&self, s: &Stack, name: &str, at: (c_int, usize), func: &str) -> Result<()> {
-        let o = options::option(name, func)?;
+    /// Sets option `o` to the value at stack index `at.0`, which came in argument `at.1`.
+    pub fn set_option(
+        &self,
+        s: &Stack,
+        o: &SocketOption,
+        at: (c_int, usize),
+        func: &str,
+    ) -> Result<()> {
         let setting = options::read(s, o, at, func)?;
         let socket = self.open()?;
         let nng = |r: std::result::Result<(), NngError>| r.map_err(|e| self.cannot("set", o, e));
