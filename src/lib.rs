@@ -133,8 +133,22 @@ lua_functions! {
 fn open(s: &Stack) -> lua::Returns {
     nng::pin_library();
     nng::watch_forks();
-    // The values every nml function holds as upvalues 2 to 6 (codec::upvalue), at base + 1..:
-    // the marker metatables (a table with one of these packs as that kind), then the key cache.
+    let (module, base, module_at) = push_upvalues(s);
+    let table = s.new_table(0, FUNCTIONS.iter().map(|f| f.len()).sum::<usize>() + 8);
+    fill_module_table(s, table, module_at, base);
+    register_classes(s, (module_at, base));
+    run_lua_parts(s, table)?;
+    if cfg!(feature = "luajit") {
+        open_luajit(s, module, table)?;
+    }
+    Ok(1)
+}
+
+/// Pushes the values every nml function holds as upvalues (`codec::upvalue`): the marker
+/// metatables (a table with one of these packs as that kind) and the key cache, at base + 1..,
+/// then the module's state and the trampoline of `Stack::protect`. Returns the state, `base`,
+/// and where the state is.
+fn push_upvalues(s: &Stack) -> (&Module, c_int, c_int) {
     let base = s.top();
     for kind in codec::MARKERS {
         let marker = s.new_table(0, 2);
@@ -147,8 +161,8 @@ fn open(s: &Stack) -> lua::Returns {
     let marks = Marks(std::array::from_fn(|i| s.to_pointer(base + 1 + i as c_int)));
     let module = s.push_module_udata(Module::new(marks), MODULE_METATABLE);
     let module_at = s.top();
-    // The trampoline of Stack::protect: the same upvalues as every nml function, the last
-    // being itself (for protected calls made inside protected calls).
+    // The trampoline: the same upvalues as every nml function, the last being itself (for
+    // protected calls made inside protected calls).
     s.push_value(module_at);
     for i in 1..upvalue::PROTECT - 1 {
         s.push_value(base + i);
@@ -156,10 +170,12 @@ fn open(s: &Stack) -> lua::Returns {
     s.push_nil();
     s.push_closure(lua::protected_trampoline, upvalue::COUNT);
     s.set_self_upvalue(-1, upvalue::PROTECT);
-    let trampoline_at = s.top();
-    debug_assert_eq!(trampoline_at, module_at + 1);
+    debug_assert_eq!(s.top(), module_at + 1);
+    (module, base, module_at)
+}
 
-    let table = s.new_table(0, FUNCTIONS.iter().map(|f| f.len()).sum::<usize>() + 8);
+/// The module table's functions and values.
+fn fill_module_table(s: &Stack, table: lua::Table, module_at: c_int, base: c_int) {
     for (name, f) in FUNCTIONS.iter().copied().flatten() {
         push_nml_function(s, module_at, base, *f);
         s.raw_set_field(table, name);
@@ -181,67 +197,47 @@ fn open(s: &Stack) -> lua::Returns {
         s.push_int(value);
         s.raw_set_field(table, name);
     }
-    register_class::<message::MsgBox>(
+    s.push_str(concat!("nml ", env!("CARGO_PKG_VERSION")));
+    s.raw_set_field(table, "_VERSION");
+}
+
+/// The registry metatables of nml's userdata classes, with their methods; `at` is where the
+/// module's state is and the base of the shared upvalues.
+fn register_classes(s: &Stack, at: (c_int, c_int)) {
+    use message::MsgBox;
+    register_class::<MsgBox>(
         s,
-        module_at,
-        base,
+        at,
         message::METATABLE,
         &[message::METHODS],
         message::METAMETHODS,
     );
-    register_class::<socket::SocketBox>(
-        s,
-        module_at,
-        base,
-        socket::METATABLE,
-        &[
-            socket::METHODS,
-            context::SOCKET_METHODS,
-            transfer::SOCKET_METHODS,
-            poll::SOCKET_METHODS,
-        ],
-        socket::METAMETHODS,
-    );
-    register_class::<listener::ListenerBox>(
-        s,
-        module_at,
-        base,
-        listener::METATABLE,
-        &[listener::METHODS],
-        listener::METAMETHODS,
-    );
-    register_class::<pool::PoolBox>(
-        s,
-        module_at,
-        base,
-        pool::METATABLE,
-        &[pool::METHODS],
-        pool::METAMETHODS,
-    );
-    register_class::<unpacker::UnpackerBox>(
-        s,
-        module_at,
-        base,
-        unpacker::METATABLE,
-        &[unpacker::METHODS],
-        unpacker::METAMETHODS,
-    );
-    register_class::<context::ContextBox>(
-        s,
-        module_at,
-        base,
-        context::METATABLE,
-        &[
-            context::METHODS,
-            transfer::CONTEXT_METHODS,
-            poll::CONTEXT_METHODS,
-        ],
-        context::METAMETHODS,
-    );
-    s.push_str(concat!("nml ", env!("CARGO_PKG_VERSION")));
-    s.raw_set_field(table, "_VERSION");
-    // Each part gets the module table, and a table of its own for what the parts share and
-    // the module does not show (framer.lua's merging of small pieces, which stream.lua uses).
+    let socket_methods = &[
+        socket::METHODS,
+        context::SOCKET_METHODS,
+        transfer::SOCKET_METHODS,
+        poll::SOCKET_METHODS,
+    ];
+    let (mt, meta) = (socket::METATABLE, socket::METAMETHODS);
+    register_class::<socket::SocketBox>(s, at, mt, socket_methods, meta);
+    let (mt, meta) = (listener::METATABLE, listener::METAMETHODS);
+    register_class::<listener::ListenerBox>(s, at, mt, &[listener::METHODS], meta);
+    register_class::<pool::PoolBox>(s, at, pool::METATABLE, &[pool::METHODS], pool::METAMETHODS);
+    let (mt, meta) = (unpacker::METATABLE, unpacker::METAMETHODS);
+    register_class::<unpacker::UnpackerBox>(s, at, mt, &[unpacker::METHODS], meta);
+    let context_methods = &[
+        context::METHODS,
+        transfer::CONTEXT_METHODS,
+        poll::CONTEXT_METHODS,
+    ];
+    let (mt, meta) = (context::METATABLE, context::METAMETHODS);
+    register_class::<context::ContextBox>(s, at, mt, context_methods, meta);
+}
+
+/// Runs the pure-Lua parts. Each gets the module table, and a table of its own for what the
+/// parts share and the module does not show (framer.lua's merging of small pieces, which
+/// stream.lua uses).
+fn run_lua_parts(s: &Stack, table: lua::Table) -> Result<(), error::Error> {
     let shared = s.new_table(0, 4);
     for (name, source) in LUA_PARTS {
         s.load(source.as_bytes(), name)
@@ -251,24 +247,26 @@ fn open(s: &Stack) -> lua::Returns {
         s.pcall(2, 0).map_err(error::Error::raise)?;
     }
     s.pop(1);
-    if cfg!(feature = "luajit") {
-        s.load(LUAJIT_PART.as_bytes(), c"@lua/nml/luajit.lua")
-            .map_err(error::Error::raise)?;
-        s.pcall(0, 3).map_err(error::Error::raise)?;
-        if s.kind(-3) == Kind::Nil {
-            s.pop(3); // a LuaJIT without its FFI: no cdata to send, no Lua codec
-        } else {
-            let make = s.make_ref();
-            let parts = s.make_ref();
-            let span = s.make_ref();
-            module.update_settings(|settings| {
-                settings.buffer_span = Some(span);
-                settings.int64_cdata = Some(codec::Int64Cdata { parts, make });
-            });
-            open_lua_codec(s, module, table)?;
-        }
+    Ok(())
+}
+
+/// LuaJIT only: int64 cdata and buffer spans through `lua/nml/luajit.lua`, and the Lua codec.
+fn open_luajit(s: &Stack, module: &Module, table: lua::Table) -> Result<(), error::Error> {
+    s.load(LUAJIT_PART.as_bytes(), c"@lua/nml/luajit.lua")
+        .map_err(error::Error::raise)?;
+    s.pcall(0, 3).map_err(error::Error::raise)?;
+    if s.kind(-3) == Kind::Nil {
+        s.pop(3); // a LuaJIT without its FFI: no cdata to send, no Lua codec
+        return Ok(());
     }
-    Ok(1)
+    let make = s.make_ref();
+    let parts = s.make_ref();
+    let span = s.make_ref();
+    module.update_settings(|settings| {
+        settings.buffer_span = Some(span);
+        settings.int64_cdata = Some(codec::Int64Cdata { parts, make });
+    });
+    open_lua_codec(s, module, table)
 }
 
 /// LuaJIT only: the MessagePack codec in Lua (`lua/nml/jit_codec.lua`). The chunk takes the
@@ -295,8 +293,7 @@ fn open_lua_codec(s: &Stack, module: &Module, table: lua::Table) -> Result<(), e
 /// holds the methods, and the metamethods are set.
 fn register_class<T: 'static>(
     s: &Stack,
-    module_at: c_int,
-    shared_base: c_int,
+    (module_at, shared_base): (c_int, c_int),
     name: &std::ffi::CStr,
     methods: &[&[(&str, LuaFn)]],
     metamethods: &[(&str, LuaFn)],
