@@ -100,7 +100,19 @@ pub fn options(s: &Stack, idx: c_int, func: &str, known: &[&str]) -> Result<Opti
             )),
         };
     };
-    let idx = table.index();
+    check_keys(s, table, (func, idx as usize), "option", known)?;
+    Ok(Some(table))
+}
+
+/// Checks that every key of `table` is a string in `known`; else raises, naming the key (a
+/// `what`: "option", "tls setting") and the known ones, as argument `arg` of `func`.
+pub fn check_keys(
+    s: &Stack,
+    table: Table,
+    (func, arg): (&str, usize),
+    what: &str,
+    known: &[&str],
+) -> Result<()> {
     if !s.check_stack(2) {
         return Err(Error::raise("stack overflow"));
     }
@@ -112,19 +124,23 @@ pub fn options(s: &Stack, idx: c_int, func: &str, known: &[&str]) -> Result<Opti
                 s.pop(2);
                 return Err(bad_argument(
                     func,
-                    idx as usize,
-                    "option names must be strings",
+                    arg,
+                    format!("{what} names must be strings"),
                 ));
             }
         };
         if !known.iter().any(|k| k.as_bytes() == key) {
             let name = String::from_utf8_lossy(key).into_owned();
             s.pop(2);
-            return Err(unknown_option(func, idx, &name, known));
+            return Err(bad_argument(
+                func,
+                arg,
+                format!("unknown {what} {name:?}; known: {}", known.join(", ")),
+            ));
         }
         s.pop(1);
     }
-    Ok(Some(table))
+    Ok(())
 }
 
 /// The raised error for an option nobody knows, listing the ones there are.

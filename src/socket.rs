@@ -297,19 +297,7 @@ crate::lua_functions! {
 /// `nml.socket(kind [, options]) -> socket | nil, err, code`.
 fn socket_impl(s: &Stack) -> Returns {
     crate::error::usable_here("socket")?;
-    let name = s
-        .opt_bytes(1)
-        .ok_or_else(|| bad_argument("socket", 1, "socket kind expected"))?;
-    let pattern = Pattern::from_name(name).ok_or_else(|| {
-        bad_argument(
-            "socket",
-            1,
-            format!(
-                "unknown socket kind {:?} (pair, pair1, req, rep, pub, sub, push, pull, bus, surveyor, respondent)",
-                String::from_utf8_lossy(name)
-            ),
-        )
-    })?;
+    let pattern = socket_kind(s, 1)?;
     let options = match s.kind(2) {
         Kind::None | Kind::Nil => None,
         Kind::Table => s.table(2),
@@ -321,23 +309,64 @@ fn socket_impl(s: &Stack) -> Returns {
             ))
         }
     };
-    let raw = match s.table(2) {
-        Some(options) => {
-            s.raw_get_field(options, "raw");
-            let raw = match s.kind(-1) {
-                Kind::Nil => false,
-                Kind::Boolean => s.to_bool(-1),
-                _ => return Err(bad_argument("socket", 2, "raw must be a boolean")),
-            };
-            s.pop(1);
-            raw
-        }
+    // `raw` decides how the socket opens; the other options are set once it is open.
+    let raw = match options {
+        Some(options) => crate::args::boolean_field(s, options, "raw", "socket")?.unwrap_or(false),
         None => false,
     };
     let socket = Socket::open(pattern, raw)?;
     set_defaults(&socket)?;
     s.push_udata(
-        SocketBox(Rc::new(SocketState {
+        SocketBox(Rc::new(SocketState::new(socket, pattern, raw))),
+        METATABLE,
+    )?;
+    let at = s.top();
+    if let Some(options) = options {
+        set_options(s, check(s, at, "socket")?, options)?;
+    }
+    s.set_top(at);
+    Ok(1)
+}
+
+/// The socket kind named by argument `idx`.
+fn socket_kind(s: &Stack, idx: c_int) -> Result<Pattern> {
+    let name = s
+        .opt_bytes(idx)
+        .ok_or_else(|| bad_argument("socket", idx as usize, "socket kind expected"))?;
+    Pattern::from_name(name).ok_or_else(|| {
+        bad_argument(
+            "socket",
+            idx as usize,
+            format!(
+                "unknown socket kind {:?} (pair, pair1, req, rep, pub, sub, push, pull, bus, \
+                 surveyor, respondent)",
+                String::from_utf8_lossy(name)
+            ),
+        )
+    })
+}
+
+/// Sets the options of `nml.socket`'s table `options` (but `raw`) on the new socket `b`.
+fn set_options(s: &Stack, b: &SocketState, options: Table) -> Result<()> {
+    s.push_nil();
+    while s.next(options) {
+        let key = s.top() - 1;
+        let name = match s.opt_bytes(key) {
+            Some(n) => String::from_utf8_lossy(n).into_owned(),
+            None => return Err(bad_argument("socket", 2, "option names must be strings")),
+        };
+        if name != "raw" {
+            let o = options::option(&name, "socket")?;
+            b.set_option(s, o, (key + 1, 2), "socket")?;
+        }
+        s.pop(1);
+    }
+    Ok(())
+}
+
+impl SocketState {
+    fn new(socket: Socket, pattern: Pattern, raw: bool) -> SocketState {
+        SocketState {
             socket: RefCell::new(socket),
             pattern,
             protocol: RefCell::new(Protocol::MessagePack),
@@ -352,29 +381,8 @@ fn socket_impl(s: &Stack) -> Returns {
             subscriptions: RefCell::default(),
             raw,
             forwarders: RefCell::new(Vec::new()),
-        })),
-        METATABLE,
-    )?;
-    let at = s.top();
-    if let Some(options) = options {
-        let b = check(s, at, "socket")?;
-        s.push_nil();
-        while s.next(options) {
-            let key = s.top() - 1;
-            let name = match s.opt_bytes(key) {
-                Some(n) => String::from_utf8_lossy(n).into_owned(),
-                None => return Err(bad_argument("socket", 2, "option names must be strings")),
-            };
-            // `raw` was read above: it decides how the socket opens.
-            if name != "raw" {
-                let o = options::option(&name, "socket")?;
-                b.set_option(s, o, (key + 1, 2), "socket")?;
-            }
-            s.pop(1);
         }
     }
-    s.set_top(at);
-    Ok(1)
 }
 
 /// `sock:listen(url [, {tls = {...}}])` (also `bind`) -> listener | nil, err, code.
@@ -471,7 +479,7 @@ fn tls_field(s: &Stack, opts: Table, func: &str) -> Result<Option<TlsOptions>> {
         "server_name",
         "auth_mode",
     ];
-    let arg = opts.index() as usize;
+    let at = (func, opts.index() as usize);
     s.raw_get_field(opts, "tls");
     let Some(tls) = s.table(-1) else {
         return match s.kind(-1) {
@@ -480,70 +488,61 @@ fn tls_field(s: &Stack, opts: Table, func: &str) -> Result<Option<TlsOptions>> {
                 Ok(None)
             }
             k => Err(bad_argument(
-                func,
-                arg,
+                at.0,
+                at.1,
                 format!("tls must be a table, got {}", k.name()),
             )),
         };
     };
-    s.push_nil();
-    while s.next(tls) {
-        let known = s
-            .opt_bytes(-2)
-            .is_some_and(|k| KNOWN.iter().any(|n| n.as_bytes() == k));
-        if !known {
-            let name = match s.opt_bytes(-2) {
-                Some(k) => String::from_utf8_lossy(k).into_owned(),
-                None => format!("({})", s.kind(-2).name()),
-            };
-            return Err(bad_argument(
-                func,
-                arg,
-                format!("unknown tls setting {name:?}; known: {}", KNOWN.join(", ")),
-            ));
-        }
-        s.pop(1);
-    }
-    let text = |name: &str| -> Result<Option<String>> {
-        let value = match s.raw_get_field(tls, name) {
-            Kind::Nil => None,
-            Kind::String => Some(String::from_utf8_lossy(s.to_bytes(-1)).into_owned()),
-            k => {
-                return Err(bad_argument(
-                    func,
-                    arg,
-                    format!("tls.{name} must be a string, got {}", k.name()),
-                ))
-            }
-        };
-        s.pop(1);
-        Ok(value)
-    };
-    let auth_mode = match text("auth_mode")?.as_deref() {
-        None => None,
-        Some("none") => Some(AuthMode::None),
-        Some("optional") => Some(AuthMode::Optional),
-        Some("required") => Some(AuthMode::Required),
-        Some(other) => {
-            return Err(bad_argument(
-                func,
-                arg,
-                format!(
-                    "tls.auth_mode must be \"none\", \"optional\" or \"required\", not {other:?}"
-                ),
-            ))
-        }
-    };
+    crate::args::check_keys(s, tls, at, "tls setting", KNOWN)?;
+    let text = |name| tls_text(s, tls, name, at);
     let options = TlsOptions {
         ca_file: text("ca_file")?,
         cert_file: text("cert_file")?,
         key_file: text("key_file")?,
         key_password: text("key_password")?,
         server_name: text("server_name")?,
-        auth_mode,
+        auth_mode: auth_mode(text("auth_mode")?.as_deref(), at)?,
     };
     s.pop(1);
     Ok(Some(options))
+}
+
+/// The string `tls.<name>` of the table `tls`, if set.
+fn tls_text(
+    s: &Stack,
+    tls: Table,
+    name: &str,
+    (func, arg): (&str, usize),
+) -> Result<Option<String>> {
+    let value = match s.raw_get_field(tls, name) {
+        Kind::Nil => None,
+        Kind::String => Some(String::from_utf8_lossy(s.to_bytes(-1)).into_owned()),
+        k => {
+            s.pop(1);
+            return Err(bad_argument(
+                func,
+                arg,
+                format!("tls.{name} must be a string, got {}", k.name()),
+            ));
+        }
+    };
+    s.pop(1);
+    Ok(value)
+}
+
+fn auth_mode(name: Option<&str>, (func, arg): (&str, usize)) -> Result<Option<AuthMode>> {
+    match name {
+        None => Ok(None),
+        Some("none") => Ok(Some(AuthMode::None)),
+        Some("optional") => Ok(Some(AuthMode::Optional)),
+        Some("required") => Ok(Some(AuthMode::Required)),
+        Some(other) => Err(bad_argument(
+            func,
+            arg,
+            format!("tls.auth_mode must be \"none\", \"optional\" or \"required\", not {other:?}"),
+        )),
+    }
 }
 
 fn check_url(s: &Stack, idx: c_int, func: &str) -> Result<CString> {
