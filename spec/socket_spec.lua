@@ -592,6 +592,30 @@ describe("nml.send and nml.recv (the seed functions)", function()
     assert.has_error(function() nml.recv(b, 0, nml.allocmsg(1)) end)
     assert.has_error(function() nml.send(a, print) end)
   end)
+
+  -- A buffer nml.recv cannot write into is refused before anything is received: the message
+  -- stays queued for the next call. A userdata with a metatable is its module's object (an
+  -- io.open file written over crashed the interpreter at its next use).
+  it("refuses a buffer it cannot write into before receiving, and loses nothing", function()
+    assert(a:send("ABCDEFGH", "string"))
+    local file = io.tmpfile()
+    local bad = {
+      { file, 8, "metatable" },
+      { "xxxxxxxx", 8, "nml message or a userdata" },
+      { nml.allocmsg(4), 100, "larger than the buffer" },
+      { nil, 5, "size is for a buffer" },
+    }
+    for _, case in ipairs(bad) do
+      local ok, err = pcall(nml.recv, b, 0, case[1], case[2])
+      assert.is_false(ok, case[3])
+      assert.matches(case[3], err)
+    end
+    assert.is_true(io.type(file) == "file" and file:write("still a file") ~= nil)
+    file:close()
+    local got, n = nml.recv(b, 0)
+    assert.are.equal("ABCDEFGH", got)
+    assert.are.equal(8, n)
+  end)
 end)
 
 describe("messages", function()

@@ -170,9 +170,18 @@ fn recv_impl(s: &Stack) -> Returns {
     let dontwait = flags_dontwait(s, 2, F)?;
     let size = opt_size(s, 4, F)?;
     let into_ud = !s.is_none_or_nil(3);
+    // Checked before anything is received, so that a call that cannot succeed takes nothing.
     let capacity = match (into_ud, size) {
-        (true, Size::Bytes(n)) => n,
+        (true, Size::Bytes(n)) => writable_buffer(s, 3, n)?,
         (true, _) => return Err(bad_argument(F, 4, "size expected with a buffer")),
+        (false, Size::Bytes(_)) => {
+            return Err(bad_argument(
+                F,
+                4,
+                "size is for a buffer (argument 3): without one the whole payload comes back \
+                 as a string",
+            ))
+        }
         (false, _) => 0,
     };
     let Received {
@@ -215,6 +224,46 @@ fn recv_impl(s: &Stack) -> Returns {
         None => s.push_nil(),
     }
     Ok(3)
+}
+
+/// Checks that `nml.recv` may write `n` bytes into the buffer at `idx`: an nml message, a
+/// plain userdata block (no metatable) or a lightuserdata (trusted, as documented), of at
+/// least `n` bytes. A userdata with a metatable is its module's object (an `io.open` file,
+/// written over, crashed the interpreter at its next use). Returns `n`.
+fn writable_buffer(s: &Stack, idx: c_int, n: usize) -> Result<usize> {
+    let len = match s.kind(idx) {
+        Kind::Userdata if message::is_message(s, idx) => message::check(s, idx, "recv")?.size()?,
+        Kind::Userdata if s.get_metatable(idx) => {
+            s.pop(1);
+            return Err(bad_argument(
+                "recv",
+                idx as usize,
+                "a userdata with a metatable belongs to its module (a file, a socket): \
+                 nml.recv writes only into nml messages, plain userdata blocks and \
+                 lightuserdata",
+            ));
+        }
+        Kind::Userdata => s.raw_len(idx),
+        Kind::LightUserdata => return Ok(n),
+        k => {
+            return Err(bad_argument(
+                "recv",
+                idx as usize,
+                format!(
+                    "buffer must be an nml message or a userdata, got {}",
+                    k.name()
+                ),
+            ))
+        }
+    };
+    if n > len {
+        return Err(bad_argument(
+            "recv",
+            4,
+            format!("size {n} is larger than the buffer ({len} bytes)"),
+        ));
+    }
+    Ok(n)
 }
 
 /// Copies up to `capacity` bytes of `payload` into the message or userdata at `idx`.
