@@ -155,18 +155,29 @@ fn watch(read_end: c_int, wake_write: c_int) {
             }
             return;
         }
-        match &*waiting() {
-            // SAFETY: the aio is live while it is registered (see AioPtr); aborting one whose
-            // operation has finished does nothing.
-            Waiting::Aio(aio) => unsafe { sys::nng_aio_abort(aio.0, sys::nng_err::NNG_EINTR) },
-            Waiting::Poll => {
-                let byte = 1u8;
-                // SAFETY: one byte from a local, to a pipe of ours.
-                unsafe { libc::write(wake_write, (&byte as *const u8).cast(), 1) };
-            }
-            Waiting::Nothing => {}
-        }
+        end(&waiting(), wake_write);
     }
+}
+
+/// Ends what waits: aborts its aio, or wakes its `poll`. Called with the lock of WAITING held.
+fn end(what: &Waiting, wake_write: c_int) {
+    match what {
+        // SAFETY: the aio is live while it is registered (see AioPtr); aborting one whose
+        // operation has finished does nothing.
+        Waiting::Aio(aio) => unsafe { sys::nng_aio_abort(aio.0, sys::nng_err::NNG_EINTR) },
+        Waiting::Poll => {
+            let byte = 1u8;
+            // SAFETY: one byte from a local, to a pipe of ours.
+            unsafe { libc::write(wake_write, (&byte as *const u8).cast(), 1) };
+        }
+        Waiting::Nothing => {}
+    }
+}
+
+/// A wait begins: a Ctrl-C before this point was the host's alone (nml's handler only passed
+/// it on), one after it ends the wait, even if it lands before the wait is armed.
+pub(super) fn reset() {
+    INTERRUPTED.store(false, Ordering::SeqCst);
 }
 
 fn pipe() -> Option<(c_int, c_int)> {
@@ -222,8 +233,15 @@ fn arm(what: Waiting) -> Option<Armed> {
     if handler == libc::SIG_DFL || handler == libc::SIG_IGN || !watcher_running() {
         return None;
     }
-    INTERRUPTED.store(false, Ordering::SeqCst);
-    *waiting() = what;
+    {
+        let mut registered = waiting();
+        *registered = what;
+        // A Ctrl-C since the wait began (`reset`) but before it was registered here found
+        // nothing for the watcher to end: end it now.
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            end(&registered, WAKE_WRITE.load(Ordering::SeqCst));
+        }
+    }
     if handler == ours() {
         return Some(Armed); // installed by an earlier wait, and still in place
     }

@@ -779,6 +779,7 @@ impl Aio {
         // SAFETY: NNG writes `skipped` only while `start` runs: when the operation completes
         // at once; when it goes on in the background NNG forgets the pointer first.
         unsafe { sys::nng_aio_skip_callback(a, &mut skipped) };
+        interrupt::reset();
         start(a);
         if skipped {
             // SAFETY: the operation is over; reading its result.
@@ -870,7 +871,10 @@ pub fn poll_readable(fds: &[c_int], timeout_ms: c_int) -> std::io::Result<Vec<bo
         .collect();
     let armed = match timeout_ms {
         0 => None,
-        _ => interrupt::Armed::poll(),
+        _ => {
+            interrupt::reset();
+            interrupt::Armed::poll()
+        }
     };
     if armed.is_some() {
         polled.extend(interrupt::wake_fd().map(|fd| libc::pollfd {
