@@ -22,14 +22,6 @@ pub struct Module {
     pub protocols: RefCell<Registry>,
 }
 
-/// The state is closing, and with the last one `nml.so` may be unloaded: SIGINT must no longer
-/// lead into its code.
-impl Drop for Module {
-    fn drop(&mut self) {
-        crate::nng::interrupt::stand_down();
-    }
-}
-
 impl Module {
     pub fn new(marks: Marks) -> Module {
         Module {

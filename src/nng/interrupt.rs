@@ -7,13 +7,13 @@
 //! notes the interrupt, has a watcher thread end the wait (a signal handler may not call NNG),
 //! and calls the previous handler, so that the interpreter's own handling runs once nml has
 //! returned `nil, msg, "interrupted"`. With SIGINT at its default action (Ctrl-C ends the
-//! process) or ignored, nothing is installed.
+//! process) or ignored, nothing is installed. The handler that was there is put back after the
+//! wait, unless someone changed it meanwhile (Lua's own handler sets the default once called).
 //!
-//! Once installed, nml's handler stays until the Lua state closes ([`stand_down`]), unless
-//! someone replaces it meanwhile (Lua's own handler sets the default once called, `lua.c` after
-//! each chunk): outside a wait it only calls the handler that was there. Putting the old one
-//! back after every wait cost three more `sigaction` calls per blocking wait, about half a
-//! microsecond, on the path of every message that had to be waited for.
+//! (Leaving nml's handler in place between waits saves three `sigaction` calls per blocking
+//! wait, about half a microsecond, and was tried: a host library that installs a handler
+//! calling the one before it, between two waits, then made the two call each other until the
+//! stack overflowed, and a Lua state that closed took Ctrl-C away from another state's wait.)
 
 #![allow(unsafe_code)] // signal handlers, pipes and NNG's C API (see lib.rs)
 
@@ -25,6 +25,8 @@ use nng_sys as sys;
 
 /// Set by the handler; read (and cleared) by the wait it ended.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// Set while nml's handler calls the previous one (see `on_sigint`).
+static CALLING_PREVIOUS: AtomicBool = AtomicBool::new(false);
 /// The handler that was there before nml's, for nml's to call: its address and flags.
 static PREVIOUS_HANDLER: AtomicUsize = AtomicUsize::new(libc::SIG_DFL);
 static PREVIOUS_FLAGS: AtomicI32 = AtomicI32::new(0);
@@ -77,6 +79,12 @@ extern "C" fn on_sigint(sig: c_int, info: *mut libc::siginfo_t, context: *mut c_
     if previous == libc::SIG_DFL || previous == libc::SIG_IGN {
         return;
     }
+    // A handler that took nml's for the one before it and calls it would call back here, and
+    // the two would call each other until the stack ran out: the previous one is called once.
+    // (A previous handler that never returns leaves this set until the next wait clears it.)
+    if CALLING_PREVIOUS.swap(true, Ordering::SeqCst) {
+        return;
+    }
     // SAFETY: `previous` is the handler the process had installed for SIGINT, called as its
     // flags say it expects to be called.
     unsafe {
@@ -89,6 +97,7 @@ extern "C" fn on_sigint(sig: c_int, info: *mut libc::siginfo_t, context: *mut c_
             f(sig);
         }
     }
+    CALLING_PREVIOUS.store(false, Ordering::SeqCst);
 }
 
 /// Called in the child right after a fork (nng::watch_forks): until it makes its own, the
@@ -200,8 +209,10 @@ pub fn drain_wake() {
     }
 }
 
-/// Ctrl-C armed for one wait: the watcher ends this wait until it is dropped.
-pub struct Armed;
+/// Ctrl-C armed for one wait; put back as it was when dropped.
+pub struct Armed {
+    installed: bool,
+}
 
 impl Armed {
     /// Arms Ctrl-C for an NNG operation that is about to be waited for.
@@ -243,24 +254,25 @@ fn arm(what: Waiting) -> Option<Armed> {
         }
     }
     if handler == ours() {
-        return Some(Armed); // installed by an earlier wait, and still in place
+        return Some(Armed { installed: false });
     }
+    CALLING_PREVIOUS.store(false, Ordering::SeqCst);
     PREVIOUS_HANDLER.store(handler, Ordering::SeqCst);
     PREVIOUS_FLAGS.store(current.sa_flags, Ordering::SeqCst);
     // SAFETY: sigaction_t is plain data; the new action calls `on_sigint`, which does only
-    // async-signal-safe work before it calls the previous handler. It keeps that handler's
-    // flags and mask, since it stays between waits: a host whose handler does not restart
-    // system calls still sees them end on Ctrl-C.
+    // async-signal-safe work before it calls the previous handler.
     let installed = unsafe {
-        let mut action: libc::sigaction = current;
+        let mut action: libc::sigaction = std::mem::zeroed();
         action.sa_sigaction = ours();
-        action.sa_flags = current.sa_flags | libc::SA_SIGINFO;
+        action.sa_flags =
+            libc::SA_SIGINFO | libc::SA_RESTART | (current.sa_flags & libc::SA_ONSTACK);
+        libc::sigemptyset(&mut action.sa_mask);
         libc::sigaction(libc::SIGINT, &action, std::ptr::null_mut()) == 0
     };
     if installed {
         *PREVIOUS.lock().unwrap_or_else(|e| e.into_inner()) = Some(Action(current));
     }
-    Some(Armed)
+    Some(Armed { installed })
 }
 
 /// nml's SIGINT handler, as `sigaction` reports it.
@@ -271,22 +283,21 @@ fn ours() -> usize {
 impl Drop for Armed {
     fn drop(&mut self) {
         *waiting() = Waiting::Nothing;
-    }
-}
-
-/// Puts back the SIGINT handler nml's stood in front of, if nml's is still the one there: a
-/// Lua state's nml is closing, and its code (the handler) may be unloaded with it.
-pub fn stand_down() {
-    let Some(Action(previous)) = PREVIOUS.lock().unwrap_or_else(|e| e.into_inner()).take() else {
-        return;
-    };
-    // SAFETY: reading the current action, then putting the previous one back only if nml's is
-    // still the one there (Lua's handler, once called, sets the default: that stays).
-    unsafe {
-        let mut current: libc::sigaction = std::mem::zeroed();
-        libc::sigaction(libc::SIGINT, std::ptr::null(), &mut current);
-        if current.sa_sigaction == ours() {
-            libc::sigaction(libc::SIGINT, &previous, std::ptr::null_mut());
+        if !self.installed {
+            return;
+        }
+        let Some(Action(previous)) = PREVIOUS.lock().unwrap_or_else(|e| e.into_inner()).take()
+        else {
+            return;
+        };
+        // SAFETY: reading the current action, then putting the previous one back only if nml's
+        // is still the one there (Lua's handler, once called, sets the default: that stays).
+        unsafe {
+            let mut current: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(libc::SIGINT, std::ptr::null(), &mut current);
+            if current.sa_sigaction == ours() {
+                libc::sigaction(libc::SIGINT, &previous, std::ptr::null_mut());
+            }
         }
     }
 }
