@@ -53,6 +53,12 @@ describe("Ctrl-C", function()
     assert.matches("state true", said)
   end)
 
+  it("ends the wait it came in, never the next one", function()
+    local said = helper.run(string.format("env LUA_CPATH='%s;;' %s %s/support/interrupt_phantom.lua",
+      helper.cpath, helper.lua, here))
+    assert.matches("polls interrupted 20 phantoms 0 signals 20", said)
+  end)
+
   -- A script with a SIGINT handler of its own goes on after "interrupted": nothing may be
   -- lost (a message taken, then reported interrupted) or sent twice (sent, then reported
   -- interrupted, then sent again).

@@ -23,8 +23,11 @@ use std::sync::{Mutex, MutexGuard};
 
 use nng_sys as sys;
 
-/// Set by the handler; read (and cleared) by the wait it ended.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// How many SIGINTs nml's handler has had. A wait notes the count when it begins
+/// ([`begin`]); it was interrupted if the count moved since. (A flag set by the handler and
+/// cleared by the wait was not enough: the watcher, which runs apart, could take a Ctrl-C that
+/// had already ended a `poll` through EINTR for the next wait, and end that one too.)
+static SIGNALS: AtomicU32 = AtomicU32::new(0);
 /// Set while nml's handler calls the previous one (see `on_sigint`).
 static CALLING_PREVIOUS: AtomicBool = AtomicBool::new(false);
 /// The handler that was there before nml's, for nml's to call: its address and flags.
@@ -51,10 +54,11 @@ struct Action(libc::sigaction);
 // dereferenced by this code.
 unsafe impl Send for Action {}
 
+/// What blocks, with the count of SIGINTs when it began.
 enum Waiting {
     Nothing,
-    Aio(AioPtr),
-    Poll,
+    Aio(AioPtr, u32),
+    Poll(u32),
 }
 
 struct AioPtr(*mut sys::nng_aio);
@@ -68,7 +72,7 @@ fn waiting() -> MutexGuard<'static, Waiting> {
 }
 
 extern "C" fn on_sigint(sig: c_int, info: *mut libc::siginfo_t, context: *mut c_void) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
+    SIGNALS.fetch_add(1, Ordering::SeqCst);
     let fd = SIGNAL_PIPE.load(Ordering::SeqCst);
     if fd >= 0 {
         let byte = 1u8;
@@ -168,13 +172,21 @@ fn watch(read_end: c_int, wake_write: c_int) {
     }
 }
 
-/// Ends what waits: aborts its aio, or wakes its `poll`. Called with the lock of WAITING held.
+/// Ends what waits, if a Ctrl-C came since it began: aborts its aio, or wakes its `poll`.
+/// Called with the lock of WAITING held.
 fn end(what: &Waiting, wake_write: c_int) {
+    let since = match what {
+        Waiting::Aio(_, since) | Waiting::Poll(since) => *since,
+        Waiting::Nothing => return,
+    };
+    if SIGNALS.load(Ordering::SeqCst) == since {
+        return; // the Ctrl-C that woke the watcher came before this wait began
+    }
     match what {
         // SAFETY: the aio is live while it is registered (see AioPtr); aborting one whose
         // operation has finished does nothing.
-        Waiting::Aio(aio) => unsafe { sys::nng_aio_abort(aio.0, sys::nng_err::NNG_EINTR) },
-        Waiting::Poll => {
+        Waiting::Aio(aio, _) => unsafe { sys::nng_aio_abort(aio.0, sys::nng_err::NNG_EINTR) },
+        Waiting::Poll(_) => {
             let byte = 1u8;
             // SAFETY: one byte from a local, to a pipe of ours.
             unsafe { libc::write(wake_write, (&byte as *const u8).cast(), 1) };
@@ -183,10 +195,13 @@ fn end(what: &Waiting, wake_write: c_int) {
     }
 }
 
-/// A wait begins: a Ctrl-C before this point was the host's alone (nml's handler only passed
-/// it on), one after it ends the wait, even if it lands before the wait is armed.
-pub(super) fn reset() {
-    INTERRUPTED.store(false, Ordering::SeqCst);
+/// A wait begins: a Ctrl-C before this point is not this wait's; one after it ends the wait,
+/// even if it lands before the wait is armed.
+#[derive(Clone, Copy)]
+pub struct Begun(u32);
+
+pub fn begin() -> Begun {
+    Begun(SIGNALS.load(Ordering::SeqCst))
 }
 
 fn pipe() -> Option<(c_int, c_int)> {
@@ -212,23 +227,24 @@ pub fn drain_wake() {
 /// Ctrl-C armed for one wait; put back as it was when dropped.
 pub struct Armed {
     installed: bool,
+    since: u32,
 }
 
 impl Armed {
     /// Arms Ctrl-C for an NNG operation that is about to be waited for.
-    pub(super) fn aio(aio: *mut sys::nng_aio) -> Option<Armed> {
-        arm(Waiting::Aio(AioPtr(aio)))
+    pub(super) fn aio(aio: *mut sys::nng_aio, begun: Begun) -> Option<Armed> {
+        arm(Waiting::Aio(AioPtr(aio), begun.0))
     }
 
     /// Arms Ctrl-C for a `poll` that also watches [`wake_fd`].
-    pub fn poll() -> Option<Armed> {
+    pub fn poll(begun: Begun) -> Option<Armed> {
         wake_fd()?;
-        arm(Waiting::Poll)
+        arm(Waiting::Poll(begun.0))
     }
 
     /// Whether Ctrl-C was pressed during the wait.
     pub fn interrupted(&self) -> bool {
-        INTERRUPTED.swap(false, Ordering::SeqCst)
+        SIGNALS.load(Ordering::SeqCst) != self.since
     }
 }
 
@@ -244,17 +260,22 @@ fn arm(what: Waiting) -> Option<Armed> {
     if handler == libc::SIG_DFL || handler == libc::SIG_IGN || !watcher_running() {
         return None;
     }
+    let since = match what {
+        Waiting::Aio(_, since) | Waiting::Poll(since) => since,
+        Waiting::Nothing => return None,
+    };
     {
         let mut registered = waiting();
         *registered = what;
-        // A Ctrl-C since the wait began (`reset`) but before it was registered here found
-        // nothing for the watcher to end: end it now.
-        if INTERRUPTED.load(Ordering::SeqCst) {
-            end(&registered, WAKE_WRITE.load(Ordering::SeqCst));
-        }
+        // A Ctrl-C since the wait began but before it was registered here found nothing for
+        // the watcher to end: end it now.
+        end(&registered, WAKE_WRITE.load(Ordering::SeqCst));
     }
     if handler == ours() {
-        return Some(Armed { installed: false });
+        return Some(Armed {
+            installed: false,
+            since,
+        });
     }
     CALLING_PREVIOUS.store(false, Ordering::SeqCst);
     PREVIOUS_HANDLER.store(handler, Ordering::SeqCst);
@@ -272,7 +293,7 @@ fn arm(what: Waiting) -> Option<Armed> {
     if installed {
         *PREVIOUS.lock().unwrap_or_else(|e| e.into_inner()) = Some(Action(current));
     }
-    Some(Armed { installed })
+    Some(Armed { installed, since })
 }
 
 /// nml's SIGINT handler, as `sigaction` reports it.

@@ -779,7 +779,7 @@ impl Aio {
         // SAFETY: NNG writes `skipped` only while `start` runs: when the operation completes
         // at once; when it goes on in the background NNG forgets the pointer first.
         unsafe { sys::nng_aio_skip_callback(a, &mut skipped) };
-        interrupt::reset();
+        let begun = interrupt::begin();
         start(a);
         if skipped {
             // SAFETY: the operation is over; reading its result.
@@ -793,7 +793,7 @@ impl Aio {
         // SAFETY: asking about the operation just started on our aio.
         let armed = match nonblocking || !unsafe { sys::nng_aio_busy(a) } {
             true => None,
-            false => interrupt::Armed::aio(a),
+            false => interrupt::Armed::aio(a, begun),
         };
         // SAFETY: waiting for the operation just started on our aio.
         let rv = unsafe {
@@ -871,10 +871,7 @@ pub fn poll_readable(fds: &[c_int], timeout_ms: c_int) -> std::io::Result<Vec<bo
         .collect();
     let armed = match timeout_ms {
         0 => None,
-        _ => {
-            interrupt::reset();
-            interrupt::Armed::poll()
-        }
+        _ => interrupt::Armed::poll(interrupt::begin()),
     };
     if armed.is_some() {
         polled.extend(interrupt::wake_fd().map(|fd| libc::pollfd {
