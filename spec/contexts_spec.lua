@@ -108,6 +108,21 @@ describe("contexts", function()
     client:close()
   end)
 
+  -- NNG ends a survey at the clock plus survey_time: -1 ("forever" for the other timeouts)
+  -- and 0 ended every survey at once, its answers dropped.
+  it("refuse a survey_time that would end every survey at once", function()
+    local ok, err = pcall(helper.nml.socket, "surveyor", { survey_time = -1 })
+    assert.is_false(ok)
+    assert.matches("survey_time must be a whole number %(milliseconds: 1 to", err)
+    local surveyor = helper.socket("surveyor")
+    assert.has_error(function() surveyor:setopt("survey_time", 0) end)
+    local ctx = assert(surveyor:context())
+    assert.has_error(function() ctx:setopt("survey_time", -1) end)
+    assert(ctx:setopt("survey_time", 250))
+    assert.equals(250, ctx:getopt("survey_time"))
+    surveyor:close()
+  end)
+
   it("exist where NNG has them, and say not_supported elsewhere", function()
     for _, kind in ipairs { "req", "rep", "surveyor", "respondent", "sub" } do
       local s = helper.socket(kind)

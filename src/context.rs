@@ -96,7 +96,7 @@ fn context_impl(s: &Stack) -> Returns {
 fn setopt_impl(s: &Stack) -> Returns {
     let c = check(s, 1, "setopt")?;
     let o = options::named(s, 2, "setopt")?;
-    let (true, Value::Ms(nng_name)) = (o.per_context, o.value) else {
+    let (true, Value::Ms(nng_name, _)) = (o.per_context, o.value) else {
         return Err(bad_argument(
             "setopt",
             2,
@@ -122,7 +122,7 @@ fn setopt_impl(s: &Stack) -> Returns {
 fn getopt_impl(s: &Stack) -> Returns {
     let c = check(s, 1, "getopt")?;
     let o = options::named(s, 2, "getopt")?;
-    let (true, Value::Ms(nng_name)) = (o.per_context, o.value) else {
+    let (true, Value::Ms(nng_name, _)) = (o.per_context, o.value) else {
         options::push(s, &c.socket.option(s, o)?);
         return Ok(1);
     };

@@ -20,8 +20,8 @@ pub const DEFAULT_RECV_MAX_SIZE: usize = 64 << 20;
 /// units (the function gives NNG's name), then nml's own.
 #[derive(Clone, Copy)]
 pub enum Value {
-    /// Milliseconds, -1 for forever.
-    Ms(fn() -> &'static CStr),
+    /// Milliseconds, and whether -1 (forever) may be given.
+    Ms(fn() -> &'static CStr, Forever),
     /// Bytes, 0 for no limit.
     Bytes(fn() -> &'static CStr),
     /// A number of messages, 0 to 8192.
@@ -78,13 +78,13 @@ pub struct SocketOption {
 pub const SOCKET_OPTIONS: &[SocketOption] = &[
     SocketOption {
         name: "recv_timeout",
-        value: Value::Ms(opt::recv_timeout),
+        value: Value::Ms(opt::recv_timeout, Forever::Yes),
         per_context: true,
         default: None,
     },
     SocketOption {
         name: "send_timeout",
-        value: Value::Ms(opt::send_timeout),
+        value: Value::Ms(opt::send_timeout, Forever::Yes),
         per_context: true,
         default: None,
     },
@@ -108,25 +108,25 @@ pub const SOCKET_OPTIONS: &[SocketOption] = &[
     },
     SocketOption {
         name: "reconnect_min",
-        value: Value::Ms(opt::reconnect_min),
+        value: Value::Ms(opt::reconnect_min, Forever::Yes),
         per_context: false,
         default: None,
     },
     SocketOption {
         name: "reconnect_max",
-        value: Value::Ms(opt::reconnect_max),
+        value: Value::Ms(opt::reconnect_max, Forever::Yes),
         per_context: false,
         default: None,
     },
     SocketOption {
         name: "survey_time",
-        value: Value::Ms(opt::survey_time),
+        value: Value::Ms(opt::survey_time, Forever::No),
         per_context: true,
         default: None,
     },
     SocketOption {
         name: "resend_time",
-        value: Value::Ms(opt::resend_time),
+        value: Value::Ms(opt::resend_time, Forever::Yes),
         per_context: true,
         default: None,
     },
@@ -172,9 +172,14 @@ impl Value {
     /// The integers NNG's options take, and how the error says so.
     pub fn range(self) -> Option<(std::ops::RangeInclusive<i64>, &'static str)> {
         match self {
-            Value::Ms(_) => Some((
+            Value::Ms(_, Forever::Yes) => Some((
                 -1..=i32::MAX as i64,
                 "milliseconds: -1 for forever, or 0 to 2^31 - 1",
+            )),
+            // NNG ends a survey at the clock plus survey_time: -1 and 0 would end it at once.
+            Value::Ms(_, Forever::No) => Some((
+                1..=i32::MAX as i64,
+                "milliseconds: 1 to 2^31 - 1; a survey cannot wait forever",
             )),
             // NNG's limit: stream transports keep the length's top 4 bits.
             Value::Bytes(_) => Some((
@@ -185,6 +190,13 @@ impl Value {
             Value::Protocol | Value::Strings | Value::Flag(_) | Value::Tcp(_) => None,
         }
     }
+}
+
+/// Whether a millisecond option takes -1 for "forever".
+#[derive(Clone, Copy)]
+pub enum Forever {
+    Yes,
+    No,
 }
 
 /// nml's own switches, each a boolean of the socket's.
@@ -213,7 +225,7 @@ pub fn read(
     func: &str,
 ) -> Result<Setting> {
     Ok(match o.value {
-        Value::Ms(_) | Value::Bytes(_) | Value::Messages(_) => {
+        Value::Ms(..) | Value::Bytes(_) | Value::Messages(_) => {
             Setting::Integer(integer(s, o, (value, arg), func)?)
         }
         Value::Protocol => {

@@ -592,7 +592,9 @@ impl SocketState {
         let socket = self.open()?;
         let nng = |r: std::result::Result<(), NngError>| r.map_err(|e| self.cannot("set", o, e));
         match (o.value, setting) {
-            (Value::Ms(nng_name), Setting::Integer(n)) => nng(socket.set_ms(nng_name(), n as i32)),
+            (Value::Ms(nng_name, _), Setting::Integer(n)) => {
+                nng(socket.set_ms(nng_name(), n as i32))
+            }
             (Value::Bytes(nng_name), Setting::Integer(n)) => {
                 nng(socket.set_size(nng_name(), n as usize))?;
                 if o.name == "recv_max_size" {
@@ -636,7 +638,9 @@ impl SocketState {
         let socket = self.open()?;
         let nng = |e: NngError| self.cannot("get", o, e);
         Ok(match o.value {
-            Value::Ms(nng_name) => Setting::Integer(socket.get_ms(nng_name()).map_err(nng)? as i64),
+            Value::Ms(nng_name, _) => {
+                Setting::Integer(socket.get_ms(nng_name()).map_err(nng)? as i64)
+            }
             Value::Bytes(nng_name) => {
                 Setting::Integer(socket.get_size(nng_name()).map_err(nng)? as i64)
             }
