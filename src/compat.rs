@@ -266,7 +266,9 @@ fn writable_buffer(s: &Stack, idx: c_int, n: usize) -> Result<usize> {
     Ok(n)
 }
 
-/// Copies up to `capacity` bytes of `payload` into the message or userdata at `idx`.
+/// Copies up to `capacity` bytes of `payload` into the message or userdata at `idx`, which
+/// `writable_buffer` checked before the message was received (no Lua code runs in between);
+/// the checks here only keep the copy in bounds.
 fn copy_into(s: &Stack, idx: c_int, payload: &[u8], capacity: usize) -> Result<()> {
     let copy = capacity.min(payload.len());
     if message::is_message(s, idx) {

@@ -150,17 +150,18 @@ impl<'a> Endpoint<'a> {
             Some(c) => c.open()?.recv(dontwait),
             None => self.state.open()?.recv(dontwait),
         };
-        // A context subscribes apart from its socket.
-        let subscribes_to_nothing = self.context.is_none() && self.state.subscribes_to_nothing();
         received.map_err(|e| match e.code() {
-            "timeout" if subscribes_to_nothing => Error::returned(
-                "timeout",
-                format!(
-                    "{} (this sub socket subscribes to nothing, so nothing reaches it: \
-                     sock:subscribe(\"\") takes every topic)",
-                    e.describe()
-                ),
-            ),
+            // A context subscribes apart from its socket.
+            "timeout" if self.context.is_none() && self.state.subscribes_to_nothing() => {
+                Error::returned(
+                    "timeout",
+                    format!(
+                        "{} (this sub socket subscribes to nothing, so nothing reaches it: \
+                         sock:subscribe(\"\") takes every topic)",
+                        e.describe()
+                    ),
+                )
+            }
             _ => out_of_turn(e, self.state.pattern, Direction::Recv),
         })
     }
