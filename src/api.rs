@@ -221,19 +221,7 @@ fn register_protocol_impl(s: &Stack) -> Returns {
             "table with encode and decode functions expected",
         ));
     };
-    let frame_type = match s.raw_get_field(opts, "frame_type") {
-        Kind::Nil => None,
-        Kind::Number => match s.to_number(-1) {
-            Number::Int(t @ 2..=255) => Some(t as u8),
-            _ => return Err(bad_argument(
-                F,
-                2,
-                "frame_type must be an integer from 2 to 255 (0 and 1 are JSON and MessagePack)",
-            )),
-        },
-        _ => return Err(bad_argument(F, 2, "frame_type must be an integer")),
-    };
-    s.pop(1);
+    let frame_type = frame_type_option(s, opts)?;
     // The Lua lookups (each may raise) come first, while this frame owns nothing.
     let aliases_at = s.top() + 1;
     if !matches!(s.raw_get_field(opts, "aliases"), Kind::Nil | Kind::Table) {
@@ -271,6 +259,25 @@ fn register_protocol_impl(s: &Stack) -> Returns {
     Ok(1)
 }
 
+/// The `frame_type` of a protocol being registered: an integer from 2 to 255, or none.
+fn frame_type_option(s: &Stack, opts: Table) -> Result<Option<u8>> {
+    const F: &str = "register_protocol";
+    let frame_type = match s.raw_get_field(opts, "frame_type") {
+        Kind::Nil => None,
+        Kind::Number => match s.to_number(-1) {
+            Number::Int(t @ 2..=255) => Some(t as u8),
+            _ => return Err(bad_argument(
+                F,
+                2,
+                "frame_type must be an integer from 2 to 255 (0 and 1 are JSON and MessagePack)",
+            )),
+        },
+        _ => return Err(bad_argument(F, 2, "frame_type must be an integer")),
+    };
+    s.pop(1);
+    Ok(frame_type)
+}
+
 /// The strings of the aliases list at `idx` (nil: none). Reads only: never raises.
 fn aliases_of(s: &Stack, idx: c_int, func: &str) -> Result<Vec<String>> {
     let Some(list) = s.table(idx) else {
@@ -304,41 +311,51 @@ fn config_impl(s: &Stack) -> Returns {
         "codec",
         "int64",
     ];
-    match crate::args::options(s, 1, F, known)? {
-        None => {}
-        Some(opts) => {
-            match s.raw_get_field(opts, "max_depth") {
-                Kind::Nil => {}
-                Kind::Number => match s.to_number(-1) {
-                    Number::Int(d) if (1..=MAX_MAX_DEPTH as i64).contains(&d) => {
-                        settings.max_depth = d as usize
-                    }
-                    _ => {
-                        return Err(bad_argument(
-                            F,
-                            1,
-                            format!("max_depth must be an integer from 1 to {MAX_MAX_DEPTH}"),
-                        ))
-                    }
-                },
-                _ => return Err(bad_argument(F, 1, "max_depth must be a number")),
-            }
-            match s.raw_get_field(opts, "float32") {
-                Kind::Nil => {}
-                Kind::Boolean => settings.float32 = s.to_bool(-1),
-                _ => return Err(bad_argument(F, 1, "float32 must be a boolean")),
-            }
-            if s.raw_get_field(opts, "buffers") != Kind::Nil {
-                settings.buffers_as_strings = crate::args::buffers_option(s, -1, 1, F)?;
-            }
-            s.pop(3);
-            settings.strings = Strings::field(s, opts, F, settings.strings)?;
-            settings.path = codec_path(s, opts, settings)?;
-            settings.exact_int64 = int64_option(s, opts, settings)?;
-            module.update_settings(|now| *now = settings);
-        }
+    if let Some(opts) = crate::args::options(s, 1, F, known)? {
+        settings = read_config(s, opts, settings)?;
+        module.update_settings(|now| *now = settings);
     }
-    let now = s.new_table(0, 4);
+    push_config(s, settings);
+    Ok(1)
+}
+
+/// `settings` with what the `nml.config` table `opts` changes.
+fn read_config(s: &Stack, opts: Table, mut settings: Settings) -> Result<Settings> {
+    const F: &str = "config";
+    match s.raw_get_field(opts, "max_depth") {
+        Kind::Nil => {}
+        Kind::Number => match s.to_number(-1) {
+            Number::Int(d) if (1..=MAX_MAX_DEPTH as i64).contains(&d) => {
+                settings.max_depth = d as usize
+            }
+            _ => {
+                return Err(bad_argument(
+                    F,
+                    1,
+                    format!("max_depth must be an integer from 1 to {MAX_MAX_DEPTH}"),
+                ))
+            }
+        },
+        _ => return Err(bad_argument(F, 1, "max_depth must be a number")),
+    }
+    match s.raw_get_field(opts, "float32") {
+        Kind::Nil => {}
+        Kind::Boolean => settings.float32 = s.to_bool(-1),
+        _ => return Err(bad_argument(F, 1, "float32 must be a boolean")),
+    }
+    if s.raw_get_field(opts, "buffers") != Kind::Nil {
+        settings.buffers_as_strings = crate::args::buffers_option(s, -1, 1, F)?;
+    }
+    s.pop(3);
+    settings.strings = Strings::field(s, opts, F, settings.strings)?;
+    settings.path = codec_path(s, opts, settings)?;
+    settings.exact_int64 = int64_option(s, opts, settings)?;
+    Ok(settings)
+}
+
+/// Pushes the settings in force as `nml.config` returns them.
+fn push_config(s: &Stack, settings: Settings) {
+    let now = s.new_table(0, 6);
     s.push_str(settings.strings.name());
     s.raw_set_field(now, "strings");
     s.push_int(settings.max_depth as i64);
@@ -357,7 +374,6 @@ fn config_impl(s: &Stack) -> Returns {
     s.raw_set_field(now, "codec");
     s.push_str(int64_name(settings));
     s.raw_set_field(now, "int64");
-    Ok(1)
 }
 
 /// What integers beyond ±2^53 unpack as: "integer" on 5.3+ (Lua's own), "cdata" or "number"

@@ -171,19 +171,7 @@ fn recv_impl(s: &Stack) -> Returns {
     let size = opt_size(s, 4, F)?;
     let into_ud = !s.is_none_or_nil(3);
     // Checked before anything is received, so that a call that cannot succeed takes nothing.
-    let capacity = match (into_ud, size) {
-        (true, Size::Bytes(n)) => writable_buffer(s, 3, n)?,
-        (true, _) => return Err(bad_argument(F, 4, "size expected with a buffer")),
-        (false, Size::Bytes(_)) => {
-            return Err(bad_argument(
-                F,
-                4,
-                "size is for a buffer (argument 3): without one the whole payload comes back \
-                 as a string",
-            ))
-        }
-        (false, _) => 0,
-    };
+    let capacity = recv_capacity(s, into_ud, size)?;
     let Received {
         msg,
         payload_at,
@@ -224,6 +212,22 @@ fn recv_impl(s: &Stack) -> Returns {
         None => s.push_nil(),
     }
     Ok(3)
+}
+
+/// How many bytes `nml.recv` may write into the caller's buffer (argument 3): its `size`
+/// argument, once checked against the buffer; 0 without a buffer.
+fn recv_capacity(s: &Stack, into_ud: bool, size: Size) -> Result<usize> {
+    match (into_ud, size) {
+        (true, Size::Bytes(n)) => writable_buffer(s, 3, n),
+        (true, _) => Err(bad_argument("recv", 4, "size expected with a buffer")),
+        (false, Size::Bytes(_)) => Err(bad_argument(
+            "recv",
+            4,
+            "size is for a buffer (argument 3): without one the whole payload comes back as a \
+             string",
+        )),
+        (false, _) => Ok(0),
+    }
 }
 
 /// Checks that `nml.recv` may write `n` bytes into the buffer at `idx`: an nml message, a

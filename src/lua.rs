@@ -687,12 +687,17 @@ impl Stack {
         if status == 0 {
             return Ok(());
         }
-        let msg = match self.kind(-1) {
-            Kind::String => String::from_utf8_lossy(self.to_bytes(-1)).into_owned(),
-            k => format!("(error object is a {} value)", k.name()),
-        };
+        let msg = self.error_text();
         self.pop(1);
         Err(msg)
+    }
+
+    /// The error object on the top of the stack as text (it stays there).
+    fn error_text(&self) -> String {
+        match self.kind(-1) {
+            Kind::String => String::from_utf8_lossy(self.to_bytes(-1)).into_owned(),
+            k => format!("(error object is a {} value)", k.name()),
+        }
     }
 
     /// Runs `f` in protected mode, so that a Lua error raised inside it (memory, a finalizer, a
@@ -740,10 +745,7 @@ impl Stack {
         // is raised inside and leaves this frame's values as they were.
         let status = unsafe { ffi::lua_pcall(self.l, nargs + 2, ffi::LUA_MULTRET, 0) };
         if status != 0 {
-            let message = match self.kind(-1) {
-                Kind::String => String::from_utf8_lossy(self.to_bytes(-1)).into_owned(),
-                k => format!("(error object is a {} value)", k.name()),
-            };
+            let message = self.error_text();
             self.set_top(base);
             return Err(Error::raise(message));
         }
@@ -1090,80 +1092,89 @@ pub type Returns = Result<c_int>;
 pub unsafe fn entry(l: *mut lua_State, f: fn(&Stack) -> Returns) -> c_int {
     // SAFETY: Lua passes the state of this call.
     let stack = unsafe { Stack::new(l) };
+    match run(&stack, f) {
+        Ok(n) => n,
+        Err(error) if error.code().is_some() => return_error(&stack, error),
+        // SAFETY: `l` is this call's state, as entry's caller promises.
+        Err(error) => unsafe { raise_error(l, &stack, error) },
+    }
+}
+
+/// Runs the body, a panic made into an error.
+#[inline(always)]
+fn run(stack: &Stack, f: fn(&Stack) -> Returns) -> Returns {
     let body = || {
         if !stack.check_stack(ffi::LUA_MINSTACK) {
             return Err(Error::raise("stack overflow"));
         }
-        f(&stack)
+        f(stack)
     };
     // PUC Lua: catch panics here (a longjmp passes catch_unwind by). LuaJIT: never, see the
     // longjmp rule at the top of this file.
     #[cfg(not(feature = "luajit"))]
-    let outcome = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| {
+    return catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| {
         Err(Error::raise(
             "internal error (a Rust panic was caught; please report it)",
         ))
     });
     #[cfg(feature = "luajit")]
-    let outcome = body();
-    let error = match outcome {
-        Ok(n) => return n,
-        Err(e) => e,
-    };
-    match error.code() {
-        // Protected: the error (with the raw bytes it may carry) is still ours. What the body
-        // left on the stack goes first: a value half unpacked may fill it to the last slot a C
-        // function has (LUAI_MAXCSTACK on Lua 5.1 and LuaJIT), with no room left for these.
-        Some(code) => {
-            stack.set_top(0);
-            stack
-                .protect(0, 0, |p| {
-                    p.push_nil();
-                    p.push_str(error.message());
-                    p.push_str(code);
-                    Ok(match error.raw() {
-                        Some(raw) => {
-                            p.push_bytes(raw);
-                            4
-                        }
-                        None => 3,
-                    })
-                })
-                .unwrap_or_else(|e| {
-                    // Lua could not even make the message: raise what it said (no Rust value is
-                    // left by then but this one, dropped first).
-                    let message = e.message().to_string();
-                    drop(e);
-                    drop(error);
-                    stack.push_str(&message);
-                    drop(message);
-                    // SAFETY: as below.
-                    unsafe { ffi::lua_error(l) }
-                })
-        }
-        None => {
-            // luaL_argerror names the function as its caller called it, or '?' when the call
-            // has no name (`pcall(msg.read, msg, ...)`): then nml's own words, which name it.
-            let argument = error
-                .argument()
-                .filter(|_| caller_named_it(l))
-                .map(|(n, what)| {
-                    stack.push_str(what);
-                    n as c_int
-                });
-            if argument.is_none() {
-                stack.push_str(error.message());
+    body()
+}
+
+/// Returns `nil, message, code` (and the raw bytes an error may carry).
+#[cold]
+fn return_error(stack: &Stack, error: Error) -> c_int {
+    // Protected: the error is still ours. What the body left on the stack goes first: a value
+    // half unpacked may fill it to the last slot a C function has (LUAI_MAXCSTACK on Lua 5.1
+    // and LuaJIT), with no room left for these.
+    stack.set_top(0);
+    let pushed = stack.protect(0, 0, |p| {
+        p.push_nil();
+        p.push_str(error.message());
+        p.push_str(error.code().unwrap_or("error"));
+        Ok(match error.raw() {
+            Some(raw) => {
+                p.push_bytes(raw);
+                4
             }
+            None => 3,
+        })
+    });
+    match pushed {
+        Ok(n) => n,
+        // Lua could not even make the message: raise what it said instead.
+        Err(e) => {
             drop(error);
-            // SAFETY: every Rust value of this call has been dropped, and the message is a Lua
-            // string on the stack; lua_error and luaL_argerror unwind only this frame, which
-            // owns nothing.
-            unsafe {
-                match argument {
-                    Some(n) => ffi::luaL_argerror(l, n, ffi::lua_tostring(l, -1)),
-                    None => ffi::lua_error(l),
-                }
-            }
+            // SAFETY: the state of the running C function, which `stack` wraps.
+            unsafe { raise_error(stack.state(), stack, e) }
+        }
+    }
+}
+
+/// Raises `error` as a Lua error: this C function's frame, and every Rust frame up to
+/// [`entry`], are left by a longjmp (PUC Lua) or an unwind (LuaJIT).
+#[cold]
+unsafe fn raise_error(l: *mut lua_State, stack: &Stack, error: Error) -> c_int {
+    // luaL_argerror names the function as its caller called it, or '?' when the call has no
+    // name (`pcall(msg.read, msg, ...)`): then nml's own words, which name it.
+    let argument = error
+        .argument()
+        .filter(|_| caller_named_it(l))
+        .map(|(n, what)| {
+            stack.push_str(what);
+            n as c_int
+        });
+    if argument.is_none() {
+        stack.push_str(error.message());
+    }
+    drop(error);
+    // SAFETY: every Rust value of this call has been dropped, and the message is a Lua string
+    // on the stack; lua_error and luaL_argerror unwind only the frames of this call, which own
+    // nothing.
+    unsafe {
+        match argument {
+            Some(n) => ffi::luaL_argerror(l, n, ffi::lua_tostring(l, -1)),
+            None => ffi::lua_error(l),
         }
     }
 }

@@ -259,25 +259,7 @@ impl Registry {
             ));
         }
         for n in std::iter::once(name).chain(aliases.iter().map(String::as_str)) {
-            if !n.bytes().all(printable_byte) {
-                return Err(Error::raise(format!(
-                    "protocol name \"{}\" is not printable: names are ASCII from '!' to '~' \
-                     (0x21 to 0x7E)",
-                    n.escape_default()
-                )));
-            }
-            let key = normalize(n.as_bytes());
-            if key.is_empty() {
-                return Err(Error::raise(format!(
-                    "protocol name {n:?} has no letters or digits"
-                )));
-            }
-            if let Some(p) = builtin(&key).or_else(|| key.strip_prefix('c').and_then(builtin)) {
-                return Err(Error::raise(format!(
-                    "protocol name {n:?} already means {}",
-                    p.name()
-                )));
-            }
+            check_new_name(n)?;
         }
         if let Some(t) = frame_type {
             if let Some(other) = self.by_frame_type(t) {
@@ -307,6 +289,31 @@ impl Registry {
             self.by_name.insert(normalize(n.as_bytes()), custom.clone());
         }
         Ok(())
+    }
+}
+
+/// Refuses a name a protocol cannot be registered under: not printable, without letters or
+/// digits, or one that already means a built-in protocol.
+fn check_new_name(n: &str) -> Result<()> {
+    if !n.bytes().all(printable_byte) {
+        return Err(Error::raise(format!(
+            "protocol name \"{}\" is not printable: names are ASCII from '!' to '~' (0x21 to \
+             0x7E)",
+            n.escape_default()
+        )));
+    }
+    let key = normalize(n.as_bytes());
+    if key.is_empty() {
+        return Err(Error::raise(format!(
+            "protocol name {n:?} has no letters or digits"
+        )));
+    }
+    match builtin(&key).or_else(|| key.strip_prefix('c').and_then(builtin)) {
+        Some(p) => Err(Error::raise(format!(
+            "protocol name {n:?} already means {}",
+            p.name()
+        ))),
+        None => Ok(()),
     }
 }
 

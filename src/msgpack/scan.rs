@@ -51,16 +51,8 @@ fn header(b: u8) -> Option<Header> {
     use Header::*;
     Some(match b {
         0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => Scalar { len: 1, body: 0 },
-        0x80..=0x8f => Container {
-            len: 1,
-            items_per_entry: 2,
-            fixed: Some((b & 0x0f) as u64),
-        },
-        0x90..=0x9f => Container {
-            len: 1,
-            items_per_entry: 1,
-            fixed: Some((b & 0x0f) as u64),
-        },
+        0x80..=0x8f => Header::map(1, Some((b & 0x0f) as u64)),
+        0x90..=0x9f => Header::array(1, Some((b & 0x0f) as u64)),
         0xa0..=0xbf => Scalar {
             len: 1,
             body: (b & 0x1f) as u64,
@@ -84,27 +76,37 @@ fn header(b: u8) -> Option<Header> {
             len: 2,
             body: 1 << (b - 0xd4),
         },
-        0xdc => Container {
-            len: 3,
-            items_per_entry: 1,
-            fixed: None,
-        },
-        0xdd => Container {
-            len: 5,
-            items_per_entry: 1,
-            fixed: None,
-        },
-        0xde => Container {
-            len: 3,
-            items_per_entry: 2,
-            fixed: None,
-        },
-        0xdf => Container {
-            len: 5,
-            items_per_entry: 2,
-            fixed: None,
-        },
+        0xdc => Header::array(3, None),
+        0xdd => Header::array(5, None),
+        0xde => Header::map(3, None),
+        0xdf => Header::map(5, None),
     })
+}
+
+impl Header {
+    fn array(len: usize, fixed: Option<u64>) -> Header {
+        Header::Container {
+            len,
+            items_per_entry: 1,
+            fixed,
+        }
+    }
+
+    fn map(len: usize, fixed: Option<u64>) -> Header {
+        Header::Container {
+            len,
+            items_per_entry: 2,
+            fixed,
+        }
+    }
+
+    fn len(&self) -> usize {
+        match *self {
+            Header::Scalar { len, .. } | Header::Sized { len } | Header::Container { len, .. } => {
+                len
+            }
+        }
+    }
 }
 
 /// The big-endian number in `bytes` (1 to 4 of them).
@@ -151,10 +153,7 @@ impl Scanner {
                     self.pos - self.value_start
                 )));
             };
-            let len = match h {
-                Header::Scalar { len, .. } | Header::Sized { len, .. } => len,
-                Header::Container { len, .. } => len,
-            };
+            let len = h.len();
             if held.len() - at < len {
                 return self.check_size(end); // the header is cut: wait for the rest
             }
@@ -162,14 +161,11 @@ impl Scanner {
             self.pos += len as u64;
             match h {
                 Header::Scalar { body, .. } => self.skip = body,
-                Header::Sized { .. } => {
-                    // ext's length field is all but its last header byte (the type)
-                    let length_bytes = match b {
-                        0xc7..=0xc9 => &fields[..len - 2],
-                        _ => fields,
-                    };
-                    self.skip = be(length_bytes);
+                // ext's length field is all but its last header byte (the type)
+                Header::Sized { .. } if (0xc7..=0xc9).contains(&b) => {
+                    self.skip = be(&fields[..len - 2])
                 }
+                Header::Sized { .. } => self.skip = be(fields),
                 Header::Container {
                     items_per_entry,
                     fixed,
@@ -177,28 +173,38 @@ impl Scanner {
                 } => {
                     let items = fixed.unwrap_or_else(|| be(fields)) * items_per_entry;
                     if items > 0 {
-                        if self.open.len() >= self.max_depth {
-                            return Err(ScanError::Malformed(format!(
-                                "malformed MessagePack: nesting deeper than max_depth ({})",
-                                self.max_depth
-                            )));
-                        }
-                        self.open.push(items);
-                        // What is held of this value so far (later bytes may be other values).
-                        self.check_size(self.pos)?;
+                        self.open_container(items)?;
                         continue;
                     }
                 }
             }
             if self.skip > 0 {
-                // A claimed length is checked before its bytes are waited for.
-                let claimed = self.pos - self.value_start + self.skip;
-                if claimed > self.max_size {
-                    return Err(self.too_large(claimed));
-                }
+                self.check_claimed()?;
                 continue;
             }
             self.item_done();
+        }
+    }
+
+    /// An array or map of `items` values (2 per map entry) starts.
+    fn open_container(&mut self, items: u64) -> Result<(), ScanError> {
+        if self.open.len() >= self.max_depth {
+            return Err(ScanError::Malformed(format!(
+                "malformed MessagePack: nesting deeper than max_depth ({})",
+                self.max_depth
+            )));
+        }
+        self.open.push(items);
+        // What is held of this value so far (later bytes may be other values).
+        self.check_size(self.pos)
+    }
+
+    /// A claimed length is checked before its bytes are waited for.
+    fn check_claimed(&self) -> Result<(), ScanError> {
+        let claimed = self.pos - self.value_start + self.skip;
+        match claimed > self.max_size {
+            true => Err(self.too_large(claimed)),
+            false => Ok(()),
         }
     }
 

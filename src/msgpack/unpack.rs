@@ -133,7 +133,6 @@ impl<'a> Unpacker<'a> {
 
     fn item(&mut self, depth: usize, place: Place) -> Result<()> {
         let s = self.stack;
-        let at = self.pos;
         let marker = Marker::from_u8(self.byte()?);
         match marker {
             Marker::FixPos(n) => s.push_int(n as i64),
@@ -158,60 +157,45 @@ impl<'a> Unpacker<'a> {
             }
             Marker::F32 => s.push_float(f32::from_be_bytes(self.be()?) as f64),
             Marker::F64 => s.push_float(f64::from_be_bytes(self.be()?)),
-            Marker::FixStr(n) => self.string(n as usize)?,
-            Marker::Str8 | Marker::Bin8 => {
-                let n = self.be::<1>()?[0] as usize;
-                self.string(n)?
-            }
-            Marker::Str16 | Marker::Bin16 => {
-                let n = u16::from_be_bytes(self.be()?) as usize;
-                self.string(n)?
-            }
-            Marker::Str32 | Marker::Bin32 => {
-                let n = u32::from_be_bytes(self.be()?) as usize;
-                self.string(n)?
-            }
-            Marker::FixArray(n) => self.array(n as usize, depth)?,
-            Marker::Array16 => {
-                let n = u16::from_be_bytes(self.be()?) as usize;
-                self.array(n, depth)?
-            }
-            Marker::Array32 => {
-                let n = u32::from_be_bytes(self.be()?) as usize;
-                self.array(n, depth)?
-            }
-            Marker::FixMap(n) => self.map(n as usize, depth)?,
-            Marker::Map16 => {
-                let n = u16::from_be_bytes(self.be()?) as usize;
-                self.map(n, depth)?
-            }
-            Marker::Map32 => {
-                let n = u32::from_be_bytes(self.be()?) as usize;
-                self.map(n, depth)?
-            }
-            Marker::FixExt1 => self.ext(1)?,
-            Marker::FixExt2 => self.ext(2)?,
-            Marker::FixExt4 => self.ext(4)?,
-            Marker::FixExt8 => self.ext(8)?,
-            Marker::FixExt16 => self.ext(16)?,
-            Marker::Ext8 => {
-                let n = self.be::<1>()?[0] as usize;
-                self.ext(n)?
-            }
-            Marker::Ext16 => {
-                let n = u16::from_be_bytes(self.be()?) as usize;
-                self.ext(n)?
-            }
-            Marker::Ext32 => {
-                let n = u32::from_be_bytes(self.be()?) as usize;
-                self.ext(n)?
-            }
-            Marker::Reserved => {
-                self.pos = at;
-                return Err(self.malformed("invalid byte 0xc1 (never used by MessagePack)"));
-            }
+            sized => self.sized(sized, depth)?,
         }
         Ok(())
+    }
+
+    /// Pushes a value that has a length: a string, an array, a map or an ext.
+    fn sized(&mut self, marker: Marker, depth: usize) -> Result<()> {
+        match marker {
+            Marker::FixStr(n) => self.string(n as usize),
+            Marker::Str8 | Marker::Bin8 => self.length::<1>().and_then(|n| self.string(n)),
+            Marker::Str16 | Marker::Bin16 => self.length::<2>().and_then(|n| self.string(n)),
+            Marker::Str32 | Marker::Bin32 => self.length::<4>().and_then(|n| self.string(n)),
+            Marker::FixArray(n) => self.array(n as usize, depth),
+            Marker::Array16 => self.length::<2>().and_then(|n| self.array(n, depth)),
+            Marker::Array32 => self.length::<4>().and_then(|n| self.array(n, depth)),
+            Marker::FixMap(n) => self.map(n as usize, depth),
+            Marker::Map16 => self.length::<2>().and_then(|n| self.map(n, depth)),
+            Marker::Map32 => self.length::<4>().and_then(|n| self.map(n, depth)),
+            Marker::FixExt1 => self.ext(1),
+            Marker::FixExt2 => self.ext(2),
+            Marker::FixExt4 => self.ext(4),
+            Marker::FixExt8 => self.ext(8),
+            Marker::FixExt16 => self.ext(16),
+            Marker::Ext8 => self.length::<1>().and_then(|n| self.ext(n)),
+            Marker::Ext16 => self.length::<2>().and_then(|n| self.ext(n)),
+            Marker::Ext32 => self.length::<4>().and_then(|n| self.ext(n)),
+            _ => {
+                // 0xc1, the one byte MessagePack never uses (the scalars were matched above).
+                self.pos -= 1;
+                Err(self.malformed("invalid byte 0xc1 (never used by MessagePack)"))
+            }
+        }
+    }
+
+    /// Reads a big-endian length of `N` bytes (1, 2 or 4).
+    #[inline]
+    fn length<const N: usize>(&mut self) -> Result<usize> {
+        let bytes: [u8; N] = self.be()?;
+        Ok(bytes.iter().fold(0usize, |n, &b| n << 8 | b as usize))
     }
 
     fn string(&mut self, n: usize) -> Result<()> {

@@ -66,84 +66,104 @@ impl TlsConfig {
     }
 
     fn apply(&self, o: &TlsOptions) -> Result<(), TlsError> {
-        let cfg = self.as_ptr();
         if let Some(mode) = o.auth_mode {
-            let mode = match mode {
-                AuthMode::None => sys::nng_tls_auth_mode::NNG_TLS_AUTH_MODE_NONE,
-                AuthMode::Optional => sys::nng_tls_auth_mode::NNG_TLS_AUTH_MODE_OPTIONAL,
-                AuthMode::Required => sys::nng_tls_auth_mode::NNG_TLS_AUTH_MODE_REQUIRED,
-            };
-            // SAFETY: a configuration we hold.
-            check(unsafe { sys::nng_tls_config_auth_mode(cfg, mode) })
-                .map_err(|e| failed(e, "tls.auth_mode"))?;
+            self.set_auth_mode(mode)?;
         }
         if let Some(path) = &o.ca_file {
-            // Read here (read_pem's checks), then given to NNG as text. A file with no
-            // certificate is refused: OpenSSL takes it as an empty list, and every handshake
-            // would fail, the message blaming the CA or the name. CRLs in it are not read.
-            let pem = read_pem(path, "tls.ca_file")?;
-            if !holds_certificate(pem.as_bytes()) {
-                return Err(invalid(&format!(
-                    "tls.ca_file {path}: no certificate in it (PEM \"BEGIN CERTIFICATE\" \
-                         blocks of the CAs to trust)"
-                )));
-            }
-            // SAFETY: a configuration we hold and the NUL-terminated PEM text, which NNG
-            // parses and copies; no CRL.
-            check(unsafe { sys::nng_tls_config_ca_chain(cfg, pem.as_ptr(), std::ptr::null()) })
-                .map_err(|e| {
-                    failed(
-                        e,
-                        &format!("tls.ca_file {path}: not a usable CA certificate"),
-                    )
-                })?;
+            self.set_ca_file(path)?;
         }
         match (&o.cert_file, &o.key_file) {
-            (Some(cert_path), Some(key_path)) => {
-                let cert = read_pem(cert_path, "tls.cert_file")?;
-                let key = read_pem(key_path, "tls.key_file")?;
-                let password = match &o.key_password {
-                    Some(p) => Some(c_string(p, "tls.key_password")?),
-                    None => None,
-                };
-                // SAFETY: NUL-terminated PEM texts that NNG parses and copies; a null password
-                // means none.
-                let rv = unsafe {
-                    sys::nng_tls_config_own_cert(
-                        cfg,
-                        cert.as_ptr(),
-                        key.as_ptr(),
-                        password.as_ref().map_or(std::ptr::null(), |p| p.as_ptr()),
-                    )
-                };
-                check(rv).map_err(|e| {
-                    let why = match (is_encrypted(key.as_bytes()), &o.key_password) {
-                        (true, None) => format!(
-                            "tls.key_file {key_path} is encrypted: give its tls.key_password"
-                        ),
-                        (true, Some(_)) => format!(
-                            "tls.key_file {key_path} is encrypted and tls.key_password does \
-                             not open it (or it is not the key of tls.cert_file {cert_path})"
-                        ),
-                        (false, _) => format!(
-                            "tls.cert_file {cert_path} and tls.key_file {key_path}: not a \
-                             certificate and its private key"
-                        ),
-                    };
-                    failed(e, &why)
-                })?;
-            }
+            (Some(cert), Some(key)) => self.set_own_cert(cert, key, o.key_password.as_deref())?,
             (None, None) => {}
             _ => return Err(invalid("tls.cert_file and tls.key_file go together")),
         }
         if let Some(name) = &o.server_name {
-            check_server_name(name)?;
-            let c_name = c_string(name, "tls.server_name")?;
-            // SAFETY: a configuration we hold and a NUL-terminated name.
-            check(unsafe { sys::nng_tls_config_server_name(cfg, c_name.as_ptr()) })
-                .map_err(|e| failed(e, "tls.server_name"))?;
+            self.set_server_name(name)?;
         }
         Ok(())
+    }
+
+    fn set_auth_mode(&self, mode: AuthMode) -> Result<(), TlsError> {
+        let mode = match mode {
+            AuthMode::None => sys::nng_tls_auth_mode::NNG_TLS_AUTH_MODE_NONE,
+            AuthMode::Optional => sys::nng_tls_auth_mode::NNG_TLS_AUTH_MODE_OPTIONAL,
+            AuthMode::Required => sys::nng_tls_auth_mode::NNG_TLS_AUTH_MODE_REQUIRED,
+        };
+        // SAFETY: a configuration we hold.
+        check(unsafe { sys::nng_tls_config_auth_mode(self.as_ptr(), mode) })
+            .map_err(|e| failed(e, "tls.auth_mode"))
+    }
+
+    fn set_ca_file(&self, path: &str) -> Result<(), TlsError> {
+        // Read here (read_pem's checks), then given to NNG as text. A file with no certificate
+        // is refused: OpenSSL takes it as an empty list, and every handshake would fail, the
+        // message blaming the CA or the name. CRLs in it are not read.
+        let pem = read_pem(path, "tls.ca_file")?;
+        if !holds_certificate(pem.as_bytes()) {
+            return Err(invalid(&format!(
+                "tls.ca_file {path}: no certificate in it (PEM \"BEGIN CERTIFICATE\" blocks of \
+                 the CAs to trust)"
+            )));
+        }
+        // SAFETY: a configuration we hold and the NUL-terminated PEM text, which NNG parses and
+        // copies; no CRL.
+        check(unsafe {
+            sys::nng_tls_config_ca_chain(self.as_ptr(), pem.as_ptr(), std::ptr::null())
+        })
+        .map_err(|e| {
+            failed(
+                e,
+                &format!("tls.ca_file {path}: not a usable CA certificate"),
+            )
+        })
+    }
+
+    fn set_own_cert(
+        &self,
+        cert_path: &str,
+        key_path: &str,
+        password: Option<&str>,
+    ) -> Result<(), TlsError> {
+        let cert = read_pem(cert_path, "tls.cert_file")?;
+        let key = read_pem(key_path, "tls.key_file")?;
+        let c_password = match password {
+            Some(p) => Some(c_string(p, "tls.key_password")?),
+            None => None,
+        };
+        // SAFETY: NUL-terminated PEM texts that NNG parses and copies; a null password means
+        // none.
+        let rv = unsafe {
+            sys::nng_tls_config_own_cert(
+                self.as_ptr(),
+                cert.as_ptr(),
+                key.as_ptr(),
+                c_password.as_ref().map_or(std::ptr::null(), |p| p.as_ptr()),
+            )
+        };
+        check(rv).map_err(|e| {
+            let why = match (is_encrypted(key.as_bytes()), password) {
+                (true, None) => {
+                    format!("tls.key_file {key_path} is encrypted: give its tls.key_password")
+                }
+                (true, Some(_)) => format!(
+                    "tls.key_file {key_path} is encrypted and tls.key_password does not open it \
+                     (or it is not the key of tls.cert_file {cert_path})"
+                ),
+                (false, _) => format!(
+                    "tls.cert_file {cert_path} and tls.key_file {key_path}: not a certificate \
+                     and its private key"
+                ),
+            };
+            failed(e, &why)
+        })
+    }
+
+    fn set_server_name(&self, name: &str) -> Result<(), TlsError> {
+        check_server_name(name)?;
+        let c_name = c_string(name, "tls.server_name")?;
+        // SAFETY: a configuration we hold and a NUL-terminated name.
+        check(unsafe { sys::nng_tls_config_server_name(self.as_ptr(), c_name.as_ptr()) })
+            .map_err(|e| failed(e, "tls.server_name"))
     }
 }
 
