@@ -25,7 +25,7 @@ impl ContextBox {
     /// The open context, or `nil, msg, "closed"` (closing the socket closes its contexts).
     pub fn open(&self) -> Result<std::cell::Ref<'_, Context>> {
         let context = self.context.borrow();
-        match context.is_open() && self.socket.socket.borrow().is_open() {
+        match context.is_open() && self.socket.open().is_ok() {
             true => Ok(context),
             false => Err(Error::returned("closed", "the context is closed")),
         }

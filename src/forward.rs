@@ -56,11 +56,7 @@ fn forward_impl(s: &Stack) -> Returns {
             ),
         )
     })?;
-    front.forwarding.set(true);
-    back.forwarding.set(true);
-    let mut forwarders = front.forwarders.borrow_mut();
-    forwarders.retain(Device::is_running);
-    forwarders.push(device);
+    front.keep_forwarder(back, device);
     s.push_bool(true);
     Ok(1)
 }

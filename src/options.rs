@@ -4,6 +4,7 @@
 //! socket's (`SocketState::set_option`, `SocketState::option`); the manual's table of socket
 //! options lists the same rows.
 
+use std::cell::{Cell, RefCell};
 use std::ffi::{c_int, CStr};
 
 use crate::codec::Strings;
@@ -30,8 +31,8 @@ pub enum Value {
     Protocol,
     /// How `send` packs strings.
     Strings,
-    /// One of nml's own switches.
-    Flag(Flag),
+    /// One of nml's own switches: where a socket keeps it.
+    Flag(fn(&OwnOptions) -> &Cell<bool>),
     /// A TCP option of every listener and dialer, made before or after.
     Tcp(TcpOption),
 }
@@ -138,7 +139,7 @@ pub const SOCKET_OPTIONS: &[SocketOption] = &[
     },
     SocketOption {
         name: "tagged",
-        value: Value::Flag(Flag::Tagged),
+        value: Value::Flag(|own| &own.tagged),
         per_context: false,
         default: None,
     },
@@ -150,7 +151,7 @@ pub const SOCKET_OPTIONS: &[SocketOption] = &[
     },
     SocketOption {
         name: "share",
-        value: Value::Flag(Flag::Share),
+        value: Value::Flag(|own| &own.share),
         per_context: false,
         default: None,
     },
@@ -199,13 +200,29 @@ pub enum Forever {
     No,
 }
 
-/// nml's own switches, each a boolean of the socket's.
-#[derive(Clone, Copy)]
-pub enum Flag {
-    /// Whether messages carry the envelope.
-    Tagged,
-    /// Whether shared buffers go as references.
-    Share,
+/// What a socket keeps for the options that are nml's own (NNG keeps the others). A new
+/// switch is a field here and a row in `SOCKET_OPTIONS`; `setopt` and `getopt` need nothing
+/// more.
+pub struct OwnOptions {
+    /// The protocol `send` encodes with when none is given.
+    pub protocol: RefCell<Protocol>,
+    /// How `send` packs strings; `None` follows `nml.config`.
+    pub strings: Cell<Option<Strings>>,
+    /// Whether messages carry the envelope (false: bare payloads, for peers that know no nml).
+    pub tagged: Cell<bool>,
+    /// Whether shared buffers go as references to their memory (peers are nml, on this host).
+    pub share: Cell<bool>,
+}
+
+impl Default for OwnOptions {
+    fn default() -> Self {
+        OwnOptions {
+            protocol: RefCell::new(Protocol::MessagePack),
+            strings: Cell::new(None),
+            tagged: Cell::new(true),
+            share: Cell::new(false),
+        }
+    }
 }
 
 /// An option's value, read from Lua and checked, or to be given back.

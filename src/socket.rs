@@ -16,7 +16,7 @@ use crate::nng::{
     TcpOptions, TlsOptions,
 };
 use crate::options::{
-    self, Flag, Setting, SocketOption, Value, DEFAULT_RECV_MAX_SIZE, SOCKET_OPTIONS,
+    self, OwnOptions, Setting, SocketOption, Value, DEFAULT_RECV_MAX_SIZE, SOCKET_OPTIONS,
 };
 use crate::protocol::Protocol;
 use crate::state::Module;
@@ -44,32 +44,26 @@ impl SocketBox {
 
 /// An NNG socket and what nml keeps beside it.
 pub struct SocketState {
-    pub socket: RefCell<Socket>,
+    socket: RefCell<Socket>,
     pub pattern: Pattern,
-    /// The protocol `send` encodes with when none is given.
-    pub protocol: RefCell<Protocol>,
-    /// Whether messages carry the envelope (false: bare payloads, for peers that know no nml).
-    pub tagged: Cell<bool>,
-    /// How `send` packs strings; `None` follows `nml.config`.
-    pub strings: Cell<Option<Strings>>,
-    /// Shared buffers go as references to their memory (peers are nml, on this host).
-    pub share: Cell<bool>,
+    /// What it keeps for nml's own options.
+    own: OwnOptions,
     /// The `recv_max_size` in force, which nml checks itself where NNG does not (inproc).
-    pub recv_max_size: Cell<usize>,
+    recv_max_size: Cell<usize>,
     /// What went through this socket, for `stats()`.
-    pub traffic: Cell<Traffic>,
+    traffic: Cell<Traffic>,
     /// The TCP options set, for every listener and dialer, made before or after.
-    pub tcp: Cell<TcpOptions>,
+    tcp: Cell<TcpOptions>,
     /// Its listeners and dialers, to give later TCP options to.
     endpoints: RefCell<Vec<Endpoint>>,
     /// A raw socket (`{raw = true}`): it only forwards, with `nml.forward`.
     pub raw: bool,
     /// The forwarders this socket is the front of; each stops when either socket closes.
-    pub forwarders: RefCell<Vec<Device>>,
+    forwarders: RefCell<Vec<Device>>,
     /// In a forwarder (front or back): NNG then adds no endpoint to it.
-    pub forwarding: Cell<bool>,
+    forwarding: Cell<bool>,
     /// Topic prefixes a sub socket subscribes to now (none: it receives nothing).
-    pub subscriptions: RefCell<std::collections::HashSet<Vec<u8>>>,
+    subscriptions: RefCell<std::collections::HashSet<Vec<u8>>>,
 }
 
 /// Messages and bytes (envelopes included) that went each way, and those refused for size.
@@ -101,7 +95,7 @@ impl SocketState {
     /// asked for them (`share`), for a message from this host, naming the process it came
     /// from (inproc: this one; ipc: the peer the kernel names). docs/design.md, "Threat model".
     pub fn shared_refs_from(&self, msg: &crate::nng::Message) -> SharedRefs {
-        if !self.share.get() {
+        if !self.own.share.get() {
             return SharedRefs::Keep;
         }
         match msg.pipe_scheme().as_deref() {
@@ -123,6 +117,16 @@ impl SocketState {
             .borrow()
             .iter()
             .all(|e| e.url().is_ok_and(|url| crate::nng::is_local_url(&url)))
+    }
+
+    /// Keeps `device`, a forwarder this socket is the front of and `back` the back of: it runs
+    /// until either closes, and neither takes a new endpoint meanwhile.
+    pub fn keep_forwarder(&self, back: &SocketState, device: Device) {
+        self.forwarding.set(true);
+        back.forwarding.set(true);
+        let mut forwarders = self.forwarders.borrow_mut();
+        forwarders.retain(Device::is_running);
+        forwarders.push(device);
     }
 
     pub fn count(&self, update: impl FnOnce(&mut Traffic)) {
@@ -155,17 +159,17 @@ impl SocketState {
 
     /// The protocol `send` encodes with when the call names none.
     pub fn default_protocol(&self) -> Protocol {
-        self.protocol.borrow().clone()
+        self.own.protocol.borrow().clone()
     }
 
     /// The envelope of a message on `topic` in `protocol`; none on an untagged socket.
     pub fn envelope(&self, topic: &[u8], protocol: &Protocol) -> envelope::Header {
-        envelope::header(topic, self.tagged.get().then_some(protocol))
+        envelope::header(topic, self.own.tagged.get().then_some(protocol))
     }
 
     /// Checks that a send may carry `topic`: only pub sockets, which put it in the envelope.
     pub fn may_carry_topic(&self, func: &str) -> Result<()> {
-        if !self.tagged.get() {
+        if !self.own.tagged.get() {
             return Err(Error::raise(format!(
                 "{func}: a topic needs the envelope, and this socket is tagged = false \
                  (it sends bare payloads: put a prefix in the payload itself)"
@@ -184,16 +188,16 @@ impl SocketState {
     /// `nml.config`'s; shared buffers as references when the socket says so.
     pub fn codec<'m>(&self, module: &'m Module, strings: Option<Strings>) -> msgpack::Codec<'m> {
         let mut codec = module.codec();
-        if let Some(strings) = strings.or(self.strings.get()) {
+        if let Some(strings) = strings.or(self.own.strings.get()) {
             codec.settings.strings = strings;
         }
-        codec.settings.share = self.share.get();
+        codec.settings.share = self.own.share.get();
         codec
     }
 
     /// Whether sends carry shared buffers as references (each held until its receivers let go).
     pub fn shares(&self) -> bool {
-        self.share.get()
+        self.own.share.get()
     }
 
     /// How many receivers a send reaches: every peer for the patterns that send to all (pub,
@@ -236,7 +240,7 @@ impl SocketState {
 
     /// Whether received messages carry the envelope.
     pub fn tagged(&self) -> bool {
-        self.tagged.get()
+        self.own.tagged.get()
     }
 
     /// A sub socket with no subscription, which nothing reaches.
@@ -369,10 +373,7 @@ impl SocketState {
         SocketState {
             socket: RefCell::new(socket),
             pattern,
-            protocol: RefCell::new(Protocol::MessagePack),
-            tagged: Cell::new(true),
-            strings: Cell::new(None),
-            share: Cell::new(false),
+            own: OwnOptions::default(),
             recv_max_size: Cell::new(DEFAULT_RECV_MAX_SIZE),
             traffic: Cell::new(Traffic::default()),
             tcp: Cell::new(TcpOptions::default()),
@@ -432,7 +433,7 @@ fn dial_impl(s: &Stack) -> Returns {
 /// and would tell a remote peer this host's pids and descriptors.
 fn local_if_sharing(b: &SocketState, what: &str, url: &CStr) -> Result<()> {
     let url = url.to_string_lossy();
-    match b.share.get() && !crate::nng::is_local_url(&url) {
+    match b.own.share.get() && !crate::nng::is_local_url(&url) {
         true => Err(Error::returned(
             "invalid",
             format!(
@@ -608,18 +609,18 @@ impl SocketState {
                 nng(socket.set_int(nng_name(), n as c_int))
             }
             (Value::Protocol, Setting::Protocol(p)) => {
-                *self.protocol.borrow_mut() = p;
+                *self.own.protocol.borrow_mut() = p;
                 Ok(())
             }
             (Value::Strings, Setting::Strings(strings)) => {
-                self.strings.set(Some(strings));
+                self.own.strings.set(Some(strings));
                 Ok(())
             }
-            (Value::Flag(Flag::Tagged), Setting::Bool(on)) => {
-                self.tagged.set(on);
+            (Value::Flag(switch), Setting::Bool(on)) => {
+                self.may_switch(o, on)?;
+                switch(&self.own).set(on);
                 Ok(())
             }
-            (Value::Flag(Flag::Share), Setting::Bool(on)) => self.set_share(on),
             (Value::Tcp(option), Setting::Bool(on)) => {
                 let mut tcp = self.tcp.get();
                 *option.of(&mut tcp) = Some(on);
@@ -649,12 +650,11 @@ impl SocketState {
                 Setting::Integer(socket.get_int(nng_name()).map_err(nng)? as i64)
             }
             Value::Protocol => Setting::Protocol(self.default_protocol()),
-            Value::Strings => match self.strings.get() {
+            Value::Strings => match self.own.strings.get() {
                 Some(strings) => Setting::Strings(strings),
                 None => Setting::Strings(Module::of(s)?.settings().strings),
             },
-            Value::Flag(Flag::Tagged) => Setting::Bool(self.tagged.get()),
-            Value::Flag(Flag::Share) => Setting::Bool(self.share.get()),
+            Value::Flag(switch) => Setting::Bool(switch(&self.own).get()),
             Value::Tcp(option) => {
                 let mut tcp = self.tcp.get();
                 Setting::Bool(option.of(&mut tcp).unwrap_or(option.default()))
@@ -713,9 +713,10 @@ impl SocketState {
         ))
     }
 
-    /// `share = true` only where every endpoint stays on this host.
-    fn set_share(&self, share: bool) -> Result<()> {
-        if share && !self.local_only() {
+    /// Whether switch `o` may be turned `on` now: `share = true` only where every endpoint
+    /// stays on this host.
+    fn may_switch(&self, o: &SocketOption, on: bool) -> Result<()> {
+        if o.name == "share" && on && !self.local_only() {
             return Err(Error::returned(
                 "invalid",
                 "share = true needs a socket whose every listener and dialer stays on this \
@@ -723,7 +724,6 @@ impl SocketState {
                  nothing elsewhere",
             ));
         }
-        self.share.set(share);
         Ok(())
     }
 }
