@@ -146,19 +146,16 @@ fn send_whole_message(
     header: &[u8],
     dontwait: bool,
 ) -> Returns {
-    let socket = b.open()?;
     let mut msg = mb.take_for_send()?;
     if let Err(e) = msg.prepend(header) {
         mb.restore(msg);
         return Err(e.into());
     }
-    let bytes = msg.len() as u64;
-    if let Err((e, mut back)) = socket.send(msg, b.may_give_up(dontwait)) {
+    if let Err((e, mut back)) = Endpoint::socket(b).send_or_return(msg, dontwait) {
         back.trim_front(header.len());
         mb.restore(back);
-        return Err(e.into());
+        return Err(e);
     }
-    b.count_sent(bytes);
     s.push_int(0);
     Ok(1)
 }

@@ -66,17 +66,36 @@ impl<'a> Endpoint<'a> {
         }
     }
 
-    /// Sends `msg`, counted; on failure it comes back with the error.
+    /// Sends `msg`, counted.
     fn send(&self, msg: Message, dontwait: bool) -> Result<()> {
+        self.send_or_return(msg, dontwait).map_err(|(e, _msg)| e)
+    }
+
+    /// Sends `msg`, counted; on failure it comes back, untouched, with the error.
+    pub fn send_or_return(
+        &self,
+        msg: Message,
+        dontwait: bool,
+    ) -> std::result::Result<(), (Error, Message)> {
         let dontwait = self.state.may_give_up(dontwait);
         let bytes = msg.len() as u64;
         let sent = match self.context {
-            Some(c) => c.open()?.send(msg, dontwait),
-            None => self.state.open()?.send(msg, dontwait),
+            Some(c) => match c.open() {
+                Ok(context) => context.send(msg, dontwait),
+                Err(closed) => return Err((closed, msg)),
+            },
+            None => match self.state.open() {
+                Ok(socket) => socket.send(msg, dontwait),
+                Err(closed) => return Err((closed, msg)),
+            },
         };
-        sent.map_err(|(e, _msg)| out_of_turn(e, self.state.pattern, Direction::Send))?;
-        self.state.count_sent(bytes);
-        Ok(())
+        match sent {
+            Ok(()) => {
+                self.state.count_sent(bytes);
+                Ok(())
+            }
+            Err((e, msg)) => Err((out_of_turn(e, self.state.pattern, Direction::Send), msg)),
+        }
     }
 
     /// Sends `msg`, first placing a hold on each shared buffer it references (`share = true`),
