@@ -9,7 +9,7 @@ use std::rc::Rc;
 use crate::error::{bad_argument, Error, Result};
 use crate::lua::{LuaFn, Returns, Stack};
 use crate::nng::Context;
-use crate::options::{self, Value};
+use crate::options::{self, Setting, Value};
 use crate::socket::{self, SocketState};
 
 pub const METATABLE: &CStr = c"nml.context";
@@ -106,7 +106,12 @@ fn setopt_impl(s: &Stack) -> Returns {
             ),
         ));
     };
-    let ms = options::integer(s, o, (3, 3), "setopt")?;
+    let Setting::Integer(ms) = options::read(s, o, (3, 3), "setopt")? else {
+        return Err(Error::raise(format!(
+            "nml: {} read as another kind",
+            o.name
+        )));
+    };
     c.open()?.set_ms(nng_name(), ms as i32).map_err(|e| {
         Error::returned(
             e.code(),

@@ -243,7 +243,7 @@ pub fn read(
 ) -> Result<Setting> {
     Ok(match o.value {
         Value::Ms(..) | Value::Bytes(_) | Value::Messages(_) => {
-            Setting::Integer(integer(s, o, (value, arg), func)?)
+            Setting::Integer(integer(s, o, value, (func, arg))?)
         }
         Value::Protocol => {
             let name = s
@@ -296,13 +296,9 @@ pub fn option(name: &str, func: &str) -> Result<&'static SocketOption> {
 }
 
 /// The integer at stack index `value` for option `o`, checked against its range. `arg` is the
-/// argument it came in, for the error: 3 for `setopt`'s value, 2 for `nml.socket`'s options.
-pub fn integer(
-    s: &Stack,
-    o: &SocketOption,
-    (value, arg): (c_int, usize),
-    func: &str,
-) -> Result<i64> {
+/// argument of `func` it came in, for the error: 3 for `setopt`'s value, 2 for `nml.socket`'s
+/// options.
+fn integer(s: &Stack, o: &SocketOption, value: c_int, (func, arg): (&str, usize)) -> Result<i64> {
     let (range, what) = o.value.range().expect("an NNG option");
     let (n, shown) = match s.kind(value) {
         Kind::Number => match s.to_number(value) {
