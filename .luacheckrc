@@ -8,3 +8,5 @@ files["spec"] = { std = "+busted", ignore = { "311", "231" } }
 -- LuaLS definitions: empty functions whose arguments only document the signature, and the
 -- classes' tables that exist only to hold them.
 files["library"] = { ignore = { "212", "241" } }
+-- Run by nginx's Lua module, which gives them `ngx`.
+files["examples/openresty"] = { std = "max+ngx_lua" }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs what nml's make targets need and this machine lacks; does nothing when all is there.
 #   tools/deps.sh [5.1 5.2 5.3 5.4 luajit luajit2 ...] [+build] [+bench] [+python] [+luarocks] [+fuzz]
-#   [+valgrind] [+lint] [+events] [+pki]
+#   [+valgrind] [+lint] [+events] [+pki] [+nginx]
 # Debian packages come from apt-get. Python packages go into a venv under build/ made with
 # Debian's own python3 (PEP 668: Debian's system Python refuses pip installs).
 set -eu
@@ -12,6 +12,7 @@ apt_wanted=""
 pip_wanted=""
 want_fuzz=""
 want_luajit2=""
+want_nginx=""
 want_apt() { apt_wanted="$apt_wanted $*"; }
 
 for arg in "$@"; do
@@ -29,6 +30,9 @@ for arg in "$@"; do
     +lint) want_apt lua-check ;;
     +events) want_apt lua-luv lua-cqueues lua-socket ;; # event loops and a stream host, for specs
     +pki) want_apt openssl ;; # the TLS specs make a throwaway CA
+    # nginx with its Lua module, unpacked into build/nginx-root (below); what it links to from
+    # the system is installed, and curl and wrk talk to it
+    +nginx) want_apt libpcre3 libpcre2-8-0 libssl3 zlib1g libcrypt1 curl wrk; want_nginx=1 ;;
     +fuzz) want_fuzz=1 ;;
     *) echo "deps.sh: unknown argument $arg" >&2; exit 2 ;;
   esac
@@ -61,6 +65,24 @@ if [ -n "$want_luajit2" ] && [ ! -x "$luajit2_root/usr/bin/luajit" ]; then
   for deb in "$debs"/*.deb; do dpkg-deb -x "$deb" "$luajit2_root"; done
   rm -rf "$debs"
   "$luajit2_root/usr/bin/luajit" -e 'require "table.nkeys"' || { echo "deps: build/luajit2-root is not OpenResty's LuaJIT" >&2; exit 1; }
+fi
+
+# Debian's nginx, its Lua module and lua-resty-core, unpacked into build/nginx-root: the Lua
+# module needs OpenResty's LuaJIT (libluajit2-5.1-2), which conflicts with Debian's luajit, on
+# which nml is tested too. spec/openresty_spec.lua runs build/nginx-root/usr/sbin/nginx.
+nginx_root="$top/build/nginx-root"
+nginx_debs="nginx libnginx-mod-http-ndk libnginx-mod-http-lua lua-resty-core lua-resty-lrucache libluajit2-5.1-2"
+if [ -n "$want_nginx" ] && [ ! -f "$nginx_root/usr/lib/nginx/modules/ngx_http_lua_module.so" ]; then
+  echo "deps: unpacking Debian's nginx, its Lua module and lua-resty-core into build/nginx-root"
+  debs=$(mktemp -d)
+  chmod 755 "$debs" # apt-get download runs as _apt where it can
+  (cd "$debs" && { apt-get download -qq $nginx_debs 2>/dev/null || {
+    sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"; $sudo apt-get update -qq && apt-get download -qq $nginx_debs; }; })
+  mkdir -p "$nginx_root"
+  for deb in "$debs"/*.deb; do dpkg-deb -x "$deb" "$nginx_root"; done
+  rm -rf "$debs"
+  LD_LIBRARY_PATH="$nginx_root/usr/lib/x86_64-linux-gnu" "$nginx_root/usr/sbin/nginx" -v 2>/dev/null \
+    || { echo "deps: build/nginx-root/usr/sbin/nginx does not run" >&2; exit 1; }
 fi
 
 if [ -n "$want_fuzz" ]; then
