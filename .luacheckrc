@@ -10,3 +10,5 @@ files["spec"] = { std = "+busted", ignore = { "311", "231" } }
 files["library"] = { ignore = { "212", "241" } }
 -- Run by nginx's Lua module, which gives them `ngx`.
 files["examples/openresty"] = { std = "max+ngx_lua" }
+-- wrk's script: wrk gives `wrk` and calls the global `done`.
+files["benches/nginx_wrk.lua"] = { globals = { "wrk", "done" } }

@@ -140,7 +140,7 @@ demo:
 	@cd examples && LUA_CPATH="$(CURDIR)/build/$(DEMO_LUA)/?.so;;" $(call interp,$(DEMO_LUA)) buffers.lua
 
 bench:
-	@tools/deps.sh 5.4 5.1 luajit luajit2 +build +bench +python +events
+	@tools/deps.sh 5.4 5.1 luajit luajit2 +build +bench +python +events +nginx
 	@for v in 5.4 5.1 luajit luajit2; do $(MAKE) --no-print-directory build-$$v || exit 1; done
 	@benches/run $(PARTS)
 

@@ -191,6 +191,38 @@ def contexts(path):
     return "\n".join(out)
 
 
+def nginx(path):
+    """Rows 'nginx <way> <connections> <requests/s> <p50 µs> <p99 µs> <errors>' from several
+    rounds, way being nml or http, into one table of medians and the median of the rounds'
+    ratios (nml's requests/s over http's; http's p99 over nml's)."""
+    figures, order = {}, []
+    for line in open(path):
+        parts = line.split()
+        if len(parts) == 7 and parts[0] == "nginx":
+            _, way, n, rate, p50, p99, errors = parts
+            if n not in figures:
+                figures[n] = {"nml": [], "http": []}
+                order.append(n)
+            figures[n][way].append((float(rate), float(p50), float(p99), int(errors)))
+    rounds = max(len(f["nml"]) for f in figures.values())
+    out = [f"*median of {rounds} rounds*", "",
+           "| connections | nml.stream req/s | HTTP req/s | nml / HTTP | nml p50 | HTTP p50 "
+           "| nml p99 | HTTP p99 | errors |",
+           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for n in order:
+        f = figures[n]
+
+        def med(way, i):
+            return statistics.median(r[i] for r in f[way])
+
+        ratio = statistics.median(a[0] / b[0] for a, b in zip(f["nml"], f["http"]))
+        errors = sum(r[3] for r in f["nml"] + f["http"])
+        out.append(f"| {n} | {med('nml', 0):,.0f} | {med('http', 0):,.0f} | {ratio:.2f}x "
+                   f"| {med('nml', 1):.0f} µs | {med('http', 1):.0f} µs "
+                   f"| {med('nml', 2):.0f} µs | {med('http', 2):.0f} µs | {errors} |")
+    return "\n".join(out)
+
+
 def tls(path):
     """Rows 'nml tcp|tls <test> <value> <unit>' and 'cpu tcp|tls <test> <value> <unit>' (both
     processes' CPU time) from several rounds into one table: the median of each, and the median
@@ -325,6 +357,8 @@ if __name__ == "__main__":
         print(compare(sys.argv[2]))
     elif sys.argv[1] == "--costs":
         print(costs(sys.argv[2]))
+    elif sys.argv[1] == "--nginx":
+        print(nginx(sys.argv[2]))
     elif sys.argv[1] == "--shm":
         print(shm(sys.argv[2]))
     elif sys.argv[1] == "--strings":
