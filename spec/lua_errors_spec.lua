@@ -73,22 +73,34 @@ describe("an nml function whose module upvalue the debug library replaced", func
   local unpack = debug.getinfo(nml.unpack, "S").what == "C" and nml.unpack or nml.decode
   local map = nml.map
     local packed = nml.pack({ name = "x", list = {}, empty = nml.map() })
-    local _, keys = debug.getupvalue(unpack, 6)
-    local _, marker = debug.getupvalue(map, 2)
-    debug.setupvalue(unpack, 6, 42)                 -- the key cache's table
+    -- where an upvalue sits: the key cache is the last, the map marker is named nml.map
+    local function find(f, is)
+      local i = 1
+      while debug.getupvalue(f, i) do
+        local _, v = debug.getupvalue(f, i)
+        if is(v, i, debug.getupvalue(f, i + 1) == nil) then return i, v end
+        i = i + 1
+      end
+      error("no such upvalue")
+    end
+    local function is_map(v) return type(v) == "table" and v.__name == "nml.map" end
+    local KEYS, keys = find(unpack, function(_, _, last) return last end)
+    local MAP, marker = find(unpack, is_map)
+    assert.are.equal(MAP, (find(map, is_map)))
+    debug.setupvalue(unpack, KEYS, 42)              -- the key cache's table
     local t = unpack(packed)
     assert.equals("x", t.name)
-    debug.setupvalue(unpack, 2, "not a table")      -- the map marker, for the empty map
+    debug.setupvalue(unpack, MAP, "not a table")    -- the map marker, for the empty map
     local ok, v, err = pcall(unpack, packed) -- decode returns nil, message where unpack raises
     assert.is_nil(ok and v or nil)
     assert.matches("marker metatable upvalue is not a table", ok and err or v)
-    debug.setupvalue(map, 2, io.stdout)
+    debug.setupvalue(map, MAP, io.stdout)
     ok, err = pcall(map, {})
     assert.is_false(ok)
     assert.matches("marker metatable upvalue is not a table", err)
-    debug.setupvalue(unpack, 6, keys)
-    debug.setupvalue(unpack, 2, marker)
-    debug.setupvalue(map, 2, marker)
+    debug.setupvalue(unpack, KEYS, keys)
+    debug.setupvalue(unpack, MAP, marker)
+    debug.setupvalue(map, MAP, marker)
     assert.same({}, map {})
     assert.equals("x", unpack(packed).name)
   end)

@@ -559,6 +559,9 @@ describe("nml-cat", function()
     for block in source:gmatch("local VALUED = (%b{})") do
       for name in block:gmatch('%[?"?([%w-]+)"?%]? = {') do parsed[name] = true end
     end
+    for block in source:gmatch("local TLS = (%b{})") do
+      for name in block:gmatch('flag = "([%w-]+)"') do parsed[name] = true end
+    end
     for block in source:gmatch("local FLAGS = (%b{})") do
       for name in block:gmatch("([%w-]+) = true") do parsed[name] = true end
     end

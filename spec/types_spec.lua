@@ -79,23 +79,55 @@ describe("library/nml.lua", function()
     done()
   end)
 
+  -- The fields of the class `name` in library/nml.lua, as a set.
+  local function class_fields(name)
+    local body = assert(library:match("%-%-%-@class " .. name:gsub("%.", "%%.") .. "\n(.-)\n\n"), name)
+    local fields = {}
+    for field in body:gmatch("%-%-%-@field ([%w_]+)%?") do fields[field] = true end
+    return fields
+  end
+
+  -- The names an unknown key's error lists ("...; known: a, b, c").
+  local function known_names(err)
+    local known = assert(tostring(err):match("known: ([%w_, ]+)"), err)
+    local names = {}
+    for name in known:gmatch("[%w_]+") do names[#names + 1] = name end
+    return names
+  end
+
   -- The TLS settings are listed once, in Rust; what names them elsewhere must keep up.
   it("names every TLS setting nml takes in library/nml.lua, nml-cat and the manual", function()
     local sock = nml.socket("pair")
     local ok, err = pcall(sock.dial, sock, "tls+tcp://127.0.0.1:1", { tls = { no_such_setting = 1 } })
     sock:close()
     assert.is_false(ok)
-    local known = assert(tostring(err):match("known: ([%w_, ]+)"), err)
     local cat = helper.read_file(here .. "/../bin/nml-cat")
+    local cat_help = helper.run(("LUA_CPATH='%s;;' %s %s/../bin/nml-cat --help"):format(helper.cpath, helper.lua, here))
     local manual = helper.read_file(here .. "/../docs/manual.md")
-    local fields = 0
-    for field in known:gmatch("[%w_]+") do
-      fields = fields + 1
-      assert.truthy(library:find("---@field " .. field .. "?", 1, true),
-        field .. " has no ---@field in library/nml.lua's TlsOptions")
-      assert.truthy(cat:find('"' .. field .. '"', 1, true), field .. " has no flag in bin/nml-cat")
-      assert.truthy(manual:find("`" .. field .. "`", 1, true), field .. " is not in the manual")
+    local fields = class_fields("nml.tls")
+    local names = known_names(err)
+    for _, name in ipairs(names) do
+      assert.truthy(fields[name], name .. " has no ---@field in library/nml.lua's nml.tls")
+      local flag = cat:match('{ flag = "([%w-]+)", key = "' .. name .. '"')
+      assert.truthy(flag, name .. " has no row in bin/nml-cat's TLS table")
+      assert.truthy(cat_help:find("--" .. flag, 1, true), "nml-cat --help does not show --" .. flag)
+      assert.truthy(manual:find("`" .. name .. "`", 1, true), name .. " is not in the manual")
     end
-    assert.is_true(fields >= 6, known)
+    assert.is_true(#names >= 6, table.concat(names, ", "))
+  end)
+
+  -- The socket options are rows of one table in Rust; the LuaLS class must keep up (the
+  -- manual's table is docs_spec's).
+  it("names every socket option in library/nml.lua's nml.socket_options", function()
+    local sock = nml.socket("pair")
+    local ok, err = pcall(sock.getopt, sock, "no_such_option")
+    sock:close()
+    assert.is_false(ok)
+    local fields = class_fields("nml.socket_options")
+    local names = known_names(err)
+    for _, name in ipairs(names) do
+      assert.truthy(fields[name], name .. " has no ---@field in library/nml.lua's nml.socket_options")
+    end
+    assert.is_true(#names >= 10, table.concat(names, ", "))
   end)
 end)

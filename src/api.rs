@@ -456,7 +456,7 @@ fn mark_table(s: &Stack, mark: Mark, func: &str) -> Returns {
             s.set_top(1);
             if s.get_metatable(1) {
                 let ours = Module::of(s)?.settings().marks.of(s.to_pointer(-1));
-                if matches!(ours, Mark::None | Mark::Bin | Mark::Ext) {
+                if !ours.is_container() {
                     return Err(bad_argument(func, 1, "table already has a metatable"));
                 }
                 s.pop(1);

@@ -1,12 +1,10 @@
 //! What the codecs share: the settings of `nml.config`, the kinds a marker metatable gives a
 //! table, and where every nml function keeps the Lua values the codecs need.
 //!
-//! Every C function nml registers carries the same upvalues (set up in `lib.rs`):
-//! 1. the module's state (`state::Module`) as a full userdata,
-//! 2. to 5. the marker metatables of `nml.map`, `nml.array`, `nml.bin` and `nml.ext` (one
-//!    per entry of [`MARKERS`]),
-//! 6. the table of cached key strings (`msgpack::keys`),
-//! 7. the trampoline of `Stack::protect`, a closure with these same upvalues.
+//! Every C function nml registers carries the same upvalues (set up in `lib.rs`, numbered in
+//! [`upvalue`]): the module's state (`state::Module`) as a full userdata; the trampoline of
+//! `Stack::protect`, a closure with these same upvalues; the marker metatables, one per entry
+//! of [`MARKERS`]; and the table of cached key strings (`msgpack::keys`).
 
 use std::ffi::{c_int, c_void};
 
@@ -41,14 +39,17 @@ pub const MARKERS: [Mark; 4] = [Mark::Map, Mark::Array, Mark::Bin, Mark::Ext];
 /// Upvalue slots of every nml C function.
 pub mod upvalue {
     pub const MODULE: i32 = 1;
-    /// The first marker metatable; the others follow in the order of `MARKERS`.
-    pub const FIRST_MARKER: i32 = 2;
-    pub const KEYS: i32 = FIRST_MARKER + super::MARKERS.len() as i32;
+    /// The trampoline of `Stack::protect`, where `lua.rs` looks for it.
     pub const PROTECT: i32 = crate::lua::PROTECT_UPVALUE;
-    pub const COUNT: i32 = PROTECT;
+    /// The first marker metatable; the others follow in the order of `MARKERS`.
+    pub const FIRST_MARKER: i32 = PROTECT + 1;
+    pub const KEYS: i32 = FIRST_MARKER + super::MARKERS.len() as i32;
+    pub const COUNT: i32 = KEYS;
+    /// The upvalues after the trampoline, shared by every function: markers and keys.
+    pub const SHARED: i32 = COUNT - PROTECT;
     const _: () = assert!(
-        PROTECT == KEYS + 1,
-        "lua.rs's PROTECT_UPVALUE follows the keys"
+        PROTECT == MODULE + 1,
+        "lua.rs's PROTECT_UPVALUE follows the module"
     );
 }
 
@@ -68,6 +69,15 @@ pub enum Mark {
 }
 
 impl Mark {
+    /// Whether it marks a plain table as a MessagePack container, which `nml.map` and
+    /// `nml.array` may mark as the other. (A match, so that a new marker must answer.)
+    pub fn is_container(self) -> bool {
+        match self {
+            Mark::Map | Mark::Array => true,
+            Mark::None | Mark::Bin | Mark::Ext => false,
+        }
+    }
+
     /// Its name: `nml.<name>` marks a table, and `__nml` in the metatable says it.
     pub fn name(self) -> &'static str {
         match self {

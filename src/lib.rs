@@ -162,13 +162,13 @@ fn push_upvalues(s: &Stack) -> (&Module, c_int, c_int) {
     let marks = Marks(std::array::from_fn(|i| s.to_pointer(base + 1 + i as c_int)));
     let module = s.push_module_udata(Module::new(marks), MODULE_METATABLE);
     let module_at = s.top();
-    // The trampoline: the same upvalues as every nml function, the last being itself (for
+    // The trampoline: the same upvalues as every nml function, the second being itself (for
     // protected calls made inside protected calls).
     s.push_value(module_at);
-    for i in 1..upvalue::PROTECT - 1 {
+    s.push_nil();
+    for i in 1..=upvalue::SHARED {
         s.push_value(base + i);
     }
-    s.push_nil();
     s.push_closure(lua::protected_trampoline, upvalue::COUNT);
     s.set_self_upvalue(-1, upvalue::PROTECT);
     debug_assert_eq!(s.top(), module_at + 1);
@@ -325,9 +325,9 @@ fn push_nml_function(
     f: unsafe extern "C-unwind" fn(*mut lua_State) -> c_int,
 ) {
     s.push_value(module_at);
-    for i in 1..upvalue::PROTECT - 1 {
+    s.push_value(module_at + 1);
+    for i in 1..=upvalue::SHARED {
         s.push_value(shared_base + i);
     }
-    s.push_value(module_at + 1);
     s.push_closure(f, upvalue::COUNT);
 }

@@ -988,8 +988,8 @@ unsafe extern "C-unwind" fn gc_collect(l: *mut lua_State) -> c_int {
 
 /// The upvalue of every nml C function that holds [`protected_trampoline`] (as a closure with
 /// the same upvalues, so that code run protected sees the module and markers as its caller
-/// does).
-pub const PROTECT_UPVALUE: c_int = 7;
+/// does): the second, after the module's state (`codec::upvalue` numbers the rest).
+pub const PROTECT_UPVALUE: c_int = 2;
 
 /// A closure handed to [`protected_trampoline`], and what it returned.
 struct Protected<F> {

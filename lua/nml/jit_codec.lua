@@ -100,13 +100,12 @@ local null = nml.null
 -- same on LuaJIT before this codec learns it.
 local markers = rust._markers
 local MAP_MT, ARRAY_MT, BIN_MT, EXT_MT = markers.map, markers.array, markers.bin, markers.ext
+local PACKED_HERE = { [MAP_MT] = true, [ARRAY_MT] = true, [BIN_MT] = true, [EXT_MT] = true }
 local OTHER_MARKER = {}
 do
   local name, mt = next(markers)
   while name do
-    if not (name == "map" or name == "array" or name == "bin" or name == "ext") then
-      OTHER_MARKER[mt] = true
-    end
+    if not PACKED_HERE[mt] then OTHER_MARKER[mt] = true end
     name, mt = next(markers, name)
   end
 end
