@@ -195,20 +195,23 @@ def nginx(path):
     """Rows 'nginx <way> <connections> <requests/s> <p50 µs> <p99 µs> <errors>' from several
     rounds, way being nml or http, into one table of medians and the median of the rounds'
     ratios (nml's requests/s over http's; http's p99 over nml's)."""
-    figures, order = {}, []
+    figures, order, cpu = {}, [], {}
     for line in open(path):
         parts = line.split()
+        if len(parts) == 5 and parts[0] == "nginx-cpu":
+            _, way, n, in_nginx, in_worker = parts
+            cpu.setdefault((n, way), []).append((float(in_nginx), float(in_worker)))
         if len(parts) == 7 and parts[0] == "nginx":
             _, way, n, rate, p50, p99, errors = parts
             if n not in figures:
-                figures[n] = {"nml": [], "http": []}
+                figures[n] = {"nml": [], "http": [], "floor": []}
                 order.append(n)
             figures[n][way].append((float(rate), float(p50), float(p99), int(errors)))
     rounds = max(len(f["nml"]) for f in figures.values())
     out = [f"*median of {rounds} rounds*", "",
            "| connections | nml.stream req/s | HTTP req/s | nml / HTTP | nml p50 | HTTP p50 "
-           "| nml p99 | HTTP p99 | errors |",
-           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "| nml p99 | HTTP p99 | errors | Lua floor req/s |",
+           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for n in order:
         f = figures[n]
 
@@ -216,10 +219,21 @@ def nginx(path):
             return statistics.median(r[i] for r in f[way])
 
         ratio = statistics.median(a[0] / b[0] for a, b in zip(f["nml"], f["http"]))
-        errors = sum(r[3] for r in f["nml"] + f["http"])
+        errors = sum(r[3] for r in f["nml"] + f["http"] + f["floor"])
+        floor = f"{med('floor', 0):,.0f}" if f["floor"] else "-"
         out.append(f"| {n} | {med('nml', 0):,.0f} | {med('http', 0):,.0f} | {ratio:.2f}x "
                    f"| {med('nml', 1):.0f} µs | {med('http', 1):.0f} µs "
-                   f"| {med('nml', 2):.0f} µs | {med('http', 2):.0f} µs | {errors} |")
+                   f"| {med('nml', 2):.0f} µs | {med('http', 2):.0f} µs | {errors} | {floor} |")
+    if cpu:
+        out += ["", "CPU time per request (medians; /proc ticks of 10 ms over each run):", "",
+                "| connections | nginx worker, nml | nginx worker, HTTP | nginx worker, Lua floor "
+                "| Lua worker, nml | Lua worker, HTTP |", "|---:|---:|---:|---:|---:|---:|"]
+        for n in order:
+            def cmed(way, i):
+                return statistics.median(r[i] for r in cpu.get((n, way), [(0, 0)]))
+            out.append(f"| {n} | {cmed('nml', 0):.1f} µs | {cmed('http', 0):.1f} µs "
+                       f"| {cmed('floor', 0):.1f} µs "
+                       f"| {cmed('nml', 1):.1f} µs | {cmed('http', 1):.1f} µs |")
     return "\n".join(out)
 
 
