@@ -402,6 +402,26 @@ describe("sockets", function()
     d:close()
   end)
 
+  it("refuses, before NNG misreads them, addresses that are no URL, no port or no path", function()
+    local s = socket("pull")
+    for url, says in pairs({
+      -- NNG took a listen without a port as any port, which a dialer of the same URL missed
+      ["tcp://127.0.0.1"] = "the URL needs a port, as in tcp://127.0.0.1:5555, or :0 for any free one",
+      ["ipc:/tmp/x.ipc"] = "not a URL: a transport, ://, then an address, as in ipc:///tmp/x.ipc",
+      ["tcp//127.0.0.1:5555"] = "not a URL: a transport, ://, then an address, as in tcp://127.0.0.1:5555",
+      ["ipc://"] = "ipc:// needs a path after it, as in ipc:///tmp/nml.ipc",
+      ["tcp://127.0.0.1:99999"] = "99999 is no TCP port: a port is 0 to 65535",
+      ["tcp://nohost.invalid:5555"] = "the host nohost.invalid does not resolve to an address",
+    }) do
+      local ok, err, code = s:listen(url)
+      assert.is_nil(ok, url)
+      assert.are.equal("bad_address", code, url)
+      assert.matches(says, err, 1, true)
+    end
+    assert.is_true(assert(s:listen("tcp://127.0.0.1:0")):port() > 0)
+    s:close()
+  end)
+
   it("returns at once from a surveyor's recv with dontwait, during a survey", function()
     -- NNG 2.0.0 stretched a receive timeout of 0 to the survey's end (patch 0013).
     local surveyor = socket("surveyor", { survey_time = 2000 })

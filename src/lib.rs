@@ -6,9 +6,10 @@
 //! Layers, lowest first. A file uses only files on its own line and the lines above it
 //! (`tools/layers.lua` checks every `crate::` path against this list, in `make test`):
 //!
-//! 1. `nng/mod.rs` `nng/endpoint.rs` `nng/pipes.rs` `nng/tls.rs` `nng/interrupt.rs` `shm.rs`:
-//!    NNG's C API, waits that Ctrl-C ends, and the OS's sealed memfds and mappings for shared
-//!    buffers, behind safe types (unsafe code allowed).
+//! 1. `nng/mod.rs` `nng/endpoint.rs` `nng/address.rs` `nng/pipes.rs` `nng/tls.rs`
+//!    `nng/interrupt.rs` `shm.rs`: NNG's C API, what addresses say, waits that Ctrl-C ends,
+//!    and the OS's sealed memfds and mappings for shared buffers, behind safe types
+//!    (unsafe code allowed).
 //! 2. `msgpack/format.rs` `msgpack/sink.rs` `msgpack/scan.rs`: MessagePack's formats, where
 //!    bytes go, where values end in a stream; pure.
 //! 3. `error.rs`: what fails, as Lua is told (`nil, message, code` or a raise).

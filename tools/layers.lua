@@ -27,7 +27,8 @@ local function exists(path)
 end
 
 -- The layer list: after a line "//! Layers", lines "//! N. `file.rs` `file.rs`: what they
--- are". Its units are ranked by their place in the list; the numbers are for the reader.
+-- are", which may go on over indented lines. Its units are ranked by their place in the list;
+-- the numbers are for the reader.
 local rank, order, unsafe_allowed = {}, {}, {}
 do
   local in_list, current_unit = false, nil
@@ -37,15 +38,16 @@ do
     elseif in_list then
       local files = line:match("^//!%s+%d+%.%s+(.*)$")
       if files then
-        local unit = #order + 1
-        order[unit] = {}
-        for file in files:gmatch("`([%w_/]+%.rs)`") do
-          rank[file] = unit
-          table.insert(order[unit], file)
-        end
-        current_unit = unit
+        current_unit = #order + 1
+        order[current_unit] = {}
+      elseif current_unit and line:match("^//!%s+%S") then
+        files = line:match("^//!%s+(.*)$") -- the unit's line goes on
       elseif not line:match("^//!") then
         break
+      end
+      for file in (files or ""):gmatch("`([%w_/]+%.rs)`") do
+        rank[file] = current_unit
+        table.insert(order[current_unit], file)
       end
       if current_unit and line:find("unsafe code allowed", 1, true) then
         unsafe_allowed[current_unit] = true

@@ -7,6 +7,7 @@ use std::ffi::{c_int, CStr};
 
 use nng_sys as sys;
 
+use super::address::{self, address_error, is_address, is_tls_scheme, url_host};
 use super::tls::{self, AuthMode, TlsConfig, TlsError, TlsOptions};
 use super::{check, NngError};
 
@@ -60,6 +61,7 @@ impl Endpoint {
         tls: Option<&TlsOptions>,
     ) -> Result<Endpoint, EndpointError> {
         let text = url.to_string_lossy();
+        address::check(&text, true)?;
         listener_has_cert(&text, tls)?;
         let mut l = sys::nng_listener::default();
         // SAFETY: url is NUL-terminated; NNG writes the new listener's id into `l`.
@@ -87,6 +89,7 @@ impl Endpoint {
         tcp: TcpOptions,
         tls: Option<&TlsOptions>,
     ) -> Result<Endpoint, EndpointError> {
+        address::check(&url.to_string_lossy(), false)?;
         let mut d = sys::nng_dialer::default();
         // SAFETY: url is NUL-terminated; NNG writes the new dialer's id into `d`.
         check(unsafe { sys::nng_dialer_create(&mut d, socket, url.as_ptr()) })
@@ -201,14 +204,6 @@ impl Endpoint {
     }
 }
 
-/// Whether a URL scheme is a transport over TLS.
-fn is_tls_scheme(scheme: &str) -> bool {
-    matches!(
-        scheme,
-        "tls+tcp" | "tls+tcp4" | "tls+tcp6" | "wss" | "wss4" | "wss6"
-    )
-}
-
 /// A TLS listener without a certificate would start, and fail every handshake: refused at
 /// once, naming what is missing (NNG says nothing until a client fails).
 fn listener_has_cert(url: &str, tls: Option<&TlsOptions>) -> Result<(), EndpointError> {
@@ -296,90 +291,6 @@ fn dial_error(error: NngError, tls: Option<&TlsOptions>, url: &str) -> EndpointE
     EndpointError { error, detail }
 }
 
-/// A failed listen or dial, with what to check when NNG found the address wrong (NNG says
-/// only "Address invalid", for a missing port as for a host that does not resolve).
-fn address_error(error: NngError, url: &str, listening: bool) -> EndpointError {
-    let scheme = url.split_once("://").map_or(url, |(scheme, _)| scheme);
-    let known = |s: &str| {
-        matches!(
-            family(s),
-            "tcp" | "tls" | "ws" | "wss" | "ipc" | "inproc" | "abstract" | "socket"
-        )
-    };
-    let detail = match error.code() {
-        "not_supported" if !known(scheme) => Some(format!(
-            "no transport {scheme}:// (tcp, ipc, inproc, ws, wss, tls+tcp, unix, abstract, and \
-             tcp4, tcp6 and the like)"
-        )),
-        "refused" if !listening && matches!(family(scheme), "ws" | "wss") => Some(
-            "nothing listens there (yet), or not at this path, or not for this host name: a \
-             ws listener on a named address answers requests for that name only (listen on \
-             0.0.0.0 to answer any); or dial with {block = false} and NNG keeps trying"
-                .to_string(),
-        ),
-        "refused" if !listening => Some(
-            "nothing listens there (yet): listen first, or dial with {block = false} and NNG \
-             keeps trying in the background"
-                .to_string(),
-        ),
-        "bad_address" => address_hint(url, listening),
-        _ => None,
-    };
-    EndpointError { error, detail }
-}
-
-/// What to check in an address NNG found invalid: a missing port, a host that does not
-/// resolve, one that is not this machine's.
-fn address_hint(url: &str, listening: bool) -> Option<String> {
-    url.split_once("://").and_then(|(scheme, rest)| {
-        let (host, port, path) = host_port_path(rest);
-        let bracketed = format!("[{host}]");
-        let host = if host.contains(':') { &bracketed } else { host };
-        match (family(scheme), listening) {
-            ("tcp" | "tls", _) if !path.is_empty() => Some(format!(
-                "a {scheme} URL has no path: {scheme}://host:port ({path} is left over)"
-            )),
-            ("tcp" | "tls" | "ws" | "wss", false) if port == "0" => Some(format!(
-                "port 0 means \"any\" only to listen: dial the listener's port \
-                 ({scheme}://{host}:5555; listener:port() tells it)"
-            )),
-            ("tcp" | "tls", _) if port.is_empty() || port.parse::<u16>().is_err() => Some(format!(
-                "the URL needs a port, as in {scheme}://{host}:5555"
-            )),
-            ("tcp" | "tls" | "ws" | "wss", false) => Some(format!(
-                "the host {host} does not resolve to an address, or the URL is malformed"
-            )),
-            ("tcp" | "tls" | "ws" | "wss", true) => Some(format!(
-                "{host} is not an address of this machine, or does not resolve: listen \
-                     on 0.0.0.0 (every address), 127.0.0.1, or one of this machine's own"
-            )),
-            _ => None,
-        }
-    })
-}
-
-/// Whether a server name is an IP address as the resolver (and patch 0012) reads it: any form
-/// inet_aton takes (127.1, 2130706433), or IPv6 with or without a zone.
-fn is_address(name: &str) -> bool {
-    if name.contains(char::is_whitespace) {
-        return false; // inet_aton would stop at the space and take the rest for nothing
-    }
-    let v6 = name.split('%').next().unwrap_or(name);
-    if v6.parse::<std::net::Ipv6Addr>().is_ok() {
-        return true;
-    }
-    let Ok(c_name) = std::ffi::CString::new(name) else {
-        return false;
-    };
-    extern "C" {
-        // glibc's; the libc crate does not declare it.
-        fn inet_aton(cp: *const std::ffi::c_char, inp: *mut libc::in_addr) -> c_int;
-    }
-    let mut addr = libc::in_addr { s_addr: 0 };
-    // SAFETY: inet_aton reads a NUL-terminated string and writes one in_addr, a local.
-    unsafe { inet_aton(c_name.as_ptr(), &mut addr) != 0 }
-}
-
 /// The TLS settings a dialer of `url` uses: on a TLS scheme, the given ones (or NNG's defaults)
 /// with the name the server's certificate must carry defaulting to the URL's host. NNG checks
 /// no name unless it is given one, so without this a certificate for any host would do.
@@ -393,85 +304,6 @@ fn dialer_tls(url: &str, tls: Option<&TlsOptions>) -> Option<TlsOptions> {
         options.server_name = url_host(rest).map(str::to_string);
     }
     Some(options)
-}
-
-/// Whether a dialer of `dialed` reaches a listener of `listened` (the same transport, path and
-/// port; the same host, or a listener on every address, or loopback both; for ipc, the same
-/// file however its path is spelled). For spotting a forwarder that would feed itself; a tcp
-/// listener reached under another host name is not seen.
-pub fn reaches(dialed: &str, listened: &str) -> bool {
-    let (Some((ds, drest)), Some((ls, lrest))) =
-        (dialed.split_once("://"), listened.split_once("://"))
-    else {
-        return false;
-    };
-    if family(ds) != family(ls) {
-        return false;
-    }
-    if family(ds) == "ipc" {
-        return drest == lrest || ipc_file(drest).is_some_and(|d| Some(d) == ipc_file(lrest));
-    }
-    if matches!(family(ds), "inproc" | "abstract" | "socket") {
-        return drest == lrest;
-    }
-    let (dhost, dport, dpath) = host_port_path(drest);
-    let (lhost, lport, lpath) = host_port_path(lrest);
-    let wildcard = |h: &str| matches!(h, "" | "*" | "0.0.0.0" | "::");
-    let loopback = |h: &str| h == "localhost" || h == "::1" || h.starts_with("127.");
-    dport == lport
-        && dpath == lpath
-        && (dhost == lhost || wildcard(lhost) || (loopback(dhost) && loopback(lhost)))
-}
-
-/// The file an ipc path names, as the kernel would find it now: a relative path taken from the
-/// working directory, then the whole path resolved (symbolic links, `.`, `..`) if it exists, as
-/// a listener's socket file does; else its directory resolved, with the file name kept; else
-/// the path with `.` and repeated slashes dropped. None for a path that names no file.
-fn ipc_file(path: &str) -> Option<std::path::PathBuf> {
-    let path = std::path::Path::new(path);
-    let absolute = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir().ok()?.join(path)
-    };
-    if let Ok(file) = std::fs::canonicalize(&absolute) {
-        return Some(file);
-    }
-    let name = absolute.file_name()?;
-    let dir = absolute.parent()?;
-    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.components().collect());
-    Some(dir.join(name))
-}
-
-/// A scheme's transport, under its several names.
-fn family(scheme: &str) -> &str {
-    match scheme {
-        "tcp" | "tcp4" | "tcp6" => "tcp",
-        "tls+tcp" | "tls+tcp4" | "tls+tcp6" => "tls",
-        "ws" | "ws4" | "ws6" => "ws",
-        "wss" | "wss4" | "wss6" => "wss",
-        "ipc" | "unix" => "ipc",
-        other => other,
-    }
-}
-
-/// `host:port/path` (or `[v6]:port/path`) as its three parts.
-fn host_port_path(rest: &str) -> (&str, &str, &str) {
-    let authority = rest.split('/').next().unwrap_or("");
-    let path = &rest[authority.len()..];
-    let host = url_host(rest).unwrap_or("");
-    let port = authority.rsplit_once(':').map_or("", |(_, p)| p);
-    (host, port, path)
-}
-
-/// The host of a URL's part after `scheme://`: `host`, `host:port`, `[v6]:port`, then a path.
-fn url_host(rest: &str) -> Option<&str> {
-    let authority = rest.split('/').next()?;
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next()?,
-        None => authority.split(':').next()?,
-    };
-    (!host.is_empty() && host != "*").then_some(host)
 }
 
 #[cfg(test)]
@@ -504,50 +336,7 @@ mod tests {
         assert_eq!(name("tls+tcp://a:1", Some("b")).as_deref(), Some("b"));
         assert_eq!(name("tcp://a:1", None), None);
         let defaulted = dialer_tls("tls+tcp://a:1", None).unwrap();
-        assert!(reaches("tcp://127.0.0.1:5555", "tcp://0.0.0.0:5555"));
-        assert!(reaches("tcp://localhost:5555", "tcp4://127.0.0.1:5555"));
-        assert!(reaches("ipc:///tmp/a.ipc", "unix:///tmp/a.ipc"));
-        assert!(!reaches("tcp://127.0.0.1:5556", "tcp://127.0.0.1:5555"));
-        assert!(!reaches("ws://127.0.0.1:80/a", "ws://127.0.0.1:80/b"));
-        assert!(!reaches("inproc://a", "inproc://b"));
         assert_eq!(defaulted.server_name.as_deref(), Some("a"));
-    }
-
-    #[test]
-    fn an_ipc_path_reaches_its_file_however_spelled() {
-        let dir = std::env::temp_dir().join(format!("nml-reaches-{}", std::process::id()));
-        let link = dir.with_extension("link");
-        std::fs::create_dir_all(dir.join("sub")).unwrap();
-        let _ = std::fs::remove_file(&link);
-        std::os::unix::fs::symlink(&dir, &link).unwrap();
-        let (d, l) = (dir.display(), link.display());
-        let listened = format!("ipc://{d}/fw.ipc");
-        // Not made: the directory part is resolved, the file name kept.
-        for dialed in [
-            format!("ipc://{d}/./fw.ipc"),
-            format!("ipc://{d}//fw.ipc"),
-            format!("ipc://{d}/sub/../fw.ipc"),
-            format!("unix://{l}/fw.ipc"),
-        ] {
-            assert!(reaches(&dialed, &listened), "{dialed}");
-        }
-        assert!(!reaches(&format!("ipc://{l}/other.ipc"), &listened));
-        assert!(!reaches(&format!("ipc://{d}/nowhere/../fw.ipc"), &listened));
-        // Made, and reached through a link to the file itself.
-        std::fs::write(dir.join("fw.ipc"), b"").unwrap();
-        std::os::unix::fs::symlink(dir.join("fw.ipc"), dir.join("alias.ipc")).unwrap();
-        assert!(reaches(&format!("ipc://{l}/alias.ipc"), &listened));
-        // Relative to the working directory.
-        let cwd = std::env::current_dir().unwrap();
-        let up = cwd
-            .components()
-            .skip(1)
-            .map(|_| "..")
-            .collect::<Vec<_>>()
-            .join("/");
-        assert!(reaches(&format!("ipc://{up}{d}/fw.ipc"), &listened));
-        std::fs::remove_dir_all(&dir).unwrap();
-        std::fs::remove_file(&link).unwrap();
     }
 
     fn listener_bool(e: Endpoint, name: &'static [u8]) -> bool {

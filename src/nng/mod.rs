@@ -8,12 +8,14 @@
 
 #![allow(unsafe_code)] // NNG's C API (lib.rs lists the files where unsafe code is allowed)
 
+mod address;
 mod endpoint;
 pub mod interrupt;
 mod pipes;
 mod tls;
 
-pub use endpoint::{reaches, Endpoint, EndpointError, TcpOptions};
+pub use address::reaches;
+pub use endpoint::{Endpoint, EndpointError, TcpOptions};
 pub use pipes::{Allow, Happened, PipeEvent};
 pub use tls::{AuthMode, TlsOptions};
 
