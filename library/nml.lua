@@ -2,6 +2,10 @@
 -- LuaLS definitions of nml's public API, for editors: add this folder to the workspace
 -- library (".luarc.json": { "workspace.library": ["<path to nml>/library"] }). It is never
 -- loaded at run time. The manual (docs/manual.md) says what each function does.
+--
+-- A call that can fail at run time returns `nil, message, code`; these types give what it
+-- returns when it succeeds, so that an editor does not flag every use of, say, a socket. Check
+-- the first value, or wrap the call in `assert`.
 
 ---@class nml
 ---@field null lightuserdata nil inside tables (the NULL lightuserdata, as cjson.null)
@@ -56,12 +60,12 @@ local Socket = {}
 
 ---@param url string
 ---@param options? { tls?: nml.tls }
----@return nml.listener|nil, string?, string?
+---@return nml.listener, string? err, string? code
 function Socket:listen(url, options) end
 
 ---@param url string
 ---@param options? { tls?: nml.tls }
----@return nml.listener|nil, string?, string?
+---@return nml.listener, string? err, string? code
 function Socket:bind(url, options) end
 
 ---@param url string
@@ -101,13 +105,13 @@ function Socket:subscribe(prefix) end
 ---@return true|nil, string?, string?
 function Socket:unsubscribe(prefix) end
 
----@return nml.context|nil, string?, string?
+---@return nml.context, string? err, string? code
 function Socket:context() end
 
----@return integer|nil, string?, string?
+---@return integer, string? err, string? code
 function Socket:recv_fd() end
 
----@return integer|nil, string?, string?
+---@return integer, string? err, string? code
 function Socket:send_fd() end
 
 ---@return nml.pipe_event[]|nil events, integer|string dropped, string? code
@@ -117,7 +121,7 @@ function Socket:pipe_events() end
 ---@return true|nil, string?, string?
 function Socket:allow(allow) end
 
----@return table|nil, string?, string?
+---@return table, string? err, string? code
 function Socket:stats() end
 
 ---@return true
@@ -145,10 +149,10 @@ function Context:setopt(name, value) end
 ---@return any|nil, string?, string?
 function Context:getopt(name) end
 
----@return integer|nil, string?, string?
+---@return integer, string? err, string? code
 function Context:recv_fd() end
 
----@return integer|nil, string?, string?
+---@return integer, string? err, string? code
 function Context:send_fd() end
 
 ---@return true
@@ -166,10 +170,10 @@ function Context:unsubscribe(prefix) end
 ---@class nml.listener
 local Listener = {}
 
----@return integer|nil, string?, string?
+---@return integer, string? err, string? code
 function Listener:port() end
 
----@return string|nil, string?, string?
+---@return string, string? err, string? code
 function Listener:url() end
 
 ---@return true
@@ -180,25 +184,25 @@ function Listener:close() end
 ---@class nml.msg
 local Message = {}
 
----@return integer|nil, string?, string?
+---@return integer, string? err, string? code
 function Message:size() end
 
----@return lightuserdata|nil, string?, string?
+---@return lightuserdata, string? err, string? code
 function Message:ptr() end
 
 ---@param offset integer
 ---@param count integer
----@return string|nil, string?, string?
+---@return string, string? err, string? code
 function Message:read(offset, count) end
 
 ---@param offset integer
 ---@param data string
----@return nml.msg|nil, string?, string?
+---@return nml.msg, string? err, string? code
 function Message:write(offset, data) end
 
 ---@param offset? integer
 ---@param count? integer
----@return string|nil, string?, string?
+---@return string, string? err, string? code
 function Message:tostring(offset, count) end
 
 ---@return 0|nil, string?, string?
@@ -222,7 +226,7 @@ function Framer:pending() end
 ---@class nml.shm_pool
 local ShmPool = {}
 
----@return nml.msg|nil buffer, string? err, string? code
+---@return nml.msg buffer, string? err, string? code
 function ShmPool:take() end
 
 ---@return integer
@@ -271,7 +275,7 @@ function Reply:result() end
 
 ---@param kind "pair"|"pair0"|"pair1"|"req"|"rep"|"pub"|"sub"|"push"|"pull"|"bus"|"surveyor"|"respondent"
 ---@param options? nml.socket_options
----@return nml.socket|nil, string?, string?
+---@return nml.socket, string? err, string? code
 function nml.socket(kind, options) end
 
 ---@param sockets (nml.socket|nml.context)[]
@@ -301,20 +305,20 @@ function nml.recv(sock, flags, ud, size) end
 function nml.forward(front, back) end
 
 ---@param size integer
----@return nml.msg|nil buffer, string? err, string? code
+---@return nml.msg buffer, string? err, string? code
 function nml.shm_alloc(size) end
 
 ---@param options { size: integer, count: integer }
----@return nml.shm_pool|nil pool, string? err, string? code
+---@return nml.shm_pool pool, string? err, string? code
 function nml.shm_pool(options) end
 
 ---@param size integer
----@return nml.msg|nil, string?, string?
+---@return nml.msg, string? err, string? code
 function nml.allocmsg(size) end
 
 ---@param msg nml.msg
 ---@param size integer
----@return nml.msg|nil, string?, string?
+---@return nml.msg, string? err, string? code
 function nml.reallocmsg(msg, size) end
 
 ---@param msg nml.msg
@@ -426,7 +430,7 @@ function nml.sleep(ms) end
 
 ---@param payload string
 ---@param options? { type?: integer|nml.protocol_name }
----@return string|nil, string?, string?
+---@return string, string? err, string? code
 function nml.frame(payload, options) end
 
 ---@param options? { max_size?: integer, type_byte?: boolean }
@@ -480,13 +484,13 @@ function nml.await_send(x, value, protocol, options) end
 ---@param sock nml.socket
 ---@param url string
 ---@param options? { tls?: nml.tls }
----@return nml.listener|nil, string?, string?
+---@return nml.listener, string? err, string? code
 function nml.listen(sock, url, options) end
 
 ---@param sock nml.socket
 ---@param url string
 ---@param options? { tls?: nml.tls }
----@return nml.listener|nil, string?, string?
+---@return nml.listener, string? err, string? code
 function nml.bind(sock, url, options) end
 
 ---@param sock nml.socket
@@ -523,15 +527,15 @@ function nml.subscribe(sock, prefix) end
 function nml.unsubscribe(sock, prefix) end
 
 ---@param sock nml.socket
----@return nml.context|nil, string?, string?
+---@return nml.context, string? err, string? code
 function nml.context(sock) end
 
 ---@param sock nml.socket
----@return integer|nil, string?, string?
+---@return integer, string? err, string? code
 function nml.recv_fd(sock) end
 
 ---@param sock nml.socket
----@return integer|nil, string?, string?
+---@return integer, string? err, string? code
 function nml.send_fd(sock) end
 
 ---@param sock nml.socket
@@ -544,7 +548,7 @@ function nml.pipe_events(sock) end
 function nml.allow(sock, allow) end
 
 ---@param sock nml.socket
----@return table|nil, string?, string?
+---@return table, string? err, string? code
 function nml.stats(sock) end
 
 ---@param sock nml.socket

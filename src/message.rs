@@ -432,6 +432,7 @@ crate::lua_functions! {
     reallocmsg => reallocmsg_impl;
     freemsg => freemsg_impl;
     msg_size => size_impl;
+    msg_len => len_impl;
     msg_ptr => ptr_impl;
     msg_tostring => tostring_impl;
     msg_read => read_impl;
@@ -482,6 +483,17 @@ fn freemsg_impl(s: &Stack) -> Returns {
 /// `#msg`, `msg:size()`.
 fn size_impl(s: &Stack) -> Returns {
     let n = check(s, 1, "size")?.size()?;
+    s.push_int(n as i64);
+    Ok(1)
+}
+
+/// `#msg`: its size. An operator gives Lua one value, so a freed message raises here where
+/// `msg:size()` returns `nil, message, "freed"` (`#msg` was nil, and `#msg + 1` then blamed
+/// arithmetic on nil).
+fn len_impl(s: &Stack) -> Returns {
+    let n = check(s, 1, "__len")?
+        .size()
+        .map_err(|e| Error::raise(format!("#msg: {}", e.message())))?;
     s.push_int(n as i64);
     Ok(1)
 }
@@ -584,7 +596,7 @@ pub const METHODS: &[(&str, LuaFn)] = &[
     ("write", msg_write),
     ("free", freemsg),
 ];
-pub const METAMETHODS: &[(&str, LuaFn)] = &[("__len", msg_size), ("__tostring", msg_describe)];
+pub const METAMETHODS: &[(&str, LuaFn)] = &[("__len", msg_len), ("__tostring", msg_describe)];
 
 /// True when the value at `idx` is an nml message (live or not).
 pub fn is_message(s: &Stack, idx: c_int) -> bool {
