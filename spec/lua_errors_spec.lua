@@ -42,6 +42,21 @@ describe("a Lua error inside an nml call", function()
   end
 end)
 
+describe("memory nml's Rust side asks for", function()
+  if luajit then
+    pending("runs out as an error, not an abort (not on LuaJIT: with all but a few MiB taken, its own "
+      .. "allocator fails first, outside the calls under test)")
+    return
+  end
+  it("runs out as an error to return, not an abort (an address-space limit)", function()
+    local cmd = string.format("ulimit -v 600000; LUA_CPATH='%s;;' %s %s/support/lua_errors.lua rust_memory",
+      helper.cpath, helper.lua, here)
+    local out, ok = helper.run(cmd)
+    assert(ok, out)
+    assert.matches("ok feed, json, pack ran out of memory", out, 1, true)
+  end)
+end)
+
 describe("an nml function whose module upvalue the debug library replaced", function()
   local g = require("nml").packsize
   if _VERSION == "Lua 5.1" and not luajit then

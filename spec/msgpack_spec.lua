@@ -363,13 +363,13 @@ describe("bad values raise clear errors", function()
       assert.matches("nesting deeper than " .. ceiling, msg)
       assert.are.equal("malformed", code)
     end
-    -- Where other values already fill the Lua stack, a deep map that no longer fits is bad
-    -- bytes too (nil, message, code), never a raised "stack overflow".
+    -- Where other values already fill the Lua stack, a deep map that no longer fits is
+    -- nil, message, "too_large" (valid bytes past a limit), never a raised "stack overflow".
     local r = { pcall(nml.unpack, string.rep("\0", 2500) .. bytes("map", ceiling - 1)) }
     assert.is_true(r[1], r[2])
     if r[2] == nil then
       assert.matches("too deep for the Lua stack", r[3])
-      assert.are.equal("malformed", r[4])
+      assert.are.equal("too_large", r[4])
     else
       assert.are.equal(2501, #r - 1)
     end
@@ -437,7 +437,16 @@ describe("bad bytes give nil, message, 'malformed'", function()
   end)
 
   it("rejects nesting past the limit", function()
-    malformed(string.rep("\145", 600) .. "\192", "nesting deeper than 512")
+    malformed(string.rep("\145", 600) .. "\192", "at byte 512: nesting deeper than 512")
+  end)
+
+  it("says valid values past the Lua stack's room are too many, not malformed", function()
+    -- a C function has 8000 stack slots on 5.1 and LuaJIT, about a million on 5.2 and later
+    local n = (_VERSION == "Lua 5.1") and 9000 or 1100000
+    local v, err, code = nml.unpack(string.rep("\145\1", n)) -- n arrays [1], one after another
+    assert.is_nil(v)
+    assert.are.equal("too_large", code)
+    assert.matches("too many values for the Lua stack: unpack them one at a time", err, 1, true)
   end)
 
   it("rejects a NaN map key", function()

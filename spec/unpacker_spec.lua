@@ -86,7 +86,27 @@ describe("nml.unpacker", function()
     nml.config { max_depth = 4 }
     local deep = nml.unpacker()
     nml.config { max_depth = 512 }
-    assert.are.equal("malformed", select(3, deep:feed(string.rep("\145", 5) .. "\1")))
+    local _, deep_err, deep_code = deep:feed(string.rep("\145", 5) .. "\1")
+    assert.are.equal("malformed", deep_code)
+    assert.matches("at byte 4 of the stream: nesting deeper than max_depth (4)", deep_err, 1, true)
+    -- offsets count from the start of the stream, not of the value being read
+    local _, at_err = nml.unpacker():feed("\1\2\3\146\1\193")
+    assert.matches("at byte 5 of the stream: 0xc1 is never used", at_err, 1, true)
+  end)
+
+  it("holds about what it is fed, however small the values (it found 8 bytes more per value)", function()
+    local data = string.rep("\1", 4 * 1024 * 1024) -- 4 Mi values of one byte
+    collectgarbage()
+    collectgarbage()
+    local before = helper.rss_kib()
+    local u = nml.unpacker()
+    for i = 1, #data, 1024 * 1024 do assert(u:feed(data:sub(i, i + 1024 * 1024 - 1))) end
+    collectgarbage()
+    local grew = math.floor((helper.rss_kib() - before) / 1024)
+    assert.is_true(grew < 20, "feeding 4 MiB grew RSS by " .. grew .. " MiB")
+    local n = 0
+    while u:next() ~= nil do n = n + 1 end
+    assert.are.equal(#data, n)
   end)
 
   it("returns a value that cannot be decoded as an error with its bytes, and goes on", function()

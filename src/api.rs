@@ -578,7 +578,7 @@ fn unwrap_impl(s: &Stack) -> Returns {
     };
     // Decoding makes Lua values, which may raise: protected, as `carried` may own a protocol.
     s.protect(0, 0, |p| {
-        carried.push(p, &body[parsed.payload_at..], buffers, SharedRefs::Keep)?;
+        carried.push(p, (body, parsed.payload_at), buffers, SharedRefs::Keep)?;
         match parsed.topic {
             [] => p.push_nil(),
             topic => p.push_bytes(topic),

@@ -116,6 +116,12 @@ impl From<crate::nng::NngError> for Error {
     }
 }
 
+/// Out of memory for what nml was writing into a vector that could not grow: an error to
+/// return, where growing it the usual way would abort the process.
+pub fn out_of_memory(what: &str) -> Error {
+    Error::returned(code::NOMEM, format!("out of memory: {what}"))
+}
+
 /// A "bad argument" error, raised by `luaL_argerror` (which names the function as Lua called it
 /// and counts arguments after `self` for methods); `func` names it in the message kept here.
 pub fn bad_argument(func: &str, arg: usize, what: impl fmt::Display) -> Error {

@@ -17,7 +17,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde::ser::{self, Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use crate::codec::{self, marker, Mark, Marks, Settings};
-use crate::error::{Error, Result};
+use crate::error::{out_of_memory, Error, Result};
 use crate::lua::{Int64, Kind, Number, Stack, Table};
 
 /// Appends the JSON text of the value at `idx` to `out`.
@@ -33,7 +33,29 @@ pub fn encode(stack: &Stack, settings: &Settings, idx: c_int, out: &mut Vec<u8>)
         ctx: &ctx,
         idx: stack.abs(idx),
     };
-    serde_json::to_writer(out, &value).map_err(|e| Error::raise(format!("cannot encode JSON: {e}")))
+    let mut writer = FallibleVec(out);
+    serde_json::to_writer(&mut writer, &value).map_err(|e| match e.io_error_kind() {
+        Some(std::io::ErrorKind::OutOfMemory) => out_of_memory("the JSON text does not fit"),
+        _ => Error::raise(format!("cannot encode JSON: {e}")),
+    })
+}
+
+/// A vector written to as `io::Write`, which grows fallibly: out of memory is an error to
+/// return, where `Vec`'s own `Write` would abort the process.
+struct FallibleVec<'a>(&'a mut Vec<u8>);
+
+impl std::io::Write for FallibleVec<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .try_reserve(bytes.len())
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::OutOfMemory))?;
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Pushes the value the JSON text `data` holds (one value, surrounding white space allowed).

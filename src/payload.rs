@@ -84,15 +84,18 @@ impl Carried {
         }
     }
 
-    /// Pushes the decoded `payload` (or its bytes, for what is not known here) and the name of
-    /// its protocol (nil for a bare payload). A decoding error carries the payload's bytes.
+    /// Pushes the decoded payload, `body` from `payload_at` on (or its bytes, for what is not
+    /// known here), and the name of its protocol (nil for a bare payload). A decoding error
+    /// carries the whole body, envelope and topic included, so that nothing received is lost;
+    /// its message counts bytes in the payload, and says so where an envelope came first.
     pub fn push(
         &self,
         s: &Stack,
-        payload: &[u8],
+        (body, payload_at): (&[u8], usize),
         buffers: Buffers,
         shared: SharedRefs,
     ) -> Result<()> {
+        let payload = &body[payload_at..];
         let Carried::Known(p) = self else {
             s.push_bytes(payload);
             match self.name() {
@@ -103,7 +106,13 @@ impl Carried {
         };
         let codec = Module::of(s)?.codec();
         p.decode_received(s, codec, payload, buffers, shared)
-            .map_err(|e| e.with_raw(payload.to_vec()))?;
+            .map_err(|e| {
+                let e = match payload_at {
+                    0 => e,
+                    n => e.context(&format!("payload after the {n}-byte envelope: ")),
+                };
+                e.with_raw(body.to_vec())
+            })?;
         if s.kind(-1) == Kind::Nil {
             // A sent nil: nml.null, so that a successful receive is never nil.
             s.pop(1);

@@ -314,7 +314,7 @@ fn sock_recv_impl(s: &Stack) -> Returns {
             true => Buffers::Strings,
             false => Buffers::Views(&msg, r.payload_at),
         };
-        r.carried.push(s, &body[r.payload_at..], buffers, shared)?;
+        r.carried.push(s, (body, r.payload_at), buffers, shared)?;
         let topic = &body[..r.topic_len];
         if topic.is_empty() {
             s.push_nil();

@@ -9,7 +9,7 @@
 use std::cell::RefCell;
 use std::ffi::{c_int, CStr};
 
-use crate::error::{bad_argument, code, Error, Result};
+use crate::error::{bad_argument, code, out_of_memory, Error, Result};
 use crate::lua::{Kind, LuaFn, Number, Returns, Stack};
 use crate::msgpack::scan::{ScanError, Scanner};
 use crate::msgpack::unpack::{expect_end, Buffers, Unpacker};
@@ -160,6 +160,11 @@ fn describe_impl(s: &Stack) -> Returns {
 /// Decodes the next complete value onto the stack.
 fn take(s: &Stack, u: &UnpackerBox) -> Returns {
     let mut stream = u.stream.try_borrow_mut().map_err(|_| busy())?;
+    if stream.failed.is_none() && stream.scanner.queued() == 0 {
+        // the scan paused with values found ahead: it goes on from there (a failure found
+        // now comes once the values before it are taken, as one found by feed does)
+        let _ = stream.scan();
+    }
     let Some(end) = stream.scanner.next_end() else {
         if let Some(e) = stream.failure() {
             return Err(e);
@@ -205,7 +210,19 @@ impl Stream {
             return Err(e);
         }
         self.let_go();
+        if self.held.try_reserve(chunk.len()).is_err() {
+            return Err(out_of_memory(&format!(
+                "nml.unpacker cannot hold {} more bytes",
+                chunk.len()
+            )));
+        }
         self.held.extend_from_slice(chunk);
+        self.scan()
+    }
+
+    /// Finds where the next values end in what is held (the scanner pauses once it has
+    /// found `MAX_QUEUED` ahead of those taken; `take` has it go on).
+    fn scan(&mut self) -> Result<()> {
         if let Err(e) = self.scanner.scan(&self.held, self.held_from) {
             self.failed = Some(match e {
                 ScanError::TooLarge(why) => (code::TOO_LARGE, why),

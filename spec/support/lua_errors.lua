@@ -190,6 +190,44 @@ function cases.memory()
   return failed .. " calls ran out of memory"
 end
 
+-- Memory nml's Rust side asks for, run out (the spec sets an address-space limit): the
+-- growth of an unpacker's bytes, of a packed value and of JSON text is refused with "nomem"
+-- where Rust's allocator would abort the process.
+function cases.rust_memory()
+  -- NNG starts its threads first: NNG's own start-up, run out of memory, aborts (its
+  -- pollq_sysinit failing calls a sysfini that panics), a case of its own, not this one
+  nml.socket("pair"):close()
+  local chunk = string.rep("\1", 32 * 1048576)
+  local t = {}
+  for i = 1, 300000 do t[i] = "string " .. i end
+  local hog = {}
+  pcall(function()
+    while true do hog[#hog + 1] = string.rep("h", 1048576) .. #hog end
+  end)
+  for _ = 1, 4 do hog[#hog] = nil end -- about 4 MiB free again, for Lua
+  collectgarbage()
+  collectgarbage()
+  local results = {}
+  for name, call in pairs {
+    feed = function() return nml.unpacker { max_size = 0 }:feed(chunk) end,
+    json = function() return nml.encode(t, "JSON") end,
+    pack = function() return nml.pack(t) end,
+  } do
+    -- nomem from nml's side, or Lua's own "not enough memory" where Lua ran out first
+    local ok, v, err, code = pcall(call)
+    if ok then
+      assert(v == nil and code == "nomem", name .. ": " .. tostring(v) .. " " .. tostring(err))
+    else
+      assert(tostring(v):find("not enough memory", 1, true), name .. " raised: " .. tostring(v))
+    end
+    results[#results + 1] = name
+  end
+  hog = nil
+  collectgarbage()
+  table.sort(results)
+  return table.concat(results, ", ") .. " ran out of memory"
+end
+
 local result = assert(cases[case], "no case " .. case)()
 still_works()
 print("ok " .. tostring(result))

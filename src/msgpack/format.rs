@@ -251,7 +251,7 @@ mod tests {
 
     fn packed(f: impl FnOnce(&mut Growable)) -> Vec<u8> {
         let mut v = Vec::new();
-        f(&mut Growable(&mut v));
+        f(&mut Growable::new(&mut v));
         v
     }
 

@@ -12,7 +12,7 @@ use std::ffi::{c_int, c_void};
 use std::rc::Rc;
 
 use crate::codec::Settings;
-use crate::error::Result;
+use crate::error::{out_of_memory, Result};
 use crate::lua::Stack;
 use crate::shm::Control;
 use format::Sink;
@@ -81,9 +81,12 @@ pub fn pack_values(
     last: c_int,
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    let mut packer = Packer::new(stack, codec, Growable(out));
+    let mut packer = Packer::new(stack, codec, Growable::new(out));
     for idx in first..=last {
         packer.pack(idx)?;
+        if packer.out.out_of_memory {
+            return Err(out_of_memory("the packed values do not fit"));
+        }
     }
     Ok(())
 }

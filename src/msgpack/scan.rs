@@ -8,6 +8,9 @@
 
 use std::collections::VecDeque;
 
+/// How many complete values the scanner finds ahead of those taken before it pauses.
+pub const MAX_QUEUED: usize = 1024;
+
 /// Why the stream cannot be read on.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ScanError {
@@ -26,7 +29,8 @@ pub struct Scanner {
     skip: u64,
     /// Items still to come in each open array or map, outermost first (a map's are 2n).
     open: Vec<u64>,
-    /// Where each complete value ends, oldest first, not yet taken.
+    /// Where each complete value ends, oldest first, not yet taken: at most `MAX_QUEUED`, the
+    /// scan pausing there, so that many small values held cost no more than their bytes.
     ends: VecDeque<u64>,
     max_size: u64,
     max_depth: usize,
@@ -128,10 +132,14 @@ impl Scanner {
     }
 
     /// Reads on through `held`, the bytes of the stream from `held_from` to what has arrived.
-    /// Every value that completes is queued for [`Scanner::next_end`].
+    /// Every value that completes is queued for [`Scanner::next_end`], up to `MAX_QUEUED`;
+    /// then it pauses, to go on when called again.
     pub fn scan(&mut self, held: &[u8], held_from: u64) -> Result<(), ScanError> {
         let end = held_from + held.len() as u64;
         loop {
+            if self.ends.len() >= MAX_QUEUED {
+                return Ok(());
+            }
             if self.skip > 0 {
                 let step = self.skip.min(end - self.pos);
                 self.pos += step;
@@ -148,10 +156,7 @@ impl Scanner {
             let at = (self.pos - held_from) as usize;
             let b = held[at];
             let Some(h) = header(b) else {
-                return Err(ScanError::Malformed(format!(
-                    "malformed MessagePack at byte {}: 0xc1 is never used",
-                    self.pos - self.value_start
-                )));
+                return Err(self.reserved());
             };
             let len = h.len();
             if held.len() - at < len {
@@ -173,7 +178,7 @@ impl Scanner {
                 } => {
                     let items = fixed.unwrap_or_else(|| be(fields)) * items_per_entry;
                     if items > 0 {
-                        self.open_container(items)?;
+                        self.open_container(items, self.pos - len as u64)?;
                         continue;
                     }
                 }
@@ -186,11 +191,20 @@ impl Scanner {
         }
     }
 
-    /// An array or map of `items` values (2 per map entry) starts.
-    fn open_container(&mut self, items: u64) -> Result<(), ScanError> {
+    /// The byte at the current position is 0xc1, which no encoder writes.
+    fn reserved(&self) -> ScanError {
+        ScanError::Malformed(format!(
+            "malformed MessagePack at byte {} of the stream: 0xc1 is never used",
+            self.pos
+        ))
+    }
+
+    /// An array or map of `items` values (2 per map entry) starts, its header at `at`.
+    fn open_container(&mut self, items: u64, at: u64) -> Result<(), ScanError> {
         if self.open.len() >= self.max_depth {
             return Err(ScanError::Malformed(format!(
-                "malformed MessagePack: nesting deeper than max_depth ({})",
+                "malformed MessagePack at byte {at} of the stream: nesting deeper than max_depth \
+                 ({})",
                 self.max_depth
             )));
         }
@@ -234,6 +248,11 @@ impl Scanner {
             "a value of {size} bytes or more, max_size is {}",
             self.max_size
         ))
+    }
+
+    /// How many complete values are found and not yet taken.
+    pub fn queued(&self) -> usize {
+        self.ends.len()
     }
 
     /// Where the oldest complete value not yet taken ends, in stream bytes.

@@ -73,32 +73,64 @@ impl Sink for Counter {
     }
 }
 
-/// Appends to a vector (reused between calls, so it keeps its capacity).
-pub struct Growable<'a>(pub &'a mut Vec<u8>);
+/// Appends to a vector (reused between calls, so it keeps its capacity). It grows fallibly:
+/// when memory runs out, writing stops and `out_of_memory` says so, where growing the vector
+/// the usual way would abort the process.
+pub struct Growable<'a> {
+    out: &'a mut Vec<u8>,
+    pub out_of_memory: bool,
+}
+
+impl<'a> Growable<'a> {
+    pub fn new(out: &'a mut Vec<u8>) -> Self {
+        Growable {
+            out,
+            out_of_memory: false,
+        }
+    }
+
+    /// Whether `n` more bytes fit, growing the vector if need be.
+    #[inline]
+    fn room(&mut self, n: usize) -> bool {
+        if !self.out_of_memory && self.out.try_reserve(n).is_err() {
+            self.out_of_memory = true;
+        }
+        !self.out_of_memory
+    }
+}
 
 impl Sink for Growable<'_> {
     #[inline]
     fn put(&mut self, bytes: &[u8]) {
-        self.0.extend_from_slice(bytes);
+        if self.room(bytes.len()) {
+            self.out.extend_from_slice(bytes);
+        }
     }
     #[inline]
     fn put_u8(&mut self, byte: u8) {
-        self.0.push(byte);
+        if self.room(1) {
+            self.out.push(byte);
+        }
     }
     #[inline]
     fn pos(&self) -> usize {
-        self.0.len()
+        self.out.len()
     }
     fn truncate(&mut self, pos: usize) {
-        self.0.truncate(pos);
+        self.out.truncate(pos);
     }
     fn open_gap(&mut self, at: usize, n: usize) {
-        let end = self.0.len();
-        self.0.resize(end + n, 0);
-        self.0.copy_within(at..end, at + n);
+        if self.room(n) {
+            let end = self.out.len();
+            self.out.resize(end + n, 0);
+            self.out.copy_within(at..end, at + n);
+        }
     }
     fn patch(&mut self, at: usize, bytes: &[u8]) {
-        self.0[at..at + bytes.len()].copy_from_slice(bytes);
+        // after a failed gap the bytes are not where they were counted: nothing is patched
+        if !self.out_of_memory {
+            self.out[at..at + bytes.len()].copy_from_slice(bytes);
+        }
     }
 }
 
@@ -173,12 +205,12 @@ impl Sink for Staged<'_> {
     fn open_gap(&mut self, at: usize, n: usize) {
         self.counter.open_gap(at, n);
         if self.fits(n) {
-            Growable(self.bytes).open_gap(at, n);
+            Growable::new(self.bytes).open_gap(at, n);
         }
     }
     fn patch(&mut self, at: usize, bytes: &[u8]) {
         if !self.spilled {
-            Growable(self.bytes).patch(at, bytes);
+            Growable::new(self.bytes).patch(at, bytes);
         }
     }
     fn take_map_counts(&mut self) -> Vec<usize> {
@@ -303,7 +335,7 @@ mod tests {
     #[test]
     fn growable_gap_moves_the_tail() {
         let mut v = vec![1, 2, 3];
-        let mut s = Growable(&mut v);
+        let mut s = Growable::new(&mut v);
         s.open_gap(1, 2);
         s.patch(1, &[8, 9]);
         assert_eq!(v, [1, 8, 9, 2, 3]);
@@ -347,7 +379,7 @@ mod tests {
         let mut counter = Counter::default();
         pack(&mut counter);
         let mut grown = Vec::new();
-        pack(&mut Growable(&mut grown));
+        pack(&mut Growable::new(&mut grown));
         assert_eq!(counter.size, grown.len());
         let mut buf = vec![0u8; counter.size];
         let mut fixed = Fixed::with_maps(&mut buf, counter.take_map_counts());
@@ -369,7 +401,7 @@ mod tests {
         }
         for (entries, cap, spills) in [(20u8, 100, false), (20, 10, true)] {
             let mut grown = Vec::new();
-            pack(&mut Growable(&mut grown), entries);
+            pack(&mut Growable::new(&mut grown), entries);
             let mut counter = Counter::default();
             pack(&mut counter, entries);
             let mut bytes = Vec::new();

@@ -126,7 +126,7 @@ impl<'a> Unpacker<'a> {
     /// Pushes the next value.
     pub fn value(&mut self) -> Result<()> {
         if !self.stack.check_stack(2) {
-            return Err(self.malformed("too many values for the Lua stack"));
+            return Err(stack_full(self.pos, 0));
         }
         self.item(0, Place::Top)
     }
@@ -164,17 +164,18 @@ impl<'a> Unpacker<'a> {
 
     /// Pushes a value that has a length: a string, an array, a map or an ext.
     fn sized(&mut self, marker: Marker, depth: usize) -> Result<()> {
+        let at = self.pos - 1; // its header, for errors about the container
         match marker {
             Marker::FixStr(n) => self.string(n as usize),
             Marker::Str8 | Marker::Bin8 => self.length::<1>().and_then(|n| self.string(n)),
             Marker::Str16 | Marker::Bin16 => self.length::<2>().and_then(|n| self.string(n)),
             Marker::Str32 | Marker::Bin32 => self.length::<4>().and_then(|n| self.string(n)),
-            Marker::FixArray(n) => self.array(n as usize, depth),
-            Marker::Array16 => self.length::<2>().and_then(|n| self.array(n, depth)),
-            Marker::Array32 => self.length::<4>().and_then(|n| self.array(n, depth)),
-            Marker::FixMap(n) => self.map(n as usize, depth),
-            Marker::Map16 => self.length::<2>().and_then(|n| self.map(n, depth)),
-            Marker::Map32 => self.length::<4>().and_then(|n| self.map(n, depth)),
+            Marker::FixArray(n) => self.array(n as usize, depth, at),
+            Marker::Array16 => self.length::<2>().and_then(|n| self.array(n, depth, at)),
+            Marker::Array32 => self.length::<4>().and_then(|n| self.array(n, depth, at)),
+            Marker::FixMap(n) => self.map(n as usize, depth, at),
+            Marker::Map16 => self.length::<2>().and_then(|n| self.map(n, depth, at)),
+            Marker::Map32 => self.length::<4>().and_then(|n| self.map(n, depth, at)),
             Marker::FixExt1 => self.ext(1),
             Marker::FixExt2 => self.ext(2),
             Marker::FixExt4 => self.ext(4),
@@ -204,8 +205,8 @@ impl<'a> Unpacker<'a> {
         Ok(())
     }
 
-    fn array(&mut self, n: usize, depth: usize) -> Result<()> {
-        self.enter(n, 1, depth)?;
+    fn array(&mut self, n: usize, depth: usize, at: usize) -> Result<()> {
+        self.enter(n, 1, depth, at)?;
         let s = self.stack;
         let array = s.new_table(n, 0);
         for i in 1..=n {
@@ -215,8 +216,8 @@ impl<'a> Unpacker<'a> {
         Ok(())
     }
 
-    fn map(&mut self, n: usize, depth: usize) -> Result<()> {
-        self.enter(n, 2, depth)?;
+    fn map(&mut self, n: usize, depth: usize, at: usize) -> Result<()> {
+        self.enter(n, 2, depth, at)?;
         let s = self.stack;
         let map = s.new_table(0, n);
         if n == 0 {
@@ -394,9 +395,14 @@ impl<'a> Unpacker<'a> {
 
     /// Checks a container of `n` entries, each at least `min_bytes` long, before its table is
     /// made: the data must hold that much, and the nesting and the Lua stack must allow it.
-    fn enter(&mut self, n: usize, min_bytes: usize, depth: usize) -> Result<()> {
+    /// Checks a container whose header starts at `at` before anything is made for it: its
+    /// depth, its claimed entries against the bytes left, and room on the Lua stack.
+    fn enter(&mut self, n: usize, min_bytes: usize, depth: usize, at: usize) -> Result<()> {
         if depth >= self.max_depth {
-            return Err(self.malformed(&format!("nesting deeper than {} levels", self.max_depth)));
+            let why = format!("nesting deeper than {} levels", self.max_depth);
+            return Err(Error::malformed(format!(
+                "malformed MessagePack at byte {at}: {why}"
+            )));
         }
         let left = self.data.len() - self.pos;
         if n.saturating_mul(min_bytes) > left {
@@ -405,7 +411,7 @@ impl<'a> Unpacker<'a> {
             )));
         }
         if !self.stack.check_stack(4) {
-            return Err(self.malformed("nesting too deep for the Lua stack"));
+            return Err(stack_full(at, depth));
         }
         Ok(())
     }
@@ -445,6 +451,19 @@ impl<'a> Unpacker<'a> {
             self.pos
         ))
     }
+}
+
+/// Valid MessagePack that does not fit on the Lua stack (a C function has at most 8000 slots
+/// on Lua 5.1 and LuaJIT): a limit, not malformed bytes.
+fn stack_full(at: usize, depth: usize) -> Error {
+    let why = match depth {
+        0 => {
+            "too many values for the Lua stack: unpack them one at a time (nml.unpack_one, or \
+              nml.unpacker)"
+        }
+        _ => "nesting too deep for the Lua stack",
+    };
+    Error::returned(code::TOO_LARGE, format!("at byte {at}: {why}"))
 }
 
 /// Makes the decoded value at the top of the stack the only object of `data`.
