@@ -586,6 +586,12 @@ describe("nml.send and nml.recv (the seed functions)", function()
     pull:close()
   end)
 
+  it("raises for nml.send without a buffer, as sock:send without a value", function()
+    local push = socket("push", { send_timeout = 20 })
+    assert.has_error(function() nml.send(push) end, "bad argument #2 to 'send' (buffer expected (nil to send nil))")
+    push:close()
+  end)
+
   it("leaves a message whole when its socket is closed, and says why a send is out of turn", function()
     local push = socket("push")
     push:close()

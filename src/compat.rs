@@ -62,10 +62,8 @@ fn send_impl(s: &Stack) -> Returns {
         Kind::Userdata | Kind::LightUserdata => {
             bytes_message(&bytes_header(), userdata_bytes(s, 2, size)?)?
         }
-        Kind::Table | Kind::Number | Kind::Boolean | Kind::Nil | Kind::None => {
-            if s.kind(2) == Kind::None {
-                s.set_top(2); // a missing value is nil
-            }
+        Kind::None => return Err(bad_argument(F, 2, "buffer expected (nil to send nil)")),
+        Kind::Table | Kind::Number | Kind::Boolean | Kind::Nil => {
             let protocol = protocol_arg.unwrap_or_else(|| b.default_protocol());
             let header = b.envelope(b"", &protocol);
             let codec = b.codec(module, None);

@@ -204,12 +204,24 @@ impl Custom {
         result
     }
 
+    /// Calls the protocol's decode function, leaving its value. One that returns `nil, err`,
+    /// as Lua functions report failure, has failed: its message is the error's.
     fn decode(&self, stack: &Stack, data: &[u8]) -> Result<()> {
+        let failed =
+            |why: &str| Error::malformed(format!("protocol {}: decode failed: {why}", self.name));
         stack.push_ref(self.decode);
         stack.push_bytes(data);
-        stack
-            .pcall(1, 1)
-            .map_err(|e| Error::malformed(format!("protocol {}: decode failed: {e}", self.name)))
+        stack.pcall(1, 2).map_err(|e| failed(&e))?;
+        if stack.kind(-2) == Kind::Nil && stack.kind(-1) != Kind::Nil {
+            let why = match stack.kind(-1) {
+                Kind::String => String::from_utf8_lossy(stack.to_bytes(-1)).into_owned(),
+                k => format!("it returned nil and a {} value", k.name()),
+            };
+            stack.pop(2);
+            return Err(failed(&why));
+        }
+        stack.pop(1);
+        Ok(())
     }
 }
 
