@@ -91,6 +91,12 @@ impl Error {
 
     /// The same error with `prefix` in front of its message (a function name, a place). It is
     /// then raised as that message, no longer as a bad argument of the function called.
+    /// The error with `note` after its message.
+    pub fn noted(mut self, note: &str) -> Error {
+        self.0.message.push_str(note);
+        self
+    }
+
     pub fn context(mut self, prefix: &str) -> Error {
         self.0.message = format!("{prefix}{}", self.0.message);
         self.0.argument = None;

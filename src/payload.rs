@@ -7,7 +7,7 @@
 use std::ffi::c_int;
 
 use crate::envelope::{self, Tag};
-use crate::error::{bad_argument, Result};
+use crate::error::{bad_argument, code, Result};
 use crate::lua::{Kind, Stack};
 use crate::msgpack::unpack::{Buffers, SharedRefs};
 use crate::protocol::Protocol;
@@ -87,7 +87,7 @@ impl Carried {
     /// Pushes the decoded payload, `body` from `payload_at` on (or its bytes, for what is not
     /// known here), and the name of its protocol (nil for a bare payload). A decoding error
     /// carries the whole body, envelope and topic included, so that nothing received is lost;
-    /// its message counts bytes in the payload, and says so where an envelope came first.
+    /// a malformed one counts bytes in the payload, and says so where an envelope came first.
     pub fn push(
         &self,
         s: &Stack,
@@ -107,9 +107,11 @@ impl Carried {
         let codec = Module::of(s)?.codec();
         p.decode_received(s, codec, payload, buffers, shared)
             .map_err(|e| {
-                let e = match payload_at {
-                    0 => e,
-                    n => e.context(&format!("payload after the {n}-byte envelope: ")),
+                let e = match (payload_at, e.code()) {
+                    (n @ 1.., Some(code::MALFORMED)) => e.noted(&format!(
+                        " (bytes of the payload, after a {n}-byte envelope)"
+                    )),
+                    _ => e,
                 };
                 e.with_raw(body.to_vec())
             })?;
