@@ -58,6 +58,11 @@ local function listen(path, serve)
   end))
 end
 
+-- A peer that hangs up before its answer is written (nginx ending a request that timed out,
+-- its client gone) must not end the worker: a write to it would raise SIGPIPE, whose default
+-- is to kill the process without a word. With a handler, the write fails instead.
+local sigpipe = uv.new_signal()
+sigpipe:start("sigpipe", function() end)
 listen(stream_path, serve_stream)
 listen(http_path, serve_http)
 local signal = uv.new_signal()

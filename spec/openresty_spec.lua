@@ -27,8 +27,14 @@ local function start(cmd, log)
   return tonumber(sh(string.format("(%s) > %s 2>&1 & echo $!", cmd, log)))
 end
 
+-- Whether process `pid` runs: a zombie no one reaps (an orphan, where PID 1 reaps nothing)
+-- does not.
 local function alive(pid)
-  return select(2, helper.run("kill -0 " .. pid .. " 2>/dev/null"))
+  local f = io.open("/proc/" .. pid .. "/stat")
+  if not f then return false end
+  local state = f:read("*a"):match("^%d+ %b() (%a)")
+  f:close()
+  return state ~= nil and state ~= "Z"
 end
 
 local function wait_for(what, check)
@@ -234,6 +240,21 @@ describe("nml inside nginx #nginx", function()
       assert.are.equal(200, status, answer.error)
       assert.are.equal(i, answer.sum)
     end
+  end)
+
+  it("keeps its workers when a peer hangs up before its answer (SIGPIPE killed worker.lua)", function()
+    local nml = require "nml"
+    -- the request and the hang-up arrive together: the answer is written to a closed socket
+    local frame = helper.hex(nml.frame(nml.wrap({ op = "sum", values = { 1 } })))
+    for i = 1, 2 do
+      sh(helper.python .. [[ -c 'import socket, sys
+for _ in range(50):
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(bytes.fromhex(sys.argv[2])); s.close()' ]]
+        .. workers[i] .. " " .. frame)
+    end
+    sh("sleep 0.6")
+    assert.is_true(alive(worker_pids[1]), "worker.lua died writing to a peer that had gone")
+    assert.is_true(alive(worker_pids[2]), "worker.py died writing to a peer that had gone")
   end)
 
   it("opens NNG sockets in a worker when the master only required nml", function()

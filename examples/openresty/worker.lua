@@ -67,6 +67,11 @@ local function serve(client)
   end)
 end
 
+-- A peer that hangs up before its answer is written (nginx ending a request that timed out,
+-- its client gone) must not end the worker: a write to it would raise SIGPIPE, whose default
+-- is to kill the process without a word. With a handler, the write fails instead.
+local sigpipe = uv.new_signal()
+sigpipe:start("sigpipe", function() end)
 os.remove(path)
 local server = uv.new_pipe(false)
 assert(server:bind(path))
