@@ -123,6 +123,20 @@ describe("contexts", function()
     surveyor:close()
   end)
 
+  -- reconnect_min 0 redialed in a loop that took a core, and -1 never redialed at all.
+  it("refuse a reconnect_min that would redial in a loop or never", function()
+    for _, ms in ipairs { 0, -1 } do
+      local ok, err = pcall(helper.nml.socket, "req", { reconnect_min = ms })
+      assert.is_false(ok)
+      assert.matches("reconnect_min must be a whole number (milliseconds: 1 to 2^31 - 1 (under 10, redials "
+        .. "take most of a core)), got " .. ms, err, 1, true)
+    end
+    local s = helper.socket("req", { reconnect_min = 1, reconnect_max = 0 })
+    assert.equals(1, s:getopt("reconnect_min"))
+    assert.has_error(function() s:setopt("reconnect_max", -1) end)
+    s:close()
+  end)
+
   it("exist where NNG has them, and say not_supported elsewhere", function()
     for _, kind in ipairs { "req", "rep", "surveyor", "respondent", "sub" } do
       local s = helper.socket(kind)

@@ -131,7 +131,7 @@ describe("sockets", function()
     local s = socket("req")
     local ranges = {
       recv_timeout = { -2, 2 ^ 31, "milliseconds: %-1 for forever, or 0 to 2%^31 %- 1" },
-      reconnect_max = { -2, 2 ^ 31, "milliseconds: %-1 for forever, or 0 to 2%^31 %- 1" },
+      reconnect_max = { -1, 2 ^ 31, "milliseconds: 0 to keep reconnect_min, or up to 2%^31 %- 1" },
       recv_max_size = { -1, math.maxinteger or 2 ^ 60, "bytes: 0 for no limit, or up to 2%^60 %- 1" },
       send_buffer = { -1, 8193, "messages: 0 to 8192" },
     }

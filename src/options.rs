@@ -21,8 +21,8 @@ pub const DEFAULT_RECV_MAX_SIZE: usize = 64 << 20;
 /// units (the function gives NNG's name), then nml's own.
 #[derive(Clone, Copy)]
 pub enum Value {
-    /// Milliseconds, and whether -1 (forever) may be given.
-    Ms(fn() -> &'static CStr, Forever),
+    /// Milliseconds, in the span the option takes.
+    Ms(fn() -> &'static CStr, Span),
     /// Bytes, 0 for no limit.
     Bytes(fn() -> &'static CStr),
     /// A number of messages, 0 to 8192.
@@ -79,13 +79,13 @@ pub struct SocketOption {
 pub const SOCKET_OPTIONS: &[SocketOption] = &[
     SocketOption {
         name: "recv_timeout",
-        value: Value::Ms(opt::recv_timeout, Forever::Yes),
+        value: Value::Ms(opt::recv_timeout, Span::OrForever),
         per_context: true,
         default: None,
     },
     SocketOption {
         name: "send_timeout",
-        value: Value::Ms(opt::send_timeout, Forever::Yes),
+        value: Value::Ms(opt::send_timeout, Span::OrForever),
         per_context: true,
         default: None,
     },
@@ -109,25 +109,25 @@ pub const SOCKET_OPTIONS: &[SocketOption] = &[
     },
     SocketOption {
         name: "reconnect_min",
-        value: Value::Ms(opt::reconnect_min, Forever::Yes),
+        value: Value::Ms(opt::reconnect_min, Span::Redial),
         per_context: false,
         default: None,
     },
     SocketOption {
         name: "reconnect_max",
-        value: Value::Ms(opt::reconnect_max, Forever::Yes),
+        value: Value::Ms(opt::reconnect_max, Span::Backoff),
         per_context: false,
         default: None,
     },
     SocketOption {
         name: "survey_time",
-        value: Value::Ms(opt::survey_time, Forever::No),
+        value: Value::Ms(opt::survey_time, Span::Survey),
         per_context: true,
         default: None,
     },
     SocketOption {
         name: "resend_time",
-        value: Value::Ms(opt::resend_time, Forever::Yes),
+        value: Value::Ms(opt::resend_time, Span::OrForever),
         per_context: true,
         default: None,
     },
@@ -173,14 +173,24 @@ impl Value {
     /// The integers NNG's options take, and how the error says so.
     pub fn range(self) -> Option<(std::ops::RangeInclusive<i64>, &'static str)> {
         match self {
-            Value::Ms(_, Forever::Yes) => Some((
+            Value::Ms(_, Span::OrForever) => Some((
                 -1..=i32::MAX as i64,
                 "milliseconds: -1 for forever, or 0 to 2^31 - 1",
             )),
             // NNG ends a survey at the clock plus survey_time: -1 and 0 would end it at once.
-            Value::Ms(_, Forever::No) => Some((
+            Value::Ms(_, Span::Survey) => Some((
                 1..=i32::MAX as i64,
                 "milliseconds: 1 to 2^31 - 1; a survey cannot wait forever",
+            )),
+            // A dial that fails is tried again after this: 0 redialed in a loop that took a
+            // core (so do 1 or 2: each try costs about 1.4 ms of CPU), -1 never tried again.
+            Value::Ms(_, Span::Redial) => Some((
+                1..=i32::MAX as i64,
+                "milliseconds: 1 to 2^31 - 1 (under 10, redials take most of a core)",
+            )),
+            Value::Ms(_, Span::Backoff) => Some((
+                0..=i32::MAX as i64,
+                "milliseconds: 0 to keep reconnect_min, or up to 2^31 - 1",
             )),
             // NNG's limit: stream transports keep the length's top 4 bits.
             Value::Bytes(_) => Some((
@@ -193,11 +203,17 @@ impl Value {
     }
 }
 
-/// Whether a millisecond option takes -1 for "forever".
+/// The milliseconds an option takes.
 #[derive(Clone, Copy)]
-pub enum Forever {
-    Yes,
-    No,
+pub enum Span {
+    /// -1 for forever, or 0 and up.
+    OrForever,
+    /// 1 and up (survey_time).
+    Survey,
+    /// 1 and up (reconnect_min).
+    Redial,
+    /// 0, or up to the most (reconnect_max).
+    Backoff,
 }
 
 /// What a socket keeps for the options that are nml's own (NNG keeps the others). A new
