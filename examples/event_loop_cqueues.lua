@@ -4,13 +4,8 @@
 local cqueues = require "cqueues"
 local nml = require "nml"
 
--- The adapter: under cqueues a coroutine waits for a descriptor with cqueues.poll.
-nml.waiter(function(fd, timeout_ms)
-  local readable = { pollfd = fd, events = "r" }
-  return cqueues.poll(readable, timeout_ms and timeout_ms / 1000) == readable
-end)
-
 local loop = cqueues.new()
+nml.waiter(loop) -- how a coroutine waits for a socket: cqueues.poll
 local here = (arg and arg[0] or ""):match("^(.*)/") or "."
 local server = dofile(here .. "/workers/event_loop_server.lua")
 local s = server.open(here)

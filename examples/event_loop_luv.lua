@@ -4,37 +4,9 @@
 local uv = require "luv"
 local nml = require "nml"
 
--- The adapter: how a coroutine waits for a readable descriptor under luv. One poll handle per
--- descriptor, shared by every coroutine waiting on it; a timer for timeouts.
-local polls = {}
-nml.waiter(function(fd, timeout_ms)
-  local me = coroutine.running()
-  local p = polls[fd]
-  if not p then
-    p = { handle = uv.new_poll(fd), waiting = {} }
-    polls[fd] = p
-  end
-  p.waiting[me] = true
-  p.handle:start("r", function()
-    local waiting = p.waiting
-    p.waiting = {}
-    p.handle:stop()
-    for co in pairs(waiting) do assert(coroutine.resume(co, true)) end
-  end)
-  local timer
-  if timeout_ms then
-    timer = uv.new_timer()
-    timer:start(timeout_ms, 0, function()
-      if p.waiting[me] then
-        p.waiting[me] = nil
-        assert(coroutine.resume(me, false))
-      end
-    end)
-  end
-  local ready = coroutine.yield()
-  if timer then timer:close() end
-  return ready
-end)
+-- How a coroutine waits for a socket: through luv (one poll handle per descriptor, shared by
+-- every coroutine waiting on it).
+nml.waiter(uv)
 
 local function spawn(f)
   assert(coroutine.resume(coroutine.create(f)))

@@ -271,6 +271,21 @@ local Reply = {}
 ---@return any raw
 function Reply:result() end
 
+--- What nml.serve returns.
+---@class nml.server
+---@field served integer requests answered with the handler's reply
+---@field failed integer requests answered with an error reply (or whose reply could not be sent)
+local Server = {}
+
+--- Takes no more requests: idle contexts end now, a busy one after its reply.
+---@return true
+function Server:stop() end
+
+---@return boolean|nil ended true once stopped; nil when a context ended on a failure; false while running
+---@return string? err
+---@return string? code
+function Server:result() end
+
 -- Module functions --------------------------------------------------------------------------
 
 ---@param kind "pair"|"pair0"|"pair1"|"req"|"rep"|"pub"|"sub"|"push"|"pull"|"bus"|"surveyor"|"respondent"
@@ -457,9 +472,23 @@ function nml.unpacker(options) end
 ---@return nml.stream
 function nml.stream(conn, options) end
 
----@param fn? fun(fd: integer, timeout_ms?: integer): boolean
+--- How a coroutine waits: a function, or a loop nml knows (the luv module, a cqueues controller
+--- or the cqueues module, the copas module).
+---@param fn? fun(fd: integer, timeout_ms?: integer): boolean|table|userdata
 ---@return function|nil previous
 function nml.waiter(fn) end
+
+--- Answers each request on a rep or respondent socket with `handler`, through `contexts`
+--- contexts in `loop` (the server is returned at once), or here, one at a time, until
+--- `server:stop()` (then the server is returned). A handler that raises gets its client a reply
+--- of protocol "nml.error" holding the message, and `on_error(message, request, server)` is told.
+---@param sock nml.socket
+---@alias nml.on_error fun(message: string, request: any, server: nml.server)
+---@param options { contexts?: integer, loop?: table|userdata, on_error?: nml.on_error }
+---@param handler fun(request: any, protocol: string, server: nml.server): any, string?
+---@return nml.server server
+---@overload fun(sock: nml.socket, options: table, handler: function): nil, string, string
+function nml.serve(sock, options, handler) end
 
 ---@param x nml.socket|nml.context
 ---@param direction "recv"|"send"

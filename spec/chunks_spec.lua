@@ -75,6 +75,21 @@ local has_subtypes = math.type ~= nil
 local exact_int64 = math.type ~= nil or jit ~= nil
 
 describe("streamed replies", function()
+  it("are refused at once on sockets and contexts that answer a request with one message", function()
+    for _, kind in ipairs { "req", "rep", "surveyor", "respondent" } do
+      local sock = helper.socket(kind)
+      for _, x in ipairs { sock, sock:context() } do
+        for func, call in pairs { send_chunks = function() nml.send_chunks(x, { 1, 2 }) end,
+                                  chunks = function() nml.chunks(x) end } do
+          local ok, err = pcall(call)
+          assert.is_false(ok)
+          assert.equals("bad argument #1 to '" .. func .. "' (a " .. kind .. " socket carries one reply per "
+            .. "request: stream over pair, push/pull or nml.stream)", (err:gsub("^[^:]*:%d+: ", "")))
+        end
+      end
+    end
+  end)
+
   it("send a list or an iterator's values as start, chunks and end, read back in order", function()
     local a, b = pair()
     assert(nml.send_chunks(a, { "one", { two = 2 }, 3 }, { id = "r1", meta = { rows = 3 } }))

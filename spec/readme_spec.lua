@@ -33,7 +33,7 @@ end
 -- What the last program of each quick start prints (a pattern).
 local prints = {
   ["Quick start: tables between processes"] = "^5\tJSON\n$",
-  ["Quick start: a server in an event loop"] = "^42\n$",
+  ["Quick start: a server in an event loop"] = "^42\nn must be a number\tnml%.error\n$",
   ["Quick start: across machines"] = "^ping pong\n$",
   ["Quick start: buffers"] = "^nml%.msg %(307200 bytes, view%)\nuserdata: 0x%x+\t307200\n$",
   ["Quick start: the codec alone"] = "^$",

@@ -20,6 +20,16 @@ do
   end
 end
 
+-- A server that answered one request and stopped.
+local function served_once(rep)
+  local url = "inproc://nml-types-serve-" .. helper.next_id()
+  assert(rep:listen(url))
+  local req = nml.socket("req")
+  assert(req:dial(url))
+  assert(req:send("once"))
+  return nml.serve(rep, {}, function(_, _, server) server:stop() end)
+end
+
 -- The classes of library/nml.lua, and a live object of each.
 local function live_objects()
   local sock = nml.socket("rep")
@@ -29,7 +39,8 @@ local function live_objects()
     Socket = sock, Context = ctx, Listener = listener, Message = nml.allocmsg(1),
     Framer = nml.framer(), Stream = nml.stream({ send = function() end, receive = function() end }),
     Unpacker = nml.unpacker(), ShmPool = nml.shm_pool { size = 1, count = 1 },
-    Reply = nml.chunks(sock), -- iterates lazily: nothing is received until it is called
+    Reply = nml.chunks(nml.socket("pair")), -- iterates lazily: nothing is received until it is called
+    Server = served_once(sock),
   }
   return objects, function() sock:close() end
 end

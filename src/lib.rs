@@ -108,6 +108,7 @@ const LUA_PARTS: &[(&std::ffi::CStr, &str)] = &[
         c"@lua/nml/framer.lua",
         include_str!("../lua/nml/framer.lua"),
     ),
+    (c"@lua/nml/loops.lua", include_str!("../lua/nml/loops.lua")),
     (c"@lua/nml/await.lua", include_str!("../lua/nml/await.lua")),
     (
         c"@lua/nml/stream.lua",
@@ -117,6 +118,7 @@ const LUA_PARTS: &[(&std::ffi::CStr, &str)] = &[
         c"@lua/nml/chunks.lua",
         include_str!("../lua/nml/chunks.lua"),
     ),
+    (c"@lua/nml/serve.lua", include_str!("../lua/nml/serve.lua")),
 ];
 
 /// LuaJIT only: the functions that say where an FFI cdata's or a string.buffer's bytes are, and

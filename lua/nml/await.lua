@@ -9,7 +9,7 @@
 --
 -- Loaded by `require "nml"` (the file is compiled into the module); it receives the module
 -- table and adds these functions to it.
-local nml = ...
+local nml, shared = ...
 
 local waiter -- function(fd, timeout_ms) -> true when fd is readable, false on timeout
 
@@ -18,16 +18,23 @@ local function in_coroutine()
   return co ~= nil and not main
 end
 
---- nml.waiter(fn) -> previous: how a coroutine waits for a readable descriptor. `fn(fd,
--- timeout_ms)` must return true once `fd` is readable or false when `timeout_ms` (nil:
--- forever) has passed, yielding to the scheduler meanwhile. nil goes back to nml.poll.
+--- nml.waiter(fn | loop) -> previous: how a coroutine waits for a readable descriptor.
+-- `fn(fd, timeout_ms)` must return true once `fd` is readable or false when `timeout_ms`
+-- (nil: forever) has passed, yielding to the scheduler meanwhile. A loop nml knows (the luv
+-- module, a cqueues controller or module, the copas module) gives its own. nil goes back to
+-- nml.poll.
 function nml.waiter(fn)
   if fn ~= nil and type(fn) ~= "function" then
-    error("bad argument #1 to 'waiter' (function or nil expected, got " .. type(fn) .. ")", 2)
+    fn = shared.adapter_for(fn, "waiter").wait
   end
   local previous = waiter
   waiter = fn
   return previous
+end
+
+--- The waiter set now (nil: none); nml.serve sets its loop's when there is none.
+function shared.waiter()
+  return waiter
 end
 
 local function descriptor(x, direction)

@@ -13,6 +13,19 @@ local nml = ...
 
 local last_id = 0
 
+-- req, rep, surveyor and respondent carry one reply per request: NNG refuses a second reply
+-- (and a req drops the reply it waits for when it sends again), so a stream raises at once.
+-- A socket's or context's description names its pattern ("nml.context (rep socket, open)").
+local ONE_REPLY = { req = true, rep = true, surveyor = true, respondent = true }
+
+local function refuse_one_reply_patterns(x, func)
+  local pattern = tostring(x):match("^nml%.socket %((%a+)") or tostring(x):match("^nml%.context %((%a+)")
+  if ONE_REPLY[pattern] then
+    error("bad argument #1 to '" .. func .. "' (a " .. pattern .. " socket carries one reply per request: "
+      .. "stream over pair, push/pull or nml.stream)", 3)
+  end
+end
+
 local function check_options(options, arg, func, known)
   if options == nil then return {} end
   if type(options) ~= "table" then
@@ -124,6 +137,7 @@ function nml.send_chunks(x, chunks, options)
   if (t ~= "table" and t ~= "userdata") or x.send == nil then
     error("bad argument #1 to 'send_chunks' (a socket, context or stream expected, got " .. t .. ")", 2)
   end
+  refuse_one_reply_patterns(x, "send_chunks")
   if type(chunks) ~= "table" and type(chunks) ~= "function" then
     error("bad argument #2 to 'send_chunks' (a list or an iterator function expected, got " .. type(chunks) .. ")", 2)
   end
@@ -214,6 +228,7 @@ function nml.chunks(x, options)
   if (t ~= "table" and t ~= "userdata") or x.recv == nil then
     error("bad argument #1 to 'chunks' (a socket, context or stream expected, got " .. t .. ")", 2)
   end
+  refuse_one_reply_patterns(x, "chunks")
   options = check_options(options, 2, "chunks", { id = true, errors = true })
   check_id(options.id, 2, "chunks")
   local raise = true
