@@ -28,7 +28,7 @@ for arg in "$@"; do
     +luarocks) want_apt luarocks ;;
     +valgrind) want_apt valgrind ;;
     +lint) want_apt lua-check ;;
-    +events) want_apt lua-luv lua-cqueues lua-socket ;; # event loops and a stream host, for specs
+    +events) want_apt lua-luv lua-cqueues lua-copas lua-socket ;; # event loops and a stream host, for specs
     +pki) want_apt openssl ;; # the TLS specs make a throwaway CA
     # nginx with its Lua module, unpacked into build/nginx-root (below); what it links to from
     # the system is installed, and curl and wrk talk to it
