@@ -70,10 +70,15 @@ describe("nml.pack / nml.unpack: Lua to MessagePack", function()
     assert.are.equal(1.5, nml.unpack(packed))
   end)
 
-  it("packs strings as str, bytes as they are", function()
+  it("packs UTF-8 strings as str and others as bin (strings = \"str\": all as str), bytes as they are", function()
     packs_to("", "a0")
     packs_to("abc", "a3616263")
-    packs_to("\255\0\254", "a3ff00fe")
+    packs_to("h\195\169", "a368c3a9")
+    packs_to("\255\0\254", "c403ff00fe")
+    nml.config { strings = "str" }
+    local as_str = hex(nml.pack("\255\0\254"))
+    nml.config { strings = "auto" }
+    assert.are.equal("a3ff00fe", as_str)
     assert.are.equal("d920", hex(nml.pack(string.rep("x", 32))):sub(1, 4))
     assert.are.equal("da0100", hex(nml.pack(string.rep("x", 256))):sub(1, 6))
     assert.are.equal("db00010000", hex(nml.pack(string.rep("x", 65536))):sub(1, 10))

@@ -1,5 +1,6 @@
--- strings = "auto": a Lua string that is not UTF-8 packs as MessagePack bin, so that peers that
--- read str as text (Python's msgpack with raw=False) take binary data without an error.
+-- strings = "auto", the default: a Lua string that is not UTF-8 packs as MessagePack bin, so that
+-- peers that read str as text (Python's msgpack with raw=False) take binary data without an
+-- error. strings = "str" packs every string as str, as other Lua MessagePack libraries do.
 local helper = require "helper"
 local nml = helper.nml
 
@@ -34,9 +35,21 @@ local function python_reads(packed)
 end
 
 describe("strings = \"auto\"", function()
-  after_each(function() nml.config { strings = "str" } end)
+  after_each(function() nml.config { strings = "auto" } end)
 
-  it("packs every string as str by default, which Python's raw=False cannot read when it is not UTF-8", function()
+  it("is the default: a binary string reaches Python as bytes with no setting", function()
+    assert.are.equal("auto", nml.config().strings)
+    assert.are.equal(BIN, family(nml.pack("\255\0\1")))
+    assert.are.equal("bytes", (python_reads(nml.pack("\255\0\1"))))
+    assert.are.equal("bytes", (python_reads(nml.wrap("\255\0\1"):sub(3))))
+    local a, b = helper.pair_of("pair", "pair", "inproc")
+    assert.are.equal("auto", a:getopt("strings"))
+    assert(a:send("\255\0\1"))
+    assert.are.equal("\255\0\1", b:recv())
+  end)
+
+  it("with strings = \"str\", packs every string as str, which Python (raw=False) cannot read unless UTF-8", function()
+    nml.config { strings = "str" }
     assert.are.equal("str", nml.config().strings)
     for _, case in ipairs(cases) do
       assert.are.equal(STR, family(nml.pack(case[1])), case[3])
@@ -78,6 +91,7 @@ describe("strings = \"auto\"", function()
 
   it("is chosen per call and per socket, the call first, then the socket, then nml.config", function()
     local raw = "\255\254"
+    nml.config { strings = "str" }
     assert.are.equal(BIN, family(nml.encode(raw, "msgpack", { strings = "auto" })))
     assert.are.equal(STR, family(nml.encode(raw)))
     assert.are.equal(BIN, family(nml.wrap(raw, nil, { strings = "auto" }):sub(3)))

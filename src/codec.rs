@@ -230,10 +230,11 @@ pub struct LuaCodec {
 }
 
 impl Settings {
-    /// The Lua codec, when it is the one to pack with: it writes strings as str only.
-    pub fn lua_packer(&self) -> Option<c_int> {
+    /// The Lua codec, when it is the one to pack with, and whether strings pack as `"auto"`
+    /// (it leaves a string that is not ASCII to the Rust codec).
+    pub fn lua_packer(&self) -> Option<(c_int, bool)> {
         let codec = self.lua_codec?;
-        (self.path != CodecPath::Rust && self.strings == Strings::Str).then_some(codec.pack)
+        (self.path != CodecPath::Rust).then_some((codec.pack, self.strings == Strings::Auto))
     }
 
     /// LuaJIT with its FFI, so with the Lua codec too. (Known before the Lua codec's chunk
@@ -262,7 +263,7 @@ impl Settings {
             marks,
             max_depth: DEFAULT_MAX_DEPTH,
             float32: false,
-            strings: Strings::Str,
+            strings: Strings::Auto,
             share: false,
             buffers_as_strings: false,
             buffer_span: None,

@@ -454,18 +454,19 @@ impl Stack {
     }
 
     /// LuaJIT: calls the Lua codec's packer (registry reference `pack`, from
-    /// `lua/nml/jit_codec.lua`) on the value at `idx`. It answers the address and size of the
+    /// `lua/nml/jit_codec.lua`) on the value at `idx`, strings packed as `"auto"` or not. It answers the address and size of the
     /// bytes it packed into its own buffer, which stay there until its next call (no Lua code
     /// runs before the caller copies them), or nothing when it leaves the value to the Rust
     /// codec: `None`.
-    pub fn lua_packed(&self, pack: c_int, idx: c_int) -> Option<&[u8]> {
+    pub fn lua_packed(&self, pack: c_int, idx: c_int, auto_strings: bool) -> Option<&[u8]> {
         let idx = self.abs(idx);
-        if !self.check_stack(3) {
+        if !self.check_stack(4) {
             return None;
         }
         self.push_ref(pack);
         self.push_value(idx);
-        self.pcall(1, 2).ok()?;
+        self.push_bool(auto_strings);
+        self.pcall(2, 2).ok()?;
         let found = self.to_f64(-2).zip(self.to_f64(-1));
         self.pop(2);
         let (address, len) = found?;

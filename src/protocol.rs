@@ -116,10 +116,10 @@ impl Protocol {
             self.encode(stack, codec, idx, scratch)?;
             return bytes_message(header, scratch);
         };
-        if let Some(pack) = codec.settings.lua_packer() {
+        if let Some((pack, auto_strings)) = codec.settings.lua_packer() {
             // LuaJIT: the Lua codec packs into its own buffer; it leaves buffer descriptors
             // (and anything else it does not take) to the Rust codec.
-            if let Some(bytes) = stack.lua_packed(pack, idx) {
+            if let Some(bytes) = stack.lua_packed(pack, idx, auto_strings) {
                 return bytes_message(header, bytes);
             }
         }

@@ -114,7 +114,7 @@ local EXACT = 2 ^ 53 -- integral numbers within this pack as integers (the manua
 local MAX_LEN = 2 ^ 32 - 1
 
 -- nml.config's settings, read again after every nml.config call.
-local max_depth, float32, lua_pack, lua_unpack, exact_int64
+local max_depth, float32, lua_pack, lua_unpack, exact_int64, config_auto
 
 -- The packer's output: one buffer for the Lua state (freed with it), grown by doubling and
 -- given back at the next call when a large value left it over KEEP bytes (a send's bytes are
@@ -253,8 +253,29 @@ local function put_length(n, m8, pos)
   error("too long", 0)
 end
 
+-- strings = "auto" packs a string that is valid UTF-8 as str, any other as bin. ASCII is UTF-8,
+-- and is checked here eight bytes at a time; a string with any other byte leaves the whole
+-- call to the Rust codec, which checks UTF-8 itself. Set for each call.
+local auto_strings = false
+local HIGH_BITS, NONE = 0x8080808080808080ULL, 0ULL
+local cu64p = ffi.typeof("const uint64_t *")
+
+local function ascii(s, n)
+  local p = ffi_cast(cu8p, s)
+  local words = rshift(n, 3)
+  local w = ffi_cast(cu64p, p)
+  for i = 0, words - 1 do
+    if band(w[i], HIGH_BITS) ~= NONE then return false end
+  end
+  for i = words * 8, n - 1 do
+    if p[i] >= 0x80 then return false end
+  end
+  return true
+end
+
 local function put_string(s, pos)
   local n = #s
+  if auto_strings and not ascii(s, n) then error("strings = \"auto\": not ASCII", 0) end
   ensure(pos, n + 5)
   if n < 32 then
     buf[pos] = 0xa0 + n
@@ -534,6 +555,7 @@ local rust_pack = rust.pack
 function nml.pack(...)
   local n = select("#", ...)
   if lua_pack and n > 0 then
+    auto_strings = config_auto
     -- A large string or nml.bin alone: its header joined to it, one copy into the result
     -- rather than two (into the buffer, then out of it).
     local v = ...
@@ -542,7 +564,7 @@ function nml.pack(...)
       if type(bytes) == "string" and #bytes > 4096 and #bytes <= MAX_LEN then
         return ffi_string(buf, put_length(#bytes, 0xc4, 0)) .. bytes
       end
-    elseif n == 1 and type(v) == "string" and #v > 4096 and #v <= MAX_LEN then
+    elseif n == 1 and type(v) == "string" and #v > 4096 and #v <= MAX_LEN and not auto_strings then
       return ffi_string(buf, put_length(#v, 0xd9, 0)) .. v
     end
     local s = packed_string(n, ...)
@@ -553,7 +575,8 @@ end
 
 -- For a send (the Rust side calls it, on sockets whose protocol is MessagePack): the value
 -- packed into buf; returns its address and size, or nothing for the Rust codec to pack it.
-local function pack_message(v)
+local function pack_message(v, auto)
+  auto_strings = auto
   shrink()
   local ok, size = pcall(pack_value, v, 0, 0)
   if not ok then return nil end
@@ -850,8 +873,8 @@ end
 local config = rust.config
 local function settings_changed(now)
   max_depth, float32, exact_int64 = now.max_depth, now.float32, now.int64 == "cdata"
-  -- strings = "auto" checks UTF-8, which only the Rust codec does.
-  lua_pack = now.codec ~= "rust" and now.strings == "str"
+  lua_pack = now.codec ~= "rust"
+  config_auto = now.strings == "auto"
   lua_unpack = now.codec == "auto" and "auto" or now.codec == "lua"
   return now
 end
