@@ -107,17 +107,35 @@ fn take_impl(s: &Stack) -> Returns {
         unheld.map(|i| free.swap_remove(i))
     };
     let Some(segment) = segment else {
-        let held = pool.controls.iter().filter(|c| c.is_held()).count();
-        return Err(Error::returned(
-            code::AGAIN,
-            format!(
-                "every buffer of the pool is in use ({} lent here, {held} held by receivers)",
-                pool.controls.len() - pool.home.borrow().len()
-            ),
-        ));
+        return Err(Error::returned(code::AGAIN, all_in_use(pool)));
     };
     MsgBox::push_mapped(s, segment, Some(&pool.home))?;
     Ok(1)
+}
+
+/// Why `take` found nothing: how many buffers are lent here, and which receiving processes
+/// hold the others (the first few, by pid).
+fn all_in_use(pool: &PoolBox) -> String {
+    let held = pool.controls.iter().filter(|c| c.is_held()).count();
+    let mut by_pid: Vec<(u32, u32)> = Vec::new();
+    for (pid, views) in pool.controls.iter().flat_map(|c| c.holders()) {
+        match by_pid.iter_mut().find(|(p, _)| *p == pid) {
+            Some(entry) => entry.1 += views,
+            None => by_pid.push((pid, views)),
+        }
+    }
+    let named: Vec<String> = (by_pid.iter().take(8))
+        .map(|(pid, views)| format!("pid {pid}: {views}"))
+        .collect();
+    let who = match named.is_empty() {
+        true => String::new(),
+        false => format!("; views open by {}", named.join(", ")),
+    };
+    format!(
+        "every buffer of the pool is in use ({} lent here, {held} held by receivers{who}): \
+         a receiver gives a buffer back when it frees its view or the view is collected",
+        pool.controls.len() - pool.home.borrow().len()
+    )
 }
 
 /// `pool:available() -> n`: buffers `take` could lend now.

@@ -27,7 +27,7 @@ use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 const MAGIC: u64 = u64::from_be_bytes(*b"nml.shm2");
 /// The memfd's name, which `/proc/<pid>/fd/<fd>` shows as `/memfd:<name> (deleted)`.
@@ -48,6 +48,38 @@ struct ControlBlock {
     in_flight: AtomicU32,
     /// Receivers' views open now (a forwarder's fan-out may open more than were counted).
     views: AtomicU32,
+    /// Who holds those views: up to HOLDER_SLOTS processes, each slot a pid (high 32 bits) and
+    /// its views (low 32), so that a pool can name them and give back the views of one that
+    /// died (docs/wire-format.md, "Shared buffers").
+    holders: [AtomicU64; HOLDER_SLOTS],
+}
+
+/// Receiving processes a control page names; more still count in `views`.
+const HOLDER_SLOTS: usize = 16;
+
+/// Views of shared buffers this process holds now, in every Lua state.
+static VIEWS_OPEN: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether this process holds a view of a shared buffer (and a collection might give one back).
+pub fn views_open() -> bool {
+    VIEWS_OPEN.load(Ordering::Relaxed) > 0
+}
+
+fn slot(pid: u32, views: u32) -> u64 {
+    (u64::from(pid) << 32) | u64::from(views)
+}
+
+fn slot_parts(v: u64) -> (u32, u32) {
+    ((v >> 32) as u32, v as u32)
+}
+
+/// Whether process `pid` no longer exists (a zombie counts as gone: its mappings are).
+fn is_gone(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return true;
+    };
+    // The state follows the command's closing parenthesis: "pid (comm) S ...".
+    stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z'))
 }
 
 /// What crosses instead of the bytes: enough for a process of the same user on this host to
@@ -111,10 +143,18 @@ impl Control {
         unsafe { &*self.block }
     }
 
-    /// Whether anyone may still read the buffer: a reference on its way, or a view open.
+    /// Whether anyone may still read the buffer: a reference on its way, or a view open by a
+    /// process that still exists.
     pub fn is_held(&self) -> bool {
         let b = self.block();
-        b.in_flight.load(Ordering::SeqCst) > 0 || b.views.load(Ordering::SeqCst) > 0
+        if b.in_flight.load(Ordering::SeqCst) > 0 {
+            return true;
+        }
+        if b.views.load(Ordering::SeqCst) == 0 {
+            return false;
+        }
+        self.release_gone_holders();
+        b.views.load(Ordering::SeqCst) > 0
     }
 
     /// Counts `n` references about to be sent.
@@ -144,14 +184,70 @@ impl Control {
             return false;
         }
         self.drop_in_flight(1);
+        self.note_holder(true);
+        VIEWS_OPEN.fetch_add(1, Ordering::Relaxed);
         true
     }
 
     fn close_view(&self) {
+        VIEWS_OPEN.fetch_sub(1, Ordering::Relaxed);
+        self.note_holder(false);
         let views = &self.block().views;
         let _ = views.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| {
             Some(v.saturating_sub(1))
         });
+    }
+
+    /// Counts one view more (or fewer) in this process's holder slot: its own, else a free
+    /// one (no views). With every slot taken the view counts in `views` alone.
+    fn note_holder(&self, opened: bool) {
+        let me = std::process::id();
+        let slots = &self.block().holders;
+        let mine = |v: u64| slot_parts(v).0 == me && slot_parts(v).1 > 0;
+        for s in slots.iter() {
+            let update = |v: u64| match opened {
+                true if mine(v) => Some(v + 1),
+                false if mine(v) => Some(v - 1),
+                _ => None,
+            };
+            if s.fetch_update(Ordering::SeqCst, Ordering::SeqCst, update).is_ok() {
+                return;
+            }
+        }
+        if opened {
+            let free = |v: u64| (slot_parts(v).1 == 0).then_some(slot(me, 1));
+            for s in slots.iter() {
+                if s.fetch_update(Ordering::SeqCst, Ordering::SeqCst, free).is_ok() {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The processes holding views now, with how many each.
+    pub fn holders(&self) -> Vec<(u32, u32)> {
+        let slots = &self.block().holders;
+        let held = slots.iter().map(|s| slot_parts(s.load(Ordering::SeqCst)));
+        held.filter(|&(_, views)| views > 0).collect()
+    }
+
+    /// Gives back the views of holders that no longer exist (killed while reading): they can
+    /// read nothing now. A pid in use again by another process is left alone, which only keeps
+    /// the buffer out of the pool longer.
+    fn release_gone_holders(&self) {
+        let b = self.block();
+        for s in b.holders.iter() {
+            let v = s.load(Ordering::SeqCst);
+            let (pid, views) = slot_parts(v);
+            if views == 0 || pid == std::process::id() || !is_gone(pid) {
+                continue;
+            }
+            if s.compare_exchange(v, 0, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+                let _ = b.views.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                    Some(n.saturating_sub(views))
+                });
+            }
+        }
     }
 
     /// For a pool about to lend the buffer again: a new token, so that a reference to the old
@@ -243,6 +339,7 @@ impl Segment {
                 len: len as u64,
                 in_flight: AtomicU32::new(0),
                 views: AtomicU32::new(0),
+                holders: Default::default(),
             });
         }
         let base = map(&fd, total, libc::PROT_READ | libc::PROT_WRITE, 0)?;

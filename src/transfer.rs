@@ -133,7 +133,7 @@ impl<'a> Endpoint<'a> {
 
     /// Receives a message, counted (or refused for its size), its envelope read.
     pub fn receive(&self, s: &Stack, dontwait: bool) -> Result<Received> {
-        let msg = self.recv(dontwait)?;
+        let msg = self.recv_collected(s, dontwait)?;
         self.state.admit(msg.len())?;
         if !self.state.tagged() {
             let carried = Carried::Known(self.state.default_protocol());
@@ -162,6 +162,22 @@ impl<'a> Endpoint<'a> {
             topic_len: parsed.1,
             carried: parsed.2,
         })
+    }
+
+    /// A receiver that dropped views of shared buffers without freeing them keeps them from
+    /// their pool until its collector runs, which it may not while it sits here waiting: so
+    /// before waiting, with views open, a full collection gives back those no longer used.
+    fn recv_collected(&self, s: &Stack, dontwait: bool) -> Result<Message> {
+        if dontwait || !crate::shm::views_open() {
+            return self.recv(dontwait);
+        }
+        match self.recv(true) {
+            Err(e) if e.code() == Some(crate::error::code::AGAIN) => {
+                s.collect_garbage();
+                self.recv(false)
+            }
+            received => received,
+        }
     }
 
     fn recv(&self, dontwait: bool) -> Result<Message> {
