@@ -92,7 +92,7 @@ describe("nml.serve in this thread", function()
     for i, req in ipairs(clients) do answers[i] = { req:recv() } end
     local first = answers[1][1] == nml.null and answers[2] or answers[1]
     assert.equals("nml.error", first[2])
-    assert.matches("^table: ", first[1])
+    assert.equals("the handler raised a table", first[1])
     local second = first == answers[1] and answers[2] or answers[1]
     assert.same({ sum = 5 }, second[1])
     assert.equals("MessagePack", second[2])
@@ -247,5 +247,86 @@ describe("nml.serve in an event loop", function()
     nml.waiter(previous)
     assert.is_false(resumed)
     assert.matches("has no timers, so a wait under it cannot time out", err)
+  end)
+end)
+
+-- What the outside attack on nml.serve found (each failed on the build before its fix).
+describe("nml.serve under attack", function()
+  it("answers a request over recv_max_size with an error reply, and goes on serving", function()
+    local rep, clients = rep_with_requests({ string.rep("x", 5000), { n = 1 } }, { recv_max_size = 1000 })
+    local errors = {}
+    local server = nml.serve(rep, { on_error = function(m) errors[#errors + 1] = m end },
+      stop_after(1, function(request) return request.n end))
+    local big, protocol = clients[1]:recv()
+    assert.equals("nml.error", protocol)
+    assert.matches("larger than recv_max_size", big)
+    assert.equals(1, clients[2]:recv())
+    assert.is_true(server:result())
+    assert.matches("larger than recv_max_size", errors[1])
+  end)
+
+  it("keeps a raised table's address from the client, and survives a __tostring that raises", function()
+    local bad = setmetatable({}, { __tostring = function() error("tostring exploded") end })
+    local shown = setmetatable({}, { __tostring = function() return "a shown error" end })
+    local raised = { {}, bad, shown }
+    local rep, clients = rep_with_requests { { i = 1 }, { i = 2 }, { i = 3 } }
+    local errors = {}
+    nml.serve(rep, { on_error = function(m) errors[#errors + 1] = m end },
+      stop_after(3, function(request) error(raised[request.i]) end))
+    local replies = {}
+    for i, req in ipairs(clients) do
+      local value, protocol = req:recv()
+      assert.equals("nml.error", protocol)
+      replies[i] = value
+    end
+    table.sort(replies)
+    assert.same({ "a shown error", "the handler raised a table", "the handler raised a table" }, replies)
+    assert.equals(3, #errors)
+    table.sort(errors)
+    assert.matches("^%(an error whose __tostring raised", errors[1])
+    assert.matches("^a shown error", errors[2])
+    assert.matches("^table: ", errors[3])
+  end)
+
+  it("answers with an error reply when the handler names a protocol that does not exist", function()
+    local rep, clients = rep_with_requests { { n = 1 } }
+    nml.serve(rep, { on_error = function() end }, stop_after(1, function() return 1, "no-such-protocol" end))
+    local value, protocol = clients[1]:recv()
+    assert.equals("nml.error", protocol)
+    assert.matches("unknown protocol", value)
+  end)
+
+  it("keeps nml.error nml's own: it and its loose spellings cannot be registered", function()
+    for _, name in ipairs { "nml.error", "NML_ERROR", "NMLError", "lua-nml-error" } do
+      assert.has_error(function() nml.register_protocol(name, { encode = tostring, decode = tostring }) end,
+        "bad argument #1 to 'register_protocol' (" .. name
+          .. " means nml.error, the protocol of nml.serve's error replies)")
+    end
+    assert.has_error(function()
+      nml.register_protocol("mine", { encode = tostring, decode = tostring, aliases = { "nml-error" } })
+    end)
+  end)
+
+  it("ends with \"closed\", and lets the loop end, when the socket is closed under it", function()
+    local uv = require "luv"
+    local rep = helper.socket("rep")
+    helper.listen_fresh(rep, "inproc")
+    local server = nml.serve(rep, { loop = uv, contexts = 4 }, function() end)
+    local timer = uv.new_timer()
+    timer:start(50, 0, function()
+      timer:close()
+      rep:close()
+    end)
+    local check, started = uv.new_timer(), nml.clock()
+    check:start(20, 20, function() -- a server that never ends fails the spec instead of hanging
+      if server:result() ~= false or nml.clock() - started > 5 then
+        check:close()
+      end
+    end)
+    uv.run()
+    assert.is_true(nml.clock() - started < 4, "the server did not end")
+    local ok, _, code = server:result()
+    assert.is_nil(ok)
+    assert.equals("closed", code)
   end)
 end)

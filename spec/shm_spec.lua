@@ -162,7 +162,7 @@ describe("shared buffers", function()
     local pull, push = helper.pair_of("pull", "push", "inproc", { share = true })
     pull:setopt("recv_timeout", 20)
     collectgarbage("stop") -- only nml may collect now
-    local views = {}
+    local views = {} -- luacheck: ignore (held, then dropped)
     for i = 1, 2 do
       local buf = assert(pool:take())
       assert(push:send({ frame = { buffer = buf, buffer_ud_type = "u8" } }))

@@ -79,7 +79,8 @@ fn is_gone(pid: u32) -> bool {
         return true;
     };
     // The state follows the command's closing parenthesis: "pid (comm) S ...".
-    stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z'))
+    stat.rsplit_once(") ")
+        .is_some_and(|(_, rest)| rest.starts_with('Z'))
 }
 
 /// What crosses instead of the bytes: enough for a process of the same user on this host to
@@ -210,14 +211,18 @@ impl Control {
                 false if mine(v) => Some(v - 1),
                 _ => None,
             };
-            if s.fetch_update(Ordering::SeqCst, Ordering::SeqCst, update).is_ok() {
+            if s.fetch_update(Ordering::SeqCst, Ordering::SeqCst, update)
+                .is_ok()
+            {
                 return;
             }
         }
         if opened {
             let free = |v: u64| (slot_parts(v).1 == 0).then_some(slot(me, 1));
             for s in slots.iter() {
-                if s.fetch_update(Ordering::SeqCst, Ordering::SeqCst, free).is_ok() {
+                if s.fetch_update(Ordering::SeqCst, Ordering::SeqCst, free)
+                    .is_ok()
+                {
                     return;
                 }
             }
@@ -242,10 +247,14 @@ impl Control {
             if views == 0 || pid == std::process::id() || !is_gone(pid) {
                 continue;
             }
-            if s.compare_exchange(v, 0, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
-                let _ = b.views.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-                    Some(n.saturating_sub(views))
-                });
+            if s.compare_exchange(v, 0, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            {
+                let _ = b
+                    .views
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                        Some(n.saturating_sub(views))
+                    });
             }
         }
     }

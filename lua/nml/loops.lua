@@ -3,8 +3,11 @@
 -- "Event loops and coroutines").
 --
 -- An adapter is a table:
---   wait(fd, timeout_ms) -> ready  yields the running coroutine until `fd` is readable (true),
---                                  `timeout_ms` passes, or wake() is called for it (false)
+--   wait(fd, timeout_ms [, x]) -> ready
+--                                  yields the running coroutine until `fd` is readable (true),
+--                                  `timeout_ms` passes, or wake() is called for it (false);
+--                                  `x`, the socket or context `fd` is of, if known
+--   timers                         true if a wait can time out
 --   wake(task)                     ends the wait of `task` (a coroutine the loop resumes)
 --   spawn(fn)                      runs `fn` as a new coroutine of the loop (nil: cannot)
 --
@@ -35,7 +38,7 @@ end
 local function luv(uv)
   local watches = {} -- fd -> {handle = poll handle, waiting = {task -> true}}
   local waits = {} -- task -> {watch =, timer =}
-  local adapter = { name = "luv" }
+  local adapter = { name = "luv", timers = true }
 
   local function finish(task, ready)
     local w = waits[task]
@@ -99,7 +102,7 @@ local function cqueues(loop)
   local cq = require "cqueues"
   local condition = require "cqueues.condition"
   local wakers = {} -- task -> the condition that ends its wait
-  local adapter = { name = "cqueues" }
+  local adapter = { name = "cqueues", timers = true }
 
   function adapter.wait(fd, timeout_ms)
     local task = shared.current_task()
@@ -131,7 +134,7 @@ end
 -- cannot time out.
 local function copas(c)
   local socket = require "socket"
-  local adapter = { name = "copas" }
+  local adapter = { name = "copas", timers = c.sleep ~= nil }
   local watchers = {} -- task -> its watcher
   local always_readable
 
@@ -147,7 +150,13 @@ local function copas(c)
 
   local Watcher = {}
   Watcher.__index = Watcher
-  function Watcher:getfd() return self.fd end
+  -- A closed socket's descriptor is gone (its number may be reused): the wait ends instead.
+  function Watcher:getfd()
+    if not self.woken and self.x and not self.x:recv_fd() then
+      self.woken, self.fd = true, woken_fd()
+    end
+    return self.fd
+  end
   function Watcher.dirty() return false end
   function Watcher.settimeout() return 1 end
   function Watcher.close() end -- copas closes the object a coroutine last waited for when it ends
@@ -158,12 +167,12 @@ local function copas(c)
     return nil, "timeout" -- copas.receive yields until socket.select finds it readable
   end
 
-  function adapter.wait(fd, timeout_ms)
+  function adapter.wait(fd, timeout_ms, x)
     if timeout_ms and not c.sleep then
       error("nml.await: " .. tostring(c._VERSION) .. " has no timers, so a wait under it cannot time out", 0)
     end
     local task = shared.current_task()
-    local watcher = setmetatable({ fd = fd }, Watcher)
+    local watcher = setmetatable({ fd = fd, x = x }, Watcher)
     watchers[task] = watcher
     local ready = c.receive(watcher)
     watchers[task] = nil

@@ -12,6 +12,27 @@ local nml, shared = ...
 local ERROR_PROTOCOL = "nml.error"
 nml.register_protocol(ERROR_PROTOCOL, { encode = nml.pack, decode = nml.unpack })
 
+-- "nml.error" is nml's own, as the built-in names are: registering it (or a name that matches
+-- it loosely, "NML_ERROR") would change what error replies are on the wire or how they read.
+local register_protocol = nml.register_protocol
+local function loose(name)
+  return (name:lower():gsub("[^%w]", ""):gsub("^lua", ""))
+end
+function nml.register_protocol(name, spec)
+  local names = { name }
+  if type(spec) == "table" and type(spec.aliases) == "table" then
+    for _, alias in ipairs(spec.aliases) do names[#names + 1] = alias end
+  end
+  for _, n in ipairs(names) do
+    local key = type(n) == "string" and loose(n)
+    if key == "nmlerror" or key == "cnmlerror" then
+      error("bad argument #1 to 'register_protocol' (" .. n
+        .. " means nml.error, the protocol of nml.serve's error replies)", 2)
+    end
+  end
+  return register_protocol(name, spec)
+end
+
 local DONTWAIT = { dontwait = true }
 local unpack = table.unpack or unpack -- luacheck: ignore (5.1's global)
 
@@ -66,17 +87,23 @@ local function report_to_stderr(message)
   io.stderr:write("nml.serve: ", message, "\n")
 end
 
+-- How often a context waiting in a loop looks whether its socket was closed under it: a
+-- closed socket's descriptor signals nothing, and a loop without timers (copas 1.x) asks
+-- instead whether the context is still open each time it polls.
+local RECHECK_MS = 1000
+
 -- The next request on `ctx`, waiting through the loop's adapter: value, protocol, code, raw as
 -- ctx:recv returns them; nil, "stopped", "stopped" once the server stops.
 local function receive_in_loop(server, ctx)
-  local fd = assert(ctx:recv_fd())
   local task = shared.current_task()
   while true do
     local value, protocol, code, raw = ctx:recv(DONTWAIT)
     if value ~= nil or code ~= "again" then return value, protocol, code, raw end
     if server.stopping then return nil, "stopped", "stopped" end
+    local fd, err, fd_code = ctx:recv_fd()
+    if not fd then return nil, err, fd_code end
     server.idle[task] = true
-    server.adapter.wait(fd)
+    server.adapter.wait(fd, server.adapter.timers and RECHECK_MS or nil, ctx)
     server.idle[task] = nil
     if server.stopping then return nil, "stopped", "stopped" end
   end
@@ -91,34 +118,55 @@ local function receive_here(server, ctx)
   end
 end
 
+-- What a raised error says, never raising itself: a string or number as it is, an object
+-- with __tostring as that gives it; `shown` is false for anything else (a plain table), whose
+-- tostring (an address) is for on_error, not for the client.
+local function error_text(err)
+  local t = type(err)
+  if t == "string" or t == "number" then return tostring(err), true end
+  local mt = (t == "table" or t == "userdata") and getmetatable(err)
+  local ok, text = pcall(tostring, err)
+  if not ok or type(text) ~= "string" then
+    return "(an error whose __tostring raised: " .. (type(text) == "string" and text or t) .. ")", false
+  end
+  return text, type(mt) == "table" and mt.__tostring ~= nil
+end
+
 -- Tells `on_error`; one that raises is reported on stderr, and the server goes on.
 local function report(server, message, request)
   local ok, err = pcall(server.on_error, message, request, server)
-  if not ok then report_to_stderr("on_error raised: " .. tostring(err) .. " (reporting: " .. message .. ")") end
+  if not ok then report_to_stderr("on_error raised: " .. error_text(err) .. " (reporting: " .. message .. ")") end
 end
 
--- A request that gets no result: the client gets an error reply holding `message`.
-local function fail(server, ctx, message, request)
+-- A request that gets no result: the client gets an error reply holding `message` (or, for
+-- an error that is no message, `for_client`).
+local function fail(server, ctx, message, request, for_client)
   server.failed = server.failed + 1
   report(server, message, request)
-  local ok, err = ctx:send(message, ERROR_PROTOCOL)
+  local ok, err = ctx:send(for_client or message, ERROR_PROTOCOL)
   if not ok then report(server, "the error reply could not be sent: " .. tostring(err), request) end
 end
 
 -- Answers one request: the handler's reply, or an error reply when it raises or its reply
--- cannot be packed (nothing was sent then, so the context can still answer).
+-- cannot be sent (a value that cannot be packed, an unknown protocol: nothing was sent then,
+-- so the context can still answer).
 local function answer(server, ctx, request, protocol)
   local results = pack(protected_call(server.handler, request, protocol, server))
-  if not results[1] then return fail(server, ctx, tostring(results[2]), request) end
-  local packed, ok, err = pcall(ctx.send, ctx, results[2], results[3])
-  if not packed then return fail(server, ctx, "the handler's reply cannot be sent: " .. tostring(ok), request) end
-  if ok then
-    server.served = server.served + 1
-  else
-    server.failed = server.failed + 1
-    report(server, "the reply could not be sent: " .. tostring(err), request)
+  if not results[1] then
+    local text, shown = error_text(results[2])
+    return fail(server, ctx, text, request, not shown and "the handler raised a " .. type(results[2]) or nil)
   end
+  local packed, ok, err = pcall(ctx.send, ctx, results[2], results[3])
+  if packed and ok then
+    server.served = server.served + 1
+    return
+  end
+  fail(server, ctx, "the handler's reply cannot be sent: " .. error_text(packed and err or ok), request)
 end
+
+-- Why recv failed, as what the context does next: "end" (the socket is closed, Ctrl-C) or
+-- "answer" (a request came and was dropped: too large, or bytes that cannot be decoded).
+local ENDS = { closed = true, interrupted = true, stopped = true }
 
 -- A context's life: requests answered until the server stops or the socket fails.
 local function run(server, ctx, receive)
@@ -126,12 +174,14 @@ local function run(server, ctx, receive)
     local request, protocol, code, raw = receive(server, ctx)
     if request ~= nil then
       answer(server, ctx, request, protocol)
-    elseif raw ~= nil then
-      -- A request came but cannot be decoded: the client still gets an answer.
+    elseif ENDS[code] then
+      if code ~= "stopped" and not server.error then
+        server.error, server.code = protocol, code
+      end
+      server:stop()
+    else
+      -- A request came and cannot be used: the client still gets an answer.
       fail(server, ctx, "the request could not be read: " .. tostring(protocol), raw)
-    elseif code ~= "stopped" then
-      server.error, server.code = protocol, code
-      server.stopping = true
     end
   end
   ctx:close()
