@@ -21,7 +21,8 @@ local function serve_stream(client)
     if err or not chunk then return client:close() end
     assert(framer:feed(chunk))
     for body in framer:messages() do
-      client:write(nml.frame(nml.wrap(answer(nml.unwrap(body)))))
+      local message = nml.unwrap(body) -- {id = n, request = t}, as gateway.lua sends
+      client:write(nml.frame(nml.wrap({ id = message.id, answer = answer(message.request) })))
     end
   end)
 end

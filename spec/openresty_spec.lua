@@ -213,10 +213,34 @@ describe("nml inside nginx #nginx", function()
     fails_then_serves('{"op": "garbage"}', 502, "answered something that is not an nml message")
   end)
 
+  it("answers 502 as JSON when a worker's answer cannot be written as JSON, and serves on", function()
+    fails_then_serves('{"op": "nan"}', 502, "the worker answered what JSON cannot hold")
+  end)
+
+  it("never gives a client another request's answer, though a worker answers twice", function()
+    local status, answer = request(port, "/work", '{"op": "twice", "values": [7]}')
+    assert.are.equal(200, status)
+    local out_of_step = 0 -- the worker sends the second before its next answer on that connection
+    for i = 1, 6 do
+      status, answer = request(port, "/work", ('{"op": "sum", "values": [%d]}'):format(i))
+      if status == 200 then
+        assert.are.equal(i, answer.sum)
+      else
+        assert.are.equal(502, status)
+        assert.matches("answered out of step", answer.error, 1, true)
+        out_of_step = out_of_step + 1
+      end
+    end
+    assert.is_true(out_of_step >= 1, "the stale answer was never seen")
+  end)
+
   it("answers 502 when a worker dies mid-request; restarted, it is reached again", function()
     local status, answer = request(port, "/work", '{"op": "crash"}')
     assert.are.equal(502, status)
     assert.matches("closed the connection before answering", answer.error, 1, true)
+    for _, path in ipairs(workers) do -- where the workers are is for nginx's log only
+      assert.is_nil(answer.error:find(path, 1, true))
+    end
     local dead
     wait_for("a worker to exit", function()
       dead = (not alive(worker_pids[1]) and 1) or (not alive(worker_pids[2]) and 2)
@@ -245,7 +269,7 @@ describe("nml inside nginx #nginx", function()
   it("keeps its workers when a peer hangs up before its answer (SIGPIPE killed worker.lua)", function()
     local nml = require "nml"
     -- the request and the hang-up arrive together: the answer is written to a closed socket
-    local frame = helper.hex(nml.frame(nml.wrap({ op = "sum", values = { 1 } })))
+    local frame = helper.hex(nml.frame(nml.wrap({ id = 1, request = { op = "sum", values = { 1 } } })))
     for i = 1, 2 do
       sh(helper.python .. [[ -c 'import socket, sys
 for _ in range(50):

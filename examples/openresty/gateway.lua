@@ -3,11 +3,18 @@
 -- nginx keeps open for the next request (setkeepalive); the worker's answer goes back as
 -- JSON. Nothing here blocks the nginx worker: cosockets yield while they wait.
 --
+-- Each request goes as {id = n, request = body}; the worker answers {id = n, answer = table}.
+-- The id ties an answer to its request: on a pooled connection, an answer a worker sent late
+-- or twice would otherwise be taken for the next request's.
+--
 -- Every failure is a 5xx whose JSON body says what happened, and the connection it happened
 -- on is closed, never pooled:
 --   504  the worker did not answer within the read timeout
 --   502  the worker closed the connection (it died), answered what is not an nml message,
---        or could not be reached
+--        answered out of step (another request's id) or what JSON cannot hold, or could not
+--        be reached
+-- The client is told what happened, not where: worker paths and the worker's own words go to
+-- nginx's error log only.
 local nml = require "nml"
 
 local gateway = {}
@@ -31,28 +38,36 @@ function gateway.configure(options)
   assert(#settings.workers > 0, "gateway.configure: workers expected")
 end
 
-local function respond(status, value)
+local function send_json(status, text)
   ngx.status = status
   ngx.header.content_type = "application/json"
-  ngx.print(nml.encode(value, "JSON"))
+  ngx.print(text)
   return ngx.exit(status)
 end
 
-local function fail(status, message)
-  ngx.log(ngx.ERR, "gateway: ", message)
-  return respond(status, { error = message })
+-- `detail` (where, and what the worker said) goes to the error log only.
+local function fail(status, message, detail)
+  ngx.log(ngx.ERR, "gateway: ", message, detail and " (" .. detail .. ")" or "")
+  return send_json(status, nml.encode({ error = message }, "JSON"))
 end
 
--- What a failed stream call becomes for the client.
+local function respond(status, value)
+  local ok, text = pcall(nml.encode, value, "JSON")
+  if not ok then return fail(502, "the worker answered what JSON cannot hold", text) end
+  return send_json(status, text)
+end
+
+-- What a failed stream call becomes for the client: status, message, detail.
 local function failure(worker, code, message)
+  local detail = "worker " .. worker .. ": " .. tostring(message)
   if code == "timeout" then
-    return 504, "worker " .. worker .. " did not answer in time"
+    return 504, "the worker did not answer in time", detail
   elseif code == "closed" then
-    return 502, "worker " .. worker .. " closed the connection before answering (did it die?)"
+    return 502, "the worker closed the connection before answering (did it die?)", detail
   elseif code == "too_large" or code == "malformed" then
-    return 502, "worker " .. worker .. " answered something that is not an nml message: " .. message
+    return 502, "the worker answered something that is not an nml message", detail
   end
-  return 502, "worker " .. worker .. ": " .. tostring(message)
+  return 502, "the worker failed", detail
 end
 
 local turn = 0
@@ -69,25 +84,33 @@ local function connect(worker)
   return conn
 end
 
--- Sends `request` and takes the answer: the answer, or nil, status, message. (A pooled
+local last_id = 0 -- per nginx worker process; each has its own pool
+
+-- Sends `request` and takes the answer: the answer, or nil, status, message, detail. (A pooled
 -- connection its worker closes is dropped from the pool by nginx as it closes.)
 local function ask(worker, request)
   local conn, err = connect(worker)
-  if not conn then return nil, 502, "worker " .. worker .. " unreachable: " .. err end
+  if not conn then return nil, 502, "the worker is unreachable", "worker " .. worker .. ": " .. err end
   local stream = nml.stream(conn, { max_size = settings.max_size })
-  local sent, send_err, send_code = stream:send(request)
+  last_id = last_id + 1
+  local id = last_id
+  local sent, send_err, send_code = stream:send({ id = id, request = request })
   if not sent then
     conn:close()
     return nil, failure(worker, send_code, send_err)
   end
-  local answer, protocol, code = stream:recv()
-  if type(answer) == "table" then
+  local message, protocol, code = stream:recv()
+  if type(message) == "table" and message.id == id and type(message.answer) == "table" then
     conn:setkeepalive(settings.idle_timeout, settings.pool_size)
-    return answer
+    return message.answer
   end
   conn:close()
-  if answer == nil and code then return nil, failure(worker, code, protocol) end
-  return nil, 502, "worker " .. worker .. " answered a " .. type(answer) .. ", not a table"
+  if message == nil and code then return nil, failure(worker, code, protocol) end
+  if type(message) == "table" and message.id ~= id then
+    return nil, 502, "the worker answered out of step", "worker " .. worker .. ": an answer to id "
+      .. tostring(message.id) .. " came for id " .. id
+  end
+  return nil, 502, "the worker answered what is not {id, answer = table}", "worker " .. worker
 end
 
 --- Serves one request: POST a JSON object, get the worker's answer as JSON.
@@ -100,8 +123,8 @@ function gateway.handle()
   if type(request) ~= "table" then
     return fail(400, "the body is not a JSON object: " .. tostring(err or type(request)))
   end
-  local answer, status, message = ask(next_worker(), request)
-  if not answer then return fail(status, message) end
+  local answer, status, message, detail = ask(next_worker(), request)
+  if not answer then return fail(status, message, detail) end
   return respond(200, answer)
 end
 

@@ -3,10 +3,13 @@
 --
 --   lua5.4 worker.lua /path/to/worker.sock [--faults]
 --
--- A request is a table decoded from the client's JSON: {op = "sum", values = {...}} answers
+-- Each frame is {id = n, request = table}, the table decoded from the client's JSON; the
+-- answer goes back as {id = n, answer = table}. {op = "sum", values = {...}} answers
 -- {worker = "lua", sum = n}; any other op is answered {worker = "lua", error = "..."}. With
 -- --faults it also takes the failures the spec and the manual try: "sleep" (answers after
--- `seconds`), "crash" (exits mid-request) and "garbage" (answers as an HTTP server would).
+-- `seconds`), "crash" (exits mid-request), "garbage" (answers as an HTTP server would),
+-- "twice" (answers it again, before its answer to the next request on that connection) and
+-- "nan" (answers what JSON cannot hold).
 local uv = require "luv"
 local nml = require "nml"
 
@@ -33,8 +36,11 @@ end
 local function serve(client)
   connections = connections + 1
   local framer = nml.framer { max_size = 1024 * 1024 }
-  local function reply(value)
-    client:write(nml.frame(nml.wrap(value)))
+  local stale -- with --faults, an answer to write again before the next one
+  local function reply(id, value)
+    if stale then client:write(nml.frame(nml.wrap(stale))) end
+    stale = nil
+    client:write(nml.frame(nml.wrap({ id = id, answer = value })))
   end
   client:read_start(function(err, chunk)
     if err or not chunk then
@@ -46,7 +52,9 @@ local function serve(client)
       return
     end
     for body in framer:messages() do
-      local request = nml.unwrap(body)
+      local message = nml.unwrap(body)
+      local id = type(message) == "table" and message.id
+      local request = type(message) == "table" and message.request
       local op = type(request) == "table" and request.op
       if faults and op == "crash" then
         os.exit(3) -- dies with the request unanswered
@@ -54,14 +62,19 @@ local function serve(client)
         -- what another service on the socket would say: its first 4 bytes read as a length
         -- of 1.2 GB, which the gateway refuses before reading it
         client:write("HTTP/1.1 400 Bad Request\r\n\r\n")
+      elseif faults and op == "twice" then
+        reply(id, answer(request))
+        stale = { id = id, answer = { worker = "lua", stale = true } }
+      elseif faults and op == "nan" then
+        reply(id, { worker = "lua", sum = 0 / 0 })
       elseif faults and op == "sleep" then
         local timer = uv.new_timer()
         timer:start(math.floor((tonumber(request.seconds) or 1) * 1000), 0, function()
           timer:close()
-          if not client:is_closing() then reply({ worker = "lua", slept = request.seconds }) end
+          if not client:is_closing() then reply(id, { worker = "lua", slept = request.seconds }) end
         end)
       else
-        reply(answer(request))
+        reply(id, answer(request))
       end
     end
   end)

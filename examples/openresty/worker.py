@@ -4,8 +4,9 @@ nml.stream frame each way, many connections at once (asyncio; nginx keeps its co
     python3 worker.py /path/to/worker.sock [--faults]
 
 Needs nml's companion package (`pip install ./python` from nml's checkout, and msgpack). It
-answers as worker.lua does: {"op": "sum", "values": [...]} gets {"worker": "python", "sum": n};
-with --faults, "sleep", "crash" and "garbage" too.
+answers as worker.lua does: each frame is {"id": n, "request": {...}} and gets
+{"id": n, "answer": {...}}; {"op": "sum", "values": [...]} gets {"worker": "python", "sum": n};
+with --faults, "sleep", "crash", "garbage", "twice" and "nan" too.
 """
 import asyncio
 import os
@@ -32,21 +33,36 @@ async def serve(reader, writer, faults):
     global connections
     connections += 1
     framer = nml_peer.Framer(max_size=1024 * 1024)
+    stale = None  # with --faults, an answer to write again before the next one
     try:
         while chunk := await reader.read(65536):
             for body in framer.feed(chunk):
-                request = nml_peer.unwrap(body).value
+                message = nml_peer.unwrap(body).value
+                message = message if isinstance(message, dict) else {}
+                request, ident = message.get("request"), message.get("id")
                 op = request.get("op") if isinstance(request, dict) else None
                 if faults and op == "crash":
                     os._exit(3)  # dies with the request unanswered
                 elif faults and op == "garbage":
                     writer.write(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+                elif faults and op == "twice":
+                    reply = {"id": ident, "answer": answer(request)}
+                    writer.write(nml_peer.frame(nml_peer.wrap(reply)))
+                    stale = {"id": ident, "answer": {"worker": "python", "stale": True}}
+                    continue
+                elif faults and op == "nan":
+                    reply = {"id": ident, "answer": {"worker": "python", "sum": float("nan")}}
+                    writer.write(nml_peer.frame(nml_peer.wrap(reply)))
                 elif faults and op == "sleep":
                     await asyncio.sleep(float(request.get("seconds", 1)))
-                    writer.write(nml_peer.frame(nml_peer.wrap({"worker": "python",
-                                                               "slept": request.get("seconds")})))
+                    slept = {"worker": "python", "slept": request.get("seconds")}
+                    writer.write(nml_peer.frame(nml_peer.wrap({"id": ident, "answer": slept})))
                 else:
-                    writer.write(nml_peer.frame(nml_peer.wrap(answer(request))))
+                    reply = {"id": ident, "answer": answer(request)}
+                    if stale:
+                        writer.write(nml_peer.frame(nml_peer.wrap(stale)))
+                        stale = None
+                    writer.write(nml_peer.frame(nml_peer.wrap(reply)))
                 await writer.drain()
     except (ValueError, ConnectionError):
         pass  # a frame over max_size or a broken envelope: this peer is out of step
