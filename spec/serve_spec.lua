@@ -330,3 +330,33 @@ describe("nml.serve under attack", function()
     assert.equals("closed", code)
   end)
 end)
+
+describe("nml.await in a loop, after the newcomer's trial", function()
+  it("keeps the socket's recv_timeout in await_recv", function()
+    local uv = require "luv"
+    local previous = nml.waiter(uv)
+    local pull = helper.socket("pull", { recv_timeout = 30 })
+    helper.listen_fresh(pull, "inproc")
+    local got
+    coroutine.wrap(function() got = { nml.await_recv(pull) } end)()
+    local guard, started = uv.new_timer(), nml.clock() -- a wait that never ends fails instead
+    guard:start(10, 10, function()
+      if got or nml.clock() - started > 3 then
+        guard:close()
+        uv.stop()
+      end
+    end)
+    uv.run()
+    nml.waiter(previous)
+    assert.equals("timeout", got[3])
+  end)
+
+  it("refuses to wait on a req or surveyor context, whose replies signal nothing", function()
+    for _, kind in ipairs { "req", "surveyor" } do
+      local ctx = helper.socket(kind):context()
+      local ok, err = pcall(nml.await, ctx, "recv", 10)
+      assert.is_false(ok)
+      assert.matches("a " .. kind .. " context's replies do not signal its socket's descriptor", err)
+    end
+  end)
+end)

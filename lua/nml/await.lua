@@ -12,6 +12,7 @@
 local nml, shared = ...
 
 local waiter -- function(fd, timeout_ms) -> true when fd is readable, false on timeout
+local waiter_times_out = true -- false under a loop without timers (copas 1.x)
 
 local function in_coroutine()
   local co, main = coroutine.running()
@@ -24,11 +25,13 @@ end
 -- module, a cqueues controller or module, the copas module) gives its own. nil goes back to
 -- nml.poll.
 function nml.waiter(fn)
+  local times_out = true
   if fn ~= nil and type(fn) ~= "function" then
-    fn = shared.adapter_for(fn, "waiter").wait
+    local adapter = shared.adapter_for(fn, "waiter")
+    fn, times_out = adapter.wait, adapter.timers
   end
   local previous = waiter
-  waiter = fn
+  waiter, waiter_times_out = fn, times_out
   return previous
 end
 
@@ -37,7 +40,16 @@ function shared.waiter()
   return waiter
 end
 
+-- A req or surveyor context gets its replies without its socket's descriptor being signalled:
+-- waiting on it would never end.
+local UNSIGNALLED = { req = true, surveyor = true }
+
 local function descriptor(x, direction)
+  if direction == "recv" and UNSIGNALLED[tostring(x):match("^nml%.context %((%a+) socket")] then
+    error("bad argument #1 to 'await' (a " .. tostring(x):match("%((%a+)") .. " context's replies do not"
+      .. " signal its socket's descriptor, so nothing could wake this wait: give each request in"
+      .. " flight a req socket of its own, or call ctx:recv(), which waits up to recv_timeout)", 3)
+  end
   if direction == "recv" then return x:recv_fd() end
   if direction == "send" then return x:send_fd() end
   error("bad argument #2 to 'await' (\"recv\" or \"send\" expected, got " .. tostring(direction) .. ")", 3)
@@ -84,14 +96,24 @@ local function with_dontwait(options)
   return copy
 end
 
+-- The socket's (or context's) own timeout for `option`, as nml.await takes it: nil for
+-- forever, and under a loop that cannot time out (copas 1.x), where it is not kept.
+local function own_timeout(x, option)
+  local ok, ms = pcall(x.getopt, x, option)
+  if not ok or type(ms) ~= "number" or ms < 0 then return nil end
+  if waiter and in_coroutine() and not waiter_times_out then return nil end
+  return ms
+end
+
 --- nml.await_recv(x [, options]) -> value, protocol, topic | nil, err, code [, raw]: x:recv
--- that waits with nml.await instead of blocking the thread.
+-- that waits with nml.await instead of blocking the thread, at most x's recv_timeout.
 function nml.await_recv(x, options)
   local opts = with_dontwait(options)
+  local timeout = own_timeout(x, "recv_timeout")
   while true do
     local value, a, b, raw = x:recv(opts)
     if value ~= nil or b ~= "again" then return value, a, b, raw end
-    local ok, err, code = nml.await(x, "recv")
+    local ok, err, code = nml.await(x, "recv", timeout)
     if not ok then return nil, err, code end
   end
 end
@@ -100,10 +122,11 @@ end
 -- waits with nml.await instead of blocking the thread.
 function nml.await_send(x, value, protocol, options)
   local opts = with_dontwait(options)
+  local timeout = own_timeout(x, "send_timeout")
   while true do
     local ok, err, code = x:send(value, protocol, opts)
     if ok or code ~= "again" then return ok, err, code end
-    ok, err, code = nml.await(x, "send")
+    ok, err, code = nml.await(x, "send", timeout)
     if not ok then return nil, err, code end
   end
 end

@@ -168,15 +168,16 @@ def parse(body: bytes, topics: bool = False):
 
 
 def unwrap(body: bytes, topics: bool = False) -> Message:
-    """Decodes a message body as nml's recv does: the built-in protocols are decoded; any
-    other tag gives the payload's bytes and the tag's name; no envelope gives the bytes and
+    """Decodes a message body as nml's recv does: the built-in protocols and "nml.error" (the
+    error replies of nml.serve, a message as a str) are decoded; any other tag gives the
+    payload's bytes and the tag's name; no envelope gives the bytes and
     None. MessagePack maps may have keys of any type, as nml's do: a key that is an array or
     a map comes as a tuple (of (key, value) pairs for a map); a str that is not UTF-8 comes
     with surrogate escapes (errors="surrogateescape"), which `wrap` packs back as they were.
     Note that Python's dicts hold True, 1 and 1.0 as one key, where Lua's tables hold three."""
     protocol, topic, at = parse(body, topics)
     payload = body[at:]
-    if protocol == "MessagePack":
+    if protocol in ("MessagePack", "nml.error"):  # nml.error: nml.serve's error replies
         return Message(_unpack(payload), protocol, topic)
     if protocol == "JSON":
         return Message(json.loads(payload), protocol, topic)

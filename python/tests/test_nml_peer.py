@@ -237,3 +237,10 @@ def test_stream_ids_compare_as_nml_compares_them():
     ]:
         with pytest.raises(nml_peer.StreamError):
             list(nml_peer.read_chunks(iter(parts)))
+
+
+def test_error_replies_of_nml_serve_are_decoded():
+    """nml.serve answers a failed request with protocol "nml.error", a MessagePack str."""
+    body = nml_peer.TAG.to_bytes(1, "big") + b"\x00\x09nml.error" + msgpack.packb("boom")
+    m = nml_peer.unwrap(body)
+    assert (m.value, m.protocol) == ("boom", "nml.error")
