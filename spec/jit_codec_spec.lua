@@ -39,6 +39,24 @@ describe("LuaJIT's Lua codec", function()
     return
   end
 
+  it("packs strings as the Rust codec does with strings = \"auto\": str for UTF-8, bin for others", function()
+    math.randomseed(27)
+    local pieces = { "a", "\195\169", "\226\130\172", "\240\159\152\128", "\255", "\192\128", "\237\160\128" }
+    for _ = 1, 2000 do
+      local parts = {}
+      for i = 1, math.random(0, 40) do parts[i] = pieces[math.random(#pieces)] end
+      local s = table.concat(parts)
+      if math.random() < 0.1 then s = string.rep(s, 200) end -- past 4 KiB: a string alone
+      local value = { [s] = s, list = { s } }
+      nml.config { codec = "lua" }
+      local lua_bytes, alone = nml.pack(value), nml.pack(s)
+      nml.config { codec = "rust" }
+      assert.are.equal(nml.pack(value), lua_bytes, helper.hex(s))
+      assert.are.equal(nml.pack(s), alone, helper.hex(s))
+    end
+    nml.config { codec = os.getenv("NML_CODEC") or "auto" }
+  end)
+
   it("is the default (auto), and nml.pack a Lua function the JIT can trace", function()
     assert.are.equal(os.getenv("NML_CODEC") or "auto", nml.config().codec)
     assert.are.equal("Lua", debug.getinfo(nml.pack, "S").what)

@@ -1211,3 +1211,16 @@ macro_rules! lua_functions {
         )*
     };
 }
+
+/// LuaJIT's Lua codec calls this through the FFI for `strings = "auto"`
+/// (`lua/nml/jit_codec.lua`): 1 if the `len` bytes at `ptr` are UTF-8, else 0. SIMD-checked,
+/// several times as fast as the codec's own loop could read them.
+///
+/// # Safety
+/// `ptr` must point at `len` readable bytes for the call: the codec passes a Lua string's
+/// bytes (never null) and its length, the string held by the caller's frame.
+pub unsafe extern "C" fn utf8_check(ptr: *const u8, len: usize) -> c_int {
+    // SAFETY: as the caller promises above.
+    let bytes = unsafe { std::slice::from_raw_parts(ptr, len) };
+    c_int::from(simdutf8::basic::from_utf8(bytes).is_ok())
+}

@@ -5,17 +5,18 @@
 --
 -- The Rust codec stays the reference. This one writes the same bytes and reads the same
 -- values, and takes only what it fully understands: on anything else (a buffer descriptor,
--- an error of any kind, strings = "auto") it raises inside its own protected call and the
+-- an error of any kind) it raises inside its own protected call and the
 -- Rust codec does the whole call again, so every error message, code and edge case is the
 -- Rust codec's own. It has no side effects to undo: it writes only its own buffer and tables
 -- nobody has seen.
 --
--- Called by `require "nml"` with the module table; replaces nml.pack, nml.unpack,
+-- Called by `require "nml"` with the module table and the address of the Rust side's UTF-8
+-- check; replaces nml.pack, nml.unpack,
 -- nml.unpack_one and nml.config (keeping the Rust codec's for what it leaves), and returns the
 -- two functions the Rust side calls for sends and receives (`pack_message`, `unpack_message`).
 -- Without the FFI (an embedder may leave it out) it changes nothing and returns nothing: nml
 -- runs on the Rust codec alone.
-local nml = ...
+local nml, utf8_check_at = ...
 local has_ffi, ffi = pcall(require, "ffi")
 if not has_ffi then return nil end
 local rust = {
@@ -253,29 +254,49 @@ local function put_length(n, m8, pos)
   error("too long", 0)
 end
 
--- strings = "auto" packs a string that is valid UTF-8 as str, any other as bin. ASCII is UTF-8,
--- and is checked here eight bytes at a time; a string with any other byte leaves the whole
--- call to the Rust codec, which checks UTF-8 itself. Set for each call.
-local auto_strings = false
-local HIGH_BITS, NONE = 0x8080808080808080ULL, 0ULL
-local cu64p = ffi.typeof("const uint64_t *")
+-- strings = "auto" packs a string that is valid UTF-8 as str, any other as bin. A short
+-- string is read byte by byte here, and its answer kept (map keys come again and again, at
+-- most KNOWN_MAX kept); a long one, or one with a byte past ASCII, is checked by the Rust
+-- side's SIMD check (`utf8_check`), called through the FFI: reading 8 bytes at a time in
+-- Lua took 2.5 times as long as packing a 1 KiB string.
+local auto_strings = false -- set for each call
+local utf8_check = ffi_cast("int (*)(const char *, size_t)", utf8_check_at)
+local byte = string.byte
+local KNOWN_MAX = 4096
+local known_utf8, known_count = {}, 0
 
-local function ascii(s, n)
-  local p = ffi_cast(cu8p, s)
-  local words = rshift(n, 3)
-  local w = ffi_cast(cu64p, p)
-  for i = 0, words - 1 do
-    if band(w[i], HIGH_BITS) ~= NONE then return false end
+-- A long string: called apart, so that the FFI call is compiled in a trace of its own.
+local function check_long(s, n)
+  return utf8_check(s, n) ~= 0
+end
+
+local function is_utf8(s, n)
+  if n >= 32 then return check_long(s, n) end
+  local known = known_utf8[s]
+  if known ~= nil then return known end
+  known = true
+  for i = 1, n do
+    if byte(s, i) >= 0x80 then
+      known = check_long(s, n)
+      break
+    end
   end
-  for i = words * 8, n - 1 do
-    if p[i] >= 0x80 then return false end
-  end
-  return true
+  if known_count >= KNOWN_MAX then known_utf8, known_count = {}, 0 end
+  known_utf8[s], known_count = known, known_count + 1
+  return known
+end
+
+local function put_bin(s, pos)
+  local n = #s
+  ensure(pos, n + 5)
+  pos = put_length(n, 0xc4, pos)
+  ffi_copy(buf + pos, s, n)
+  return pos + n
 end
 
 local function put_string(s, pos)
   local n = #s
-  if auto_strings and not ascii(s, n) then error("strings = \"auto\": not ASCII", 0) end
+  if auto_strings and not is_utf8(s, n) then return put_bin(s, pos) end
   ensure(pos, n + 5)
   if n < 32 then
     buf[pos] = 0xa0 + n
@@ -287,13 +308,6 @@ local function put_string(s, pos)
   return pos + n
 end
 
-local function put_bin(s, pos)
-  local n = #s
-  ensure(pos, n + 5)
-  pos = put_length(n, 0xc4, pos)
-  ffi_copy(buf + pos, s, n)
-  return pos + n
-end
 
 -- An array's or a map's header: fix, then 16 and 32-bit markers m16, m16 + 1.
 local function put_header(n, fix, m16, pos)
@@ -564,8 +578,9 @@ function nml.pack(...)
       if type(bytes) == "string" and #bytes > 4096 and #bytes <= MAX_LEN then
         return ffi_string(buf, put_length(#bytes, 0xc4, 0)) .. bytes
       end
-    elseif n == 1 and type(v) == "string" and #v > 4096 and #v <= MAX_LEN and not auto_strings then
-      return ffi_string(buf, put_length(#v, 0xd9, 0)) .. v
+    elseif n == 1 and type(v) == "string" and #v > 4096 and #v <= MAX_LEN then
+      local as_str = not auto_strings or is_utf8(v, #v)
+      return ffi_string(buf, put_length(#v, as_str and 0xd9 or 0xc4, 0)) .. v
     end
     local s = packed_string(n, ...)
     if s then return s end
