@@ -32,12 +32,17 @@ pub(super) fn check(url: &str, listening: bool) -> Result<(), EndpointError> {
             "not a URL: a transport, ://, then an address, as in {example}"
         ));
     };
-    let (_, port, _) = host_port_path(rest);
+    let (host, port, _) = host_port_path(rest);
+    if let Some(why) = family_mismatch(scheme, host) {
+        return wrong(why);
+    }
     match family(scheme) {
         "ipc" | "abstract" if rest.is_empty() => wrong(format!(
             "{scheme}:// needs a path after it, as in {scheme}:///tmp/nml.ipc"
         )),
-        "tcp" | "tls" | "ws" | "wss" if !port.is_empty() && port.parse::<u16>().is_err() => {
+        "tcp" | "tls" | "ws" | "wss"
+            if !port.is_empty() && (port.len() > 5 || port.parse::<u16>().is_err()) =>
+        {
             wrong(format!("{port} is no TCP port: a port is 0 to 65535"))
         }
         "tcp" | "tls" if listening && port.is_empty() => wrong(format!(
@@ -49,6 +54,23 @@ pub(super) fn check(url: &str, listening: bool) -> Result<(), EndpointError> {
             }
         )),
         _ => Ok(()),
+    }
+}
+
+/// Why a scheme of one address family (`tcp6://`, `ws4://`) cannot take `host`, an address
+/// literal of the other: NNG answers that with an unknown error.
+fn family_mismatch(scheme: &str, host: &str) -> Option<String> {
+    let base = scheme.trim_end_matches(['4', '6']);
+    let v6 = host.contains(':');
+    let v4 = !v6 && host.parse::<std::net::Ipv4Addr>().is_ok();
+    match scheme.chars().last() {
+        Some('6') if v4 => Some(format!(
+            "{scheme}:// takes IPv6 addresses and names; {host} is IPv4: use {base}:// or {base}4://"
+        )),
+        Some('4') if v6 => Some(format!(
+            "{scheme}:// takes IPv4 addresses and names; [{host}] is IPv6: use {base}:// or {base}6://"
+        )),
+        _ => None,
     }
 }
 
@@ -104,6 +126,12 @@ pub(super) fn address_error(error: NngError, url: &str, listening: bool) -> Endp
 fn address_hint(url: &str, listening: bool) -> Option<String> {
     url.split_once("://").and_then(|(scheme, rest)| {
         let (host, port, path) = host_port_path(rest);
+        if host.is_empty() {
+            return Some(format!(
+                "the URL names no host: {scheme}://0.0.0.0:port listens on every address, \
+                 {scheme}://127.0.0.1:port on this machine alone"
+            ));
+        }
         let resolved = resolves(host);
         let bracketed = format!("[{host}]");
         let host = if host.contains(':') { &bracketed } else { host };
@@ -243,6 +271,24 @@ pub(super) fn url_host(rest: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_address_of_the_other_family_is_named() {
+        let v4 = family_mismatch("tcp6", "127.0.0.1").unwrap();
+        assert!(
+            v4.contains("127.0.0.1 is IPv4: use tcp:// or tcp4://"),
+            "{v4}"
+        );
+        let v6 = family_mismatch("tls+tcp4", "::1").unwrap();
+        assert!(
+            v6.contains("[::1] is IPv6: use tls+tcp:// or tls+tcp6://"),
+            "{v6}"
+        );
+        assert!(family_mismatch("tcp6", "::1").is_none());
+        assert!(family_mismatch("tcp4", "localhost").is_none());
+        assert!(family_mismatch("tcp", "127.0.0.1").is_none());
+        assert!(check("tcp://127.0.0.1:00000000000000000000080", true).is_err());
+    }
 
     #[test]
     fn a_dialer_reaches_the_listener_it_names() {
