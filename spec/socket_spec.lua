@@ -374,6 +374,10 @@ describe("sockets", function()
       ["tcp://[::1]"] = "the URL needs a port, as in tcp://[::1]:5555",
       ["tcp://nohost.invalid:5555"] = "the host nohost.invalid does not resolve",
       ["ws://nohost.invalid/x"] = "the host nohost.invalid does not resolve",
+      ["tcp6://127.0.0.1:5555"] = "tcp6:// takes IPv6 addresses and names; 127.0.0.1 is IPv4: use tcp://",
+      ["tcp4://[::1]:5555"] = "tcp4:// takes IPv4 addresses and names; [::1] is IPv6: use tcp://",
+      ["tcp://127.0.0.1:000005555"] = "000005555 is no TCP port",
+      ["tcp://*:5555"] = "the URL names no host: tcp://0.0.0.0:port listens on every address",
     }) do
       local ok, err, code = d:dial(url)
       assert.is_nil(ok, url)
