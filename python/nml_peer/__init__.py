@@ -173,7 +173,8 @@ def unwrap(body: bytes, topics: bool = False) -> Message:
     payload's bytes and the tag's name; no envelope gives the bytes and
     None. MessagePack maps may have keys of any type, as nml's do: a key that is an array or
     a map comes as a tuple (of (key, value) pairs for a map); a str that is not UTF-8 comes
-    with surrogate escapes (errors="surrogateescape"), which `wrap` packs back as they were.
+    with surrogate escapes (errors="surrogateescape"), which `wrap` packs back as they were
+    (nml sends such strings as bin by default, strings = "auto", which come as bytes).
     Note that Python's dicts hold True, 1 and 1.0 as one key, where Lua's tables hold three."""
     protocol, topic, at = parse(body, topics)
     payload = body[at:]
