@@ -145,7 +145,7 @@ def test_tables_with_keys_other_than_strings():
     # A table as a key: a tuple for an array, a tuple of (key, value) pairs for a map.
     body = b"\xc1\x01" + msgpack.packb({(1, 2): "list key"}, use_bin_type=True)
     assert nml_peer.unwrap(body).value == {(1, 2): "list key"}
-    # A str that is not UTF-8 (nml packs Lua strings as str): surrogate escapes, and back.
+    # A str that is not UTF-8 (as nml sends with strings = "str"): surrogate escapes, and back.
     body = b"\xc1\x01\x81\xa5bytes\xa2\xff\xfe"
     assert nml_peer.unwrap(body).value == {"bytes": "\udcff\udcfe"}
     assert nml_peer.wrap(nml_peer.unwrap(body).value) == body
