@@ -231,7 +231,7 @@ pub struct LuaCodec {
 
 impl Settings {
     /// The Lua codec, when it is the one to pack with, and whether strings pack as `"auto"`
-    /// (it leaves a string that is not ASCII to the Rust codec).
+    /// (it checks UTF-8 itself, through `lua::utf8_check`).
     pub fn lua_packer(&self) -> Option<(c_int, bool)> {
         let codec = self.lua_codec?;
         (self.path != CodecPath::Rust).then_some((codec.pack, self.strings == Strings::Auto))

@@ -274,8 +274,9 @@ fn open_luajit(s: &Stack, module: &Module, table: lua::Table) -> Result<(), erro
 }
 
 /// LuaJIT only: the MessagePack codec in Lua (`lua/nml/jit_codec.lua`). The chunk takes the
-/// module table and the address of `lua::utf8_check` (which it calls through the FFI), puts its own nml.pack, nml.unpack, nml.unpack_one and nml.config in it, and
-/// returns the entry points sends and receives call.
+/// module table and the address of `lua::utf8_check` (which it calls through the FFI), puts
+/// its own nml.pack, nml.unpack, nml.unpack_one and nml.config in the table, and returns the
+/// entry points sends and receives call.
 fn open_lua_codec(s: &Stack, module: &Module, table: lua::Table) -> Result<(), error::Error> {
     s.load(LUA_CODEC.as_bytes(), c"@lua/nml/jit_codec.lua")
         .map_err(error::Error::raise)?;

@@ -454,10 +454,10 @@ impl Stack {
     }
 
     /// LuaJIT: calls the Lua codec's packer (registry reference `pack`, from
-    /// `lua/nml/jit_codec.lua`) on the value at `idx`, strings packed as `"auto"` or not. It answers the address and size of the
-    /// bytes it packed into its own buffer, which stay there until its next call (no Lua code
-    /// runs before the caller copies them), or nothing when it leaves the value to the Rust
-    /// codec: `None`.
+    /// `lua/nml/jit_codec.lua`) on the value at `idx`, strings packed as `"auto"` or not. It
+    /// answers the address and size of the bytes it packed into its own buffer, which stay
+    /// there until its next call (no Lua code runs before the caller copies them), or nothing
+    /// when it leaves the value to the Rust codec: `None`.
     pub fn lua_packed(&self, pack: c_int, idx: c_int, auto_strings: bool) -> Option<&[u8]> {
         let idx = self.abs(idx);
         if !self.check_stack(4) {

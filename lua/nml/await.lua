@@ -35,6 +35,14 @@ function nml.waiter(fn)
   return previous
 end
 
+--- What `x` is, from its description ("nml.socket (rep)", "nml.context (req socket, open)"):
+-- "socket" or "context", and its pattern; nil for anything else (an nml.stream, a table).
+function shared.pattern_of(x)
+  local kind, pattern = tostring(x):match("^nml%.(%a+) %((%a+)")
+  if kind == "socket" or kind == "context" then return kind, pattern end
+  return nil
+end
+
 --- The waiter set now (nil: none); nml.serve sets its loop's when there is none.
 function shared.waiter()
   return waiter
@@ -45,8 +53,9 @@ end
 local UNSIGNALLED = { req = true, surveyor = true }
 
 local function descriptor(x, direction)
-  if direction == "recv" and UNSIGNALLED[tostring(x):match("^nml%.context %((%a+) socket")] then
-    error("bad argument #1 to 'await' (a " .. tostring(x):match("%((%a+)") .. " context's replies do not"
+  local kind, pattern = shared.pattern_of(x)
+  if direction == "recv" and kind == "context" and UNSIGNALLED[pattern] then
+    error("bad argument #1 to 'await' (a " .. pattern .. " context's replies do not"
       .. " signal its socket's descriptor, so nothing could wake this wait: give each request in"
       .. " flight a req socket of its own, or call ctx:recv(), which waits up to recv_timeout)", 3)
   end

@@ -8,18 +8,17 @@
 --   {stream = id, part = "error", error = "message", count = n}
 --
 -- Loaded by `require "nml"` (the file is compiled into the module); it receives the module
--- table and adds nml.send_chunks and nml.chunks to it.
-local nml = ...
+-- table (and the table the parts share) and adds nml.send_chunks and nml.chunks to it.
+local nml, shared = ...
 
 local last_id = 0
 
 -- req, rep, surveyor and respondent carry one reply per request: NNG refuses a second reply
 -- (and a req drops the reply it waits for when it sends again), so a stream raises at once.
--- A socket's or context's description names its pattern ("nml.context (rep socket, open)").
 local ONE_REPLY = { req = true, rep = true, surveyor = true, respondent = true }
 
 local function refuse_one_reply_patterns(x, func)
-  local pattern = tostring(x):match("^nml%.socket %((%a+)") or tostring(x):match("^nml%.context %((%a+)")
+  local _, pattern = shared.pattern_of(x)
   if ONE_REPLY[pattern] then
     error("bad argument #1 to '" .. func .. "' (a " .. pattern .. " socket carries one reply per request: "
       .. "stream over pair, push/pull or nml.stream)", 3)

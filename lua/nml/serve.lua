@@ -210,19 +210,14 @@ local function check_options(options)
   end
 end
 
--- A socket's pattern, from its description ("nml.socket (rep)"), or nil for anything else.
-local function pattern_of(sock)
-  return tostring(sock):match("^nml%.socket %((%a+)")
-end
-
 --- nml.serve(sock, options, handler) -> server | nil, message, code: answers each request on
 -- the rep or respondent socket `sock` with `handler(request, protocol, server) -> reply
 -- [, protocol]`. With `options.loop`, `options.contexts` (default 8) contexts run in the loop
 -- and the server is returned at once; without, requests are answered here, one at a time,
 -- until server:stop() (from the handler) or a failure, and then the server is returned.
 function nml.serve(sock, options, handler)
-  local pattern = pattern_of(sock)
-  if pattern ~= "rep" and pattern ~= "respondent" then
+  local kind, pattern = shared.pattern_of(sock)
+  if kind ~= "socket" or (pattern ~= "rep" and pattern ~= "respondent") then
     error("bad argument #1 to 'serve' (a rep or respondent socket expected, got " .. tostring(sock) .. ")", 2)
   end
   check_options(options)
