@@ -7,6 +7,7 @@
 #   make bench                benchmarks, side by side
 #   make bench PARTS=messaging   one part of them (codec, messaging, jit, copies, contexts, tls, shm)
 #   make build LUA=5.1        build/5.1/nml.so
+#   make rock                 binary rocks for Lua 5.4, 5.1 and LuaJIT in build/dist/<lua>/ (LUA= for one)
 #   make fuzz                 each fuzz target for FUZZ_SECONDS (60); fails on a crash, leak or hang
 #   make lint                 cargo fmt --check, cargo clippy -D warnings, luacheck
 #   make check-memory         the specs under valgrind memcheck on Lua 5.4 and 5.1
@@ -32,7 +33,7 @@ feature = $(if $(filter luajit%,$(1)),luajit,lua$(subst .,,$(1)))
 interp = $(if $(filter luajit2,$(1)),$(LUAJIT2),$(if $(filter luajit,$(1)),luajit,lua$(1)))
 headers = $(if $(filter luajit%,$(1)),/usr/include/luajit-2.1,/usr/include/lua$(1))
 
-.PHONY: all build test demo bench bench-smoke lint fuzz check-memory memcheck-one soak soak-jit deps cargo-test specs rockspec-test clean $(addprefix build-,5.1 5.2 5.3 5.4 luajit luajit2) pytest
+.PHONY: all build rock test demo bench bench-smoke lint fuzz check-memory memcheck-one soak soak-jit deps cargo-test specs rockspec-test clean $(addprefix build-,5.1 5.2 5.3 5.4 luajit luajit2) pytest
 
 all: build
 
@@ -45,6 +46,16 @@ $(addprefix build-,5.1 5.2 5.3 5.4 luajit luajit2): build-%:
 	$(CARGO) build --release --no-default-features --features $(call feature,$*)
 	@mkdir -p build/$*
 	@cp target/release/libnml.so build/$*/nml.so.new && mv build/$*/nml.so.new build/$*/nml.so
+
+# Binary rocks: build/dist/<lua>/nml-<version>-1.linux-x86_64.rock, one directory per
+# interpreter (their files have the same name). Installing one needs no toolchain.
+ROCK_LUAS := $(if $(LUA),$(LUA),5.4 5.1 luajit)
+rock:
+	@tools/deps.sh $(ROCK_LUAS) +build +luarocks
+	@for v in $(ROCK_LUAS); do $(MAKE) --no-print-directory rock-$$v || exit 1; done
+
+rock-%: build-%
+	@$(call interp,$*) tools/make-rock.lua build/$*/nml.so build/dist/$*
 
 cargo-test:
 	$(CARGO) test --release 2>&1 | tee build/cargo-test.log

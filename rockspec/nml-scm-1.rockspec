@@ -12,6 +12,7 @@ description = {
     nml packs Lua tables (and the C buffers they point to) straight into NNG messages, tags
     every message with its encoding (MessagePack, JSON, string or one you register), and frames
     MessagePack over plain byte streams. Written in Rust.
+    LuaLS definitions for editors: library/ in `luarocks show --rock-dir nml`.
   ]],
   license = "MIT",
 }

@@ -96,6 +96,13 @@ function helper.read_file(path)
   return data
 end
 
+--- Writes `data` to the file at `path`, replacing what was there.
+function helper.write_file(path, data)
+  local f = assert(io.open(path, "wb"))
+  f:write(data)
+  f:close()
+end
+
 function helper.tmpname()
   local name = os.tmpname()
   return name

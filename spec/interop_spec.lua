@@ -69,11 +69,7 @@ local function names_of(cases)
   return table.concat(names, " ")
 end
 
-local function write(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
+local write = helper.write_file
 
 local read = helper.read_file
 

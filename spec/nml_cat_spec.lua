@@ -96,11 +96,7 @@ local function terminal_unsafe(text)
   return nil
 end
 
-local function write_file(path, bytes)
-  local f = assert(io.open(path, "wb"))
-  f:write(bytes)
-  f:close()
-end
+local write_file = helper.write_file
 
 describe("nml-cat", function()
   it("shows each message on one line: time, size, protocol and the value", function()

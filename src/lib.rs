@@ -135,6 +135,7 @@ lua_functions! {
 }
 
 fn open(s: &Stack) -> lua::Returns {
+    refuse_luajit_if_built_for_lua51(s)?;
     nng::pin_library();
     nng::watch_forks();
     let (module, base, module_at) = push_upvalues(s);
@@ -146,6 +147,27 @@ fn open(s: &Stack) -> lua::Returns {
         open_luajit(s, module, table)?;
     }
     Ok(1)
+}
+
+/// A build for PUC Lua 5.1 loads into LuaJIT (they share the C API), but there it would pack
+/// no FFI cdata and run without the LuaJIT codec, which users would not know. luarocks cannot
+/// keep the 5.1 rock off LuaJIT (both are "lua 5.1" to it), so the build refuses, saying which
+/// to use. LuaJIT is known by its `jit` library, read raw (a strict-mode `_G` raises on
+/// unknown globals).
+fn refuse_luajit_if_built_for_lua51(s: &Stack) -> Result<(), error::Error> {
+    #[cfg(feature = "lua51")]
+    {
+        let on_luajit = s.raw_get_field(s.globals(), "jit") == Kind::Table;
+        s.pop(1);
+        if on_luajit {
+            return Err(error::Error::raise(
+                "nml.so is built for Lua 5.1 and this is LuaJIT: install the LuaJIT rock \
+                 (make rock: build/dist/luajit/) or build for LuaJIT (make build LUA=luajit)",
+            ));
+        }
+    }
+    let _ = s;
+    Ok(())
 }
 
 /// Pushes the values every nml function holds as upvalues (`codec::upvalue`): the marker

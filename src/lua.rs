@@ -532,6 +532,12 @@ impl Stack {
         Kind::of_type(unsafe { ffi::lua_rawgeti(self.l, t.0, n as ffi::lua_Integer) })
     }
 
+    /// The table of globals, on Lua 5.1 and LuaJIT (where it has a pseudo-index of its own).
+    #[cfg(any(feature = "lua51", feature = "luajit"))]
+    pub fn globals(&self) -> Table {
+        Table(ffi::LUA_GLOBALSINDEX)
+    }
+
     /// Pushes `t[key]` (key a string) without metamethods and returns its kind. May raise
     /// (making the key string); see [`Stack::raw_get`] for a key already on the stack.
     pub fn raw_get_field(&self, t: Table, key: &str) -> Kind {

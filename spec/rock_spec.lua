@@ -1,0 +1,205 @@
+-- The binary rock (`make rock`, tools/make-rock.lua) for the interpreter busted runs under,
+-- packed from the nml.so under test: installed with luarocks into a fresh tree where cargo,
+-- a C compiler and the network are out of reach, then used from that tree alone.
+local helper = require "helper"
+
+local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
+local root = here .. "/.."
+local LUA_VERSION = jit and "5.1" or _VERSION:match("%d+%.%d+")
+-- glibc 2.34 (RHEL 9; Ubuntu 22.04 has 2.35, Debian 12 2.36): the rock must load there.
+local GLIBC_MAX = { 2, 34 }
+
+local function quote(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+local write_file = helper.write_file
+
+local function exists(path)
+  local f = io.open(path)
+  if f then f:close() end
+  return f ~= nil
+end
+
+-- The first nml.so on the module path the specs run with.
+local function built_library()
+  for pattern in helper.cpath:gmatch("[^;]+") do
+    local path = pattern:gsub("%?", "nml")
+    if exists(path) then return path end
+  end
+  error("no nml.so on " .. helper.cpath)
+end
+
+local function absolute(program)
+  local out = helper.run("readlink -f \"$(command -v " .. quote(program) .. ")\"")
+  return (out:gsub("%s+$", ""))
+end
+
+-- A luarocks configuration that points at `interpreter` alone (never the user's own).
+local function luarocks_config(dir, interpreter)
+  local path = dir .. "/luarocks-" .. interpreter:gsub("[^%w]", "_") .. ".conf"
+  write_file(path, string.format("lua_interpreter = %q\nvariables = { LUA_BINDIR = %q }\n",
+    interpreter:match("[^/]*$"), interpreter:match("^(.*)/[^/]*$")))
+  return path
+end
+
+describe("the binary rock", function()
+  local work, rock, tree, fakes, lua
+  -- A machine view with no toolchain: these names run a stub that records the call and fails.
+  local TOOLS = { "cargo", "rustc", "cc", "gcc", "c++", "g++", "cmake", "make", "ld", "wget", "curl" }
+
+  -- luarocks with nothing of this machine's set-up: an empty environment, the stubs first on
+  -- the PATH, and a configuration naming one interpreter.
+  local function luarocks(interpreter, lua_version, args)
+    return helper.run(string.format("env -i HOME=%s PATH=%s:/usr/bin:/bin LUAROCKS_CONFIG=%s luarocks"
+      .. " --lua-version=%s %s", quote(work), quote(fakes), quote(luarocks_config(work, interpreter)),
+      lua_version, args))
+  end
+
+  -- Runs `interpreter` on a script with only the installed tree on its module paths.
+  local function run_from_tree(interpreter, the_tree, script)
+    local path = work .. "/script.lua"
+    write_file(path, script)
+    return helper.run(string.format("env -i PATH=/usr/bin:/bin LUA_PATH=%s LUA_CPATH=%s %s %s", quote(the_tree
+      .. "/share/lua/" .. LUA_VERSION .. "/?.lua"), quote(the_tree .. "/lib/lua/" .. LUA_VERSION .. "/?.so"),
+      quote(interpreter), quote(path)))
+  end
+
+  setup(function()
+    work = helper.tmpname() .. "-rock"
+    fakes, tree = work .. "/fakes", work .. "/tree"
+    assert(os.execute("mkdir -p " .. quote(fakes)))
+    for _, tool in ipairs(TOOLS) do
+      write_file(fakes .. "/" .. tool, "#!/bin/sh\necho \"$0 $*\" >> " .. quote(work .. "/called") .. "\nexit 1\n")
+      assert(os.execute("chmod +x " .. quote(fakes .. "/" .. tool)))
+    end
+    lua = absolute(helper.lua)
+    local out, ok = helper.run(string.format("%s %s/tools/make-rock.lua %s %s", quote(lua), root,
+      quote(built_library()), quote(work .. "/dist")))
+    assert(ok, out)
+    rock = out:match("(%S+%.linux%-x86_64%.rock)")
+    assert(rock, out)
+  end)
+
+  teardown(function()
+    if work then os.execute("rm -rf " .. quote(work)) end
+  end)
+
+  it("installs into a fresh tree with no cargo, compiler or network called", function()
+    local out, ok = luarocks(lua, LUA_VERSION, "--tree=" .. quote(tree) .. " install " .. quote(rock))
+    assert.is_true(ok, out)
+    assert.matches("nml 0.1.0%-1 is now installed", out)
+    -- (luarocks asks `gcc -print-multiarch` where libraries go while it reads its configuration:
+    -- a question, which the stub's failure answers, not a build.)
+    local called = exists(work .. "/called") and helper.read_file(work .. "/called") or ""
+    assert.equal("", (called:gsub("[^\n]*/gcc %-print%-multiarch\n", "")))
+    assert.is_true(exists(tree .. "/lib/lua/" .. LUA_VERSION .. "/nml.so"))
+    assert.is_true(exists(tree .. "/bin/nml-cat"))
+    -- library/ goes beside the rock, where `luarocks show --rock-dir` says, never on package.path.
+    local dir = luarocks(lua, LUA_VERSION, "--tree=" .. quote(tree) .. " show --rock-dir nml")
+    assert.is_true(exists(dir:match("^(%S+)") .. "/library/nml.lua"), dir)
+    assert.is_false(exists(tree .. "/share/lua/" .. LUA_VERSION .. "/nml.lua"))
+  end)
+
+  it("is required from the tree alone and works: the codec, its Lua parts, ipc and TLS", function()
+    local pki = helper.pki()
+    local out, ok = run_from_tree(lua, tree, string.format([[
+      local nml = require "nml"
+      assert(nml.unpack(nml.pack({ 1, "two", x = { 3.5 } })).x[1] == 3.5)
+      assert(type(nml.serve) == "function" and type(nml.stream) == "function") -- the Lua parts
+      local pki = %q
+      for _, case in ipairs {
+        { "ipc://" .. os.tmpname() .. ".ipc", {}, {} },
+        { "tls+tcp://127.0.0.1:0", { tls = { cert_file = pki .. "server.crt", key_file = pki .. "server.key" } },
+          { tls = { ca_file = pki .. "ca.crt", server_name = "localhost" } } },
+      } do
+        local server, client = nml.socket("rep"), nml.socket("req")
+        local listener = assert(server:listen(case[1], case[2]))
+        local url = case[1]:gsub(":0$", ":" .. (case[1]:find("^tls") and listener:port() or ""))
+        assert(client:dial(url, case[3]))
+        assert(client:send({ over = url }))
+        local request = assert(server:recv())
+        assert(server:send({ back = request.over }))
+        assert(assert(client:recv()).back == url)
+        server:close(); client:close()
+      end
+      print("worked: " .. nml._VERSION)
+    ]], pki))
+    os.execute("rm -rf " .. quote(pki))
+    assert.is_true(ok, out)
+    assert.matches("worked: nml 0.1.0", out)
+  end)
+
+  it("installs nml-cat to run on the interpreter the rock is for", function()
+    local nml = helper.nml
+    write_file(work .. "/frame.bin", nml.frame(nml.wrap({ installed = true })))
+    local cat = "env -i PATH=/usr/bin:/bin " .. quote(tree .. "/bin/nml-cat")
+    local out, ok = helper.run(cat .. " --version && " .. cat .. " --stream < " .. quote(work .. "/frame.bin"))
+    assert.is_true(ok, out)
+    assert.truthy(out:find("(nml 0.1.0, " .. (jit and jit.version or _VERSION) .. ")", 1, true), out)
+    assert.truthy(out:find("MessagePack  {installed = true}", 1, true), out)
+  end)
+
+  it("needs only libc6 and libgcc-s1 at run time, has no RPATH, and no glibc newer than 2.34", function()
+    local so = tree .. "/lib/lua/" .. LUA_VERSION .. "/nml.so"
+    local dynamic = helper.run("readelf -d " .. quote(so))
+    local needed = {}
+    for name in dynamic:gmatch("%(NEEDED%)%s+Shared library: %[([^%]]+)%]") do needed[#needed + 1] = name end
+    table.sort(needed)
+    assert.same({ "ld-linux-x86-64.so.2", "libc.so.6", "libgcc_s.so.1" }, needed) -- libc6, libgcc-s1
+    assert.is_nil(dynamic:find("RPATH", 1, true), dynamic)
+    assert.is_nil(dynamic:find("RUNPATH", 1, true), dynamic)
+    local newest = { 0, 0 }
+    for major, minor in helper.run("readelf -V " .. quote(so)):gmatch("GLIBC_(%d+)%.(%d+)") do
+      major, minor = tonumber(major), tonumber(minor)
+      if major > newest[1] or (major == newest[1] and minor > newest[2]) then newest = { major, minor } end
+    end
+    assert.is_true(newest[1] == 2 and newest[2] > 0, "no glibc version found")
+    assert.is_true(newest[1] < GLIBC_MAX[1] or (newest[1] == GLIBC_MAX[1] and newest[2] <= GLIBC_MAX[2]),
+      "needs glibc " .. newest[1] .. "." .. newest[2])
+  end)
+
+  -- Another interpreter's luarocks refuses the rock by its dependencies, before anything is
+  -- copied: the 5.4 rock on Lua 5.1, the 5.1 rock on 5.4, the LuaJIT rock on PUC Lua 5.1.
+  it("is refused by luarocks for another Lua, naming the dependency", function()
+    local other, other_version, wanted
+    if jit then
+      other, other_version, wanted = "lua5.1", "5.1", "luajit >= 2.1.0-beta3"
+    elseif LUA_VERSION == "5.4" then
+      other, other_version, wanted = "lua5.1", "5.1", "lua ~> 5.4"
+    else
+      other, other_version, wanted = "lua5.4", "5.4", "lua ~> " .. LUA_VERSION
+    end
+    local interpreter = absolute(other)
+    if interpreter == "" then
+      pending(other .. " is not installed here")
+      return
+    end
+    local elsewhere = work .. "/other-tree"
+    local out, ok = luarocks(interpreter, other_version, "--tree=" .. quote(elsewhere) .. " install " .. quote(rock))
+    assert.is_false(ok, out)
+    assert.truthy(out:find(wanted .. " (not installed)", 1, true), out)
+    assert.is_false(exists(elsewhere .. "/lib/lua/" .. other_version .. "/nml.so"))
+  end)
+
+  -- luarocks cannot tell PUC Lua 5.1 from LuaJIT by a dependency (both are "lua 5.1"), so the
+  -- 5.1 rock installs on LuaJIT; nml.so then refuses to load there, saying which to install,
+  -- rather than run without the FFI's cdata and the LuaJIT codec.
+  if LUA_VERSION == "5.1" and not jit then
+    it("of Lua 5.1 installs on LuaJIT but refuses to load there, saying which rock to use", function()
+      local luajit = absolute("luajit")
+      if luajit == "" then
+        pending("luajit is not installed here")
+        return
+      end
+      local jit_tree = work .. "/luajit-tree"
+      local out, ok = luarocks(luajit, "5.1", "--tree=" .. quote(jit_tree) .. " install " .. quote(rock))
+      assert.is_true(ok, out)
+      out, ok = run_from_tree(luajit, jit_tree, "local ok, err = pcall(require, 'nml'); print(ok, err)")
+      assert.is_true(ok, out)
+      assert.matches("^false", out)
+      assert.truthy(out:find("nml.so is built for Lua 5.1 and this is LuaJIT", 1, true), out)
+      assert.truthy(out:find("the LuaJIT rock", 1, true), out)
+    end)
+  end
+end)

@@ -1,0 +1,159 @@
+-- Packs a built nml.so into a binary rock for the interpreter running this script:
+--
+--   lua5.4 tools/make-rock.lua build/5.4/nml.so build/dist/5.4
+--
+-- leaves build/dist/5.4/nml-<version>-1.linux-x86_64.rock (`make rock` runs it for Lua 5.4,
+-- 5.1 and LuaJIT). The rock carries nml.so (the Lua parts of nml are inside it), the
+-- `nml-cat` command and the LuaLS definitions in library/; installing it builds nothing.
+--
+-- Every flavour's rock has the same file name (luarocks names rocks by package, version and
+-- platform only), so each goes to a directory of its own. What keeps a rock to its
+-- interpreter is the dependency its rockspec states: `lua ~> 5.4`, `lua ~> 5.1`, or for
+-- LuaJIT `lua ~> 5.1` and `luajit >= 2.1.0-beta3` (luarocks provides "luajit" when it runs on
+-- one, at its version: 2.1.0-beta3 sorts before 2.1).
+-- The rockspec's other fields come from rockspec/nml-scm-1.rockspec, the one place they are
+-- written.
+local so, out = arg[1], arg[2]
+if not (so and out) then
+  io.stderr:write("usage: LUA tools/make-rock.lua path/to/nml.so OUT_DIR\n")
+  os.exit(2)
+end
+
+local root = (arg[0]:match("^(.*)/tools/[^/]*$")) or "."
+
+local function shell_quote(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+local function run(command)
+  local ok = os.execute(command)
+  if not (ok == true or ok == 0) then error("failed: " .. command, 0) end
+end
+
+-- Runs a luarocks command, showing its output only when it fails.
+local function run_quiet(command, log)
+  local ok = os.execute(command .. " >" .. shell_quote(log) .. " 2>&1")
+  if ok == true or ok == 0 then return end
+  local f = io.open(log)
+  error("failed: " .. command .. "\n" .. (f and f:read("*a") or ""), 0)
+end
+
+local function read_line(command)
+  local f = assert(io.popen(command))
+  local line = f:read("*l")
+  f:close()
+  return line
+end
+
+-- The interpreter running this script, by its absolute path: luarocks is pointed at it, so
+-- that it knows which Lua (and whether LuaJIT) the rock is for.
+local function interpreter()
+  local exe = assert(arg[-1], "run this script with a Lua interpreter")
+  if not exe:find("/", 1, true) then exe = read_line("command -v " .. shell_quote(exe)) end
+  return read_line("readlink -f " .. shell_quote(exe))
+end
+
+-- The flavour this interpreter is: luarocks' Lua version, the rock's dependencies, its name.
+local function flavour()
+  if jit then
+    return { lua_version = "5.1", dependencies = { "lua ~> 5.1", "luajit >= 2.1.0-beta3" }, name = "LuaJIT" }
+  end
+  local version = _VERSION:match("%d+%.%d+")
+  return { lua_version = version, dependencies = { "lua ~> " .. version }, name = "Lua " .. version }
+end
+
+-- rockspec/nml-scm-1.rockspec's fields, as a table.
+local function scm_rockspec()
+  local path = root .. "/rockspec/nml-scm-1.rockspec"
+  local fields = {}
+  local chunk
+  if setfenv then
+    chunk = assert(loadfile(path))
+    setfenv(chunk, fields)
+  else
+    chunk = assert(loadfile(path, "t", fields))
+  end
+  chunk()
+  return fields
+end
+
+-- Writes `value` as Lua source: strings quoted, tables with their keys in order.
+local function serialize(value, indent)
+  if type(value) ~= "table" then
+    return type(value) == "string" and string.format("%q", value) or tostring(value)
+  end
+  indent = indent or ""
+  local inner = indent .. "  "
+  local lines = {}
+  for _, item in ipairs(value) do lines[#lines + 1] = inner .. serialize(item, inner) .. "," end
+  local keys = {}
+  for key in pairs(value) do
+    if type(key) == "string" then keys[#keys + 1] = key end
+  end
+  table.sort(keys)
+  for _, key in ipairs(keys) do
+    local name = key:match("^[%a_][%w_]*$") and key or "[" .. string.format("%q", key) .. "]"
+    lines[#lines + 1] = inner .. name .. " = " .. serialize(value[key], inner) .. ","
+  end
+  return "{\n" .. table.concat(lines, "\n") .. "\n" .. indent .. "}"
+end
+
+local function binary_rockspec(version, kind)
+  local scm = scm_rockspec()
+  local fields = {
+    { "rockspec_format", scm.rockspec_format },
+    { "package", scm.package },
+    { "version", version .. "-1" },
+    { "source", scm.source },
+    { "description", scm.description },
+    { "supported_platforms", { "linux" } },
+    { "dependencies", kind.dependencies },
+    -- Installing a binary rock runs no build: these say where the files came from in the
+    -- staging directory `luarocks make` packed.
+    { "build", {
+      type = "command",
+      install = { lib = { nml = "lib/nml.so" }, bin = { ["nml-cat"] = "bin/nml-cat" } },
+      copy_directories = { "library" },
+    } },
+  }
+  local text = { "-- nml's binary rock for " .. kind.name .. " (made by `make rock`, tools/make-rock.lua, from",
+    "-- rockspec/nml-scm-1.rockspec): nml.so built with cargo, the nml-cat command and library/." }
+  for _, field in ipairs(fields) do text[#text + 1] = field[1] .. " = " .. serialize(field[2]) end
+  return table.concat(text, "\n") .. "\n"
+end
+
+local function write_file(path, text)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+end
+
+-- The version comes from the library itself, so a rock cannot name another one.
+local open = assert(package.loadlib(so, "luaopen_nml"))
+local version = assert(open()._VERSION:match("^nml (%S+)$"), "nml._VERSION has no version")
+local kind = flavour()
+local lua = interpreter()
+
+run("mkdir -p " .. shell_quote(out))
+out = read_line("readlink -f " .. shell_quote(out))
+local stage, tree = out .. "/.stage", out .. "/.tree"
+run("rm -rf " .. shell_quote(stage) .. " " .. shell_quote(tree))
+for _, dir in ipairs { "/lib", "/bin", "/library" } do run("mkdir -p " .. shell_quote(stage .. dir)) end
+run("cp " .. shell_quote(so) .. " " .. shell_quote(stage .. "/lib/nml.so"))
+run("cp " .. shell_quote(root .. "/bin/nml-cat") .. " " .. shell_quote(stage .. "/bin/nml-cat"))
+run("cp " .. shell_quote(root .. "/library/nml.lua") .. " " .. shell_quote(stage .. "/library/nml.lua"))
+local rockspec = "nml-" .. version .. "-1.rockspec"
+write_file(stage .. "/" .. rockspec, binary_rockspec(version, kind))
+-- luarocks is told which interpreter by a configuration of its own, so that it never reads
+-- (or writes) the user's.
+write_file(stage .. "/luarocks.conf", string.format("lua_interpreter = %q\nvariables = { LUA_BINDIR = %q }\n",
+  lua:match("[^/]*$"), lua:match("^(.*)/[^/]*$")))
+
+local luarocks = "LUAROCKS_CONFIG=" .. shell_quote(stage .. "/luarocks.conf") .. " luarocks --lua-version="
+  .. kind.lua_version .. " --tree=" .. shell_quote(tree)
+local log = stage .. "/luarocks.log"
+run_quiet("cd " .. shell_quote(stage) .. " && " .. luarocks .. " make --deps-mode=none " .. rockspec, log)
+run_quiet("cd " .. shell_quote(out) .. " && " .. luarocks .. " pack nml " .. version .. "-1", log)
+local packed = assert(io.open(log)):read("*a"):match("Packed: (%S+%.rock)")
+run("rm -rf " .. shell_quote(stage) .. " " .. shell_quote(tree))
+print((assert(packed, "luarocks pack named no rock")))
