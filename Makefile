@@ -7,7 +7,7 @@
 #   make bench                benchmarks, side by side
 #   make bench PARTS=messaging   one part of them (codec, messaging, jit, copies, contexts, tls, shm)
 #   make build LUA=5.1        build/5.1/nml.so
-#   make rock                 binary rocks for Lua 5.4, 5.1 and LuaJIT in build/dist/<lua>/ (LUA= for one)
+#   make rock                 binary rocks in build/dist/: Lua 5.4's, and 5.1's (for LuaJIT too)
 #   make fuzz                 each fuzz target for FUZZ_SECONDS (60); fails on a crash, leak or hang
 #   make lint                 cargo fmt --check, cargo clippy -D warnings, luacheck
 #   make check-memory         the specs under valgrind memcheck on Lua 5.4 and 5.1
@@ -47,14 +47,18 @@ $(addprefix build-,5.1 5.2 5.3 5.4 luajit luajit2): build-%:
 	@mkdir -p build/$*
 	@cp target/release/libnml.so build/$*/nml.so.new && mv build/$*/nml.so.new build/$*/nml.so
 
-# Binary rocks: build/dist/<lua>/nml-<version>-1.linux-x86_64.rock, one directory per
-# interpreter (their files have the same name). Installing one needs no toolchain.
-ROCK_LUAS := $(if $(LUA),$(LUA),5.4 5.1 luajit)
+# Binary rocks: build/dist/<lua>/nml-<version>-1.linux-x86_64.rock, one directory per Lua
+# (their files have the same name). Lua 5.1's is LuaJIT's too: both use luarocks' 5.1 tree, so
+# it carries the LuaJIT build beside the 5.1 one (src/builds.rs). Installing needs no toolchain.
+ROCK_LUAS := $(if $(LUA),$(LUA),5.4 5.1)
 rock:
 	@tools/deps.sh $(ROCK_LUAS) +build +luarocks
 	@for v in $(ROCK_LUAS); do $(MAKE) --no-print-directory rock-$$v || exit 1; done
 
-rock-%: build-%
+rock-5.1: build-5.1 build-luajit
+	@$(call interp,5.1) tools/make-rock.lua build/5.1/nml.so build/dist/5.1 build/luajit/nml.so
+
+rock-5.2 rock-5.3 rock-5.4: rock-%: build-%
 	@$(call interp,$*) tools/make-rock.lua build/$*/nml.so build/dist/$*
 
 cargo-test:
@@ -71,7 +75,9 @@ test: deps
 	@tools/summary build/counts build/cargo-test.log
 
 # Specs (and, through spec/examples_spec.lua, the examples) for one interpreter.
-specs: build-$(LUA) build/$(LUA)/cbuf.so build/$(LUA)/memlimit.so build/$(LUA)/sigcount.so build/$(LUA)/forker.so
+# (rock_spec packs Lua 5.1's rock, which carries the LuaJIT build too, on each of them.)
+ROCK_BUILDS = $(if $(filter 5.1 luajit luajit2,$(LUA)),build-5.1 build-luajit)
+specs: $(ROCK_BUILDS) build-$(LUA) build/$(LUA)/cbuf.so build/$(LUA)/memlimit.so build/$(LUA)/sigcount.so build/$(LUA)/forker.so
 	@echo "== specs on $(call interp,$(LUA))"
 	@NML_LUA=$(call interp,$(LUA)) NML_CPATH="$(CURDIR)/build/$(LUA)/?.so" \
 	  busted --lua=$(call interp,$(LUA)) --cpath="$(CURDIR)/build/$(LUA)/?.so" \

@@ -1,6 +1,8 @@
 -- The binary rock (`make rock`, tools/make-rock.lua) for the interpreter busted runs under,
 -- packed from the nml.so under test: installed with luarocks into a fresh tree where cargo,
--- a C compiler and the network are out of reach, then used from that tree alone.
+-- a C compiler and the network are out of reach, then used from that tree alone. On Lua 5.1
+-- and LuaJIT it is the one rock for both, carrying both builds (build/5.1 and build/luajit:
+-- `make specs` builds the two).
 local helper = require "helper"
 
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
@@ -22,12 +24,22 @@ local function exists(path)
 end
 
 -- The first nml.so on the module path the specs run with.
-local function built_library()
+local function library_under_test()
   for pattern in helper.cpath:gmatch("[^;]+") do
     local path = pattern:gsub("%?", "nml")
     if exists(path) then return path end
   end
   error("no nml.so on " .. helper.cpath)
+end
+
+-- The libraries the rock packs: this interpreter's build, and for Lua 5.1 the LuaJIT build
+-- beside it (one of them is the one under test, the other from build/).
+local function libraries()
+  if LUA_VERSION ~= "5.1" then return library_under_test() end
+  local puc = jit and root .. "/build/5.1/nml.so" or library_under_test()
+  local luajit = jit and library_under_test() or root .. "/build/luajit/nml.so"
+  assert(exists(puc) and exists(luajit), "the 5.1 rock needs build/5.1 and build/luajit (make build LUA=...)")
+  return puc, luajit
 end
 
 local function absolute(program)
@@ -74,8 +86,9 @@ describe("the binary rock", function()
       assert(os.execute("chmod +x " .. quote(fakes .. "/" .. tool)))
     end
     lua = absolute(helper.lua)
-    local out, ok = helper.run(string.format("%s %s/tools/make-rock.lua %s %s", quote(lua), root,
-      quote(built_library()), quote(work .. "/dist")))
+    local puc, luajit = libraries()
+    local out, ok = helper.run(string.format("%s %s/tools/make-rock.lua %s %s %s", quote(lua), root,
+      quote(puc), quote(work .. "/dist"), luajit and quote(luajit) or ""))
     assert(ok, out)
     rock = out:match("(%S+%.linux%-x86_64%.rock)")
     assert(rock, out)
@@ -141,35 +154,32 @@ describe("the binary rock", function()
   end)
 
   it("needs only libc6 and libgcc-s1 at run time, has no RPATH, and no glibc newer than 2.34", function()
-    local so = tree .. "/lib/lua/" .. LUA_VERSION .. "/nml.so"
-    local dynamic = helper.run("readelf -d " .. quote(so))
-    local needed = {}
-    for name in dynamic:gmatch("%(NEEDED%)%s+Shared library: %[([^%]]+)%]") do needed[#needed + 1] = name end
-    table.sort(needed)
-    assert.same({ "ld-linux-x86-64.so.2", "libc.so.6", "libgcc_s.so.1" }, needed) -- libc6, libgcc-s1
-    assert.is_nil(dynamic:find("RPATH", 1, true), dynamic)
-    assert.is_nil(dynamic:find("RUNPATH", 1, true), dynamic)
-    local newest = { 0, 0 }
-    for major, minor in helper.run("readelf -V " .. quote(so)):gmatch("GLIBC_(%d+)%.(%d+)") do
-      major, minor = tonumber(major), tonumber(minor)
-      if major > newest[1] or (major == newest[1] and minor > newest[2]) then newest = { major, minor } end
+    local dir = tree .. "/lib/lua/" .. LUA_VERSION
+    local installed = LUA_VERSION == "5.1" and { dir .. "/nml.so", dir .. "/nml/luajit.so" } or { dir .. "/nml.so" }
+    for _, so in ipairs(installed) do
+      local dynamic = helper.run("readelf -d " .. quote(so))
+      local needed = {}
+      for name in dynamic:gmatch("%(NEEDED%)%s+Shared library: %[([^%]]+)%]") do needed[#needed + 1] = name end
+      table.sort(needed)
+      assert.same({ "ld-linux-x86-64.so.2", "libc.so.6", "libgcc_s.so.1" }, needed) -- libc6, libgcc-s1
+      assert.is_nil(dynamic:find("RPATH", 1, true), dynamic)
+      assert.is_nil(dynamic:find("RUNPATH", 1, true), dynamic)
+      local newest = { 0, 0 }
+      for major, minor in helper.run("readelf -V " .. quote(so)):gmatch("GLIBC_(%d+)%.(%d+)") do
+        major, minor = tonumber(major), tonumber(minor)
+        if major > newest[1] or (major == newest[1] and minor > newest[2]) then newest = { major, minor } end
+      end
+      assert.is_true(newest[1] == 2 and newest[2] > 0, "no glibc version found")
+      assert.is_true(newest[1] < GLIBC_MAX[1] or (newest[1] == GLIBC_MAX[1] and newest[2] <= GLIBC_MAX[2]),
+        so .. " needs glibc " .. newest[1] .. "." .. newest[2])
     end
-    assert.is_true(newest[1] == 2 and newest[2] > 0, "no glibc version found")
-    assert.is_true(newest[1] < GLIBC_MAX[1] or (newest[1] == GLIBC_MAX[1] and newest[2] <= GLIBC_MAX[2]),
-      "needs glibc " .. newest[1] .. "." .. newest[2])
   end)
 
-  -- Another interpreter's luarocks refuses the rock by its dependencies, before anything is
-  -- copied: the 5.4 rock on Lua 5.1, the 5.1 rock on 5.4, the LuaJIT rock on PUC Lua 5.1.
+  -- Another Lua's luarocks refuses the rock by its dependency, before anything is copied: the
+  -- 5.4 rock on Lua 5.1, the others on 5.4.
   it("is refused by luarocks for another Lua, naming the dependency", function()
-    local other, other_version, wanted
-    if jit then
-      other, other_version, wanted = "lua5.1", "5.1", "luajit >= 2.1.0-beta3"
-    elseif LUA_VERSION == "5.4" then
-      other, other_version, wanted = "lua5.1", "5.1", "lua ~> 5.4"
-    else
-      other, other_version, wanted = "lua5.4", "5.4", "lua ~> " .. LUA_VERSION
-    end
+    local other, other_version = "lua5.4", "5.4"
+    if LUA_VERSION == "5.4" then other, other_version = "lua5.1", "5.1" end
     local interpreter = absolute(other)
     if interpreter == "" then
       pending(other .. " is not installed here")
@@ -178,28 +188,62 @@ describe("the binary rock", function()
     local elsewhere = work .. "/other-tree"
     local out, ok = luarocks(interpreter, other_version, "--tree=" .. quote(elsewhere) .. " install " .. quote(rock))
     assert.is_false(ok, out)
-    assert.truthy(out:find(wanted .. " (not installed)", 1, true), out)
+    assert.truthy(out:find("lua ~> " .. LUA_VERSION .. " (not installed)", 1, true), out)
     assert.is_false(exists(elsewhere .. "/lib/lua/" .. other_version .. "/nml.so"))
   end)
 
-  -- luarocks cannot tell PUC Lua 5.1 from LuaJIT by a dependency (both are "lua 5.1"), so the
-  -- 5.1 rock installs on LuaJIT; nml.so then refuses to load there, saying which to install,
-  -- rather than run without the FFI's cdata and the LuaJIT codec.
-  if LUA_VERSION == "5.1" and not jit then
-    it("of Lua 5.1 installs on LuaJIT but refuses to load there, saying which rock to use", function()
-      local luajit = absolute("luajit")
-      if luajit == "" then
-        pending("luajit is not installed here")
-        return
-      end
-      local jit_tree = work .. "/luajit-tree"
-      local out, ok = luarocks(luajit, "5.1", "--tree=" .. quote(jit_tree) .. " install " .. quote(rock))
-      assert.is_true(ok, out)
-      out, ok = run_from_tree(luajit, jit_tree, "local ok, err = pcall(require, 'nml'); print(ok, err)")
+  if LUA_VERSION ~= "5.1" then return end
+
+  -- PUC Lua 5.1 and a LuaJIT (this one, if it is one), or nil when one is not installed.
+  local function both_interpreters()
+    local puc, luajit = absolute("lua5.1"), jit and lua or absolute("luajit")
+    if puc == "" or luajit == "" then
+      pending("this needs both lua5.1 and luajit")
+      return nil
+    end
+    return puc, luajit
+  end
+
+  -- Lua 5.1 and LuaJIT share luarocks' 5.1 tree: one rock, installed once by either, and each
+  -- interpreter gets its own build from it (the LuaJIT one has the FFI codec).
+  it("of Lua 5.1 serves PUC Lua 5.1 and LuaJIT from one tree, each with its own build", function()
+    local puc, luajit = both_interpreters()
+    if not puc then return end
+    local shared = work .. "/shared-tree"
+    local out, ok = luarocks(puc, "5.1", "--tree=" .. quote(shared) .. " install " .. quote(rock))
+    assert.is_true(ok, out)
+    local probe = [[
+      local nml = require "nml"
+      local has_lua_codec = pcall(nml.config, { codec = "lua" })
+      local cdata = jit and #nml.pack(require("ffi").new("int64_t", 5)) or 0
+      print((jit and "LuaJIT" or "PUC") .. " lua codec: " .. tostring(has_lua_codec) .. ", cdata packed: " .. cdata)
+    ]]
+    out, ok = run_from_tree(puc, shared, probe)
+    assert.is_true(ok, out)
+    assert.matches("PUC lua codec: false, cdata packed: 0", out, 1, true)
+    out, ok = run_from_tree(luajit, shared, probe)
+    assert.is_true(ok, out)
+    assert.matches("LuaJIT lua codec: true, cdata packed: 1", out, 1, true)
+  end)
+
+  -- Copied by hand, a build alone on the other interpreter refuses, saying what to install:
+  -- the LuaJIT build on PUC Lua would let Lua's errors longjmp over its frames, the 5.1 build
+  -- on LuaJIT would run without the FFI (src/builds.rs).
+  it("of Lua 5.1: either build alone on the other interpreter refuses to open, saying what to install", function()
+    local puc, luajit = both_interpreters()
+    if not puc then return end
+    local puc_so, luajit_so = libraries()
+    for _, case in ipairs {
+      { luajit, puc_so, "nml.so is built for Lua 5.1 and this is LuaJIT, and no LuaJIT build is beside it" },
+      { puc, luajit_so, "nml.so is built for LuaJIT and this is Lua 5.1: install nml's Lua 5.1 rock" },
+    } do
+      local alone = work .. "/alone/lib/lua/5.1"
+      assert(os.execute("rm -rf " .. quote(work .. "/alone") .. " && mkdir -p " .. quote(alone)
+        .. " && cp " .. quote(case[2]) .. " " .. quote(alone .. "/nml.so")))
+      local out, ok = run_from_tree(case[1], work .. "/alone", "print(pcall(require, 'nml'))")
       assert.is_true(ok, out)
       assert.matches("^false", out)
-      assert.truthy(out:find("nml.so is built for Lua 5.1 and this is LuaJIT", 1, true), out)
-      assert.truthy(out:find("the LuaJIT rock", 1, true), out)
-    end)
-  end
+      assert.truthy(out:find(case[3], 1, true), out)
+    end
+  end)
 end)

@@ -435,6 +435,9 @@ describe("sockets", function()
       ["ipc://"] = "ipc:// needs a path after it, as in ipc:///tmp/nml.ipc",
       ["tcp://127.0.0.1:99999"] = "99999 is no TCP port: a port is 0 to 65535",
       ["tcp://nohost.invalid:5555"] = "the host nohost.invalid does not resolve to an address",
+      -- NNG listened, and a dialer's HTTP request line would have carried the space raw
+      ["ws://127.0.0.1:0/a b"] = "a ws:// path cannot hold spaces or control characters: write a space as %20",
+      ["wss://127.0.0.1:0/a\tb"] = "a wss:// path cannot hold spaces or control characters",
     }) do
       local ok, err, code = s:listen(url)
       assert.is_nil(ok, url)

@@ -13,7 +13,8 @@
 //! 2. `msgpack/format.rs` `msgpack/sink.rs` `msgpack/scan.rs`: MessagePack's formats, where
 //!    bytes go, where values end in a stream; pure.
 //! 3. `error.rs`: what fails, as Lua is told (`nil, message, code` or a raise).
-//! 4. `lua.rs`: Lua's C API behind `Stack` (unsafe code allowed).
+//! 4. `lua.rs` `builds.rs`: Lua's C API behind `Stack`; which build of nml fits the
+//!    interpreter (unsafe code allowed).
 //! 5. `args.rs`: argument checks and options tables, one rule for every function.
 //! 6. `time.rs`: `nml.clock` and `nml.sleep`.
 //! 7. `message.rs` `pool.rs`: `nml.msg`, NNG messages, views and shared buffers as Lua
@@ -40,8 +41,8 @@
 //! 26. `api.rs`: the codec's Lua functions.
 //! 27. `lib.rs`: the module table, its classes and registration.
 
-// Unsafe code lives in lua.rs, nng/ and shm.rs (and the C entry points of `lua_functions!`),
-// each block with the reason it is sound beside it.
+// Unsafe code lives in lua.rs, builds.rs, nng/ and shm.rs (and the C entry points of
+// `lua_functions!`), each block with the reason it is sound beside it.
 #![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -50,6 +51,8 @@
 pub mod alloc;
 pub mod api;
 pub mod args;
+#[cfg(any(feature = "lua51", feature = "luajit"))]
+pub mod builds;
 pub mod codec;
 pub mod compat;
 pub mod context;
@@ -135,7 +138,10 @@ lua_functions! {
 }
 
 fn open(s: &Stack) -> lua::Returns {
-    refuse_luajit_if_built_for_lua51(s)?;
+    #[cfg(any(feature = "lua51", feature = "luajit"))]
+    if let Some(opened) = builds::fit(s)? {
+        return Ok(opened); // the LuaJIT build beside this 5.1 one opened the module
+    }
     nng::pin_library();
     nng::watch_forks();
     let (module, base, module_at) = push_upvalues(s);
@@ -147,27 +153,6 @@ fn open(s: &Stack) -> lua::Returns {
         open_luajit(s, module, table)?;
     }
     Ok(1)
-}
-
-/// A build for PUC Lua 5.1 loads into LuaJIT (they share the C API), but there it would pack
-/// no FFI cdata and run without the LuaJIT codec, which users would not know. luarocks cannot
-/// keep the 5.1 rock off LuaJIT (both are "lua 5.1" to it), so the build refuses, saying which
-/// to use. LuaJIT is known by its `jit` library, read raw (a strict-mode `_G` raises on
-/// unknown globals).
-fn refuse_luajit_if_built_for_lua51(s: &Stack) -> Result<(), error::Error> {
-    #[cfg(feature = "lua51")]
-    {
-        let on_luajit = s.raw_get_field(s.globals(), "jit") == Kind::Table;
-        s.pop(1);
-        if on_luajit {
-            return Err(error::Error::raise(
-                "nml.so is built for Lua 5.1 and this is LuaJIT: install the LuaJIT rock \
-                 (make rock: build/dist/luajit/) or build for LuaJIT (make build LUA=luajit)",
-            ));
-        }
-    }
-    let _ = s;
-    Ok(())
 }
 
 /// Pushes the values every nml function holds as upvalues (`codec::upvalue`): the marker

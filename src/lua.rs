@@ -52,6 +52,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use mlua_sys as ffi;
 pub use mlua_sys::lua_State;
+/// A Lua C function, as `luaopen_nml` is.
+pub type CFunction = ffi::lua_CFunction;
 
 use crate::error::{Error, Result};
 

@@ -1,21 +1,23 @@
--- Packs a built nml.so into a binary rock for the interpreter running this script:
+-- Packs a built nml.so into a binary rock for the Lua version of the interpreter running this
+-- script:
 --
 --   lua5.4 tools/make-rock.lua build/5.4/nml.so build/dist/5.4
+--   lua5.1 tools/make-rock.lua build/5.1/nml.so build/dist/5.1 build/luajit/nml.so
 --
--- leaves build/dist/5.4/nml-<version>-1.linux-x86_64.rock (`make rock` runs it for Lua 5.4,
--- 5.1 and LuaJIT). The rock carries nml.so (the Lua parts of nml are inside it), the
--- `nml-cat` command and the LuaLS definitions in library/; installing it builds nothing.
+-- leaves build/dist/5.4/nml-<version>-1.linux-x86_64.rock (`make rock` runs it for Lua 5.4
+-- and 5.1). The rock carries nml.so (the Lua parts of nml are inside it), the `nml-cat`
+-- command, the LuaLS definitions in library/ and the docs in doc/; installing it builds
+-- nothing.
 --
--- Every flavour's rock has the same file name (luarocks names rocks by package, version and
--- platform only), so each goes to a directory of its own. What keeps a rock to its
--- interpreter is the dependency its rockspec states: `lua ~> 5.4`, `lua ~> 5.1`, or for
--- LuaJIT `lua ~> 5.1` and `luajit >= 2.1.0-beta3` (luarocks provides "luajit" when it runs on
--- one, at its version: 2.1.0-beta3 sorts before 2.1).
--- The rockspec's other fields come from rockspec/nml-scm-1.rockspec, the one place they are
--- written.
-local so, out = arg[1], arg[2]
+-- Lua 5.1 and LuaJIT share luarocks' "5.1" tree, so the 5.1 rock is for both: it carries the
+-- LuaJIT build too, as nml/luajit.so, which the 5.1 build hands over to when LuaJIT loads it
+-- (src/builds.rs). Each rock states the Lua it is for as a dependency (`lua ~> 5.4`), which
+-- luarocks checks; their files have the same name (luarocks names rocks by package, version
+-- and platform only), so each goes to a directory of its own. The rockspec's other fields
+-- come from rockspec/nml-scm-1.rockspec, the one place they are written.
+local so, out, luajit_so = arg[1], arg[2], arg[3]
 if not (so and out) then
-  io.stderr:write("usage: LUA tools/make-rock.lua path/to/nml.so OUT_DIR\n")
+  io.stderr:write("usage: LUA tools/make-rock.lua path/to/nml.so OUT_DIR [path/to/luajit/nml.so]\n")
   os.exit(2)
 end
 
@@ -53,13 +55,23 @@ local function interpreter()
   return read_line("readlink -f " .. shell_quote(exe))
 end
 
--- The flavour this interpreter is: luarocks' Lua version, the rock's dependencies, its name.
+-- The Lua version the rock is for (this interpreter's), and what its rockspec says of it.
 local function flavour()
-  if jit then
-    return { lua_version = "5.1", dependencies = { "lua ~> 5.1", "luajit >= 2.1.0-beta3" }, name = "LuaJIT" }
-  end
   local version = _VERSION:match("%d+%.%d+")
-  return { lua_version = version, dependencies = { "lua ~> " .. version }, name = "Lua " .. version }
+  local name = "Lua " .. version
+  if luajit_so then
+    assert(version == "5.1", "only the Lua 5.1 rock carries a LuaJIT build")
+    name = "Lua 5.1 and LuaJIT"
+  end
+  return { lua_version = version, dependencies = { "lua ~> " .. version }, name = name }
+end
+
+-- The crate's version, which nml._VERSION gives too.
+local function crate_version()
+  local f = assert(io.open(root .. "/Cargo.toml"))
+  local version = assert(f:read("*a"):match('%[package%][^%[]-\nversion%s*=%s*"([^"]+)"'), "no version in Cargo.toml")
+  f:close()
+  return version
 end
 
 -- rockspec/nml-scm-1.rockspec's fields, as a table.
@@ -100,24 +112,28 @@ end
 
 local function binary_rockspec(version, kind)
   local scm = scm_rockspec()
+  -- `luarocks show` prints the summary: it says which Lua the rock is for.
+  local description = {}
+  for key, value in pairs(scm.description) do description[key] = value end
+  description.summary = scm.description.summary .. " (binary, " .. kind.name .. ")"
   local fields = {
     { "rockspec_format", scm.rockspec_format },
     { "package", scm.package },
     { "version", version .. "-1" },
     { "source", scm.source },
-    { "description", scm.description },
+    { "description", description },
     { "supported_platforms", { "linux" } },
     { "dependencies", kind.dependencies },
     -- Installing a binary rock runs no build: these say where the files came from in the
     -- staging directory `luarocks make` packed.
     { "build", {
       type = "command",
-      install = { lib = { nml = "lib/nml.so" }, bin = { ["nml-cat"] = "bin/nml-cat" } },
-      copy_directories = { "library" },
+      install = { lib = kind.libraries, bin = { ["nml-cat"] = "bin/nml-cat" } },
+      copy_directories = { "library", "doc" }, -- `luarocks doc nml` finds doc/
     } },
   }
   local text = { "-- nml's binary rock for " .. kind.name .. " (made by `make rock`, tools/make-rock.lua, from",
-    "-- rockspec/nml-scm-1.rockspec): nml.so built with cargo, the nml-cat command and library/." }
+    "-- rockspec/nml-scm-1.rockspec): nml.so built with cargo, nml-cat, library/ and doc/." }
   for _, field in ipairs(fields) do text[#text + 1] = field[1] .. " = " .. serialize(field[2]) end
   return table.concat(text, "\n") .. "\n"
 end
@@ -128,20 +144,22 @@ local function write_file(path, text)
   f:close()
 end
 
--- The version comes from the library itself, so a rock cannot name another one.
-local open = assert(package.loadlib(so, "luaopen_nml"))
-local version = assert(open()._VERSION:match("^nml (%S+)$"), "nml._VERSION has no version")
+local version = crate_version()
 local kind = flavour()
+kind.libraries = { nml = "lib/nml.so", ["nml.luajit"] = luajit_so and "lib/nml/luajit.so" or nil }
 local lua = interpreter()
 
 run("mkdir -p " .. shell_quote(out))
 out = read_line("readlink -f " .. shell_quote(out))
 local stage, tree = out .. "/.stage", out .. "/.tree"
 run("rm -rf " .. shell_quote(stage) .. " " .. shell_quote(tree))
-for _, dir in ipairs { "/lib", "/bin", "/library" } do run("mkdir -p " .. shell_quote(stage .. dir)) end
+for _, dir in ipairs { "/lib/nml", "/bin", "/library", "/doc" } do run("mkdir -p " .. shell_quote(stage .. dir)) end
 run("cp " .. shell_quote(so) .. " " .. shell_quote(stage .. "/lib/nml.so"))
+if luajit_so then run("cp " .. shell_quote(luajit_so) .. " " .. shell_quote(stage .. "/lib/nml/luajit.so")) end
 run("cp " .. shell_quote(root .. "/bin/nml-cat") .. " " .. shell_quote(stage .. "/bin/nml-cat"))
 run("cp " .. shell_quote(root .. "/library/nml.lua") .. " " .. shell_quote(stage .. "/library/nml.lua"))
+run("cp " .. shell_quote(root .. "/README.md") .. " " .. shell_quote(root) .. "/docs/*.md "
+  .. shell_quote(stage .. "/doc/"))
 local rockspec = "nml-" .. version .. "-1.rockspec"
 write_file(stage .. "/" .. rockspec, binary_rockspec(version, kind))
 -- luarocks is told which interpreter by a configuration of its own, so that it never reads

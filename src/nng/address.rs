@@ -32,7 +32,7 @@ pub(super) fn check(url: &str, listening: bool) -> Result<(), EndpointError> {
             "not a URL: a transport, ://, then an address, as in {example}"
         ));
     };
-    let (host, port, _) = host_port_path(rest);
+    let (host, port, path) = host_port_path(rest);
     if let Some(why) = family_mismatch(scheme, host) {
         return wrong(why);
     }
@@ -53,6 +53,16 @@ pub(super) fn check(url: &str, listening: bool) -> Result<(), EndpointError> {
                 host => host.to_string(),
             }
         )),
+        // NNG takes these, and a dialer's HTTP request line would carry them raw
+        "ws" | "wss"
+            if path
+                .bytes()
+                .any(|b| b.is_ascii_whitespace() || b.is_ascii_control()) =>
+        {
+            wrong(format!(
+                "a {scheme}:// path cannot hold spaces or control characters: write a space as %20"
+            ))
+        }
         _ => Ok(()),
     }
 }
@@ -353,6 +363,12 @@ mod tests {
         said("tcp//127.0.0.1:1", false, "as in tcp://127.0.0.1:5555");
         said("ipc://", true, "ipc:// needs a path after it");
         said("tcp://127.0.0.1:99999", false, "99999 is no TCP port");
+        said("ws://127.0.0.1:0/a b", true, "cannot hold spaces");
+        said(
+            "wss://h:1/a\x7fb",
+            false,
+            "cannot hold spaces or control characters",
+        );
         said(
             "tcp://127.0.0.1",
             true,
