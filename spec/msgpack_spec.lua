@@ -436,6 +436,22 @@ describe("bad bytes give nil, message, 'malformed'", function()
     malformed(unhex "c6fffffff0", "truncated")
   end)
 
+  -- A map's entries are its keys' and values' bytes, at least 2 each; one key repeated makes a
+  -- table of one entry. Sized for the entries it claims, it held 192 MiB for 16 MiB of input.
+  it("does not size a map for more entries than it keeps, when one key repeats", function()
+    local n = 4 * 1024 * 1024
+    local bytes = "\223" .. string.char(0, 64, 0, 0) .. string.rep("\1\1", n) -- 0xdf, 2^22 entries
+    collectgarbage()
+    collectgarbage()
+    local before = collectgarbage("count")
+    local map = assert(nml.unpack(bytes))
+    collectgarbage()
+    local grew = collectgarbage("count") - before
+    assert.are.equal(1, map[1])
+    assert.is_nil(next(map, next(map)))
+    assert.is_true(grew < 8 * 1024, string.format("a 1-entry map kept %.0f KiB", grew))
+  end)
+
   it("rejects 0xC1 with its offset", function()
     malformed(unhex "c1", "at byte 0: invalid byte 0xc1")
     malformed(unhex "9201c1", "at byte 2: invalid byte 0xc1")

@@ -686,11 +686,15 @@ local function unpack_array(p, pos, len, n, depth)
   return read_other_sequence(p, pos, len, n, depth + 1)
 end
 
+-- The most entries a map's table is made room for before they come: one key repeated keeps
+-- one entry, however many the map claims (src/msgpack/unpack.rs has the same limit).
+local MAP_PRESIZE_MAX = 65536
+
 local function unpack_map(p, pos, len, n, depth)
   if depth >= max_depth or 2 * n > len - pos then error("bad map", 0) end
   depth = depth + 1
   if n == 0 then return setmetatable({}, MAP_MT), pos end
-  local t = new_table(0, n)
+  local t = new_table(0, n < MAP_PRESIZE_MAX and n or MAP_PRESIZE_MAX)
   for _ = 1, n do
     local k, v
     k, pos = unpack_value(p, pos, len, depth)

@@ -6,6 +6,12 @@
 
 use std::ffi::c_int;
 
+/// The most entries a map's table is made room for before they come: a map claims `n`
+/// entries in as few as `2n` bytes, but one key repeated keeps one, so a table sized for the
+/// claim held 192 MiB for 16 MiB of input. Past this, the table grows as distinct keys come.
+/// (The LuaJIT codec, `lua/nml/jit_codec.lua`, has the same limit.)
+const MAP_PRESIZE_MAX: usize = 1 << 16;
+
 use rmp::Marker;
 
 use super::keys::KeyCache;
@@ -219,7 +225,7 @@ impl<'a> Unpacker<'a> {
     fn map(&mut self, n: usize, depth: usize, at: usize) -> Result<()> {
         self.enter(n, 2, depth, at)?;
         let s = self.stack;
-        let map = s.new_table(0, n);
+        let map = s.new_table(0, n.min(MAP_PRESIZE_MAX));
         if n == 0 {
             // An empty map comes back marked, so that it packs as a map again.
             s.set_metatable(map.index(), marker(s, Mark::Map)?);
