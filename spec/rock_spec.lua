@@ -214,14 +214,26 @@ describe("the binary rock", function()
     assert.is_true(ok, out)
     local probe = [[
       local nml = require "nml"
-      local has_lua_codec = pcall(nml.config, { codec = "lua" })
+      local has_lua_codec, why = pcall(nml.config, { codec = "lua" })
       local cdata = jit and #nml.pack(require("ffi").new("int64_t", 5)) or 0
       print((jit and "LuaJIT" or "PUC") .. " lua codec: " .. tostring(has_lua_codec) .. ", cdata packed: " .. cdata)
+      print(has_lua_codec and "" or why) -- the 5.1 build: "this is a build for another Lua"
     ]]
     out, ok = run_from_tree(puc, shared, probe)
     assert.is_true(ok, out)
     assert.matches("PUC lua codec: false, cdata packed: 0", out, 1, true)
+    assert.matches("a build for another Lua", out, 1, true)
     out, ok = run_from_tree(luajit, shared, probe)
+    assert.is_true(ok, out)
+    assert.matches("LuaJIT lua codec: true, cdata packed: 1", out, 1, true)
+    -- Which Lua it is comes from the C API nml calls, not from globals a script may set: a
+    -- `jit` table on PUC Lua, or none on LuaJIT, changes nothing.
+    out, ok = run_from_tree(puc, shared, "jit = { version = 'LuaJIT 2.1' }\n" .. probe:gsub("jit and", "false and"))
+    assert.is_true(ok, out)
+    assert.matches("PUC lua codec: false, cdata packed: 0", out, 1, true)
+    assert.matches("a build for another Lua", out, 1, true)
+    local without_jit = probe:gsub("jit and", "true and"):gsub("%(jit and \"LuaJIT\" or \"PUC\"%)", "'LuaJIT'")
+    out, ok = run_from_tree(luajit, shared, "local ffi = require 'ffi'; jit = nil\n" .. without_jit)
     assert.is_true(ok, out)
     assert.matches("LuaJIT lua codec: true, cdata packed: 1", out, 1, true)
   end)
@@ -245,5 +257,38 @@ describe("the binary rock", function()
       assert.matches("^false", out)
       assert.truthy(out:find(case[3], 1, true), out)
     end
+  end)
+end)
+
+-- luarocks can leave a second copy of the library in a tree (`install --keep` keeps the old
+-- version beside the new, as nml_0_1_0_1-nml.so), and any script can load a file twice under
+-- two names. Two copies in one state would share the classes' metatables while each has its
+-- own NNG: sockets of one were found in the other (a message went to another socket, a
+-- timeout was lost and a recv hung). The second copy refuses to open.
+describe("a second copy of nml.so in one Lua state", function()
+  it("refuses to open, and the first goes on working", function()
+    local copy = helper.tmpname() .. "-copy.so"
+    local so
+    for pattern in helper.cpath:gmatch("[^;]+") do
+      local path = pattern:gsub("%?", "nml")
+      local f = io.open(path)
+      if f then f:close(); so = so or path end
+    end
+    assert(os.execute("cp '" .. so .. "' '" .. copy .. "'"))
+    local script = helper.tmpname() .. "-two.lua"
+    helper.write_file(script, string.format([[
+      package.cpath = %q
+      local nml = require "nml"
+      local open = assert(package.loadlib(%q, "luaopen_nml"))
+      print(pcall(open))
+      local pull = nml.socket("pull", { recv_timeout = 100 })
+      print(pull:recv())
+    ]], helper.cpath, copy))
+    local out, ok = helper.run("timeout 20 " .. helper.lua .. " " .. script)
+    os.remove(copy)
+    os.remove(script)
+    assert.is_true(ok, out)
+    assert.matches("^false\tanother copy of nml.so is already open in this Lua state", out)
+    assert.matches("\nnil\t[^\n]*\ttimeout\n", out)
   end)
 end)

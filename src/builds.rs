@@ -19,25 +19,31 @@
 use std::ffi::{c_int, c_void, CStr, CString};
 
 use crate::error::Error;
-use crate::lua::{CFunction, Kind, Stack};
+use crate::lua::{self, CFunction, Stack};
 
 /// Where the LuaJIT build sits, relative to the directory of the 5.1 build.
 const LUAJIT_BUILD: &str = "nml/luajit.so";
 
-/// Whether this state runs on LuaJIT: its `jit` library is among the globals, or the process
-/// has LuaJIT's C API (an embedder may leave `jit` out of the globals). Read raw: a strict
-/// `_G` raises on a global it does not know.
-fn on_luajit(s: &Stack) -> bool {
-    let has_jit = s.raw_get_field(s.globals(), "jit") == Kind::Table;
-    s.pop(1);
+/// Whether the Lua this library calls is LuaJIT: the object that defines its C API (found
+/// from the address `lua_gettop` was bound to) also defines `luaJIT_setmode`. Nothing a script
+/// sets (a `jit` global, or none) changes the answer, and a process holding both a PUC Lua
+/// and a LuaJIT library is told apart by which one nml is bound to.
+fn on_luajit() -> bool {
     // SAFETY: dlsym with RTLD_DEFAULT only looks a name up among the loaded objects.
-    has_jit || !unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"luaJIT_setmode".as_ptr()) }.is_null()
+    let setmode = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"luaJIT_setmode".as_ptr()) };
+    if setmode.is_null() {
+        return false;
+    }
+    match (object_of(lua::api_address()), object_of(setmode)) {
+        (Some(api), Some(jit)) => api.0 == jit.0,
+        _ => false,
+    }
 }
 
 /// Called first by `luaopen_nml`. `Ok(None)`: this build fits, go on. `Ok(Some(n))`: the build
 /// beside it has opened the module, whose `n` values are on the stack. `Err`: neither fits.
 pub fn fit(s: &Stack) -> Result<Option<c_int>, Error> {
-    let luajit = on_luajit(s);
+    let luajit = on_luajit();
     if cfg!(feature = "luajit") && !luajit {
         return Err(Error::raise(
             "nml.so is built for LuaJIT and this is Lua 5.1: install nml's Lua 5.1 rock, \

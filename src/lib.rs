@@ -142,6 +142,7 @@ fn open(s: &Stack) -> lua::Returns {
     if let Some(opened) = builds::fit(s)? {
         return Ok(opened); // the LuaJIT build beside this 5.1 one opened the module
     }
+    refuse_a_second_copy(s)?;
     nng::pin_library();
     nng::watch_forks();
     let (module, base, module_at) = push_upvalues(s);
@@ -153,6 +154,21 @@ fn open(s: &Stack) -> lua::Returns {
         open_luajit(s, module, table)?;
     }
     Ok(1)
+}
+
+/// Each copy of nml.so has its own NNG and its own sockets, and two copies in one Lua state
+/// would share their classes' registry metatables, so that one copy's methods met the other's
+/// sockets (a message sent on the wrong socket, a recv that lost its timeout). A state opens
+/// one copy; requiring the same one again is fine. (luarocks `install --keep` leaves the old
+/// version beside the new, and any script can load a file under two names.)
+fn refuse_a_second_copy(s: &Stack) -> Result<(), error::Error> {
+    static THIS_COPY: u8 = 0;
+    match s.claim_registry_field(c"nml.library", &THIS_COPY as *const u8 as *const std::ffi::c_void) {
+        true => Ok(()),
+        false => Err(error::Error::raise(
+            "another copy of nml.so is already open in this Lua state: require \"nml\" once, from one file",
+        )),
+    }
 }
 
 /// Pushes the values every nml function holds as upvalues (`codec::upvalue`): the marker

@@ -55,6 +55,12 @@ pub use mlua_sys::lua_State;
 /// A Lua C function, as `luaopen_nml` is.
 pub type CFunction = ffi::lua_CFunction;
 
+/// An address inside the Lua C API this library is bound to (where `lua_gettop` resolved), to
+/// tell which library provides it.
+pub fn api_address() -> *const c_void {
+    ffi::lua_gettop as *const c_void
+}
+
 use crate::error::{Error, Result};
 
 /// A 64-bit integer as LuaJIT's FFI holds it: an `int64_t` or a `uint64_t` cdata.
@@ -534,12 +540,6 @@ impl Stack {
         Kind::of_type(unsafe { ffi::lua_rawgeti(self.l, t.0, n as ffi::lua_Integer) })
     }
 
-    /// The table of globals, on Lua 5.1 and LuaJIT (where it has a pseudo-index of its own).
-    #[cfg(any(feature = "lua51", feature = "luajit"))]
-    pub fn globals(&self) -> Table {
-        Table(ffi::LUA_GLOBALSINDEX)
-    }
-
     /// Pushes `t[key]` (key a string) without metamethods and returns its kind. May raise
     /// (making the key string); see [`Stack::raw_get`] for a key already on the stack.
     pub fn raw_get_field(&self, t: Table, key: &str) -> Kind {
@@ -818,6 +818,27 @@ impl Stack {
     pub fn drop_ref(&self, r: c_int) {
         // SAFETY: r came from make_ref on this state.
         unsafe { ffi::luaL_unref(self.l, ffi::LUA_REGISTRYINDEX, r) }
+    }
+
+    /// Sets registry field `key` to `mark` unless it holds another value already; returns
+    /// whether it now holds `mark`. May raise (memory, making the key), under the longjmp rule.
+    pub fn claim_registry_field(&self, key: &CStr, mark: *const c_void) -> bool {
+        // SAFETY: raw access to the registry, a table at a pseudo-index; pushing the key may
+        // raise only for memory.
+        unsafe {
+            ffi::lua_pushstring(self.l, key.as_ptr());
+            ffi::lua_rawget(self.l, ffi::LUA_REGISTRYINDEX);
+            let held = ffi::lua_touserdata(self.l, -1);
+            let kind = ffi::lua_type(self.l, -1);
+            ffi::lua_settop(self.l, -2);
+            if kind != ffi::LUA_TNIL {
+                return kind == ffi::LUA_TLIGHTUSERDATA && std::ptr::eq(held, mark);
+            }
+            ffi::lua_pushstring(self.l, key.as_ptr());
+            ffi::lua_pushlightuserdata(self.l, mark as *mut c_void);
+            ffi::lua_rawset(self.l, ffi::LUA_REGISTRYINDEX);
+        }
+        true
     }
 
     // --- typed userdata ----------------------------------------------------------------------
