@@ -99,6 +99,18 @@ end
 local write_file = helper.write_file
 
 describe("nml-cat", function()
+  it("runs no module of the directory it is started in", function()
+    local dir = helper.tmpname() .. "-cwd"
+    assert(os.execute("mkdir -p '" .. dir .. "'"))
+    write_file(dir .. "/nml.lua", "io.stdout:write('ran ./nml.lua\\n') os.exit(7)")
+    local script = shell("readlink -f " .. root .. "/bin/nml-cat"):gsub("%s+$", "")
+    local out, status = shell(string.format("cd '%s' && LUA_CPATH='%s;;' %s %s --version", dir, helper.cpath,
+      helper.lua, script))
+    os.execute("rm -rf '" .. dir .. "'")
+    assert.are.equal(0, status, out)
+    assert.matches("^nml%-cat %(nml ", out)
+  end)
+
   it("shows each message on one line: time, size, protocol and the value", function()
     local push, url = listening("push")
     local finish = start("--pull --dial " .. url .. " --count 5 --timeout 10")

@@ -281,11 +281,12 @@ fn run_lua_parts(s: &Stack, table: lua::Table) -> Result<(), error::Error> {
 fn open_luajit(s: &Stack, module: &Module, table: lua::Table) -> Result<(), error::Error> {
     s.load(LUAJIT_PART.as_bytes(), c"@lua/nml/luajit.lua")
         .map_err(error::Error::raise)?;
-    s.pcall(0, 3).map_err(error::Error::raise)?;
-    if s.kind(-3) == Kind::Nil {
-        s.pop(3); // a LuaJIT without its FFI: no cdata to send, no Lua codec
+    s.pcall(0, 4).map_err(error::Error::raise)?;
+    if s.kind(-4) == Kind::Nil {
+        s.pop(4); // a LuaJIT without its FFI: no cdata to send, no Lua codec
         return Ok(());
     }
+    let builtin = s.make_ref();
     let make = s.make_ref();
     let parts = s.make_ref();
     let span = s.make_ref();
@@ -293,19 +294,28 @@ fn open_luajit(s: &Stack, module: &Module, table: lua::Table) -> Result<(), erro
         settings.buffer_span = Some(span);
         settings.int64_cdata = Some(codec::Int64Cdata { parts, make });
     });
-    open_lua_codec(s, module, table)
+    let opened = open_lua_codec(s, module, table, builtin);
+    s.drop_ref(builtin);
+    opened
 }
 
 /// LuaJIT only: the MessagePack codec in Lua (`lua/nml/jit_codec.lua`). The chunk takes the
-/// module table and the address of `lua::utf8_check` (which it calls through the FFI), puts
+/// module table, the address of `lua::utf8_check` (which it calls through the FFI) and
+/// luajit.lua's `builtin` (registry reference `builtin`, how LuaJIT's libraries are found), puts
 /// its own nml.pack, nml.unpack, nml.unpack_one and nml.config in the table, and returns the
 /// entry points sends and receives call.
-fn open_lua_codec(s: &Stack, module: &Module, table: lua::Table) -> Result<(), error::Error> {
+fn open_lua_codec(
+    s: &Stack,
+    module: &Module,
+    table: lua::Table,
+    builtin: c_int,
+) -> Result<(), error::Error> {
     s.load(LUA_CODEC.as_bytes(), c"@lua/nml/jit_codec.lua")
         .map_err(error::Error::raise)?;
     s.push_value(table.index());
     s.push_light(lua::utf8_check as *mut std::ffi::c_void);
-    s.pcall(2, 1).map_err(error::Error::raise)?;
+    s.push_ref(builtin);
+    s.pcall(3, 1).map_err(error::Error::raise)?;
     let entries = s
         .table(-1)
         .ok_or_else(|| error::Error::raise("lua/nml/jit_codec.lua returned no table"))?;

@@ -10,22 +10,24 @@
 -- Rust codec's own. It has no side effects to undo: it writes only its own buffer and tables
 -- nobody has seen.
 --
--- Called by `require "nml"` with the module table and the address of the Rust side's UTF-8
--- check; replaces nml.pack, nml.unpack,
+-- Called by `require "nml"` with the module table, the address of the Rust side's UTF-8
+-- check and luajit.lua's `builtin` (how LuaJIT's own libraries are found); replaces nml.pack, nml.unpack,
 -- nml.unpack_one and nml.config (keeping the Rust codec's for what it leaves), and returns the
 -- two functions the Rust side calls for sends and receives (`pack_message`, `unpack_message`).
 -- Without the FFI (an embedder may leave it out) it changes nothing and returns nothing: nml
 -- runs on the Rust codec alone.
-local nml, utf8_check_at = ...
-local has_ffi, ffi = pcall(require, "ffi")
-if not has_ffi then return nil end
+local nml, utf8_check_at, builtin = ...
+
+local ffi = builtin "ffi"
+if not ffi then return nil end
 local rust = {
   pack = nml.pack, unpack = nml.unpack, unpack_one = nml.unpack_one, config = nml.config,
   map = nml.map, array = nml.array, bin = nml.bin, ext = nml.ext, _markers = nml._markers,
 }
 
-local bit = require "bit"
-local new_table = require "table.new"
+local bit = builtin "bit"
+local new_table = builtin "table.new"
+if not (bit and new_table) then return nil end -- (LuaJIT 2.0, an embedder's subset) the Rust codec alone
 
 local band, rshift, bswap = bit.band, bit.rshift, bit.bswap
 local floor = math.floor
@@ -39,8 +41,7 @@ local select, pcall, error, unpack, tonumber = select, pcall, error, unpack, ton
 -- OpenResty's LuaJIT (luajit2, the one nginx's Lua module runs on) counts a table's entries
 -- without walking them, compiled. With it an array is known by its count and read by index,
 -- no next at all, and a map's header is written first. nil on other LuaJITs.
-local has_nkeys, nkeys = pcall(require, "table.nkeys")
-if not has_nkeys then nkeys = nil end
+local nkeys = builtin "table.nkeys"
 local ffi_copy, ffi_string, ffi_cast = ffi.copy, ffi.string, ffi.cast
 
 ffi.cdef [[
@@ -93,7 +94,7 @@ local function raw_metatable(t)
 end
 -- A LuaJIT built with LUAJIT_ENABLE_LUA52COMPAT has rawlen, and its # calls __len: a table
 -- whose metatable has one goes to the Rust codec, which takes the raw length.
-local len_metamethods = rawlen ~= nil
+local len_metamethods = rawget(_G, "rawlen") ~= nil -- (raw: a strict _G raises on unknown names)
 
 local null = nml.null
 -- The markers the Rust codec knows (src/codec.rs, MARKERS), by name. A table with one this

@@ -1,4 +1,4 @@
--- LuaJIT only: what the Rust codec asks of FFI values. The chunk returns three functions.
+-- LuaJIT only: what the Rust codec asks of FFI values. The chunk returns four functions.
 --
 -- Where the bytes are of an FFI cdata or a string.buffer that a buffer descriptor holds under
 -- `buffer`. The packer copies that many bytes once; it never sends a Lua object's internals.
@@ -8,12 +8,27 @@
 -- The FFI's 64-bit integers, as their sign and the two 32-bit halves of their bits:
 --   int64_parts(v) -> signed, high, low   an int64_t or uint64_t cdata (nil for anything else)
 --   int64_make(high, low, signed) -> v    the cdata again
+-- And how LuaJIT's own libraries are found, which the Lua codec (jit_codec.lua) is given too:
+--   builtin(name) -> library | nil
 -- Without the FFI (an embedder may leave it out) no cdata exists: the chunk returns nothing.
-local has_ffi, ffi = pcall(require, "ffi")
-if not has_ffi then return nil end
+--
+-- LuaJIT's own library `name` as LuaJIT provides it (package.loaded or package.preload), or
+-- nil: never searched for on package.path, where a file in the current directory could stand
+-- in for it (Debian's LuaJIT has no string.buffer: a ./string/buffer.lua was run).
+local function builtin(name)
+  local library = package.loaded[name]
+  -- (a require that failed leaves a placeholder in package.loaded: LuaJIT's is a number)
+  if type(library) == "table" or type(library) == "function" then return library end
+  if not package.preload[name] then return nil end
+  local ok, loaded = pcall(require, name)
+  return ok and loaded or nil
+end
 
-local has_sbuf, sbuf = pcall(require, "string.buffer")
-local sbuf_mt = has_sbuf and getmetatable(sbuf.new()) or nil
+local ffi = builtin "ffi"
+if not ffi then return nil end
+
+local sbuf = builtin "string.buffer"
+local sbuf_mt = sbuf and getmetatable(sbuf.new()) or nil
 local uintptr_t = ffi.typeof("uintptr_t")
 
 local function address(p)
@@ -51,4 +66,4 @@ local function span(v)
   return nil
 end
 
-return span, int64_parts, int64_make
+return span, int64_parts, int64_make, builtin

@@ -43,7 +43,7 @@ end
 -- pcall that a handler may yield across. Lua 5.1's pcall cannot be: there the handler runs in
 -- a coroutine of its own, whose yields (waits) are passed on to the loop and whose resumptions
 -- are passed back; shared.tasks tells the loop's adapter which coroutine to resume.
-local pcall_yields = _VERSION ~= "Lua 5.1" or jit ~= nil
+local pcall_yields = _VERSION ~= "Lua 5.1" or rawget(_G, "jit") ~= nil -- (raw: a strict _G raises)
 
 local function protected_call(f, ...)
   if pcall_yields or not coroutine.running() then return pcall(f, ...) end

@@ -146,8 +146,10 @@ impl TlsConfig {
                     format!("tls.key_file {key_path} is encrypted: give its tls.key_password")
                 }
                 (true, Some(_)) => format!(
-                    "tls.key_file {key_path} is encrypted and tls.key_password does not open it \
-                     (or it is not the key of tls.cert_file {cert_path})"
+                    "tls.key_file {key_path} is encrypted and tls.key_password does not open it, \
+                     or it is encrypted with an algorithm nml's OpenSSL does not read (RC2 or DES: \
+                     re-encrypt it with openssl pkcs8 -topk8 -v2 aes-256-cbc), or it is not the \
+                     key of tls.cert_file {cert_path}"
                 ),
                 (false, _) => format!(
                     "tls.cert_file {cert_path} and tls.key_file {key_path}: not a certificate \
