@@ -47,8 +47,8 @@ local function read_line(command)
   return line
 end
 
--- The interpreter running this script, by its absolute path: luarocks is pointed at it, so
--- that it knows which Lua (and whether LuaJIT) the rock is for.
+-- The interpreter running this script, by its absolute path: luarocks, which needs one of
+-- the rock's Lua version to run, is pointed at it rather than at what it would find itself.
 local function interpreter()
   local exe = assert(arg[-1], "run this script with a Lua interpreter")
   if not exe:find("/", 1, true) then exe = read_line("command -v " .. shell_quote(exe)) end
