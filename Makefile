@@ -7,7 +7,8 @@
 #   make bench                benchmarks, side by side
 #   make bench PARTS=messaging   one part of them (codec, messaging, jit, copies, contexts, tls, shm)
 #   make build LUA=5.1        build/5.1/nml.so
-#   make rock                 binary rocks in build/dist/: Lua 5.4's, and 5.1's (for LuaJIT too)
+#   make rock                 binary rocks in build/dist/: Lua 5.4's, and 5.1's (for LuaJIT too);
+#                             LUA=5.3 (or 5.2) for another
 #   make fuzz                 each fuzz target for FUZZ_SECONDS (60); fails on a crash, leak or hang
 #   make lint                 cargo fmt --check, cargo clippy -D warnings, luacheck
 #   make check-memory         the specs under valgrind memcheck on Lua 5.4 and 5.1

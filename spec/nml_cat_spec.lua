@@ -99,6 +99,15 @@ end
 local write_file = helper.write_file
 
 describe("nml-cat", function()
+  it("removes its ipc:// file when it exits on a failure", function()
+    local path = helper.tmpname() .. ".ipc"
+    local out, status = cat("--pull --listen ipc://" .. path .. " --count 1 --timeout 0.2")
+    assert.are.equal(1, status, out)
+    assert.matches("0 of 1 messages came", out)
+    local _, left = shell("test -e " .. path) -- (io.open cannot open a socket file)
+    assert.are_not.equal(0, left, path .. " was left behind")
+  end)
+
   it("runs no module of the directory it is started in", function()
     local dir = helper.tmpname() .. "-cwd"
     assert(os.execute("mkdir -p '" .. dir .. "'"))

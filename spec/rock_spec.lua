@@ -231,6 +231,10 @@ describe("the binary rock", function()
     out, ok = run_from_tree(luajit, shared, probe)
     assert.is_true(ok, out)
     assert.matches("LuaJIT lua codec: true, cdata packed: 1", out, 1, true)
+    -- luarocks lists the LuaJIT build as the module nml.luajit: it opens under that name too
+    out, ok = run_from_tree(luajit, shared, "print(require('nml.luajit')._VERSION)")
+    assert.is_true(ok, out)
+    assert.matches("^nml %d", out)
     -- Which Lua it is comes from the C API nml calls, not from globals a script may set: a
     -- `jit` table on PUC Lua, or none on LuaJIT, changes nothing.
     out, ok = run_from_tree(puc, shared, "jit = { version = 'LuaJIT 2.1' }\n" .. probe:gsub("jit and", "false and"))

@@ -137,6 +137,14 @@ lua_functions! {
     luaopen_nml => open;
 }
 
+// The LuaJIT build goes into the Lua 5.1 rock as nml/luajit.so (builds.rs), which luarocks
+// lists as the module "nml.luajit": this name makes `require "nml.luajit"` open it too.
+lua_functions! {
+    #[cfg(feature = "luajit")]
+    #[no_mangle]
+    luaopen_nml_luajit => open;
+}
+
 fn open(s: &Stack) -> lua::Returns {
     #[cfg(any(feature = "lua51", feature = "luajit"))]
     if let Some(opened) = builds::fit(s)? {
