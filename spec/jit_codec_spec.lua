@@ -87,6 +87,15 @@ describe("LuaJIT's Lua codec", function()
     runs_ok(script)
   end)
 
+  it("leaves the Rust codec alone on a LuaJIT without table.new or bit (2.0, an embedder's subset)", function()
+    for _, library in ipairs { "table.new", "bit" } do
+      local script = ("package.loaded['%s'] = nil; package.preload['%s'] = nil; "):format(library, library)
+        .. "local nml = require 'nml'; assert(nml.config().codec == 'rust', nml.config().codec); "
+        .. "assert(nml.unpack(nml.pack { 1.5, 'x' })[2] == 'x'); print('ok')"
+      runs_ok(script)
+    end
+  end)
+
   it("unpacks every NaN as Lua's own, whatever its sign and payload", function()
     -- LuaJIT keeps its type tags in the bits of NaNs: a negative NaN with a payload, made a
     -- Lua number as it is, reads as some other object and crashes the process. In a child

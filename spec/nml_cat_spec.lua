@@ -111,10 +111,15 @@ describe("nml-cat", function()
   it("runs no module of the directory it is started in", function()
     local dir = helper.tmpname() .. "-cwd"
     assert(os.execute("mkdir -p '" .. dir .. "'"))
-    write_file(dir .. "/nml.lua", "io.stdout:write('ran ./nml.lua\\n') os.exit(7)")
+    assert(os.execute("mkdir -p '" .. dir .. "/opt/app'"))
+    for _, file in ipairs { "nml.lua", "opt/app/nml.lua" } do
+      write_file(dir .. "/" .. file, "io.stdout:write('ran " .. file .. "\\n') os.exit(7)")
+    end
     local script = shell("readlink -f " .. root .. "/bin/nml-cat"):gsub("%s+$", "")
-    local out, status = shell(string.format("cd '%s' && LUA_CPATH='%s;;' %s %s --version", dir, helper.cpath,
-      helper.lua, script))
+    -- relative entries of every form: ./, ../ (whose "./" must not eat the next entry's "/"), bare
+    local paths = "../lib/?.lua;/opt/app/?.lua;?.lua;;"
+    local out, status = shell(string.format("cd '%s' && LUA_PATH='%s' LUA_PATH_5_4='%s' LUA_CPATH='%s;;' %s %s"
+      .. " --version", dir, paths, paths, helper.cpath, helper.lua, script))
     os.execute("rm -rf '" .. dir .. "'")
     assert.are.equal(0, status, out)
     assert.matches("^nml%-cat %(nml ", out)

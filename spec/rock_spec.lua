@@ -247,6 +247,52 @@ describe("the binary rock", function()
     assert.matches("LuaJIT lua codec: true, cdata packed: 1", out, 1, true)
   end)
 
+  -- Where the 5.1 build looks for the LuaJIT build, and what it takes: the file beside its own
+  -- named after it (luarocks `install --keep` renames a kept version's nml.so to
+  -- nml_0_1_0_1-nml.so and its LuaJIT build to nml_0_1_0_1-nml/luajit.so), of its own version,
+  -- built for LuaJIT; found from the file it was loaded from, bytes as they are (a directory's
+  -- name need not be UTF-8), wherever the process has gone since.
+  it("of Lua 5.1 hands LuaJIT over only to the LuaJIT build of its own file and version", function()
+    local _, luajit = both_interpreters()
+    if not luajit then return end
+    local puc_so, luajit_so = libraries()
+    local version = helper.nml._VERSION
+    -- a LuaJIT build claiming another version, as a stale or foreign file would be
+    local other = helper.read_file(luajit_so):gsub(version:gsub("%p", "%%%0"), (version:gsub("%d", "9")))
+    local base = work .. "/handover"
+    local function place(dir, files)
+      assert(os.execute("mkdir -p " .. quote(dir .. "/nml") .. " " .. quote(dir .. "/nml_0_1_0_1-nml")))
+      for name, bytes in pairs(files) do write_file(dir .. "/" .. name, bytes) end
+    end
+    local puc, real = helper.read_file(puc_so), helper.read_file(luajit_so)
+    place(base .. "/kept", { ["nml_0_1_0_1-nml.so"] = puc, ["nml_0_1_0_1-nml/luajit.so"] = real,
+      ["nml/luajit.so"] = other })
+    place(base .. "/stale", { ["nml.so"] = puc, ["nml/luajit.so"] = other })
+    place(base .. "/cycle", { ["nml.so"] = puc, ["nml/luajit.so"] = puc })
+    assert(os.execute("mkdir -p " .. quote(base .. "/cycle/nml/nml") .. " && ln -sf ../../nml.so "
+      .. quote(base .. "/cycle/nml/nml/luajit.so")))
+    local odd = base .. "/caf\233"
+    place(odd, { ["nml.so"] = puc, ["nml/luajit.so"] = real })
+    place(base .. "/caf\239\191\189", { ["nml/luajit.so"] = other }) -- what a lossy reading would name
+    place(base .. "/moved", { ["nml/luajit.so"] = other })
+    local function opens(dir, file, before_open)
+      local out = helper.run(string.format("cd %s && env -i PATH=/usr/bin:/bin %s -e %s", quote(dir), quote(luajit),
+        quote(string.format("local open = assert(package.loadlib(%q, 'luaopen_nml'))\n%s\n"
+          .. "local ok, nml = pcall(open); print(ok and nml._VERSION or nml)", file, before_open or ""))))
+      return out
+    end
+    assert.equal(version .. "\n", opens(base .. "/kept", "./nml_0_1_0_1-nml.so"))
+    assert.matches("is " .. (version:gsub("%d", "9")) .. " for LuaJIT, not " .. version .. " for LuaJIT",
+      opens(base .. "/stale", "./nml.so"), 1, true)
+    assert.matches("is " .. version .. " for Lua 5.1, not " .. version .. " for LuaJIT",
+      opens(base .. "/cycle", "./nml.so"), 1, true)
+    assert.equal(version .. "\n", opens(odd, odd .. "/nml.so"))
+    -- loaded by a relative name, opened after a chdir into a directory with a LuaJIT build of its own
+    local moved = "local ffi = require 'ffi'; ffi.cdef 'int chdir(const char *)'; ffi.C.chdir("
+      .. string.format("%q", base .. "/moved") .. ")"
+    assert.equal(version .. "\n", opens(base .. "/kept", "./nml_0_1_0_1-nml.so", moved))
+  end)
+
   -- Copied by hand, a build alone on the other interpreter refuses, saying what to install:
   -- the LuaJIT build on PUC Lua would let Lua's errors longjmp over its frames, the 5.1 build
   -- on LuaJIT would run without the FFI (src/builds.rs).

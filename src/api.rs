@@ -367,7 +367,7 @@ fn push_config(s: &Stack, settings: Settings) {
         false => "message",
     });
     s.raw_set_field(now, "buffers");
-    s.push_str(match settings.has_ffi() {
+    s.push_str(match settings.has_lua_codec() {
         true => settings.path.name(),
         false => CodecPath::Rust.name(),
     });
@@ -414,11 +414,11 @@ fn codec_path(s: &Stack, opts: Table, settings: Settings) -> Result<CodecPath> {
         _ => match s.opt_bytes(-1) {
             Some(b"auto") => Ok(CodecPath::Auto),
             Some(b"rust") => Ok(CodecPath::Rust),
-            Some(b"lua") if settings.has_ffi() => Ok(CodecPath::Lua),
+            Some(b"lua") if settings.has_lua_codec() => Ok(CodecPath::Lua),
             Some(b"lua") if cfg!(feature = "luajit") => Err(bad_argument(
                 "config",
                 1,
-                "codec = \"lua\" needs LuaJIT's FFI, which this LuaJIT leaves out",
+                "codec = \"lua\" needs LuaJIT's FFI (and its bit and table.new), which this LuaJIT leaves out",
             )),
             Some(b"lua") => Err(bad_argument(
                 "config",

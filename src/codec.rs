@@ -243,6 +243,11 @@ impl Settings {
         self.int64_cdata.is_some()
     }
 
+    /// Whether LuaJIT's codec in Lua is there: it needs the FFI, `bit` and `table.new`.
+    pub fn has_lua_codec(&self) -> bool {
+        self.lua_codec.is_some()
+    }
+
     /// Where integers beyond ±2^53 unpack as FFI cdata: the function that makes them.
     pub fn int64_maker(&self) -> Option<c_int> {
         self.int64_cdata

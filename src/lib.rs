@@ -311,7 +311,8 @@ fn open_luajit(s: &Stack, module: &Module, table: lua::Table) -> Result<(), erro
 /// module table, the address of `lua::utf8_check` (which it calls through the FFI) and
 /// luajit.lua's `builtin` (registry reference `builtin`, how LuaJIT's libraries are found), puts
 /// its own nml.pack, nml.unpack, nml.unpack_one and nml.config in the table, and returns the
-/// entry points sends and receives call.
+/// entry points sends and receives call, and `start`, called once they are installed (it
+/// reads the settings, which name the Lua codec only then).
 fn open_lua_codec(
     s: &Stack,
     module: &Module,
@@ -324,16 +325,18 @@ fn open_lua_codec(
     s.push_light(lua::utf8_check as *mut std::ffi::c_void);
     s.push_ref(builtin);
     s.pcall(3, 1).map_err(error::Error::raise)?;
-    let entries = s
-        .table(-1)
-        .ok_or_else(|| error::Error::raise("lua/nml/jit_codec.lua returned no table"))?;
+    let Some(entries) = s.table(-1) else {
+        s.pop(1); // a LuaJIT without bit or table.new (2.0, an embedder's subset): Rust alone
+        return Ok(());
+    };
     s.raw_get_field(entries, "pack_message");
     let pack = s.make_ref();
     s.raw_get_field(entries, "unpack_message");
     let unpack = s.make_ref();
-    s.pop(1);
+    s.raw_get_field(entries, "start");
+    s.replace(-2); // start, where the entries were
     module.update_settings(|settings| settings.lua_codec = Some(codec::LuaCodec { pack, unpack }));
-    Ok(())
+    s.pcall(0, 0).map_err(error::Error::raise)
 }
 
 /// Sets up the registry metatable of a userdata class: `__gc` drops the Rust value, `__index`

@@ -55,12 +55,6 @@ pub use mlua_sys::lua_State;
 /// A Lua C function, as `luaopen_nml` is.
 pub type CFunction = ffi::lua_CFunction;
 
-/// An address inside the Lua C API this library is bound to (where `lua_gettop` resolved), to
-/// tell which library provides it.
-pub fn api_address() -> *const c_void {
-    ffi::lua_gettop as *const c_void
-}
-
 use crate::error::{Error, Result};
 
 /// A 64-bit integer as LuaJIT's FFI holds it: an `int64_t` or a `uint64_t` cdata.

@@ -902,6 +902,11 @@ end
 function nml.config(options)
   return settings_changed(config(options))
 end
-settings_changed(config())
 
-return { pack_message = pack_message, unpack_message = unpack_message }
+-- start() reads the settings once the Rust side has installed this codec (before, nml.config
+-- reports the Rust codec alone).
+return {
+  pack_message = pack_message,
+  unpack_message = unpack_message,
+  start = function() settings_changed(config()) end,
+}
