@@ -116,8 +116,8 @@ describe("nml-cat", function()
       write_file(dir .. "/" .. file, "io.stdout:write('ran " .. file .. "\\n') os.exit(7)")
     end
     local script = shell("readlink -f " .. root .. "/bin/nml-cat"):gsub("%s+$", "")
-    -- relative entries of every form: ./, ../ (whose "./" must not eat the next entry's "/"), bare
-    local paths = "../lib/?.lua;/opt/app/?.lua;?.lua;;"
+    -- Lua's own ./?.lua, and entries around it: ../ (whose "./" must not eat the next entry's "/")
+    local paths = "../lib/?.lua;/opt/app/?.lua;./?.lua;;"
     local out, status = shell(string.format("cd '%s' && LUA_PATH='%s' LUA_PATH_5_4='%s' LUA_CPATH='%s;;' %s %s"
       .. " --version", dir, paths, paths, helper.cpath, helper.lua, script))
     os.execute("rm -rf '" .. dir .. "'")
