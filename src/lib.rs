@@ -157,9 +157,15 @@ fn open(s: &Stack) -> lua::Returns {
     let table = s.new_table(0, FUNCTIONS.iter().map(|f| f.len()).sum::<usize>() + 8);
     fill_module_table(s, table, module_at, base);
     register_classes(s, (module_at, base));
-    run_lua_parts(s, table)?;
-    if cfg!(feature = "luajit") {
-        open_luajit(s, module, table)?;
+    let builtin = match cfg!(feature = "luajit") {
+        true => open_ffi_part(s, module)?,
+        false => None,
+    };
+    run_lua_parts(s, table, builtin)?;
+    if let Some(builtin) = builtin {
+        let opened = open_lua_codec(s, module, table, builtin);
+        s.drop_ref(builtin);
+        opened?;
     }
     Ok(1)
 }
@@ -271,9 +277,13 @@ fn register_classes(s: &Stack, at: (c_int, c_int)) {
 
 /// Runs the pure-Lua parts. Each gets the module table, and a table of its own for what the
 /// parts share and the module does not show (framer.lua's merging of small pieces, which
-/// stream.lua uses).
-fn run_lua_parts(s: &Stack, table: lua::Table) -> Result<(), error::Error> {
+/// stream.lua uses; on LuaJIT, luajit.lua's `builtin` as `shared.builtin`).
+fn run_lua_parts(s: &Stack, table: lua::Table, builtin: Option<c_int>) -> Result<(), error::Error> {
     let shared = s.new_table(0, 4);
+    if let Some(builtin) = builtin {
+        s.push_ref(builtin);
+        s.raw_set_field(shared, "builtin");
+    }
     for (name, source) in LUA_PARTS {
         s.load(source.as_bytes(), name)
             .map_err(error::Error::raise)?;
@@ -285,14 +295,16 @@ fn run_lua_parts(s: &Stack, table: lua::Table) -> Result<(), error::Error> {
     Ok(())
 }
 
-/// LuaJIT only: int64 cdata and buffer spans through `lua/nml/luajit.lua`, and the Lua codec.
-fn open_luajit(s: &Stack, module: &Module, table: lua::Table) -> Result<(), error::Error> {
+/// LuaJIT only: int64 cdata and buffer spans through `lua/nml/luajit.lua`. Returns a registry
+/// reference to its `builtin` (how LuaJIT's own libraries are found, which the other Lua parts
+/// take too), or None on a LuaJIT without its FFI.
+fn open_ffi_part(s: &Stack, module: &Module) -> Result<Option<c_int>, error::Error> {
     s.load(LUAJIT_PART.as_bytes(), c"@lua/nml/luajit.lua")
         .map_err(error::Error::raise)?;
     s.pcall(0, 4).map_err(error::Error::raise)?;
     if s.kind(-4) == Kind::Nil {
         s.pop(4); // a LuaJIT without its FFI: no cdata to send, no Lua codec
-        return Ok(());
+        return Ok(None);
     }
     let builtin = s.make_ref();
     let make = s.make_ref();
@@ -302,9 +314,7 @@ fn open_luajit(s: &Stack, module: &Module, table: lua::Table) -> Result<(), erro
         settings.buffer_span = Some(span);
         settings.int64_cdata = Some(codec::Int64Cdata { parts, make });
     });
-    let opened = open_lua_codec(s, module, table, builtin);
-    s.drop_ref(builtin);
-    opened
+    Ok(Some(builtin))
 }
 
 /// LuaJIT only: the MessagePack codec in Lua (`lua/nml/jit_codec.lua`). The chunk takes the

@@ -46,17 +46,10 @@ end
 local math_type = math.type
 local format = string.format
 local ffi, int64_t, uint64_t, int64_limit
--- LuaJIT's FFI as LuaJIT provides it, or nil: never searched for on package.path (luajit.lua
--- says why). A require that failed leaves a placeholder in package.loaded, a number on LuaJIT.
-local function builtin(name)
-  local library = package.loaded[name]
-  if type(library) == "table" then return library end
-  if not package.preload[name] then return nil end
-  local ok, loaded = pcall(require, name)
-  return ok and loaded or nil
-end
-if rawget(_G, "jit") then -- (raw: a strict _G raises on unknown names)
-  local loaded = builtin "ffi"
+-- LuaJIT's FFI as luajit.lua's `builtin` finds it (never searched for on package.path); the
+-- Rust side gives `builtin` only on a LuaJIT with its FFI.
+if shared.builtin then
+  local loaded = shared.builtin "ffi"
   if loaded then
     ffi = loaded
     int64_t, uint64_t = ffi.typeof("int64_t"), ffi.typeof("uint64_t")
