@@ -96,6 +96,19 @@ function helper.read_file(path)
   return data
 end
 
+--- The nml.so the specs run: the first on helper.cpath that exists.
+function helper.library()
+  for pattern in helper.cpath:gmatch("[^;]+") do
+    local path = pattern:gsub("%?", "nml")
+    local f = io.open(path)
+    if f then
+      f:close()
+      return path
+    end
+  end
+  error("no nml.so on " .. helper.cpath)
+end
+
 --- Writes `data` to the file at `path`, replacing what was there.
 function helper.write_file(path, data)
   local f = assert(io.open(path, "wb"))

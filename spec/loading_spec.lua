@@ -1,15 +1,6 @@
 -- How `require "nml"` behaves where it is loaded: twice, and under a strict `_G`.
 local helper = require "helper"
 
--- The first nml.so on the module path the specs run with.
-local function library_under_test()
-  for pattern in helper.cpath:gmatch("[^;]+") do
-    local path = pattern:gsub("%?", "nml")
-    local f = io.open(path)
-    if f then f:close(); return path end
-  end
-  error("no nml.so on " .. helper.cpath)
-end
 
 -- luarocks can leave a second copy of the library in a tree (`install --keep` keeps the old
 -- version beside the new, as nml_0_1_0_1-nml.so), and any script can load a file twice under
@@ -19,7 +10,7 @@ end
 describe("loading nml", function()
   it("a second copy of nml.so in one Lua state refuses to open, and the first goes on working", function()
     local copy = helper.tmpname() .. "-copy.so"
-    assert(os.execute("cp '" .. library_under_test() .. "' '" .. copy .. "'"))
+    assert(os.execute("cp '" .. helper.library() .. "' '" .. copy .. "'"))
     local script = helper.tmpname() .. "-two.lua"
     helper.write_file(script, string.format([[
       package.cpath = %q

@@ -23,21 +23,13 @@ local function exists(path)
   return f ~= nil
 end
 
--- The first nml.so on the module path the specs run with.
-local function library_under_test()
-  for pattern in helper.cpath:gmatch("[^;]+") do
-    local path = pattern:gsub("%?", "nml")
-    if exists(path) then return path end
-  end
-  error("no nml.so on " .. helper.cpath)
-end
 
 -- The libraries the rock packs: this interpreter's build, and for Lua 5.1 the LuaJIT build
 -- beside it (one of them is the one under test, the other from build/).
 local function libraries()
-  if LUA_VERSION ~= "5.1" then return library_under_test() end
-  local puc = jit and root .. "/build/5.1/nml.so" or library_under_test()
-  local luajit = jit and library_under_test() or root .. "/build/luajit/nml.so"
+  if LUA_VERSION ~= "5.1" then return helper.library() end
+  local puc = jit and root .. "/build/5.1/nml.so" or helper.library()
+  local luajit = jit and helper.library() or root .. "/build/luajit/nml.so"
   assert(exists(puc) and exists(luajit), "the 5.1 rock needs build/5.1 and build/luajit (make build LUA=...)")
   return puc, luajit
 end
