@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs what nml's make targets need and this machine lacks; does nothing when all is there.
-#   tools/deps.sh [5.1 5.2 5.3 5.4 luajit luajit2 ...] [+build] [+bench] [+python] [+luarocks] [+fuzz]
+#   tools/deps.sh [5.1 5.2 5.3 5.4 luajit luajit2 ...] [+build] [+bench] [+python] [+media] [+luarocks] [+fuzz]
 #   [+valgrind] [+lint] [+events] [+pki] [+nginx]
 # Debian packages come from apt-get. Python packages go into a venv under build/ made with
 # Debian's own python3 (PEP 668: Debian's system Python refuses pip installs).
@@ -23,8 +23,10 @@ for arg in "$@"; do
     5.1) want_apt lua5.1 liblua5.1-0-dev lua-busted ;; # liblua5.1-dev is a virtual package
     5.[2-4]) want_apt "lua$arg" "liblua$arg-dev" lua-busted ;;
     +build) want_apt cmake perl make ;; # nng-sys builds NNG with cmake, and OpenSSL (Configure is perl)
-    +bench) want_apt lua-cjson lua-mpack lua-messagepack ;;
-    +python) want_apt python3 python3-venv; pip_wanted="$pip_wanted msgpack pynng pytest" ;;
+    +bench) want_apt lua-cjson lua-mpack lua-messagepack python3 python3-venv; pip_wanted="$pip_wanted matplotlib" ;;
+    # libatomic1: nml_peer's shared buffers count holds with its atomics (it comes with gcc)
+    +python) want_apt python3 python3-venv libatomic1; pip_wanted="$pip_wanted msgpack pynng pytest numpy" ;;
+    +media) want_apt ffmpeg ;; # the video pipeline (examples/video): ffmpeg makes and encodes frames
     +luarocks) want_apt luarocks ;;
     +valgrind) want_apt valgrind ;;
     +lint) want_apt lua-check ;;

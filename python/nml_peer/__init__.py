@@ -16,9 +16,12 @@ from typing import Any, NamedTuple, Optional
 
 import msgpack
 
+from . import shared
+
 __all__ = [
     "Message", "wrap", "unwrap", "header", "parse", "frame", "Framer", "descriptor",
     "is_descriptor", "TAG", "MAX_FRAME", "stream_parts", "read_chunks", "StreamError", "canonical",
+    "shared",
 ]
 
 TAG = 0xC1
@@ -219,17 +222,25 @@ class Framer:
         return len(self._buffer)
 
 
-def descriptor(buffer: bytes, ud_type: str, **fields) -> dict:
+def descriptor(buffer: Any, ud_type: str, **fields) -> dict:
     """A buffer descriptor as nml sends one: nml's receiver gets `buffer` as an nml message
-    (a view into the received message) with the other fields beside it."""
+    (a view into the received message) with the other fields beside it. A
+    `shared.SharedBuffer` goes as its reference (counting one receiver): a receiving nml
+    socket with `share = true` maps it instead of copying it."""
     d = dict(fields)
+    if isinstance(buffer, shared.SharedBuffer):
+        d.update(buffer=buffer.ref(), buffer_ud_type=ud_type, buffer_ud_size=len(buffer))
+        return d
     d.update(buffer=bytes(buffer), buffer_ud_type=ud_type, buffer_ud_size=len(buffer))
     return d
 
 
 def is_descriptor(value: Any) -> bool:
-    """True for a dict that nml reads as a buffer descriptor."""
-    return isinstance(value, dict) and isinstance(value.get("buffer"), bytes) and "buffer_ud_type" in value
+    """True for a dict that nml reads as a buffer descriptor (its buffer bytes, a shared
+    buffer's reference, or a view `shared.open_buffers` opened)."""
+    buffer = value.get("buffer") if isinstance(value, dict) else None
+    kinds = (bytes, msgpack.ExtType, shared.SharedView)
+    return isinstance(buffer, kinds) and "buffer_ud_type" in value
 
 
 # --- streamed replies: start, chunks, then end or error (nml.send_chunks / nml.chunks) -------
