@@ -74,24 +74,21 @@ def swap64(address: int, expected: int, desired: int) -> bool:
                                                      _SEQ_CST, _SEQ_CST)
 
 
-def update32(address: int, change) -> bool:
-    """Replaces the u32 at `address` by change(value) in one step, retrying when another
+def _update(load, swap, address: int, change) -> bool:
+    """Replaces the value at `address` by change(value) in one step, retrying when another
     process changed it meanwhile; False (and nothing written) when change gives None."""
     while True:
-        value = load32(address)
+        value = load(address)
         new = change(value)
         if new is None:
             return False
-        if swap32(address, value, new):
+        if swap(address, value, new):
             return True
+
+
+def update32(address: int, change) -> bool:
+    return _update(load32, swap32, address, change)
 
 
 def update64(address: int, change) -> bool:
-    """As update32, for a u64."""
-    while True:
-        value = load64(address)
-        new = change(value)
-        if new is None:
-            return False
-        if swap64(address, value, new):
-            return True
+    return _update(load64, swap64, address, change)
