@@ -39,7 +39,7 @@ headers = $(if $(filter luajit%,$(1)),/usr/include/luajit-2.1,/usr/include/lua$(
 all: build
 
 deps:
-	@tools/deps.sh $(LUAS) +build +python +luarocks +events +pki +nginx $(if $(LUA),,+bench)
+	@tools/deps.sh $(LUAS) +build +python +media +luarocks +events +pki +nginx $(if $(LUA),,+bench)
 
 build: $(addprefix build-,$(LUAS))
 
@@ -158,7 +158,7 @@ demo:
 	@cd examples && LUA_CPATH="$(CURDIR)/build/$(DEMO_LUA)/?.so;;" $(call interp,$(DEMO_LUA)) buffers.lua
 
 bench:
-	@tools/deps.sh 5.4 5.1 luajit luajit2 +build +bench +python +events +nginx
+	@tools/deps.sh 5.4 5.1 luajit luajit2 +build +bench +python +media +events +nginx
 	@for v in 5.4 5.1 luajit luajit2; do $(MAKE) --no-print-directory build-$$v || exit 1; done
 	@benches/run $(PARTS)
 

@@ -318,10 +318,10 @@ def compare(path):
     return "\n".join(out)
 
 
-def shm(path):
+def shm_rows(path):
     """Rows 'shm <way> <bytes> <median µs> <p99 µs> <GB/s> sender <x> receiver <y>' from several
-    rounds into one table: the median of each figure over the rounds, each way's latency side by
-    side, shared against copy, and the memory each side adds."""
+    rounds: {size: {way: the median of each figure over the rounds}}, the sizes in order, and
+    the number of rounds."""
     runs, order = {}, []
     for line in open(path):
         parts = line.split()
@@ -336,9 +336,17 @@ def shm(path):
     rows = {size: {way: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
                    for way, rs in ways.items()} for size, ways in runs.items()}
     rounds = max(len(rs) for ways in runs.values() for rs in ways.values())
+    return rows, order, rounds
 
-    def name(size):
-        return f"{size >> 20} MiB" if size >= 1 << 20 else f"{size >> 10} KiB"
+
+def size_name(size):
+    return f"{size >> 20} MiB" if size >= 1 << 20 else f"{size >> 10} KiB"
+
+
+def shm(path):
+    """The shared-buffer table: each way's latency side by side, shared against copy, and the
+    memory each side adds."""
+    rows, order, rounds = shm_rows(path)
 
     def lat(r):
         return f"{r['median']:,.0f} / {r['p99']:,.0f} µs" if r else "-"
@@ -354,7 +362,41 @@ def shm(path):
         r = rows[size]
         c, s, w = r.get("copy"), r.get("shared"), r.get("raw")
         ratio = f"{c['median'] / s['median']:.0f}x" if c and s else "-"
-        out.append(f"| {name(size)} | {lat(c)} | {lat(s)} | {lat(w)} | {ratio} | {mem(c)} | {mem(s)} | {mem(w)} |")
+        out.append(f"| {size_name(size)} | {lat(c)} | {lat(s)} | {lat(w)} | {ratio} | {mem(c)} | {mem(s)} | {mem(w)} |")
+    return "\n".join(out)
+
+
+# Copies of a frame's bytes per frame and consumer once the source has it in memory, by mode
+# (examples/video/frames.lua): nml copying packs the frame into each message, and the kernel
+# copies it into and out of the ipc socket; the old way base64-encodes it, JSON-encodes the
+# line, writes and reads the pipe, then decodes both. The source's own copy into its pool
+# (from ffmpeg's pipe) and the sink's into the encoder's pipe are the same in every mode.
+VIDEO_COPIES = {"shared": "0", "copy": "3 (Python 5)", "json": "6"}
+
+
+def video(directory):
+    """The video pipeline's reports (<directory>/<mode>-<size>/report.json) as one table."""
+    import json
+    import os
+    out = ["| mode | frames | frames/s | luma p50 / p99 | motion p50 / p99 | sink p50 / p99 | "
+           "end to end p50 / p99 | copies per frame and consumer | CPU per frame: nml's processes / ffmpeg | "
+           "peak RSS: source, luma, motion, sink |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name in sorted(os.listdir(directory), key=lambda n: (int(n.split("-")[1].split("x")[0]), n)):
+        path = os.path.join(directory, name, "report.json")
+        if not os.path.exists(path):
+            continue
+        r = json.load(open(path))
+        st = r["stages"]
+        lat = {k: f"{v.get('p50', 0):,.1f} / {v.get('p99', 0):,.1f} ms" for k, v in r["latency_ms"].items()}
+        ours = sum(st[k]["cpu"] for k in ("source", "luma", "motion", "sink"))
+        ffmpeg = st["decoder"]["cpu"] + st["encoder"]["cpu"]
+        rss = ", ".join(f"{st[k]['rss_kib'] / 1024:.0f}" for k in ("source", "luma", "motion", "sink"))
+        mode = name.split("-")[0]
+        paced = " (paced)" if name.endswith("-paced") else ""
+        out.append(f"| {mode}, {r['width']}x{r['height']}{paced} | {r['frames']} | {r['fps']:.1f} | {lat['luma']} | "
+                   f"{lat['motion']} | {lat['sink']} | {lat['end_to_end']} | {VIDEO_COPIES[mode]} | "
+                   f"{ours / r['frames'] * 1000:.1f} / {ffmpeg / r['frames'] * 1000:.1f} ms | {rss} MiB |")
     return "\n".join(out)
 
 
@@ -375,6 +417,8 @@ if __name__ == "__main__":
         print(nginx(sys.argv[2]))
     elif sys.argv[1] == "--shm":
         print(shm(sys.argv[2]))
+    elif sys.argv[1] == "--video":
+        print(video(sys.argv[2]))
     elif sys.argv[1] == "--strings":
         print("\n\n".join(strings(p) for p in sys.argv[2:]))
     else:
