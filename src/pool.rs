@@ -131,9 +131,16 @@ fn all_in_use(pool: &PoolBox) -> String {
         true => String::new(),
         false => format!("; views open by {}", named.join(", ")),
     };
+    let unopened = pool.controls.iter().filter(|c| c.has_in_flight()).count();
+    let unopened = match unopened {
+        0 => String::new(),
+        n => format!(", {n} of them by references sent and not opened"),
+    };
     format!(
-        "every buffer of the pool is in use ({} lent here, {held} held by receivers{who}): \
-         a receiver gives a buffer back when it frees its view or the view is collected",
+        "every buffer of the pool is in use ({} lent here, {held} held by receivers{unopened}{who}): \
+         a receiver gives a buffer back when it frees its view or the view is collected; a \
+         reference that is never opened (lost, refused, or received without share) keeps its \
+         buffer for as long as this process lives",
         pool.controls.len() - pool.home.borrow().len()
     )
 }

@@ -158,6 +158,12 @@ impl Control {
         b.views.load(Ordering::SeqCst) > 0
     }
 
+    /// Whether a reference sent is not yet opened (on its way, or lost, refused or received
+    /// by a socket that does not open them).
+    pub fn has_in_flight(&self) -> bool {
+        self.block().in_flight.load(Ordering::SeqCst) > 0
+    }
+
     /// Counts `n` references about to be sent.
     pub fn add_in_flight(&self, n: u32) {
         self.block().in_flight.fetch_add(n, Ordering::SeqCst);
