@@ -1,4 +1,4 @@
--- The Lua stage of the video pipeline: for each frame, a thumbnail (an eighth of the size,
+-- The Lua stage of the video pipeline: for each frame, a thumbnail (some 240 pixels wide,
 -- yuv420p) and a histogram of its luma, sent to the sink. It reads only the bytes it samples
 -- (a row of luma at a time, straight from the frame's memory), so a 4K frame costs it what a
 -- thumbnail costs, not what the frame weighs.
@@ -10,7 +10,8 @@ local frames = require "frames"
 
 local mode, frames_url, results_url, ready_url = arg[1], arg[2], arg[3], arg[4]
 local width, height = tonumber(arg[5]), tonumber(arg[6])
-local STEP = 8 -- a thumbnail pixel for each 8x8 block
+-- A thumbnail pixel for each STEP x STEP block: thumbnails some 240 pixels wide at any size.
+local STEP = math.max(1, math.floor(width / 240))
 
 -- Every STEP-th byte of `row` (a string), from the first: one gsub, in C.
 local EVERY_STEP = "(.)" .. string.rep(".", STEP - 1)
