@@ -114,10 +114,18 @@ def header(protocol: str = "MessagePack", topic: Optional[str] = None) -> bytes:
     return front + bytes([TAG, 0, len(name)]) + name
 
 
+def _not_packable(obj: Any):
+    if isinstance(obj, shared.SharedBuffer):
+        raise TypeError("a SharedBuffer is sent with nml_peer.shared.send(sock, value), which "
+                        "counts its receivers")
+    raise TypeError(f"cannot serialize {type(obj).__name__!r}")
+
+
 def _encode(value: Any, protocol: str) -> bytes:
     protocol = canonical(protocol)
     if protocol == "MessagePack":
-        return msgpack.packb(value, use_bin_type=True, unicode_errors="surrogateescape")
+        return msgpack.packb(value, use_bin_type=True, unicode_errors="surrogateescape",
+                             default=_not_packable)
     if protocol == "JSON":
         return json.dumps(value, separators=(",", ":")).encode("utf-8")
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -225,11 +233,11 @@ class Framer:
 def descriptor(buffer: Any, ud_type: str, **fields) -> dict:
     """A buffer descriptor as nml sends one: nml's receiver gets `buffer` as an nml message
     (a view into the received message) with the other fields beside it. A
-    `shared.SharedBuffer` goes as its reference (counting one receiver): a receiving nml
-    socket with `share = true` maps it instead of copying it."""
+    `shared.SharedBuffer` stays itself: `shared.send` sends it as its reference, which a
+    receiving nml socket with `share = true` maps instead of copying."""
     d = dict(fields)
     if isinstance(buffer, shared.SharedBuffer):
-        d.update(buffer=buffer.ref(), buffer_ud_type=ud_type, buffer_ud_size=len(buffer))
+        d.update(buffer=buffer, buffer_ud_type=ud_type, buffer_ud_size=len(buffer))
         return d
     d.update(buffer=bytes(buffer), buffer_ud_type=ud_type, buffer_ud_size=len(buffer))
     return d
@@ -239,7 +247,7 @@ def is_descriptor(value: Any) -> bool:
     """True for a dict that nml reads as a buffer descriptor (its buffer bytes, a shared
     buffer's reference, or a view `shared.open_buffers` opened)."""
     buffer = value.get("buffer") if isinstance(value, dict) else None
-    kinds = (bytes, msgpack.ExtType, shared.SharedView)
+    kinds = (bytes, msgpack.ExtType, shared.SharedView, shared.SharedBuffer)
     return isinstance(buffer, kinds) and "buffer_ud_type" in value
 
 

@@ -15,20 +15,21 @@ from, pins the descriptor without opening it, opens it only once it is shown to 
 nml's of this user, of the size sent, sealed, with nml's magic and the token sent, and fails
 the same way (SharedBufferError) whatever is wrong, as nml's own receiver does.
 """
-import builtins
 import fcntl
 import os
 import stat
 import struct
+import time
 import weakref
 from typing import Any, Optional
 
 import msgpack
 
-from . import _atomic, _mapping
+from . import _mapping
+from ._control import DATA_AT, LEN_AT, MAGIC, MAGIC_AT, MAX_LEN, NAME, Control
 
 __all__ = ["SharedBuffer", "SharedPool", "SharedView", "SharedBufferError", "open",
-           "open_buffers", "peer_pid", "EXT_TYPE"]
+           "open_buffers", "peer_pid", "send", "EXT_TYPE"]
 
 EXT_TYPE = 78
 """The MessagePack ext type of a reference."""
@@ -36,130 +37,19 @@ EXT_TYPE = 78
 MAX_PER_MESSAGE = 256
 """The most references `open_buffers` opens in one message, as nml's receiver."""
 
-NAME = "nml-shared-buffer"
-DATA_AT = 4096
-MAX_LEN = 1 << 46
-MAGIC = int.from_bytes(b"nml.shm2", "big")
 _REFERENCE = struct.Struct(">IIQQ")  # pid, fd, token, length
-
-# The control block: magic, token, length (u64), references on their way, views open (u32),
-# then 16 holder slots (u64: pid << 32 | views), all in this host's byte order.
-_TOKEN, _LEN, _IN_FLIGHT, _VIEWS, _HOLDERS, _SLOTS = 8, 16, 24, 28, 32, 16
 
 _REFUSED = ("a shared buffer could not be opened: its sender freed it or exited, or the "
             "reference names no nml buffer of this user")
 
 
+_NO_SENDER = ("a shared buffer could not be opened: the message's sender is not known (shared.peer_pid "
+              "gives it for a message from recv_msg() over ipc, None otherwise)")
+
+
 class SharedBufferError(Exception):
     """A reference that could not be opened; the message is the same whatever was wrong, so
     that a peer learns nothing of this host's processes and files."""
-
-
-def _is_gone(pid: int) -> bool:
-    """Whether process `pid` no longer exists (a zombie counts as gone: its mappings are)."""
-    try:
-        with builtins.open(f"/proc/{pid}/stat", "rb") as f:  # this module's open is nml's
-            stat_line = f.read()
-    except OSError:
-        return True
-    return stat_line.rpartition(b") ")[2][:1] == b"Z"
-
-
-class _Control:
-    """A buffer's control page, mapped read-write on its own, so that its counts can change
-    for as long as someone holds it."""
-
-    def __init__(self, fd: int):
-        self.address = _mapping.map_shared(fd, DATA_AT, writable=True)
-
-    def close(self) -> None:
-        _mapping.unmap(self.address, DATA_AT)
-
-    def field(self, offset: int, bits: int) -> int:
-        load = _atomic.load64 if bits == 64 else _atomic.load32
-        return load(self.address + offset)
-
-    def write_header(self, token: int, length: int) -> None:
-        struct.pack_into("=QQQII", _bytes_at(self.address, 32), 0, MAGIC, token, length, 0, 0)
-
-    def is_held(self) -> bool:
-        """Whether anyone may still read the buffer: a reference on its way, or a view open by
-        a process that still exists."""
-        if self.field(_IN_FLIGHT, 32) > 0:
-            return True
-        if self.field(_VIEWS, 32) == 0:
-            return False
-        self._release_gone_holders()
-        return self.field(_VIEWS, 32) > 0
-
-    def add_in_flight(self, n: int) -> None:
-        _atomic.add32(self.address + _IN_FLIGHT, n)
-
-    def drop_in_flight(self, n: int) -> None:
-        _atomic.update32(self.address + _IN_FLIGHT, lambda v: max(v - n, 0))
-
-    def open_view(self, token: int) -> bool:
-        """Counts this process's view, if the buffer is still the one `token` names: the view
-        is counted before the token is read, as nml's receiver does (a lender writes the token
-        before it reads the count, so one of them sees the other)."""
-        views = self.address + _VIEWS
-        _atomic.add32(views, 1)
-        if self.field(_TOKEN, 64) != token:
-            _atomic.update32(views, lambda v: max(v - 1, 0))
-            return False
-        self.drop_in_flight(1)
-        self._note_holder(opened=True)
-        return True
-
-    def close_view(self) -> None:
-        self._note_holder(opened=False)
-        _atomic.update32(self.address + _VIEWS, lambda v: max(v - 1, 0))
-
-    def _slots(self):
-        return [self.address + _HOLDERS + 8 * i for i in range(_SLOTS)]
-
-    def _note_holder(self, opened: bool) -> None:
-        """One view more (or fewer) in this process's slot, else (opening) in a free one."""
-        me = os.getpid()
-
-        def mine(v):
-            if v >> 32 == me and v & 0xFFFFFFFF > 0:
-                return v + 1 if opened else v - 1
-            return None
-        for slot in self._slots():
-            if _atomic.update64(slot, mine):
-                return
-        if opened:
-            for slot in self._slots():
-                if _atomic.update64(slot, lambda v: (me << 32 | 1) if v & 0xFFFFFFFF == 0 else None):
-                    return
-
-    def holders(self) -> list:
-        """(pid, views) of each process holding views now."""
-        held = [(v >> 32, v & 0xFFFFFFFF) for v in map(lambda s: _atomic.load64(s), self._slots())]
-        return [h for h in held if h[1] > 0]
-
-    def _release_gone_holders(self) -> None:
-        """Gives back the views of holders that no longer exist (killed while reading)."""
-        for slot in self._slots():
-            v = _atomic.load64(slot)
-            pid, views = v >> 32, v & 0xFFFFFFFF
-            if views == 0 or pid == os.getpid() or not _is_gone(pid):
-                continue
-            if _atomic.swap64(slot, v, 0):
-                _atomic.update32(self.address + _VIEWS, lambda n: max(n - views, 0))
-
-    def renew(self, token: int) -> bool:
-        """For a lender: a new token, so a reference to the old contents no longer opens;
-        False if someone may still read it."""
-        if self.is_held():
-            return False
-        _atomic.store64(self.address + _TOKEN, token)
-        return self.field(_VIEWS, 32) == 0
-
-
-def _bytes_at(address: int, length: int) -> memoryview:
-    return memoryview(_mapping.exporter(address, length)).cast("B")
 
 
 def _random_token() -> int:
@@ -177,7 +67,7 @@ def _as_array(data: memoryview, dtype, shape):
 
 # --- receiving: views of another process's buffers -----------------------------------------
 
-def _close_view(control: _Control, address: Optional[int], length: int) -> None:
+def _close_view(control: Control, address: Optional[int], length: int) -> None:
     """A view's end, once nothing reads it: unmapped first, then its hold given back."""
     if address is not None:
         _mapping.unmap(address, length)
@@ -193,7 +83,7 @@ class SharedView:
     or the end of a `with` block) and every memoryview and array taken from it is collected;
     one left to the collector gives its hold back when it is collected."""
 
-    def __init__(self, control: _Control, address: Optional[int], length: int):
+    def __init__(self, control: Control, address: Optional[int], length: int):
         self._exporter = _mapping.exporter(address or 0, length)
         self._length = length
         weakref.finalize(self._exporter, _close_view, control, address, length)
@@ -290,12 +180,12 @@ def _map_view(fd: int, token: int, length: int) -> SharedView:
     try:
         if not _is_sealed(fd):
             raise SharedBufferError(_REFUSED)
-        control = _Control(fd)
+        control = Control(fd)
     except OSError:
         raise SharedBufferError(_REFUSED) from None
     address = None
     try:
-        if control.field(0, 64) != MAGIC or control.field(_LEN, 64) != length:
+        if control.field(MAGIC_AT, 64) != MAGIC or control.field(LEN_AT, 64) != length:
             raise SharedBufferError(_REFUSED)
         if length:
             address = _mapping.map_shared(fd, length, writable=False, offset=DATA_AT)
@@ -328,6 +218,8 @@ def open_buffers(value: Any, sender: Optional[int]) -> Any:
                 pending.extend(reversed(item))  # in the order sent
             elif isinstance(item, dict):
                 if "buffer_ud_type" in item and _is_reference(item.get("buffer")):
+                    if sender is None:
+                        raise SharedBufferError(_NO_SENDER)
                     if len(opened) == MAX_PER_MESSAGE:
                         raise SharedBufferError(f"more than {MAX_PER_MESSAGE} shared buffers in one message")
                     item["buffer"] = open(item["buffer"], sender)
@@ -355,19 +247,15 @@ def peer_pid(message) -> Optional[int]:
 
 # --- sending: buffers nml can open ----------------------------------------------------------
 
-def _close_buffer(control: _Control, address: int, total: int, fd: int) -> None:
+def _close_segment(control: Control, address: int, total: int, fd: int) -> None:
     _mapping.unmap(address, total)
     control.close()
     os.close(fd)
 
 
-class SharedBuffer:
-    """A shared buffer made here, that nml (and nml_peer) can open: `data` is a writable
-    memoryview, `array(dtype, shape)` a numpy array over it. Put it in a descriptor
-    (`nml_peer.descriptor(buf, "rgb24", ...)`) and send that to an nml socket with
-    `share = true`, over ipc. It must stay open until its receivers have opened it (a receiver
-    then keeps its view even after `close`); a SharedPool's buffers may be given back right
-    after sending."""
+class _Segment:
+    """A sealed memfd made here, mapped read-write: what a SharedBuffer (or a pool's) is. It
+    goes (unmapped, its descriptor closed) once nothing refers to its memory."""
 
     def __init__(self, size: int):
         if not 0 <= size <= MAX_LEN:
@@ -381,57 +269,79 @@ class SharedBuffer:
         except BaseException:
             os.close(fd)
             raise
-        self._fd, self._size, self._token = fd, size, _random_token()
-        self._control = _Control(fd)
-        self._control.write_header(self._token, size)
-        self._exporter = _mapping.exporter(address + DATA_AT, size) if size else _mapping.exporter(0, 0)
-        self._finalizer = weakref.finalize(self._exporter, _close_buffer, self._control, address,
-                                           DATA_AT + size, fd)
-        self._pool = None
+        self.fd, self.size, self.token = fd, size, _random_token()
+        self.control = Control(fd)
+        self.control.write_header(self.token, size)
+        self.exporter = _mapping.exporter(address + DATA_AT if size else 0, size)
+        weakref.finalize(self.exporter, _close_segment, self.control, address, DATA_AT + size, fd)
+
+    def reference(self) -> msgpack.ExtType:
+        return msgpack.ExtType(EXT_TYPE, _REFERENCE.pack(os.getpid(), self.fd, self.token, self.size))
+
+    def renew(self) -> bool:
+        token = _random_token()
+        if not self.control.renew(token):
+            return False
+        self.token = token
+        return True
+
+
+class SharedBuffer:
+    """A shared buffer made here, that nml (and nml_peer) can open: `data` is a writable
+    memoryview, `array(dtype, shape)` a numpy array over it. Put it in a descriptor
+    (`nml_peer.descriptor(buf, "rgb24", ...)`) and send the value with `shared.send` to an nml
+    socket with `share = true`, over ipc. It must stay open until its receivers have opened it
+    (a receiver then keeps its view even after `close`); a SharedPool's buffers may be given
+    back right after sending."""
+
+    def __init__(self, size: int, _segment: Optional[_Segment] = None, _pool=None):
+        self._segment = _segment or _Segment(size)
+        self._pool = _pool
+
+    def _live(self) -> _Segment:
+        if self._segment is None:
+            raise ValueError("this buffer was closed (a pool's: take another)")
+        return self._segment
 
     @property
     def data(self) -> memoryview:
-        if self._exporter is None:
-            raise ValueError("this buffer was closed")
-        return memoryview(self._exporter).cast("B")
+        return memoryview(self._live().exporter).cast("B")
 
     def array(self, dtype="uint8", shape=None):
         """The data as a writable numpy array of `dtype`, reshaped to `shape`, without a copy."""
         return _as_array(self.data, dtype, shape)
 
     def __len__(self) -> int:
-        return self._size
+        return self._live().size
 
     def ref(self, receivers: int = 1) -> msgpack.ExtType:
-        """The reference to send (ext 78), counting `receivers` references on their way: one
-        per process that will receive the message (a pub socket's subscribers). If the send
-        fails, `unsend(receivers)` takes them back."""
-        if self._exporter is None:
-            raise ValueError("this buffer was closed")
-        self._control.add_in_flight(receivers)
-        return msgpack.ExtType(EXT_TYPE, _REFERENCE.pack(os.getpid(), self._fd, self._token, self._size))
+        """The reference (ext 78), counting `receivers` references on their way. `shared.send`
+        does this for each buffer in the value it sends, and takes them back if the send fails;
+        call it only to send by other means, then `unsend(receivers)` if that fails."""
+        segment = self._live()
+        segment.control.add_in_flight(receivers)
+        return segment.reference()
 
     def unsend(self, receivers: int = 1) -> None:
         """Takes back references counted by `ref` that were not sent after all."""
-        self._control.drop_in_flight(receivers)
+        self._live().control.drop_in_flight(receivers)
 
     def is_held(self) -> bool:
         """Whether a reference is on its way or a receiver (still alive) has a view open."""
-        return self._control.is_held()
+        return self._live().control.is_held()
 
     def holders(self) -> list:
         """(pid, views) of each process holding views now."""
-        return self._control.holders()
+        return self._live().control.holders()
 
     def close(self) -> None:
-        """Done with it here: a pool's buffer goes back to its pool (lent again once no one
-        holds it); any other is unmapped and its descriptor closed once the last memoryview or
-        array taken from it is collected. Receivers keep views they opened."""
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            pool._give_back(self)
-            return
-        self._exporter = None
+        """Done with it here; this handle raises ValueError from now on. A pool's buffer goes
+        back to its pool (lent again once no one holds it); any other is unmapped and its
+        descriptor closed once the last memoryview or array taken from it is collected: a
+        reference to it not yet opened is then refused. Receivers keep views they opened."""
+        segment, self._segment = self._segment, None
+        if segment is not None and self._pool is not None:
+            self._pool._give_back(segment)
 
     def __enter__(self):
         return self
@@ -439,38 +349,100 @@ class SharedBuffer:
     def __exit__(self, *exc):
         self.close()
 
-    def _renew(self) -> bool:
-        token = _random_token()
-        if not self._control.renew(token):
-            return False
-        self._token = token
-        return True
-
 
 class SharedPool:
     """`count` shared buffers of `size` bytes, made now, lent again only once no one holds
-    them: `take()` gives one no reference and no view holds (None while each is held), and its
-    `close` (or the end of a `with` block) gives it back, which may follow its send at once."""
+    them: `take()` gives one no reference and no view holds, and its `close` (or the end of a
+    `with` block) gives it back, which may follow its send at once."""
 
     def __init__(self, size: int, count: int):
         if count < 1:
             raise ValueError("a pool holds at least one buffer")
-        self._free = [SharedBuffer(size) for _ in range(count)]
+        self._free = [_Segment(size) for _ in range(count)]
+        self._count = count
 
-    def take(self) -> Optional[SharedBuffer]:
-        for i, buf in enumerate(self._free):
-            if buf._renew():
-                buf._pool = self
-                return self._free.pop(i)
-        return None
+    def take(self, timeout: float = 0) -> Optional[SharedBuffer]:
+        """A buffer nothing holds, under a new token (a reference to what it held before no
+        longer opens); None if none is free within `timeout` seconds (0: now)."""
+        deadline, pause = time.monotonic() + timeout, 0.0005
+        while True:
+            for i, segment in enumerate(self._free):
+                if segment.renew():
+                    return SharedBuffer(0, _segment=self._free.pop(i), _pool=self)
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.005)
 
     def available(self) -> int:
         """How many `take` could lend now."""
-        return sum(1 for buf in self._free if not buf.is_held())
+        return sum(1 for segment in self._free if not segment.control.is_held())
+
+    def why_none(self) -> str:
+        """Why `take` gives nothing now, as nml's pool says it."""
+        held = [s for s in self._free if s.control.is_held()]
+        unopened = sum(1 for s in held if s.control.has_in_flight())
+        views = {}
+        for s in held:
+            for pid, n in s.control.holders():
+                views[pid] = views.get(pid, 0) + n
+        who = "; views open by " + ", ".join(f"pid {p}: {n}" for p, n in views.items()) if views else ""
+        return (f"{self._count - len(self._free)} lent here, {len(held)} held by receivers, "
+                f"{unopened} of them by references sent and not opened{who}")
 
     def holders(self) -> list:
         """(pid, views) of the processes holding this pool's buffers now."""
-        return [h for buf in self._free for h in buf.holders()]
+        return [h for segment in self._free for h in segment.control.holders()]
 
-    def _give_back(self, buf: SharedBuffer) -> None:
-        self._free.append(buf)
+    def _give_back(self, segment: _Segment) -> None:
+        self._free.append(segment)
+
+
+# --- sending a value that holds shared buffers ----------------------------------------------
+
+LOCAL = ("ipc://", "inproc://", "unix://", "abstract://")
+_FAN_OUT = ("Pub0", "Bus0", "Surveyor0")
+
+
+def _receivers(sock) -> int:
+    """How many processes a send reaches: each connected peer on pub, bus and surveyor
+    sockets, one on the others (as nml counts)."""
+    if type(sock).__name__ in _FAN_OUT:
+        return len(getattr(sock, "pipes", ()))
+    return 1
+
+
+def _check_local(sock) -> None:
+    urls = [e.url for e in list(getattr(sock, "listeners", ())) + list(getattr(sock, "dialers", ()))]
+    far = [u for u in urls if not u.startswith(LOCAL)]
+    if far:
+        raise ValueError(f"shared buffers stay on this host (ipc, inproc, unix, abstract): this socket "
+                         f"has {far[0]}, where a reference would tell the peer this host's pids")
+
+
+def send(sock, value: Any, topic: Optional[str] = None, receivers: Optional[int] = None) -> None:
+    """Sends `value` (MessagePack) on the pynng socket `sock`, each SharedBuffer in it as its
+    reference, counting one reference per receiver (on Pub0, Bus0 and Surveyor0, each
+    connected peer, unless `receivers` says otherwise; every one of them must receive it), and
+    taking them back if the send fails. A socket with an endpoint that leaves the host is
+    refused (ValueError): a reference means nothing there and tells the peer this host's pids."""
+    from . import header
+    _check_local(sock)
+    buffers = []
+
+    def as_reference(obj):
+        if isinstance(obj, SharedBuffer):
+            buffers.append(obj._live())
+            return obj._live().reference()
+        raise TypeError(f"cannot serialize {type(obj).__name__!r}")
+    body = header("MessagePack", topic) + msgpack.packb(
+        value, use_bin_type=True, unicode_errors="surrogateescape", default=as_reference)
+    n = _receivers(sock) if receivers is None else receivers
+    for segment in buffers:
+        segment.control.add_in_flight(n)
+    try:
+        sock.send(body)
+    except BaseException:
+        for segment in buffers:
+            segment.control.drop_in_flight(n)
+        raise

@@ -204,6 +204,65 @@ def test_a_view_is_read_only_and_a_buffer_takes_a_sane_size():
         assert bytes(nothing.data) == b""
 
 
+# --- sending from Python: counted per receiver, taken back on failure, kept on the host -----
+
+def test_a_pool_buffer_is_dead_once_given_back():
+    pool = shared.SharedPool(16, 1)
+    buf = pool.take()
+    buf.data[:2] = b"ok"
+    buf.close()
+    for use in (lambda: buf.data, lambda: buf.ref(), lambda: nml_peer.descriptor(buf, "u8"), buf.is_held):
+        with pytest.raises(ValueError, match="closed"):
+            use()
+    again = pool.take()
+    assert again is not buf and bytes(again.data[:2]) == b"ok", "the same memory, a new handle"
+    assert pool.take() is None and pool.take(timeout=0.05) is None
+
+
+def test_a_failed_send_takes_its_references_back(tmp_path):
+    pool = shared.SharedPool(16, 1)
+    buf = pool.take()
+    with pynng.Push0(listen=f"ipc://{tmp_path}/nobody.ipc", send_timeout=100) as push:
+        with pytest.raises(pynng.Timeout):
+            shared.send(push, {"frame": nml_peer.descriptor(buf, "u8")})
+    buf.close()
+    assert pool.available() == 1 and pool.take() is not None
+
+
+def test_each_subscriber_of_a_pub_socket_is_counted(tmp_path):
+    url = f"ipc://{tmp_path}/pub.ipc"
+    buf = shared.SharedBuffer(16)
+    with pynng.Pub0(listen=url) as pub, pynng.Sub0(dial=url, topics=b"", recv_timeout=5000) as a, \
+            pynng.Sub0(dial=url, topics=b"", recv_timeout=5000) as b:
+        while len(pub.pipes) < 2:
+            time.sleep(0.01)
+        shared.send(pub, {"frame": nml_peer.descriptor(buf, "u8")})
+        views = []
+        for sub in (a, b):
+            msg = sub.recv_msg()
+            views.append(shared.open_buffers(nml_peer.unwrap(msg.bytes, topics=True).value, shared.peer_pid(msg)))
+            assert buf.is_held()
+        views.clear()
+        assert not buf.is_held(), "both counted, both opened, both given back"
+
+
+def test_references_stay_on_this_host():
+    buf = shared.SharedBuffer(16)
+    with pynng.Push0(listen="tcp://127.0.0.1:0") as push:
+        with pytest.raises(ValueError, match="stay on this host"):
+            shared.send(push, {"frame": nml_peer.descriptor(buf, "u8")})
+    assert not buf.is_held()
+    with pytest.raises(TypeError, match="shared.send"):
+        nml_peer.wrap({"frame": nml_peer.descriptor(buf, "u8")})
+
+
+def test_a_message_of_no_known_sender_says_so():
+    buf = shared.SharedBuffer(16)
+    value = {"frame": {"buffer": buf.ref(), "buffer_ud_type": "u8"}}
+    with pytest.raises(shared.SharedBufferError, match="sender is not known"):
+        shared.open_buffers(value, None)
+
+
 # --- nml to Python ---------------------------------------------------------------------------
 
 def receive(sock):
@@ -315,15 +374,15 @@ def test_nml_reads_python_frames_without_a_copy(nml, url):
     with pynng.Push0(dial=url, send_timeout=10000) as push:
         for seq in range(1, 11):
             take.send("recv")  # nml collects the views it dropped before it waits
-            buf = wait_for(pool.take)
+            buf = pool.take(timeout=10)
             buf.array()[:] = seq
-            push.send(nml_peer.wrap({"seq": seq, "frame": nml_peer.descriptor(buf, "u8")}))
+            shared.send(push, {"seq": seq, "frame": nml_peer.descriptor(buf, "u8")})
             buf.close()  # back to the pool: lent again once nml lets go
             assert take.next() == f"ok {seq} 65536"
         take.send("hold")
-        buf = wait_for(pool.take)
+        buf = pool.take(timeout=10)
         buf.data[:] = bytes([11]) * 65536
-        push.send(nml_peer.wrap({"seq": 11, "frame": nml_peer.descriptor(buf, "u8")}))
+        shared.send(push, {"seq": 11, "frame": nml_peer.descriptor(buf, "u8")})
         assert take.next() == "ok 11 65536"
         assert buf.is_held() and buf.holders() == [(take.proc.pid, 1)]
         buf.close()
@@ -332,23 +391,13 @@ def test_nml_reads_python_frames_without_a_copy(nml, url):
         assert pool.available() == 2
 
 
-def wait_for(get, seconds=10):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        got = get()
-        if got is not None:
-            return got
-        time.sleep(0.005)
-    raise AssertionError("nothing came in time")
-
-
 SENDER = """
 import sys, time, pynng, nml_peer
 from nml_peer import shared
 buf = shared.SharedBuffer(4096)
 buf.data[:] = bytes([int(sys.argv[2])]) * 4096
 with pynng.Push0(dial=sys.argv[1], send_timeout=10000) as push:
-    push.send(nml_peer.wrap({"seq": int(sys.argv[2]), "frame": nml_peer.descriptor(buf, "u8")}))
+    shared.send(push, {"seq": int(sys.argv[2]), "frame": nml_peer.descriptor(buf, "u8")})
     time.sleep(0.3)  # NNG writes what it holds
     print("sent", flush=True)
     sys.stdin.read()
