@@ -409,7 +409,7 @@ impl Segment {
         let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_NONBLOCK;
         let fd = open_path(&format!("/proc/self/fd/{}", pinned.as_raw_fd()), flags)
             .ok_or(Refused("cannot open the pinned descriptor"))?;
-        check_sealed(&fd)?;
+        check_sealed(&fd, r.len)?;
         let control = Control::map(&fd).map_err(|_| Refused("cannot map the control page"))?;
         let block = control.block();
         if block.magic != MAGIC || block.len != r.len {
@@ -536,15 +536,7 @@ fn open_path(path: &str, flags: libc::c_int) -> Option<OwnedFd> {
 /// What a receiver is about to open must be a regular file (a memfd is one) of this user, of
 /// the size sent.
 fn check_file(fd: &OwnedFd, len: u64) -> Result<(), Refused> {
-    // SAFETY: fstat only reads the state of an fd this process owns (O_PATH ones included);
-    // all zeros is a valid stat to overwrite.
-    let st = unsafe {
-        let mut st: libc::stat = std::mem::zeroed();
-        if libc::fstat(fd.as_raw_fd(), &mut st) != 0 {
-            return Err(Refused("fstat failed"));
-        }
-        st
-    };
+    let st = stat_of(fd)?;
     // SAFETY: geteuid cannot fail.
     let me = unsafe { libc::geteuid() };
     if st.st_mode & libc::S_IFMT != libc::S_IFREG || st.st_uid != me {
@@ -556,8 +548,23 @@ fn check_file(fd: &OwnedFd, len: u64) -> Result<(), Refused> {
     Ok(())
 }
 
-/// A segment opened from another process must have its size sealed.
-fn check_sealed(fd: &OwnedFd) -> Result<(), Refused> {
+fn stat_of(fd: &OwnedFd) -> Result<libc::stat, Refused> {
+    // SAFETY: fstat only reads the state of an fd this process owns (O_PATH ones included);
+    // all zeros is a valid stat to overwrite.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstat(fd.as_raw_fd(), &mut st) != 0 {
+            return Err(Refused("fstat failed"));
+        }
+        Ok(st)
+    }
+}
+
+/// A segment opened from another process must have its size sealed, and only then is its
+/// size checked again: checked before the seals only, a sender could shrink the file and seal
+/// it in between (an outside attack did, from a thread woken by the receiver's open), and the
+/// mapping would reach past its end (SIGBUS).
+fn check_sealed(fd: &OwnedFd, len: u64) -> Result<(), Refused> {
     // SAFETY: F_GET_SEALS only reads the state of an fd this process owns.
     let seals = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) };
     let needed = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW;
@@ -565,6 +572,9 @@ fn check_sealed(fd: &OwnedFd) -> Result<(), Refused> {
         return Err(Refused(
             "not a sealed buffer: it could shrink under a mapping",
         ));
+    }
+    if stat_of(fd)?.st_size as u64 != DATA_AT as u64 + len {
+        return Err(Refused("its size is not the size sent"));
     }
     Ok(())
 }
@@ -626,6 +636,30 @@ mod tests {
         let r = s.reference();
         drop(s);
         assert!(Segment::open(&r, std::process::id()).is_err());
+    }
+
+    #[test]
+    fn a_file_shrunk_and_sealed_after_its_size_was_checked_is_refused() {
+        let s = Segment::create(65536).unwrap();
+        let shrunk = {
+            let name = CString::new(NAME).unwrap();
+            // SAFETY: a new memfd for this test, owned by the OwnedFd below.
+            let raw = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_ALLOW_SEALING) };
+            // SAFETY: `raw` was just made by this test.
+            let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+            // SAFETY: ftruncate and fcntl on the fd this test owns.
+            unsafe {
+                assert_eq!(libc::ftruncate(fd.as_raw_fd(), DATA_AT as libc::off_t), 0);
+                let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW;
+                assert_eq!(libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals), 0);
+            }
+            fd
+        };
+        assert!(check_sealed(s.fd.as_ref().unwrap(), 65536).is_ok());
+        assert!(matches!(
+            check_sealed(&shrunk, 65536),
+            Err(Refused("its size is not the size sent"))
+        ));
     }
 
     #[test]

@@ -178,7 +178,9 @@ def open(reference: Any, sender: Optional[int]) -> SharedView:  # noqa: A001 (as
 
 def _map_view(fd: int, token: int, length: int) -> SharedView:
     try:
-        if not _is_sealed(fd):
+        # The size again, now that it cannot shrink: checked before the seals only, a sender
+        # could shrink and seal it in between, and reading past its end is SIGBUS.
+        if not _is_sealed(fd) or os.fstat(fd).st_size != DATA_AT + length:
             raise SharedBufferError(_REFUSED)
         control = Control(fd)
     except OSError:

@@ -162,6 +162,38 @@ def control_header(token, length):
     return struct.pack("=QQQII", shared.MAGIC, token, length, 0, 0)
 
 
+SHRUNK_UNDER_THE_CHECKS = """
+import fcntl, os, struct
+from nml_peer import shared
+# A same-user sender's memfd, unsealed, of the size it claims, with nml's magic and token: it
+# shrinks the file and seals it once the receiver has checked the size and opened it (what a
+# racing thread does), so that the receiver's seal check passes on a file shorter than claimed.
+fd = os.memfd_create(shared.NAME, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+os.ftruncate(fd, 4096 + 65536)
+os.pwrite(fd, struct.pack("=QQQII", shared.MAGIC, 7, 65536, 0, 0), 0)
+real_is_sealed = shared._is_sealed
+def shrink_then_check(opened):
+    os.ftruncate(fd, 4096)
+    fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW)
+    return real_is_sealed(opened)
+shared._is_sealed = shrink_then_check
+ref = shared._REFERENCE.pack(os.getpid(), fd, 7, 65536)
+try:
+    view = shared.open(ref, os.getpid())
+except shared.SharedBufferError:
+    print("refused")
+else:
+    print("opened", view.data[-1])  # past the file's end: SIGBUS
+"""
+
+
+def test_a_buffer_shrunk_between_the_checks_is_refused():
+    env = dict(os.environ, PYTHONPATH=PACKAGE)
+    run = subprocess.run([sys.executable, "-c", SHRUNK_UNDER_THE_CHECKS], env=env, capture_output=True,
+                         text=True, timeout=30)
+    assert (run.returncode, run.stdout.strip()) == (0, "refused"), run.stderr
+
+
 def test_one_message_opens_at_most_256_and_gives_back_what_it_opened():
     buf = shared.SharedBuffer(10)
     value = [{"buffer": buf.ref(), "buffer_ud_type": "u8"} for _ in range(257)]
