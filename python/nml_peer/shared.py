@@ -86,7 +86,9 @@ class SharedView:
     def __init__(self, control: Control, address: Optional[int], length: int):
         self._exporter = _mapping.exporter(address or 0, length)
         self._length = length
-        weakref.finalize(self._exporter, _close_view, control, address, length)
+        # Not at exit: a daemon thread may still read it then (numpy lets go of the GIL), and
+        # the process's end unmaps it anyway.
+        weakref.finalize(self._exporter, _close_view, control, address, length).atexit = False
 
     @property
     def data(self) -> memoryview:
@@ -275,7 +277,8 @@ class _Segment:
         self.control = Control(fd)
         self.control.write_header(self.token, size)
         self.exporter = _mapping.exporter(address + DATA_AT if size else 0, size)
-        weakref.finalize(self.exporter, _close_segment, self.control, address, DATA_AT + size, fd)
+        closing = weakref.finalize(self.exporter, _close_segment, self.control, address, DATA_AT + size, fd)
+        closing.atexit = False  # as a view's
 
     def reference(self) -> msgpack.ExtType:
         return msgpack.ExtType(EXT_TYPE, _REFERENCE.pack(os.getpid(), self.fd, self.token, self.size))

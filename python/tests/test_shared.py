@@ -194,6 +194,29 @@ def test_a_buffer_shrunk_between_the_checks_is_refused():
     assert (run.returncode, run.stdout.strip()) == (0, "refused"), run.stderr
 
 
+EXIT_WHILE_READ = """
+import os, sys, threading, time
+from nml_peer import shared
+buf = shared.SharedBuffer(256 << 20)
+view = shared.open(buf.ref(), os.getpid())
+array = view.array()
+def read():
+    while True:
+        array.sum()  # numpy lets go of the GIL while it reads
+threading.Thread(target=read, daemon=True).start()
+time.sleep(0.3)
+print("exiting", flush=True)
+"""
+
+
+def test_exiting_while_a_thread_reads_a_view_is_clean():
+    env = dict(os.environ, PYTHONPATH=PACKAGE)
+    for _ in range(3):
+        run = subprocess.run([sys.executable, "-c", EXIT_WHILE_READ], env=env, capture_output=True,
+                             text=True, timeout=60)
+        assert (run.returncode, run.stdout.strip()) == (0, "exiting"), run.stderr
+
+
 def test_one_message_opens_at_most_256_and_gives_back_what_it_opened():
     buf = shared.SharedBuffer(10)
     value = [{"buffer": buf.ref(), "buffer_ud_type": "u8"} for _ in range(257)]
@@ -243,6 +266,8 @@ def test_a_pool_buffer_is_dead_once_given_back():
     buf = pool.take()
     buf.data[:2] = b"ok"
     buf.close()
+    buf.close()  # twice: nothing more (it once unmapped the buffer under the pool)
+    assert pool.available() == 1
     for use in (lambda: buf.data, lambda: buf.ref(), lambda: nml_peer.descriptor(buf, "u8"), buf.is_held):
         with pytest.raises(ValueError, match="closed"):
             use()
