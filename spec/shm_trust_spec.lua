@@ -151,6 +151,39 @@ describe("shared-buffer references from a peer", function()
   end)
 end)
 
+describe("a message with a reference that cannot be opened", function()
+  it("is refused, and gives back at once the buffers of its other references", function()
+    local pool = assert(nml.shm_pool { size = 4096, count = 2 })
+    -- Two real references, taken off the wire by a raw receiver (which leaves them on their way)
+    local raw_pull = helper.socket("pull", { tagged = false, protocol = "string" })
+    local sharer = helper.socket("push", { share = true })
+    assert(sharer:dial(helper.listen_fresh(raw_pull, "inproc")))
+    local refs = {}
+    for i = 1, 2 do
+      local buf = assert(pool:take())
+      assert(sharer:send({ buffer = buf, buffer_ud_type = "u8" }))
+      buf:free()
+      local body = assert(raw_pull:recv())
+      local at = assert(body:find("\199\24\78", 1, true))
+      refs[i] = body:sub(at, at + 26)
+    end
+    assert.are.equal(0, pool:available())
+    local function descriptor(ref) return "\130\166buffer" .. ref .. "\174buffer_ud_type\162u8" end
+    local bad = "\199\24\78" .. be(pid_of_self(), 4) .. be(999999, 4) .. string.rep("\0", 8) .. be(4096, 8)
+    local body = "\193\1\147" .. descriptor(refs[1]) .. descriptor(bad) .. descriptor(refs[2])
+    local share_pull = helper.socket("pull", { share = true })
+    local push = raw_sender(share_pull, "inproc")
+    collectgarbage("stop") -- given back by nml itself, not by a collection of the spec's
+    assert(push:send(body))
+    local v, err, code = share_pull:recv()
+    assert.are.same({ nil, "gone" }, { v, code })
+    assert.matches("could not be opened", err)
+    assert.are.equal(2, pool:available(), "both others were opened and given back")
+    collectgarbage("restart")
+    for _, sock in ipairs({ push, share_pull, sharer, raw_pull }) do sock:close() end
+  end)
+end)
+
 describe("shared buffers through a forwarder", function()
   -- pub (share) -> raw sub -> nml.forward -> raw pub -> two subscribers (share): the pub counts
   -- one receiver, the forwarder, but two read the buffer.

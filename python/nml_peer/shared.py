@@ -210,10 +210,10 @@ def _is_reference(value: Any) -> bool:
 def open_buffers(value: Any, sender: Optional[int]) -> Any:
     """`value` (as unwrap decoded it) with each descriptor's reference (a dict holding
     "buffer_ud_type" and an ext 78 under "buffer") replaced by a SharedView of its buffer, as
-    nml's receiver does; references anywhere else stay what they are. At most 256 in one
-    message. On any failure the views opened so far are released and SharedBufferError
-    raised."""
-    opened = []
+    nml's receiver does; references anywhere else stay what they are. If one cannot be opened
+    (or there are more than 256), SharedBufferError is raised once every other one was opened
+    and given back, so that their senders' pools get them back now."""
+    opened, refused = [], None
     pending = [value]
     try:
         while pending:  # iterative: a value may be nested as deep as msgpack allows
@@ -224,16 +224,30 @@ def open_buffers(value: Any, sender: Optional[int]) -> Any:
                 if "buffer_ud_type" in item and _is_reference(item.get("buffer")):
                     if sender is None:
                         raise SharedBufferError(_NO_SENDER)
-                    if len(opened) == MAX_PER_MESSAGE:
-                        raise SharedBufferError(f"more than {MAX_PER_MESSAGE} shared buffers in one message")
-                    item["buffer"] = open(item["buffer"], sender)
-                    opened.append(item["buffer"])
+                    refused = _open_into(item, sender, opened) or refused
                 pending.extend(reversed(item.values()))
     except BaseException:
-        for view in opened:
-            view.release()
+        refused = refused or True
         raise
+    finally:
+        if refused:
+            for view in opened:
+                view.release()
+    if refused:
+        raise refused
     return value
+
+
+def _open_into(descriptor: dict, sender: int, opened: list) -> Optional[SharedBufferError]:
+    """Opens a descriptor's reference in place; the refusal, if it was refused."""
+    if len(opened) == MAX_PER_MESSAGE:  # no more opened: that bounds a message's work
+        return SharedBufferError(f"more than {MAX_PER_MESSAGE} shared buffers in one message")
+    try:
+        descriptor["buffer"] = open(descriptor["buffer"], sender)
+    except SharedBufferError as e:
+        return e
+    opened.append(descriptor["buffer"])
+    return None
 
 
 def peer_pid(message) -> Optional[int]:
@@ -437,6 +451,8 @@ def send(sock, value: Any, topic: Optional[str] = None, receivers: Optional[int]
 
     def as_reference(obj):
         if isinstance(obj, SharedBuffer):
+            if len(buffers) == MAX_PER_MESSAGE:
+                raise ValueError(f"a message carries at most {MAX_PER_MESSAGE} shared buffers")
             buffers.append(obj._live())
             return obj._live().reference()
         raise TypeError(f"cannot serialize {type(obj).__name__!r}")

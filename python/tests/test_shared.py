@@ -224,11 +224,17 @@ def test_one_message_opens_at_most_256_and_gives_back_what_it_opened():
         shared.open_buffers(value, os.getpid())
     buf.unsend(1)  # the 257th was never opened
     assert not buf.is_held(), "the 256 views opened were given back"
+    other = shared.SharedBuffer(10)
     bad = [{"buffer": buf.ref(), "buffer_ud_type": "u8"},
-           {"buffer": reference(os.getpid(), 999_999, 1, 10), "buffer_ud_type": "u8"}]
+           {"buffer": reference(os.getpid(), 999_999, 1, 10), "buffer_ud_type": "u8"},
+           {"buffer": other.ref(), "buffer_ud_type": "u8"}]
     with pytest.raises(shared.SharedBufferError):
         shared.open_buffers(bad, os.getpid())
     assert not buf.is_held(), "a failure releases the views opened before it"
+    assert not other.is_held(), "and those after it are opened and given back, not left on their way"
+    with pytest.raises(ValueError, match="at most 256"):
+        shared.send(pynng.Push0(), [nml_peer.descriptor(buf, "u8")] * 257)
+    assert not buf.is_held()
 
 
 def test_references_outside_a_descriptor_or_deeply_nested_are_left_as_they_are():

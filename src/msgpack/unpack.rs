@@ -38,6 +38,10 @@ pub struct Unpacker<'a> {
     shared: SharedRefs,
     /// References opened so far in this message.
     opened: usize,
+    /// Why a reference of this message was not opened (the first one): the message is refused
+    /// once it is decoded, so that its other references are opened and their views given back
+    /// at once, not left on their way, which would keep their buffers from their pools.
+    refused: Option<Error>,
 }
 
 /// What a descriptor's shared-buffer reference becomes (docs/design.md, "Threat model").
@@ -99,6 +103,7 @@ impl<'a> Unpacker<'a> {
             int64_maker: codec.settings.int64_maker(),
             shared: SharedRefs::Keep,
             opened: 0,
+            refused: None,
         }
     }
 
@@ -134,7 +139,13 @@ impl<'a> Unpacker<'a> {
         if !self.stack.check_stack(2) {
             return Err(stack_full(self.pos, 0));
         }
-        self.item(0, Place::Top)
+        self.item(0, Place::Top)?;
+        if let Some(refused) = self.refused.take() {
+            self.stack.pop(1);
+            self.stack.collect_garbage(); // the views it opened, given back now
+            return Err(refused);
+        }
+        Ok(())
     }
 
     fn item(&mut self, depth: usize, place: Place) -> Result<()> {
@@ -308,25 +319,32 @@ impl<'a> Unpacker<'a> {
         };
         self.opened += 1;
         if self.opened > MAX_SHARED_PER_MESSAGE {
-            return Err(Error::returned(
+            // Opened no more (that bounds the work a message makes); the others go back.
+            return self.refuse(Error::returned(
                 code::TOO_LARGE,
                 format!("more than {MAX_SHARED_PER_MESSAGE} shared buffers in one message"),
             ));
         }
         // One answer whatever failed, so that a peer learns nothing of this host.
-        let segment = sender
-            .and_then(|pid| shm::Segment::open(r, pid).ok())
-            .ok_or_else(|| {
-                Error::returned(
-                    code::GONE,
-                    "a shared buffer could not be opened: its sender freed it or exited, or \
-                     the reference names no nml buffer of this user",
-                )
-            })?;
+        let Some(segment) = sender.and_then(|pid| shm::Segment::open(r, pid).ok()) else {
+            return self.refuse(Error::returned(
+                code::GONE,
+                "a shared buffer could not be opened: its sender freed it or exited, or the \
+                 reference names no nml buffer of this user",
+            ));
+        };
         match self.buffers {
             Buffers::Strings => s.push_bytes(segment.data()),
             _ => MsgBox::push_mapped(s, segment, None)?,
         }
+        Ok(())
+    }
+
+    /// Notes why the message is refused (the first reason), and goes on decoding it with nil
+    /// for this buffer, so that its other references are opened and given back.
+    fn refuse(&mut self, why: Error) -> Result<()> {
+        self.refused.get_or_insert(why);
+        self.stack.push_nil();
         Ok(())
     }
 
