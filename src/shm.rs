@@ -28,6 +28,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, Once};
 
 const MAGIC: u64 = u64::from_be_bytes(*b"nml.shm2");
 /// The memfd's name, which `/proc/<pid>/fd/<fd>` shows as `/memfd:<name> (deleted)`.
@@ -60,6 +61,48 @@ const HOLDER_SLOTS: usize = 16;
 /// Views of shared buffers this process holds now, in every Lua state.
 static VIEWS_OPEN: AtomicUsize = AtomicUsize::new(0);
 
+/// Where the control pages of this process's views are mapped, so that a child forked now
+/// counts the views it inherits: it can read them as well as its parent, and its parent
+/// letting go must not make the pool lend them while the child reads (found by an outside
+/// attack; the child's own letting go then gives back its count, not its parent's).
+static VIEW_PAGES: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+/// Runs in the child right after a fork, on the forking thread: only atomics, getpid and a
+/// lock that is only tried (another thread may have held it at the fork, and it stays held
+/// in the child: those views then go uncounted, as before this handler).
+extern "C" fn count_inherited_views() {
+    let Ok(pages) = VIEW_PAGES.try_lock() else {
+        return;
+    };
+    for &page in pages.iter() {
+        // SAFETY: the control page of a view this process holds: mappings are inherited by a
+        // forked child, and the view (which unmaps it) is too.
+        let block = unsafe { &*(page as *const ControlBlock) };
+        block.views.fetch_add(1, Ordering::SeqCst);
+        note_holder(block, true);
+    }
+}
+
+fn note_view_page(block: *mut ControlBlock, opened: bool) {
+    static AT_FORK: Once = Once::new();
+    // SAFETY: registers a child handler that is safe after fork in a multithreaded process
+    // (see `count_inherited_views`); the library is never unloaded (nng::pin_library).
+    AT_FORK.call_once(|| unsafe {
+        libc::pthread_atfork(None, None, Some(count_inherited_views));
+    });
+    let mut pages = VIEW_PAGES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    match opened {
+        true => pages.push(block as usize),
+        false => {
+            if let Some(i) = pages.iter().position(|&p| p == block as usize) {
+                pages.swap_remove(i);
+            }
+        }
+    }
+}
+
 /// Whether this process holds a view of a shared buffer (and a collection might give one back).
 pub fn views_open() -> bool {
     VIEWS_OPEN.load(Ordering::Relaxed) > 0
@@ -81,6 +124,36 @@ fn is_gone(pid: u32) -> bool {
     // The state follows the command's closing parenthesis: "pid (comm) S ...".
     stat.rsplit_once(") ")
         .is_some_and(|(_, rest)| rest.starts_with('Z'))
+}
+
+/// Counts one view more (or fewer) in this process's holder slot: its own, else a free one
+/// (no views). With every slot taken the view counts in `views` alone.
+fn note_holder(block: &ControlBlock, opened: bool) {
+    let me = std::process::id();
+    let slots = &block.holders;
+    let mine = |v: u64| slot_parts(v).0 == me && slot_parts(v).1 > 0;
+    for s in slots.iter() {
+        let update = |v: u64| match opened {
+            true if mine(v) => Some(v + 1),
+            false if mine(v) => Some(v - 1),
+            _ => None,
+        };
+        if s.fetch_update(Ordering::SeqCst, Ordering::SeqCst, update)
+            .is_ok()
+        {
+            return;
+        }
+    }
+    if opened {
+        let free = |v: u64| (slot_parts(v).1 == 0).then_some(slot(me, 1));
+        for s in slots.iter() {
+            if s.fetch_update(Ordering::SeqCst, Ordering::SeqCst, free)
+                .is_ok()
+            {
+                return;
+            }
+        }
+    }
 }
 
 /// What crosses instead of the bytes: enough for a process of the same user on this host to
@@ -191,48 +264,20 @@ impl Control {
             return false;
         }
         self.drop_in_flight(1);
-        self.note_holder(true);
+        note_holder(b, true);
+        note_view_page(self.block, true);
         VIEWS_OPEN.fetch_add(1, Ordering::Relaxed);
         true
     }
 
     fn close_view(&self) {
         VIEWS_OPEN.fetch_sub(1, Ordering::Relaxed);
-        self.note_holder(false);
+        note_view_page(self.block, false);
+        note_holder(self.block(), false);
         let views = &self.block().views;
         let _ = views.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| {
             Some(v.saturating_sub(1))
         });
-    }
-
-    /// Counts one view more (or fewer) in this process's holder slot: its own, else a free
-    /// one (no views). With every slot taken the view counts in `views` alone.
-    fn note_holder(&self, opened: bool) {
-        let me = std::process::id();
-        let slots = &self.block().holders;
-        let mine = |v: u64| slot_parts(v).0 == me && slot_parts(v).1 > 0;
-        for s in slots.iter() {
-            let update = |v: u64| match opened {
-                true if mine(v) => Some(v + 1),
-                false if mine(v) => Some(v - 1),
-                _ => None,
-            };
-            if s.fetch_update(Ordering::SeqCst, Ordering::SeqCst, update)
-                .is_ok()
-            {
-                return;
-            }
-        }
-        if opened {
-            let free = |v: u64| (slot_parts(v).1 == 0).then_some(slot(me, 1));
-            for s in slots.iter() {
-                if s.fetch_update(Ordering::SeqCst, Ordering::SeqCst, free)
-                    .is_ok()
-                {
-                    return;
-                }
-            }
-        }
     }
 
     /// The processes holding views now, with how many each.

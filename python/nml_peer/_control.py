@@ -76,6 +76,12 @@ class Control:
         self._note_holder(opened=True)
         return True
 
+    def count_inherited_view(self) -> None:
+        """In a child just forked: counts the view it inherited as its own (it can read it as
+        well as its parent, and will give back its own count, not its parent's)."""
+        _atomic.add32(self.address + VIEWS_AT, 1)
+        self._note_holder(opened=True)
+
     def close_view(self) -> None:
         self._note_holder(opened=False)
         _atomic.update32(self.address + VIEWS_AT, lambda v: max(v - 1, 0))

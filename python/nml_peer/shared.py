@@ -67,12 +67,28 @@ def _as_array(data: memoryview, dtype, shape):
 
 # --- receiving: views of another process's buffers -----------------------------------------
 
-def _close_view(control: Control, address: Optional[int], length: int) -> None:
+def _close_view(control: Control, address: Optional[int], length: int, key: int) -> None:
     """A view's end, once nothing reads it: unmapped first, then its hold given back."""
+    _LIVE_VIEWS.pop(key, None)
     if address is not None:
         _mapping.unmap(address, length)
     control.close_view()
     control.close()
+
+
+# The control pages of the views this process holds, by the ctypes array each view's memory
+# is read through: a child forked now counts each as its own (an outside attack made a child's
+# letting go give back its parent's view, and the pool lent it while the parent read).
+# (By id: ctypes arrays are not hashable; a view's end takes its entry out.)
+_LIVE_VIEWS: dict = {}
+
+
+def _count_inherited_views() -> None:
+    for control in list(_LIVE_VIEWS.values()):
+        control.count_inherited_view()
+
+
+os.register_at_fork(after_in_child=_count_inherited_views)
 
 
 class SharedView:
@@ -88,7 +104,9 @@ class SharedView:
         self._length = length
         # Not at exit: a daemon thread may still read it then (numpy lets go of the GIL), and
         # the process's end unmaps it anyway.
-        weakref.finalize(self._exporter, _close_view, control, address, length).atexit = False
+        key = id(self._exporter)
+        _LIVE_VIEWS[key] = control
+        weakref.finalize(self._exporter, _close_view, control, address, length, key).atexit = False
 
     @property
     def data(self) -> memoryview:

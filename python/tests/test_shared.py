@@ -217,6 +217,33 @@ def test_exiting_while_a_thread_reads_a_view_is_clean():
         assert (run.returncode, run.stdout.strip()) == (0, "exiting"), run.stderr
 
 
+def test_a_view_held_across_a_fork_keeps_its_buffer_until_both_let_go():
+    pool = shared.SharedPool(16, 1)
+    buf = pool.take()
+    buf.data[:4] = b"data"
+    view = shared.open(buf.ref(), os.getpid())
+    buf.close()
+    child = os.fork()
+    if child == 0:  # lets go of its copy, and ends
+        view.release()
+        gc.collect()
+        os._exit(0)
+    os.waitpid(child, 0)
+    assert pool.available() == 0, "the parent still reads it"
+    done_r, done_w = os.pipe()
+    child = os.fork()
+    if child == 0:  # keeps its copy while the parent lets go of its own
+        time.sleep(0.5)
+        os.write(done_w, bytes(view.data[:4]))
+        os._exit(0)
+    view.release()
+    gc.collect()
+    assert pool.available() == 0, "the child still reads it"
+    assert os.read(done_r, 4) == b"data"
+    os.waitpid(child, 0)
+    assert pool.available() == 1
+
+
 def test_one_message_opens_at_most_256_and_gives_back_what_it_opened():
     buf = shared.SharedBuffer(10)
     value = [{"buffer": buf.ref(), "buffer_ud_type": "u8"} for _ in range(257)]

@@ -4,6 +4,8 @@
 --   fork_child.lua after-socket     NNG started, then fork: the child is refused, the parent goes on
 --   fork_child.lua before-socket    fork before any socket: the child starts NNG of its own
 --   fork_child.lua sleep-interrupt  Ctrl-C watcher started, then fork: Ctrl-C ends the child's sleep
+--   fork_child.lua shared-view      a view of a pool's buffer held across a fork, let go on
+--                                   each side in turn: the pool lends it only once both did
 local nml = require "nml"
 local forker = require "forker"
 local mode = arg[1]
@@ -52,6 +54,39 @@ elseif mode == "before-socket" then
   end
   print("parent sees the child end:", forker.wait(pid))
   print("parent round trip:", round_trip("inproc://parent"))
+elseif mode == "shared-view" then
+  local pool = assert(nml.shm_pool { size = 4096, count = 1 })
+  local pull = assert(nml.socket("pull", { recv_timeout = 2000, share = true }))
+  assert(pull:listen("inproc://views"))
+  local push = assert(nml.socket("push", { send_timeout = 2000, share = true }))
+  assert(push:dial("inproc://views"))
+  local buf = assert(pool:take())
+  buf:write(0, "data")
+  assert(push:send({ frame = { buffer = buf, buffer_ud_type = "u8" } }))
+  buf:free()
+  local view = assert(pull:recv()).frame.buffer
+  local pid = forker.fork()
+  if pid == 0 then -- the child lets go of its copy of the view, and ends
+    view = nil -- luacheck: ignore (dropped)
+    collectgarbage()
+    collectgarbage()
+    return
+  end
+  forker.wait(pid)
+  print("parent pool after the child let go of its copy:", pool:available())
+  pid = forker.fork()
+  if pid == 0 then -- the child keeps its copy while the parent lets go of its own
+    nml.sleep(500)
+    print("child read after the parent let go:", view:read(0, 4))
+    return
+  end
+  view = nil -- luacheck: ignore (dropped)
+  collectgarbage()
+  collectgarbage()
+  nml.sleep(100)
+  print("parent pool while the child holds its copy:", pool:available())
+  forker.wait(pid)
+  print("parent pool once both let go:", pool:available())
 elseif mode == "sleep-interrupt" then
   local sigcount = require "sigcount"
   sigcount.install() -- a handler of the script's own: nml returns "interrupted" and goes on
