@@ -60,7 +60,9 @@ while not (stages.luma and stages.motion and stages.source) do
   take_result(assert(results:recv()))
 end
 
--- The contact sheet: SHEET x SHEET thumbnails spread over the clip, yuv420p, then a PNG.
+-- The contact sheet: SHEET x SHEET thumbnails spread over the clip, each with a dark gutter
+-- of GAP pixels before it (and one after the last), in yuv420p, then a PNG.
+local GAP = 4
 local function contact_sheet()
   local first = by_seq[1] and by_seq[1].luma
   if not first then return nil end
@@ -70,23 +72,28 @@ local function contact_sheet()
     picks[#picks + 1] = by_seq[1 + math.floor(i * (count - 1) / (SHEET * SHEET - 1))].luma.thumb
   end
   local planes = {}
-  local function rows(offset, w, h) -- each row of the sheet's plane, cell by cell
+  -- Each row of one plane of the sheet, cell by cell; `dark` is the gutter's value there.
+  local function plane(offset, w, h, gap, dark)
+    local gutter_row = string.rep(dark, SHEET * (w + gap) + gap)
     for grid_row = 0, SHEET - 1 do
+      for _ = 1, gap do planes[#planes + 1] = gutter_row end
       for r = 0, h - 1 do
         for grid_col = 0, SHEET - 1 do
           local thumb = picks[grid_row * SHEET + grid_col + 1]
-          planes[#planes + 1] = thumb:sub(offset + r * w + 1, offset + (r + 1) * w)
+          planes[#planes + 1] = string.rep(dark, gap) .. thumb:sub(offset + r * w + 1, offset + (r + 1) * w)
         end
+        planes[#planes + 1] = string.rep(dark, gap)
       end
     end
+    for _ = 1, gap do planes[#planes + 1] = gutter_row end
   end
-  rows(0, tw, th)
-  rows(tw * th, tw / 2, th / 2)
-  rows(tw * th + tw * th / 4, tw / 2, th / 2)
+  plane(0, tw, th, GAP, "\16")                                -- luma: black
+  plane(tw * th, tw / 2, th / 2, GAP / 2, "\128")             -- chroma: no colour
+  plane(tw * th + tw * th / 4, tw / 2, th / 2, GAP / 2, "\128")
   local png = out .. "/contact.png"
   local writer = assert(io.popen(string.format(
     "ffmpeg -hide_banner -loglevel error -y -f rawvideo -pix_fmt yuv420p -s %dx%d -i - -frames:v 1 %s",
-    tw * SHEET, th * SHEET, quote(png)), "w"))
+    SHEET * (tw + GAP) + GAP, SHEET * (th + GAP) + GAP, quote(png)), "w"))
   writer:write(table.concat(planes))
   writer:close()
   return png
