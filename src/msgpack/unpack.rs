@@ -19,7 +19,7 @@ use super::Codec;
 use crate::codec::{marker, Mark, MAX_SHARED_PER_MESSAGE, SHARED_EXT_TYPE};
 use crate::error::{code, Error, Result};
 use crate::lua::{Int64, Stack, Table};
-use crate::message::{MsgBox, SharedMsg, HEADROOM};
+use crate::message::{self, MsgBox, SharedMsg, HEADROOM};
 use crate::nng::Message;
 use crate::shm;
 
@@ -42,6 +42,10 @@ pub struct Unpacker<'a> {
     /// once it is decoded, so that its other references are opened and their views given back
     /// at once, not left on their way, which would keep their buffers from their pools.
     refused: Option<Error>,
+    /// The views this value opened, freed if it is refused: they are in its tables on the
+    /// stack until then, so Lua keeps them (freed by hand, not by a collection, which a peer
+    /// could otherwise make this process run for every message it sends).
+    views: Vec<&'a MsgBox>,
 }
 
 /// What a descriptor's shared-buffer reference becomes (docs/design.md, "Threat model").
@@ -104,6 +108,7 @@ impl<'a> Unpacker<'a> {
             shared: SharedRefs::Keep,
             opened: 0,
             refused: None,
+            views: Vec::new(),
         }
     }
 
@@ -139,10 +144,13 @@ impl<'a> Unpacker<'a> {
         if !self.stack.check_stack(2) {
             return Err(stack_full(self.pos, 0));
         }
+        self.views.clear();
         self.item(0, Place::Top)?;
         if let Some(refused) = self.refused.take() {
+            for view in self.views.drain(..) {
+                let _ = view.free(); // given back now
+            }
             self.stack.pop(1);
-            self.stack.collect_garbage(); // the views it opened, given back now
             return Err(refused);
         }
         Ok(())
@@ -335,7 +343,11 @@ impl<'a> Unpacker<'a> {
         };
         match self.buffers {
             Buffers::Strings => s.push_bytes(segment.data()),
-            _ => MsgBox::push_mapped(s, segment, None)?,
+            _ => {
+                MsgBox::push_mapped(s, segment, None)?;
+                self.views
+                    .extend(s.test_udata::<MsgBox>(-1, message::METATABLE));
+            }
         }
         Ok(())
     }
