@@ -299,6 +299,14 @@ describe("shared buffers", function()
     assert.are.equal(before, shm_entries(), "a segment was left in /dev/shm")
   end)
 
+  it("stay with a live receiver while the lending process cannot read /proc", function()
+    -- Out of descriptors, the pool cannot tell whether a holder lives: it must keep the buffer
+    -- (it once took the views back and lent the buffer under a reader).
+    local out = helper.run(string.format("ulimit -n 64; %s starved %s", peer, ipc_url()))
+    assert.matches("starved:%s+again", out)
+    assert.matches("after:%s+1", out)
+  end)
+
   it("check their arguments and the option", function()
     assert.has_error(function() nml.shm_pool() end)
     assert.has_error(function() nml.shm_pool { size = 0, count = 1 } end)

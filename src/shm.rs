@@ -116,14 +116,24 @@ fn slot_parts(v: u64) -> (u32, u32) {
     ((v >> 32) as u32, v as u32)
 }
 
-/// Whether process `pid` no longer exists (a zombie counts as gone: its mappings are).
+/// Whether process `pid` no longer exists, or is a zombie: exited, its mappings gone, not yet
+/// reaped (a process whose first thread alone exited is a zombie too, of more than one
+/// thread, and its other threads still read). Anything else that keeps /proc from saying,
+/// this process out of descriptors for one, counts as alive: an outside attack exhausted the
+/// lender's descriptors and had it take back the views of a live reader.
 fn is_gone(pid: u32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return true;
+    let stat = match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat,
+        Err(e) => return e.kind() == io::ErrorKind::NotFound,
     };
-    // The state follows the command's closing parenthesis: "pid (comm) S ...".
-    stat.rsplit_once(") ")
-        .is_some_and(|(_, rest)| rest.starts_with('Z'))
+    // "pid (comm) S ppid ...": the state follows the command's closing parenthesis, and the
+    // number of threads is the 18th field after it.
+    let Some((_, fields)) = stat.rsplit_once(") ") else {
+        return false;
+    };
+    let mut fields = fields.split(' ');
+    let zombie = fields.next() == Some("Z");
+    zombie && fields.nth(16).and_then(|n| n.parse::<u32>().ok()) == Some(1)
 }
 
 /// Counts one view more (or fewer) in this process's holder slot: its own, else a free one

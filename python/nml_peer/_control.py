@@ -17,13 +17,19 @@ MAGIC_AT, TOKEN_AT, LEN_AT, IN_FLIGHT_AT, VIEWS_AT, HOLDERS_AT, SLOTS = 0, 8, 16
 
 
 def is_gone(pid: int) -> bool:
-    """Whether process `pid` no longer exists (a zombie counts as gone: its mappings are)."""
+    """Whether process `pid` no longer exists, or is a zombie (exited, not yet reaped) of one
+    thread: a zombie of more threads is a process whose first thread alone exited, and the
+    others still read. Anything else that keeps /proc from saying (this process out of
+    descriptors) counts as alive, as on nml's side."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             stat_line = f.read()
-    except OSError:
+    except FileNotFoundError:
         return True
-    return stat_line.rpartition(b") ")[2][:1] == b"Z"
+    except OSError:
+        return False
+    fields = stat_line.rpartition(b") ")[2].split(b" ")
+    return len(fields) > 17 and fields[0] == b"Z" and fields[17] == b"1"
 
 
 class Control:

@@ -244,6 +244,23 @@ def test_a_view_held_across_a_fork_keeps_its_buffer_until_both_let_go():
     assert pool.available() == 1
 
 
+def test_a_holder_is_gone_only_when_proc_says_so(monkeypatch):
+    from nml_peer import _control
+    child = os.fork()
+    if child == 0:
+        os._exit(0)
+    time.sleep(0.2)  # a zombie now: exited, not yet reaped
+    assert _control.is_gone(child)
+    os.waitpid(child, 0)
+    assert _control.is_gone(child)
+    assert not _control.is_gone(os.getpid())
+
+    def out_of_descriptors(*args, **kwargs):
+        raise OSError(24, "Too many open files")
+    monkeypatch.setattr(_control, "open", out_of_descriptors, raising=False)
+    assert not _control.is_gone(child), "unknown is alive: the buffer stays held"
+
+
 def test_one_message_opens_at_most_256_and_gives_back_what_it_opened():
     buf = shared.SharedBuffer(10)
     value = [{"buffer": buf.ref(), "buffer_ud_type": "u8"} for _ in range(257)]

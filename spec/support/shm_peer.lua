@@ -11,6 +11,10 @@
 --                                   another user)
 --   lua shm_peer.lua view URL       pull: dial URL, receive one message, print "holding <pid>"
 --                                   and wait, holding its view, until killed
+--   lua shm_peer.lua starved URL    a pool lends its one buffer to a `view` receiver it starts,
+--                                   then, out of descriptors, prints what take said ("starved:
+--                                   <code>"), then kills the receiver and prints "after: <n>",
+--                                   what the pool has available (run under a low ulimit -n)
 local nml = require "nml"
 local mode, url, n = arg[1], arg[2], tonumber(arg[3])
 
@@ -42,6 +46,27 @@ elseif mode == "view" then
   print("holding " .. pid .. " " .. t.buffer:read(0, 4))
   io.stdout:flush()
   while t do nml.sleep(1000) end
+elseif mode == "starved" then
+  local pool = assert(nml.shm_pool { size = 4096, count = 1 })
+  local push = assert(nml.socket("push", { share = true, send_timeout = 10000 }))
+  assert(push:listen(url))
+  local holder = assert(io.popen(string.format("%s %s view %s", arg[-1], arg[0], url)))
+  local buf = assert(pool:take())
+  buf:write(0, "kept")
+  assert(push:send({ buffer = buf, buffer_ud_type = "u8" }))
+  buf:free()
+  local pid = assert(holder:read("*l"):match("^holding (%d+)"))
+  local files = {}
+  while true do -- every descriptor taken: /proc cannot be read now
+    local f = io.open("/dev/null")
+    if not f then break end
+    files[#files + 1] = f
+  end
+  print("starved:", select(3, pool:take()))
+  for _, f in ipairs(files) do f:close() end
+  os.execute("kill -9 " .. pid)
+  holder:close()
+  print("after:", pool:available())
 elseif mode == "offer" then
   local push = assert(nml.socket("push", { share = true, send_timeout = 10000 }))
   assert(push:listen(url))
