@@ -23,12 +23,13 @@
 
 #![allow(unsafe_code)] // the OS's memfd and mmap (see lib.rs)
 
+use std::cell::UnsafeCell;
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, Once};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Once;
 
 const MAGIC: u64 = u64::from_be_bytes(*b"nml.shm2");
 /// The memfd's name, which `/proc/<pid>/fd/<fd>` shows as `/memfd:<name> (deleted)`.
@@ -64,43 +65,130 @@ static VIEWS_OPEN: AtomicUsize = AtomicUsize::new(0);
 /// Where the control pages of this process's views are mapped, so that a child forked now
 /// counts the views it inherits: it can read them as well as its parent, and its parent
 /// letting go must not make the pool lend them while the child reads (found by an outside
-/// attack; the child's own letting go then gives back its count, not its parent's).
-static VIEW_PAGES: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+/// attack). They are counted before the fork, in the parent, under the forking process's
+/// pid, and handed to the child's pid in the child: counted in the child alone, a parent that
+/// let go at once could bring the count to 0 before the child ran (the second attack).
+static VIEW_PAGES: ViewPages = ViewPages {
+    locked: AtomicBool::new(false),
+    pages: UnsafeCell::new(Vec::new()),
+};
 
-/// Runs in the child right after a fork, on the forking thread: only atomics, getpid and a
-/// lock that is only tried (another thread may have held it at the fork, and it stays held
-/// in the child: those views then go uncounted, as before this handler).
-extern "C" fn count_inherited_views() {
-    let Ok(pages) = VIEW_PAGES.try_lock() else {
-        return;
-    };
-    for &page in pages.iter() {
-        // SAFETY: the control page of a view this process holds: mappings are inherited by a
-        // forked child, and the view (which unmaps it) is too.
-        let block = unsafe { &*(page as *const ControlBlock) };
-        block.views.fetch_add(1, Ordering::SeqCst);
-        note_holder(block, true);
+/// A list behind a spin lock, held from before a fork to after it on both sides (a std
+/// Mutex's guard cannot outlive the handler that takes it).
+struct ViewPages {
+    locked: AtomicBool,
+    pages: UnsafeCell<Vec<usize>>,
+}
+
+// SAFETY: `pages` is only reached with `locked` held (see `lock`).
+unsafe impl Sync for ViewPages {}
+
+impl ViewPages {
+    fn lock(&self) {
+        while self
+            .locked
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            std::thread::yield_now();
+        }
     }
+
+    fn unlock(&self) {
+        self.locked.store(false, Ordering::Release);
+    }
+
+    /// The views' control pages; only while the lock is held.
+    fn blocks(&self) -> impl Iterator<Item = &ControlBlock> {
+        // SAFETY: callers hold the lock, so the list does not change meanwhile.
+        let pages = unsafe { &*self.pages.get() };
+        pages.iter().map(|&page| {
+            // SAFETY: the control page of a view this process holds, mapped until the view is
+            // dropped, which takes it out of this list first (under the lock); mappings are
+            // inherited by a forked child, with the view.
+            unsafe { &*(page as *const ControlBlock) }
+        })
+    }
+
+    /// Adds or removes a view's control page.
+    fn note(&self, block: *mut ControlBlock, opened: bool) {
+        self.lock();
+        // SAFETY: the lock is held: no one else reaches the list meanwhile.
+        let pages = unsafe { &mut *self.pages.get() };
+        match opened {
+            true => pages.push(block as usize),
+            false => {
+                if let Some(i) = pages.iter().position(|&p| p == block as usize) {
+                    pages.swap_remove(i);
+                }
+            }
+        }
+        self.unlock();
+    }
+}
+
+/// The pid that forked, as its prepare handler saw it, for the child's handler.
+static FORKING_PID: AtomicU32 = AtomicU32::new(0);
+
+/// Before a fork, in the parent: each view counted once more, under this process's pid,
+/// and the list locked until the fork is done on both sides.
+extern "C" fn before_fork() {
+    VIEW_PAGES.lock();
+    let me = std::process::id();
+    FORKING_PID.store(me, Ordering::SeqCst);
+    for block in VIEW_PAGES.blocks() {
+        block.views.fetch_add(1, Ordering::SeqCst);
+        change_holder(block, me, true);
+    }
+    // SAFETY: errno is this thread's; 0 lets the parent's handler tell a failed fork.
+    unsafe { *libc::__errno_location() = 0 };
+}
+
+/// After a fork, in the parent: if the fork failed (no child has the views), the counts
+/// taken for it go back. (A fork that succeeds leaves errno alone.)
+extern "C" fn after_fork_in_parent() {
+    // SAFETY: reads this thread's errno.
+    let failed = unsafe { *libc::__errno_location() } != 0;
+    if failed {
+        let me = FORKING_PID.load(Ordering::SeqCst);
+        for block in VIEW_PAGES.blocks() {
+            change_holder(block, me, false);
+            saturating_sub(&block.views, 1);
+        }
+    }
+    VIEW_PAGES.unlock();
+}
+
+/// After a fork, in the child (only atomics and getpid, as is safe there): the counts taken
+/// before the fork become this process's own.
+extern "C" fn after_fork_in_child() {
+    let parent = FORKING_PID.load(Ordering::SeqCst);
+    let me = std::process::id();
+    for block in VIEW_PAGES.blocks() {
+        change_holder(block, parent, false);
+        change_holder(block, me, true);
+    }
+    VIEW_PAGES.unlock();
 }
 
 fn note_view_page(block: *mut ControlBlock, opened: bool) {
     static AT_FORK: Once = Once::new();
-    // SAFETY: registers a child handler that is safe after fork in a multithreaded process
-    // (see `count_inherited_views`); the library is never unloaded (nng::pin_library).
+    // SAFETY: registers handlers that are safe around a fork in a multithreaded process (see
+    // each); the library is never unloaded (nng::pin_library).
     AT_FORK.call_once(|| unsafe {
-        libc::pthread_atfork(None, None, Some(count_inherited_views));
+        libc::pthread_atfork(
+            Some(before_fork),
+            Some(after_fork_in_parent),
+            Some(after_fork_in_child),
+        );
     });
-    let mut pages = VIEW_PAGES
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    match opened {
-        true => pages.push(block as usize),
-        false => {
-            if let Some(i) = pages.iter().position(|&p| p == block as usize) {
-                pages.swap_remove(i);
-            }
-        }
-    }
+    VIEW_PAGES.note(block, opened);
+}
+
+fn saturating_sub(count: &AtomicU32, n: u32) {
+    let _ = count.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| {
+        Some(v.saturating_sub(n))
+    });
 }
 
 /// Whether this process holds a view of a shared buffer (and a collection might give one back).
@@ -136,16 +224,15 @@ fn is_gone(pid: u32) -> bool {
     zombie && fields.nth(16).and_then(|n| n.parse::<u32>().ok()) == Some(1)
 }
 
-/// Counts one view more (or fewer) in this process's holder slot: its own, else a free one
-/// (no views). With every slot taken the view counts in `views` alone.
-fn note_holder(block: &ControlBlock, opened: bool) {
-    let me = std::process::id();
+/// Counts one view more (or fewer) in process `pid`'s holder slot: its own, else (one more)
+/// a free one (no views). With every slot taken the view counts in `views` alone.
+fn change_holder(block: &ControlBlock, pid: u32, opened: bool) {
     let slots = &block.holders;
-    let mine = |v: u64| slot_parts(v).0 == me && slot_parts(v).1 > 0;
+    let its = |v: u64| slot_parts(v).0 == pid && slot_parts(v).1 > 0;
     for s in slots.iter() {
         let update = |v: u64| match opened {
-            true if mine(v) => Some(v + 1),
-            false if mine(v) => Some(v - 1),
+            true if its(v) => Some(v + 1),
+            false if its(v) => Some(v - 1),
             _ => None,
         };
         if s.fetch_update(Ordering::SeqCst, Ordering::SeqCst, update)
@@ -155,7 +242,7 @@ fn note_holder(block: &ControlBlock, opened: bool) {
         }
     }
     if opened {
-        let free = |v: u64| (slot_parts(v).1 == 0).then_some(slot(me, 1));
+        let free = |v: u64| (slot_parts(v).1 == 0).then_some(slot(pid, 1));
         for s in slots.iter() {
             if s.fetch_update(Ordering::SeqCst, Ordering::SeqCst, free)
                 .is_ok()
@@ -274,7 +361,7 @@ impl Control {
             return false;
         }
         self.drop_in_flight(1);
-        note_holder(b, true);
+        change_holder(b, std::process::id(), true);
         note_view_page(self.block, true);
         VIEWS_OPEN.fetch_add(1, Ordering::Relaxed);
         true
@@ -283,7 +370,7 @@ impl Control {
     fn close_view(&self) {
         VIEWS_OPEN.fetch_sub(1, Ordering::Relaxed);
         note_view_page(self.block, false);
-        note_holder(self.block(), false);
+        change_holder(self.block(), std::process::id(), false);
         let views = &self.block().views;
         let _ = views.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| {
             Some(v.saturating_sub(1))

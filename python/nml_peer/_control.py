@@ -79,36 +79,40 @@ class Control:
             _atomic.update32(views, lambda v: max(v - 1, 0))
             return False
         self.drop_in_flight(1)
-        self._note_holder(opened=True)
+        self._change_holder(os.getpid(), opened=True)
         return True
 
-    def count_inherited_view(self) -> None:
-        """In a child just forked: counts the view it inherited as its own (it can read it as
-        well as its parent, and will give back its own count, not its parent's)."""
+    def count_for_fork(self, parent: int) -> None:
+        """Before a fork, in the parent: the view counted once more, under the parent's pid,
+        for the child about to inherit it (counted in the child alone, a parent letting go at
+        once could bring the count to 0 before the child ran)."""
         _atomic.add32(self.address + VIEWS_AT, 1)
-        self._note_holder(opened=True)
+        self._change_holder(parent, opened=True)
+
+    def take_from_parent(self, parent: int) -> None:
+        """In the child just forked: the count taken for it becomes its own."""
+        self._change_holder(parent, opened=False)
+        self._change_holder(os.getpid(), opened=True)
 
     def close_view(self) -> None:
-        self._note_holder(opened=False)
+        self._change_holder(os.getpid(), opened=False)
         _atomic.update32(self.address + VIEWS_AT, lambda v: max(v - 1, 0))
 
     def _slots(self):
         return [self.address + HOLDERS_AT + 8 * i for i in range(SLOTS)]
 
-    def _note_holder(self, opened: bool) -> None:
-        """One view more (or fewer) in this process's slot, else (opening) in a free one."""
-        me = os.getpid()
-
-        def mine(v):
-            if v >> 32 == me and v & 0xFFFFFFFF > 0:
+    def _change_holder(self, pid: int, opened: bool) -> None:
+        """One view more (or fewer) in process `pid`'s slot, else (opening) in a free one."""
+        def its(v):
+            if v >> 32 == pid and v & 0xFFFFFFFF > 0:
                 return v + 1 if opened else v - 1
             return None
         for slot in self._slots():
-            if _atomic.update64(slot, mine):
+            if _atomic.update64(slot, its):
                 return
         if opened:
             for slot in self._slots():
-                if _atomic.update64(slot, lambda v: (me << 32 | 1) if v & 0xFFFFFFFF == 0 else None):
+                if _atomic.update64(slot, lambda v: (pid << 32 | 1) if v & 0xFFFFFFFF == 0 else None):
                     return
 
     def holders(self) -> list:

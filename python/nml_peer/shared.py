@@ -83,12 +83,24 @@ def _close_view(control: Control, address: Optional[int], length: int, key: int)
 _LIVE_VIEWS: dict = {}
 
 
-def _count_inherited_views() -> None:
+_FORKING = [0]  # the pid that forked, for the child
+
+
+def _count_for_fork() -> None:
+    _FORKING[0] = os.getpid()
     for control in list(_LIVE_VIEWS.values()):
-        control.count_inherited_view()
+        control.count_for_fork(_FORKING[0])
 
 
-os.register_at_fork(after_in_child=_count_inherited_views)
+def _take_from_parent() -> None:
+    for control in list(_LIVE_VIEWS.values()):
+        control.take_from_parent(_FORKING[0])
+
+
+# Counted before the fork, in the parent (Python's hooks run with the GIL held, so no view
+# opens or closes meanwhile). A fork that fails leaves them counted under this process's pid,
+# given back when it ends.
+os.register_at_fork(before=_count_for_fork, after_in_child=_take_from_parent)
 
 
 class SharedView:

@@ -219,10 +219,14 @@ def test_exiting_while_a_thread_reads_a_view_is_clean():
 
 def test_a_view_held_across_a_fork_keeps_its_buffer_until_both_let_go():
     pool = shared.SharedPool(16, 1)
-    buf = pool.take()
-    buf.data[:4] = b"data"
-    view = shared.open(buf.ref(), os.getpid())
-    buf.close()
+
+    def lend_and_view():
+        buf = pool.take(timeout=5)
+        buf.data[:4] = b"data"
+        view = shared.open(buf.ref(), os.getpid())
+        buf.close()
+        return view
+    view = lend_and_view()
     child = os.fork()
     if child == 0:  # lets go of its copy, and ends
         view.release()
@@ -230,18 +234,18 @@ def test_a_view_held_across_a_fork_keeps_its_buffer_until_both_let_go():
         os._exit(0)
     os.waitpid(child, 0)
     assert pool.available() == 0, "the parent still reads it"
-    done_r, done_w = os.pipe()
-    child = os.fork()
-    if child == 0:  # keeps its copy while the parent lets go of its own
-        time.sleep(0.5)
-        os.write(done_w, bytes(view.data[:4]))
-        os._exit(0)
     view.release()
-    gc.collect()
-    assert pool.available() == 0, "the child still reads it"
-    assert os.read(done_r, 4) == b"data"
-    os.waitpid(child, 0)
-    assert pool.available() == 1
+    for _ in range(10):  # the parent lets go at once, before the child may have run at all
+        view = lend_and_view()
+        child = os.fork()
+        if child == 0:  # keeps its copy while the parent lets go of its own
+            time.sleep(0.2)
+            os._exit(0 if bytes(view.data[:4]) == b"data" else 1)
+        view.release()
+        lent = pool.take()
+        assert lent is None, "the child still reads it"
+        assert os.waitpid(child, 0)[1] == 0, "the child read what it was sent"
+        assert pool.available() == 1
 
 
 def test_a_holder_is_gone_only_when_proc_says_so(monkeypatch):
