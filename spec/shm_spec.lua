@@ -198,6 +198,39 @@ describe("shared buffers", function()
     plain:close()
   end)
 
+  it("cost a receiver that keeps a view one collection per second at most while it waits", function()
+    -- A full collection before each wait, with a view open, is what gives dropped views back;
+    -- with one view kept and nothing new, each wait ran one, which a peer could pace.
+    local collections = 0
+    local function count_collections() -- a sentinel that comes back after each collection
+      local mt = { __gc = function() collections = collections + 1; count_collections() end }
+      if newproxy then -- luacheck: ignore (Lua 5.1, LuaJIT: __gc on userdata only)
+        local p = newproxy(true) -- luacheck: ignore
+        getmetatable(p).__gc = mt.__gc
+      else
+        setmetatable({}, mt)
+      end
+    end
+    local pool = assert(nml.shm_pool { size = 4096, count = 1 })
+    local pull, push = helper.pair_of("pull", "push", "inproc", { share = true })
+    pull:setopt("recv_timeout", 1)
+    local buf = assert(pool:take())
+    assert(push:send({ frame = { buffer = buf, buffer_ud_type = "u8" } }))
+    buf:free()
+    local kept = assert(pull:recv()).frame.buffer
+    collectgarbage("stop")
+    collectgarbage()
+    count_collections()
+    local started = nml.clock()
+    for _ = 1, 50 do assert.are.equal("timeout", select(3, pull:recv())) end
+    local seconds = nml.clock() - started
+    collectgarbage("restart")
+    assert.is_true(collections <= 2 + seconds, collections .. " collections in " .. seconds .. " s")
+    assert.are.equal(4096, #kept)
+    push:close()
+    pull:close()
+  end)
+
   it("come from a bounded pool, lent again only once the message is gone and every view released", function()
     local pool = assert(nml.shm_pool { size = 65536, count = 2 })
     assert.are.equal("nml.shm_pool (2 buffers of 65536 bytes)", tostring(pool))

@@ -191,9 +191,38 @@ fn saturating_sub(count: &AtomicU32, n: u32) {
     });
 }
 
-/// Whether this process holds a view of a shared buffer (and a collection might give one back).
-pub fn views_open() -> bool {
-    VIEWS_OPEN.load(Ordering::Relaxed) > 0
+/// Views opened by this process so far, and how many had been when a receive last ran the
+/// collector for them (`collection_may_help`).
+static VIEWS_OPENED: AtomicUsize = AtomicUsize::new(0);
+static OPENED_AT_COLLECTION: AtomicUsize = AtomicUsize::new(0);
+/// When that collection ran, in ms from the first one.
+static COLLECTED_MS: AtomicU64 = AtomicU64::new(0);
+
+/// Whether a collection before a receive waits might give views back: some are open, and
+/// one was opened since the last such collection, or that was over a second ago. Only then:
+/// a view kept open while small messages arrive made every wait a full collection, which a
+/// peer could use to spend this process's time (found by an outside attack).
+pub fn collection_may_help() -> bool {
+    if VIEWS_OPEN.load(Ordering::Relaxed) == 0 {
+        return false;
+    }
+    let opened = VIEWS_OPENED.load(Ordering::Relaxed);
+    opened != OPENED_AT_COLLECTION.load(Ordering::Relaxed)
+        || since_start_ms() >= COLLECTED_MS.load(Ordering::Relaxed) + 1000
+}
+
+/// Notes that a receive ran the collector for the views.
+pub fn collected() {
+    OPENED_AT_COLLECTION.store(VIEWS_OPENED.load(Ordering::Relaxed), Ordering::Relaxed);
+    COLLECTED_MS.store(since_start_ms(), Ordering::Relaxed);
+}
+
+fn since_start_ms() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_millis() as u64
 }
 
 fn slot(pid: u32, views: u32) -> u64 {
@@ -364,6 +393,7 @@ impl Control {
         change_holder(b, std::process::id(), true);
         note_view_page(self.block, true);
         VIEWS_OPEN.fetch_add(1, Ordering::Relaxed);
+        VIEWS_OPENED.fetch_add(1, Ordering::Relaxed);
         true
     }
 

@@ -166,14 +166,16 @@ impl<'a> Endpoint<'a> {
 
     /// A receiver that dropped views of shared buffers without freeing them keeps them from
     /// their pool until its collector runs, which it may not while it sits here waiting: so
-    /// before waiting, with views open, a full collection gives back those no longer used.
+    /// before waiting, with views open (and one opened since the last such collection, or
+    /// that a second ago), a full collection gives back those no longer used.
     fn recv_collected(&self, s: &Stack, dontwait: bool) -> Result<Message> {
-        if dontwait || !crate::shm::views_open() {
+        if dontwait || !crate::shm::collection_may_help() {
             return self.recv(dontwait);
         }
         match self.recv(true) {
             Err(e) if e.code() == Some(crate::error::code::AGAIN) => {
                 s.collect_garbage();
+                crate::shm::collected();
                 self.recv(false)
             }
             received => received,
