@@ -413,6 +413,8 @@ class SharedPool:
     def take(self, timeout: float = 0) -> Optional[SharedBuffer]:
         """A buffer nothing holds, under a new token (a reference to what it held before no
         longer opens); None if none is free within `timeout` seconds (0: now)."""
+        if not timeout >= 0:  # NaN too
+            raise ValueError(f"timeout is seconds, 0 or more, not {timeout}")
         deadline, pause = time.monotonic() + timeout, 0.0005
         while True:
             for i, segment in enumerate(self._free):
@@ -453,15 +455,31 @@ LOCAL = ("ipc://", "inproc://", "unix://", "abstract://")
 _FAN_OUT = ("Pub0", "Bus0", "Surveyor0")
 
 
-def _receivers(sock) -> int:
+def _socket_of(sender):
+    """The pynng socket a Socket, Context (its `_socket`) or Pipe (its `socket`) sends
+    through. (A Socket's own `socket` is NNG's handle.)"""
+    if hasattr(sender, "listeners"):
+        return sender
+    for name in ("socket", "_socket"):
+        sock = getattr(sender, name, None)
+        if hasattr(sock, "listeners"):
+            return sock
+    return sender
+
+
+def _receivers(sender) -> int:
     """How many processes a send reaches: each connected peer on pub, bus and surveyor
-    sockets, one on the others (as nml counts)."""
-    if type(sock).__name__ in _FAN_OUT:
+    sockets (and their contexts), one through a pipe or any other socket (as nml counts)."""
+    sock = _socket_of(sender)
+    if type(sock).__name__ in _FAN_OUT and type(sender).__name__ != "Pipe":
         return len(getattr(sock, "pipes", ()))
     return 1
 
 
-def _check_local(sock) -> None:
+def _check_local(sender) -> None:
+    sock = _socket_of(sender)
+    if not hasattr(sock, "listeners"):
+        raise TypeError(f"shared.send takes a pynng socket, context or pipe, not {type(sender).__name__}")
     urls = [e.url for e in list(getattr(sock, "listeners", ())) + list(getattr(sock, "dialers", ()))]
     far = [u for u in urls if not u.startswith(LOCAL)]
     if far:
@@ -470,7 +488,7 @@ def _check_local(sock) -> None:
 
 
 def send(sock, value: Any, topic: Optional[str] = None, receivers: Optional[int] = None) -> None:
-    """Sends `value` (MessagePack) on the pynng socket `sock`, each SharedBuffer in it as its
+    """Sends `value` (MessagePack) on the pynng socket, context or pipe `sock`, each SharedBuffer in it as its
     reference, counting one reference per receiver (on Pub0, Bus0 and Surveyor0, each
     connected peer, unless `receivers` says otherwise; every one of them must receive it), and
     taking them back if the send fails. A socket with an endpoint that leaves the host is

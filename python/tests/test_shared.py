@@ -362,6 +362,11 @@ def test_references_stay_on_this_host():
     with pynng.Push0(listen="tcp://127.0.0.1:0") as push:
         with pytest.raises(ValueError, match="stay on this host"):
             shared.send(push, {"frame": nml_peer.descriptor(buf, "u8")})
+    with pynng.Rep0(listen="tcp://127.0.0.1:0") as rep:  # through a context of such a socket too
+        with pytest.raises(ValueError, match="stay on this host"):
+            shared.send(rep.new_context(), {"frame": nml_peer.descriptor(buf, "u8")})
+    with pytest.raises(ValueError):
+        shared.SharedPool(16, 1).take(timeout=float("nan"))
     assert not buf.is_held()
     with pytest.raises(TypeError, match="shared.send"):
         nml_peer.wrap({"frame": nml_peer.descriptor(buf, "u8")})
