@@ -8,6 +8,10 @@ local helper = require "helper"
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
 local video = here .. "/../examples/video"
 
+local function nml_sleep(ms)
+  require("nml").sleep(ms)
+end
+
 local function md5s(path)
   local list = {}
   for line in io.lines(path) do
@@ -35,6 +39,36 @@ describe("the video pipeline", function()
 
   after_each(function()
     os.execute("rm -rf '" .. out .. "'")
+  end)
+
+  it("stops at once, naming it, when a consumer fails, and leaves none running", function()
+    local started = os.time()
+    local text, ok = helper.run(string.format("cd %s && NML_PYTHON=false LUA_CPATH='%s;;' %s main.lua --out %s "
+      .. "--size 320x240", video, helper.cpath, helper.lua, out))
+    assert.is_false(ok)
+    assert.matches("the motion stage ended %(exit status 1%) before it was ready", text)
+    assert.is_true(os.time() - started < 20, "it failed at once, not after a timeout")
+    nml_sleep(300)
+    local ps = helper.run("ps -eo args")
+    for line in ps:gmatch("[^\n]+") do
+      local consumer = line:find("sink.lua", 1, true) or line:find("luma.lua", 1, true)
+      assert.is_falsy(consumer and line:find(out, 1, true), "a consumer of that run is left: " .. line)
+    end
+    local again = helper.run(string.format("cd %s && LUA_CPATH='%s;;' %s main.lua --out %s --size 320x240 "
+      .. "--seconds 0.2", video, helper.cpath, helper.lua, out))
+    assert.matches("video: 6 frames", again, "the next run in the same directory goes")
+  end)
+
+  it("refuses a second run in the same directory, and options it does not know", function()
+    assert(os.execute("mkdir -p '" .. out .. "/running'"))
+    local text, ok = helper.run(string.format("cd %s && LUA_CPATH='%s;;' %s main.lua --out %s", video, helper.cpath,
+      helper.lua, out))
+    assert.is_false(ok)
+    assert.matches("another pipeline runs in", text)
+    text, ok = helper.run(string.format("cd %s && LUA_CPATH='%s;;' %s main.lua --chek", video, helper.cpath,
+      helper.lua))
+    assert.is_false(ok)
+    assert.matches("unknown argument %-%-chek; options: %-%-mode", text)
   end)
 
   for _, mode in ipairs({ "shared", "copy" }) do

@@ -27,8 +27,26 @@ local function json_codec()
   return cjson, mime
 end
 
+-- This process's pid (Lua has no word for it).
+function frames.pid()
+  local stat = assert(io.open("/proc/self/stat"))
+  local pid = tonumber(stat:read("*l"):match("^(%d+)"))
+  stat:close()
+  return pid
+end
+
+-- Whether the source that started this consumer still runs (NML_VIDEO_SOURCE, its pid): a
+-- consumer whose source is gone ends, instead of waiting for frames that will not come.
+function frames.source_alive()
+  local pid = os.getenv("NML_VIDEO_SOURCE")
+  local stat = pid and io.open("/proc/" .. pid .. "/stat")
+  if stat then stat:close() end
+  return pid == nil or stat ~= nil
+end
+
 -- The source's side, for one consumer: send(t, buffer, encoded) sends t with t.frame set to
--- the buffer (an nml message) or, in the json mode, to `encoded` (frames.encode(bytes)).
+-- the buffer (an nml message) or, in the json mode, to `encoded` (frames.encode(bytes));
+-- false if the consumer took nothing in a second (the source then checks it still runs).
 function frames.sender(mode, url, pipe)
   if mode == "json" then
     local cjson = json_codec()
@@ -36,13 +54,16 @@ function frames.sender(mode, url, pipe)
       t.frame = encoded
       pipe:write(cjson.encode(t), "\n")
       pipe:flush()
+      return true
     end
   end
-  local push = assert(nml.socket("push", { share = mode == "shared", send_timeout = 60000 }))
+  local push = assert(nml.socket("push", { share = mode == "shared", send_timeout = 1000 }))
   assert(push:listen(url))
   return function(t, buffer)
     if buffer then t.frame = { buffer = buffer, buffer_ud_type = "yuv420p" } end
-    assert(push:send(t))
+    local sent, err, code = push:send(t)
+    assert(sent or code == "timeout", err)
+    return sent
   end, push
 end
 
@@ -54,7 +75,7 @@ end
 
 -- A consumer's side: an iterator of the frames' tables, each with `frame` the frame's bytes
 -- as an nml message (a view) or, in the json mode, a string; the last one has done = true.
-function frames.receiver(mode, url)
+function frames.receiver(mode, url, frame_bytes)
   if mode == "json" then
     local cjson, mime = json_codec()
     return function()
@@ -64,11 +85,16 @@ function frames.receiver(mode, url)
       return t
     end
   end
-  local pull = assert(nml.socket("pull", { share = mode == "shared", recv_timeout = 60000,
-    recv_max_size = 64 * 1024 * 1024 }))
+  local pull = assert(nml.socket("pull", { share = mode == "shared", recv_timeout = 1000,
+    recv_max_size = frame_bytes + 1024 * 1024 }))
   assert(pull:dial(url, { block = false }))
   return function()
-    local t = assert(pull:recv())
+    local t, err, code = pull:recv()
+    while code == "timeout" do
+      assert(frames.source_alive(), "the source is gone")
+      t, err, code = pull:recv()
+    end
+    assert(t, err)
     if t.frame then t.frame = t.frame.buffer or t.frame end
     return t
   end
@@ -96,8 +122,8 @@ end
 -- not change while it was handled (as it would if the source's pool lent its buffer again too
 -- early). Each frame is freed after (back to the pool). Returns what it counted, with the CPU
 -- the frames took (from the first) and the peak RSS.
-function frames.consume(mode, url, ready_url, name, handle)
-  local next_frame = frames.receiver(mode, url)
+function frames.consume(mode, url, ready_url, name, frame_bytes, handle)
+  local next_frame = frames.receiver(mode, url, frame_bytes)
   frames.ready(ready_url, name)
   local counts, expected, cpu_start = { frames = 0, out_of_order = 0, changed = 0 }, 1, nil
   while true do
@@ -118,11 +144,11 @@ function frames.consume(mode, url, ready_url, name, handle)
   return counts
 end
 
--- Tells the source this consumer is ready for frames.
+-- Tells the source this consumer is ready for frames, and its pid.
 function frames.ready(url, name)
   local push = assert(nml.socket("push", { send_timeout = 60000 }))
   assert(push:dial(url, { block = false }))
-  assert(push:send(name))
+  assert(push:send({ name = name, pid = frames.pid() }))
   nml.sleep(50) -- NNG writes it before the socket goes
   push:close()
 end

@@ -43,7 +43,8 @@ local function thumbnail(frame)
 end
 
 local results = frames.results(results_url)
-local counts = frames.consume(mode, frames_url, ready_url, "luma", function(t, received)
+local frame_bytes = frames.size(width, height)
+local counts = frames.consume(mode, frames_url, ready_url, "luma", frame_bytes, function(t, received)
   local thumb, hist, tw, th = thumbnail(t.frame)
   assert(results:send({ stage = "luma", seq = t.seq, t0 = t.t0, received = received, done = nml.time(),
     thumb = thumb, thumb_width = tw, thumb_height = th, hist = hist }))

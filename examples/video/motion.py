@@ -27,10 +27,21 @@ import nml_peer  # noqa: E402
 from nml_peer import shared  # noqa: E402
 
 
+def source_alive():
+    """Whether the source that started this stage still runs (NML_VIDEO_SOURCE, its pid)."""
+    pid = os.environ.get("NML_VIDEO_SOURCE")
+    return pid is None or os.path.exists(f"/proc/{pid}")
+
+
 def nml_frames(mode, pull):
     """Each frame's table, its "frame" the frame's memory (a SharedView, or bytes when copied)."""
     while True:
-        msg = pull.recv_msg()
+        try:
+            msg = pull.recv_msg()
+        except pynng.Timeout:
+            if not source_alive():
+                sys.exit("motion: the source is gone")
+            continue
         t = nml_peer.unwrap(msg.bytes).value
         if mode == "shared":
             t = shared.open_buffers(t, shared.peer_pid(msg))
@@ -70,10 +81,11 @@ def main():
     if mode == "json":
         source = json_frames()
     else:
-        pull = pynng.Pull0(dial=frames_url, recv_timeout=60000, recv_max_size=64 * 1024 * 1024)
+        frame_bytes = width * height * 3 // 2
+        pull = pynng.Pull0(dial=frames_url, recv_timeout=1000, recv_max_size=frame_bytes + (1 << 20))
         source = nml_frames(mode, pull)
     with pynng.Push0(dial=ready_url, send_timeout=60000) as ready:  # frames may come now
-        ready.send(nml_peer.wrap("motion"))
+        ready.send(nml_peer.wrap({"name": "motion", "pid": os.getpid()}))
         time.sleep(0.05)  # NNG writes it before the socket goes
     previous, expected, out_of_order, changed, cpu_start = None, 1, 0, 0, None
     for t in source:

@@ -21,7 +21,7 @@ local encoder = assert(io.popen(string.format("ffmpeg -hide_banner -nostats -log
   .. "-f rawvideo -pix_fmt yuv420p -s %dx%d -r %d -i - %s > %s 2>&1",
   width, height, fps, target, quote(out .. "/encode.log")), "w"))
 
-local results = assert(nml.socket("pull", { recv_timeout = 60000 }))
+local results = assert(nml.socket("pull", { recv_timeout = 1000 }))
 assert(results:listen(results_url))
 local by_seq, stages = {}, {}
 
@@ -45,7 +45,7 @@ end
 
 -- Frames, in order, each written to the encoder as it comes.
 local count = 0
-stages.sink = frames.consume(mode, frames_url, ready_url, "sink", function(t, received)
+stages.sink = frames.consume(mode, frames_url, ready_url, "sink", frames.size(width, height), function(t, received)
   encoder:write(frames.read(t.frame, 0, frames.length(t.frame)))
   count = count + 1
   local entry = by_seq[t.seq] or {}
@@ -57,7 +57,13 @@ encoder:close()
 
 -- Every stage's results, and the source's last word.
 while not (stages.luma and stages.motion and stages.source) do
-  take_result(assert(results:recv()))
+  local r, err, code = results:recv()
+  if r then
+    take_result(r)
+  else
+    assert(code == "timeout", err)
+    assert(frames.source_alive(), "the source is gone")
+  end
 end
 
 -- The contact sheet: SHEET x SHEET thumbnails spread over the clip, each with a dark gutter
@@ -127,7 +133,8 @@ for seq = 1, count do
 end
 local report = {
   mode = mode, width = width, height = height, frames = count, complete = complete,
-  seconds = last_done - first_t0, fps = count / (last_done - first_t0),
+  seconds = complete > 0 and last_done - first_t0 or 0,
+  fps = complete > 0 and count / (last_done - first_t0) or 0,
   latency_ms = {}, processing_ms = {}, stages = stages, md5 = check and md5 or nil, motion = motion,
   contact_sheet = contact_sheet(),
 }
