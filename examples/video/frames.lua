@@ -35,9 +35,16 @@ function frames.pid()
   return pid
 end
 
--- Whether the source that started this consumer still runs (NML_VIDEO_SOURCE, its pid): a
--- consumer whose source is gone ends, instead of waiting for frames that will not come.
+-- Whether the source that started this consumer still runs (NML_VIDEO_SOURCE, its pid) and
+-- has not asked it to stop (NML_VIDEO_STOP, a file it makes when the run fails): a consumer
+-- whose source is gone ends, instead of waiting for frames that will not come.
 function frames.source_alive()
+  local stop = os.getenv("NML_VIDEO_STOP")
+  local stopping = stop and io.open(stop)
+  if stopping then
+    stopping:close()
+    return false
+  end
   local pid = os.getenv("NML_VIDEO_SOURCE")
   local stat = pid and io.open("/proc/" .. pid .. "/stat")
   if stat then stat:close() end

@@ -145,7 +145,8 @@ end
 local function start(c)
   c.url = frames.url(out, "frames-" .. c.name)
   os.remove(out .. "/" .. c.name .. ".exit")
-  local words = { "NML_VIDEO_SOURCE=" .. me }
+  os.remove(out .. "/stop")
+  local words = { "NML_VIDEO_SOURCE=" .. me, "NML_VIDEO_STOP=" .. quote(out .. "/stop") }
   local function add(w)
     words[#words + 1] = quote(tostring(w == "MODE" and options.mode or w == "URL" and c.url or w))
   end
@@ -252,14 +253,22 @@ local ok, err = pcall(function()
   stream_frames()
   finish()
 end)
-os.execute("rmdir " .. quote(out .. "/running"))
 if not ok then
+  -- Every consumer told to stop (those not yet ready too), and waited for, so that none
+  -- outlives the run.
+  io.open(out .. "/stop", "w"):close()
   for _, c in ipairs(consumers) do
     if c.pid then os.execute("kill " .. c.pid .. " 2>/dev/null") end
   end
+  local waited = nml.clock()
+  for _, c in ipairs(consumers) do
+    while c.pipe and not exit_status(c) and nml.clock() - waited < 5 do nml.sleep(20) end
+  end
+  os.execute("rmdir " .. quote(out .. "/running"))
   io.stderr:write("video: ", tostring(err), "\n")
   os.exit(1)
 end
+os.execute("rmdir " .. quote(out .. "/running"))
 
 local function ffmpeg_cost(log)
   local text = io.open(log):read("*a")

@@ -29,6 +29,9 @@ from nml_peer import shared  # noqa: E402
 
 def source_alive():
     """Whether the source that started this stage still runs (NML_VIDEO_SOURCE, its pid)."""
+    stop = os.environ.get("NML_VIDEO_STOP")
+    if stop and os.path.exists(stop):
+        return False
     pid = os.environ.get("NML_VIDEO_SOURCE")
     return pid is None or os.path.exists(f"/proc/{pid}")
 
