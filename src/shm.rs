@@ -185,6 +185,7 @@ fn note_view_page(block: *mut ControlBlock, opened: bool) {
     VIEW_PAGES.note(block, opened);
 }
 
+/// Takes `n` from a count in one step, never below zero.
 fn saturating_sub(count: &AtomicU32, n: u32) {
     let _ = count.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| {
         Some(v.saturating_sub(n))
@@ -371,10 +372,7 @@ impl Control {
     /// Takes back `n` references that were not sent after all, or one a receiver opened (never
     /// below zero: a forwarder may fan one reference out to more receivers than were counted).
     pub fn drop_in_flight(&self, n: u32) {
-        let in_flight = &self.block().in_flight;
-        let _ = in_flight.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |h| {
-            Some(h.saturating_sub(n))
-        });
+        saturating_sub(&self.block().in_flight, n);
     }
 
     /// Counts a receiver's view, if the buffer is still the one `token` names: false (and
@@ -401,10 +399,7 @@ impl Control {
         VIEWS_OPEN.fetch_sub(1, Ordering::Relaxed);
         note_view_page(self.block, false);
         change_holder(self.block(), std::process::id(), false);
-        let views = &self.block().views;
-        let _ = views.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| {
-            Some(v.saturating_sub(1))
-        });
+        saturating_sub(&self.block().views, 1);
     }
 
     /// The processes holding views now, with how many each.
@@ -428,11 +423,7 @@ impl Control {
             if s.compare_exchange(v, 0, Ordering::SeqCst, Ordering::SeqCst)
                 .is_ok()
             {
-                let _ = b
-                    .views
-                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-                        Some(n.saturating_sub(views))
-                    });
+                saturating_sub(&b.views, views);
             }
         }
     }

@@ -256,15 +256,12 @@ def open_buffers(value: Any, sender: Optional[int]) -> Any:
                         raise SharedBufferError(_NO_SENDER)
                     refused = _open_into(item, sender, opened) or refused
                 pending.extend(reversed(item.values()))
-    except BaseException:
-        refused = refused or True
-        raise
-    finally:
         if refused:
-            for view in opened:
-                view.release()
-    if refused:
-        raise refused
+            raise refused
+    except BaseException:
+        for view in opened:
+            view.release()
+        raise
     return value
 
 
