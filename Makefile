@@ -14,6 +14,9 @@
 #   make check-memory         the specs under valgrind memcheck on Lua 5.4 and 5.1
 #   make soak                 req/rep, push/pull and pair over ipc and tcp for SOAK_SECONDS (60)
 #   make soak-jit             LuaJIT's two codecs side by side, JIT forced hot, SOAK_JIT_SECONDS (60)
+#   make faults               across hosts under faults, as root: every scenario of faults/ over tcp
+#                             and TLS, and the table of what happened to each message
+#   make faults SCENARIOS=reqrep   one or more of them (faults/scenarios/*.toml)
 
 LUA ?=
 # luajit is Debian's LuaJIT package; luajit2 is OpenResty's (the one nginx's Lua module runs
@@ -34,12 +37,12 @@ feature = $(if $(filter luajit%,$(1)),luajit,lua$(subst .,,$(1)))
 interp = $(if $(filter luajit2,$(1)),$(LUAJIT2),$(if $(filter luajit,$(1)),luajit,lua$(1)))
 headers = $(if $(filter luajit%,$(1)),/usr/include/luajit-2.1,/usr/include/lua$(1))
 
-.PHONY: all build rock test demo bench bench-smoke lint fuzz check-memory memcheck-one soak soak-jit deps cargo-test specs rockspec-test clean $(addprefix build-,5.1 5.2 5.3 5.4 luajit luajit2) pytest
+.PHONY: all build rock test demo bench bench-smoke lint fuzz check-memory memcheck-one soak soak-jit faults faults-short deps cargo-test specs rockspec-test clean $(addprefix build-,5.1 5.2 5.3 5.4 luajit luajit2) pytest
 
 all: build
 
 deps:
-	@tools/deps.sh $(LUAS) +build +python +media +luarocks +events +pki +nginx $(if $(LUA),,+bench)
+	@tools/deps.sh $(LUAS) +build +python +media +luarocks +events +pki +nginx +faults $(if $(LUA),,+bench)
 
 build: $(addprefix build-,$(LUAS))
 
@@ -73,6 +76,7 @@ test: deps
 	@$(MAKE) --no-print-directory layers LUA=$(firstword $(LUAS))
 	@$(MAKE) --no-print-directory pytest LUA=$(firstword $(LUAS))
 	@$(if $(LUA),,$(MAKE) --no-print-directory bench-smoke)
+	@$(if $(LUA),,$(MAKE) --no-print-directory faults-short)
 	@tools/summary build/counts build/cargo-test.log
 
 # Specs (and, through spec/examples_spec.lua, the examples) for one interpreter.
@@ -232,6 +236,23 @@ SOAK_JIT_CASES ?= 4000
 soak-jit: build-luajit
 	@tools/deps.sh luajit +build
 	@LUA_CPATH="$(CURDIR)/build/luajit/?.so;;" luajit tools/jit-soak.lua $(SOAK_JIT_SECONDS) $(SOAK_JIT_CASES)
+
+# Across hosts under faults (faults/README.md): hosts made of network namespaces, links cut,
+# slowed and reset, processes killed and restarted, every message accounted for. Needs root.
+# The table goes to build/faults/results.md.
+SCENARIOS ?=
+faults: build-5.4
+	@tools/deps.sh 5.4 +build +python +pki +faults
+	@faults/run $(SCENARIOS)
+
+# The short version, in `make test`: two scenarios over tcp, about a minute. Without root (no
+# network namespaces) it is skipped, and says so.
+faults-short: build-5.4
+	@echo "== faults, short: reqrep and fanout over tcp"
+	@if [ "$$(id -u)" != 0 ]; then echo "faults: skipped, not root"; echo "faults 0 0 1" >> build/counts; \
+	else faults/run --short --transport tcp --out build/faults-short reqrep fanout > build/faults-short.log 2>&1 \
+	  && { tail -n 8 build/faults-short.log; echo "faults 1 0 0" >> build/counts; } \
+	  || { tail -n 30 build/faults-short.log; echo "faults 0 1 0" >> build/counts; exit 1; }; fi
 
 clean:
 	rm -rf build target

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs what nml's make targets need and this machine lacks; does nothing when all is there.
 #   tools/deps.sh [5.1 5.2 5.3 5.4 luajit luajit2 ...] [+build] [+bench] [+python] [+media] [+luarocks] [+fuzz]
-#   [+valgrind] [+lint] [+events] [+pki] [+nginx]
+#   [+valgrind] [+lint] [+events] [+pki] [+nginx] [+faults]
 # Debian packages come from apt-get. Python packages go into a venv under build/ made with
 # Debian's own python3 (PEP 668: Debian's system Python refuses pip installs).
 set -eu
@@ -32,6 +32,7 @@ for arg in "$@"; do
     +lint) want_apt lua-check ;;
     +events) want_apt lua-luv lua-cqueues lua-copas lua-socket ;; # event loops and a stream host, for specs
     +pki) want_apt openssl ;; # the TLS specs make a throwaway CA
+    +faults) want_apt iproute2 openssl ;; # faults/: hosts as network namespaces (ip netns), a CA
     # nginx with its Lua module, unpacked into build/nginx-root (below); what it links to from
     # the system is installed, and curl and wrk talk to it
     +nginx) want_apt libpcre3 libpcre2-8-0 libssl3 zlib1g libcrypt1 curl wrk; want_nginx=1 ;;
