@@ -286,6 +286,38 @@ function Server:stop() end
 ---@return string? code
 function Server:result() end
 
+--- What nml.deliver returns: jobs sent over a req socket, each kept until a reply acknowledges it.
+---@class nml.deliverer
+local Deliverer = {}
+
+--- Takes the job once a context is free: waits at most the socket's send_timeout, or is
+--- "again" at once with dontwait. A job not taken (nil returned) stays the caller's.
+---@param job any
+---@param protocol? string
+---@param options? { dontwait?: boolean }
+---@return true|nil ok, string? err, string? code
+function Deliverer:send(job, protocol, options) end
+
+--- True once no job is in flight (each acknowledged or handed back); nil, msg, "timeout".
+---@param timeout_ms? integer -1 or nil: forever
+---@return true|nil ok, string? err, string? code
+function Deliverer:wait(timeout_ms) end
+
+--- One look at the jobs in flight, without waiting (for event loops); returns how many are.
+---@return integer
+function Deliverer:step() end
+
+---@return integer in_flight
+function Deliverer:pending() end
+
+--- The jobs handed back since the last call, oldest first.
+---@return { job: any, protocol: string?, error: string, code: "timeout"|"remote"|"closed"|"malformed"|string }[]
+function Deliverer:failed() end
+
+--- Hands back every job in flight ("closed") and closes the contexts; the socket stays open.
+---@return true
+function Deliverer:close() end
+
 -- Module functions --------------------------------------------------------------------------
 
 ---@param kind "pair"|"pair0"|"pair1"|"req"|"rep"|"pub"|"sub"|"push"|"pull"|"bus"|"surveyor"|"respondent"
@@ -489,6 +521,15 @@ function nml.waiter(fn) end
 ---@return nml.server server
 ---@overload fun(sock: nml.socket, options: table, handler: function): nil, string, string
 function nml.serve(sock, options, handler) end
+
+--- At-least-once delivery over a req socket: each job is kept until a worker's reply
+--- acknowledges it, sent again after resend_time (and at once when its connection breaks), and
+--- handed back through `failed()` after give_up.
+---@param sock nml.socket a req socket
+---@alias nml.on_reply fun(reply: any, protocol: string, job: any)
+---@param options? { window?: integer, resend_time?: integer, give_up?: integer, on_reply?: nml.on_reply }
+---@return nml.deliverer|nil, string? err, string? code
+function nml.deliver(sock, options) end
 
 ---@param x nml.socket|nml.context
 ---@param direction "recv"|"send"

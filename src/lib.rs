@@ -122,6 +122,10 @@ const LUA_PARTS: &[(&std::ffi::CStr, &str)] = &[
         include_str!("../lua/nml/chunks.lua"),
     ),
     (c"@lua/nml/serve.lua", include_str!("../lua/nml/serve.lua")),
+    (
+        c"@lua/nml/deliver.lua",
+        include_str!("../lua/nml/deliver.lua"),
+    ),
 ];
 
 /// LuaJIT only: the functions that say where an FFI cdata's or a string.buffer's bytes are, and

@@ -1,0 +1,290 @@
+-- nml.deliver: jobs over a req socket, each kept until a reply acknowledges it, handed back
+-- (never dropped) when none comes.
+local helper = require "helper"
+local nml = helper.nml
+
+local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
+
+-- A worker process (spec/support/deliver_worker.lua) dialing `url`; returns its pid.
+local function worker(url, name, log, mode)
+  local cmd = string.format("LUA_CPATH='%s;;' %s %s/support/deliver_worker.lua %s %s %s %s > /dev/null 2>&1 & echo $!",
+    helper.cpath, helper.lua, here, url, name, log, mode or "answer")
+  local f = assert(io.popen(cmd))
+  local pid = tonumber(f:read("*l"))
+  f:close()
+  return pid
+end
+
+local function kill(pid)
+  os.execute("kill -9 " .. pid .. " 2>/dev/null")
+end
+
+-- How many times each job number was run, from the workers' log.
+local function runs(log)
+  local f = io.open(log)
+  local counts, by_worker = {}, {}
+  if f then
+    for line in f:lines() do
+      local name, seq = line:match("^(%S+) (%d+)$")
+      if name then
+        counts[tonumber(seq)] = (counts[tonumber(seq)] or 0) + 1
+        by_worker[name] = (by_worker[name] or 0) + 1
+      end
+    end
+    f:close()
+  end
+  return counts, by_worker
+end
+
+local function wait_for_pipes(sock, n)
+  local deadline = nml.clock() + 10
+  while sock:stats().pipes < n and nml.clock() < deadline do nml.sleep(10) end
+  assert.are.equal(n, sock:stats().pipes)
+end
+
+describe("nml.deliver", function()
+  describe("misuse raises", function()
+    it("on a socket that is not req, a bad option or a nil job", function()
+      for _, kind in ipairs({ "rep", "push", "sub" }) do
+        local s = helper.socket(kind)
+        assert.has_error(function() nml.deliver(s) end)
+        s:close()
+      end
+      assert.has_error(function() nml.deliver("req") end)
+      local req = helper.socket("req")
+      for _, options in ipairs({ { window = 0 }, { window = 1025 }, { window = 1.5 }, { resend_time = 0 },
+        { give_up = -2 }, { give_up = 0 / 0 }, { on_reply = 1 }, { windw = 4 }, "fast" }) do
+        assert.has_error(function() nml.deliver(req, options) end)
+      end
+      local d = nml.deliver(req, { window = 2 })
+      assert.has_error(function() d:send(nil) end)
+      assert.has_error(function() d:wait("soon") end)
+      d:close()
+      req:close()
+    end)
+
+    it("with no worker, send waits send_timeout and the job stays the caller's", function()
+      local req = helper.socket("req", { send_timeout = 100 })
+      helper.listen_fresh(req, "ipc")
+      local d = nml.deliver(req)
+      local ok, _, code = d:send({ seq = 1 })
+      assert.is_nil(ok)
+      assert.are.equal("timeout", code)
+      assert.are.equal(0, d:pending())
+      req:close()
+    end)
+
+    it("a closed socket is nil, message, \"closed\"", function()
+      local req = helper.socket("req")
+      req:close()
+      local d, why, code = nml.deliver(req)
+      assert.is_nil(d)
+      assert.are.equal("closed", code)
+      assert.is_string(why)
+    end)
+  end)
+
+  describe("hands back what it cannot deliver", function()
+    it("a job nobody answers, after give_up, with the job itself", function()
+      local req = helper.socket("req")
+      local url = helper.listen_fresh(req, "ipc")
+      local log = helper.tmpname()
+      local pid = worker(url, "mute", log, "silent")
+      wait_for_pipes(req, 1)
+      local d = nml.deliver(req, { give_up = 300 })
+      assert.is_true(d:send({ seq = 1, payload = "kept" }))
+      assert.are.equal(1, d:pending())
+      assert.is_true(d:wait(5000))
+      local failed = d:failed()
+      assert.are.equal(1, #failed)
+      assert.are.equal("timeout", failed[1].code)
+      assert.are.equal("kept", failed[1].job.payload)
+      assert.are.same({}, d:failed()) -- handed back once
+      kill(pid)
+      req:close()
+    end)
+
+    it("a job handed back is not sent again", function()
+      local req = helper.socket("req")
+      local url = helper.listen_fresh(req, "ipc")
+      local log = helper.tmpname()
+      local pid = worker(url, "mute", log, "silent")
+      wait_for_pipes(req, 1)
+      local d = nml.deliver(req, { resend_time = 50, give_up = 200 })
+      assert.is_true(d:send({ seq = 1 }))
+      assert.is_true(d:wait(5000))
+      assert.are.equal("timeout", d:failed()[1].code)
+      nml.sleep(100)
+      local before = runs(log)[1]
+      nml.sleep(2200) -- NNG looks for requests to send again once a second
+      assert.are.equal(before, runs(log)[1], "the job ran again after it was handed back")
+      kill(pid)
+      req:close()
+    end)
+
+    it("on_reply that raises: the error reaches the caller, the other replies come later", function()
+      local req = helper.socket("req")
+      local url = helper.listen_fresh(req, "ipc")
+      local pid = worker(url, "a", helper.tmpname())
+      wait_for_pipes(req, 1)
+      local seen, raised = {}, false
+      local d = nml.deliver(req, { window = 8, on_reply = function(reply)
+        if reply.seq == 3 and not raised then
+          raised = true
+          error("on_reply failed", 0)
+        end
+        seen[#seen + 1] = reply.seq
+      end })
+      for seq = 1, 8 do assert.is_true(d:send({ seq = seq })) end
+      nml.sleep(300)
+      local ok, err = pcall(d.wait, d, 5000)
+      assert.is_false(ok)
+      assert.matches("on_reply failed", err)
+      assert.is_true(d:wait(5000))
+      table.sort(seen)
+      assert.are.same({ 1, 2, 4, 5, 6, 7, 8 }, seen)
+      kill(pid)
+      req:close()
+    end)
+
+    it("a late reply after give_up is not taken for the next job's", function()
+      local req = helper.socket("req")
+      local url = helper.listen_fresh(req, "ipc")
+      local log = helper.tmpname()
+      local pid = worker(url, "slow", log, "slow")
+      wait_for_pipes(req, 1)
+      local replies = {}
+      local d = nml.deliver(req, { window = 1, give_up = 100,
+        on_reply = function(reply, _, job) replies[#replies + 1] = { reply.seq, job.seq } end })
+      assert.is_true(d:send({ seq = 1 }))
+      assert.is_true(d:wait(5000))
+      assert.are.equal("timeout", d:failed()[1].code)
+      d.give_up = 5000
+      assert.is_true(d:send({ seq = 2 }))
+      assert.is_true(d:wait(5000))
+      assert.are.same({ { 2, 2 } }, replies)
+      kill(pid)
+      req:close()
+    end)
+
+    it("an error reply (a handler that raised) with the error", function()
+      local req = helper.socket("req")
+      local url = helper.listen_fresh(req, "inproc")
+      local rep = helper.socket("rep")
+      assert(rep:dial(url))
+      local d = nml.deliver(req)
+      assert.is_true(d:send({ seq = 1 }))
+      local server = nml.serve(rep, { contexts = 1, on_error = function() end }, function(job, _, s)
+        s:stop()
+        error("no such job " .. job.seq, 0)
+      end)
+      assert.is_true(server:result())
+      assert.is_true(d:wait(5000))
+      local failed = d:failed()
+      assert.are.equal("remote", failed[1].code)
+      assert.matches("no such job 1", failed[1].error)
+      req:close()
+      rep:close()
+    end)
+
+    it("every job in flight when the deliverer closes, and when its socket closes", function()
+      local req = helper.socket("req")
+      local pid = worker(helper.listen_fresh(req, "ipc"), "mute", helper.tmpname(), "silent")
+      wait_for_pipes(req, 1)
+      local d = nml.deliver(req, { window = 4 })
+      for seq = 1, 4 do assert.is_true(d:send({ seq = seq })) end
+      d:close()
+      local failed = d:failed()
+      assert.are.equal(4, #failed)
+      for i, f in ipairs(failed) do
+        assert.are.equal(i, f.job.seq)
+        assert.are.equal("closed", f.code)
+      end
+      local _, _, code = d:send({ seq = 5 })
+      assert.are.equal("closed", code)
+
+      local d2 = nml.deliver(req, { window = 1 })
+      assert.is_true(d2:send({ seq = 1 }))
+      req:close()
+      assert.is_true(d2:wait(2000))
+      failed = d2:failed()
+      assert.are.equal(1, #failed)
+      assert.are.equal("closed", failed[1].code)
+      local t0 = nml.clock()
+      local ok, _, send_code = d2:send({ seq = 2 })
+      assert.is_nil(ok)
+      assert.are.equal("closed", send_code)
+      assert.is_true(nml.clock() - t0 < 1)
+      kill(pid)
+    end)
+
+    it("a full window: dontwait is \"again\", past send_timeout \"timeout\"; the job stays the caller's", function()
+      local req = helper.socket("req", { send_timeout = 200 })
+      local pid = worker(helper.listen_fresh(req, "ipc"), "mute", helper.tmpname(), "silent")
+      wait_for_pipes(req, 1)
+      local d = nml.deliver(req, { window = 2 })
+      assert.is_true(d:send({ seq = 1 }))
+      assert.is_true(d:send({ seq = 2 }))
+      local ok, why, code = d:send({ seq = 3 }, nil, { dontwait = true })
+      assert.is_nil(ok)
+      assert.are.equal("again", code)
+      local t0 = nml.clock()
+      ok, why, code = d:send({ seq = 3 })
+      assert.is_nil(ok)
+      assert.are.equal("timeout", code)
+      assert.matches("2 in flight", why)
+      assert.is_true(nml.clock() - t0 >= 0.19)
+      assert.are.equal(2, d:pending())
+      d:close()
+      kill(pid)
+      req:close()
+    end)
+  end)
+
+  describe("delivers at least once", function()
+    it("a worker killed with jobs in flight: each job runs on the other worker, none is lost", function()
+      local req = helper.socket("req")
+      local url = helper.listen_fresh(req, "tcp")
+      local log = helper.tmpname()
+      local a = worker(url, "a", log, "slow")
+      local b = worker(url, "b", log)
+      wait_for_pipes(req, 2)
+      local acked = {}
+      local d = nml.deliver(req, { window = 16, resend_time = 60000,
+        on_reply = function(reply) acked[reply.seq] = (acked[reply.seq] or 0) + 1 end })
+      for seq = 1, 16 do assert.is_true(d:send({ seq = seq })) end
+      nml.sleep(100) -- "a" holds some of them, sleeping over each
+      kill(a)
+      assert.is_true(d:wait(10000))
+      assert.are.same({}, d:failed())
+      for seq = 1, 16 do assert.are.equal(1, acked[seq], "job " .. seq) end
+      local counts, by_worker = runs(log)
+      for seq = 1, 16 do assert.is_true((counts[seq] or 0) >= 1) end
+      assert.is_true((by_worker.a or 0) >= 1, "worker a took none: the spec did not test a kill")
+      kill(b)
+      req:close()
+    end)
+
+    it("1000 jobs through two workers: every one acknowledged once, each reply to its job", function()
+      local req = helper.socket("req")
+      local url = helper.listen_fresh(req, "ipc")
+      local log = helper.tmpname()
+      local a, b = worker(url, "a", log), worker(url, "b", log)
+      wait_for_pipes(req, 2)
+      local acked, mismatched = {}, 0
+      local d = nml.deliver(req, { window = 32, on_reply = function(reply, protocol, job)
+        if reply.seq ~= job.seq or protocol ~= "MessagePack" then mismatched = mismatched + 1 end
+        acked[reply.seq] = (acked[reply.seq] or 0) + 1
+      end })
+      for seq = 1, 1000 do assert.is_true(d:send({ seq = seq })) end
+      assert.is_true(d:wait(20000))
+      assert.are.equal(0, mismatched)
+      for seq = 1, 1000 do assert.are.equal(1, acked[seq]) end
+      assert.are.equal(0, #d:failed())
+      assert.matches("1000 delivered, 0 handed back", tostring(d))
+      kill(a)
+      kill(b)
+      req:close()
+    end)
+  end)
+end)
