@@ -25,7 +25,7 @@ import accounting
 from hosts import WAN, WAN_ADDRESS, Network
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPTS = {"worker": "worker.lua", "client": "client.lua", "sender": "sender.lua",
+SCRIPTS = {"worker": "worker.lua", "client": "client.lua", "deliverer": "deliverer.lua", "sender": "sender.lua",
            "receiver": "receiver.lua", "forwarder": "forwarder.lua"}
 LISTENERS = ("worker", "receiver", "forwarder")
 CASE_LIMIT_SLACK = 90  # seconds a case may run past its load before it is stopped

@@ -1,0 +1,54 @@
+-- A node that sends jobs with nml.deliver over a req socket: `rate` a second for `seconds`,
+-- each kept until a worker's reply acknowledges it; logs each job taken, each reply and each
+-- job handed back.
+package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
+local nml = require "nml"
+local common = require "common"
+
+local args = common.args(arg)
+common.open_log(args.log)
+local sock = common.socket(args, "req", { send_timeout = 5000 })
+common.await_peers(args, sock)
+
+local out = assert(nml.deliver(sock, {
+  window = tonumber(args.window or 64),
+  give_up = tonumber(args.give_up or 60000),
+  on_reply = function(reply, _, job) common.log("reply", job.seq, reply.worker) end,
+}))
+local size = tonumber(args.size or 256)
+local total = math.floor(tonumber(args.rate) * tonumber(args.seconds))
+local due, done = common.pacer(tonumber(args.rate))
+local stats = common.every(1, function() common.log_stats("socket", sock) end)
+
+local function report_failures()
+  for _, f in ipairs(out:failed()) do
+    common.log("fail", f.job.seq, f.code, (tostring(f.error):gsub("%s", "_")))
+  end
+end
+
+local seq = 0
+while seq < total do
+  local n = math.min(due(), total - seq)
+  for _ = 1, n do
+    seq = seq + 1
+    local ok, why, code = out:send(common.message(args.name, seq, size))
+    if ok then
+      common.log("sent", seq)
+    else
+      common.log("senderr", seq, code, (tostring(why):gsub("%s", "_")))
+    end
+  end
+  done(n)
+  out:step()
+  report_failures()
+  stats()
+  if n == 0 then nml.sleep(2) end
+end
+while not out:wait(1000) do
+  report_failures()
+  stats()
+end
+report_failures()
+common.log("finished", seq)
+common.log_stats("final", sock)
+sock:close()
