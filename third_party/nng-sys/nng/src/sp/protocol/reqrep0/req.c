@@ -319,6 +319,22 @@ req0_send_cb(void *arg)
 	nni_aio_completions_run(&sent_list);
 }
 
+// Whether the request of ctx was last sent on pipe p: only that pipe's peer was asked, so only
+// its reply is taken. Request ids are sequential, so any other peer of the socket could name
+// the id of a request it never received and answer it for the worker that did (nml's outsider
+// attack on nml.deliver, issue 29).
+static bool
+req0_pipe_was_asked(req0_pipe *p, req0_ctx *ctx)
+{
+	req0_ctx *c;
+	NNI_LIST_FOREACH (&p->contexts, c) {
+		if (c == ctx) {
+			return (true);
+		}
+	}
+	return (false);
+}
+
 static void
 req0_recv_cb(void *arg)
 {
@@ -353,10 +369,12 @@ req0_recv_cb(void *arg)
 
 	// Look for a context to receive it.
 	if (((ctx = nni_id_get(&s->requests, id)) == NULL) ||
-	    (ctx->send_aio != NULL) || (ctx->rep_msg != NULL)) {
+	    (ctx->send_aio != NULL) || (ctx->rep_msg != NULL) ||
+	    !req0_pipe_was_asked(p, ctx)) {
 		nni_mtx_unlock(&s->mtx);
 		// No waiting context, we have not sent the request out to
-		// the wire yet, or context already has a reply ready.
+		// the wire yet, context already has a reply ready, or the
+		// request did not go to this pipe's peer.
 		// Discard the message.
 		nni_msg_free(msg);
 		return;
