@@ -41,8 +41,12 @@ local function live_objects()
     Unpacker = nml.unpacker(), ShmPool = nml.shm_pool { size = 1, count = 1 },
     Reply = nml.chunks(nml.socket("pair")), -- iterates lazily: nothing is received until it is called
     Server = served_once(sock),
+    Deliverer = nml.deliver(nml.socket("req")),
   }
-  return objects, function() sock:close() end
+  return objects, function()
+    objects.Deliverer:close()
+    sock:close()
+  end
 end
 
 -- The public methods of an object: its metatable's __index, without the private "_" ones.

@@ -182,6 +182,7 @@ function Deliverer:send(job, protocol, options)
   if self.closed then return nil, "deliver: closed", "closed" end
   local dontwait = type(options) == "table" and options.dontwait
   harvest(self)
+  if self.closed then return nil, "deliver: closed", "closed" end -- by on_reply, just now
   if #self.free == 0 and #self.busy == 0 then
     -- Every context was handed back and none could be made again: the socket says why.
     local ctx, why, code = nml.context(self.sock)
@@ -194,17 +195,19 @@ function Deliverer:send(job, protocol, options)
       return nil, string.format("deliver: all %d contexts have a job in flight", #self.busy), "again"
     end
     local timeout = self.sock:getopt("send_timeout") or -1
-    local free, why, code = wait_until(self, function() return #self.free > 0 end, timeout)
+    local free, why, code = wait_until(self, function() return #self.free > 0 or self.closed end, timeout)
     if free == nil then return nil, why, code end
+    if self.closed then return nil, "deliver: closed", "closed" end
     if not free then
       return nil, string.format("deliver: no job of the %d in flight was acknowledged in %d ms",
         #self.busy, timeout), "timeout"
     end
   end
   local ctx = table.remove(self.free)
-  local ok, why, code = ctx:send(job, protocol)
-  if not ok then
-    self.free[#self.free + 1] = ctx
+  local sent, ok, why, code = pcall(ctx.send, ctx, job, protocol)
+  if not sent or not ok then
+    self.free[#self.free + 1] = ctx -- the job was not taken: its context is free again
+    if not sent then error(ok, 2) end -- a job that cannot be packed raises, as sock:send does
     return nil, why, code
   end
   self.busy[#self.busy + 1] = { ctx = ctx, job = job, protocol = protocol, since = nml.clock() }
