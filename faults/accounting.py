@@ -63,8 +63,8 @@ def oneway(logs, flow):
     receivers = [logs[n] for n in flow["receivers"]]
     sent, errors = set(), set()
     for s in senders:
-        sent |= {(s.name, int(f[0])) for _, f in s.of("sent")}
-        errors |= {(s.name, int(f[0])) for _, f in s.of("senderr")}
+        sent |= {(s.name, number(f[0])) for _, f in s.of("sent")}
+        errors |= {(s.name, number(f[0])) for _, f in s.of("senderr")}
     attempted = sent | errors
     counted = sum(s.counter("send_drops") for s in senders)
     counted += sum(logs[n].counter("send_drops") + logs[n].counter("recv_drops")
@@ -77,10 +77,10 @@ def oneway(logs, flow):
         got, corrupt = Counter(), 0
         for r in group:
             for _, f in r.of("got"):
-                if f[2] != "ok":
+                if f[2] != "ok" or number(f[0]) is None:
                     corrupt += 1
                     continue
-                got[(f[1], int(f[0]))] += 1
+                got[(f[1], number(f[0]))] += 1
             counted += r.counter("recv_drops") + r.counter("oversize_drops")
         row = Row(name=flow["name"] + (f" → {group[0].name}" if per_receiver else ""),
                   sent=len(attempted), corrupt=corrupt)
@@ -105,26 +105,40 @@ def oneway(logs, flow):
     return rows if per_receiver else [], total
 
 
+def number(word):
+    """A message number as a node logged it, or None (a message that was not one of ours)."""
+    try:
+        return int(word)
+    except (TypeError, ValueError):
+        return None
+
+
 def reqrep(logs, flow):
     client = logs[flow["client"]]
     workers = [logs[n] for n in flow["workers"]]
-    sent = {int(f[0]) for _, f in client.of("sent")}
-    send_errors = {int(f[0]) for _, f in client.of("senderr")}
-    replies = Counter(int(f[0]) for _, f in client.of("reply"))
-    failed = {int(f[0]) for _, f in client.of("fail")}
-    served, corrupt = Counter(), 0
+    sent = {number(f[0]) for _, f in client.of("sent")}
+    send_errors = {number(f[0]) for _, f in client.of("senderr")}
+    replies = Counter(number(f[0]) for _, f in client.of("reply"))
+    failed = {number(f[0]) for _, f in client.of("fail")}
+    # A reply that was not its request's is as bad as a corrupt message.
+    corrupt = len(client.of("wrongreply"))
+    served = Counter()
     for w in workers:
         for _, f in w.of("served"):
-            if f[2] != "ok":
+            if f[2] != "ok" or number(f[0]) is None:
                 corrupt += 1
-            served[int(f[0])] += 1
+            else:
+                served[number(f[0])] += 1
     answered = {s for s in sent if replies[s] >= 1}
     row = Row(name=flow["name"], sent=len(sent | send_errors), corrupt=corrupt)
     row["once"] = sum(1 for s in answered if served[s] == 1)
     # Run more than once by the workers (what resend_time does); the client got one reply.
     row["duplicated"] = sum(1 for s in sent if served[s] > 1)
     row["lost_error"] = len(send_errors) + sum(1 for s in sent if s in failed and s not in answered)
-    row["lost"] = sum(1 for s in sent if s not in answered and s not in failed)
+    # Lost silently: no reply and no error, or a reply for a request no worker ran (the client
+    # was told it was done).
+    row["acknowledged_never_run"] = sum(1 for s in answered if served[s] == 0)
+    row["lost"] = sum(1 for s in sent if s not in answered and s not in failed) + row["acknowledged_never_run"]
     row["lost_counted"] = 0
     row["lost_silent"] = row["lost"]
     row["replied_twice"] = sum(1 for s in sent if replies[s] > 1)
@@ -140,6 +154,8 @@ def reqrep(logs, flow):
         notes.append(f"{row['served_after_giving_up']} run after the client gave up")
     if row["replied_twice"]:
         notes.append(f"{row['replied_twice']} replied twice")
+    if row["acknowledged_never_run"]:
+        notes.append(f"{row['acknowledged_never_run']} acknowledged and run by no worker")
     row["notes"] = "; ".join(notes)
     return [], row
 

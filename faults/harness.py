@@ -41,9 +41,22 @@ def log(*words):
 
 # --- scenarios ---------------------------------------------------------------------------
 
+class BadScenario(Exception):
+    pass
+
+
+REQUIRED = ("title", "seconds", "hosts", "node", "flow")
+
+
 def load(path, short):
-    with open(path, "rb") as f:
-        scenario = tomllib.load(f)
+    try:
+        with open(path, "rb") as f:
+            scenario = tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise BadScenario(f"{path}: not TOML: {e}") from e
+    missing = [key for key in REQUIRED if key not in scenario]
+    if missing:
+        raise BadScenario(f"{path}: no {', '.join(missing)} (faults/README.md, \"A scenario\")")
     scenario["name"] = os.path.splitext(os.path.basename(path))[0]
     if short:
         overrides = scenario.get("short")
@@ -401,7 +414,11 @@ def main():
         if not os.path.exists(path):
             print(f"faults: no scenario {name} (faults/scenarios/{name}.toml)", file=sys.stderr)
             return 2
-        s = load(path, settings.short)
+        try:
+            s = load(path, settings.short)
+        except BadScenario as e:
+            print(f"faults: {e}", file=sys.stderr)
+            return 2
         if s is not None:
             scenarios.append(s)
     transports = ["tcp", "tls"] if settings.transport == "both" else [settings.transport]

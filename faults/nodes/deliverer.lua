@@ -13,7 +13,13 @@ common.await_peers(args, sock)
 local out = assert(nml.deliver(sock, {
   window = tonumber(args.window or 64),
   give_up = tonumber(args.give_up or 60000),
-  on_reply = function(reply, _, job) common.log("reply", job.seq, reply.worker) end,
+  on_reply = function(reply, _, job)
+    if type(reply) == "table" and reply.seq == job.seq then
+      common.log("reply", job.seq, reply.worker)
+    else
+      common.log("wrongreply", job.seq, type(reply) == "table" and reply.seq or tostring(reply))
+    end
+  end,
 }))
 local size = tonumber(args.size or 256)
 local total = math.floor(tonumber(args.rate) * tonumber(args.seconds))
