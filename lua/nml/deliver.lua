@@ -57,6 +57,27 @@ local function check_options(options)
   return options
 end
 
+-- A deliverer collected with jobs in flight takes them with it (its contexts are collected,
+-- and NNG forgets their requests): the one loss nml.deliver cannot prevent, so it is told on
+-- stderr, at the latest when the interpreter closes. A sentinel's finalizer does it, since
+-- Lua 5.1 and LuaJIT call none for tables.
+local function sentinel(self)
+  local function tell()
+    local n = #self.busy
+    if n > 0 and not self.closed then
+      io.stderr:write(string.format("nml.deliver: a deliverer was collected with %d jobs in flight: "
+        .. "they may not have run (call deliverer:wait() before letting it go)\n", n))
+    end
+  end
+  local newproxy = rawget(_G, "newproxy")
+  if newproxy then
+    local proxy = newproxy(true)
+    getmetatable(proxy).__gc = tell
+    return proxy
+  end
+  return setmetatable({}, { __gc = tell })
+end
+
 --- nml.deliver(sock [, options]) -> deliverer: jobs sent through `sock`, a req socket, each kept
 --- until a reply acknowledges it. Options: window (jobs in flight, 1 to 1024, default 64),
 --- resend_time (ms; default the socket's), give_up (ms, or -1 for never; default 60000),
@@ -99,6 +120,7 @@ function nml.deliver(sock, options)
     self.free[#self.free + 1] = ctx
   end
   for _, ctx in ipairs(self.free) do assert(ctx:setopt("resend_time", self.resend_time)) end
+  self.sentinel = sentinel(self)
   return self
 end
 
@@ -208,6 +230,10 @@ function Deliverer:send(job, protocol, options)
   if not sent or not ok then
     self.free[#self.free + 1] = ctx -- the job was not taken: its context is free again
     if not sent then error(ok, 2) end -- a job that cannot be packed raises, as sock:send does
+    if code == "timeout" then
+      why = string.format("deliver: no worker took the job in %d ms (is one connected?)",
+        self.sock:getopt("send_timeout"))
+    end
     return nil, why, code
   end
   self.busy[#self.busy + 1] = { ctx = ctx, job = job, protocol = protocol, since = nml.clock() }
