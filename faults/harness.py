@@ -81,7 +81,7 @@ def merge(base, overrides):
 
 
 def variants(scenario):
-    for variant in scenario.get("variant", [{"name": "defaults"}]):
+    for variant in scenario.get("variant", [{"name": "as written"}]):
         s = copy.deepcopy(scenario)
         for node in s["node"]:
             node.setdefault("args", {}).update(variant.get("args", {}).get(node["name"], {}))
@@ -448,6 +448,9 @@ def main():
                     log("   " + t["name"] + ": " + ", ".join(f"{label} {t.get(k, 0)}" for k, label in COLUMNS))
                     if t.get("notes"):
                         log("   " + t["notes"])
+                    for key, most in f["flow"].get("expect", {}).items():
+                        verdict = "met" if t.get(key, 0) <= most else "NOT MET"
+                        log(f"   expected {key} at most {most}: {verdict}")
                 for r in result["recoveries"]:
                     log("   recovery, " + fmt_recovery(r))
     text = table(results)
