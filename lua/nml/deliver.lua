@@ -226,7 +226,7 @@ function Deliverer:send(job, protocol, options)
     end
   end
   local ctx = table.remove(self.free)
-  local sent, ok, why, code = pcall(ctx.send, ctx, job, protocol)
+  local sent, ok, why, code = pcall(ctx.send, ctx, job, protocol, dontwait and DONTWAIT or nil)
   if not sent or not ok then
     self.free[#self.free + 1] = ctx -- the job was not taken: its context is free again
     if not sent then error(ok, 2) end -- a job that cannot be packed raises, as sock:send does

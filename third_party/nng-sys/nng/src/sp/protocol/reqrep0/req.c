@@ -27,6 +27,9 @@
 #define REQ0_SELF_NAME "req"
 #define REQ0_PEER_NAME "rep"
 
+// How many of the pipes a request was sent on (the last ones) may answer it.
+#define REQ0_ASKED 8
+
 typedef struct req0_pipe req0_pipe;
 typedef struct req0_sock req0_sock;
 typedef struct req0_ctx  req0_ctx;
@@ -56,6 +59,8 @@ struct req0_ctx {
 	nni_duration  retry;
 	nni_time      retry_time; // retry after this expires
 	bool          conn_reset; // sent message w/o retry, peer disconnect
+	uint32_t      asked[REQ0_ASKED]; // pipes this request went to (ring)
+	unsigned      n_asked;           // sends of this request so far
 };
 
 // A req0_sock is our per-socket protocol private structure.
@@ -319,16 +324,19 @@ req0_send_cb(void *arg)
 	nni_aio_completions_run(&sent_list);
 }
 
-// Whether the request of ctx was last sent on pipe p: only that pipe's peer was asked, so only
-// its reply is taken. Request ids are sequential, so any other peer of the socket could name
-// the id of a request it never received and answer it for the worker that did (nml's outsider
-// attack on nml.deliver, issue 29).
+// Whether the request of ctx was sent on pipe p (one of the last REQ0_ASKED sends): only the
+// peers asked may answer. Request ids are sequential, so any other peer of the socket could
+// name the id of a request it never received and answer it for the worker that did (nml's
+// outsider attack on nml.deliver, issue 29). Every pipe asked counts, not only the last: a job
+// slower than resend_time is sent again elsewhere, and the first worker's reply must still be
+// taken (taking only the last pipe's dropped every reply of such a job, for ever).
 static bool
 req0_pipe_was_asked(req0_pipe *p, req0_ctx *ctx)
 {
-	req0_ctx *c;
-	NNI_LIST_FOREACH (&p->contexts, c) {
-		if (c == ctx) {
+	uint32_t id = nni_pipe_id(p->pipe);
+	unsigned n  = ctx->n_asked < REQ0_ASKED ? ctx->n_asked : REQ0_ASKED;
+	for (unsigned i = 0; i < n; i++) {
+		if (ctx->asked[i] == id) {
 			return (true);
 		}
 	}
@@ -539,6 +547,8 @@ req0_run_send_queue(req0_sock *s, nni_aio_completions *sent_list)
 		// if the pipe is removed.
 		nni_list_node_remove(&ctx->pipe_node);
 		nni_list_append(&p->contexts, ctx);
+		ctx->asked[ctx->n_asked % REQ0_ASKED] = nni_pipe_id(p->pipe);
+		ctx->n_asked++;
 
 		nni_list_remove(&s->ready_pipes, p);
 		nni_list_append(&s->busy_pipes, p);
@@ -596,6 +606,7 @@ req0_ctx_reset(req0_ctx *ctx)
 		ctx->rep_msg = NULL;
 	}
 	ctx->conn_reset = false;
+	ctx->n_asked    = 0;
 }
 
 static void
