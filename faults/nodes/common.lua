@@ -184,6 +184,31 @@ function common.every(period, each)
   end
 end
 
+--- The load of a sender: `rate` numbered messages a second for `seconds`, each sent by
+--- `send(seq)` (which returns as sock:send does) and its outcome logged; `each_round()` runs
+--- between rounds. Returns the last number sent.
+function common.load(args, send, each_round)
+  local total = math.floor(tonumber(args.rate) * tonumber(args.seconds))
+  local due, done = common.pacer(tonumber(args.rate))
+  local seq = 0
+  while seq < total do
+    local n = math.min(due(), total - seq)
+    for _ = 1, n do
+      seq = seq + 1
+      local ok, why, code = send(seq)
+      if ok then
+        common.log("sent", seq)
+      else
+        common.log("senderr", seq, code, (tostring(why):gsub("%s", "_")))
+      end
+    end
+    done(n)
+    each_round()
+    if n == 0 then nml.sleep(2) end
+  end
+  return seq
+end
+
 --- Paces a loop at `rate` per second: returns how many are due now.
 function common.pacer(rate)
   local start = nml.clock()

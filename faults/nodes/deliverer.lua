@@ -22,8 +22,6 @@ local out = assert(nml.deliver(sock, {
   end,
 }))
 local size = tonumber(args.size or 256)
-local total = math.floor(tonumber(args.rate) * tonumber(args.seconds))
-local due, done = common.pacer(tonumber(args.rate))
 local stats = common.every(1, function() common.log_stats("socket", sock) end)
 
 local function report_failures()
@@ -32,24 +30,13 @@ local function report_failures()
   end
 end
 
-local seq = 0
-while seq < total do
-  local n = math.min(due(), total - seq)
-  for _ = 1, n do
-    seq = seq + 1
-    local ok, why, code = out:send(common.message(args.name, seq, size))
-    if ok then
-      common.log("sent", seq)
-    else
-      common.log("senderr", seq, code, (tostring(why):gsub("%s", "_")))
-    end
-  end
-  done(n)
+local seq = common.load(args, function(n)
+  return out:send(common.message(args.name, n, size))
+end, function()
   out:step()
   report_failures()
   stats()
-  if n == 0 then nml.sleep(2) end
-end
+end)
 while not out:wait(1000) do
   report_failures()
   stats()

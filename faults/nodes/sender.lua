@@ -13,26 +13,11 @@ local sock = common.socket(args, assert(args.kind, "kind=push or kind=pub"), { s
 common.await_peers(args, sock)
 
 local size = tonumber(args.size or 1024)
-local total = math.floor(tonumber(args.rate) * tonumber(args.seconds))
-local due, done = common.pacer(tonumber(args.rate))
+local send_options = args.topic and { topic = args.topic } or nil
 local stats = common.every(1, function() common.log_stats("socket", sock) end)
-local seq = 0
-while seq < total do
-  local n = math.min(due(), total - seq)
-  for _ = 1, n do
-    seq = seq + 1
-    local message = common.message(args.name, seq, size, args.descriptor == "true")
-    local ok, why, code = sock:send(message, nil, args.topic and { topic = args.topic } or nil)
-    if ok then
-      common.log("sent", seq)
-    else
-      common.log("senderr", seq, code, (tostring(why):gsub("%s", "_")))
-    end
-  end
-  done(n)
-  stats()
-  if n == 0 then nml.sleep(2) end
-end
+local seq = common.load(args, function(n)
+  return sock:send(common.message(args.name, n, size, args.descriptor == "true"), nil, send_options)
+end, stats)
 common.log("finished", seq)
 while not common.stopping(args) do
   stats()
