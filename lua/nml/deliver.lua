@@ -57,6 +57,15 @@ local function check_options(options)
   return options
 end
 
+-- A new context of the deliverer's socket, with its resend_time; nil, message, code if the
+-- socket can make none (closed).
+local function new_context(self)
+  local ctx, why, code = nml.context(self.sock)
+  if not ctx then return nil, why, code end
+  assert(ctx:setopt("resend_time", self.resend_time))
+  return ctx
+end
+
 -- A deliverer collected with jobs in flight takes them with it (its contexts are collected,
 -- and NNG forgets their requests): the one loss nml.deliver cannot prevent, so it is told on
 -- stderr, at the latest when the interpreter closes. A sentinel's finalizer does it, since
@@ -93,9 +102,10 @@ function nml.deliver(sock, options)
     error("bad argument #1 to 'deliver' (a req socket expected, got " .. tostring(ok and sock or first) .. ")", 2)
   end
   if not first then return nil, why, code end
+  -- Only a req context has resend_time: that tells a req socket from the others with contexts.
   local resend_ok, resend_why, resend_code = first:setopt("resend_time", 1000)
+  first:close()
   if not resend_ok then
-    first:close()
     if resend_code ~= "not_supported" then return nil, resend_why, resend_code end
     error("bad argument #1 to 'deliver' (a req socket expected, got " .. tostring(sock) .. ")", 2)
   end
@@ -104,22 +114,21 @@ function nml.deliver(sock, options)
     resend_time = check_ms(options, "resend_time", sock:getopt("resend_time"), true),
     give_up = check_ms(options, "give_up", 60000, true),
     on_reply = options.on_reply,
-    free = { first },
+    free = {},
     busy = {},
     failures = {},
     replies = {},
     delivered = 0,
     handed_back = 0,
   }, Deliverer)
-  for _ = 2, window do
-    local ctx, err, err_code = nml.context(sock)
+  for i = 1, window do
+    local ctx, err, err_code = new_context(self)
     if not ctx then
       self:close()
       return nil, err, err_code
     end
-    self.free[#self.free + 1] = ctx
+    self.free[i] = ctx
   end
-  for _, ctx in ipairs(self.free) do assert(ctx:setopt("resend_time", self.resend_time)) end
   self.sentinel = sentinel(self)
   return self
 end
@@ -133,8 +142,7 @@ local function hand_back(self, i, error_text, code)
   self.handed_back = self.handed_back + 1
   slot.ctx:close()
   if self.closed then return end
-  local ctx = nml.context(self.sock)
-  if ctx and ctx:setopt("resend_time", self.resend_time) then self.free[#self.free + 1] = ctx end
+  self.free[#self.free + 1] = new_context(self) -- none (nil) once the socket is closed
 end
 
 -- Hands each reply not yet given to on_reply, oldest first, taking it off the queue before the
@@ -207,9 +215,8 @@ function Deliverer:send(job, protocol, options)
   if self.closed then return nil, "deliver: closed", "closed" end -- by on_reply, just now
   if #self.free == 0 and #self.busy == 0 then
     -- Every context was handed back and none could be made again: the socket says why.
-    local ctx, why, code = nml.context(self.sock)
+    local ctx, why, code = new_context(self)
     if not ctx then return nil, why, code end
-    ctx:setopt("resend_time", self.resend_time)
     self.free[1] = ctx
   end
   if #self.free == 0 then
