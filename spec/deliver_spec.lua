@@ -140,12 +140,20 @@ describe("nml.deliver", function()
         end
         seen[#seen + 1] = reply.seq
       end })
-      for seq = 1, 8 do assert.is_true(d:send({ seq = seq })) end
+      -- The raise reaches whichever call harvests reply 3 (a send, on a slow machine, or the
+      -- wait); a send that raised took no job, so it is called again.
+      local raises = 0
+      local function catching(f, ...)
+        local ok, result = pcall(f, ...)
+        if ok then return result end
+        assert.matches("on_reply failed", result)
+        raises = raises + 1
+        return f(...)
+      end
+      for seq = 1, 8 do assert.is_true(catching(d.send, d, { seq = seq })) end
       nml.sleep(300)
-      local ok, err = pcall(d.wait, d, 5000)
-      assert.is_false(ok)
-      assert.matches("on_reply failed", err)
-      assert.is_true(d:wait(5000))
+      assert.is_true(catching(d.wait, d, 5000))
+      assert.are.equal(1, raises)
       table.sort(seen)
       assert.are.same({ 1, 2, 4, 5, 6, 7, 8 }, seen)
       done()

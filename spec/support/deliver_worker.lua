@@ -1,6 +1,9 @@
 -- A worker for deliver_spec: a rep socket that dials URL and answers each job with
 -- {seq = job.seq, worker = NAME}, appending "NAME seq" to LOG for every job it runs. MODE
--- "silent" never answers; "slow" answers after 300 ms, "slower" after 1500 ms. Ends when its parent's spec kills it.
+-- "silent" never answers; "slow" answers after 300 ms, "slower" after 1500 ms. It ends when
+-- its spec kills it, or by itself once it has had no connection for 3 s (after its first) or
+-- has lived 120 s: a worker left behind by a failed spec would otherwise go on redialing its
+-- port, and serve whatever spec listens there next.
 local nml = require "nml"
 local url, name, log_path, mode = arg[1], arg[2], arg[3], arg[4] or "answer"
 local sock = assert(nml.socket("rep", { recv_timeout = 100 }))
@@ -9,7 +12,13 @@ local log = assert(io.open(log_path, "a"))
 log:setvbuf("no")
 local contexts = {}
 for i = 1, 16 do contexts[i] = assert(sock:context()) end
-while true do
+local born, connected_at = nml.clock(), nil
+while nml.clock() - born < 120 do
+  if sock:stats().pipes > 0 then
+    connected_at = nml.clock()
+  elseif connected_at and nml.clock() - connected_at > 3 then
+    break
+  end
   for _, ctx in ipairs(contexts) do
     local job = ctx:recv({ dontwait = true })
     if job then
