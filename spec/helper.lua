@@ -176,6 +176,19 @@ function helper.socket(kind, options)
   return assert(nml.socket(kind, options))
 end
 
+-- The pipe events of `sock` until `n` have come: NNG reports them from its threads, so a
+-- "connect" may come after the peer's first message has been received.
+function helper.pipe_events_until(sock, n)
+  local all = {}
+  for _ = 1, 400 do
+    local events = assert(sock:pipe_events())
+    for _, e in ipairs(events) do all[#all + 1] = e end
+    if #all >= n then break end
+    nml.sleep(5)
+  end
+  return all
+end
+
 -- Two connected sockets: the first listens on a fresh address, the second dials it.
 function helper.pair_of(kind_a, kind_b, transport, options)
   local a, b = helper.socket(kind_a, options), helper.socket(kind_b, options)

@@ -10,18 +10,6 @@ local function own_pid()
   return pid
 end
 
--- The events of `sock` until `n` have come (NNG reports them from its threads).
-local function events_of(sock, n)
-  local all = {}
-  for _ = 1, 200 do
-    local events = assert(sock:pipe_events())
-    for _, e in ipairs(events) do all[#all + 1] = e end
-    if #all >= n then break end
-    nml.sleep(5)
-  end
-  return all
-end
-
 describe("server helpers", function()
   it("listen returns a listener that knows the port chosen for port 0", function()
     local server = helper.socket("rep")
@@ -79,12 +67,12 @@ describe("server helpers", function()
     assert.equals(0, dropped)
     local client = helper.socket("req")
     assert(client:dial("tcp://127.0.0.1:" .. port))
-    local connected = events_of(server, 1)
+    local connected = helper.pipe_events_until(server, 1)
     assert.equals(1, #connected)
     assert.equals("connect", connected[1].event)
     assert.matches("^127%.0%.0%.1:%d+$", connected[1].address)
     client:close()
-    local left = events_of(server, 1)
+    local left = helper.pipe_events_until(server, 1)
     assert.equals("disconnect", left[1].event)
     assert.equals(connected[1].pipe, left[1].pipe)
     assert.equals(connected[1].address, left[1].address)
@@ -95,7 +83,7 @@ describe("server helpers", function()
 
   it("tells the peer's process and user on ipc", function()
     local server, client = helper.pair_of("pair", "pair", "ipc")
-    local e = events_of(server, 1)[1]
+    local e = helper.pipe_events_until(server, 1)[1]
     assert.equals("connect", e.event)
     assert.equals(own_pid(), e.peer_pid)
     assert.is_number(e.peer_uid)
