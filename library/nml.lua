@@ -43,6 +43,7 @@ local nml = {}
 ---@field share? boolean
 ---@field tcp_nodelay? boolean
 ---@field tcp_keepalive? boolean
+---@field tcp_dead_peer_time? integer
 ---@field raw? boolean
 
 ---@class nml.pipe_event

@@ -116,3 +116,63 @@ describe("server helpers", function()
     server:close()
   end)
 end)
+
+-- tcp_dead_peer_time: a peer that answers nothing (here: a process stopped with its connection
+-- full, so its kernel acknowledges nothing new) loses its connection after about that long;
+-- without it the kernel waits for good.
+describe("tcp_dead_peer_time", function()
+  local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
+  local pki = helper.pki()
+  local server_tls = { cert_file = pki .. "server.crt", key_file = pki .. "server.key" }
+  local big = string.rep("x", 1024 * 1024)
+
+  it("refuses what is not milliseconds from 0 to 2^31 - 1", function()
+    for _, bad in ipairs({ -1, 2 ^ 31, 1.5, "1000", true }) do
+      assert.has_error(function() nml.socket("push", { tcp_dead_peer_time = bad }) end)
+    end
+    local sock = helper.socket("push")
+    assert.equals(0, sock:getopt("tcp_dead_peer_time"))
+    assert.has_error(function() sock:setopt("tcp_dead_peer_time", -5) end)
+    assert(sock:setopt("tcp_dead_peer_time", 2500))
+    assert.equals(2500, sock:getopt("tcp_dead_peer_time"))
+    sock:close()
+  end)
+
+  -- A push listening on `scheme` with `ms`, a stopped pull dialing it, the connection filled:
+  -- seconds until the push's pipe went (nil if it stayed `wait` seconds).
+  local function seconds_to_drop(scheme, ms, wait)
+    local push = helper.socket("push", { tcp_dead_peer_time = ms, send_timeout = 50 })
+    local listener = assert(push:listen(scheme .. "://127.0.0.1:0" .. (scheme == "ws" and "/p" or ""),
+      scheme == "tls+tcp" and { tls = server_tls } or nil))
+    local url = scheme .. "://127.0.0.1:" .. listener:port() .. (scheme == "ws" and "/p" or "")
+    local child = assert(io.popen(string.format("LUA_CPATH='%s;;' %s %s/support/stalled_peer.lua pull %s %s & echo $!",
+      helper.cpath, helper.lua, here, url, scheme == "tls+tcp" and pki .. "ca.crt" or "")))
+    local pid = child:read("*l")
+    assert(child:read("*l") == "ready", "the peer did not start")
+    helper.pipe_events_until(push, 1)
+    os.execute("kill -STOP " .. pid)
+    local started, dropped = nml.clock(), nil
+    while not dropped and nml.clock() - started < wait do
+      push:send(big, "string")
+      for _, e in ipairs(push:pipe_events()) do
+        if e.event == "disconnect" then dropped = nml.clock() - started end
+      end
+    end
+    os.execute("kill -9 " .. pid)
+    child:close()
+    push:close()
+    return dropped
+  end
+
+  it("leaves the kernel's timers when 0: a stopped peer keeps its connection", function()
+    assert.is_nil(seconds_to_drop("tcp", 0, 3))
+  end)
+
+  for _, scheme in ipairs({ "tcp", "tls+tcp", "ws" }) do
+    it("ends the connection of a peer that answers nothing for that long (" .. scheme .. ")", function()
+      local took = seconds_to_drop(scheme, 1000, 8)
+      assert.is_number(took, "the stopped peer's connection stayed 8 s")
+      assert.is_true(took >= 0.9, string.format("dropped after %.2f s", took))
+    end)
+  end
+end)

@@ -44,22 +44,34 @@ pub enum TcpOption {
     NoDelay,
     /// NNG's `tcp-keepalive` (NNG's default: off).
     KeepAlive,
+    /// Patch 0025's `tcp-dead-peer-time`, milliseconds (default 0: the kernel's timers).
+    DeadPeerTime,
 }
 
 impl TcpOption {
-    /// Where this option is kept among the socket's TCP options.
-    pub fn of(self, tcp: &mut TcpOptions) -> &mut Option<bool> {
-        match self {
-            TcpOption::NoDelay => &mut tcp.nodelay,
-            TcpOption::KeepAlive => &mut tcp.keepalive,
+    /// Whether the option is a switch (else milliseconds).
+    pub fn is_bool(self) -> bool {
+        !matches!(self, TcpOption::DeadPeerTime)
+    }
+
+    /// Keeps `setting` among the socket's TCP options.
+    pub fn set(self, tcp: &mut TcpOptions, setting: &Setting) {
+        match (self, setting) {
+            (TcpOption::NoDelay, Setting::Bool(on)) => tcp.nodelay = Some(*on),
+            (TcpOption::KeepAlive, Setting::Bool(on)) => tcp.keepalive = Some(*on),
+            (TcpOption::DeadPeerTime, Setting::Integer(ms)) => {
+                tcp.dead_peer_time = Some(*ms as i32)
+            }
+            _ => unreachable!("options::read gives each option its kind"),
         }
     }
 
-    /// NNG's default, which holds until the option is set.
-    pub fn default(self) -> bool {
+    /// The value the socket's listeners and dialers get: the one set, or the default.
+    pub fn get(self, tcp: &TcpOptions) -> Setting {
         match self {
-            TcpOption::NoDelay => true,
-            TcpOption::KeepAlive => false,
+            TcpOption::NoDelay => Setting::Bool(tcp.nodelay.unwrap_or(true)),
+            TcpOption::KeepAlive => Setting::Bool(tcp.keepalive.unwrap_or(false)),
+            TcpOption::DeadPeerTime => Setting::Integer(tcp.dead_peer_time.unwrap_or(0) as i64),
         }
     }
 }
@@ -167,6 +179,12 @@ pub const SOCKET_OPTIONS: &[SocketOption] = &[
         per_context: false,
         default: None,
     },
+    SocketOption {
+        name: "tcp_dead_peer_time",
+        value: Value::Tcp(TcpOption::DeadPeerTime),
+        per_context: false,
+        default: None,
+    },
 ];
 
 impl Value {
@@ -198,6 +216,10 @@ impl Value {
                 "bytes: 0 for no limit, or up to 2^60 - 1",
             )),
             Value::Messages(_) => Some((0..=8192, "messages: 0 to 8192")),
+            Value::Tcp(TcpOption::DeadPeerTime) => Some((
+                0..=i32::MAX as i64,
+                "milliseconds: 0 for the kernel's timers, or up to 2^31 - 1",
+            )),
             Value::Protocol | Value::Strings | Value::Flag(_) | Value::Tcp(_) => None,
         }
     }
@@ -259,6 +281,9 @@ pub fn read(
 ) -> Result<Setting> {
     Ok(match o.value {
         Value::Ms(..) | Value::Bytes(_) | Value::Messages(_) => {
+            Setting::Integer(integer(s, o, value, (func, arg))?)
+        }
+        Value::Tcp(option) if !option.is_bool() => {
             Setting::Integer(integer(s, o, value, (func, arg))?)
         }
         Value::Protocol => {

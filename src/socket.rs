@@ -632,9 +632,9 @@ impl SocketState {
                 switch(&self.own).set(on);
                 Ok(())
             }
-            (Value::Tcp(option), Setting::Bool(on)) => {
+            (Value::Tcp(option), setting) => {
                 let mut tcp = self.tcp.get();
-                *option.of(&mut tcp) = Some(on);
+                option.set(&mut tcp, &setting);
                 self.tcp.set(tcp);
                 nng(self.set_tcp_everywhere(tcp))
             }
@@ -666,10 +666,7 @@ impl SocketState {
                 None => Setting::Strings(Module::of(s)?.settings().strings),
             },
             Value::Flag(switch) => Setting::Bool(switch(&self.own).get()),
-            Value::Tcp(option) => {
-                let mut tcp = self.tcp.get();
-                Setting::Bool(option.of(&mut tcp).unwrap_or(option.default()))
-            }
+            Value::Tcp(option) => option.get(&self.tcp.get()),
         })
     }
 

@@ -37,11 +37,25 @@ impl From<TlsError> for EndpointError {
 }
 
 /// TCP options of a socket's endpoints; `None` leaves NNG's default (nodelay on, keepalive
-/// off).
+/// off, no dead-peer time).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TcpOptions {
     pub nodelay: Option<bool>,
     pub keepalive: Option<bool>,
+    /// Milliseconds a peer may answer nothing before its connection ends; 0 for the kernel's
+    /// timers (patch 0025).
+    pub dead_peer_time: Option<i32>,
+}
+
+/// Patch 0025's option (NNG has no name for it: it is nml's).
+const TCP_DEAD_PEER_TIME: &CStr = c"tcp-dead-peer-time";
+
+/// NNG's answer to a TCP option: transports without it (ipc, inproc) say "not supported".
+fn passed_over_if_unsupported(rv: impl super::Status) -> Result<(), NngError> {
+    match check(rv) {
+        Err(e) if e.code() == "not_supported" => Ok(()),
+        other => other,
+    }
 }
 
 /// A listener or a dialer of a socket. A plain id: NNG closes it with its socket, and calls on
@@ -147,10 +161,18 @@ impl Endpoint {
                     Endpoint::Dialer(d) => sys::nng_dialer_set_bool(d, name.as_ptr(), value),
                 }
             };
-            match check(rv) {
-                Err(e) if e.code() == "not_supported" => {}
-                other => other?,
-            }
+            passed_over_if_unsupported(rv)?;
+        }
+        if let Some(ms) = tcp.dead_peer_time {
+            let name = TCP_DEAD_PEER_TIME.as_ptr();
+            // SAFETY: name is NUL-terminated; the endpoint id came from NNG.
+            let rv = unsafe {
+                match *self {
+                    Endpoint::Listener(l) => sys::nng_listener_set_ms(l, name, ms),
+                    Endpoint::Dialer(d) => sys::nng_dialer_set_ms(d, name, ms),
+                }
+            };
+            passed_over_if_unsupported(rv)?;
         }
         Ok(())
     }
@@ -350,21 +372,33 @@ mod tests {
         v
     }
 
+    fn listener_ms(e: Endpoint, name: &CStr) -> i32 {
+        let Endpoint::Listener(l) = e else {
+            panic!("a listener")
+        };
+        let mut v = 0;
+        // SAFETY: NNG writes one duration.
+        check(unsafe { sys::nng_listener_get_ms(l, name.as_ptr(), &mut v) }).unwrap();
+        v
+    }
+
     #[test]
     fn tcp_options_reach_the_listener_before_it_starts() {
         let socket = Socket::open(Pattern::Pair0, false).unwrap();
         let tcp = TcpOptions {
             nodelay: Some(false),
             keepalive: Some(true),
+            dead_peer_time: Some(4000),
         };
         let l = socket.listen(c"tcp://127.0.0.1:0", tcp, None).unwrap();
         assert!(!listener_bool(l, sys::NNG_OPT_TCP_NODELAY));
         assert!(listener_bool(l, sys::NNG_OPT_TCP_KEEPALIVE));
         assert!(l.port().unwrap() > 0);
         assert!(l.url().unwrap().starts_with("tcp://127.0.0.1:"));
+        assert_eq!(listener_ms(l, TCP_DEAD_PEER_TIME), 4000);
         l.set_tcp(TcpOptions {
             nodelay: Some(true),
-            keepalive: None,
+            ..TcpOptions::default()
         })
         .unwrap();
         assert!(listener_bool(l, sys::NNG_OPT_TCP_NODELAY));

@@ -32,8 +32,14 @@ struct nni_tcp_conn {
 	nng_sockaddr    self;
 };
 
+// nml: how long a peer may leave what is sent unacknowledged, or not answer
+// keepalive probes on an idle connection, before the connection is ended
+// (milliseconds; 0 leaves the kernel's timers: two hours idle, about 15
+// minutes of retransmissions). Linux only.
+#define NNI_OPT_TCP_DEAD_PEER_TIME "tcp-dead-peer-time"
+
 extern int  nni_posix_tcp_alloc(nni_tcp_conn **, nni_tcp_dialer *, int);
-extern void nni_posix_tcp_start(nni_tcp_conn *, int, int);
+extern void nni_posix_tcp_start(nni_tcp_conn *, int, int, nng_duration);
 extern void nni_posix_tcp_dialer_rele(nni_tcp_dialer *);
 extern void nni_posix_tcp_dial_cb(void *, unsigned);
 

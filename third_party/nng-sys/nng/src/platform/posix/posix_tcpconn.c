@@ -437,14 +437,47 @@ nni_posix_tcp_alloc(nni_tcp_conn **cp, nni_tcp_dialer *d, int fd)
 	return (0);
 }
 
+// nml: ends the connection once its peer has answered nothing for about
+// dead_peer milliseconds: data left unacknowledged that long (TCP_USER_TIMEOUT),
+// or, on an idle connection, probes from half that time on, three in the
+// other half (whole seconds, at least one each).
+static void
+tcp_set_dead_peer_time(int fd, nng_duration dead_peer)
+{
+#if defined(TCP_USER_TIMEOUT) && defined(TCP_KEEPIDLE) && \
+    defined(TCP_KEEPINTVL) && defined(TCP_KEEPCNT)
+	int on       = 1;
+	int timeout  = (int) dead_peer;
+	int idle     = dead_peer / 2000 > 0 ? (int) (dead_peer / 2000) : 1;
+	int interval = (dead_peer - idle * 1000) / 3000 > 0
+	        ? (int) ((dead_peer - idle * 1000) / 3000)
+	        : 1;
+	int probes   = 3;
+	(void) setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(int));
+	(void) setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(int));
+	(void) setsockopt(
+	    fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(int));
+	(void) setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof(int));
+	(void) setsockopt(
+	    fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout, sizeof(int));
+#else
+	NNI_ARG_UNUSED(fd);
+	NNI_ARG_UNUSED(dead_peer);
+#endif
+}
+
 void
-nni_posix_tcp_start(nni_tcp_conn *c, int nodelay, int keepalive)
+nni_posix_tcp_start(
+    nni_tcp_conn *c, int nodelay, int keepalive, nng_duration dead_peer)
 {
 	int fd = nni_posix_pfd_fd(&c->pfd);
 	// Configure the initial socket options.
 	(void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof(int));
 	(void) setsockopt(
 	    fd, SOL_SOCKET, SO_KEEPALIVE, &keepalive, sizeof(int));
+	if (dead_peer > 0) {
+		tcp_set_dead_peer_time(fd, dead_peer);
+	}
 
 	struct sockaddr_storage ss;
 	socklen_t               len = sizeof(ss);

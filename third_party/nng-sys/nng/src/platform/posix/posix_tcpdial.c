@@ -41,6 +41,7 @@ struct nni_tcp_dialer {
 	bool                    closed;
 	bool                    nodelay;
 	bool                    keepalive;
+	nng_duration            dead_peer; // nml: NNI_OPT_TCP_DEAD_PEER_TIME
 	struct sockaddr_storage src;
 	size_t                  srclen;
 	nni_mtx                 mtx;
@@ -148,6 +149,7 @@ nni_posix_tcp_dial_cb(void *arg, unsigned ev)
 	int             rv;
 	int             ka;
 	int             nd;
+	nng_duration    dp;
 
 	nni_mtx_lock(&d->mtx);
 	aio = c->dial_aio;
@@ -180,6 +182,7 @@ nni_posix_tcp_dial_cb(void *arg, unsigned ev)
 	nni_aio_set_prov_data(aio, NULL);
 	nd = d->nodelay ? 1 : 0;
 	ka = d->keepalive ? 1 : 0;
+	dp = d->dead_peer;
 
 	nni_mtx_unlock(&d->mtx);
 
@@ -190,7 +193,7 @@ nni_posix_tcp_dial_cb(void *arg, unsigned ev)
 		return;
 	}
 
-	nni_posix_tcp_start(c, nd, ka);
+	nni_posix_tcp_start(c, nd, ka, dp);
 	nni_aio_set_output(aio, 0, c);
 	nni_aio_finish(aio, 0, 0);
 }
@@ -207,6 +210,7 @@ nni_tcp_dial(nni_tcp_dialer *d, const nni_sockaddr *sa, nni_aio *aio)
 	int                     rv;
 	int                     ka;
 	int                     nd;
+	nng_duration            dp;
 
 	nni_aio_reset(aio);
 
@@ -268,8 +272,9 @@ nni_tcp_dial(nni_tcp_dialer *d, const nni_sockaddr *sa, nni_aio *aio)
 	nni_aio_set_prov_data(aio, NULL);
 	nd = d->nodelay ? 1 : 0;
 	ka = d->keepalive ? 1 : 0;
+	dp = d->dead_peer;
 	nni_mtx_unlock(&d->mtx);
-	nni_posix_tcp_start(c, nd, ka);
+	nni_posix_tcp_start(c, nd, ka, dp);
 	nni_aio_set_output(aio, 0, c);
 	nni_aio_finish(aio, 0, 0);
 	return;
@@ -340,6 +345,38 @@ tcp_dialer_get_keepalive(void *arg, void *buf, size_t *szp, nni_type t)
 	return (nni_copyout_bool(b, buf, szp, t));
 }
 
+// nml: NNI_OPT_TCP_DEAD_PEER_TIME, for connections made from now.
+static nng_err
+tcp_dialer_set_dead_peer(void *arg, const void *buf, size_t sz, nni_type t)
+{
+	nni_tcp_dialer *d = arg;
+	nng_err         rv;
+	nng_duration    ms;
+
+	if (((rv = nni_copyin_ms(&ms, buf, sz, t)) != NNG_OK) ||
+	    (d == NULL)) {
+		return (rv);
+	}
+	if (ms < 0) {
+		return (NNG_EINVAL);
+	}
+	nni_mtx_lock(&d->mtx);
+	d->dead_peer = ms;
+	nni_mtx_unlock(&d->mtx);
+	return (NNG_OK);
+}
+
+static nng_err
+tcp_dialer_get_dead_peer(void *arg, void *buf, size_t *szp, nni_type t)
+{
+	nng_duration    ms;
+	nni_tcp_dialer *d = arg;
+	nni_mtx_lock(&d->mtx);
+	ms = d->dead_peer;
+	nni_mtx_unlock(&d->mtx);
+	return (nni_copyout_ms(ms, buf, szp, t));
+}
+
 int
 nni_tcp_dialer_bind(nni_tcp_dialer *d, const nng_sockaddr *sa)
 {
@@ -398,6 +435,11 @@ static const nni_option tcp_dialer_options[] = {
 	    .o_name = NNG_OPT_TCP_KEEPALIVE,
 	    .o_get  = tcp_dialer_get_keepalive,
 	    .o_set  = tcp_dialer_set_keepalive,
+	},
+	{
+	    .o_name = NNI_OPT_TCP_DEAD_PEER_TIME,
+	    .o_get  = tcp_dialer_get_dead_peer,
+	    .o_set  = tcp_dialer_set_dead_peer,
 	},
 	{
 	    .o_name = NULL,

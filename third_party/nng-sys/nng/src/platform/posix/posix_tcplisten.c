@@ -52,6 +52,7 @@ typedef struct tcp_listener {
 	bool                closed;
 	bool                nodelay;
 	bool                keepalive;
+	nng_duration        dead_peer; // nml: NNI_OPT_TCP_DEAD_PEER_TIME
 	nni_mtx             mtx;
 } tcp_listener;
 
@@ -89,6 +90,7 @@ tcp_listener_doaccept(tcp_listener *l)
 		int           rv;
 		int           nd;
 		int           ka;
+		nng_duration  dp;
 		nni_tcp_conn *c;
 
 		fd = nni_posix_pfd_fd(&l->pfd);
@@ -140,8 +142,9 @@ tcp_listener_doaccept(tcp_listener *l)
 
 		ka = l->keepalive ? 1 : 0;
 		nd = l->nodelay ? 1 : 0;
+		dp = l->dead_peer;
 		nni_aio_list_remove(aio);
-		nni_posix_tcp_start(c, nd, ka);
+		nni_posix_tcp_start(c, nd, ka, dp);
 		nni_aio_set_output(aio, 0, c);
 		nni_aio_finish(aio, 0, 0);
 	}
@@ -362,6 +365,38 @@ tcp_listener_get_keepalive(void *arg, void *buf, size_t *szp, nni_type t)
 	return (nni_copyout_bool(b, buf, szp, t));
 }
 
+// nml: NNI_OPT_TCP_DEAD_PEER_TIME, for connections accepted from now.
+static nng_err
+tcp_listener_set_dead_peer(void *arg, const void *buf, size_t sz, nni_type t)
+{
+	tcp_listener *l = arg;
+	nng_err       rv;
+	nng_duration  ms;
+
+	if (((rv = nni_copyin_ms(&ms, buf, sz, t)) != NNG_OK) ||
+	    (l == NULL)) {
+		return (rv);
+	}
+	if (ms < 0) {
+		return (NNG_EINVAL);
+	}
+	nni_mtx_lock(&l->mtx);
+	l->dead_peer = ms;
+	nni_mtx_unlock(&l->mtx);
+	return (NNG_OK);
+}
+
+static nng_err
+tcp_listener_get_dead_peer(void *arg, void *buf, size_t *szp, nni_type t)
+{
+	nng_duration  ms;
+	tcp_listener *l = arg;
+	nni_mtx_lock(&l->mtx);
+	ms = l->dead_peer;
+	nni_mtx_unlock(&l->mtx);
+	return (nni_copyout_ms(ms, buf, szp, t));
+}
+
 static nng_err
 tcp_listener_get_port(void *arg, void *buf, size_t *szp, nni_type t)
 {
@@ -463,6 +498,11 @@ static const nni_option tcp_listener_options[] = {
 	    .o_name = NNG_OPT_TCP_KEEPALIVE,
 	    .o_set  = tcp_listener_set_keepalive,
 	    .o_get  = tcp_listener_get_keepalive,
+	},
+	{
+	    .o_name = NNI_OPT_TCP_DEAD_PEER_TIME,
+	    .o_set  = tcp_listener_set_dead_peer,
+	    .o_get  = tcp_listener_get_dead_peer,
 	},
 	{
 	    .o_name = NNG_OPT_BOUND_PORT,
