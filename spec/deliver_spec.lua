@@ -159,18 +159,18 @@ describe("nml.deliver", function()
       done()
     end)
 
-    it("a worker cannot acknowledge the jobs that went to another (forged request ids)", function()
-      local req = helper.socket("req")
-      local url = helper.listen_fresh(req, "tcp")
+    -- Workers listened for on `url` (the req socket itself, or a forwarder's back): a mute one
+    -- and a forger that answers the ids around each job it gets.
+    local function forgery_case(req, url, workers_sock)
       local mute_log = helper.tmpname()
       local mute = worker(url, "mute", mute_log, "silent")
-      wait_for_pipes(req, 1)
+      wait_for_pipes(workers_sock, 1)
       local port = url:match(":(%d+)$")
       local f = assert(io.popen(string.format("%s %s/support/reply_forger.py 127.0.0.1 %s > /dev/null 2>&1 & echo $!",
         helper.python, here, port)))
       local forger = tonumber(f:read("*l"))
       f:close()
-      wait_for_pipes(req, 2)
+      wait_for_pipes(workers_sock, 2)
       local acked = {}
       local d = nml.deliver(req, { window = 8, on_reply = function(_, _, job) acked[#acked + 1] = job.seq end })
       for seq = 1, 8 do assert.is_true(d:send({ seq = seq })) end
@@ -187,7 +187,45 @@ describe("nml.deliver", function()
       kill(forger)
       kill(mute)
       d:close()
+    end
+
+    it("a worker cannot acknowledge the jobs that went to another (forged request ids)", function()
+      local req = helper.socket("req")
+      forgery_case(req, helper.listen_fresh(req, "tcp"), req)
       req:close()
+    end)
+
+    it("nor can a worker behind a forwarder (its raw req side knows where each request went)", function()
+      local front = helper.socket("rep", { raw = true })
+      local back = helper.socket("req", { raw = true })
+      local front_url = helper.listen_fresh(front, "tcp")
+      local back_url = helper.listen_fresh(back, "tcp")
+      assert(nml.forward(front, back))
+      local req = helper.socket("req")
+      assert(req:dial(front_url))
+      wait_for_pipes(front, 1)
+      forgery_case(req, back_url, back)
+      -- What the forwarder refused is counted.
+      assert.is_true(back:stats().recv_drops > 0)
+      req:close()
+      front:close()
+      back:close()
+    end)
+
+    it("a forwarder remembers its last 8192 requests: a reply to an older one is refused and counted", function()
+      local front = helper.socket("rep", { raw = true })
+      local back = helper.socket("req", { raw = true })
+      local front_port = helper.listen_fresh(front, "tcp"):match(":(%d+)$")
+      local back_port = helper.listen_fresh(back, "tcp"):match(":(%d+)$")
+      assert(nml.forward(front, back))
+      local f = assert(io.popen(string.format("%s %s/support/many_requests.py 127.0.0.1 %s %s 8200",
+        helper.python, here, front_port, back_port)))
+      local answered = f:read("*a")
+      f:close()
+      assert.are.equal("8200\n", answered)
+      assert.are.equal(1, back:stats().recv_drops)
+      front:close()
+      back:close()
     end)
 
     it("a job that cannot be packed raises and costs no context", function()
@@ -319,68 +357,94 @@ describe("nml.deliver", function()
     end)
   end)
 
-  describe("delivers at least once", function()
-    it("a worker killed with jobs in flight: each job runs on the other worker, none is lost", function()
-      local req = helper.socket("req")
-      local url = helper.listen_fresh(req, "tcp")
-      local log = helper.tmpname()
-      local a = worker(url, "a", log, "slow")
-      local b = worker(url, "b", log)
-      wait_for_pipes(req, 2)
-      local acked = {}
-      local d = nml.deliver(req, { window = 16, resend_time = 60000,
-        on_reply = function(reply) acked[reply.seq] = (acked[reply.seq] or 0) + 1 end })
-      for seq = 1, 16 do assert.is_true(d:send({ seq = seq })) end
-      nml.sleep(100) -- "a" holds some of them, sleeping over each
-      kill(a)
-      assert.is_true(d:wait(10000))
-      assert.are.same({}, d:failed())
-      for seq = 1, 16 do assert.are.equal(1, acked[seq], "job " .. seq) end
-      local counts, by_worker = runs(log)
-      for seq = 1, 16 do assert.is_true((counts[seq] or 0) >= 1) end
-      assert.is_true((by_worker.a or 0) >= 1, "worker a took none: the spec did not test a kill")
-      kill(b)
+  -- A req socket (with `options`) whose workers dial `transport` addresses: itself, or a
+  -- forwarder's back (nml.forward(rep_raw, req_raw)) when `forwarded`. Gives the socket, the
+  -- address workers dial, the socket they connect to, and a function that closes it all.
+  local function req_for_workers(forwarded, transport, options)
+    local req = helper.socket("req", options)
+    if not forwarded then
+      return req, helper.listen_fresh(req, transport), req, function() req:close() end
+    end
+    local front = helper.socket("rep", { raw = true })
+    local back = helper.socket("req", { raw = true })
+    local front_url = helper.listen_fresh(front, transport)
+    local back_url = helper.listen_fresh(back, transport)
+    assert(nml.forward(front, back))
+    assert(req:dial(front_url))
+    wait_for_pipes(front, 1)
+    return req, back_url, back, function()
       req:close()
-    end)
+      front:close()
+      back:close()
+    end
+  end
 
-    it("a job slower than resend_time, with two workers: the first reply is taken", function()
-      local req = helper.socket("req", { resend_time = 1000, recv_timeout = 8000 })
-      local url = helper.listen_fresh(req, "tcp")
-      local log = helper.tmpname()
-      local a, b = worker(url, "a", log, "slower"), worker(url, "b", log, "slower")
-      wait_for_pipes(req, 2)
-      local ctx = req:context()
-      local t0 = nml.clock()
-      assert.is_true(ctx:send({ seq = 1 }))
-      local reply, why = ctx:recv()
-      assert.is_table(reply, why)
-      assert.are.equal(1, reply.seq)
-      assert.is_true(nml.clock() - t0 < 4, "answered only after " .. (nml.clock() - t0) .. " s")
-      kill(a)
-      kill(b)
-      req:close()
-    end)
+  for _, forwarded in ipairs({ false, true }) do
+    local through = forwarded and " (through a forwarder)" or ""
+    describe("delivers at least once" .. through, function()
+      it("a worker killed with jobs in flight: each job runs on the other worker, none is lost", function()
+        local req, url, workers_sock, close = req_for_workers(forwarded, "tcp")
+        local log = helper.tmpname()
+        local a = worker(url, "a", log, "slow")
+        local b = worker(url, "b", log)
+        wait_for_pipes(workers_sock, 2)
+        local acked = {}
+        -- Through a forwarder the client's connection stays up: its resend_time sends again.
+        local d = nml.deliver(req, { window = 16, resend_time = forwarded and 1000 or 60000,
+          on_reply = function(reply) acked[reply.seq] = (acked[reply.seq] or 0) + 1 end })
+        for seq = 1, 16 do assert.is_true(d:send({ seq = seq })) end
+        nml.sleep(100) -- "a" holds some of them, sleeping over each
+        kill(a)
+        assert.is_true(d:wait(10000))
+        assert.are.same({}, d:failed())
+        for seq = 1, 16 do assert.are.equal(1, acked[seq], "job " .. seq) end
+        local counts, by_worker = runs(log)
+        for seq = 1, 16 do assert.is_true((counts[seq] or 0) >= 1) end
+        assert.is_true((by_worker.a or 0) >= 1, "worker a took none: the spec did not test a kill")
+        kill(b)
+        close()
+      end)
 
-    it("1000 jobs through two workers: every one acknowledged once, each reply to its job", function()
-      local req = helper.socket("req")
-      local url = helper.listen_fresh(req, "ipc")
-      local log = helper.tmpname()
-      local a, b = worker(url, "a", log), worker(url, "b", log)
-      wait_for_pipes(req, 2)
-      local acked, mismatched = {}, 0
-      local d = nml.deliver(req, { window = 32, on_reply = function(reply, protocol, job)
-        if reply.seq ~= job.seq or protocol ~= "MessagePack" then mismatched = mismatched + 1 end
-        acked[reply.seq] = (acked[reply.seq] or 0) + 1
-      end })
-      for seq = 1, 1000 do assert.is_true(d:send({ seq = seq })) end
-      assert.is_true(d:wait(20000))
-      assert.are.equal(0, mismatched)
-      for seq = 1, 1000 do assert.are.equal(1, acked[seq]) end
-      assert.are.equal(0, #d:failed())
-      assert.matches("1000 delivered, 0 handed back", tostring(d))
-      kill(a)
-      kill(b)
-      req:close()
+      it("a job slower than resend_time, with two workers: the first reply is taken", function()
+        local req, url, workers_sock, close =
+          req_for_workers(forwarded, "tcp", { resend_time = 1000, recv_timeout = 8000 })
+        local log = helper.tmpname()
+        local a, b = worker(url, "a", log, "slower"), worker(url, "b", log, "slower")
+        wait_for_pipes(workers_sock, 2)
+        local ctx = req:context()
+        local t0 = nml.clock()
+        assert.is_true(ctx:send({ seq = 1 }))
+        local reply, why = ctx:recv()
+        assert.is_table(reply, why)
+        assert.are.equal(1, reply.seq)
+        assert.is_true(nml.clock() - t0 < 4, "answered only after " .. (nml.clock() - t0) .. " s")
+        kill(a)
+        kill(b)
+        close()
+      end)
+
+      it("1000 jobs through two workers: every one acknowledged once, each reply to its job", function()
+        local req, url, workers_sock, close = req_for_workers(forwarded, "ipc")
+        local log = helper.tmpname()
+        local a, b = worker(url, "a", log), worker(url, "b", log)
+        wait_for_pipes(workers_sock, 2)
+        local acked, mismatched = {}, 0
+        local d = nml.deliver(req, { window = 32, on_reply = function(reply, protocol, job)
+          if reply.seq ~= job.seq or protocol ~= "MessagePack" then mismatched = mismatched + 1 end
+          acked[reply.seq] = (acked[reply.seq] or 0) + 1
+        end })
+        for seq = 1, 1000 do assert.is_true(d:send({ seq = seq })) end
+        assert.is_true(d:wait(20000))
+        assert.are.equal(0, mismatched)
+        for seq = 1, 1000 do assert.are.equal(1, acked[seq]) end
+        assert.are.equal(0, #d:failed())
+        assert.matches("1000 delivered, 0 handed back", tostring(d))
+        -- Every reply was to a request its worker had: the forwarder refused none.
+        assert.are.equal(0, workers_sock:stats().recv_drops)
+        kill(a)
+        kill(b)
+        close()
+      end)
     end)
-  end)
+  end
 end)

@@ -1,6 +1,8 @@
 """A hostile rep peer for deliver_spec, speaking SP over TCP by hand (NNG's wire format): for
 every request it receives it answers the request ids around it (the ids of requests that went
-to other workers) and never its own, reusing the request's body as the reply.
+to other workers) and never its own, reusing the request's body as the reply. Behind a
+forwarder the request's backtrace has more words (the forwarder's pipe to the client first):
+those are kept, and only the request id, the last, is changed.
 
     reply_forger.py HOST PORT
 """
@@ -29,12 +31,18 @@ def main():
     while True:
         (length,) = struct.unpack(">Q", read_exactly(sock, 8))
         payload = read_exactly(sock, length)
-        (request_id,) = struct.unpack(">I", payload[:4])
-        body = payload[4:]
+        hops, at = b"", 0
+        while True:  # the backtrace: words up to the one with the top bit set
+            (word,) = struct.unpack(">I", payload[at:at + 4])
+            at += 4
+            if word & 0x80000000:
+                break
+            hops += payload[at - 4:at]
+        body = payload[at:]
         for k in range(-SPREAD, SPREAD + 1):
             if k == 0:
                 continue
-            forged = struct.pack(">I", ((request_id + k) & 0x7FFFFFFF) | 0x80000000) + body
+            forged = hops + struct.pack(">I", ((word + k) & 0x7FFFFFFF) | 0x80000000) + body
             sock.sendall(struct.pack(">Q", len(forged)) + forged)
 
 

@@ -8,11 +8,16 @@
 // found online at https://opensource.org/licenses/MIT.
 //
 
+#include <string.h>
+
 #include "../../../core/aio.h"
 #include "../../../core/defs.h"
+#include "../../../core/idhash.h"
+#include "../../../core/list.h"
 #include "../../../core/message.h"
 #include "../../../core/msgqueue.h"
 #include "../../../core/pipe.h"
+#include "../../../core/platform.h"
 #include "../../../core/protocol.h"
 #include "../../../core/socket.h"
 
@@ -26,12 +31,38 @@
 
 typedef struct xreq0_pipe xreq0_pipe;
 typedef struct xreq0_sock xreq0_sock;
+typedef struct xreq0_sent xreq0_sent;
+
+// nml: a request this socket sent, and the pipe it went on. A reply is taken
+// only from a pipe its request went to, as req0 does (patch 0024): a raw req
+// in a device passed on any reply whose backtrace named a client, so a worker
+// behind a forwarder could answer the requests other workers had.
+struct xreq0_sent {
+	nni_list_node order; // in the socket's list, oldest first
+	xreq0_sent   *same;  // the next with the same key
+	uint64_t      key;
+	uint32_t      pipe;
+	size_t        len;
+	uint8_t       header[]; // the backtrace, as sent
+};
+
+// How many requests are remembered; past this the oldest is forgotten (its
+// reply, if one comes, is refused and counted).
+#define XREQ0_SENT_MAX 8192
 
 // An xreq0_sock is our per-socket protocol private structure.
 struct xreq0_sock {
 	nni_msgq      *uwq;
 	nni_msgq      *urq;
 	nni_atomic_int ttl;
+	nni_mtx        mtx;    // nml: guards what follows
+	nni_id_map     sent;   // key -> the newest xreq0_sent with it
+	nni_list       order;  // every xreq0_sent, oldest first
+	uint32_t       n_sent; // how many
+	uint64_t       secret; // mixed into keys: peers cannot pick colliding ones
+#ifdef NNG_ENABLE_STATS
+	nni_stat_item stat_rx_discard; // replies refused
+#endif
 };
 
 // A req0_pipe is our per-pipe protocol private structure.
@@ -55,10 +86,171 @@ xreq0_sock_init(void *arg, nni_sock *sock)
 {
 	xreq0_sock *s = arg;
 
+#ifdef NNG_ENABLE_STATS
+	static const nni_stat_info rx_discard_info = {
+		.si_name = "rx_discard",
+		.si_desc = "replies refused: from a pipe their request did not go "
+		           "to, a second one, or for a request long forgotten",
+		.si_type = NNG_STAT_COUNTER,
+		.si_unit = NNG_UNIT_MESSAGES,
+	};
+	nni_stat_init(&s->stat_rx_discard, &rx_discard_info);
+	nni_sock_add_stat(sock, &s->stat_rx_discard);
+#endif
 	nni_atomic_init(&s->ttl);
 	nni_atomic_set(&s->ttl, 8);
 	s->uwq = nni_sock_sendq(sock);
 	s->urq = nni_sock_recvq(sock);
+	nni_mtx_init(&s->mtx);
+	nni_id_map_init(&s->sent, 0, 0, false);
+	NNI_LIST_INIT(&s->order, xreq0_sent, order);
+	s->n_sent = 0;
+	s->secret = ((uint64_t) nni_random() << 32) | nni_random();
+}
+
+// nml: the key of a backtrace: each of its words mixed in turn with the
+// socket's secret (splitmix64's finalizer), so that the id map's buckets
+// spread and a client cannot choose backtraces that share a key.
+static uint64_t
+xreq0_key(const xreq0_sock *s, const uint8_t *header, size_t len)
+{
+	uint64_t k = s->secret;
+	for (size_t at = 0; at + 4 <= len; at += 4) {
+		uint32_t word;
+		NNI_GET32(header + at, word);
+		k ^= word;
+		k ^= k >> 30;
+		k *= 0xbf58476d1ce4e5b9ull;
+		k ^= k >> 27;
+		k *= 0x94d049bb133111ebull;
+		k ^= k >> 31;
+	}
+	return (k);
+}
+
+// The record of this backtrace sent on `pipe`, or NULL.
+static xreq0_sent *
+xreq0_find(xreq0_sock *s, uint64_t key, const uint8_t *header, size_t len,
+    uint32_t pipe)
+{
+	xreq0_sent *e;
+	for (e = nni_id_get(&s->sent, key); e != NULL; e = e->same) {
+		if (e->pipe == pipe && e->len == len &&
+		    memcmp(e->header, header, len) == 0) {
+			return (e);
+		}
+	}
+	return (NULL);
+}
+
+static void
+xreq0_sent_free(xreq0_sent *e)
+{
+	nni_free(e, sizeof(*e) + e->len);
+}
+
+// Takes e off its key's chain and the socket's list, and frees it.
+static void
+xreq0_forget(xreq0_sock *s, xreq0_sent *e)
+{
+	xreq0_sent *first = nni_id_get(&s->sent, e->key);
+	if (first == e) {
+		if (e->same != NULL) {
+			// Replacing a key's value allocates nothing.
+			(void) nni_id_set(&s->sent, e->key, e->same);
+		} else {
+			nni_id_remove(&s->sent, e->key);
+		}
+	} else {
+		while (first != NULL && first->same != e) {
+			first = first->same;
+		}
+		if (first != NULL) {
+			first->same = e->same;
+		}
+	}
+	nni_list_remove(&s->order, e);
+	s->n_sent--;
+	xreq0_sent_free(e);
+}
+
+// Remembers that the request with this backtrace went on pipe `pipe` (a resend
+// on the same pipe renews the record it has).
+static void
+xreq0_remember(xreq0_sock *s, nni_msg *msg, uint32_t pipe)
+{
+	size_t      len = nni_msg_header_len(msg);
+	xreq0_sent *e, *had;
+
+	if ((e = nni_alloc(sizeof(*e) + len)) == NULL) {
+		return; // its reply will be refused, and counted
+	}
+	memcpy(e->header, nni_msg_header(msg), len);
+	e->len  = len;
+	e->pipe = pipe;
+	e->key  = xreq0_key(s, e->header, len);
+	NNI_LIST_NODE_INIT(&e->order);
+	nni_mtx_lock(&s->mtx);
+	if ((had = xreq0_find(s, e->key, e->header, len, pipe)) != NULL) {
+		nni_list_remove(&s->order, had);
+		nni_list_append(&s->order, had);
+		nni_mtx_unlock(&s->mtx);
+		xreq0_sent_free(e);
+		return;
+	}
+	e->same = nni_id_get(&s->sent, e->key);
+	if (nni_id_set(&s->sent, e->key, e) != 0) {
+		nni_mtx_unlock(&s->mtx);
+		xreq0_sent_free(e);
+		return;
+	}
+	nni_list_append(&s->order, e);
+	s->n_sent++;
+	if (s->n_sent > XREQ0_SENT_MAX) {
+		xreq0_forget(s, nni_list_first(&s->order));
+	}
+	nni_mtx_unlock(&s->mtx);
+}
+
+// True if a request with this backtrace went on `pipe`; then every record of
+// it is forgotten, so that it is answered once.
+static bool
+xreq0_answered(xreq0_sock *s, nni_msg *msg, uint32_t pipe)
+{
+	size_t         len    = nni_msg_header_len(msg);
+	const uint8_t *header = nni_msg_header(msg);
+	uint64_t       key    = xreq0_key(s, header, len);
+	xreq0_sent    *e, *next;
+	bool           asked;
+
+	nni_mtx_lock(&s->mtx);
+	asked = xreq0_find(s, key, header, len, pipe) != NULL;
+	if (asked) {
+		for (e = nni_id_get(&s->sent, key); e != NULL; e = next) {
+			next = e->same;
+			if (e->len == len && memcmp(e->header, header, len) == 0) {
+				xreq0_forget(s, e);
+			}
+		}
+	}
+	nni_mtx_unlock(&s->mtx);
+	return (asked);
+}
+
+// Forgets the requests that went on a pipe that closed: it cannot answer.
+static void
+xreq0_forget_pipe(xreq0_sock *s, uint32_t pipe)
+{
+	xreq0_sent *e, *next;
+
+	nni_mtx_lock(&s->mtx);
+	for (e = nni_list_first(&s->order); e != NULL; e = next) {
+		next = nni_list_next(&s->order, e);
+		if (e->pipe == pipe) {
+			xreq0_forget(s, e);
+		}
+	}
+	nni_mtx_unlock(&s->mtx);
 }
 
 static void
@@ -76,7 +268,15 @@ xreq0_sock_close(void *arg)
 static void
 xreq0_sock_fini(void *arg)
 {
-	NNI_ARG_UNUSED(arg);
+	xreq0_sock *s = arg;
+	xreq0_sent *e;
+
+	while ((e = nni_list_first(&s->order)) != NULL) {
+		nni_list_remove(&s->order, e);
+		xreq0_sent_free(e);
+	}
+	nni_id_map_fini(&s->sent);
+	nni_mtx_fini(&s->mtx);
 }
 
 static void
@@ -143,6 +343,7 @@ xreq0_pipe_close(void *arg)
 	nni_aio_close(&p->aio_putq);
 	nni_aio_close(&p->aio_recv);
 	nni_aio_close(&p->aio_send);
+	xreq0_forget_pipe(p->req, nni_pipe_id(p->pipe));
 }
 
 // For raw mode we can just let the pipes "contend" via get queue to get a
@@ -163,6 +364,8 @@ xreq0_getq_cb(void *arg)
 
 	nni_aio_set_msg(&p->aio_send, nni_aio_get_msg(&p->aio_getq));
 	nni_aio_set_msg(&p->aio_getq, NULL);
+	xreq0_remember(
+	    p->req, nni_aio_get_msg(&p->aio_send), nni_pipe_id(p->pipe));
 
 	nni_pipe_send(p->pipe, &p->aio_send);
 }
@@ -239,6 +442,15 @@ xreq0_recv_cb(void *arg)
 			return;
 		}
 		nni_msg_trim(msg, sizeof(uint32_t));
+	}
+	if (!xreq0_answered(sock, msg, nni_pipe_id(p->pipe))) {
+		// nml: not a reply to a request this pipe was sent.
+#ifdef NNG_ENABLE_STATS
+		nni_stat_inc(&sock->stat_rx_discard, 1);
+#endif
+		nni_msg_free(msg);
+		nni_pipe_recv(p->pipe, &p->aio_recv);
+		return;
 	}
 	nni_aio_set_msg(&p->aio_putq, msg);
 	nni_msgq_aio_put(sock->urq, &p->aio_putq);
