@@ -150,6 +150,9 @@ def reqrep(logs, flow):
     if waits:
         notes.append(f"replies: median {waits[len(waits) // 2] * 1000:.0f} ms, slowest {waits[-1]:.1f} s, "
                      f"{sum(1 for w in waits if w > 1)} over 1 s")
+    behind = sum(int(f[0]) for _, f in client.of("behind"))
+    if behind:
+        notes.append(f"{behind} never started: the client fell behind")
     if row["served_after_giving_up"]:
         notes.append(f"{row['served_after_giving_up']} run after the client gave up")
     if row["replied_twice"]:
@@ -160,13 +163,13 @@ def reqrep(logs, flow):
     return [], row
 
 
-def recovery(logs, fault, end_time):
-    """Seconds from the fault's end to the first event that shows the path working again."""
-    watch = fault.get("recovery")
-    if not watch or end_time is None:
+def recovery(logs, watch, since):
+    """Seconds from `since` (the fault's end, or its start for a host gone for good) to the
+    first event `watch` names: the path working again, or the dead peer dropped."""
+    if not watch or since is None:
         return None
-    t = first_after(logs[watch["node"]], watch["event"], end_time, watch.get("field"))
-    return None if t is None else t - end_time
+    t = first_after(logs[watch["node"]], watch["event"], since, watch.get("field"))
+    return None if t is None else t - since
 
 
 def recoveries_after(logs, watch, times):

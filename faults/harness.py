@@ -200,7 +200,9 @@ class Case:
             self.fault_times.append({"start": None, "end": None, "ups": []})
             at = t0 + f["at"]
             if "cut" in f:
-                steps += [(at, ("cut", f["cut"]), i), (at + f["seconds"], ("restore", f["cut"]), i)]
+                steps.append((at, ("cut", f["cut"]), i))
+                if "seconds" in f:  # else the host is gone for good
+                    steps.append((at + f["seconds"], ("restore", f["cut"]), i))
             elif "kill" in f:
                 steps += [(at, ("kill", f["kill"]), i), (at + f["restart_after"], ("restart", f["kill"]), i)]
             elif "flap" in f:
@@ -285,7 +287,11 @@ class Case:
             if "flap" in fault:
                 values = accounting.recoveries_after(logs, fault["recovery"], times["ups"])
             else:
-                value = accounting.recovery(logs, fault, times["end"])
+                watch = dict(fault.get("recovery") or {})
+                if "field" in watch:  # may name a host's address: "{w1}:7000"
+                    watch["field"] = self.address(watch["field"])
+                since = times["start"] if watch.get("from") == "start" else times["end"]
+                value = accounting.recovery(logs, watch, since)
                 values = [] if value is None else [value]
             recoveries.append({"fault": describe(fault), "seconds": values})
         for proxy in self.s.get("proxy", []):
@@ -309,6 +315,8 @@ def proxy_resets(path):
 
 
 def describe(fault):
+    if "cut" in fault and "seconds" not in fault:
+        return f"{fault['cut']} gone for good"
     if "cut" in fault:
         return f"{fault['cut']} cut {fault['seconds']} s"
     if "kill" in fault:

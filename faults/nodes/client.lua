@@ -1,6 +1,8 @@
 -- A req node: `contexts` requests in flight at once, one per req context, started at `rate` a
 -- second for `seconds`. Each request waits `deadline` seconds for its reply, then counts as
--- failed (the error a caller sees) and its context takes the next one.
+-- failed (the error a caller sees) and its context takes the next one. A client that falls so
+-- far behind that its load would take twice `seconds` starts no more, and logs how many it
+-- never started.
 package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
 local nml = require "nml"
 local common = require "common"
@@ -19,6 +21,7 @@ for i = 1, tonumber(args.contexts or 8) do
 end
 
 local due, done = common.pacer(tonumber(args.rate))
+local stop_starting = nml.clock() + 2 * tonumber(args.seconds)
 local stats = common.every(1, function() common.log_stats("socket", sock) end)
 local seq, busy = 0, 0
 
@@ -41,9 +44,10 @@ local function finish(slot, event, ...)
   busy = busy - 1
 end
 
-while seq < total or busy > 0 do
+local function starting() return seq < total and nml.clock() < stop_starting end
+while starting() or busy > 0 do
   -- Start what is due, on free contexts (what cannot start yet waits for one).
-  local n = seq < total and math.min(due(), total - seq) or 0
+  local n = starting() and math.min(due(), total - seq) or 0
   local started = 0
   for _, slot in ipairs(slots) do
     if started == n then break end
@@ -70,8 +74,10 @@ while seq < total or busy > 0 do
     end
   end
   stats()
+  common.log_pipes(sock)
   nml.sleep(2)
 end
+if seq < total then common.log("behind", total - seq) end
 common.log("finished", seq)
 common.log_stats("final", sock)
 sock:close()

@@ -73,6 +73,14 @@ function common.log_stats(label, sock)
   common.log("stats", label, table.concat(fields, ","))
 end
 
+--- The socket's peers that came and went since the last call, one line each: "connect" or
+--- "disconnect" and the peer's address.
+function common.log_pipes(sock)
+  for _, e in ipairs(sock:pipe_events() or {}) do
+    common.log(e.event, e.address)
+  end
+end
+
 --- The body of message `seq` from `sender`, `size` bytes: a function of both, so that the
 --- receiver rebuilds it and compares every byte.
 function common.body(sender, seq, size)
