@@ -191,6 +191,42 @@ def contexts(path):
     return "\n".join(out)
 
 
+def forward(path):
+    """Rows '<way> clients <n> <requests/s> <median µs> <p99 µs>' from several rounds, way being
+    direct, forwarder or before (the forwarder on an older build), into one table of medians
+    and the median of the rounds' ratios to direct (and of forwarder to before)."""
+    figures, order = {}, []
+    for line in open(path):
+        parts = line.split()
+        if len(parts) == 6 and parts[1] == "clients":
+            way, _, n, rate, median, p99 = parts
+            if n not in figures:
+                figures[n] = {}
+                order.append(n)
+            figures[n].setdefault(way, []).append((float(rate), float(median), float(p99)))
+    ways = [w for w in ("direct", "forwarder", "before") if any(w in f for f in figures.values())]
+    rounds = max(len(f["direct"]) for f in figures.values())
+    head = "| req clients | " + " | ".join(f"{w} req/s" for w in ways) + " | forwarder / direct"
+    head += " | forwarder / before" if "before" in ways else ""
+    head += " | " + " | ".join(f"{w} median, p99" for w in ways) + " |"
+    out = [f"*median of {rounds} rounds*", "", head, "|" + "---:|" * (2 * len(ways) + 1 + ("before" in ways) + 1)]
+    for n in order:
+        f = figures[n]
+
+        def med(way, i):
+            return statistics.median(r[i] for r in f[way])
+
+        def ratio(a, b):
+            return statistics.median(x[0] / y[0] for x, y in zip(f[a], f[b]))
+
+        cells = [f"{med(w, 0):,.0f}" for w in ways] + [f"{ratio('forwarder', 'direct'):.2f}x"]
+        if "before" in ways:
+            cells.append(f"{ratio('forwarder', 'before'):.2f}x")
+        cells += [f"{med(w, 1):.0f} / {med(w, 2):.0f} µs" for w in ways]
+        out.append(f"| {n} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
 def nginx(path):
     """Rows 'nginx <way> <connections> <requests/s> <p50 µs> <p99 µs> <errors>' from several
     rounds, way being nml or http, into one table of medians and the median of the rounds'
@@ -407,6 +443,8 @@ if __name__ == "__main__":
         print(tls(sys.argv[2]))
     elif sys.argv[1] == "--contexts":
         print(contexts(sys.argv[2]))
+    elif sys.argv[1] == "--forward":
+        print(forward(sys.argv[2]))
     elif sys.argv[1] == "--copies":
         print(copies(sys.argv[2]))
     elif sys.argv[1] == "--compare":
