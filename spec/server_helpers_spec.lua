@@ -164,12 +164,12 @@ describe("tcp_dead_peer_time", function()
     return dropped
   end
 
-  it("leaves the kernel's timers when 0: a stopped peer keeps its connection", function()
+  it("leaves the kernel's timers when 0: a stopped peer keeps its connection #once", function()
     assert.is_nil(seconds_to_drop("tcp", 0, 3))
   end)
 
   for _, scheme in ipairs({ "tcp", "tls+tcp", "ws" }) do
-    it("ends the connection of a peer that answers nothing for that long (" .. scheme .. ")", function()
+    it("ends the connection of a peer that answers nothing for that long (" .. scheme .. ") #once", function()
       local took = seconds_to_drop(scheme, 1000, 8)
       assert.is_number(took, "the stopped peer's connection stayed 8 s")
       assert.is_true(took >= 0.9, string.format("dropped after %.2f s", took))
