@@ -148,7 +148,7 @@ def reqrep(logs, flow):
     waits = sorted(t - sent_at[int(f[0])] for t, f in client.of("reply") if int(f[0]) in sent_at)
     notes = []
     if waits:
-        notes.append(f"replies: median {waits[len(waits) // 2] * 1000:.0f} ms, slowest {waits[-1]:.1f} s, "
+        notes.append(f"replies: median {waits[len(waits) // 2] * 1000:.0f} ms, slowest {waits[-1]:.2f} s, "
                      f"{sum(1 for w in waits if w > 1)} over 1 s")
     behind = sum(int(f[0]) for _, f in client.of("behind"))
     if behind:

@@ -67,8 +67,14 @@ describe("nml.deliver", function()
       local req = helper.socket("req")
       for _, options in ipairs({ { window = 0 }, { window = 1025 }, { window = 1.5 }, { resend_time = 0 },
         { give_up = -2 }, { give_up = 0 / 0 }, { on_reply = 1 }, { windw = 4 }, "fast" }) do
-        assert.has_error(function() nml.deliver(req, options) end)
+        local ok, err = pcall(nml.deliver, req, options)
+        assert.is_false(ok)
+        -- Said as nml.socket says it.
+        assert.matches("^bad argument #2 to 'deliver' %(", err)
       end
+      assert.has_error(function() nml.deliver(req, { send_timeout = 5 }) end,
+        "bad argument #2 to 'deliver' (unknown option \"send_timeout\"; known: give_up, on_reply, resend_time, window;"
+        .. " send_timeout is the socket's: nml.socket's options or sock:setopt)")
       local d = nml.deliver(req, { window = 2 })
       assert.has_error(function() d:send(nil) end)
       assert.has_error(function() d:wait("soon") end)

@@ -126,10 +126,14 @@ describe("tcp_dead_peer_time", function()
   local server_tls = { cert_file = pki .. "server.crt", key_file = pki .. "server.key" }
   local big = string.rep("x", 1024 * 1024)
 
-  it("refuses what is not milliseconds from 0 to 2^31 - 1", function()
-    for _, bad in ipairs({ -1, 2 ^ 31, 1.5, "1000", true }) do
+  it("refuses what is not 0 or milliseconds from 1000 to 2^31 - 1", function()
+    for _, bad in ipairs({ -1, 2 ^ 31, 1.5, "1000", true, 3, 999 }) do
       assert.has_error(function() nml.socket("push", { tcp_dead_peer_time = bad }) end)
     end
+    -- A whole number out of range is said to be out of range, not not whole.
+    local _, err = pcall(nml.socket, "push", { tcp_dead_peer_time = 3 })
+    assert.matches("tcp_dead_peer_time is out of range %(milliseconds: 0 for the kernel's timers, or 1000 to", err)
+    assert(nml.socket("push", { tcp_dead_peer_time = 1000 })):close()
     local sock = helper.socket("push")
     assert.equals(0, sock:getopt("tcp_dead_peer_time"))
     assert.has_error(function() sock:setopt("tcp_dead_peer_time", -5) end)

@@ -216,12 +216,22 @@ impl Value {
                 "bytes: 0 for no limit, or up to 2^60 - 1",
             )),
             Value::Messages(_) => Some((0..=8192, "messages: 0 to 8192")),
+            // Under a second, one retransmission (200 ms at the least) would end a connection;
+            // 3 is more likely seconds meant than milliseconds. 0 is allowed too (`allows`).
             Value::Tcp(TcpOption::DeadPeerTime) => Some((
-                0..=i32::MAX as i64,
-                "milliseconds: 0 for the kernel's timers, or up to 2^31 - 1",
+                1000..=i32::MAX as i64,
+                "milliseconds: 0 for the kernel's timers, or 1000 to 2^31 - 1",
             )),
             Value::Protocol | Value::Strings | Value::Flag(_) | Value::Tcp(_) => None,
         }
+    }
+}
+
+impl Value {
+    /// Whether the integer `n` is a value this option takes.
+    pub fn allows(self, n: i64) -> bool {
+        let in_range = self.range().is_some_and(|(range, _)| range.contains(&n));
+        in_range || matches!((self, n), (Value::Tcp(TcpOption::DeadPeerTime), 0))
     }
 }
 
@@ -340,7 +350,7 @@ pub fn option(name: &str, func: &str) -> Result<&'static SocketOption> {
 /// argument of `func` it came in, for the error: 3 for `setopt`'s value, 2 for `nml.socket`'s
 /// options.
 fn integer(s: &Stack, o: &SocketOption, value: c_int, (func, arg): (&str, usize)) -> Result<i64> {
-    let (range, what) = o.value.range().expect("an NNG option");
+    let (_, what) = o.value.range().expect("an NNG option");
     let (n, shown) = match s.kind(value) {
         Kind::Number => match s.to_number(value) {
             Number::Int(i) => (Some(i), i.to_string()),
@@ -359,8 +369,13 @@ fn integer(s: &Stack, o: &SocketOption, value: c_int, (func, arg): (&str, usize)
         }
     };
     match n {
-        Some(n) if range.contains(&n) => Ok(n),
-        _ => Err(bad_argument(
+        Some(n) if o.value.allows(n) => Ok(n),
+        Some(_) => Err(bad_argument(
+            func,
+            arg,
+            format!("{} is out of range ({what}), got {shown}", o.name),
+        )),
+        None => Err(bad_argument(
             func,
             arg,
             format!("{} must be a whole number ({what}), got {shown}", o.name),

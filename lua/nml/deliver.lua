@@ -34,13 +34,13 @@ local function check_ms(options, name, default, allow_forever)
   local v = options[name]
   if v == nil then return default end
   if type(v) ~= "number" or v ~= v or v % 1 ~= 0 or (v < 1 and not (allow_forever and v == -1)) or v > 2 ^ 31 - 1 then
-    error(string.format("bad option '%s' to 'deliver' (milliseconds, 1 to 2^31 - 1%s, got %s)",
+    error(string.format("bad argument #2 to 'deliver' (%s: milliseconds, 1 to 2^31 - 1%s, got %s)",
       name, allow_forever and ", or -1 for never" or "", tostring(v)), 3)
   end
   return v
 end
 
-local function check_options(options)
+local function check_options(sock, options)
   if options == nil then return {} end
   if type(options) ~= "table" then
     error("bad argument #2 to 'deliver' (an options table expected, got " .. type(options) .. ")", 3)
@@ -48,11 +48,14 @@ local function check_options(options)
   local known = { window = true, resend_time = true, give_up = true, on_reply = true }
   for k in pairs(options) do
     if not known[k] then
-      error("bad option '" .. tostring(k) .. "' to 'deliver' (known: give_up, on_reply, resend_time, window)", 3)
+      -- The socket's options (send_timeout, ...) are a likely mistake: say where they go.
+      local socket_option = type(k) == "string" and pcall(function() return sock:getopt(k) end)
+      error(string.format("bad argument #2 to 'deliver' (unknown option %q; known: give_up, on_reply, resend_time, window%s)",
+        tostring(k), socket_option and "; " .. k .. " is the socket's: nml.socket's options or sock:setopt" or ""), 3)
     end
   end
   if options.on_reply ~= nil and type(options.on_reply) ~= "function" then
-    error("bad option 'on_reply' to 'deliver' (a function expected, got " .. type(options.on_reply) .. ")", 3)
+    error("bad argument #2 to 'deliver' (on_reply: a function expected, got " .. type(options.on_reply) .. ")", 3)
   end
   return options
 end
@@ -92,10 +95,10 @@ end
 --- resend_time (ms; default the socket's), give_up (ms, or -1 for never; default 60000),
 --- on_reply(reply, protocol, job) (each acknowledgement's reply).
 function nml.deliver(sock, options)
-  options = check_options(options)
+  options = check_options(sock, options)
   local window = options.window or 64
   if type(window) ~= "number" or window % 1 ~= 0 or window < 1 or window > 1024 then
-    error("bad option 'window' to 'deliver' (jobs in flight, 1 to 1024, got " .. tostring(window) .. ")", 2)
+    error("bad argument #2 to 'deliver' (window: jobs in flight, 1 to 1024, got " .. tostring(window) .. ")", 2)
   end
   local ok, first, why, code = pcall(nml.context, sock)
   if not ok or code == "not_supported" then
