@@ -50,8 +50,9 @@ local function check_options(sock, options)
     if not known[k] then
       -- The socket's options (send_timeout, ...) are a likely mistake: say where they go.
       local socket_option = type(k) == "string" and pcall(function() return sock:getopt(k) end)
-      error(string.format("bad argument #2 to 'deliver' (unknown option %q; known: give_up, on_reply, resend_time, window%s)",
-        tostring(k), socket_option and "; " .. k .. " is the socket's: nml.socket's options or sock:setopt" or ""), 3)
+      error(string.format("bad argument #2 to 'deliver' (unknown option %q; known: %s%s)", tostring(k),
+        "give_up, on_reply, resend_time, window",
+        socket_option and "; " .. k .. " is the socket's: nml.socket's options or sock:setopt" or ""), 3)
     end
   end
   if options.on_reply ~= nil and type(options.on_reply) ~= "function" then
