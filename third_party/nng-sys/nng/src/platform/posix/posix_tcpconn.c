@@ -453,6 +453,10 @@ tcp_set_dead_peer_time(int fd, nng_duration dead_peer)
 	        ? (int) ((dead_peer - idle * 1000) / 3000)
 	        : 1;
 	int probes   = 3;
+	// Linux takes at most 32767 s for both (MAX_TCP_KEEPIDLE, _KEEPINTVL)
+	// and refuses more; TCP_USER_TIMEOUT still bounds a longer time.
+	idle     = idle > 32767 ? 32767 : idle;
+	interval = interval > 32767 ? 32767 : interval;
 	(void) setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(int));
 	(void) setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(int));
 	(void) setsockopt(

@@ -47,8 +47,9 @@ struct xreq0_sent {
 };
 
 // How many requests are remembered; past this the oldest is forgotten (its
-// reply, if one comes, is refused and counted).
-#define XREQ0_SENT_MAX 8192
+// reply, if one comes, is refused and counted). About 80 bytes each: 5 MiB at
+// most. (8192 was met by nine clients of 1024 requests in flight each.)
+#define XREQ0_SENT_MAX 65536
 
 // An xreq0_sock is our per-socket protocol private structure.
 struct xreq0_sock {
@@ -125,7 +126,7 @@ xreq0_key(const xreq0_sock *s, const uint8_t *header, size_t len)
 		k *= 0x94d049bb133111ebull;
 		k ^= k >> 31;
 	}
-	return (k);
+	return (k != 0 ? k : 1); // the id map takes 0 for no key
 }
 
 // The record of this backtrace sent on `pipe`, or NULL.
@@ -155,13 +156,23 @@ xreq0_forget(xreq0_sock *s, xreq0_sent *e)
 {
 	xreq0_sent *first = nni_id_get(&s->sent, e->key);
 	if (first == e) {
-		if (e->same != NULL) {
-			// Replacing a key's value allocates nothing.
-			(void) nni_id_set(&s->sent, e->key, e->same);
-		} else {
+		if (e->same == NULL) {
+			nni_id_remove(&s->sent, e->key); // allocates nothing
+		} else if (nni_id_set(&s->sent, e->key, e->same) != NNG_OK) {
+			// Setting may grow the map first, and that can fail. The
+			// key must not keep pointing at e: it goes, and the rest
+			// of its chain is cut off (unreachable, so never walked;
+			// their replies are refused and counted; each is freed
+			// when forgotten through the list).
+			xreq0_sent *rest, *next;
 			nni_id_remove(&s->sent, e->key);
+			for (rest = e->same; rest != NULL; rest = next) {
+				next       = rest->same;
+				rest->same = NULL;
+				rest->key  = 0; // not the key of any chain now
+			}
 		}
-	} else {
+	} else if (e->key != 0) {
 		while (first != NULL && first->same != e) {
 			first = first->same;
 		}
