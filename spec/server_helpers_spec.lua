@@ -172,6 +172,40 @@ describe("tcp_dead_peer_time", function()
     assert.is_nil(seconds_to_drop("tcp", 0, 3))
   end)
 
+  -- The far end of a ws connection that ended while nobody there was receiving (here: ended by
+  -- the push's dead-peer time, its pull reading nothing) must notice when it receives again,
+  -- and dial again. NNG's websocket kept the pipe, with no read, for good (patch 0027).
+  it("over ws, the far end of a connection it ended notices, and dials again #once", function()
+    local push = helper.socket("push", { tcp_dead_peer_time = 1000, send_timeout = 10 })
+    local listener = assert(push:listen("ws://127.0.0.1:0/p"))
+    local pull = helper.socket("pull", { recv_timeout = 100, reconnect_min = 100, reconnect_max = 200 })
+    assert(pull:dial("ws://127.0.0.1:" .. listener:port() .. "/p"))
+    helper.pipe_events_until(push, 1)
+    helper.pipe_events_until(pull, 1)
+    local pad = string.rep("x", 65536)
+    local started, dropped = nml.clock(), false
+    while not dropped and nml.clock() - started < 10 do -- the pull reads nothing meanwhile
+      push:send(pad, "string", { dontwait = true })
+      for _, e in ipairs(push:pipe_events()) do dropped = dropped or e.event == "disconnect" end
+      nml.sleep(1)
+    end
+    assert.is_true(dropped, "the push kept its connection")
+    local left, back, received_after = false, false, false
+    local deadline = nml.clock() + 10
+    while nml.clock() < deadline and not received_after do
+      local v = pull:recv()
+      if v == "after" then received_after = true end
+      for _, e in ipairs(pull:pipe_events()) do
+        if e.event == "disconnect" then left = true elseif e.event == "connect" then back = left end
+      end
+      push:send("after", "string", { dontwait = true })
+    end
+    assert.is_true(left, "the pull never saw its connection end")
+    assert.is_true(back and received_after, "the pull did not dial again and receive")
+    push:close()
+    pull:close()
+  end)
+
   for _, scheme in ipairs({ "tcp", "tls+tcp", "ws" }) do
     it("ends the connection of a peer that answers nothing for that long (" .. scheme .. ") #once", function()
       local took = seconds_to_drop(scheme, 1000, 8)

@@ -3094,6 +3094,16 @@ ws_str_recv(void *arg, nng_aio *aio)
 		ws_read_finish(ws);
 	}
 	ws_start_read(ws);
+	if (ws->closed && nni_list_empty(&ws->rxq)) {
+		// nml: the connection ended (a read failed) while nobody was
+		// receiving, so ws_close failed no receive; ws_start_read
+		// starts no read on a closed connection, and this receive
+		// would wait for good, its pipe kept and never dialed again.
+		while ((aio = nni_list_first(&ws->recvq)) != NULL) {
+			nni_aio_list_remove(aio);
+			nni_aio_finish_error(aio, NNG_ECLOSED);
+		}
+	}
 
 	nni_mtx_unlock(&ws->mtx);
 }
