@@ -161,18 +161,25 @@ def copies(path):
     return "\n".join(out)
 
 
-def contexts(path):
-    """Rows '<who> contexts <clients> <requests/s> <median µs> <p99 µs>' from several rounds,
-    who being nml or pynng, into one table of medians, and the median of the rounds' ratios."""
+def client_rounds(path, word):
+    """Rows '<who> <word> <clients> <requests/s> <median µs> <p99 µs>' (the raw bench's clients,
+    several rounds): per number of clients, in order, each who's (rate, median, p99) list."""
     figures, order = {}, []
     for line in open(path):
         parts = line.split()
-        if len(parts) == 6 and parts[1] == "contexts":
+        if len(parts) == 6 and parts[1] == word:
             who, _, n, rate, median, p99 = parts
             if n not in figures:
-                figures[n] = {"nml": [], "pynng": []}
+                figures[n] = {}
                 order.append(n)
-            figures[n][who].append((float(rate), float(median), float(p99)))
+            figures[n].setdefault(who, []).append((float(rate), float(median), float(p99)))
+    return figures, order
+
+
+def contexts(path):
+    """Rows '<who> contexts ...' (client_rounds), who being nml or pynng, into one table of
+    medians, and the median of the rounds' ratios."""
+    figures, order = client_rounds(path, "contexts")
     rounds = max(len(f["nml"]) for f in figures.values())
     out = [f"*median of {rounds} rounds*", "",
            "| req clients | nml req/s | pynng req/s | nml / pynng | nml median | pynng median "
@@ -192,18 +199,10 @@ def contexts(path):
 
 
 def forward(path):
-    """Rows '<way> clients <n> <requests/s> <median µs> <p99 µs>' from several rounds, way being
-    direct, forwarder or before (the forwarder on an older build), into one table of medians
-    and the median of the rounds' ratios to direct (and of forwarder to before)."""
-    figures, order = {}, []
-    for line in open(path):
-        parts = line.split()
-        if len(parts) == 6 and parts[1] == "clients":
-            way, _, n, rate, median, p99 = parts
-            if n not in figures:
-                figures[n] = {}
-                order.append(n)
-            figures[n].setdefault(way, []).append((float(rate), float(median), float(p99)))
+    """Rows '<way> clients ...' (client_rounds), way being direct, forwarder or before (the
+    forwarder on an older build), into one table of medians and the median of the rounds'
+    ratios to direct (and of forwarder to before)."""
+    figures, order = client_rounds(path, "clients")
     ways = [w for w in ("direct", "forwarder", "before") if any(w in f for f in figures.values())]
     rounds = max(len(f["direct"]) for f in figures.values())
     head = "| req clients | " + " | ".join(f"{w} req/s" for w in ways) + " | forwarder / direct"
