@@ -1514,6 +1514,20 @@ nng_pipe_get_scheme(nng_pipe p, const char **schemep)
 }
 
 nng_err
+nng_pipe_peer_id(nng_pipe p, uint16_t *idp)
+{
+	nng_err   rv;
+	nni_pipe *pipe;
+
+	if ((rv = nni_pipe_find(&pipe, p.id)) != 0) {
+		return (rv);
+	}
+	*idp = nni_pipe_peer(pipe);
+	nni_pipe_rele(pipe);
+	return (NNG_OK);
+}
+
+nng_err
 nng_pipe_peer_cert(nng_pipe p, nng_tls_cert **certp)
 {
 	nng_err   rv;

@@ -785,6 +785,11 @@ NNG_DECL nng_err nng_pipe_get_strdup(nng_pipe, const char *, char **);
 NNG_DECL nng_err nng_pipe_get_strcpy(nng_pipe, const char *, char *, size_t);
 NNG_DECL nng_err nng_pipe_get_strlen(nng_pipe, const char *, size_t *);
 NNG_DECL nng_err nng_pipe_get_scheme(nng_pipe, const char **);
+
+// nng_pipe_peer_id obtains the protocol id (NNI_PROTO) the pipe's peer announced in its
+// handshake. It is known before the pipe is added (in an NNG_PIPE_EV_ADD_PRE callback), so a
+// caller can tell why its protocol will refuse the pipe.
+NNG_DECL nng_err nng_pipe_peer_id(nng_pipe, uint16_t *);
 NNG_DECL nng_err nng_pipe_peer_addr(nng_pipe, nng_sockaddr *);
 NNG_DECL nng_err nng_pipe_self_addr(nng_pipe, nng_sockaddr *);
 NNG_DECL nng_err nng_pipe_peer_cert(nng_pipe, nng_tls_cert **);

@@ -405,6 +405,7 @@ dialer_connect_cb(void *arg)
 	nni_dialer *d   = arg;
 	nni_aio    *aio = &d->d_con_aio;
 	nni_aio    *user_aio;
+	nni_pipe   *p;
 	nng_err     rv;
 
 	nni_mtx_lock(&d->d_mtx);
@@ -412,12 +413,23 @@ dialer_connect_cb(void *arg)
 	d->d_user_aio = NULL;
 	nni_mtx_unlock(&d->d_mtx);
 
+	// nml: a transport's pipe made as the aio stopped comes with the
+	// error (NNG_ESTOPPED); it was never started, so nothing else holds
+	// the reference it came with: close and release it, or it and its
+	// connection stay open for good.
+	p = nni_aio_get_output(aio, 0);
+	nni_aio_set_output(aio, 0, NULL);
+	if ((nni_aio_result(aio) != NNG_OK) && (p != NULL)) {
+		nni_pipe_close(p);
+		nni_pipe_rele(p);
+	}
+
 	switch ((rv = nni_aio_result(aio))) {
 	case NNG_OK:
 #ifdef NNG_ENABLE_STATS
 		nni_stat_inc(&d->st_connect, 1);
 #endif
-		nni_pipe_start(nni_aio_get_output(aio, 0));
+		nni_pipe_start(p);
 		break;
 	case NNG_ECLOSED:   // No further action.
 	case NNG_ECANCELED: // No further action.

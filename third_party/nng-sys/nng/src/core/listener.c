@@ -397,14 +397,26 @@ listener_accept_cb(void *arg)
 {
 	nni_listener *l   = arg;
 	nni_aio      *aio = &l->l_acc_aio;
+	nni_pipe     *p;
 	nng_err       rv;
+
+	// nml: a transport's pipe made as the aio stopped comes with the
+	// error (NNG_ESTOPPED); it was never started, so nothing else holds
+	// the reference it came with: close and release it, or it and its
+	// connection stay open for good.
+	p = nni_aio_get_output(aio, 0);
+	nni_aio_set_output(aio, 0, NULL);
+	if ((nni_aio_result(aio) != NNG_OK) && (p != NULL)) {
+		nni_pipe_close(p);
+		nni_pipe_rele(p);
+	}
 
 	switch ((rv = nni_aio_result(aio))) {
 	case NNG_OK:
 #ifdef NNG_ENABLE_STATS
 		nni_stat_inc(&l->st_accept, 1);
 #endif
-		nni_pipe_start(nni_aio_get_output(aio, 0));
+		nni_pipe_start(p);
 		listener_accept_start(l);
 		break;
 	case NNG_ECONNABORTED: // happens on socket shutdown (normal)

@@ -288,15 +288,17 @@ nni_msgq_tryput(nni_msgq *mq, nni_msg *msg)
 	return (NNG_EAGAIN);
 }
 
-void
+unsigned
 nni_msgq_close(nni_msgq *mq)
 {
 	nni_aio *aio;
+	unsigned freed = 0;
 
 	nni_mtx_lock(&mq->mq_lock);
 	mq->mq_closed = true;
 	// Free the messages orphaned in the queue.
 	while (mq->mq_len > 0) {
+		freed++;
 		nni_msg *msg = mq->mq_msgs[mq->mq_get++];
 		if (mq->mq_get >= mq->mq_alloc) {
 			mq->mq_get = 0;
@@ -313,6 +315,7 @@ nni_msgq_close(nni_msgq *mq)
 	}
 
 	nni_mtx_unlock(&mq->mq_lock);
+	return (freed);
 }
 
 int

@@ -43,7 +43,8 @@ extern int nni_msgq_tryput(nni_msgq *, nni_msg *);
 // nni_msgq_close closes the queue.  After this all operates on the
 // message queue will return NNG_ECLOSED.  Messages inside the queue
 // are freed.  Unlike closing a go channel, this operation is idempotent.
-extern void nni_msgq_close(nni_msgq *);
+// nml: it returns how many messages it freed, for the caller to count.
+extern unsigned nni_msgq_close(nni_msgq *);
 
 // nni_msgq_resize resizes the message queue; messages already in the queue
 // will be preserved as long as there is room.  Messages that are dropped

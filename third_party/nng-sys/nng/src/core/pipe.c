@@ -94,6 +94,21 @@ nni_pipe_find(nni_pipe **pp, uint32_t id)
 	return (p == NULL ? NNG_ENOENT : NNG_OK);
 }
 
+bool
+nni_pipe_id_open(uint32_t id)
+{
+	nni_pipe *p;
+	bool      open;
+
+	// A pipe in the table still has the reference its reaper lets go of
+	// after taking it out of the table, under this lock.
+	nni_mtx_lock(&pipes_lk);
+	p    = nni_id_get(&pipes, id);
+	open = (p != NULL) && !nni_atomic_get_bool(&p->p_closed);
+	nni_mtx_unlock(&pipes_lk);
+	return (open);
+}
+
 void
 nni_pipe_rele(nni_pipe *p)
 {

@@ -46,6 +46,11 @@ extern nng_err nni_pipe_peer_cert(nni_pipe *, nng_tls_cert **);
 // pipe, which must be released by the caller when it is done.
 extern nng_err nni_pipe_find(nni_pipe **, uint32_t);
 
+// nml: nni_pipe_id_open says whether the pipe with this ID exists and is not
+// closed, without a hold (letting go of one may finish the pipe on the
+// caller's thread).
+extern bool nni_pipe_id_open(uint32_t);
+
 // nni_pipe_sock_id returns the socket id for the pipe (used by public API).
 extern uint32_t nni_pipe_sock_id(nni_pipe *);
 

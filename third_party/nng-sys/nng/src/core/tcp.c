@@ -99,21 +99,35 @@ tcp_dial_res_cb(void *arg)
 }
 
 static void
+tcp_dial_discard(nng_stream *conn)
+{
+	nng_stream_close(conn);
+	nng_stream_stop(conn);
+	nng_stream_free(conn);
+}
+
+static void
 tcp_dial_con_cb(void *arg)
 {
 	tcp_dialer *d = arg;
 	nng_aio    *aio;
+	nng_stream *conn;
 	nng_err     rv;
 
 	nni_mtx_lock(&d->mtx);
-	rv = nni_aio_result(&d->conaio);
+	rv   = nni_aio_result(&d->conaio);
+	conn = nni_aio_get_output(&d->conaio, 0);
+	nni_aio_set_output(&d->conaio, 0, NULL);
+	if ((rv != NNG_OK) && (conn != NULL)) {
+		// nml: a connection made as the aio stopped comes with the
+		// error (NNG_ESTOPPED); discard it, or its descriptor leaks
+		tcp_dial_discard(conn);
+		conn = NULL;
+	}
 	if ((d->closed) || ((aio = nni_list_first(&d->conaios)) == NULL)) {
-		if (rv == NNG_OK) {
+		if (conn != NULL) {
 			// Make sure we discard the underlying connection.
-			nng_stream_close(nni_aio_get_output(&d->conaio, 0));
-			nng_stream_stop(nni_aio_get_output(&d->conaio, 0));
-			nng_stream_free(nni_aio_get_output(&d->conaio, 0));
-			nni_aio_set_output(&d->conaio, 0, NULL);
+			tcp_dial_discard(conn);
 		}
 		nni_mtx_unlock(&d->mtx);
 		return;
@@ -122,7 +136,7 @@ tcp_dial_con_cb(void *arg)
 	if (rv != NNG_OK) {
 		nni_aio_finish_error(aio, rv);
 	} else {
-		nni_aio_set_output(aio, 0, nni_aio_get_output(&d->conaio, 0));
+		nni_aio_set_output(aio, 0, conn);
 		nni_aio_finish(aio, 0, 0);
 	}
 

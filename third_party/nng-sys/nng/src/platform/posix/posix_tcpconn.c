@@ -484,12 +484,21 @@ nni_posix_tcp_start(
 	}
 
 	struct sockaddr_storage ss;
-	socklen_t               len = sizeof(ss);
+	socklen_t               len;
 
 	// Get this info now so we can avoid system calls later.
-	(void) getpeername(fd, (void *) &ss, &len);
-	nni_posix_sockaddr2nn(&c->peer, &ss, len);
+	// nml: a peer that has already reset the connection has no name
+	// (getpeername fails); its address stays unspecified (the
+	// connection is zeroed) instead of being read from the stack.
+	memset(&ss, 0, sizeof(ss));
+	len = sizeof(ss);
+	if (getpeername(fd, (void *) &ss, &len) == 0) {
+		nni_posix_sockaddr2nn(&c->peer, &ss, len);
+	}
 
-	(void) getsockname(fd, (void *) &ss, &len);
-	nni_posix_sockaddr2nn(&c->self, &ss, len);
+	memset(&ss, 0, sizeof(ss));
+	len = sizeof(ss);
+	if (getsockname(fd, (void *) &ss, &len) == 0) {
+		nni_posix_sockaddr2nn(&c->self, &ss, len);
+	}
 }

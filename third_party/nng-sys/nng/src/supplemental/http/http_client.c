@@ -50,13 +50,20 @@ http_dial_cb(void *arg)
 	nni_http_conn   *conn;
 
 	nni_mtx_lock(&c->mtx);
-	rv = nni_aio_result(&c->aio);
+	rv     = nni_aio_result(&c->aio);
+	stream = nni_aio_get_output(&c->aio, 0);
+	nni_aio_set_output(&c->aio, 0, NULL);
+	if ((rv != NNG_OK) && (stream != NULL)) {
+		// nml: a connection made as the aio stopped comes with the
+		// error (NNG_ESTOPPED); free it, or its descriptor leaks
+		nng_stream_free(stream);
+		stream = NULL;
+	}
 
 	if ((aio = nni_list_first(&c->aios)) == NULL) {
 		// User abandoned request, and no residuals left.
 		nni_mtx_unlock(&c->mtx);
-		if (rv == NNG_OK) {
-			stream = nni_aio_get_output(&c->aio, 0);
+		if (stream != NULL) {
 			nng_stream_free(stream);
 		}
 		return;
@@ -71,7 +78,6 @@ http_dial_cb(void *arg)
 	}
 
 	nni_aio_list_remove(aio);
-	stream = nni_aio_get_output(&c->aio, 0);
 	NNI_ASSERT(stream != NULL);
 
 	rv = nni_http_init(&conn, stream, true);

@@ -247,6 +247,15 @@ http_sc_reap(void *arg)
 	nni_aio_stop(&sc->txdataio);
 	nni_aio_stop(&sc->cbaio);
 
+	// nml: a handler that finishes cbaio after the connection closed it
+	// is not called back (NNG skips the callback of a stopped aio that
+	// was never started), so the reference taken for the handler is
+	// dropped here, or the handler is never freed.
+	if (sc->release != NULL) {
+		nni_http_handler_fini(sc->release);
+		sc->release = NULL;
+	}
+
 	if (sc->conn != NULL) {
 		nni_http_conn_fini(sc->conn);
 	}
@@ -762,7 +771,14 @@ http_server_acccb(void *arg)
 	nng_err          rv;
 
 	nni_mtx_lock(&s->mtx);
+	stream = nni_aio_get_output(aio, 0);
+	nni_aio_set_output(aio, 0, NULL);
 	if ((rv = nni_aio_result(aio)) != NNG_OK) {
+		// nml: a connection made as the aio stopped comes with the
+		// error (NNG_ESTOPPED); free it, or its descriptor leaks
+		if (stream != NULL) {
+			nng_stream_free(stream);
+		}
 		if (!s->closed) {
 			// try again?
 			nng_stream_listener_accept(s->listener, aio);
@@ -770,7 +786,6 @@ http_server_acccb(void *arg)
 		nni_mtx_unlock(&s->mtx);
 		return;
 	}
-	stream = nni_aio_get_output(aio, 0);
 	if (s->closed) {
 		// If we're closing, then reject this one.
 		nng_stream_free(stream);

@@ -117,14 +117,20 @@ tls_stream_conn_cb(void *arg)
 	nng_err             rv;
 	const nng_sockaddr *sa;
 
+	bio = nni_aio_get_output(&ts->conn_aio, 0);
+	nni_aio_set_output(&ts->conn_aio, 0, NULL);
 	if ((rv = nni_aio_result(&ts->conn_aio)) != NNG_OK) {
+		// nml: a connection made as the aio stopped comes with the
+		// error (NNG_ESTOPPED); free it, or its descriptor leaks
+		if (bio != NULL) {
+			nng_stream_free(bio);
+		}
 		nni_aio_finish_error(ts->user_aio, rv);
 		nni_tls_stream_free(ts);
 		return;
 	}
 
-	bio = nni_aio_get_output(&ts->conn_aio, 0);
-	sa  = nng_stream_peer_addr(bio);
+	sa = nng_stream_peer_addr(bio);
 
 	if ((rv = nni_tls_start(&ts->conn, &tls_stream_bio, bio, sa)) != 0) {
 		// NB: if this fails, it *will* have set the bio either way.

@@ -1082,7 +1082,12 @@ ws_read_frame_cb(nni_ws *ws, ws_frame *frame)
 		ws->peer_closed = true;
 		if (!ws->closed) {
 			ws_close(ws, WS_CLOSE_NORMAL_CLOSE);
-		} else {
+		} else if (ws->wclose) {
+			// nml: only while our close waits for the peer's; once
+			// it has finished (its 100 ms ran out, or the write
+			// failed), a second finish dispatched its task again,
+			// and NNG aborted the process when the first was still
+			// queued ("appending node already on a list").
 			ws->wclose = false;
 			nni_aio_finish(&ws->closeaio, 0, 0);
 		}
@@ -1672,12 +1677,27 @@ nni_ws_test_stream_alloc(nng_stream **sp, nng_stream *transport)
 }
 #endif
 
+// nml: the listener's memory goes with its http handler's last reference.
+// The http server calls the handler (ws_handler, with the listener) after
+// taking a reference on it and dropping the server's lock, so a connection's
+// request can reach ws_handler after the listener was stopped and freed: the
+// listener's lock was then a freed one ("panic: pthread_mutex_unlock: Invalid
+// argument"). Kept until then, ws_handler finds it closed and answers 503.
+static void
+ws_listener_release(void *arg)
+{
+	nni_ws_listener *l = arg;
+
+	nni_cv_fini(&l->cv);
+	nni_mtx_fini(&l->mtx);
+	NNI_FREE_STRUCT(l);
+}
+
 static void
 ws_listener_stop(void *arg)
 {
-	nni_ws_listener  *l = arg;
-	nni_http_handler *h;
-	nni_http_server  *s;
+	nni_ws_listener *l = arg;
+	nni_http_server *s;
 
 	ws_listener_close(l);
 
@@ -1691,15 +1711,10 @@ ws_listener_stop(void *arg)
 #endif
 		nni_cv_wait(&l->cv);
 	}
-	h          = l->handler;
-	s          = l->server;
-	l->handler = NULL;
-	l->server  = NULL;
+	s         = l->server;
+	l->server = NULL;
 	nni_mtx_unlock(&l->mtx);
 
-	if (h != NULL) {
-		nni_http_handler_fini(h);
-	}
 	if (s != NULL) {
 		nni_http_server_fini(s);
 	}
@@ -1708,13 +1723,12 @@ ws_listener_stop(void *arg)
 static void
 ws_listener_free(void *arg)
 {
-	nni_ws_listener *l = arg;
-	ws_header       *hdr;
+	nni_ws_listener  *l = arg;
+	nni_http_handler *h;
+	ws_header        *hdr;
 
 	ws_listener_stop(l);
 
-	nni_cv_fini(&l->cv);
-	nni_mtx_fini(&l->mtx);
 	nni_strfree(l->proto);
 	while ((hdr = nni_list_first(&l->headers)) != NULL) {
 		nni_list_remove(&l->headers, hdr);
@@ -1725,7 +1739,14 @@ ws_listener_free(void *arg)
 	if (l->url) {
 		nng_url_free(l->url);
 	}
-	NNI_FREE_STRUCT(l);
+	if ((h = l->handler) != NULL) {
+		// nml: frees the listener, now or when the last request
+		// under way lets the handler go (ws_listener_release)
+		l->handler = NULL;
+		nni_http_handler_fini(h);
+		return;
+	}
+	ws_listener_release(l);
 }
 
 static void
@@ -2436,7 +2457,7 @@ nni_ws_listener_alloc(nng_stream_listener **wslp, const nng_url *url)
 	}
 
 	nni_http_handler_set_host(l->handler, host);
-	nni_http_handler_set_data(l->handler, l, 0);
+	nni_http_handler_set_data(l->handler, l, ws_listener_release);
 
 	if ((rv = nni_http_server_init(&l->server, url)) != 0) {
 		ws_listener_free(l);
@@ -2474,6 +2495,14 @@ ws_conn_cb(void *arg)
 
 	d = ws->dialer;
 	if ((rv = nni_aio_result(&ws->connaio)) != NNG_OK) {
+		nni_http_conn *conn = nni_aio_get_output(&ws->connaio, 0);
+		nni_aio_set_output(&ws->connaio, 0, NULL);
+		if (conn != NULL) {
+			// nml: a connection made as the aio stopped comes
+			// with the error (NNG_ESTOPPED); free it, or its
+			// descriptor leaks
+			nni_http_conn_fini(conn);
+		}
 		nni_mtx_lock(&ws->mtx);
 		if ((uaio = ws->useraio) != NULL) {
 			ws->useraio = NULL;
@@ -3094,11 +3123,13 @@ ws_str_recv(void *arg, nng_aio *aio)
 		ws_read_finish(ws);
 	}
 	ws_start_read(ws);
-	if (ws->closed && nni_list_empty(&ws->rxq)) {
+	if (ws->closed) {
 		// nml: the connection ended (a read failed) while nobody was
 		// receiving, so ws_close failed no receive; ws_start_read
-		// starts no read on a closed connection, and this receive
-		// would wait for good, its pipe kept and never dialed again.
+		// starts no read on a closed connection, and a receive that
+		// ws_read_finish left waiting (nothing queued, or only part of
+		// a message) would wait for good, its pipe kept and never
+		// dialed again.
 		while ((aio = nni_list_first(&ws->recvq)) != NULL) {
 			nni_aio_list_remove(aio);
 			nni_aio_finish_error(aio, NNG_ECLOSED);

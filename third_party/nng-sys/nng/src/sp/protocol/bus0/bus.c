@@ -94,6 +94,7 @@ bus0_sock_init(void *arg, nni_sock *ns)
 		.si_desc = "messages dropped for a full receive queue",
 		.si_type = NNG_STAT_COUNTER,
 		.si_unit = NNG_UNIT_MESSAGES,
+		.si_atomic = true, // nml: counted from pipe callbacks, locked or not
 	};
 	nni_stat_init(&s->stat_tx_discard, &tx_discard_info);
 	nni_stat_init(&s->stat_rx_discard, &rx_discard_info);

@@ -220,6 +220,7 @@ sub0_sock_init(void *arg, nni_sock *ns)
 		.si_desc = "matching messages dropped for a full receive queue",
 		.si_type = NNG_STAT_COUNTER,
 		.si_unit = NNG_UNIT_MESSAGES,
+		.si_atomic = true, // nml: counted from pipe callbacks, locked or not
 	};
 	nni_stat_init(&sock->stat_rx_discard, &rx_discard_info);
 	nni_sock_add_stat(ns, &sock->stat_rx_discard);

@@ -64,6 +64,7 @@ xsub0_sock_init(void *arg, nni_sock *sock)
 		.si_desc = "messages dropped for a full receive queue",
 		.si_type = NNG_STAT_COUNTER,
 		.si_unit = NNG_UNIT_MESSAGES,
+		.si_atomic = true, // nml: counted from pipe callbacks, locked or not
 	};
 	nni_stat_init(&s->stat_rx_discard, &rx_discard_info);
 	nni_sock_add_stat(sock, &s->stat_rx_discard);

@@ -18,6 +18,7 @@
 #include "../../../core/pipe.h"
 #include "../../../core/pollable.h"
 #include "../../../core/protocol.h"
+#include "../../../core/socket.h"
 
 // Response protocol.  The REP protocol is the "reply" side of a
 // request-reply pair.  This is useful for building RPC servers, for
@@ -58,7 +59,24 @@ struct rep0_sock {
 	rep0_ctx       ctx;
 	nni_pollable   readable;
 	nni_pollable   writable;
+#ifdef NNG_ENABLE_STATS
+	nni_stat_item stat_tx_discard; // nml: replies whose requester was gone
+	nni_stat_item stat_rx_discard; // nml: requests no one will answer
+#endif
 };
+
+// nml: counts a dropped reply (tx) or request (rx). Atomic: a pipe's
+// callbacks run with or without the socket's lock.
+static void
+rep0_count_drop(rep0_sock *s, bool tx)
+{
+#ifdef NNG_ENABLE_STATS
+	nni_stat_inc(tx ? &s->stat_tx_discard : &s->stat_rx_discard, 1);
+#else
+	NNI_ARG_UNUSED(s);
+	NNI_ARG_UNUSED(tx);
+#endif
+}
 
 // rep0_pipe is our per-pipe protocol private structure.
 struct rep0_pipe {
@@ -179,7 +197,8 @@ rep0_ctx_send(void *arg, nni_aio *aio)
 	if ((p = nni_id_get(&s->pipes, p_id)) == NULL) {
 		// Pipe is gone.  Make this look like a good send to avoid
 		// disrupting the state machine.  We don't care if the peer
-		// lost interest in our reply.
+		// lost interest in our reply.  (nml: counted.)
+		rep0_count_drop(s, true);
 		nni_mtx_unlock(&s->lk);
 		nni_aio_set_msg(aio, NULL);
 		nni_aio_finish(aio, 0, nni_msg_len(msg));
@@ -226,7 +245,30 @@ rep0_sock_init(void *arg, nni_sock *sock)
 {
 	rep0_sock *s = arg;
 
+#ifdef NNG_ENABLE_STATS
+	static const nni_stat_info tx_discard_info = {
+		.si_name   = "tx_discard",
+		.si_desc   = "replies dropped: requester gone, or its "
+		             "connection broke while the reply was written",
+		.si_type   = NNG_STAT_COUNTER,
+		.si_unit   = NNG_UNIT_MESSAGES,
+		.si_atomic = true,
+	};
+	static const nni_stat_info rx_discard_info = {
+		.si_name   = "rx_discard",
+		.si_desc   = "requests dropped: over the hop limit (ttl), no "
+		             "memory, or their connection closed before a recv",
+		.si_type   = NNG_STAT_COUNTER,
+		.si_unit   = NNG_UNIT_MESSAGES,
+		.si_atomic = true,
+	};
+	nni_stat_init(&s->stat_tx_discard, &tx_discard_info);
+	nni_stat_init(&s->stat_rx_discard, &rx_discard_info);
+	nni_sock_add_stat(sock, &s->stat_tx_discard);
+	nni_sock_add_stat(sock, &s->stat_rx_discard);
+#else
 	NNI_ARG_UNUSED(sock);
+#endif
 
 	nni_mtx_init(&s->lk);
 	nni_id_map_init(&s->pipes, 0, 0, false);
@@ -273,6 +315,8 @@ rep0_pipe_fini(void *arg)
 	nng_msg   *msg;
 
 	if ((msg = nni_aio_get_msg(&p->aio_recv)) != NULL) {
+		// nml: a request no recv took before its pipe closed.
+		rep0_count_drop(p->rep, false);
 		nni_aio_set_msg(&p->aio_recv, NULL);
 		nni_msg_free(msg);
 	}
@@ -352,6 +396,7 @@ rep0_pipe_close(void *arg)
 		nni_aio_set_msg(aio, NULL);
 		nni_aio_finish(aio, 0, nni_msg_len(msg));
 		nni_msg_free(msg);
+		rep0_count_drop(s, true); // nml
 	}
 	if (p->id == s->ctx.pipe_id) {
 		// We "can" send.  (Well, not really, but we will happily
@@ -373,6 +418,8 @@ rep0_pipe_send_cb(void *arg)
 	size_t     len;
 
 	if (nni_aio_result(&p->aio_send) != NNG_OK) {
+		// nml: the connection broke under the reply: counted.
+		rep0_count_drop(s, true);
 		nni_msg_free(nni_aio_get_msg(&p->aio_send));
 		nni_aio_set_msg(&p->aio_send, NULL);
 		nni_pipe_close(p->pipe);
@@ -531,6 +578,7 @@ rep0_pipe_recv_cb(void *arg)
 
 	if (p->closed) {
 		// If we are closed, then we can't return data.
+		rep0_count_drop(s, false); // nml
 		nni_aio_set_msg(&p->aio_recv, NULL);
 		nni_mtx_unlock(&s->lk);
 		nni_msg_free(msg);
@@ -567,6 +615,7 @@ rep0_pipe_recv_cb(void *arg)
 	return;
 
 drop:
+	rep0_count_drop(s, false); // nml: over the hop limit, or no memory
 	nni_msg_free(msg);
 	nni_aio_set_msg(&p->aio_recv, NULL);
 	nni_pipe_recv(p->pipe, &p->aio_recv);

@@ -45,7 +45,25 @@ struct xrep0_sock {
 	nni_atomic_int ttl;
 	nni_id_map     pipes;
 	nni_aio        aio_getq;
+#ifdef NNG_ENABLE_STATS
+	nni_stat_item stat_tx_discard; // nml: replies no requester took
+	nni_stat_item stat_rx_discard; // nml: requests over the hop limit
+#endif
 };
+
+// nml: counts `n` dropped replies (tx) or requests (rx). Atomic: the
+// socket's and its pipes' callbacks run on threads of their own.
+static void
+xrep0_count_drops(xrep0_sock *s, bool tx, unsigned n)
+{
+#ifdef NNG_ENABLE_STATS
+	nni_stat_inc(tx ? &s->stat_tx_discard : &s->stat_rx_discard, n);
+#else
+	NNI_ARG_UNUSED(s);
+	NNI_ARG_UNUSED(tx);
+	NNI_ARG_UNUSED(n);
+#endif
+}
 
 // xrep0_pipe is our per-pipe protocol private structure.
 struct xrep0_pipe {
@@ -73,6 +91,28 @@ xrep0_sock_init(void *arg, nni_sock *sock)
 {
 	xrep0_sock *s = arg;
 
+#ifdef NNG_ENABLE_STATS
+	static const nni_stat_info tx_discard_info = {
+		.si_name   = "tx_discard",
+		.si_desc   = "replies dropped: no route back, requester gone, "
+		             "its queue full (64) or its connection broken",
+		.si_type   = NNG_STAT_COUNTER,
+		.si_unit   = NNG_UNIT_MESSAGES,
+		.si_atomic = true,
+	};
+	static const nni_stat_info rx_discard_info = {
+		.si_name   = "rx_discard",
+		.si_desc   = "requests dropped: over the hop limit (ttl), or "
+		             "no memory",
+		.si_type   = NNG_STAT_COUNTER,
+		.si_unit   = NNG_UNIT_MESSAGES,
+		.si_atomic = true,
+	};
+	nni_stat_init(&s->stat_tx_discard, &tx_discard_info);
+	nni_stat_init(&s->stat_rx_discard, &rx_discard_info);
+	nni_sock_add_stat(sock, &s->stat_tx_discard);
+	nni_sock_add_stat(sock, &s->stat_rx_discard);
+#endif
 	nni_mtx_init(&s->lk);
 	nni_aio_init(&s->aio_getq, xrep0_sock_getq_cb, s);
 	nni_atomic_init(&s->ttl);
@@ -193,7 +233,8 @@ xrep0_pipe_close(void *arg)
 	nni_aio_close(&p->aio_send);
 	nni_aio_close(&p->aio_recv);
 	nni_aio_close(&p->aio_putq);
-	nni_msgq_close(p->sendq);
+	// nml: the replies still queued for this requester are lost: counted.
+	xrep0_count_drops(s, true, nni_msgq_close(p->sendq));
 
 	nni_mtx_lock(&s->lk);
 	nni_id_remove(&s->pipes, nni_pipe_id(p->pipe));
@@ -225,6 +266,7 @@ xrep0_sock_getq_cb(void *arg)
 	// We yank the outgoing pipe id from the header
 	if (nni_msg_header_len(msg) < 4) {
 		nni_msg_free(msg);
+		xrep0_count_drops(s, true, 1); // nml
 
 		// Look for another message on the upper write queue.
 		nni_msgq_aio_get(uwq, &s->aio_getq);
@@ -240,6 +282,7 @@ xrep0_sock_getq_cb(void *arg)
 	if (((p = nni_id_get(&s->pipes, id)) == NULL) ||
 	    (nni_msgq_tryput(p->sendq, msg) != 0)) {
 		nni_msg_free(msg);
+		xrep0_count_drops(s, true, 1); // nml
 	}
 	nni_mtx_unlock(&s->lk);
 
@@ -269,6 +312,8 @@ xrep0_pipe_send_cb(void *arg)
 	xrep0_pipe *p = arg;
 
 	if (nni_aio_result(&p->aio_send) != NNG_OK) {
+		// nml: the connection broke under the reply: counted.
+		xrep0_count_drops(p->rep, true, 1);
 		nni_msg_free(nni_aio_get_msg(&p->aio_send));
 		nni_aio_set_msg(&p->aio_send, NULL);
 		nni_pipe_close(p->pipe);
@@ -340,6 +385,7 @@ xrep0_pipe_recv_cb(void *arg)
 	return;
 
 drop:
+	xrep0_count_drops(s, false, 1); // nml: over the hop limit, or no memory
 	nni_msg_free(msg);
 	nni_pipe_recv(p->pipe, &p->aio_recv);
 }

@@ -32,24 +32,49 @@
 typedef struct xreq0_pipe xreq0_pipe;
 typedef struct xreq0_sock xreq0_sock;
 typedef struct xreq0_sent xreq0_sent;
+typedef struct xreq0_client xreq0_client;
 
 // nml: a request this socket sent, and the pipe it went on. A reply is taken
 // only from a pipe its request went to, as req0 does (patch 0024): a raw req
 // in a device passed on any reply whose backtrace named a client, so a worker
 // behind a forwarder could answer the requests other workers had.
 struct xreq0_sent {
-	nni_list_node order; // in the socket's list, oldest first
-	xreq0_sent   *same;  // the next with the same key
-	uint64_t      key;
-	uint32_t      pipe;
-	size_t        len;
-	uint8_t       header[]; // the backtrace, as sent
+	nni_list_node  order;  // in the socket's list, oldest first
+	nni_list_node  mine;   // in its client's list, oldest first
+	xreq0_sent    *same;   // the next with the same key
+	xreq0_client  *client; // whose request it is
+	uint64_t       key;
+	uint32_t       pipe;
+	size_t         len;
+	uint8_t        header[]; // the backtrace, as sent
 };
 
-// How many requests are remembered; past this the oldest is forgotten (its
-// reply, if one comes, is refused and counted). About 80 bytes each: 5 MiB at
-// most. (8192 was met by nine clients of 1024 requests in flight each.)
+// nml: the requests that came from one client: the connection the backtrace's
+// first word names, which the raw rep in front of this socket put there (a
+// client behind another forwarder shares that forwarder's connection).
+struct xreq0_client {
+	uint32_t      id;   // the backtrace's first word
+	uint32_t      held; // how many of its requests are remembered
+	size_t        rank; // its place in the socket's heap, unless gone
+	bool          gone; // its connection closed: its replies go nowhere
+	nni_list_node node; // in the socket's list of gone clients
+	nni_list      sent; // its xreq0_sent, oldest first
+};
+
+// How many requests are remembered; past this one is forgotten (its reply, if
+// one comes, is refused and counted): the oldest of a client whose connection
+// has closed, whose reply could go nowhere, else the oldest of the client
+// holding the most, so that a client sending more than its share forgets its
+// own. About 100 to 200 bytes each (the backtrace, up to 64, and the id map's
+// share): 6.5 to 13 MiB at most. (8192 was met by nine clients of 1024
+// requests in flight each.)
 #define XREQ0_SENT_MAX 65536
+
+// Which clients' connections have closed is looked up (in NNG's table of
+// pipes) when room must be made and none is known, at most once every this
+// many requests forgotten: a client that opens a connection per request
+// would otherwise outnumber, and so push out, one that holds many.
+#define XREQ0_SWEEP_EVERY 256
 
 // An xreq0_sock is our per-socket protocol private structure.
 struct xreq0_sock {
@@ -60,6 +85,12 @@ struct xreq0_sock {
 	nni_id_map     sent;   // key -> the newest xreq0_sent with it
 	nni_list       order;  // every xreq0_sent, oldest first
 	uint32_t       n_sent; // how many
+	nni_id_map     clients;  // client id + 1 -> its xreq0_client
+	xreq0_client **heap;     // the clients, the one holding most first
+	size_t         n_heap;   // how many clients
+	size_t         heap_cap; // room in heap
+	nni_list       gone;     // clients whose connection closed
+	uint32_t       forgotten; // requests forgotten for room since a sweep
 	uint64_t       secret; // mixed into keys: peers cannot pick colliding ones
 #ifdef NNG_ENABLE_STATS
 	nni_stat_item stat_rx_discard; // replies refused
@@ -94,6 +125,7 @@ xreq0_sock_init(void *arg, nni_sock *sock)
 		           "to, a second one, or for a request long forgotten",
 		.si_type = NNG_STAT_COUNTER,
 		.si_unit = NNG_UNIT_MESSAGES,
+		.si_atomic = true, // nml: counted from pipe callbacks, locked or not
 	};
 	nni_stat_init(&s->stat_rx_discard, &rx_discard_info);
 	nni_sock_add_stat(sock, &s->stat_rx_discard);
@@ -104,6 +136,12 @@ xreq0_sock_init(void *arg, nni_sock *sock)
 	s->urq = nni_sock_recvq(sock);
 	nni_mtx_init(&s->mtx);
 	nni_id_map_init(&s->sent, 0, 0, false);
+	nni_id_map_init(&s->clients, 0, 0, false);
+	s->heap     = NULL;
+	s->n_heap   = 0;
+	s->heap_cap = 0;
+	NNI_LIST_INIT(&s->gone, xreq0_client, node);
+	s->forgotten = XREQ0_SWEEP_EVERY; // the first time room is needed
 	NNI_LIST_INIT(&s->order, xreq0_sent, order);
 	s->n_sent = 0;
 	s->secret = ((uint64_t) nni_random() << 32) | nni_random();
@@ -150,6 +188,170 @@ xreq0_sent_free(xreq0_sent *e)
 	nni_free(e, sizeof(*e) + e->len);
 }
 
+// The clients form a binary max-heap on how many requests each holds, so
+// that the one holding most is found at once when room must be made.
+static void
+xreq0_heap_place(xreq0_sock *s, size_t at, xreq0_client *c)
+{
+	s->heap[at] = c;
+	c->rank     = at;
+}
+
+static void
+xreq0_heap_up(xreq0_sock *s, size_t at)
+{
+	xreq0_client *c = s->heap[at];
+	while (at > 0 && s->heap[(at - 1) / 2]->held < c->held) {
+		xreq0_heap_place(s, at, s->heap[(at - 1) / 2]);
+		at = (at - 1) / 2;
+	}
+	xreq0_heap_place(s, at, c);
+}
+
+static void
+xreq0_heap_down(xreq0_sock *s, size_t at)
+{
+	xreq0_client *c = s->heap[at];
+	for (;;) {
+		size_t child = 2 * at + 1;
+		if (child >= s->n_heap) {
+			break;
+		}
+		if (child + 1 < s->n_heap &&
+		    s->heap[child + 1]->held > s->heap[child]->held) {
+			child++;
+		}
+		if (s->heap[child]->held <= c->held) {
+			break;
+		}
+		xreq0_heap_place(s, at, s->heap[child]);
+		at = child;
+	}
+	xreq0_heap_place(s, at, c);
+}
+
+// The client named by this backtrace, added (holding none) if new; NULL if
+// memory runs out.
+static xreq0_client *
+xreq0_client_get(xreq0_sock *s, const uint8_t *header, size_t len)
+{
+	uint32_t      id = 0;
+	xreq0_client *c;
+
+	if (len >= 4) {
+		NNI_GET32(header, id);
+	}
+	if ((c = nni_id_get(&s->clients, (uint64_t) id + 1)) != NULL) {
+		return (c);
+	}
+	if (s->n_heap == s->heap_cap) {
+		size_t         cap  = s->heap_cap == 0 ? 16 : s->heap_cap * 2;
+		xreq0_client **heap = nni_alloc(cap * sizeof(*heap));
+		if (heap == NULL) {
+			return (NULL);
+		}
+		if (s->n_heap > 0) {
+			memcpy(heap, s->heap, s->n_heap * sizeof(*heap));
+		}
+		if (s->heap != NULL) {
+			nni_free(s->heap, s->heap_cap * sizeof(*heap));
+		}
+		s->heap     = heap;
+		s->heap_cap = cap;
+	}
+	if ((c = NNI_ALLOC_STRUCT(c)) == NULL) {
+		return (NULL);
+	}
+	if (nni_id_set(&s->clients, (uint64_t) id + 1, c) != NNG_OK) {
+		NNI_FREE_STRUCT(c);
+		return (NULL);
+	}
+	c->id   = id;
+	c->held = 0;
+	c->gone = false;
+	NNI_LIST_NODE_INIT(&c->node);
+	NNI_LIST_INIT(&c->sent, xreq0_sent, mine);
+	xreq0_heap_place(s, s->n_heap++, c); // holding none: a leaf is right
+	return (c);
+}
+
+// Takes c out of the heap.
+static void
+xreq0_heap_remove(xreq0_sock *s, xreq0_client *c)
+{
+	size_t at = c->rank;
+
+	s->n_heap--;
+	if (at < s->n_heap) { // the last one fills the hole, then finds its place
+		xreq0_client *moved = s->heap[s->n_heap];
+		xreq0_heap_place(s, at, moved);
+		xreq0_heap_up(s, at);
+		if (moved->rank == at) {
+			xreq0_heap_down(s, at);
+		}
+	}
+}
+
+// Drops a client that holds no request any more.
+static void
+xreq0_client_drop(xreq0_sock *s, xreq0_client *c)
+{
+	nni_id_remove(&s->clients, (uint64_t) c->id + 1); // allocates nothing
+	if (c->gone) {
+		nni_list_remove(&s->gone, c);
+	} else {
+		xreq0_heap_remove(s, c);
+	}
+	NNI_FREE_STRUCT(c);
+}
+
+// When room must be made soon and no gone client is known, finds the clients
+// whose connections have closed and moves them from the heap to the gone
+// list, whose requests are forgotten first.
+static void
+xreq0_sweep(xreq0_sock *s)
+{
+	uint32_t *ids;
+	size_t    n, i;
+
+	nni_mtx_lock(&s->mtx);
+	if (s->n_sent < XREQ0_SENT_MAX || !nni_list_empty(&s->gone) ||
+	    s->forgotten < XREQ0_SWEEP_EVERY || s->n_heap == 0) {
+		nni_mtx_unlock(&s->mtx);
+		return;
+	}
+	s->forgotten = 0;
+	n            = s->n_heap;
+	if ((ids = nni_alloc(n * sizeof(*ids))) == NULL) {
+		nni_mtx_unlock(&s->mtx);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		ids[i] = s->heap[i]->id;
+	}
+	nni_mtx_unlock(&s->mtx);
+
+	for (i = 0; i < n; i++) {
+		if (nni_pipe_id_open(ids[i])) { // the raw rep's, in front
+			ids[i] = 0; // pipe ids are never 0
+		}
+	}
+
+	nni_mtx_lock(&s->mtx);
+	for (i = 0; i < n; i++) {
+		xreq0_client *c;
+		if (ids[i] != 0 &&
+		    (c = nni_id_get(&s->clients, (uint64_t) ids[i] + 1)) != NULL &&
+		    !c->gone) {
+			xreq0_heap_remove(s, c);
+			c->gone = true;
+			nni_list_append(&s->gone, c);
+		}
+	}
+	nni_mtx_unlock(&s->mtx);
+	nni_free(ids, n * sizeof(*ids));
+}
+
 // Takes e off its key's chain and the socket's list, and frees it.
 static void
 xreq0_forget(xreq0_sock *s, xreq0_sent *e)
@@ -182,6 +384,12 @@ xreq0_forget(xreq0_sock *s, xreq0_sent *e)
 	}
 	nni_list_remove(&s->order, e);
 	s->n_sent--;
+	nni_list_remove(&e->client->sent, e);
+	if (--e->client->held == 0) {
+		xreq0_client_drop(s, e->client);
+	} else if (!e->client->gone) {
+		xreq0_heap_down(s, e->client->rank);
+	}
 	xreq0_sent_free(e);
 }
 
@@ -201,24 +409,48 @@ xreq0_remember(xreq0_sock *s, nni_msg *msg, uint32_t pipe)
 	e->pipe = pipe;
 	e->key  = xreq0_key(s, e->header, len);
 	NNI_LIST_NODE_INIT(&e->order);
+	NNI_LIST_NODE_INIT(&e->mine);
+	xreq0_sweep(s);
 	nni_mtx_lock(&s->mtx);
 	if ((had = xreq0_find(s, e->key, e->header, len, pipe)) != NULL) {
 		nni_list_remove(&s->order, had);
 		nni_list_append(&s->order, had);
+		nni_list_remove(&had->client->sent, had);
+		nni_list_append(&had->client->sent, had);
+		nni_mtx_unlock(&s->mtx);
+		xreq0_sent_free(e);
+		return;
+	}
+	if ((e->client = xreq0_client_get(s, e->header, len)) == NULL) {
 		nni_mtx_unlock(&s->mtx);
 		xreq0_sent_free(e);
 		return;
 	}
 	e->same = nni_id_get(&s->sent, e->key);
 	if (nni_id_set(&s->sent, e->key, e) != 0) {
+		if (e->client->held == 0) {
+			xreq0_client_drop(s, e->client);
+		}
 		nni_mtx_unlock(&s->mtx);
 		xreq0_sent_free(e);
 		return;
 	}
 	nni_list_append(&s->order, e);
 	s->n_sent++;
+	nni_list_append(&e->client->sent, e);
+	e->client->held++;
+	if (!e->client->gone) {
+		xreq0_heap_up(s, e->client->rank);
+	}
 	if (s->n_sent > XREQ0_SENT_MAX) {
-		xreq0_forget(s, nni_list_first(&s->order));
+		// A gone client's oldest, else the oldest of the client holding
+		// most (the sender, when it floods).
+		xreq0_client *c = nni_list_first(&s->gone);
+		if (c == NULL) {
+			c = s->heap[0];
+		}
+		xreq0_forget(s, nni_list_first(&c->sent));
+		s->forgotten++;
 	}
 	nni_mtx_unlock(&s->mtx);
 }
@@ -283,9 +515,12 @@ xreq0_sock_fini(void *arg)
 	xreq0_sent *e;
 
 	while ((e = nni_list_first(&s->order)) != NULL) {
-		nni_list_remove(&s->order, e);
-		xreq0_sent_free(e);
+		xreq0_forget(s, e);
 	}
+	if (s->heap != NULL) {
+		nni_free(s->heap, s->heap_cap * sizeof(*s->heap));
+	}
+	nni_id_map_fini(&s->clients);
 	nni_id_map_fini(&s->sent);
 	nni_mtx_fini(&s->mtx);
 }
@@ -299,6 +534,9 @@ xreq0_pipe_stop(void *arg)
 	nni_aio_stop(&p->aio_putq);
 	nni_aio_stop(&p->aio_recv);
 	nni_aio_stop(&p->aio_send);
+	// nml: after the callbacks are done, none of which can then record a
+	// request sent on this pipe.
+	xreq0_forget_pipe(p->req, nni_pipe_id(p->pipe));
 }
 
 static void
@@ -354,7 +592,6 @@ xreq0_pipe_close(void *arg)
 	nni_aio_close(&p->aio_putq);
 	nni_aio_close(&p->aio_recv);
 	nni_aio_close(&p->aio_send);
-	xreq0_forget_pipe(p->req, nni_pipe_id(p->pipe));
 }
 
 // For raw mode we can just let the pipes "contend" via get queue to get a

@@ -238,12 +238,14 @@ resp0_sock_init(void *arg, nni_sock *nsock)
 		.si_desc = "answers dropped: their surveyor was gone",
 		.si_type = NNG_STAT_COUNTER,
 		.si_unit = NNG_UNIT_MESSAGES,
+		.si_atomic = true, // nml: counted from pipe callbacks, locked or not
 	};
 	static const nni_stat_info rx_discard_info = {
 		.si_name = "rx_discard",
 		.si_desc = "surveys dropped: over the hop limit (ttl), or no memory",
 		.si_type = NNG_STAT_COUNTER,
 		.si_unit = NNG_UNIT_MESSAGES,
+		.si_atomic = true, // nml: counted from pipe callbacks, locked or not
 	};
 	nni_stat_init(&s->stat_tx_discard, &tx_discard_info);
 	nni_stat_init(&s->stat_rx_discard, &rx_discard_info);

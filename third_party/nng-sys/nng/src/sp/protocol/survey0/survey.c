@@ -294,12 +294,14 @@ surv0_sock_init(void *arg, nni_sock *s)
 		.si_desc = "survey copies dropped for a peer's full send queue",
 		.si_type = NNG_STAT_COUNTER,
 		.si_unit = NNG_UNIT_MESSAGES,
+		.si_atomic = true, // nml: counted from pipe callbacks, locked or not
 	};
 	static const nni_stat_info rx_discard_info = {
 		.si_name = "rx_discard",
 		.si_desc = "answers dropped: no current survey, or its queue full",
 		.si_type = NNG_STAT_COUNTER,
 		.si_unit = NNG_UNIT_MESSAGES,
+		.si_atomic = true, // nml: counted from pipe callbacks, locked or not
 	};
 	nni_stat_init(&sock->stat_tx_discard, &tx_discard_info);
 	nni_stat_init(&sock->stat_rx_discard, &rx_discard_info);

@@ -86,12 +86,14 @@ xresp0_sock_init(void *arg, nni_sock *ns)
 		.si_desc = "answers dropped: no route back, surveyor gone or its queue full",
 		.si_type = NNG_STAT_COUNTER,
 		.si_unit = NNG_UNIT_MESSAGES,
+		.si_atomic = true, // nml: counted from pipe callbacks, locked or not
 	};
 	static const nni_stat_info rx_discard_info = {
 		.si_name = "rx_discard",
 		.si_desc = "surveys dropped: over the hop limit (ttl), or no memory",
 		.si_type = NNG_STAT_COUNTER,
 		.si_unit = NNG_UNIT_MESSAGES,
+		.si_atomic = true, // nml: counted from pipe callbacks, locked or not
 	};
 	nni_stat_init(&s->stat_tx_discard, &tx_discard_info);
 	nni_stat_init(&s->stat_rx_discard, &rx_discard_info);
@@ -209,7 +211,12 @@ xresp0_pipe_close(void *arg)
 	nni_aio_close(&p->aio_send);
 	nni_aio_close(&p->aio_recv);
 
+	// nml: the answers still queued for this surveyor are lost: counted.
+#ifdef NNG_ENABLE_STATS
+	nni_stat_inc(&s->stat_tx_discard, nni_msgq_close(p->sendq));
+#else
 	nni_msgq_close(p->sendq);
+#endif
 
 	nni_mtx_lock(&s->mtx);
 	nni_id_remove(&s->pipes, p->id);

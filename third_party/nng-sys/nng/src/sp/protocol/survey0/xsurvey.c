@@ -81,12 +81,14 @@ xsurv0_sock_init(void *arg, nni_sock *nsock)
 		.si_desc = "survey copies dropped for a peer's full send queue",
 		.si_type = NNG_STAT_COUNTER,
 		.si_unit = NNG_UNIT_MESSAGES,
+		.si_atomic = true, // nml: counted from pipe callbacks, locked or not
 	};
 	static const nni_stat_info rx_discard_info = {
 		.si_name = "rx_discard",
 		.si_desc = "answers dropped for want of memory",
 		.si_type = NNG_STAT_COUNTER,
 		.si_unit = NNG_UNIT_MESSAGES,
+		.si_atomic = true, // nml: counted from pipe callbacks, locked or not
 	};
 	nni_stat_init(&s->stat_tx_discard, &tx_discard_info);
 	nni_stat_init(&s->stat_rx_discard, &rx_discard_info);
@@ -203,7 +205,12 @@ xsurv0_pipe_close(void *arg)
 	nni_aio_close(&p->aio_recv);
 	nni_aio_close(&p->aio_putq);
 
+	// nml: the survey copies still queued for this peer are lost: counted.
+#ifdef NNG_ENABLE_STATS
+	nni_stat_inc(&s->stat_tx_discard, nni_msgq_close(p->sendq));
+#else
 	nni_msgq_close(p->sendq);
+#endif
 
 	nni_mtx_lock(&s->mtx);
 	if (nni_list_active(&s->pipes, p)) {

@@ -772,11 +772,16 @@ ipc_ep_accept_cb(void *arg)
 	nng_stream *conn;
 
 	nni_mtx_lock(&ep->mtx);
+	conn = nni_aio_get_output(aio, 0);
+	nni_aio_set_output(aio, 0, NULL);
 	if ((rv = nni_aio_result(aio)) != NNG_OK) {
+		// nml: a connection made as the aio stopped comes with the
+		// error (NNG_ESTOPPED); free it, or its descriptor leaks
+		if (conn != NULL) {
+			nng_stream_free(conn);
+		}
 		goto error;
 	}
-
-	conn = nni_aio_get_output(aio, 0);
 
 	if (ep->closed) {
 		rv = NNG_ECLOSED;
@@ -830,11 +835,16 @@ ipc_ep_dial_cb(void *arg)
 	nng_stream *conn;
 
 	nni_mtx_lock(&ep->mtx);
+	conn = nni_aio_get_output(aio, 0);
+	nni_aio_set_output(aio, 0, NULL);
 	if ((rv = nni_aio_result(aio)) != NNG_OK) {
+		// nml: a connection made as the aio stopped comes with the
+		// error (NNG_ESTOPPED); free it, or its descriptor leaks
+		if (conn != NULL) {
+			nng_stream_free(conn);
+		}
 		goto error;
 	}
-
-	conn = nni_aio_get_output(aio, 0);
 
 	if (ep->closed) {
 		nng_stream_free(conn);

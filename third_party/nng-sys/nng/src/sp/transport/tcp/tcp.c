@@ -774,11 +774,16 @@ tcptran_accept_cb(void *arg)
 
 	nni_mtx_lock(&ep->mtx);
 
+	conn = nni_aio_get_output(aio, 0);
+	nni_aio_set_output(aio, 0, NULL);
 	if ((rv = nni_aio_result(aio)) != NNG_OK) {
+		// nml: a connection made as the aio stopped comes with the
+		// error (NNG_ESTOPPED); free it, or its descriptor leaks
+		if (conn != NULL) {
+			nng_stream_free(conn);
+		}
 		goto error;
 	}
-
-	conn = nni_aio_get_output(aio, 0);
 
 	if (ep->closed) {
 		nng_stream_free(conn);
@@ -831,11 +836,16 @@ tcptran_dial_cb(void *arg)
 	nng_stream   *conn;
 
 	nni_mtx_lock(&ep->mtx);
+	conn = nni_aio_get_output(aio, 0);
+	nni_aio_set_output(aio, 0, NULL);
 	if ((rv = nni_aio_result(aio)) != NNG_OK) {
+		// nml: a connection made as the aio stopped comes with the
+		// error (NNG_ESTOPPED); free it, or its descriptor leaks
+		if (conn != NULL) {
+			nng_stream_free(conn);
+		}
 		goto error;
 	}
-
-	conn = nni_aio_get_output(aio, 0);
 
 	if (ep->closed) {
 		nng_stream_free(conn);

@@ -435,8 +435,13 @@ wstran_connect_cb(void *arg)
 	nng_stream *ws = NULL;
 
 	nni_mtx_lock(&d->mtx);
-	if (nni_aio_result(caio) == NNG_OK) {
-		ws = nni_aio_get_output(caio, 0);
+	ws = nni_aio_get_output(caio, 0);
+	nni_aio_set_output(caio, 0, NULL);
+	if (nni_aio_result(caio) != NNG_OK && ws != NULL) {
+		// nml: a connection made as the aio stopped comes with the
+		// error (NNG_ESTOPPED); free it, or its descriptor leaks
+		nng_stream_free(ws);
+		ws = NULL;
 	}
 	if ((uaio = nni_list_first(&d->aios)) == NULL) {
 		// The client stopped caring about this!
@@ -520,9 +525,15 @@ wstran_accept_cb(void *arg)
 
 	nni_mtx_lock(&l->mtx);
 
-	ws   = nni_aio_get_output(aaio, 0);
+	ws = nni_aio_get_output(aaio, 0);
+	nni_aio_set_output(aaio, 0, NULL);
 	uaio = nni_list_first(&l->aios);
 	if ((rv = nni_aio_result(aaio)) != NNG_OK) {
+		// nml: a connection made as the aio stopped comes with the
+		// error (NNG_ESTOPPED); free it, or its descriptor leaks
+		if (ws != NULL) {
+			nng_stream_free(ws);
+		}
 		goto error;
 	}
 	if (l->closed) {
