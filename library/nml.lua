@@ -50,6 +50,8 @@ local nml = {}
 ---@field event "connect"|"disconnect"|"refused"
 ---@field pipe integer
 ---@field address string
+---@field why? "allow"|"protocol"|"taken"
+---@field peer? "pair"|"pair1"|"req"|"rep"|"pub"|"sub"|"push"|"pull"|"bus"|"surveyor"|"respondent"
 ---@field peer_pid? integer
 ---@field peer_uid? integer
 ---@field peer_gid? integer

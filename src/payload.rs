@@ -29,6 +29,12 @@ pub fn protocol_arg(
                 .map(Some)
                 .ok_or_else(|| crate::protocol::unknown(name))
         }
+        Kind::Table if func == "send" => Err(bad_argument(
+            func,
+            idx as usize,
+            "protocol name expected, got table (options come after the protocol: \
+             sock:send(value, nil, {dontwait = true}))",
+        )),
         k => Err(bad_argument(
             func,
             idx as usize,

@@ -205,7 +205,10 @@ impl SocketState {
     pub fn receivers(&self) -> Result<u32> {
         Ok(match self.pattern {
             Pattern::Pub | Pattern::Bus | Pattern::Surveyor => {
-                self.open()?.pipe_stats()?.pipes.min(u32::MAX as u64) as u32
+                // Every pipe NNG may send on is open or being added (a superset: a count too
+                // high only holds a buffer longer).
+                let c = self.open()?.connections();
+                (c.pipes + c.joining).min(u32::MAX as u64) as u32
             }
             _ => 1,
         })
@@ -616,6 +619,7 @@ impl SocketState {
             }
             (Value::Messages(nng_name), Setting::Integer(n)) => {
                 self.has_queue(o.name)?;
+                self.not_forwarding_queue(o.name)?;
                 self.may_resize_queue(o.name, socket.get_int(nng_name()).unwrap_or(0), n)?;
                 nng(socket.set_int(nng_name(), n as c_int))
             }
@@ -721,6 +725,20 @@ impl SocketState {
         ))
     }
 
+    /// NNG resizes no queue of a socket in a forwarder (it says only "Resource busy").
+    fn not_forwarding_queue(&self, name: &str) -> Result<()> {
+        match self.forwarding.get() {
+            true => Err(Error::returned(
+                "state",
+                format!(
+                    "cannot set {name} on a socket in a forwarder (nml.forward), whose queues \
+                     stay as they were: give it in nml.socket's options, before nml.forward"
+                ),
+            )),
+            false => Ok(()),
+        }
+    }
+
     /// Whether switch `o` may be turned `on` now: `share = true` only where every endpoint
     /// stays on this host.
     fn may_switch(&self, o: &SocketOption, on: bool) -> Result<()> {
@@ -771,22 +789,31 @@ fn unsubscribe_impl(s: &Stack) -> Returns {
     subscription(s, "unsubscribe", false)
 }
 
-/// `sock:pipe_events() -> events, dropped | nil, err, code`: the peers that connected and left
-/// since the last call, oldest first, each `{event = "connect" | "disconnect", pipe = id,
-/// address = text [, peer_pid = n, peer_uid = n]}`; `dropped` counts events lost because more
-/// than 1024 were waiting.
+/// `sock:pipe_events() -> events, dropped | nil, err, code`: the peers that connected, left or
+/// were refused since the last call, oldest first, each `{event = "connect" | "disconnect" |
+/// "refused", pipe = id, address = text [, why = "allow" | "protocol" | "taken"] [, peer =
+/// pattern] [, peer_pid = n, peer_uid = n, peer_gid = n]}`; `dropped` counts events lost
+/// because more than 1024 were waiting.
 fn pipe_events_impl(s: &Stack) -> Returns {
     let (events, dropped) = check(s, 1, "pipe_events")?.open()?.pipe_events();
     s.protect(0, 2, |p| {
         let list = p.new_table(events.len(), 0);
         for (i, e) in events.iter().enumerate() {
-            let t = p.new_table(0, 5);
+            let t = p.new_table(0, 6);
             p.push_str(match e.happened {
                 Happened::Connected => "connect",
                 Happened::Disconnected => "disconnect",
-                Happened::Refused => "refused",
+                Happened::Refused(_) => "refused",
             });
             p.raw_set_field(t, "event");
+            if let Happened::Refused(why) = e.happened {
+                p.push_str(why.name());
+                p.raw_set_field(t, "why");
+            }
+            if let Some(peer) = e.peer {
+                p.push_str(peer.name());
+                p.raw_set_field(t, "peer");
+            }
             p.push_int(e.pipe as i64);
             p.raw_set_field(t, "pipe");
             p.push_str(&e.address);
@@ -862,19 +889,21 @@ fn id_list(s: &Stack, opts: Table, key: &str) -> Result<Vec<u64>> {
 /// what happened to its connections.
 fn stats_impl(s: &Stack) -> Returns {
     let b = check(s, 1, "stats")?;
-    let pipes = b.open()?.pipe_stats()?;
+    let socket = b.open()?;
+    let (pipes, drops) = (socket.connections(), socket.drop_stats()?);
     let t = b.traffic.get();
     let fields = [
         ("sent", t.sent),
         ("sent_bytes", t.sent_bytes),
         ("received", t.received),
         ("received_bytes", t.received_bytes),
-        ("oversize_drops", t.oversize_drops + pipes.oversize_drops),
-        ("send_drops", pipes.send_drops),
-        ("recv_drops", pipes.recv_drops),
+        ("oversize_drops", t.oversize_drops + drops.oversize_drops),
+        ("send_drops", drops.send_drops),
+        ("recv_drops", drops.recv_drops),
         ("pipes", pipes.pipes),
         ("connects", pipes.connects),
         ("disconnects", pipes.disconnects),
+        ("refused", pipes.refused),
     ];
     let stats = s.new_table(0, fields.len());
     for (name, value) in fields {

@@ -18,7 +18,7 @@ use crate::error::{bad_argument, Error, Result};
 use crate::lua::{Kind, LuaFn, Returns, Stack};
 use crate::message::{Held, SharedMsg};
 use crate::msgpack::unpack::Buffers;
-use crate::nng::{Message, NngError, Pattern};
+use crate::nng::{Happened, Message, NngError, Pattern, Refusal};
 use crate::payload::{self, Carried};
 use crate::socket::{self, SocketState};
 use crate::state::Module;
@@ -94,7 +94,7 @@ impl<'a> Endpoint<'a> {
                 self.state.count_sent(bytes);
                 Ok(())
             }
-            Err((e, msg)) => Err((out_of_turn(e, self.state.pattern, Direction::Send), msg)),
+            Err((e, msg)) => Err((self.explained(e, Direction::Send), msg)),
         }
     }
 
@@ -187,20 +187,56 @@ impl<'a> Endpoint<'a> {
             Some(c) => c.open()?.recv(dontwait),
             None => self.state.open()?.recv(dontwait),
         };
-        received.map_err(|e| match e.code() {
+        received.map_err(|e| self.explained(e, Direction::Recv))
+    }
+
+    /// NNG's error, with what nml knows of its cause where NNG's words do not say it: why a
+    /// wait found nothing, whose turn it is.
+    fn explained(&self, e: NngError, direction: Direction) -> Error {
+        if e.code() != "timeout" {
+            return out_of_turn(e, self.state.pattern, direction);
+        }
+        let why = match (self.alone(), direction) {
+            (Some(why), _) => why,
             // A context subscribes apart from its socket.
-            "timeout" if self.context.is_none() && self.state.subscribes_to_nothing() => {
-                Error::returned(
-                    "timeout",
-                    format!(
-                        "{} (this sub socket subscribes to nothing, so nothing reaches it: \
-                         sock:subscribe(\"\") takes every topic)",
-                        e.describe()
-                    ),
-                )
+            (None, Direction::Recv)
+                if self.context.is_none() && self.state.subscribes_to_nothing() =>
+            {
+                "this sub socket subscribes to nothing, so nothing reaches it: \
+                 sock:subscribe(\"\") takes every topic"
+                    .to_string()
             }
-            _ => out_of_turn(e, self.state.pattern, Direction::Recv),
-        })
+            (None, _) => return Error::from(e),
+        };
+        Error::returned("timeout", format!("{} ({why})", e.describe()))
+    }
+
+    /// Why no peer is there, when the last to connect was refused (`pipe_events` says each).
+    fn alone(&self) -> Option<String> {
+        let refused = self.state.open().ok()?.refused_while_alone()?;
+        let Happened::Refused(why) = refused.happened else {
+            return None;
+        };
+        let ours = self.state.pattern;
+        let reason = match why {
+            Refusal::Protocol => format!(
+                "it is {}, and a {} talks to a {}",
+                refused
+                    .peer
+                    .map_or("of a pattern NNG does not know".to_string(), |p| {
+                        format!("a {} socket", p.name())
+                    }),
+                ours.name(),
+                ours.peer().name()
+            ),
+            Refusal::Allow => "sock:allow does not list it".to_string(),
+            Refusal::Taken => "this pair had its peer".to_string(),
+        };
+        Some(format!(
+            "no peer is connected: the last to connect, {}, was refused: {reason}; \
+             sock:pipe_events() tells each",
+            refused.address
+        ))
     }
 }
 

@@ -16,7 +16,7 @@ mod tls;
 
 pub use address::reaches;
 pub use endpoint::{Endpoint, EndpointError, TcpOptions};
-pub use pipes::{Allow, Happened, PipeEvent};
+pub use pipes::{Allow, Counts, Happened, PipeEvent, Refusal};
 pub use tls::{AuthMode, TlsOptions};
 
 /// Whether a transport stays within this host: inproc, and ipc under each of its names.
@@ -204,15 +204,9 @@ fn socket_id_in(text: &[u8]) -> Option<u32> {
         .ok()
 }
 
-/// What NNG's statistics say of one socket's connections.
+/// What NNG's statistics say a socket dropped.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PipeStats {
-    /// Pipes open now.
-    pub pipes: u64,
-    /// Connections made by its dialers and accepted by its listeners.
-    pub connects: u64,
-    /// Connections that ended (NNG counts only pipes made and open, so: made less open).
-    pub disconnects: u64,
+pub struct DropStats {
     /// Messages NNG dropped for exceeding `recv_max_size`.
     pub oversize_drops: u64,
     /// Messages a pub, bus, surveyor or respondent socket dropped on the way out: for a peer
@@ -327,6 +321,39 @@ impl Pattern {
         })
     }
 
+    /// The pattern its sockets talk to.
+    pub fn peer(self) -> Pattern {
+        match self {
+            Pattern::Req => Pattern::Rep,
+            Pattern::Rep => Pattern::Req,
+            Pattern::Pub => Pattern::Sub,
+            Pattern::Sub => Pattern::Pub,
+            Pattern::Push => Pattern::Pull,
+            Pattern::Pull => Pattern::Push,
+            Pattern::Surveyor => Pattern::Respondent,
+            Pattern::Respondent => Pattern::Surveyor,
+            Pattern::Pair0 | Pattern::Pair1 | Pattern::Bus => self,
+        }
+    }
+
+    /// The pattern of NNG's protocol id `id` (what a peer announces in its handshake).
+    pub fn from_protocol_id(id: u16) -> Option<Pattern> {
+        Some(match id {
+            0x10 => Pattern::Pair0,
+            0x11 => Pattern::Pair1,
+            0x20 => Pattern::Pub,
+            0x21 => Pattern::Sub,
+            0x30 => Pattern::Req,
+            0x31 => Pattern::Rep,
+            0x50 => Pattern::Push,
+            0x51 => Pattern::Pull,
+            0x62 => Pattern::Surveyor,
+            0x63 => Pattern::Respondent,
+            0x70 => Pattern::Bus,
+            _ => return None,
+        })
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Pattern::Pair0 => "pair",
@@ -401,7 +428,7 @@ impl Socket {
             open: true,
             channel: Channel::default(),
         };
-        pipes::watch(id, socket.numeric_id())?;
+        pipes::watch(id, socket.numeric_id(), pattern)?;
         Ok(socket)
     }
 
@@ -456,6 +483,11 @@ impl Socket {
     /// dropped for want of room (the queue keeps the last 1024).
     pub fn pipe_events(&self) -> (Vec<PipeEvent>, u64) {
         pipes::take(self.numeric_id())
+    }
+
+    /// When no peer is connected: the last one refused since one last joined, if any.
+    pub fn refused_while_alone(&self) -> Option<PipeEvent> {
+        pipes::refused_while_alone(self.numeric_id())
     }
 
     /// Lets only the peers `allow` names connect from now on (`None`: everyone).
@@ -519,15 +551,19 @@ impl Socket {
         self.channel.recv(Target::Socket(self.id), nonblocking)
     }
 
-    /// Connections and drops, from NNG's statistics and its warnings.
-    pub fn pipe_stats(&self) -> Result<PipeStats, NngError> {
+    /// Its connections: made, open, ended and refused.
+    pub fn connections(&self) -> Counts {
+        pipes::counts(self.numeric_id())
+    }
+
+    /// What it dropped, from NNG's statistics and its warnings.
+    pub fn drop_stats(&self) -> Result<DropStats, NngError> {
         // SAFETY: reading the id of a socket we own.
         let id = unsafe { sys::nng_socket_id(self.id) } as u64;
         let snapshot = Snapshot::take()?;
-        let mut stats = PipeStats::default();
+        let mut stats = DropStats::default();
         snapshot.walk(&mut |item| match stat_name(item) {
             b"socket" if child_value(item, c"id") == id => {
-                stats.pipes = child_value(item, c"pipes");
                 // pub (NNG's own), bus (patch 0009), surveyor and respondent (0011): what went
                 // to no peer (a full queue, no subscriber, a surveyor gone); push, pair, pub and
                 // bus (0014): what a connection took with it when it broke (pair1 counts that
@@ -538,12 +574,8 @@ impl Socket {
                 // hop limit, a pull's read-ahead when its connection closed)
                 stats.recv_drops = child_value(item, c"rx_discard");
             }
-            b"dialer" | b"listener" if child_value(item, c"socket") == id => {
-                stats.connects += child_value(item, c"connect") + child_value(item, c"accept");
-            }
             _ => {}
         });
-        stats.disconnects = stats.connects.saturating_sub(stats.pipes);
         let drops = OVERSIZE_DROPS.lock().unwrap_or_else(|e| e.into_inner());
         stats.oversize_drops = drops
             .iter()
