@@ -218,20 +218,50 @@ describe("nml.deliver", function()
       back:close()
     end)
 
-    it("a forwarder remembers its last 65536 requests: a reply to an older one is refused and counted #once", function()
+    -- many_requests.py through a forwarder: `count` requests (65540) from one client (after
+    -- some from another, with "--other N"), the first and last answered (and the other's).
+    -- Gives the answered ids per client, as the script printed them, the replies the
+    -- forwarder refused (back) and those it could not hand on (front).
+    local function flood_a_forwarder(extra, count)
       local front = helper.socket("rep", { raw = true })
       local back = helper.socket("req", { raw = true })
       local front_port = helper.listen_fresh(front, "tcp"):match(":(%d+)$")
       local back_port = helper.listen_fresh(back, "tcp"):match(":(%d+)$")
       assert(nml.forward(front, back))
-      local f = assert(io.popen(string.format("%s %s/support/many_requests.py 127.0.0.1 %s %s 65540",
-        helper.python, here, front_port, back_port)))
-      local answered = f:read("*a")
+      local f = assert(io.popen(string.format("%s %s/support/many_requests.py 127.0.0.1 %s %s %d %s",
+        helper.python, here, front_port, back_port, count or 65540, extra)))
+      local flooder, other = f:read("*l"), f:read("*l")
       f:close()
-      assert.are.equal("65540\n", answered)
-      assert.are.equal(1, back:stats().recv_drops)
+      local refused, unsent = back:stats().recv_drops, front:stats().send_drops
       front:close()
       back:close()
+      return { flooder = flooder, other = other, refused = refused, unsent = unsent }
+    end
+
+    it("a forwarder remembers 65536 requests: a reply to an older one is refused and counted #once", function()
+      local run = flood_a_forwarder("")
+      assert.are.equal("65540", run.flooder)
+      assert.are.equal(1, run.refused)
+    end)
+
+    it("one client flooding a forwarder forgets its own oldest requests, not another's #once", function()
+      local run = flood_a_forwarder("--other 1")
+      assert.are.equal("1", run.other, "the other client's request was forgotten")
+      assert.are.equal("65540", run.flooder)
+      assert.are.equal(1, run.refused)
+    end)
+
+    it("a client that floods over connection after connection pushes out no other client's requests #once", function()
+      -- 70 connections of 1000 requests each, each closed once sent; the other client holds
+      -- 1500, more than any of them: the closed connections' requests go first. Only the
+      -- flood's first reply is refused. (Its 1500 replies come in a burst, and the front
+      -- queues 64 per client: what it drops there is counted, not refused.)
+      local run = flood_a_forwarder("--other 1500 --churn 70", 70000)
+      local answered = 0
+      for _ in run.other:gmatch("%d+") do answered = answered + 1 end
+      assert.are.equal(1, run.refused, string.format("%d refused (the other client got %d)", run.refused, answered))
+      assert.are.equal(1500, answered + run.unsent - 1, -- the flood's last reply: its client is gone
+        string.format("%d answered, %d dropped at the front", answered, run.unsent))
     end)
 
     it("a job that cannot be packed raises and costs no context", function()
@@ -400,7 +430,10 @@ describe("nml.deliver", function()
         local d = nml.deliver(req, { window = 16, resend_time = forwarded and 1000 or 60000,
           on_reply = function(reply) acked[reply.seq] = (acked[reply.seq] or 0) + 1 end })
         for seq = 1, 16 do assert.is_true(d:send({ seq = seq })) end
-        nml.sleep(100) -- "a" holds some of them, sleeping over each
+        -- Kill "a" once it holds some of them, sleeping over each (on a loaded machine its
+        -- first may come later than any fixed pause).
+        local deadline = nml.clock() + 10
+        while not select(2, runs(log)).a and nml.clock() < deadline do nml.sleep(10) end
         kill(a)
         assert.is_true(d:wait(10000))
         assert.are.same({}, d:failed())

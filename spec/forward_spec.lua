@@ -3,24 +3,7 @@
 local helper = require "helper"
 local nml = require "nml"
 
--- A raw socket; a raw sub drops what arrives while its queue is full, so it gets a deep one
--- (as the manual advises for a forwarder's front), and a raw pub deep send queues.
-local function raw(kind)
-  local options = { raw = true }
-  if kind == "sub" then options.recv_buffer = 8192 end
-  if kind == "pub" then options.send_buffer = 8192 end
-  return assert(nml.socket(kind, options))
-end
-
--- A forwarder whose front listens on a fresh address of `transport` and whose back listens on
--- another; returns front, back and the two URLs.
-local function forwarder(front_kind, back_kind, transport)
-  local front, back = raw(front_kind), raw(back_kind)
-  local front_url = helper.listen_fresh(front, transport)
-  local back_url = helper.listen_fresh(back, transport)
-  assert(nml.forward(front, back))
-  return front, back, front_url, back_url
-end
+local raw, forwarder = helper.raw, helper.forwarder
 
 describe("nml.forward", function()
   it("fans pub/sub out to every subscriber, protocol and topic intact", function()
@@ -185,6 +168,18 @@ describe("nml.forward", function()
       ok, err, code = s:dial("inproc://forward-late-" .. helper.next_id(), { block = false })
       assert.is_nil(ok)
       assert.equals("state", code)
+    end
+    front:close()
+    back:close()
+  end)
+
+  it("says why a socket in a forwarder takes no new queue size", function()
+    local front, back = forwarder("sub", "pub", "inproc")
+    for _, case in ipairs({ { front, "recv_buffer" }, { back, "send_buffer" } }) do
+      local ok, err, code = case[1]:setopt(case[2], 16)
+      assert.is_nil(ok)
+      assert.equals("state", code)
+      assert.matches("give it in nml.socket's options, before nml.forward", err, 1, true)
     end
     front:close()
     back:close()

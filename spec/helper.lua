@@ -160,8 +160,10 @@ function helper.listen_fresh(sock, transport)
     assert(sock:listen(url))
     return url
   end
-  for _ = 1, 50 do -- tcp: a random high port, tried again if taken
-    local url = "tcp://127.0.0.1:" .. math.random(20000, 60000)
+  assert(transport == "tcp" or transport == "ws", "listen_fresh knows no " .. tostring(transport))
+  local path = transport == "ws" and "/nml" or ""
+  for _ = 1, 50 do -- tcp and ws: a random high port, tried again if taken
+    local url = transport .. "://127.0.0.1:" .. math.random(20000, 60000) .. path
     local ok, err, code = sock:listen(url)
     if ok then return url end
     assert(code == "address_in_use", err)
@@ -195,6 +197,25 @@ function helper.pair_of(kind_a, kind_b, transport, options)
   local url = helper.listen_fresh(a, transport)
   assert(b:dial(url))
   return a, b, url
+end
+
+-- A raw socket; a raw sub drops what arrives while its queue is full, so it gets a deep one
+-- (as the manual advises for a forwarder's front), and a raw pub deep send queues.
+function helper.raw(kind)
+  local options = { raw = true }
+  if kind == "sub" then options.recv_buffer = 8192 end
+  if kind == "pub" then options.send_buffer = 8192 end
+  return assert(nml.socket(kind, options))
+end
+
+-- A forwarder whose front listens on a fresh address of `transport` and whose back listens on
+-- another; returns front, back and the two URLs.
+function helper.forwarder(front_kind, back_kind, transport)
+  local front, back = helper.raw(front_kind), helper.raw(back_kind)
+  local front_url = helper.listen_fresh(front, transport)
+  local back_url = helper.listen_fresh(back, transport)
+  assert(nml.forward(front, back))
+  return front, back, front_url, back_url
 end
 
 -- Calls `step(i)` for i = 1 to n (until it returns true) and gives the most the Lua heap held

@@ -530,6 +530,22 @@ describe("nml-cat", function()
     os.remove(capture)
   end)
 
+  it("says why nothing came or went when the peer it reached was refused", function()
+    local sub, url = listening("sub")
+    local out, status = cat("--sub --dial " .. url .. " --timeout 0.5")
+    assert.are.equal(0, status, out) -- a timeout without --count ends a receive normally
+    assert.matches("nml-cat: nothing came: Timed out (no peer is connected: the last to connect, "
+      .. url:sub(7) .. ", was refused: it is a sub socket, and a sub talks to a pub", out, 1, true)
+    sub:close()
+    local rep
+    rep, url = listening("rep")
+    out, status = cat("--push --dial " .. url .. " --data 1 --timeout 0.5")
+    assert.are.equal(1, status, out)
+    assert.matches("0 of 1 messages sent, then: Timed out (no peer is connected: the last to "
+      .. "connect, " .. url:sub(7) .. ", was refused: it is a rep socket, and a push talks to a pull", out, 1, true)
+    rep:close()
+  end)
+
   it("says what is wrong with a command line, with exit status 2", function()
     local cases = {
       { "--pull --dial", "--dial needs a value" },

@@ -366,6 +366,42 @@ describe("sockets", function()
     end
   end)
 
+  it("says why a send or receive timed out when the peers that came were refused", function()
+    local pub = socket("pub")
+    local url = helper.listen_fresh(pub, "tcp")
+    local req = socket("req", { send_timeout = 200 })
+    assert(req:dial(url, { block = false }))
+    helper.pipe_events_until(req, 1)
+    local ok, why, code = req:send("hello")
+    assert.is_nil(ok)
+    assert.are.equal("timeout", code)
+    assert.matches("no peer is connected: the last to connect, 127%.0%.0%.1:%d+, was refused: "
+      .. "it is a pub socket, and a req talks to a rep; sock:pipe_events%(%) tells each", why)
+    req:close()
+    pub:close()
+
+    local pull = socket("pull", { recv_timeout = 200 })
+    url = helper.listen_fresh(pull, "ipc")
+    assert(pull:allow({ uid = 12345 }))
+    local push = socket("push")
+    assert(push:dial(url, { block = false })) -- a blocking dial may see the closing: "reset"
+    helper.pipe_events_until(pull, 1)
+    ok, why, code = pull:recv()
+    assert.are.equal("timeout", code)
+    assert.matches("was refused: sock:allow does not list it", why, 1, true)
+    -- Once a peer has joined since, a timeout is only a timeout.
+    assert(pull:allow(nil))
+    local deadline = nml.clock() + 5
+    while pull:stats().pipes == 0 and nml.clock() < deadline do nml.sleep(5) end
+    push:close()
+    while pull:stats().pipes > 0 and nml.clock() < deadline do nml.sleep(5) end
+    assert.are.equal(0, pull:stats().pipes)
+    ok, why, code = pull:recv()
+    assert.are.equal("timeout", code)
+    assert.is_nil(why:find("refused"), why)
+    pull:close()
+  end)
+
   it("says what was wrong with an address NNG calls invalid", function()
     local d = socket("push")
     for url, says in pairs({
@@ -599,6 +635,14 @@ describe("nml.send and nml.recv (the seed functions)", function()
   it("raises for nml.send without a buffer, as sock:send without a value", function()
     local push = socket("push", { send_timeout = 20 })
     assert.has_error(function() nml.send(push) end, "bad argument #2 to 'send' (buffer expected (nil to send nil))")
+    push:close()
+  end)
+
+  it("says where send's options go when they come in the protocol's place", function()
+    local push = socket("push", { send_timeout = 20 })
+    local ok, err = pcall(push.send, push, 1, { dontwait = true })
+    assert.is_false(ok)
+    assert.matches("options come after the protocol: sock:send(value, nil, {dontwait = true})", err, 1, true)
     push:close()
   end)
 

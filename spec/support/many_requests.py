@@ -3,7 +3,12 @@ deliver_spec: the client sends COUNT requests through a forwarder (FRONT) to the
 the forwarder's BACK), which reads them all and then answers the first and the last. Prints the
 request ids the client got answers for, one line, in order.
 
-    many_requests.py HOST FRONT_PORT BACK_PORT COUNT
+With --other N, a second client sends N requests (ids 1 to N) before the flood; the worker
+answers them after the flood too, and a second line gives the ids that client got answers for.
+With --churn C, the flood comes over C connections in turn, each closed once it has sent its
+share (a client that opens a connection per burst).
+
+    many_requests.py HOST FRONT_PORT BACK_PORT COUNT [--other N] [--churn C]
 """
 import socket
 import struct
@@ -38,15 +43,8 @@ def receive(sock):
     return read_exactly(sock, length)
 
 
-def main():
-    host, front, back, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-    worker = connect(host, back, REP0)
-    client = connect(host, front, REQ0)
-    for i in range(1, count + 1):
-        send(client, struct.pack(">I", i | 0x80000000) + b"job")
-    requests = [receive(worker) for _ in range(count)]
-    for request in (requests[0], requests[-1]):
-        send(worker, request)  # the backtrace and the body, back as the reply
+def answers(client):
+    """The request ids answered to `client` until it has heard nothing for a second."""
     client.settimeout(1)
     answered = []
     try:
@@ -55,7 +53,41 @@ def main():
             answered.append(word & 0x7FFFFFFF)
     except (socket.timeout, SystemExit):
         pass
-    print(" ".join(map(str, answered)))
+    return answered
+
+
+def option(name, default):
+    args = sys.argv[5:]
+    return int(args[args.index(name) + 1]) if name in args else default
+
+
+def main():
+    host, front, back, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    others, churn = option("--other", 0), option("--churn", 1)
+    worker = connect(host, back, REP0)
+    if others:
+        other = connect(host, front, REQ0)
+        for i in range(1, others + 1):
+            send(other, struct.pack(">I", i | 0x80000000) + b"other")
+        others_requests = [receive(worker) for _ in range(others)]
+    share = -(-count // churn)
+    clients = []
+    for first in range(1, count + 1, share):
+        client = connect(host, front, REQ0)
+        for i in range(first, min(first + share, count + 1)):
+            send(client, struct.pack(">I", i | 0x80000000) + b"job")
+        if churn > 1:
+            client.close()
+        clients.append(client)
+    requests = [receive(worker) for _ in range(count)]
+    for request in (requests[0], requests[-1]):
+        send(worker, request)  # the backtrace and the body, back as the reply
+    if others:
+        for request in others_requests:
+            send(worker, request)
+    print(" ".join(map(str, answers(clients[0]))) if churn == 1 else "")
+    if others:
+        print(" ".join(map(str, answers(other))))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ elseif loop_name == "copas" then
 end
 
 local rep = assert(nml.socket("rep"))
-assert(rep:listen(url))
+local listener = assert(rep:listen(url))
+if url:match("^tcp:.*:0$") then url = url:gsub(":0$", ":" .. listener:port()) end -- the port the system chose
 -- The gate: once 8 handlers are busy, 8 tokens come through it, one for each.
 local gate_in, gate_out = assert(nml.socket("pull")), assert(nml.socket("push", { send_buffer = 16 }))
 assert(gate_in:listen("inproc://gate"))
