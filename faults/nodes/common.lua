@@ -58,7 +58,8 @@ function common.log(event, ...)
   for i = 1, select("#", ...) do
     fields[#fields + 1] = tostring(select(i, ...))
   end
-  log_file:write(table.concat(fields, " "), "\n")
+  -- One write(2): a node killed between two would leave half a line for its restart to extend.
+  log_file:write(table.concat(fields, " ") .. "\n")
 end
 
 --- The stats() of a socket, as one line the harness reads.

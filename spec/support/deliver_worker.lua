@@ -22,7 +22,9 @@ while nml.clock() - born < 120 do
   for _, ctx in ipairs(contexts) do
     local job = ctx:recv({ dontwait = true })
     if job then
-      log:write(name, " ", tostring(job.seq), "\n")
+      -- One string, so one write(2): unbuffered, each argument would be a write of its own, and
+      -- two workers' lines could interleave ("a b 3\n4\n") and lose a run from the count.
+      log:write(name .. " " .. tostring(job.seq) .. "\n")
       if mode == "slow" then nml.sleep(300) end
       if mode == "slower" then nml.sleep(1500) end
       if mode ~= "silent" then assert(ctx:send({ seq = job.seq, worker = name })) end
