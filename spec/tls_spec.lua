@@ -43,6 +43,56 @@ describe("TLS", function()
     client:close()
   end)
 
+  -- NNG serves every ws:// and wss:// listener of a process on one port with one http server.
+  -- It matched servers by port alone: a ws:// listener on a wss:// one's port was let in and
+  -- then served over TLS only, and a second wss:// listener was told its TLS settings were
+  -- for other addresses.
+  describe("on a port another listener of this process holds", function()
+    it("refuses a ws:// listener where a wss:// one listens, and the other way round", function()
+      local secure, secure_url = serve("wss", server_tls, "/nml")
+      local plain = helper.socket("rep")
+      local ok, err, code = plain:listen((secure_url:gsub("^wss", "ws"):gsub("/nml$", "/plain")))
+      assert.is_nil(ok, "a ws:// listener was let onto a wss:// port")
+      assert.equals("address_in_use", code, err)
+      secure:close()
+      plain:close()
+      local plain_url
+      plain, plain_url = serve("ws", nil, "/plain")
+      secure = helper.socket("rep")
+      ok, err, code = secure:listen(plain_url:gsub("^ws", "wss"):gsub("/plain$", "/nml"), { tls = server_tls })
+      assert.is_nil(ok, "a wss:// listener was let onto a ws:// port")
+      assert.equals("address_in_use", code, err)
+      secure:close()
+      plain:close()
+    end)
+
+    it("says a second wss:// listener cannot have TLS settings of its own", function()
+      local first, url = serve("wss", server_tls, "/one")
+      local second = helper.socket("rep")
+      local ok, err, code = second:listen(url:gsub("/one$", "/two"), { tls = server_tls })
+      assert.is_nil(ok)
+      assert.equals("address_in_use", code, err)
+      assert.matches("another wss:// listener of this process holds this port", err, 1, true)
+      first:close()
+      second:close()
+    end)
+
+    it("shares it between ws:// listeners on different paths", function()
+      local one, url = serve("ws", nil, "/one")
+      local two = helper.socket("rep")
+      assert(two:listen((url:gsub("/one$", "/two"))))
+      for path, server in pairs({ ["/one"] = one, ["/two"] = two }) do
+        local client = helper.socket("req")
+        assert(client:dial((url:gsub("/one$", path))))
+        assert(client:send({ to = path }))
+        assert.equals(path, assert(server:recv()).to)
+        client:close()
+      end
+      one:close()
+      two:close()
+    end)
+  end)
+
   it("with client certificates required, serves a client that has one", function()
     local tls = { cert_file = server_tls.cert_file, key_file = server_tls.key_file,
       ca_file = pki .. "ca.crt", auth_mode = "required" }

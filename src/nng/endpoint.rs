@@ -137,10 +137,7 @@ impl Endpoint {
         self.set_tcp(tcp)?;
         if let Some(options) = tls {
             let config = TlsConfig::new(options, server)?;
-            tls::attach(*self, &config).map_err(|error| EndpointError {
-                error,
-                detail: Some("TLS settings are for tls+tcp:// and wss:// addresses".to_string()),
-            })?;
+            tls::attach(*self, &config).map_err(tls_refused)?;
         }
         Ok(())
     }
@@ -256,6 +253,27 @@ fn listener_has_cert(url: &str, tls: Option<&TlsOptions>) -> Result<(), Endpoint
              certificates",
         )),
         Some(_) => Ok(()),
+    }
+}
+
+/// Why NNG took no TLS settings for an endpoint. Every ws:// and wss:// listener of the process
+/// on one port is served by one http server (NNG's), which a second wss:// listener finds
+/// started with its first's settings ("busy"): the port is taken as far as TLS goes.
+fn tls_refused(error: NngError) -> EndpointError {
+    match error.0 {
+        sys::nng_err::NNG_EBUSY => EndpointError {
+            error: NngError(sys::nng_err::NNG_EADDRINUSE),
+            detail: Some(
+                "another wss:// listener of this process holds this port, with its own TLS \
+                 settings: NNG serves one TLS setup per port, so give this listener a port of \
+                 its own"
+                    .to_string(),
+            ),
+        },
+        _ => EndpointError {
+            error,
+            detail: Some("TLS settings are for tls+tcp:// and wss:// addresses".to_string()),
+        },
     }
 }
 
