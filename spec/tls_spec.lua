@@ -54,6 +54,7 @@ describe("TLS", function()
       local ok, err, code = plain:listen((secure_url:gsub("^wss", "ws"):gsub("/nml$", "/plain")))
       assert.is_nil(ok, "a ws:// listener was let onto a wss:// port")
       assert.equals("address_in_use", code, err)
+      assert.matches("a wss:// listener needs a port of its own", err, 1, true)
       secure:close()
       plain:close()
       local plain_url
@@ -75,6 +76,24 @@ describe("TLS", function()
       assert.matches("another wss:// listener of this process holds this port", err, 1, true)
       first:close()
       second:close()
+    end)
+
+    it("refuses to serve a ws6:// listener over a ws:// one's IPv4 server", function()
+      -- NNG matched the host by its text: ws6://localhost joined ws://localhost's server and
+      -- was served over IPv4 only (an outsider's finding).
+      local v4 = helper.socket("rep")
+      local port = assert(v4:listen("ws://localhost:0/v4")):port()
+      local v6 = helper.socket("rep")
+      local ok, err, code = v6:listen("ws6://localhost:" .. port .. "/v6")
+      if ok then -- this machine's localhost has an IPv6 address: the listener must be on it
+        local client = helper.socket("req")
+        assert(client:dial("ws://[::1]:" .. port .. "/v6"), "ws6://localhost listens, but not over IPv6")
+        client:close()
+      else
+        assert.equals("bad_address", code, err)
+      end
+      v4:close()
+      v6:close()
     end)
 
     it("shares it between ws:// listeners on different paths", function()

@@ -125,6 +125,12 @@ pub(super) fn address_error(error: NngError, url: &str, listening: bool) -> Endp
              keeps trying in the background"
                 .to_string(),
         ),
+        "address_in_use" if listening && matches!(family(scheme), "ws" | "wss") => Some(
+            "another program listens on this port, or a listener of this process on this path, \
+             or one of another kind: ws:// listeners of one process share a port with ws:// \
+             listeners only, on other paths, and a wss:// listener needs a port of its own"
+                .to_string(),
+        ),
         "bad_address" => address_hint(url, listening),
         _ => None,
     };

@@ -264,9 +264,8 @@ fn tls_refused(error: NngError) -> EndpointError {
         sys::nng_err::NNG_EBUSY => EndpointError {
             error: NngError(sys::nng_err::NNG_EADDRINUSE),
             detail: Some(
-                "another wss:// listener of this process holds this port, with its own TLS \
-                 settings: NNG serves one TLS setup per port, so give this listener a port of \
-                 its own"
+                "another wss:// listener of this process holds this port, and a wss:// \
+                 listener needs a port of its own (NNG serves one TLS setup per port)"
                     .to_string(),
             ),
         },

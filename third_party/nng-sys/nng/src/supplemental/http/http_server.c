@@ -85,7 +85,7 @@ struct nng_http_server {
 	nng_stream_listener *listener;
 	uint32_t             port; // native order
 	bool                 is_unix;
-	bool                 is_tls; // https:// or wss://: never shared with http:// or ws://
+	const char          *stream_scheme; // tcp, tls+tcp, tcp6...: shared only alike
 	char                *hostname;
 	char                *path;
 	nni_list             errors;
@@ -869,7 +869,7 @@ http_server_init(nni_http_server **serverp, const nng_url *url)
 	nni_aio_init(&s->accaio, http_server_acccb, s);
 
 	s->is_unix = (strcmp(url->u_scheme, "http+unix") == 0);
-	s->is_tls  = (strncmp(my_url.u_scheme, "tls+", 4) == 0);
+	s->stream_scheme = my_url.u_scheme; // a static string (http_schemes.c)
 	s->port    = url->u_port;
 
 	if (s->is_unix
@@ -897,23 +897,23 @@ nni_http_server_init(nni_http_server **serverp, const nng_url *url)
 	nng_url          stream_url;
 	char             unix_path[NNG_MAXADDRLEN];
 	bool             is_unix;
-	bool             is_tls;
 
 	if ((rv = nni_http_stream_url(
 	         &stream_url, url, unix_path, sizeof(unix_path))) != NNG_OK) {
 		return (rv);
 	}
 	is_unix = (strcmp(url->u_scheme, "http+unix") == 0);
-	is_tls  = (strncmp(stream_url.u_scheme, "tls+", 4) == 0);
 
-	// A server found by its port serves over TLS or not as its first user asked: a ws://
-	// listener must not join a wss:// one's (it would be served over TLS), nor the other way
-	// round. Not shared, the second makes a server of its own, whose bind then fails.
+	// A server found by its port serves over the transport its first user
+	// asked for (TLS or not, IPv4 or IPv6): a ws:// listener must not join
+	// a wss:// one's (it would be served over TLS), nor the other way round,
+	// nor ws6:// a ws:// one's. Not shared, the second makes a server of its
+	// own, whose bind then fails.
 	nni_mtx_lock(&http_servers_lk);
 	NNI_LIST_FOREACH (&http_servers, s) {
 		nni_mtx_lock(&s->mtx);
 		if ((!s->closed) && (s->is_unix == is_unix) &&
-		    (s->is_tls == is_tls) &&
+		    (strcmp(s->stream_scheme, stream_url.u_scheme) == 0) &&
 		    (s->is_unix ? (strcmp(stream_url.u_path, s->path) == 0)
 		                : ((url->u_port == s->port) &&
 		                      (strcmp(url->u_hostname, s->hostname) ==
