@@ -225,6 +225,7 @@ static void ws_close_cb(void *);
 static void ws_read_cb(void *);
 static void ws_write_cb(void *);
 static void ws_close_error(nni_ws *ws, uint16_t code);
+static void ws_start_read(nni_ws *);
 
 static void    ws_str_free(void *);
 static void    ws_str_close(void *);
@@ -666,6 +667,20 @@ ws_cancel_close(nni_aio *aio, void *arg, nng_err rv)
 	nni_mtx_unlock(&ws->mtx);
 }
 
+// nml: our close frame waits (up to 100 ms, in ws_stop) for the peer's; once
+// the connection has failed, no close frame can come, and the wait ends now.
+// ws_stop runs on NNG's one reaper thread, pipe after pipe: a wait for a peer
+// already gone held every pipe behind it (100 pipes took 10 s to go, and an
+// upgrade storm under a listener closed and opened again queued thousands).
+static void
+ws_close_wait_done(nni_ws *ws)
+{
+	if (ws->wclose) {
+		ws->wclose = false;
+		nni_aio_finish(&ws->closeaio, 0, 0);
+	}
+}
+
 static void
 ws_write_cb(void *arg)
 {
@@ -693,6 +708,7 @@ ws_write_cb(void *arg)
 		ws_frame_fini(frame);
 		ws->closed = true;
 		nng_stream_close(ws->stream);
+		ws_close_wait_done(ws);
 		nni_mtx_unlock(&ws->mtx);
 		return;
 	}
@@ -824,6 +840,9 @@ ws_send_close(nni_ws *ws, uint16_t code)
 	// This gets inserted at the head.
 	nni_list_prepend(&ws->txq, frame);
 	ws_start_write(ws);
+	// nml: read on for the peer's close frame (or its end), if no read is
+	// under way: unseen, the wait lasted its whole 100 ms.
+	ws_start_read(ws);
 }
 
 static void
@@ -851,13 +870,17 @@ ws_start_read(nni_ws *ws)
 	nni_aio  *aio;
 	nni_iov   iov;
 
-	if ((ws->rxframe != NULL) || ws->closed) {
+	// nml: closed, we read on only while our close frame waits for the
+	// peer's (wclose), so that its close frame, or the end of its
+	// connection, ends the wait (ws_read_frame_cb drops data frames then).
+	if ((ws->rxframe != NULL) || (ws->closed && !ws->wclose)) {
 		return; // already reading or closed
 	}
 
 	// If nobody is waiting for recv, and we already have a data
 	// frame, stop reading.  This keeps us from buffering infinitely.
-	if (nni_list_empty(&ws->recvq) && !nni_list_empty(&ws->rxq)) {
+	if ((!ws->closed) && nni_list_empty(&ws->recvq) &&
+	    !nni_list_empty(&ws->rxq)) {
 		return;
 	}
 
@@ -1010,6 +1033,14 @@ static void
 ws_read_frame_cb(nni_ws *ws, ws_frame *frame)
 {
 	bool message_done = false;
+
+	// nml: once closed, nobody can receive a message: only the peer's
+	// close frame is waited for (ws_start_read).
+	if (ws->closed && ((frame->op & 0x8u) == 0)) {
+		ws->rxframe = NULL;
+		ws_frame_fini(frame);
+		return;
+	}
 
 	switch (frame->op) {
 	case WS_CONT:
@@ -1180,6 +1211,7 @@ ws_read_cb(void *arg)
 		// abruptly closed, and we don't try to shut down nicely
 		ws->closed = true;
 		ws_close(ws, 0);
+		ws_close_wait_done(ws);
 		nni_mtx_unlock(&ws->mtx);
 		return;
 	}
