@@ -131,6 +131,11 @@ pub(super) fn address_error(error: NngError, url: &str, listening: bool) -> Endp
              listeners only, on other paths, and a wss:// listener needs a port of its own"
                 .to_string(),
         ),
+        "reset" if !listening && family(scheme) == "ws" => Some(
+            "the server ended the connection in the WebSocket handshake: it may be a wss:// \
+             listener, which speaks TLS (dial wss:// with {tls = {...}})"
+                .to_string(),
+        ),
         "bad_address" => address_hint(url, listening),
         _ => None,
     };

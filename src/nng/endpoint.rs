@@ -308,9 +308,12 @@ fn dial_error(error: NngError, tls: Option<&TlsOptions>, url: &str) -> EndpointE
                      (tls.cert_file and tls.key_file)"
                 }
             };
+            // A server that does not speak TLS answers something OpenSSL reads as a bad
+            // record, a failed handshake too (or ends the connection: "reset" below).
             Some(format!(
                 "the TLS handshake failed: the server's certificate is not signed by a CA in \
-                 tls.ca_file, or does not name {checked}, or {refused}"
+                 tls.ca_file, or does not name {checked}, or {refused}, or the server does not \
+                 speak TLS"
             ))
         }
         (Some(_), "reset") => Some(
