@@ -1,7 +1,8 @@
 """Upgrades N WebSocket connections to ws://127.0.0.1:PORT/nml as a req peer (the listener is a
 rep), says "ready" once all are upgraded, then waits for the server to end each one: MODE
 "leave" closes the TCP connection as soon as the server's close frame comes, without the close
-frame of its own that RFC 6455 asks for; "silent" never answers and holds every connection
+frame of its own that RFC 6455 asks for; "broken" first sends a frame that breaks the protocol
+(unmasked, as a client's never is); "silent" never answers and holds every connection
 until the server closes it (or 20 s). Says "ended N" when the server has ended all of them.
 
     ws_held.py PORT N MODE
@@ -33,7 +34,12 @@ while conns and time.time() < deadline:
     for conn in readable:
         data = conn.recv(4096)
         # The server's close frame (0x88), or the end of the connection.
-        if mode == "leave" or not data:
+        if mode == "broken" and data:
+            try:
+                conn.sendall(b"\x82\x05hello")  # binary, final, unmasked
+            except OSError:
+                pass
+        if mode in ("leave", "broken") or not data:
             conn.close()
             conns.remove(conn)
             ended += 1

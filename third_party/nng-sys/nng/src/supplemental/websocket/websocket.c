@@ -681,6 +681,21 @@ ws_close_wait_done(nni_ws *ws)
 	}
 }
 
+// nml: the peer broke the protocol (or memory ran out reading it): not
+// closed yet, close with the code; closed already, no read follows this one,
+// so the peer's close frame or end would go unseen, and our wait for it ends
+// now (it held the reaper its whole 100 ms).
+static void
+ws_fail(nni_ws *ws, uint16_t code)
+{
+	bool waiting = ws->closed;
+
+	ws_close(ws, code);
+	if (waiting) {
+		ws_close_wait_done(ws);
+	}
+}
+
 static void
 ws_write_cb(void *arg)
 {
@@ -889,7 +904,7 @@ ws_start_read(nni_ws *ws)
 			nni_aio_list_remove(aio);
 			nni_aio_finish_error(aio, NNG_ENOMEM);
 		}
-		ws_close(ws, WS_CLOSE_INTERNAL);
+		ws_fail(ws, WS_CLOSE_INTERNAL);
 		return;
 	}
 
@@ -1045,11 +1060,11 @@ ws_read_frame_cb(nni_ws *ws, ws_frame *frame)
 	switch (frame->op) {
 	case WS_CONT:
 		if (!ws->inmsg) {
-			ws_close(ws, WS_CLOSE_PROTOCOL_ERR);
+			ws_fail(ws, WS_CLOSE_PROTOCOL_ERR);
 			return;
 		}
 		if (ws->rxq_len >= WS_DEF_MAXFRAMES) {
-			ws_close(ws, WS_CLOSE_TOO_BIG);
+			ws_fail(ws, WS_CLOSE_TOO_BIG);
 			return;
 		}
 		if (frame->final) {
@@ -1069,13 +1084,13 @@ ws_read_frame_cb(nni_ws *ws, ws_frame *frame)
 	case WS_TEXT:
 		if (!ws->recv_text) {
 			// No support for text mode at present.
-			ws_close(ws, WS_CLOSE_UNSUPP_FORMAT);
+			ws_fail(ws, WS_CLOSE_UNSUPP_FORMAT);
 			return;
 		}
 		// FALLTHROUGH
 	case WS_BINARY:
 		if (ws->inmsg) {
-			ws_close(ws, WS_CLOSE_PROTOCOL_ERR);
+			ws_fail(ws, WS_CLOSE_PROTOCOL_ERR);
 			return;
 		}
 		if (!frame->final) {
@@ -1092,7 +1107,7 @@ ws_read_frame_cb(nni_ws *ws, ws_frame *frame)
 
 	case WS_PING:
 		if (frame->len > 125) {
-			ws_close(ws, WS_CLOSE_PROTOCOL_ERR);
+			ws_fail(ws, WS_CLOSE_PROTOCOL_ERR);
 			return;
 		}
 		ws_send_control(ws, WS_PONG, frame->buf, frame->len);
@@ -1101,7 +1116,7 @@ ws_read_frame_cb(nni_ws *ws, ws_frame *frame)
 		break;
 	case WS_PONG:
 		if (frame->len > 125) {
-			ws_close(ws, WS_CLOSE_PROTOCOL_ERR);
+			ws_fail(ws, WS_CLOSE_PROTOCOL_ERR);
 			return;
 		}
 		ws->rxframe = NULL;
@@ -1113,18 +1128,17 @@ ws_read_frame_cb(nni_ws *ws, ws_frame *frame)
 		ws->peer_closed = true;
 		if (!ws->closed) {
 			ws_close(ws, WS_CLOSE_NORMAL_CLOSE);
-		} else if (ws->wclose) {
+		} else {
 			// nml: only while our close waits for the peer's; once
 			// it has finished (its 100 ms ran out, or the write
 			// failed), a second finish dispatched its task again,
 			// and NNG aborted the process when the first was still
 			// queued ("appending node already on a list").
-			ws->wclose = false;
-			nni_aio_finish(&ws->closeaio, 0, 0);
+			ws_close_wait_done(ws);
 		}
 		return;
 	default:
-		ws_close(ws, WS_CLOSE_PROTOCOL_ERR);
+		ws_fail(ws, WS_CLOSE_PROTOCOL_ERR);
 		return;
 	}
 
@@ -1158,11 +1172,11 @@ ws_skip_frame(nni_ws *ws, ws_frame *frame, bool new_drop)
 	ws_frame *f;
 
 	if ((frame->op == WS_CONT) ? !ws->inmsg : ws->inmsg) {
-		ws_close(ws, WS_CLOSE_PROTOCOL_ERR);
+		ws_fail(ws, WS_CLOSE_PROTOCOL_ERR);
 		return (false);
 	}
 	if ((frame->op == WS_TEXT) && !ws->recv_text) {
-		ws_close(ws, WS_CLOSE_UNSUPP_FORMAT);
+		ws_fail(ws, WS_CLOSE_UNSUPP_FORMAT);
 		return (false);
 	}
 	if (new_drop) {
@@ -1183,7 +1197,7 @@ ws_skip_frame(nni_ws *ws, ws_frame *frame, bool new_drop)
 		    frame->len < WS_SKIP_CHUNK ? frame->len : WS_SKIP_CHUNK;
 		if ((frame->adata = nni_alloc(frame->asize)) == NULL) {
 			frame->asize = 0;
-			ws_close(ws, WS_CLOSE_INTERNAL);
+			ws_fail(ws, WS_CLOSE_INTERNAL);
 			return (false);
 		}
 	}
@@ -1277,7 +1291,7 @@ ws_read_cb(void *arg)
 		case 127:
 			NNI_GET64(frame->head + 2, frame->len);
 			if (frame->len < 65536) {
-				ws_close(ws, WS_CLOSE_PROTOCOL_ERR);
+				ws_fail(ws, WS_CLOSE_PROTOCOL_ERR);
 				nni_mtx_unlock(&ws->mtx);
 				return;
 			}
@@ -1285,7 +1299,7 @@ ws_read_cb(void *arg)
 		case 126:
 			NNI_GET16(frame->head + 2, frame->len);
 			if (frame->len < 126) {
-				ws_close(ws, WS_CLOSE_PROTOCOL_ERR);
+				ws_fail(ws, WS_CLOSE_PROTOCOL_ERR);
 				nni_mtx_unlock(&ws->mtx);
 				return;
 			}
@@ -1308,7 +1322,7 @@ ws_read_cb(void *arg)
 				new_drop = true;
 			}
 		} else if ((frame->len > ws->maxframe) && (ws->maxframe > 0)) {
-			ws_close(ws, WS_CLOSE_TOO_BIG);
+			ws_fail(ws, WS_CLOSE_TOO_BIG);
 			nni_mtx_unlock(&ws->mtx);
 			return;
 		}
@@ -1318,12 +1332,12 @@ ws_read_cb(void *arg)
 		if (frame->masked) {
 			memcpy(frame->mask, frame->head + frame->hlen - 4, 4);
 			if (!ws->server) {
-				ws_close(ws, WS_CLOSE_PROTOCOL_ERR);
+				ws_fail(ws, WS_CLOSE_PROTOCOL_ERR);
 				nni_mtx_unlock(&ws->mtx);
 				return;
 			}
 		} else if (ws->server) {
-			ws_close(ws, WS_CLOSE_PROTOCOL_ERR);
+			ws_fail(ws, WS_CLOSE_PROTOCOL_ERR);
 			nni_mtx_unlock(&ws->mtx);
 			return;
 		}
@@ -1354,7 +1368,7 @@ ws_read_cb(void *arg)
 			} else {
 				frame->adata = nni_alloc(frame->len);
 				if (frame->adata == NULL) {
-					ws_close(ws, WS_CLOSE_INTERNAL);
+					ws_fail(ws, WS_CLOSE_INTERNAL);
 					nni_mtx_unlock(&ws->mtx);
 					return;
 				}
